@@ -1,0 +1,60 @@
+// The validated, resolved form of fledge.toml. Every local path here is absolute
+// (resolved against the folder of the config file).
+
+export type Strategy = 'oci_rootfs' | 'initramfs';
+
+export type AgentConfig =
+  | { source_strategy: 'release'; version: string }
+  | { source_strategy: 'local'; path: string }
+  | { source_strategy: 'http'; url: string; checksum?: string };
+
+export interface SourceConfig {
+  image?: string;
+  dockerfile?: string;
+  context?: string;
+  target?: string;
+  build_args: Record<string, string>;
+  busybox_url?: string;
+  busybox_sha256?: string;
+}
+
+export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
+
+export interface FilesystemConfig {
+  type: FilesystemType;
+  compression_level: number;
+  overlay_size: string;
+  size_buffer_mb: number;
+  preallocate: boolean;
+}
+
+export type InitConfig = { mode: 'default' } | { mode: 'custom'; path: string } | { mode: 'none' };
+
+export interface Mapping {
+  source: string;
+  destination: string;
+}
+
+export interface FledgeConfig {
+  /** absolute path of the fledge.toml this came from */
+  file: string;
+  /** its folder: relative paths resolve against it */
+  dir: string;
+  version: '1';
+  strategy: Strategy;
+  /** undefined when no agent is used (custom / none init modes) */
+  agent?: AgentConfig;
+  source: SourceConfig;
+  /** present for oci_rootfs only */
+  filesystem?: FilesystemConfig;
+  init: InitConfig;
+  mappings: Mapping[];
+}
+
+/** One problem found in a config file: printed as `file:line: key: message` */
+export interface Problem {
+  file: string;
+  line?: number;
+  key?: string;
+  message: string;
+}

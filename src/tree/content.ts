@@ -1,0 +1,61 @@
+// File content by reference: a file's bytes are described, not held. Each piece is a
+// run of bytes at an offset of the file, taken from a buffer or from a region of a
+// file on disk (a cached blob, a local file). Gaps between pieces are holes: they read
+// as zeros and writers that know sparse files keep them unallocated.
+import { closeSync, openSync, readSync } from 'node:fs';
+
+export type Piece =
+  | { at: number; length: number; bytes: Uint8Array }
+  | { at: number; length: number; file: string; from: number };
+
+export interface Content {
+  size: number;
+  /** sorted by `at`, not overlapping, all inside [0, size) */
+  pieces: Piece[];
+}
+
+export function bytesContent(bytes: Uint8Array): Content {
+  return { size: bytes.length, pieces: bytes.length ? [{ at: 0, length: bytes.length, bytes }] : [] };
+}
+
+export function fileContent(file: string, size: number, from = 0): Content {
+  return { size, pieces: size ? [{ at: 0, length: size, file, from }] : [] };
+}
+
+const CHUNK = 1 << 20;
+
+/** Reads a piece's bytes in chunks of at most 1 MiB (synchronous: one file at a time). */
+function* readPiece(p: Piece): Generator<Uint8Array> {
+  if ('bytes' in p) {
+    for (let o = 0; o < p.length; o += CHUNK) yield p.bytes.subarray(o, Math.min(p.length, o + CHUNK));
+    return;
+  }
+  const fd = openSync(p.file, 'r');
+  try {
+    for (let o = 0; o < p.length; ) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, p.length - o));
+      const n = readSync(fd, buf, 0, buf.length, p.from + o);
+      if (n === 0) throw new Error(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
+      o += n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function* zeros(n: number): Generator<Uint8Array> {
+  const z = new Uint8Array(Math.min(n, CHUNK));
+  for (let o = 0; o < n; o += CHUNK) yield n - o >= z.length ? z : z.subarray(0, n - o);
+}
+
+/** Every byte of the content in order, holes as zeros. */
+export function* readContent(c: Content): Generator<Uint8Array> {
+  let pos = 0;
+  for (const p of c.pieces) {
+    if (p.at > pos) yield* zeros(p.at - pos);
+    yield* readPiece(p);
+    pos = p.at + p.length;
+  }
+  if (c.size > pos) yield* zeros(c.size - pos);
+}

@@ -1,0 +1,101 @@
+// A comparable description of a filesystem: from a folder on disk (as a real tool
+// extracted it) or from our tree. Two equal snapshots mean the same paths, types,
+// modes, owners, sizes, content, link targets, device numbers and hard-link groups.
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readContent } from '../../src/tree/content.js';
+import type { Node, Tree } from '../../src/tree/tree.js';
+
+export interface Entry {
+  path: string;
+  type: string;
+  mode: string;
+  uid: number;
+  gid: number;
+  size?: number;
+  sha256?: string;
+  target?: string;
+  rdev?: string;
+  mtime?: number;
+  /** for names of one inode: all its names */
+  links?: string[];
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function typeOf(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o040000: return 'dir';
+    case 0o100000: return 'file';
+    case 0o120000: return 'symlink';
+    case 0o020000: return 'char';
+    case 0o060000: return 'block';
+    case 0o010000: return 'fifo';
+    case 0o140000: return 'socket';
+  }
+  return 'unknown';
+}
+
+function withLinks(entries: Entry[], ids: Map<string, string>): Entry[] {
+  const groups = new Map<string, string[]>();
+  for (const e of entries) if (ids.has(e.path)) groups.set(ids.get(e.path)!, [...(groups.get(ids.get(e.path)!) ?? []), e.path]);
+  for (const e of entries) {
+    const g = ids.has(e.path) ? groups.get(ids.get(e.path)!)! : [];
+    if (g.length > 1) e.links = [...g].sort();
+  }
+  return entries.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+/** Snapshot of a folder; `mtimes` compares modification times of non-symlinks too. */
+export function snapshotDir(root: string, opts: { mtimes?: boolean; skip?: (path: string) => boolean } = {}): Entry[] {
+  const entries: Entry[] = [];
+  const ids = new Map<string, string>();
+  const slash = Buffer.from('/');
+  const visit = (dirAbs: Buffer, rel: Buffer) => {
+    for (const name of readdirSync(dirAbs, { encoding: 'buffer' })) {
+      const relPath = rel.length ? Buffer.concat([rel, slash, name]) : name;
+      const abs = Buffer.concat([dirAbs, slash, name]);
+      const st = lstatSync(abs);
+      const display = relPath.toString('utf8');
+      if (opts.skip?.(display)) continue;
+      const e: Entry = { path: display, type: typeOf(st.mode), mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid };
+      if (e.type === 'file') {
+        e.size = st.size;
+        e.sha256 = createHash('sha256').update(readFileSync(abs)).digest('hex');
+        ids.set(display, String(st.ino));
+      }
+      if (e.type === 'symlink') e.target = hex(readlinkSync(abs, { encoding: 'buffer' }));
+      if (e.type === 'char' || e.type === 'block') e.rdev = `${((st.rdev >> 8) & 0xfff)}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
+      if (opts.mtimes && e.type !== 'symlink') e.mtime = Math.floor(st.mtimeMs / 1000);
+      entries.push(e);
+      if (e.type === 'dir') visit(abs, relPath);
+    }
+  };
+  visit(Buffer.from(root), Buffer.alloc(0));
+  return withLinks(entries, ids);
+}
+
+/** Snapshot of our tree, in the same terms. */
+export function snapshotTree(tree: Tree, opts: { mtimes?: boolean; skip?: (path: string) => boolean } = {}): Entry[] {
+  const entries: Entry[] = [];
+  const ids = new Map<string, string>();
+  const nodeIds = new Map<Node, string>();
+  for (const { path, node } of tree.walk()) {
+    const display = path.toString('utf8');
+    if (opts.skip?.(display)) continue;
+    const e: Entry = { path: display, type: node.type, mode: node.mode.toString(8), uid: node.uid, gid: node.gid };
+    if (node.type === 'file') {
+      const h = createHash('sha256');
+      for (const c of readContent(node.content!)) h.update(c);
+      e.size = node.content!.size;
+      e.sha256 = h.digest('hex');
+      if (!nodeIds.has(node)) nodeIds.set(node, String(nodeIds.size));
+      ids.set(display, nodeIds.get(node)!);
+    }
+    if (node.type === 'symlink') e.target = hex(node.target!);
+    if (node.rdev) e.rdev = `${node.rdev.major}:${node.rdev.minor}`;
+    if (opts.mtimes && node.type !== 'symlink') e.mtime = node.mtime.sec;
+    entries.push(e);
+  }
+  return withLinks(entries, ids);
+}
