@@ -1,0 +1,121 @@
+// build(): config files in, artifact and manifest.json out. The library entry the CLI
+// calls; everything it writes goes to temp files renamed into place at the end.
+import { existsSync } from 'node:fs';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
+import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
+import type { Problem } from './config/types.js';
+import { writeFileAtomic } from './artifact.js';
+import { buildEpoch } from './epoch.js';
+import { BuildError, UsageError } from './errors.js';
+import { initramfsTree } from './pipeline/initramfs.js';
+import { writeInitramfs } from './pipeline/write-initramfs.js';
+
+export interface BuildOptions {
+  /** fledge.toml; default ./fledge.toml */
+  config?: string;
+  /** manifest.toml; default ./manifest.toml when it exists */
+  manifest?: string;
+  /** the artifact's path, exactly; default <name>.cpio.gz or <name>-rootfs.img in cwd */
+  output?: string;
+  /** manifest.json names the artifact as urlBase + file name instead of a relative path */
+  urlBase?: string;
+  /** build an initramfs whatever the strategy says */
+  outputInitramfs?: boolean;
+  dockerArchive?: string;
+  dockerfile?: string;
+  context?: string;
+  target?: string;
+  buildArgs?: string[];
+  /** progress lines; default none */
+  log?: (line: string) => void;
+  cwd?: string;
+}
+
+export interface BuildResult {
+  artifact: string;
+  sha256: string;
+  size: number;
+  /** the manifest.json written, when there was a manifest.toml */
+  manifest?: string;
+}
+
+function refuseLaterCapabilities(o: BuildOptions): void {
+  if (o.dockerArchive) {
+    throw new UsageError('--docker-archive: OCI image sources are not in this version of fledge-pure yet; build from fledge.toml without an image for now');
+  }
+  if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
+    throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
+  }
+}
+
+function defaultManifest(cwd: string, given?: string): string | undefined {
+  if (given) return resolve(cwd, given);
+  const path = resolve(cwd, 'manifest.toml');
+  return existsSync(path) ? path : undefined;
+}
+
+/** The artifact's base name: the manifest's name, else the image's name, else "plugin". */
+function artifactName(manifestName: string | undefined, image: string | undefined): string {
+  if (manifestName) return manifestName;
+  if (image) {
+    const repo = image.replace(/^[a-z-]+:(\/\/)?/, '').split('@')[0].split('/').pop()!;
+    return repo.split(':')[0] || 'plugin';
+  }
+  return 'plugin';
+}
+
+function artifactUrl(artifact: string, manifestPath: string, urlBase?: string): string {
+  if (urlBase) return urlBase.replace(/\/*$/, '/') + basename(artifact);
+  return relative(dirname(manifestPath), artifact).split(sep).join('/');
+}
+
+export async function build(o: BuildOptions = {}): Promise<BuildResult> {
+  const cwd = o.cwd ?? process.cwd();
+  const log = o.log ?? (() => {});
+  refuseLaterCapabilities(o);
+  const epoch = buildEpoch();
+  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  const manifestFile = defaultManifest(cwd, o.manifest);
+  const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
+  const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
+  if (strategy !== 'initramfs') {
+    throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the OCI sources and the ext4/squashfs writers, not in this version of fledge-pure yet; use strategy = "initramfs"`);
+  }
+  const name = artifactName(template?.name, config.source.image);
+  const artifact = resolve(cwd, o.output ?? `${name}.cpio.gz`);
+  if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
+
+  log('initramfs: assembling the tree');
+  const tree = await initramfsTree({ config, epoch, log });
+  log(`initramfs: writing ${artifact}`);
+  const written = writeInitramfs(tree, artifact);
+  if (written.droppedXattrs) log(`warning: ${written.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
+  log(`initramfs: ${written.size} bytes, sha256 ${written.sha256}`);
+
+  const result: BuildResult = { artifact, sha256: written.sha256, size: written.size };
+  if (template) {
+    const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
+    const json = renderManifest(template, {
+      kind: 'initramfs',
+      url: artifactUrl(artifact, manifest, o.urlBase),
+      checksum: `sha256:${written.sha256}`,
+      format: 'cpio.gz',
+    });
+    writeFileAtomic(manifest, manifestJson(json));
+    log(`manifest: ${manifest}`);
+    result.manifest = manifest;
+  } else {
+    log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
+  }
+  return result;
+}
+
+/** Every problem of both files; an empty list means both are valid. */
+export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+  const cwd = o.cwd ?? process.cwd();
+  const problems = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml')).problems;
+  const manifestFile = defaultManifest(cwd, o.manifest);
+  if (manifestFile) problems.push(...checkManifestTemplate(manifestFile).problems);
+  return problems;
+}

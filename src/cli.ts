@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The command line: build and validate. Exit 0 on success, 1 when a build fails,
+// 2 for a usage or config error; every error is one line on stderr.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { build, validate } from './build.js';
+import { formatProblem } from './config/fledge.js';
+import { progress } from './progress.js';
+
+function fail(e: unknown): never {
+  const err = e as Error & { exitCode?: number };
+  process.stderr.write(`fledge-pure: ${err.message}\n`);
+  process.exit(err.exitCode ?? 1);
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('fledge-pure')
+  .usage('$0 <command> [options]\n\nBuild Volant microVM boot artifacts from fledge.toml, rootless.')
+  .command(
+    'build [dockerfile]',
+    'build the artifact and its manifest.json',
+    (y) =>
+      y
+        .positional('dockerfile', { type: 'string', describe: 'build from this Dockerfile (direct mode)' })
+        .option('config', { alias: 'c', type: 'string', default: 'fledge.toml', describe: 'build config' })
+        .option('manifest', { alias: 'm', type: 'string', describe: 'runtime defaults (default ./manifest.toml when it exists)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'artifact path, used exactly as given' })
+        .option('url-base', { type: 'string', describe: 'manifest.json names the artifact as URL-BASE/<file> instead of a relative path' })
+        .option('output-initramfs', { type: 'boolean', default: false, describe: 'build an initramfs (.cpio.gz) instead of a rootfs image' })
+        .option('docker-archive', { type: 'string', describe: 'image from a `docker save` archive' })
+        .option('context', { type: 'string', describe: 'Dockerfile build context' })
+        .option('target', { type: 'string', describe: 'Dockerfile multi-stage target' })
+        .option('build-arg', { type: 'string', array: true, describe: 'Dockerfile build argument KEY=VALUE' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
+    async (a) => {
+      const p = progress(a.quiet);
+      try {
+        const r = await build({
+          config: a.config,
+          manifest: a.manifest,
+          output: a.output,
+          urlBase: a['url-base'],
+          outputInitramfs: a['output-initramfs'],
+          dockerArchive: a['docker-archive'],
+          dockerfile: a.dockerfile,
+          context: a.context,
+          target: a.target,
+          buildArgs: a['build-arg'],
+          log: p.log,
+        });
+        p.done();
+        process.stdout.write(`${r.artifact}\n${r.manifest ? `${r.manifest}\n` : ''}`);
+      } catch (e) {
+        p.done();
+        fail(e);
+      }
+    },
+  )
+  .command(
+    'validate',
+    'check fledge.toml and manifest.toml; print ok or every problem',
+    (y) =>
+      y
+        .option('config', { alias: 'c', type: 'string', default: 'fledge.toml', describe: 'build config' })
+        .option('manifest', { alias: 'm', type: 'string', describe: 'runtime defaults (default ./manifest.toml when it exists)' }),
+    (a) => {
+      const problems = validate({ config: a.config, manifest: a.manifest });
+      if (!problems.length) {
+        process.stdout.write('ok\n');
+        return;
+      }
+      for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.exit(2);
+    },
+  )
+  .demandCommand(1, 'name a command: build or validate')
+  .strict()
+  .help()
+  .alias('help', 'h')
+  .version()
+  .fail((msg, err) => {
+    if (err) fail(err);
+    process.stderr.write(`fledge-pure: ${msg} (see fledge-pure --help)\n`);
+    process.exit(2);
+  })
+  .parseAsync();

@@ -1,0 +1,272 @@
+// fledge.toml: parse, validate every rule, resolve paths against the config file's folder.
+
+import * as path from 'node:path';
+import type {
+  AgentConfig,
+  FilesystemConfig,
+  FilesystemType,
+  FledgeConfig,
+  InitConfig,
+  Mapping,
+  Problem,
+  SourceConfig,
+  Strategy,
+} from './types.js';
+import { Checker, ConfigError, isHttpUrl, readTomlFile, type Table } from './toml-file.js';
+
+export { ConfigError, formatProblem } from './toml-file.js';
+
+const TOP = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'mappings'] as const;
+const SECTIONS = ['agent', 'source', 'filesystem', 'init', 'mappings'];
+const AGENT_KEYS = ['source_strategy', 'version', 'path', 'url', 'checksum'];
+const SOURCE_KEYS = ['image', 'dockerfile', 'context', 'target', 'build_args', 'busybox_url', 'busybox_sha256'];
+const FS_KEYS = ['type', 'compression_level', 'overlay_size', 'size_buffer_mb', 'preallocate'];
+const INIT_KEYS = ['path', 'none'];
+const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
+const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
+const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
+/** which agent key belongs to which source_strategy */
+const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
+  version: 'release',
+  path: 'local',
+  url: 'http',
+  checksum: 'http',
+};
+
+const MISSING_FIX = 'pass --config <path to fledge.toml>, or create fledge.toml in this folder (see the README for an example)';
+
+export function loadFledgeConfig(file: string): FledgeConfig {
+  const { config, problems } = checkFledgeConfig(file);
+  if (!config) throw new ConfigError(problems);
+  return config;
+}
+
+/** Validate `file`, collecting every problem; `config` is set only when there are none. */
+export function checkFledgeConfig(file: string): { config?: FledgeConfig; problems: Problem[] } {
+  const read = readTomlFile(file, MISSING_FIX);
+  if (!read.source) return { problems: read.problems };
+  const c = new Checker(read.source);
+  const data = read.source.data;
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  const resolve = (p: string) => path.resolve(dir, p);
+
+  c.keys(data, [], { allowed: TOP, sections: SECTIONS });
+
+  const version = c.str(data, 'version', [], { required: 'version = "1" at the top of the file' });
+  if (version !== undefined && version !== '1')
+    c.report(['version'], `unsupported config version ${JSON.stringify(version)}; fledge-pure reads version = "1"`);
+
+  const strategyRaw = c.str(data, 'strategy', [], {
+    required: 'strategy = "oci_rootfs" (image → disk image) or strategy = "initramfs" at the top of the file',
+  });
+  const strategy = c.oneOf(strategyRaw, STRATEGIES, ['strategy']);
+
+  const init = checkInit(c, data, strategy, resolve);
+  const agent = checkAgent(c, data, strategy, init, resolve);
+  const source = checkSource(c, data, strategy, resolve);
+  const filesystem = checkFilesystem(c, data, strategy);
+  const mappings = checkMappings(c, data, resolve);
+
+  const problems = c.sorted();
+  if (problems.length || !strategy || !init || !source || !mappings) return { problems };
+  const config: FledgeConfig = { file: abs, dir, version: '1', strategy, source, init, mappings };
+  if (agent) config.agent = agent;
+  if (filesystem) config.filesystem = filesystem;
+  return { config, problems };
+}
+
+function checkInit(
+  c: Checker,
+  data: Table,
+  strategy: Strategy | undefined,
+  resolve: (p: string) => string,
+): InitConfig | undefined {
+  const t = c.table(data, 'init', [], '[init] with path = "./my-init" or none = true');
+  if (!t) return data.init === undefined ? { mode: 'default' } : undefined;
+  c.keys(t, ['init'], { allowed: INIT_KEYS, topLevel: TOP });
+  if (strategy === 'oci_rootfs')
+    c.report(['init'], 'is only used with strategy = "initramfs"; remove the [init] section (an oci_rootfs image keeps its own init)');
+  const p = c.str(t, 'path', ['init'], { nonEmpty: true });
+  const none = c.bool(t, 'none', ['init']);
+  if (none === true && p !== undefined) {
+    c.report(
+      ['init', 'none'],
+      'cannot be combined with init.path; keep path = "..." (your init runs as PID 1 after the C init) or none = true (your /init is PID 1), not both',
+    );
+    return undefined;
+  }
+  if (none === true) return { mode: 'none' };
+  if (p !== undefined) return { mode: 'custom', path: resolve(p) };
+  if (t.path !== undefined || (t.none !== undefined && none === undefined)) return undefined; // type errors reported
+  return { mode: 'default' };
+}
+
+function checkAgent(
+  c: Checker,
+  data: Table,
+  strategy: Strategy | undefined,
+  init: InitConfig | undefined,
+  resolve: (p: string) => string,
+): AgentConfig | undefined {
+  const t = c.table(data, 'agent', [], '[agent] with source_strategy = "release" and version = "latest"');
+  if (data.agent === undefined) {
+    if (strategy === 'oci_rootfs')
+      c.missing(['agent'], 'an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"');
+    if (strategy === 'initramfs' && init?.mode === 'default') return { source_strategy: 'release', version: 'latest' };
+    return undefined;
+  }
+  if (!t) return undefined;
+  c.keys(t, ['agent'], { allowed: AGENT_KEYS, topLevel: TOP });
+  if (strategy === 'initramfs' && init && init.mode !== 'default') {
+    const why = init.mode === 'custom' ? '[init] path is set (custom init)' : '[init] none = true';
+    c.report(['agent'], `is not allowed when ${why}: the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel`);
+  }
+  const sp = ['agent'];
+  const kind = c.oneOf(
+    c.str(t, 'source_strategy', sp, { required: 'source_strategy = "release" (or "local" / "http") under [agent]' }),
+    AGENT_STRATEGIES,
+    ['agent', 'source_strategy'],
+  );
+  const version = c.str(t, 'version', sp, { nonEmpty: true });
+  const p = c.str(t, 'path', sp, { nonEmpty: true });
+  const url = c.str(t, 'url', sp, { nonEmpty: true });
+  const checksumRaw = c.str(t, 'checksum', sp, { nonEmpty: true });
+  if (!kind) return undefined;
+  for (const [key, owner] of Object.entries(AGENT_KEY_OWNER)) {
+    if (t[key] !== undefined && owner !== kind)
+      c.report(['agent', key], `is only used with source_strategy = "${owner}" (this one is "${kind}"); remove it`);
+  }
+  switch (kind) {
+    case 'release':
+      if (version === undefined && t.version === undefined)
+        c.missing(['agent', 'version'], 'version = "latest" (or a release tag such as "v0.6.5") under [agent]');
+      return version !== undefined ? { source_strategy: 'release', version } : undefined;
+    case 'local':
+      if (p === undefined && t.path === undefined) c.missing(['agent', 'path'], 'path = "./kestrel" (the agent binary, relative to this file) under [agent]');
+      return p !== undefined ? { source_strategy: 'local', path: resolve(p) } : undefined;
+    case 'http': {
+      if (url === undefined && t.url === undefined) c.missing(['agent', 'url'], 'url = "https://.../kestrel" under [agent]');
+      if (url !== undefined && !isHttpUrl(url)) c.report(['agent', 'url'], `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
+      const checksum = checksumRaw === undefined ? undefined : sha256(c, checksumRaw, ['agent', 'checksum']);
+      if (url === undefined || !isHttpUrl(url) || (checksumRaw !== undefined && !checksum)) return undefined;
+      return checksum ? { source_strategy: 'http', url, checksum } : { source_strategy: 'http', url };
+    }
+  }
+}
+
+/** "sha256:ABC…" or "abc…" → 64 lowercase hex digits, or undefined (reported). */
+function sha256(c: Checker, value: string, at: (string | number)[]): string | undefined {
+  const hex = value.trim().replace(/^sha256:/i, '');
+  if (/^[0-9a-fA-F]{64}$/.test(hex)) return hex.toLowerCase();
+  c.report(at, `must be a sha256 digest: 64 hex digits, optionally prefixed with "sha256:" (got ${JSON.stringify(value)}); compute it with sha256sum`);
+  return undefined;
+}
+
+function checkSource(
+  c: Checker,
+  data: Table,
+  strategy: Strategy | undefined,
+  resolve: (p: string) => string,
+): SourceConfig | undefined {
+  const t = c.table(data, 'source', [], '[source] with image = "nginx:alpine"');
+  if (data.source !== undefined && !t) return undefined;
+  const s = t ?? {};
+  const sp = ['source'];
+  if (t) c.keys(t, sp, { allowed: SOURCE_KEYS, topLevel: TOP });
+  const image = c.str(s, 'image', sp, { nonEmpty: true });
+  const dockerfile = c.str(s, 'dockerfile', sp, { nonEmpty: true });
+  const context = c.str(s, 'context', sp, { nonEmpty: true });
+  const target = c.str(s, 'target', sp);
+  const buildArgs = c.strMap(s, 'build_args', sp, 'build_args = { VERSION = "1.2" }');
+  const busyboxUrl = c.str(s, 'busybox_url', sp, { nonEmpty: true });
+  const busyboxShaRaw = c.str(s, 'busybox_sha256', sp, { nonEmpty: true });
+
+  if (s.image !== undefined && s.dockerfile !== undefined)
+    c.report(['source', 'dockerfile'], 'cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one');
+  if (strategy === 'oci_rootfs' && s.image === undefined && s.dockerfile === undefined)
+    c.missing(['source'], 'source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image)');
+  if (s.dockerfile === undefined)
+    for (const key of ['context', 'target', 'build_args'])
+      if (s[key] !== undefined) c.report(['source', key], 'is only used with source.dockerfile; add dockerfile = "./Dockerfile" or remove this key');
+  if (strategy === 'oci_rootfs')
+    for (const key of ['busybox_url', 'busybox_sha256'])
+      if (s[key] !== undefined) c.report(['source', key], 'is only used with strategy = "initramfs"; remove it (an oci_rootfs image brings its own userland)');
+  // busybox_url: an http(s):// or file:// URL, or a local path (resolved like every other path)
+  const busyboxIsUrl = busyboxUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(busyboxUrl);
+  if (busyboxIsUrl && !isHttpUrl(busyboxUrl!) && !/^file:\/\/\//i.test(busyboxUrl!))
+    c.report(['source', 'busybox_url'], `must be an http(s):// URL, a file:/// URL or a local path (got ${JSON.stringify(busyboxUrl)})`);
+  const busyboxSha = busyboxShaRaw === undefined ? undefined : sha256(c, busyboxShaRaw, ['source', 'busybox_sha256']);
+
+  const out: SourceConfig = { build_args: buildArgs ?? {} };
+  if (image !== undefined) out.image = image;
+  if (dockerfile !== undefined) {
+    out.dockerfile = resolve(dockerfile);
+    // README: context defaults to the Dockerfile's directory
+    out.context = context !== undefined ? resolve(context) : path.dirname(out.dockerfile);
+    if (target) out.target = target;
+  }
+  if (busyboxUrl !== undefined) out.busybox_url = busyboxIsUrl ? busyboxUrl : resolve(busyboxUrl);
+  if (busyboxSha !== undefined) out.busybox_sha256 = busyboxSha;
+  return out;
+}
+
+function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined): FilesystemConfig | undefined {
+  const t = c.table(data, 'filesystem', [], '[filesystem] with type = "squashfs"');
+  if (data.filesystem === undefined) {
+    if (strategy === 'oci_rootfs')
+      c.missing(['filesystem'], 'a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"');
+    return undefined;
+  }
+  if (!t) return undefined;
+  const fp = ['filesystem'];
+  c.keys(t, fp, { allowed: FS_KEYS, topLevel: TOP });
+  if (strategy === 'initramfs')
+    c.report(fp, 'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)');
+  const type = c.oneOf(c.str(t, 'type', fp), FS_TYPES, ['filesystem', 'type']);
+  const level = c.int(t, 'compression_level', fp, 1, 22, 'compression_level = 15');
+  const overlay = c.str(t, 'overlay_size', fp);
+  if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
+    c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
+  const buffer = c.int(t, 'size_buffer_mb', fp, 0, undefined, 'size_buffer_mb = 100');
+  const prealloc = c.bool(t, 'preallocate', fp);
+  return {
+    type: type ?? 'squashfs',
+    compression_level: level ?? 15,
+    overlay_size: overlay?.toUpperCase() ?? '1G',
+    size_buffer_mb: buffer ?? 0,
+    preallocate: prealloc ?? false,
+  };
+}
+
+function checkMappings(c: Checker, data: Table, resolve: (p: string) => string): Mapping[] | undefined {
+  const t = c.table(data, 'mappings', [], '[mappings] with "./local/file" = "/destination/in/image"');
+  if (data.mappings !== undefined && !t) return undefined;
+  const out: Mapping[] = [];
+  for (const [src, dst] of Object.entries(t ?? {})) {
+    const at = ['mappings', src];
+    if (typeof dst !== 'string') {
+      c.report(
+        at,
+        typeof dst === 'object' && dst !== null && !Array.isArray(dst)
+          ? 'must be a string destination path, not a table; a source path with dots must be quoted: "./app.conf" = "/etc/app.conf"'
+          : `must be a string destination path, not ${typeof dst === 'number' ? 'a number' : typeof dst}; e.g. "./myapp" = "/usr/bin/myapp"`,
+      );
+      continue;
+    }
+    if (src.trim() === '') {
+      c.report(at, 'has an empty source path; write the local file or folder as the key, e.g. "./myapp" = "/usr/bin/myapp"');
+      continue;
+    }
+    if (!dst.startsWith('/')) {
+      c.report(at, `destination ${JSON.stringify(dst)} must be an absolute path inside the image (start it with /)`);
+      continue;
+    }
+    if (dst.split('/').includes('..')) {
+      c.report(at, `destination ${JSON.stringify(dst)} must not contain a ".." component; write the plain absolute path`);
+      continue;
+    }
+    out.push({ source: resolve(src), destination: dst });
+  }
+  return out;
+}

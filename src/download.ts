@@ -1,0 +1,82 @@
+// Downloads with a content-addressed cache. A file whose sha256 is known is looked up
+// in the cache first (a second build needs no network) and is verified before it
+// enters the cache; an unpinned one is fetched every time.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fetch from 'node-fetch';
+import { BuildError } from './errors.js';
+
+export function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'fledge-pure');
+}
+
+function blobPath(sha256: string): string {
+  return join(cacheDir(), 'blobs', 'sha256', sha256);
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The file a file:// URL or a plain path names; undefined for http(s). */
+function localPath(url: string): string | undefined {
+  if (/^https?:\/\//.test(url)) return undefined;
+  return url.startsWith('file://') ? fileURLToPath(url) : url;
+}
+
+async function fetchBytes(url: string, what: string, hint: string): Promise<Buffer> {
+  const path = localPath(url);
+  if (path !== undefined) {
+    if (!existsSync(path)) throw new BuildError(`${what}: ${path} does not exist; ${hint}`);
+    return readFileSync(path);
+  }
+  let res;
+  try {
+    res = await fetch(url, { redirect: 'follow' });
+  } catch (e) {
+    throw new BuildError(`${what}: cannot download ${url} (${(e as Error).message}); ${hint}`);
+  }
+  if (!res.ok) throw new BuildError(`${what}: ${url} answered HTTP ${res.status}; ${hint}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/**
+ * The path of a local copy of url (http, https, file:// or a plain path). With `sha256` the bytes must match it (else a
+ * BuildError naming both digests); without, the caller has accepted an unchecked file.
+ */
+export async function download(url: string, sha256: string | undefined, what: string, hint: string): Promise<string> {
+  const local = localPath(url);
+  if (local === undefined && sha256 && existsSync(blobPath(sha256))) return blobPath(sha256);
+  const bytes = await fetchBytes(url, what, hint);
+  const got = sha256Hex(bytes);
+  if (sha256 && got !== sha256) {
+    throw new BuildError(`${what}: ${url} has sha256 ${got}, expected ${sha256}; fix the checksum in fledge.toml or the URL`);
+  }
+  if (local !== undefined) return local;
+  const path = blobPath(got);
+  if (!existsSync(path)) {
+    mkdirSync(join(cacheDir(), 'blobs', 'sha256'), { recursive: true });
+    const tmp = `${path}.${process.pid}.partial`;
+    try {
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, path);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  return path;
+}
+
+/** GET a JSON document (an API answer). */
+export async function fetchJson(url: string, what: string, hint: string): Promise<unknown> {
+  const bytes = await fetchBytes(url, what, hint);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new BuildError(`${what}: ${url} did not answer JSON; ${hint}`);
+  }
+}

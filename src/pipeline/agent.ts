@@ -1,0 +1,39 @@
+// Sourcing the kestrel agent, as Fledge does: a GitHub release asset named exactly
+// "kestrel" (latest or a tag), a local file, or an http(s) URL with a sha256.
+import { existsSync, statSync } from 'node:fs';
+import type { AgentConfig } from '../config/types.js';
+import { download, fetchJson } from '../download.js';
+import { BuildError } from '../errors.js';
+
+/** Overridable for tests and mirrors; Fledge always asks api.github.com. */
+function githubApi(): string {
+  return (process.env.FLEDGE_PURE_GITHUB_API || 'https://api.github.com').replace(/\/$/, '');
+}
+
+interface Release {
+  tag_name?: string;
+  assets?: { name: string; browser_download_url: string; digest?: string }[];
+}
+
+/** The path of the agent binary to install at /bin/kestrel. */
+export async function fetchAgent(agent: AgentConfig): Promise<string> {
+  switch (agent.source_strategy) {
+    case 'local':
+      if (!existsSync(agent.path) || !statSync(agent.path).isFile()) {
+        throw new BuildError(`agent: ${agent.path} is not a file; fix [agent] path in fledge.toml`);
+      }
+      return agent.path;
+    case 'http':
+      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"');
+    case 'release': {
+      const hint = 'the release agent needs network access to GitHub; offline, use [agent] source_strategy = "local" with a path';
+      const which = agent.version === 'latest' ? 'latest' : `tags/${agent.version}`;
+      const url = `${githubApi()}/repos/volantvm/volant/releases/${which}`;
+      const release = (await fetchJson(url, 'agent', hint)) as Release;
+      const asset = release.assets?.find((a) => a.name === 'kestrel');
+      if (!asset) throw new BuildError(`agent: release ${release.tag_name ?? agent.version} of volantvm/volant has no asset named "kestrel"; pick another [agent] version`);
+      const sha = asset.digest?.startsWith('sha256:') ? asset.digest.slice(7) : undefined;
+      return download(asset.browser_download_url, sha, 'agent', hint);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// The initramfs strategy (Fledge internal/builder/initramfs.go, seeds 003/004):
+// skeleton → [image, with the OCI sources] → busybox and its applet links → init and
+// agent → [mappings] → newc cpio, gzip.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FledgeConfig } from '../config/types.js';
+import { download } from '../download.js';
+import { BuildError } from '../errors.js';
+import { bytesContent, fileContent } from '../tree/content.js';
+import { makeNode, type Time, Tree } from '../tree/tree.js';
+import { fetchAgent } from './agent.js';
+import { applyMappings } from './mappings.js';
+import { placeNode } from './place.js';
+
+/** Fledge's pinned default (seed 003). */
+export const DEFAULT_BUSYBOX_URL = 'https://busybox.net/downloads/binaries/1.35.0-x86_64-linux-musl/busybox';
+export const DEFAULT_BUSYBOX_SHA256 = '6e123e7f3202a8c1e9b1f94d8941580a25135382b99e8d3e34fb858bba311348';
+
+/** Fledge's applet list plus what a PID 1 script needs to stop the VM and pivot. */
+export const BUSYBOX_APPLETS = [
+  'sh', 'ash', 'ls', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'ln', 'chmod', 'chown', 'ps', 'kill',
+  'mount', 'umount', 'grep', 'sed', 'awk', 'find', 'test', 'echo', 'printf', 'true', 'false', 'sleep',
+  'pwd', 'env', 'which', 'tar', 'gzip', 'gunzip', 'wget', 'vi', 'poweroff', 'reboot', 'switch_root',
+];
+
+const SKELETON_DIRS = ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'usr/bin', 'usr/sbin', 'usr/lib', 'var/log'];
+
+/**
+ * The default /init: Fledge's init.c as a busybox script (no C compiler at build
+ * time). It mounts what the agent expects, makes the console its stdio, and hands
+ * PID 1 to /bin/kestrel; if anything fails the VM powers off instead of panicking.
+ */
+export const DEFAULT_INIT = `#!/bin/busybox sh
+# fledge-pure default init: mount the basics, then make /bin/kestrel PID 1.
+bb=/bin/busybox
+fail() { $bb echo "init: $*" >&2; $bb poweroff -f; }
+$bb mount -t devtmpfs devtmpfs /dev || fail "cannot mount /dev"
+exec 0</dev/console 1>/dev/console 2>&1
+$bb mount -t proc proc /proc || fail "cannot mount /proc"
+$bb mount -t sysfs sysfs /sys || fail "cannot mount /sys"
+$bb mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "cannot mount /tmp"
+$bb mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount /run"
+[ -x /bin/kestrel ] || fail "/bin/kestrel is missing or not executable"
+exec /bin/kestrel
+fail "cannot run /bin/kestrel"
+`;
+
+export interface InitramfsInputs {
+  config: FledgeConfig;
+  /** the build's "now": every added entry gets it */
+  epoch: Time;
+  log: (line: string) => void;
+}
+
+function skeleton(epoch: Time): Tree {
+  const tree = new Tree({ mode: 0o755, mtime: epoch });
+  for (const d of SKELETON_DIRS) tree.mkdirp(d, { mode: 0o755, mtime: epoch });
+  tree.get('tmp')!.mode = 0o1777;
+  tree.get('root')!.mode = 0o700;
+  tree.set('dev/console', makeNode('char', { mode: 0o600, mtime: epoch }, { rdev: { major: 5, minor: 1 } }));
+  tree.set('dev/null', makeNode('char', { mode: 0o666, mtime: epoch }, { rdev: { major: 1, minor: 3 } }));
+  return tree;
+}
+
+async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+  const { busybox_url, busybox_sha256 } = config.source;
+  // a plain path (not a URL) is a local file, relative to the config's folder
+  const url = !busybox_url ? DEFAULT_BUSYBOX_URL : /^[a-z]+:\/\//.test(busybox_url) ? busybox_url : resolve(config.dir, busybox_url);
+  const sha = busybox_url ? busybox_sha256 : (busybox_sha256 ?? DEFAULT_BUSYBOX_SHA256);
+  if (!sha) log(`warning: [source] busybox_url has no busybox_sha256: ${url} is used unchecked`);
+  log(`busybox: ${url}`);
+  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml');
+  const size = statSync(path).size;
+  placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
+  const bin = tree.get(tree.resolve('/bin').join('/'))!;
+  for (const applet of BUSYBOX_APPLETS) {
+    if (bin.entries!.has(applet)) continue;
+    bin.entries!.set(applet, makeNode('symlink', { mode: 0o777, mtime: epoch }, { target: Buffer.from('busybox') }));
+  }
+}
+
+async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+  const init = config.init;
+  if (init.mode === 'none') {
+    log('init: none (your /init is PID 1)');
+    return;
+  }
+  if (init.mode === 'custom') {
+    log(`init: ${init.path}`);
+    let size;
+    try {
+      size = statSync(init.path).size;
+    } catch {
+      throw new BuildError(`init: ${init.path} does not exist; fix [init] path in fledge.toml`);
+    }
+    placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
+    return;
+  }
+  const agent = await fetchAgent(config.agent!);
+  log(`agent: ${agent}`);
+  placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
+  const content = fileContent(agent, statSync(agent).size);
+  placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content }), epoch);
+}
+
+export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
+  if (inputs.config.source.image || inputs.config.source.dockerfile) {
+    throw new BuildError('initramfs: an image source ([source] image or dockerfile) is not supported yet: OCI sources come with the next release; remove it to build from busybox, init and mappings');
+  }
+  const tree = skeleton(inputs.epoch);
+  await addBusybox(tree, inputs);
+  await addInit(tree, inputs);
+  applyMappings(tree, inputs.config.mappings, inputs.epoch);
+  return tree;
+}

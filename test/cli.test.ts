@@ -1,0 +1,140 @@
+// The command line as a user meets it: help, exit codes, one-line errors, no partial
+// artifacts, output names, manifest.json, and the same bytes from any folder, TZ or umask.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { project, runCli } from './helpers/cli.js';
+
+const EXAMPLE = resolve('examples/hello');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const BUSYBOX = readFileSync('/bin/busybox');
+
+function copyExample(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-example-'));
+  cpSync(EXAMPLE, dir, { recursive: true });
+  return dir;
+}
+
+function minimal(extra = ''): Record<string, string | Buffer> {
+  return {
+    'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n${extra}`,
+    busybox: BUSYBOX,
+  };
+}
+
+describe('fledge-pure CLI', () => {
+  it('has --help on every command', async () => {
+    const cwd = tmpdir();
+    const top = await runCli(['--help'], { cwd });
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/build.*\n.*validate/s);
+    const b = await runCli(['build', '--help'], { cwd });
+    expect(b.code).toBe(0);
+    for (const o of ['--config', '--manifest', '--output', '--docker-archive', '--output-initramfs', '--context', '--target', '--build-arg', '--quiet', '--url-base']) expect(b.stdout).toContain(o);
+    const v = await runCli(['validate', '--help'], { cwd });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('--config');
+  });
+
+  it('exits 2 on usage errors, with one line', async () => {
+    const cwd = tmpdir();
+    for (const args of [[], ['frobnicate'], ['build', '--no-such-flag']]) {
+      const r = await runCli(args, { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^fledge-pure: /);
+    }
+  });
+
+  it('builds the shipped example into <name>.cpio.gz and <name>.manifest.json', async () => {
+    const dir = copyExample();
+    const r = await runCli(['build'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/busybox: .*\/busybox\n/);
+    const artifact = readFileSync(join(dir, 'hello.cpio.gz'));
+    expect(r.stdout).toBe(`${join(dir, 'hello.cpio.gz')}\n${join(dir, 'hello.manifest.json')}\n`);
+    const manifest = JSON.parse(readFileSync(join(dir, 'hello.manifest.json'), 'utf8'));
+    expect(manifest.initramfs).toEqual({ url: 'hello.cpio.gz', checksum: `sha256:${sha(artifact)}`, format: 'cpio.gz' });
+    expect(manifest.name).toBe('hello');
+    expect(manifest.workload.entrypoint).toEqual(['/bin/kestrel']);
+    expect(manifest.workload.type).toBe('http');
+  });
+
+  it('gives byte-identical output from another folder, TZ and umask, matching golden/', async () => {
+    const golden = Object.fromEntries(
+      readFileSync('golden/examples.sha256', 'utf8').trim().split('\n').map((l) => l.split(/\s+/).reverse()),
+    );
+    const digests = [];
+    for (const env of [{ TZ: 'UTC' }, { TZ: 'Asia/Kolkata', LANG: 'de_DE.UTF-8' }]) {
+      const dir = copyExample();
+      const umask = env.TZ === 'UTC' ? '022' : '077';
+      execFileSync('sh', ['-c', `umask ${umask} && "${process.execPath}" "${resolve('dist/cli.js')}" build --quiet`], { cwd: dir, env: { ...process.env, ...env } });
+      digests.push([sha(readFileSync(join(dir, 'hello.cpio.gz'))), sha(readFileSync(join(dir, 'hello.manifest.json')))]);
+    }
+    expect(digests[0]).toEqual(digests[1]);
+    expect(digests[0]).toEqual([golden['hello.cpio.gz'], golden['hello.manifest.json']]);
+  });
+
+  it('honours --output exactly, --url-base, and names "plugin" without a manifest name', async () => {
+    const dir = project({ ...minimal(), 'manifest.toml': 'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/init"\nbase_url = "http://127.0.0.1:80"\n' });
+    const r = await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/folder .*out does not exist/);
+    execFileSync('mkdir', ['out'], { cwd: dir });
+    expect((await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir })).code).toBe(0);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['app.manifest.json', 'x.img']);
+    expect(JSON.parse(readFileSync(join(dir, 'out/app.manifest.json'), 'utf8')).initramfs.url).toBe('https://cdn.example/p/x.img');
+    const bare = project(minimal());
+    const b = await runCli(['build'], { cwd: bare });
+    expect(b.code).toBe(0);
+    expect(b.stderr).toContain('no manifest.toml');
+    expect(readdirSync(bare)).toContain('plugin.cpio.gz');
+  });
+
+  it('fails a bad build with one line, exit 1, and leaves nothing behind', async () => {
+    const files = minimal('\n[mappings]\n"./missing" = "/etc/x"\n');
+    const dir = project(files);
+    const before = readdirSync(dir).sort();
+    const r = await runCli(['build'], { cwd: dir, env: {} });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^fledge-pure: mappings: .*missing \(mapped to \/etc\/x\) does not exist; fix \[mappings\] in fledge.toml$/);
+    expect(readdirSync(dir).sort()).toEqual(before);
+
+    const wrong = project(minimal());
+    writeFileSync(join(wrong, 'busybox'), 'not busybox');
+    const w = await runCli(['build', '-q'], { cwd: wrong });
+    expect(w.code).toBe(1);
+    expect(w.stderr).toMatch(/^fledge-pure: busybox: .*busybox has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}; .*\n$/);
+    expect(readdirSync(wrong).sort()).toEqual(['busybox', 'fledge.toml']);
+  });
+
+  it('exits 2 naming the file, line and key for a config error', async () => {
+    const dir = project({ ...minimal(), 'fledge.toml': 'version = "1"\nstrategy = "initramfs"\n[filesystem]\ntype = "ext4"\n' });
+    const r = await runCli(['build'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/fledge\.toml:3/);
+    expect(readdirSync(dir).sort()).toEqual(['busybox', 'fledge.toml']);
+    const v = await runCli(['validate'], { cwd: dir });
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/fledge\.toml:3: filesystem/);
+    const ok = project(minimal());
+    const o = await runCli(['validate'], { cwd: ok });
+    expect([o.code, o.stdout]).toEqual([0, 'ok\n']);
+  });
+
+  it('says plainly which capabilities are not in this version', async () => {
+    const dir = project({ ...minimal(), Dockerfile: 'FROM scratch\n' });
+    for (const args of [['build', '--docker-archive', 'img.tar'], ['build', './Dockerfile'], ['build', '--build-arg', 'A=1']]) {
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    const oci = project({ 'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./k"\n\n[source]\nimage = "alpine:3.19"\n\n[filesystem]\ntype = "ext4"\n' });
+    const o = await runCli(['build'], { cwd: oci });
+    expect(o.code).toBe(1);
+    expect(o.stderr).toMatch(/^fledge-pure: .*strategy "oci_rootfs" .*not in this version.*\n$/);
+  });
+});
