@@ -9,7 +9,7 @@ import { writeFileAtomic } from './artifact.js';
 import { buildEpoch } from './epoch.js';
 import { BuildError, UsageError } from './errors.js';
 import { initramfsTree } from './pipeline/initramfs.js';
-import { writeInitramfs } from './pipeline/write-initramfs.js';
+import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
   /** fledge.toml; default ./fledge.toml */
@@ -20,6 +20,8 @@ export interface BuildOptions {
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of a relative path */
   urlBase?: string;
+  /** the initramfs compression; default gzip */
+  compression?: InitramfsCompression;
   /** build an initramfs whatever the strategy says */
   outputInitramfs?: boolean;
   dockerArchive?: string;
@@ -83,13 +85,16 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the OCI sources and the ext4/squashfs writers, not in this version of fledge-pure yet; use strategy = "initramfs"`);
   }
   const name = artifactName(template?.name, config.source.image);
-  const artifact = resolve(cwd, o.output ?? `${name}.cpio.gz`);
+  const compression = o.compression ?? 'gzip';
+  const format = INITRAMFS_FORMAT[compression];
+  if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
+  const artifact = resolve(cwd, o.output ?? `${name}.${format}`);
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
 
   log('initramfs: assembling the tree');
   const tree = await initramfsTree({ config, epoch, log });
   log(`initramfs: writing ${artifact}`);
-  const written = writeInitramfs(tree, artifact);
+  const written = await writeInitramfs(tree, artifact, compression);
   if (written.droppedXattrs) log(`warning: ${written.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
   log(`initramfs: ${written.size} bytes, sha256 ${written.sha256}`);
 
@@ -100,7 +105,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
       kind: 'initramfs',
       url: artifactUrl(artifact, manifest, o.urlBase),
       checksum: `sha256:${written.sha256}`,
-      format: 'cpio.gz',
+      format,
     });
     writeFileAtomic(manifest, manifestJson(json));
     log(`manifest: ${manifest}`);

@@ -26,6 +26,7 @@ await yargs(hideBin(process.argv))
         .option('manifest', { alias: 'm', type: 'string', describe: 'runtime defaults (default ./manifest.toml when it exists)' })
         .option('output', { alias: 'o', type: 'string', describe: 'artifact path, used exactly as given' })
         .option('url-base', { type: 'string', describe: 'manifest.json names the artifact as URL-BASE/<file> instead of a relative path' })
+        .option('compression', { choices: ['gzip', 'zstd'] as const, default: 'gzip' as const, describe: 'initramfs compression (zstd: .cpio.zst, level 3)' })
         .option('output-initramfs', { type: 'boolean', default: false, describe: 'build an initramfs (.cpio.gz) instead of a rootfs image' })
         .option('docker-archive', { type: 'string', describe: 'image from a `docker save` archive' })
         .option('context', { type: 'string', describe: 'Dockerfile build context' })
@@ -41,6 +42,7 @@ await yargs(hideBin(process.argv))
           output: a.output,
           urlBase: a['url-base'],
           outputInitramfs: a['output-initramfs'],
+          compression: a.compression,
           dockerArchive: a['docker-archive'],
           dockerfile: a.dockerfile,
           context: a.context,

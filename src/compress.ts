@@ -47,3 +47,24 @@ export function plainStream(out: (chunk: Uint8Array) => void): ByteStream {
     if (chunk.length) out(chunk);
   });
 }
+
+type ZstdModule = { Streaming: new () => { compressChunks(chunks: Uint8Array[], size: number, level: number): Uint8Array } };
+let zstdModule: Promise<ZstdModule> | undefined;
+
+/**
+ * zstd through zstd-codec (WebAssembly: the same bytes everywhere). It compresses a
+ * whole input in one call, so the stream keeps the input until end(); fine for an
+ * initramfs, which the kernel holds in memory anyway. Levels above 9 abort inside
+ * zstd-codec (out of WebAssembly memory), so 1–9 only.
+ */
+export async function zstdStream(level: number, out: (chunk: Uint8Array) => void): Promise<ByteStream> {
+  if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`zstd level ${level}: use 1 to 9`);
+  const zstd = await (zstdModule ??= import('zstd-codec').then((m) => new Promise<ZstdModule>((resolve) => m.default.ZstdCodec.run(resolve))));
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  return batched((chunk, last) => {
+    if (chunk.length) chunks.push(Uint8Array.from(chunk));
+    size += chunk.length;
+    if (last) out(new zstd.Streaming().compressChunks(chunks, size, level));
+  });
+}

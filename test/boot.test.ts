@@ -23,8 +23,8 @@ function config(extra: string): string {
   return `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "${server.url}/busybox"\nbusybox_sha256 = "${BUSYBOX_SHA}"\n\n${extra}`;
 }
 
-async function buildIn(dir: string): Promise<string> {
-  const r = await runCli(['build', '--quiet', '-o', 'out.cpio.gz'], { cwd: dir });
+async function buildIn(dir: string, args: string[] = []): Promise<string> {
+  const r = await runCli(['build', '--quiet', '-o', 'out.cpio.gz', ...args], { cwd: dir });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return join(dir, 'out.cpio.gz');
@@ -64,6 +64,18 @@ describe('initramfs boots', () => {
     });
     const boot = await bootInitramfs(await buildIn(dir));
     expect(boot.output).toContain('NONE-MARKER pid=1 from-mapping');
+    expect(boot.exitedCleanly).toBe(true);
+  });
+
+  it('a zstd-compressed initramfs boots too', async () => {
+    const dir = project({
+      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n'),
+      'init*': '#!/bin/busybox sh\n/bin/busybox echo "ZSTD-MARKER pid=$$"\n/bin/busybox poweroff -f\n',
+    });
+    const initrd = await buildIn(dir, ['--compression', 'zstd']);
+    expect(readFileSync(initrd).readUInt32LE(0)).toBe(0xfd2fb528); // zstd frame magic
+    const boot = await bootInitramfs(initrd);
+    expect(boot.output).toContain('ZSTD-MARKER pid=1');
     expect(boot.exitedCleanly).toBe(true);
   });
 });

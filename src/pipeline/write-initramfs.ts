@@ -1,8 +1,13 @@
-// Tree → newc cpio → gzip → artifact file, all streamed.
+// Tree → newc cpio → gzip (or zstd) → artifact file, all streamed.
 import { ArtifactFile } from '../artifact.js';
-import { gzipStream } from '../compress.js';
+import { gzipStream, zstdStream } from '../compress.js';
 import { writeNewc } from '../cpio/newc.js';
 import type { Tree } from '../tree/tree.js';
+
+export type InitramfsCompression = 'gzip' | 'zstd';
+
+/** The file suffix and manifest format of each compression. */
+export const INITRAMFS_FORMAT: Record<InitramfsCompression, string> = { gzip: 'cpio.gz', zstd: 'cpio.zst' };
 
 export interface WrittenArtifact {
   path: string;
@@ -11,12 +16,14 @@ export interface WrittenArtifact {
   droppedXattrs: number;
 }
 
-export function writeInitramfs(tree: Tree, path: string): WrittenArtifact {
+export async function writeInitramfs(tree: Tree, path: string, compression: InitramfsCompression = 'gzip'): Promise<WrittenArtifact> {
   const file = new ArtifactFile(path);
   try {
-    const gz = gzipStream(6, (chunk) => file.write(chunk));
-    const { droppedXattrs } = writeNewc(tree, (chunk) => gz.write(chunk));
-    gz.end();
+    const write = (chunk: Uint8Array) => file.write(chunk);
+    // gzip 6 as `gzip` does by default; zstd 3 as `zstd` does
+    const stream = compression === 'zstd' ? await zstdStream(3, write) : gzipStream(6, write);
+    const { droppedXattrs } = writeNewc(tree, (chunk) => stream.write(chunk));
+    stream.end();
     const size = file.size;
     return { path, sha256: file.commit(), size, droppedXattrs };
   } catch (e) {

@@ -1,0 +1,33 @@
+// The published package works: `npm pack`, installed into an empty folder, gives an
+// `npx fledge-pure` that builds the example into an initramfs that boots.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bootInitramfs } from './helpers/qemu.js';
+
+describe('npm package', () => {
+  it('installs from its tarball and builds a bootable initramfs with npx', async () => {
+    const packDir = mkdtempSync(join(tmpdir(), 'fp-pack-'));
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const [tarball] = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
+    const listing = execFileSync('tar', ['-tzf', join(packDir, tarball)]).toString();
+    expect(listing).toContain('package/dist/cli.js');
+    expect(listing).toContain('package/dist/index.d.ts');
+    expect(listing).not.toContain('package/test/');
+
+    const app = mkdtempSync(join(tmpdir(), 'fp-install-'));
+    execFileSync('npm', ['init', '-y'], { cwd: app, stdio: 'ignore' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', join(packDir, tarball)], { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] });
+    const lib = execFileSync('node', ['--input-type=module', '-e', "import('fledge-pure').then(m => console.log(typeof m.build, typeof m.validate))"], { cwd: app }).toString();
+    expect(lib.trim()).toBe('function function');
+
+    const example = join(app, 'example');
+    cpSync(resolve('examples/hello'), example, { recursive: true });
+    execFileSync('npx', ['--no-install', 'fledge-pure', 'build', '--quiet'], { cwd: example, env: { ...process.env, XDG_CACHE_HOME: join(app, 'cache') } });
+    const boot = await bootInitramfs(join(example, 'hello.cpio.gz'));
+    expect(boot.output).toContain('kestrel stand-in running as PID 1');
+    expect(boot.exitedCleanly).toBe(true);
+  });
+});
