@@ -398,7 +398,7 @@ preallocate = "yes"
   it('init rules: path+none exclusive, agent forbidden in custom/none, [init] initramfs-only', () => {
     const agent = '[agent]\nsource_strategy = "release"\nversion = "latest"\n';
     expect(problems('version = "1"\nstrategy = "initramfs"\n[init]\npath = "./i"\nnone = true\n')).toEqual([
-      'F:5: init.none: cannot be combined with init.path; keep path = "..." (your init runs as PID 1 after the C init) or none = true (your /init is PID 1), not both',
+      'F:5: init.none: cannot be combined with init.path; keep path = "..." (that file becomes /init) or none = true (you map /init yourself), not both',
     ]);
     expect(problems('version = "1"\nstrategy = "initramfs"\n[init]\npath = "./i"\n' + agent)).toEqual([
       'F:5: agent: is not allowed when [init] path is set (custom init): the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel',

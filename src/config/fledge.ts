@@ -92,7 +92,7 @@ function checkInit(
   if (none === true && p !== undefined) {
     c.report(
       ['init', 'none'],
-      'cannot be combined with init.path; keep path = "..." (your init runs as PID 1 after the C init) or none = true (your /init is PID 1), not both',
+      'cannot be combined with init.path; keep path = "..." (that file becomes /init) or none = true (you map /init yourself), not both',
     );
     return undefined;
   }
