@@ -78,6 +78,15 @@ describe('fledge-pure CLI', () => {
     expect(digests[0]).toEqual([golden['hello.cpio.gz'], golden['hello.manifest.json']]);
   });
 
+  it('shows progress as one live line on a terminal, plain lines otherwise', async () => {
+    const dir = copyExample();
+    const tty = execFileSync('script', ['-qec', `"${process.execPath}" "${resolve('dist/cli.js')}" build -o tty.cpio.gz`, '/dev/null'], { cwd: dir }).toString();
+    expect(tty).toMatch(/^\r\x1b\[Kinitramfs: assembling the tree\r\x1b\[Kbusybox: /);
+    const plain = await runCli(['build', '-o', 'plain.cpio.gz'], { cwd: dir });
+    expect(plain.stderr).toMatch(/^initramfs: assembling the tree\nbusybox: .*\nagent: /);
+    expect(plain.stderr).not.toContain('\x1b');
+  });
+
   it('honours --output exactly, --url-base, and names "plugin" without a manifest name', async () => {
     const dir = project({ ...minimal(), 'manifest.toml': 'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/init"\nbase_url = "http://127.0.0.1:80"\n' });
     const r = await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir });
