@@ -1,0 +1,101 @@
+// Layers as plain tar files in the cache, so that the tree can point at file content as
+// regions of them instead of holding it. A layer blob — tar, tar+gzip (possibly several
+// gzip members) or tar+zstd, told apart by magic bytes as containerd does, whatever the
+// media type says — is decompressed once into layers/sha256/<diff_id>; the sha256 of
+// the uncompressed bytes must equal the config's rootfs.diff_ids entry
+// (image-spec config.md) before the file enters the cache.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { cacheDir } from '../download.js';
+import { BuildError } from '../errors.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** gzip: 1f 8b 08 (RFC 1952); zstd: frame 28 b5 2f fd or a skippable frame 5x 2a 4d 18 (RFC 8878). */
+export function sniffCompression(head: Uint8Array): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
+  const magic = Buffer.from(head.subarray(0, 4)).readUInt32LE(0);
+  if (head.length >= 4 && (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50)) return 'zstd';
+  return 'none';
+}
+
+function zstdTransform(): Transform {
+  let pending: Uint8Array[] = [];
+  const z = new Decompress((chunk) => {
+    pending.push(Uint8Array.from(chunk));
+  });
+  const flush = (t: Transform) => {
+    for (const c of pending) t.push(c);
+    pending = [];
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      try {
+        z.push(chunk);
+        flush(this);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+    flush(done: TransformCallback) {
+      try {
+        z.push(new Uint8Array(0), true);
+        flush(this);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+  });
+}
+
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return head.subarray(0, readSync(fd, head, 0, 4, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The path of the layer's uncompressed tar, made once per diff_id ("sha256:<hex>"). */
+export async function uncompressedLayer(blob: string, diffId: string, where: string): Promise<string> {
+  const hex = diffId.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new BuildError(`${where}: diff_id ${diffId} is not a sha256 digest`);
+  const dir = join(cacheDir(), 'layers', 'sha256');
+  const path = join(dir, hex);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.${process.pid}.partial`;
+  const hash = createHash('sha256');
+  const compression = sniffCompression(readHead(blob));
+  const stages: Transform[] = [];
+  if (compression === 'gzip') stages.push(createGunzip());
+  if (compression === 'zstd') stages.push(zstdTransform());
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline([createReadStream(blob), ...stages, hashing, createWriteStream(tmp)]);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);
+  }
+  const got = hash.digest('hex');
+  if (got !== hex) {
+    rmSync(tmp, { force: true });
+    throw new BuildError(`${where}: uncompressed layer has sha256:${got}, but the image config's rootfs.diff_ids says ${diffId}; the image is corrupt — pull it again or rebuild it`);
+  }
+  renameSync(tmp, path);
+  return path;
+}
