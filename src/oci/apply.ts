@@ -1,0 +1,127 @@
+// Applies one OCI layer (its tar entries, oldest layer first) onto a Tree, with the
+// semantics of the OCI image spec, layer.md ("Changesets", "Whiteouts", "Opaque
+// Whiteout"), as containerd and umoci apply them:
+// - names are cleaned ("./" and leading "/" stripped); a ".." component is an error;
+//   parents are resolved through the tree's symlinks, clamped to the root (Tree.resolve),
+//   so no entry lands outside the tree; the root entry only sets the root's metadata;
+// - `.wh.NAME` removes NAME as it was in lower layers (what this layer itself put there
+//   stays); `.wh..wh..opq` (exact name) hides every lower-layer child of its directory,
+//   wherever it appears in the layer; other `.wh..wh.*` names are AUFS metadata and are
+//   skipped; a bare `.wh.` or a whiteout of "." / ".." is an error;
+// - a directory over a directory takes the new metadata (mode, owner, mtime, xattrs)
+//   and keeps its children; anything else replaces what was there;
+// - a hard link binds to the Node at its target (root-relative, may be absolute, may be
+//   from a lower layer); a missing target is an error;
+// - missing parents are created as root:root 0755 directories with mtime 0 (the epoch;
+//   `opts.parentAttrs` overrides), so the result does not depend on the clock.
+import type { TarEntry } from './tar.js';
+import { type Attrs, keyBytes, makeNode, type Node, type Tree } from '../tree/tree.js';
+
+export interface ApplyOptions {
+  /** attributes of parent directories the layer does not list; default root:root 0755, mtime 0 */
+  parentAttrs?: Attrs;
+  /** named in error messages, e.g. the layer's digest */
+  layerName?: string;
+}
+
+const WH = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+/** The keys of a tar name with "." and empty parts dropped; throws on "..". */
+function cleanKeys(name: Buffer, what: string): string[] {
+  const keys = name
+    .toString('latin1')
+    .split('/')
+    .filter((k) => k !== '' && k !== '.');
+  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component (it would escape the root)`);
+  return keys;
+}
+
+const show = (keys: string[]) => '/' + keyBytes(keys.join('/')).toString('utf8');
+
+export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyOptions = {}): void {
+  const parentAttrs: Attrs = { mode: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, ...opts.parentAttrs };
+  // paths (resolved keys joined by "/") this layer has put into the tree, with their
+  // ancestors: what whiteouts and opaque markers of this same layer must not remove
+  const ours = new Set<string>(['']);
+  const mark = (keys: string[]) => {
+    for (let i = 1; i <= keys.length; i++) ours.add(keys.slice(0, i).join('/'));
+  };
+  // removes everything below dir (at keys) that this layer did not put there
+  const pruneLower = (dir: Node, keys: string[]) => {
+    for (const [k, child] of [...dir.entries!]) {
+      const path = [...keys, k];
+      if (!ours.has(path.join('/'))) dir.entries!.delete(k);
+      else if (child.type === 'dir') pruneLower(child, path);
+    }
+  };
+
+  for (const e of entries) {
+    const what = `${opts.layerName ? opts.layerName + ': ' : ''}entry ${JSON.stringify(e.name.toString('utf8'))} (at byte ${e.offset})`;
+    const keys = cleanKeys(e.name, what);
+
+    if (!keys.length) {
+      // the root entry: only its metadata
+      if (e.type !== 'dir') throw new Error(`${what}: the root must be a directory, not a ${e.type}`);
+      setMeta(tree.root, e);
+      continue;
+    }
+    const base = keys.pop()!;
+    const parent = tree.resolve(keyBytes(keys.join('/')), true);
+    const path = [...parent, base];
+
+    if (base.startsWith(WH)) {
+      const dir = tree.get(keyBytes(parent.join('/')));
+      if (base === OPAQUE) {
+        if (dir?.type === 'dir') pruneLower(dir, parent);
+        continue;
+      }
+      if (base.startsWith(WH + WH)) continue; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
+      const hidden = base.slice(WH.length);
+      if (hidden === '' || hidden === '.' || hidden === '..') throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
+      if (dir?.type !== 'dir') continue;
+      const target = [...parent, hidden];
+      const node = dir.entries!.get(hidden);
+      if (!node) continue;
+      if (!ours.has(target.join('/'))) dir.entries!.delete(hidden);
+      else if (node.type === 'dir') pruneLower(node, target);
+      continue;
+    }
+
+    let node: Node;
+    if (e.type === 'hardlink') {
+      const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
+      const tbase = tkeys.pop();
+      const target = tbase === undefined ? undefined : tree.get(keyBytes([...tree.resolve(keyBytes(tkeys.join('/')), true), tbase].join('/')));
+      if (!target) throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist`);
+      if (target.type === 'dir') throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
+      node = target;
+    } else {
+      const old = tree.get(keyBytes(path.join('/')));
+      if (e.type === 'dir' && old?.type === 'dir') {
+        setMeta(old, e);
+        mark(path);
+        continue;
+      }
+      node = makeNode(e.type);
+      setMeta(node, e);
+      if (e.type === 'file') node.content = e.content;
+      else if (e.type === 'symlink') node.target = new Uint8Array(e.linkname);
+      else if (e.type === 'char' || e.type === 'block') node.rdev = { major: e.devmajor, minor: e.devminor };
+    }
+    try {
+      tree.set(keyBytes(path.join('/')), node, parentAttrs);
+    } catch (err) {
+      throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`);
+    }
+    mark(path);
+  }
+}
+
+function setMeta(node: Node, e: TarEntry): void {
+  node.mode = e.mode & 0o7777;
+  node.uid = e.uid;
+  node.gid = e.gid;
+  node.mtime = { ...e.mtime };
+  node.xattrs = new Map(e.xattrs);
+}
