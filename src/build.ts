@@ -8,6 +8,7 @@ import type { Problem } from './config/types.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch } from './epoch.js';
 import { BuildError, UsageError } from './errors.js';
+import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
@@ -25,6 +26,10 @@ export interface BuildOptions {
   /** build an initramfs whatever the strategy says */
   outputInitramfs?: boolean;
   dockerArchive?: string;
+  /** os/arch[/variant] of a multi-platform image; default linux/amd64 */
+  platform?: string;
+  /** registries spoken to over plain HTTP besides loopback ones */
+  insecure?: string[];
   dockerfile?: string;
   context?: string;
   target?: string;
@@ -43,9 +48,6 @@ export interface BuildResult {
 }
 
 function refuseLaterCapabilities(o: BuildOptions): void {
-  if (o.dockerArchive) {
-    throw new UsageError('--docker-archive: OCI image sources are not in this version of fledge-pure yet; build from fledge.toml without an image for now');
-  }
   if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
     throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
   }
@@ -60,11 +62,7 @@ function defaultManifest(cwd: string, given?: string): string | undefined {
 /** The artifact's base name: the manifest's name, else the image's name, else "plugin". */
 function artifactName(manifestName: string | undefined, image: string | undefined): string {
   if (manifestName) return manifestName;
-  if (image) {
-    const repo = image.replace(/^[a-z-]+:(\/\/)?/, '').split('@')[0].split('/').pop()!;
-    return repo.split(':')[0] || 'plugin';
-  }
-  return 'plugin';
+  return image ? imageName(image) : 'plugin';
 }
 
 function artifactUrl(artifact: string, manifestPath: string, urlBase?: string): string {
@@ -84,7 +82,11 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   if (strategy !== 'initramfs') {
     throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the OCI sources and the ext4/squashfs writers, not in this version of fledge-pure yet; use strategy = "initramfs"`);
   }
-  const name = artifactName(template?.name, config.source.image);
+  if (config.source.dockerfile) {
+    throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
+  }
+  const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
+  const name = artifactName(template?.name, image);
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
@@ -92,7 +94,9 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
 
   log('initramfs: assembling the tree');
-  const tree = await initramfsTree({ config, epoch, log });
+  // an image path in fledge.toml is relative to it; --docker-archive to the working folder
+  const imageCwd = o.dockerArchive ? cwd : config.dir;
+  const tree = await initramfsTree({ config, epoch, log, image, cwd: imageCwd, platform: o.platform, insecure: o.insecure });
   log(`initramfs: writing ${artifact}`);
   const written = await writeInitramfs(tree, artifact, compression);
   if (written.droppedXattrs) log(`warning: ${written.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);

@@ -136,11 +136,14 @@ describe('fledge-pure CLI', () => {
 
   it('says plainly which capabilities are not in this version', async () => {
     const dir = project({ ...minimal(), Dockerfile: 'FROM scratch\n' });
-    for (const args of [['build', '--docker-archive', 'img.tar'], ['build', './Dockerfile'], ['build', '--build-arg', 'A=1']]) {
+    for (const args of [['build', './Dockerfile'], ['build', '--build-arg', 'A=1']]) {
       const r = await runCli(args, { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^fledge-pure: building from a Dockerfile needs an image build step/);
     }
+    const missing = await runCli(['build', '-q', '--docker-archive', 'img.tar'], { cwd: dir });
+    expect([missing.code, missing.stderr]).toEqual([1, `fledge-pure: ${join(dir, 'img.tar')}: no such archive file\n`]);
     const oci = project({ 'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./k"\n\n[source]\nimage = "alpine:3.19"\n\n[filesystem]\ntype = "ext4"\n' });
     const o = await runCli(['build'], { cwd: oci });
     expect(o.code).toBe(1);

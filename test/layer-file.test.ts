@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Region } from '../src/oci/bundle.js';
 import { sniffCompression, uncompressedLayer } from '../src/oci/layer-file.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-layer-'));
@@ -26,10 +27,10 @@ afterAll(() => {
   else process.env.XDG_CACHE_HOME = saved;
 });
 
-function blob(name: string, data: Buffer): string {
+function blob(name: string, data: Buffer): Region {
   const path = join(scratch, name);
-  writeFileSync(path, data);
-  return path;
+  writeFileSync(path, Buffer.concat([Buffer.from('lead'), data, Buffer.from('tail')]));
+  return { file: path, from: 4, length: data.length };
 }
 
 describe('uncompressed layers', () => {
@@ -58,7 +59,10 @@ describe('uncompressed layers', () => {
     const corrupt = execFileSync('gzip', ['-nc'], { input: tar });
     corrupt[corrupt.length >> 1] ^= 0xff;
     await expect(uncompressedLayer(blob('c.gz', corrupt), sha(tar), 'layer 2')).rejects.toThrow(/^layer 2: cannot decompress \(gzip\)/);
+    const gz = execFileSync('gzip', ['-nc'], { input: tar });
+    await expect(uncompressedLayer(blob('d.gz', gz), sha(tar), 'layer 3', sha(Buffer.from('x')))).rejects.toThrow(/^layer 3: blob has sha256:[0-9a-f]{64}, but the manifest says sha256:2d71/);
     expect(readdirSync(join(scratch, 'cache/fledge-pure/layers/sha256'))).toEqual([]);
+    expect(await uncompressedLayer(blob('e.gz', gz), sha(tar), 'layer 4', sha(gz))).toMatch(/layers\/sha256\/[0-9a-f]{64}$/);
   });
 });
 

@@ -5,14 +5,15 @@
 // the uncompressed bytes must equal the config's rootfs.diff_ids entry
 // (image-spec config.md) before the file enters the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { cacheDir } from '../download.js';
 import { BuildError } from '../errors.js';
+import { readRegion, type Region } from './bundle.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -55,18 +56,11 @@ function zstdTransform(): Transform {
   });
 }
 
-function readHead(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    return head.subarray(0, readSync(fd, head, 0, 4, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The path of the layer's uncompressed tar, made once per diff_id ("sha256:<hex>"). */
-export async function uncompressedLayer(blob: string, diffId: string, where: string): Promise<string> {
+/**
+ * The path of the layer's uncompressed tar, made once per diff_id ("sha256:<hex>").
+ * With `digest`, the compressed bytes are checked against it in the same pass.
+ */
+export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string): Promise<string> {
   const hex = diffId.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new BuildError(`${where}: diff_id ${diffId} is not a sha256 digest`);
   const dir = join(cacheDir(), 'layers', 'sha256');
@@ -75,7 +69,8 @@ export async function uncompressedLayer(blob: string, diffId: string, where: str
   mkdirSync(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.partial`;
   const hash = createHash('sha256');
-  const compression = sniffCompression(readHead(blob));
+  const blobHash = createHash('sha256');
+  const compression = sniffCompression(readRegion({ ...blob, length: Math.min(4, blob.length) }));
   const stages: Transform[] = [];
   if (compression === 'gzip') stages.push(createGunzip());
   if (compression === 'zstd') stages.push(zstdTransform());
@@ -86,10 +81,17 @@ export async function uncompressedLayer(blob: string, diffId: string, where: str
     },
   });
   try {
-    await pipeline([createReadStream(blob), ...stages, hashing, createWriteStream(tmp)]);
+    const source = createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 });
+    source.on('data', (chunk) => blobHash.update(chunk));
+    await pipeline([blob.length ? source : Readable.from([]), ...stages, hashing, createWriteStream(tmp)]);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);
+  }
+  const gotBlob = `sha256:${blobHash.digest('hex')}`;
+  if (digest && gotBlob !== digest) {
+    rmSync(tmp, { force: true });
+    throw new BuildError(`${where}: blob has ${gotBlob}, but the manifest says ${digest}; the image is corrupt — pull or save it again`);
   }
   const got = hash.digest('hex');
   if (got !== hex) {

@@ -1,5 +1,5 @@
 // The initramfs strategy (Fledge internal/builder/initramfs.go, seeds 003/004):
-// skeleton → [image, with the OCI sources] → busybox and its applet links → init and
+// [image] → skeleton → busybox and its applet links → init and
 // agent → [mappings] → newc cpio, gzip.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,6 +8,8 @@ import { download } from '../download.js';
 import { BuildError } from '../errors.js';
 import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
+import { flatten } from '../oci/image.js';
+import { openImage } from '../oci/source.js';
 import { fetchAgent } from './agent.js';
 import { applyMappings } from './mappings.js';
 import { placeNode } from './place.js';
@@ -49,17 +51,26 @@ export interface InitramfsInputs {
   config: FledgeConfig;
   /** the build's "now": every added entry gets it */
   epoch: Time;
+  /** the image to start from (skopeo-style source), if any */
+  image?: string;
+  /** where relative image paths resolve, the platform to pick, plain-HTTP registries */
+  cwd: string;
+  platform?: string;
+  insecure?: string[];
   log: (line: string) => void;
 }
 
-function skeleton(epoch: Time): Tree {
-  const tree = new Tree({ mode: 0o755, mtime: epoch });
-  for (const d of SKELETON_DIRS) tree.mkdirp(d, { mode: 0o755, mtime: epoch });
-  tree.get('tmp')!.mode = 0o1777;
-  tree.get('root')!.mode = 0o700;
-  tree.set('dev/console', makeNode('char', { mode: 0o600, mtime: epoch }, { rdev: { major: 5, minor: 1 } }));
-  tree.set('dev/null', makeNode('char', { mode: 0o666, mtime: epoch }, { rdev: { major: 1, minor: 3 } }));
-  return tree;
+/** The skeleton's folders and devices, where the tree (an image) does not have them already. */
+function addSkeleton(tree: Tree, epoch: Time): void {
+  const modes: Record<string, number> = { tmp: 0o1777, root: 0o700 };
+  for (const d of SKELETON_DIRS) {
+    const path = tree.resolve(d, true).join('/');
+    if (!tree.get(path)) tree.mkdirp(path, { mode: modes[d] ?? 0o755, mtime: epoch });
+  }
+  const dev = tree.resolve('dev', true).join('/');
+  for (const [name, mode, major, minor] of [['console', 0o600, 5, 1], ['null', 0o666, 1, 3]] as const) {
+    if (!tree.get(`${dev}/${name}`)) tree.set(`${dev}/${name}`, makeNode('char', { mode, mtime: epoch }, { rdev: { major, minor } }));
+  }
 }
 
 async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
@@ -72,7 +83,7 @@ async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): 
   const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml');
   const size = statSync(path).size;
   placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
-  const bin = tree.get(tree.resolve('/bin').join('/'))!;
+  const bin = tree.get(tree.resolve('/bin', true).join('/'))!;
   for (const applet of BUSYBOX_APPLETS) {
     if (bin.entries!.has(applet)) continue;
     bin.entries!.set(applet, makeNode('symlink', { mode: 0o777, mtime: epoch }, { target: Buffer.from('busybox') }));
@@ -103,11 +114,16 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content }), epoch);
 }
 
+/** The image's tree (flattened), or an empty root. */
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure }: InitramfsInputs): Promise<Tree> {
+  if (!image) return new Tree({ mode: 0o755, mtime: epoch });
+  log(`image: ${image}`);
+  return flatten(await openImage(image, { cwd, log, platform, insecure }), log, epoch);
+}
+
 export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
-  if (inputs.config.source.image || inputs.config.source.dockerfile) {
-    throw new BuildError('initramfs: an image source ([source] image or dockerfile) is not supported yet: OCI sources come with the next release; remove it to build from busybox, init and mappings');
-  }
-  const tree = skeleton(inputs.epoch);
+  const tree = await baseTree(inputs.image, inputs);
+  addSkeleton(tree, inputs.epoch);
   await addBusybox(tree, inputs);
   await addInit(tree, inputs);
   applyMappings(tree, inputs.config.mappings, inputs.epoch);

@@ -1,6 +1,7 @@
 // A comparable description of a filesystem: from a folder on disk (as a real tool
 // extracted it) or from our tree. Two equal snapshots mean the same paths, types,
 // modes, owners, sizes, content, link targets, device numbers and hard-link groups.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readContent } from '../../src/tree/content.js';
@@ -17,6 +18,8 @@ export interface Entry {
   target?: string;
   rdev?: string;
   mtime?: number;
+  /** name → value as hex, when asked for */
+  xattrs?: Record<string, string>;
   /** for names of one inode: all its names */
   links?: string[];
 }
@@ -46,8 +49,35 @@ function withLinks(entries: Entry[], ids: Map<string, string>): Entry[] {
   return entries.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
-/** Snapshot of a folder; `mtimes` compares modification times of non-symlinks too. */
-export function snapshotDir(root: string, opts: { mtimes?: boolean; skip?: (path: string) => boolean } = {}): Entry[] {
+export interface SnapshotOptions {
+  /** compare modification times of non-symlinks */
+  mtimes?: boolean;
+  /** compare xattrs (read from disk with getfattr) */
+  xattrs?: boolean;
+  skip?: (path: string) => boolean;
+}
+
+/** Every xattr below root, by path relative to it, read by getfattr (package attr). */
+function diskXattrs(root: string): Map<string, Record<string, string>> {
+  const out = execFileSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 1 << 28 }).toString();
+  const map = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | undefined;
+  for (const line of out.split('\n')) {
+    const file = /^# file: (.*)$/.exec(line);
+    if (file) {
+      current = {};
+      map.set(file[1].slice(root.length + 1), current);
+      continue;
+    }
+    const kv = /^([^=]+)=0x([0-9a-f]*)$/.exec(line);
+    if (kv && current) current[kv[1]] = kv[2];
+  }
+  return map;
+}
+
+/** Snapshot of a folder as real tools left it. */
+export function snapshotDir(root: string, opts: SnapshotOptions = {}): Entry[] {
+  const xattrs = opts.xattrs ? diskXattrs(root) : undefined;
   const entries: Entry[] = [];
   const ids = new Map<string, string>();
   const slash = Buffer.from('/');
@@ -67,6 +97,8 @@ export function snapshotDir(root: string, opts: { mtimes?: boolean; skip?: (path
       if (e.type === 'symlink') e.target = hex(readlinkSync(abs, { encoding: 'buffer' }));
       if (e.type === 'char' || e.type === 'block') e.rdev = `${((st.rdev >> 8) & 0xfff)}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
       if (opts.mtimes && e.type !== 'symlink') e.mtime = Math.floor(st.mtimeMs / 1000);
+      const x = xattrs?.get(display);
+      if (x && Object.keys(x).length) e.xattrs = x;
       entries.push(e);
       if (e.type === 'dir') visit(abs, relPath);
     }
@@ -76,7 +108,7 @@ export function snapshotDir(root: string, opts: { mtimes?: boolean; skip?: (path
 }
 
 /** Snapshot of our tree, in the same terms. */
-export function snapshotTree(tree: Tree, opts: { mtimes?: boolean; skip?: (path: string) => boolean } = {}): Entry[] {
+export function snapshotTree(tree: Tree, opts: SnapshotOptions = {}): Entry[] {
   const entries: Entry[] = [];
   const ids = new Map<string, string>();
   const nodeIds = new Map<Node, string>();
@@ -95,6 +127,7 @@ export function snapshotTree(tree: Tree, opts: { mtimes?: boolean; skip?: (path:
     if (node.type === 'symlink') e.target = hex(node.target!);
     if (node.rdev) e.rdev = `${node.rdev.major}:${node.rdev.minor}`;
     if (opts.mtimes && node.type !== 'symlink') e.mtime = node.mtime.sec;
+    if (opts.xattrs && node.xattrs.size) e.xattrs = Object.fromEntries([...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, hex(v)]));
     entries.push(e);
   }
   return withLinks(entries, ids);

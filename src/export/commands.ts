@@ -1,0 +1,56 @@
+// `fledge-pure export` and `inspect`: the flattened image as a tar, or as a listing.
+import { createHash } from 'node:crypto';
+import { ArtifactFile } from '../artifact.js';
+import { plainStream } from '../compress.js';
+import { flatten } from '../oci/image.js';
+import { openImage, type SourceOptions } from '../oci/source.js';
+import { readContent } from '../tree/content.js';
+import type { Tree } from '../tree/tree.js';
+import { writePaxTar } from './tar.js';
+
+async function imageTree(image: string, o: SourceOptions): Promise<{ tree: Tree; config: Buffer }> {
+  const local = await openImage(image, o);
+  return { tree: await flatten(local, o.log), config: local.config };
+}
+
+/** Writes the image's filesystem to `output` as a PAX tar; returns its sha256. */
+export async function exportImage(image: string, output: string, o: SourceOptions = {}): Promise<{ sha256: string; skipped: string[] }> {
+  const { tree } = await imageTree(image, o);
+  const file = new ArtifactFile(output);
+  try {
+    const stream = plainStream((chunk) => file.write(chunk));
+    const skipped = writePaxTar(tree, (chunk) => stream.write(chunk));
+    stream.end();
+    return { sha256: file.commit(), skipped };
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+}
+
+/** The config summary, then one line per entry: type mode uid:gid size sha256|target path. */
+export async function inspectImage(image: string, o: SourceOptions = {}): Promise<string> {
+  const { tree, config } = await imageTree(image, o);
+  const c = JSON.parse(config.toString('utf8'));
+  const lines = [
+    `image: ${image}`,
+    `platform: ${[c.os, c.architecture, c.variant].filter(Boolean).join('/')}`,
+    ...['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts'].filter((k) => c.config?.[k] !== undefined).map((k) => `${k}: ${JSON.stringify(c.config[k])}`),
+    '',
+  ];
+  for (const { path, node } of tree.walk()) {
+    let what = '-';
+    if (node.type === 'file') {
+      const h = createHash('sha256');
+      for (const chunk of readContent(node.content!)) h.update(chunk);
+      what = h.digest('hex');
+    } else if (node.type === 'symlink') {
+      what = `-> ${Buffer.from(node.target!).toString('utf8')}`;
+    } else if (node.rdev) {
+      what = `${node.rdev.major},${node.rdev.minor}`;
+    }
+    const size = node.type === 'file' ? node.content!.size : 0;
+    lines.push(`${node.type.padEnd(7)} ${node.mode.toString(8).padStart(4, '0')} ${node.uid}:${node.gid} ${size} ${what} /${path.toString('utf8')}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,154 @@
+// The tree as a PAX tar (POSIX.1-2001 pax; GNU tar manual "Standard" and "Sparse
+// Formats"), what `fledge-pure export` writes and GNU tar extracts as root to exactly
+// the tree. Entries in tree order; no user or group names; hard links after the first
+// name as typeflag '1'; xattrs as SCHILY.xattr.NAME records with byte-exact values.
+//
+// Header (512 bytes, ustar): name[100] mode[8] uid[8] gid[8] size[12] mtime[12]
+// chksum[8] typeflag[1] linkname[100] "ustar\0" "00" uname[32] gname[32] devmajor[8]
+// devminor[8] prefix[155]; numbers octal, NUL-terminated. Whatever does not fit — long
+// names and link targets, ids ≥ 2^21, sizes ≥ 8 GiB, times before 1970 or with
+// nanoseconds, xattrs — goes in a preceding 'x' header of "LEN KEY=VALUE\n" records
+// (LEN counts the whole record in bytes, itself included).
+// Files with holes use GNU sparse 1.0: the 'x' header carries GNU.sparse.major=1,
+// minor=0, name and realsize; the data starts with the map ("N\n" then offset and
+// length per segment, decimal, newline-ended, padded to 512) followed by the segments.
+import { readContent, type Content } from '../tree/content.js';
+import type { Node, Tree } from '../tree/tree.js';
+
+const TYPEFLAG: Record<Node['type'], string | undefined> = {
+  file: '0',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+  socket: undefined, // tar has no sockets (GNU tar skips them too)
+};
+
+const MAX_OCTAL = (digits: number) => 8 ** digits - 1;
+
+function pad512(n: number): number {
+  return (512 - (n % 512)) % 512;
+}
+
+/** One "LEN KEY=VALUE\n" record; LEN includes its own digits. */
+function paxRecord(key: string, value: Uint8Array): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+function header(name: Buffer, typeflag: string, f: { mode: number; uid: number; gid: number; size: number; mtime: number; linkname?: Buffer; major?: number; minor?: number }): Buffer {
+  const h = Buffer.alloc(512);
+  const octal = (v: number, at: number, len: number) => h.write(Math.min(Math.max(v, 0), MAX_OCTAL(len - 1)).toString(8).padStart(len - 1, '0'), at, 'latin1');
+  name.subarray(0, 100).copy(h, 0);
+  octal(f.mode, 100, 8);
+  octal(f.uid, 108, 8);
+  octal(f.gid, 116, 8);
+  octal(f.size, 124, 12);
+  octal(f.mtime, 136, 12);
+  h.write(typeflag, 156, 'latin1');
+  f.linkname?.subarray(0, 100).copy(h, 157);
+  h.write('ustar\x0000', 257, 'latin1');
+  octal(f.major ?? 0, 329, 8);
+  octal(f.minor ?? 0, 337, 8);
+  h.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return h;
+}
+
+/** The data segments of a content (pieces merged where they touch); holes are the gaps. */
+function segments(c: Content): { at: number; length: number }[] {
+  const out: { at: number; length: number }[] = [];
+  for (const p of c.pieces) {
+    const last = out[out.length - 1];
+    if (last && last.at + last.length === p.at) last.length += p.length;
+    else out.push({ at: p.at, length: p.length });
+  }
+  return out;
+}
+
+/** The data pieces back to back: what a sparse entry stores after its map. */
+function packed(c: Content): Content {
+  let at = 0;
+  const pieces = c.pieces.map((p) => {
+    const q = { ...p, at };
+    at += p.length;
+    return q;
+  });
+  return { size: at, pieces };
+}
+
+/** Writes the tree as a PAX tar through `out`; returns the paths left out (sockets). */
+export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): string[] {
+  const firstName = new Map<Node, Buffer>();
+  const skipped: string[] = [];
+  for (const { path, node } of tree.walk()) {
+    const typeflag = TYPEFLAG[node.type];
+    if (!typeflag) {
+      skipped.push(path.toString('utf8'));
+      continue;
+    }
+    const name = node.type === 'dir' ? Buffer.concat([path, Buffer.from('/')]) : path;
+    const records: Buffer[] = [];
+    let type = typeflag;
+    let linkname: Buffer | undefined = node.target ? Buffer.from(node.target) : undefined;
+    let size = node.type === 'file' ? node.content!.size : 0;
+    let data: Iterable<Uint8Array> = node.type === 'file' ? readContent(node.content!) : [];
+    let headerName: Buffer = name;
+    const link = node.type === 'file' ? firstName.get(node) : undefined;
+    if (link) {
+      type = '1';
+      linkname = link;
+      size = 0;
+      data = [];
+    } else if (node.type === 'file') {
+      firstName.set(node, path);
+      const segs = segments(node.content!);
+      const holes = segs.reduce((n, s) => n - s.length, node.content!.size) > 0;
+      if (holes) {
+        // a file ending in a hole ends its map with an empty segment there, as GNU tar
+        // writes it; without it GNU tar extracts the file cut short at its last data
+        const last = segs[segs.length - 1];
+        if (!last || last.at + last.length < node.content!.size) segs.push({ at: node.content!.size, length: 0 });
+        const map = Buffer.from([segs.length, ...segs.flatMap((s) => [s.at, s.length])].join('\n') + '\n');
+        const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
+        records.push(paxRecord('GNU.sparse.major', Buffer.from('1')), paxRecord('GNU.sparse.minor', Buffer.from('0')));
+        records.push(paxRecord('GNU.sparse.name', path), paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content!.size))));
+        headerName = Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]);
+        size = mapBlock.length + segs.reduce((n, s) => n + s.length, 0);
+        data = [mapBlock, ...readContent(packed(node.content!))];
+      }
+    }
+    if (headerName.length > 100) records.push(paxRecord('path', headerName));
+    if (linkname && linkname.length > 100) records.push(paxRecord('linkpath', linkname));
+    if (node.uid > MAX_OCTAL(7)) records.push(paxRecord('uid', Buffer.from(String(node.uid))));
+    if (node.gid > MAX_OCTAL(7)) records.push(paxRecord('gid', Buffer.from(String(node.gid))));
+    if (size > MAX_OCTAL(11)) records.push(paxRecord('size', Buffer.from(String(size))));
+    const { sec, nsec } = node.mtime;
+    if (nsec || sec < 0 || sec > MAX_OCTAL(11)) {
+      const frac = nsec ? `.${String(nsec).padStart(9, '0')}`.replace(/0+$/, '') : '';
+      const text = sec < 0 && nsec ? `-${-sec - 1}${`.${String(1e9 - nsec).padStart(9, '0')}`.replace(/0+$/, '')}` : `${sec}${frac}`;
+      records.push(paxRecord('mtime', Buffer.from(text)));
+    }
+    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    if (records.length) {
+      const body = Buffer.concat(records);
+      out(header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(sec, 0) }));
+      out(Buffer.concat([body, Buffer.alloc(pad512(body.length))]));
+    }
+    out(header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: node.rdev?.major, minor: node.rdev?.minor }));
+    let n = 0;
+    for (const chunk of data) {
+      out(chunk);
+      n += chunk.length;
+    }
+    if (n !== size) throw new Error(`tar: "${path.toString('utf8')}" gave ${n} bytes, expected ${size}`);
+    if (pad512(size)) out(new Uint8Array(pad512(size)));
+  }
+  out(new Uint8Array(1024));
+  return skipped;
+}

@@ -1,0 +1,391 @@
+// A registry client (distribution-spec): ping /v2/, authenticate (anonymous, Basic, or a
+// Bearer token got with Basic credentials), resolve a reference to one image manifest for
+// a platform, and fetch its config and layers into the verified blob cache. Redirects are
+// followed by hand so that Authorization never goes to another host; 408/429/5xx are
+// retried (3 tries, backoff, Retry-After); a cut blob download resumes with Range.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Agent } from 'node:http';
+import fetch, { type Response } from 'node-fetch';
+import { BuildError, UsageError } from '../errors.js';
+import { BlobWriter, cachedBlob } from './cache.js';
+import { findCredentials, type Credentials } from './credentials.js';
+import {
+  MANIFEST_ACCEPT,
+  formatPlatform,
+  kindOf,
+  offeredPlatforms,
+  parsePlatform,
+  selectPlatform,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+} from './manifest.js';
+import { apiHost, formatReference, parseSource, type ImageRef } from './reference.js';
+
+export interface PullOptions {
+  /** `os/arch[/variant]` or a Platform; default linux/amd64 */
+  platform?: string | Platform;
+  /** registries (host[:port] or host) spoken to over plain HTTP besides loopback ones */
+  insecure?: string[];
+  /** progress lines */
+  log?: (line: string) => void;
+  /** an http(s).Agent for every request (proxies) */
+  agent?: Agent;
+  /** layers fetched at a time (default 3) */
+  concurrency?: number;
+}
+
+export interface PulledLayer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** the verified blob in the cache */
+  path: string;
+}
+
+export interface PulledImage {
+  /** the canonical reference pulled */
+  reference: string;
+  /** digest of the image manifest chosen (for an index: the platform's entry) */
+  manifestDigest: string;
+  manifest: ImageManifest;
+  config: Buffer;
+  configDigest: string;
+  layers: PulledLayer[];
+  platform: Platform;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRIES = 3;
+const MAX_MANIFEST = 4 << 20;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Plain HTTP for localhost, 127.0.0.0/8, ::1 and the hosts named insecure. */
+export function isInsecure(registry: string, insecure: string[] = []): boolean {
+  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return true;
+  return insecure.includes(registry) || insecure.includes(host);
+}
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3];
+  return { scheme: m[1].toLowerCase(), params };
+}
+
+/** Delay before try number `attempt` (1-based retry count), honoring Retry-After up to 30 s. */
+function retryDelay(res: Response | undefined, attempt: number): number {
+  const after = res?.headers.get('retry-after');
+  if (after) {
+    const secs = /^\d+$/.test(after) ? Number(after) : (Date.parse(after) - Date.now()) / 1000;
+    if (Number.isFinite(secs)) return Math.min(Math.max(secs, 0), 30) * 1000;
+  }
+  return 250 * 2 ** attempt;
+}
+
+async function discard(res: Response): Promise<void> {
+  try {
+    await res.arrayBuffer();
+  } catch {
+    /* the body is not wanted */
+  }
+}
+
+/** The first error of a registry's JSON error body, e.g. "MANIFEST_UNKNOWN: manifest unknown". */
+async function errorDetail(res: Response): Promise<string> {
+  try {
+    const text = await res.text();
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const e = body.errors?.[0];
+    return e ? ` (${[e.code, e.message].filter(Boolean).join(': ')})` : '';
+  } catch {
+    return '';
+  }
+}
+
+export class RegistryClient {
+  readonly base: string;
+  private challenge: Challenge | undefined;
+  private pinged = false;
+  private creds: Credentials | null | undefined;
+  private tokens = new Map<string, { token: string; expires: number }>();
+
+  constructor(
+    readonly registry: string,
+    private readonly opts: PullOptions = {},
+  ) {
+    this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
+  }
+
+  private credentials(): Credentials | undefined {
+    if (this.creds === undefined) this.creds = findCredentials(this.registry) ?? null;
+    return this.creds ?? undefined;
+  }
+
+  private loginHint(): string {
+    const c = this.credentials();
+    if (c) return `the credentials from ${c.source} were refused: log in again or fix them`;
+    return `log in: add credentials for ${this.registry} to ~/.docker/config.json (or $DOCKER_CONFIG/config.json, $REGISTRY_AUTH_FILE)`;
+  }
+
+  /** One request with redirects followed by hand (Authorization only to the first host) and retries. */
+  async send(url: string, headers: Record<string, string>, where: string, init: { method?: string; body?: string } = {}): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      let res: Response | undefined;
+      try {
+        res = await this.follow(url, headers, init);
+      } catch (e) {
+        if (attempt >= TRIES) {
+          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : 'check the host name, the port and your network';
+          throw new BuildError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`);
+        }
+      }
+      if (res && !RETRY_STATUS.has(res.status)) return res;
+      if (res && attempt >= TRIES) return res;
+      const wait = retryDelay(res, attempt);
+      if (res) await discard(res);
+      this.opts.log?.(`${where}: ${res ? `HTTP ${res.status}` : 'network error'}, retrying in ${Math.round(wait / 100) / 10} s`);
+      await sleep(wait);
+    }
+  }
+
+  private async follow(url: string, headers: Record<string, string>, init: { method?: string; body?: string }): Promise<Response> {
+    const origin = new URL(url).host;
+    let current = url;
+    for (let hop = 0; hop < 10; hop++) {
+      const h = { 'User-Agent': 'fledge-pure', ...headers };
+      if (new URL(current).host !== origin) delete (h as Record<string, string>).Authorization;
+      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent, method: init.method, body: init.body });
+      const location = res.headers.get('location');
+      if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+      await discard(res);
+      current = new URL(location, current).toString();
+      if (res.status === 303) init = {};
+    }
+    throw new Error('too many redirects');
+  }
+
+  /** GET /v2/ and remember the challenge (none when the registry is open). */
+  async ping(): Promise<void> {
+    if (this.pinged) return;
+    const where = `registry ${this.registry}`;
+    const res = await this.send(`${this.base}/v2/`, {}, where);
+    await discard(res);
+    if (res.status === 401) {
+      this.challenge = parseChallenge(res.headers.get('www-authenticate'));
+      if (!this.challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
+    } else if (!res.ok) {
+      throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+    }
+    this.pinged = true;
+  }
+
+  private async token(scope: string, where: string, fresh = false): Promise<string> {
+    const cached = this.tokens.get(scope);
+    if (!fresh && cached && cached.expires > Date.now()) return cached.token;
+    const { realm, service } = this.challenge!.params;
+    if (!realm) throw new BuildError(`${where}: the Bearer challenge names no realm; the registry is misconfigured`);
+    const creds = this.credentials();
+    let res: Response;
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'fledge-pure', scope });
+      if (service) form.set('service', service);
+      res = await this.send(realm, { 'Content-Type': 'application/x-www-form-urlencoded' }, where, { method: 'POST', body: form.toString() });
+    } else {
+      const u = new URL(realm);
+      if (service) u.searchParams.set('service', service);
+      u.searchParams.set('scope', scope);
+      const headers: Record<string, string> = {};
+      if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      res = await this.send(u.toString(), headers, where);
+    }
+    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint()}`);
+    if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res)}; try again later`);
+    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
+    const token = body.token || body.access_token;
+    if (!token) throw new BuildError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
+    const life = body.expires_in && body.expires_in > 0 ? body.expires_in : 60;
+    this.tokens.set(scope, { token, expires: Date.now() + Math.max(life - 10, 1) * 1000 });
+    return token;
+  }
+
+  private async authorization(scope: string, where: string, fresh: boolean): Promise<string | undefined> {
+    if (!this.challenge) return undefined;
+    if (this.challenge.scheme === 'bearer') return `Bearer ${await this.token(scope, where, fresh)}`;
+    if (this.challenge.scheme === 'basic') {
+      const c = this.credentials();
+      return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
+    }
+    throw new BuildError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
+  }
+
+  /** GET /v2/<repo>/<path> with auth; a 401 gets one retry with a fresh token (and the scope it names). */
+  async get(repo: string, path: string, headers: Record<string, string>, where: string): Promise<Response> {
+    await this.ping();
+    let scope = `repository:${repo}:pull`;
+    const url = `${this.base}/v2/${repo}/${path}`;
+    for (let round = 0; ; round++) {
+      const auth = await this.authorization(scope, where, round > 0);
+      const res = await this.send(url, auth ? { ...headers, Authorization: auth } : headers, where);
+      if (res.status !== 401 || round > 0 || this.challenge?.scheme !== 'bearer') return res;
+      const again = parseChallenge(res.headers.get('www-authenticate'));
+      if (again?.params.scope) scope = again.params.scope;
+      await discard(res);
+    }
+  }
+
+  async statusError(res: Response, what: string, where: string, notFound: string): Promise<BuildError> {
+    const detail = await errorDetail(res);
+    const s = res.status;
+    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint()}`);
+    if (s === 404) return new BuildError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
+    if (s === 429) return new BuildError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
+    return new BuildError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
+  }
+
+  /** A manifest by tag or digest: its bytes, kind and sha256 digest (checked when asked by digest). */
+  async manifest(repo: string, reference: string): Promise<{ bytes: Buffer; kind: 'index' | 'image'; digest: string; json: unknown }> {
+    const where = `${this.registry}/${repo}`;
+    const byDigest = reference.startsWith('sha256:');
+    const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where);
+    const what = `manifest ${reference}`;
+    if (!res.ok) throw await this.statusError(res, what, where, byDigest ? 'check the digest' : 'check the name and tag');
+    const length = Number(res.headers.get('content-length') ?? 0);
+    if (length > MAX_MANIFEST) throw new BuildError(`${where}: ${what} is ${length} bytes, more than a manifest can be; check the registry`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (byDigest && digest !== reference) {
+      throw new BuildError(`${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`);
+    }
+    let json: { mediaType?: string; schemaVersion?: number };
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new BuildError(`${where}: ${what} is not JSON; the registry is broken or this is not an image`);
+    }
+    if (json.schemaVersion === 1) throw new BuildError(`${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
+    const byType = kindOf(res.headers.get('content-type'));
+    const byBody = kindOf(json.mediaType);
+    const kind = byType ?? byBody;
+    if (!kind) throw new BuildError(`${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`);
+    if (byBody && byBody !== kind) throw new BuildError(`${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`);
+    return { bytes, kind, digest, json };
+  }
+
+  /** Fetch a blob into the cache (skipped when already there); the cached path. */
+  async blob(repo: string, desc: Descriptor): Promise<string> {
+    const hit = cachedBlob(desc.digest, desc.size);
+    if (hit) return hit;
+    const where = `${this.registry}/${repo}`;
+    this.opts.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${where}`);
+    const w = await BlobWriter.open(desc.digest, desc.size, where);
+    try {
+      for (let resumes = 0; ; resumes++) {
+        const from = w.written;
+        const res = await this.get(repo, `blobs/${desc.digest}`, from > 0 ? { Range: `bytes=${from}-` } : {}, where);
+        if (from > 0 && res.status === 200) {
+          await w.restart();
+        } else if (from > 0 && res.status === 206) {
+          const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+          if (!range || Number(range[1]) !== from || Number(range[2]) !== desc.size - 1 || (range[3] !== '*' && Number(range[3]) !== desc.size)) {
+            await discard(res);
+            throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
+          }
+        } else if (!res.ok) {
+          throw await this.statusError(res, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
+        } else {
+          const length = res.headers.get('content-length');
+          if (length !== null && Number(length) !== desc.size) {
+            await discard(res);
+            throw new BuildError(`${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`);
+          }
+        }
+        let cut: unknown;
+        try {
+          for await (const chunk of res.body!) await w.write(chunk as Buffer);
+        } catch (e) {
+          if (e instanceof BuildError) throw e;
+          cut = e;
+        }
+        if (w.written === desc.size) break;
+        if (resumes + 1 >= TRIES) {
+          throw new BuildError(`${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`);
+        }
+        this.opts.log?.(`${where}: blob ${desc.digest.slice(0, 19)} cut at byte ${w.written}, resuming`);
+      }
+      return await w.commit();
+    } finally {
+      await w.abort();
+    }
+  }
+}
+
+/** Run fn over items, at most `limit` at a time, keeping the order of results. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function wantedPlatform(p: PullOptions['platform']): Platform {
+  if (p === undefined) return { os: 'linux', architecture: 'amd64' };
+  if (typeof p !== 'string') return p;
+  const parsed = parsePlatform(p);
+  if (!parsed) throw new UsageError(`invalid platform "${p}": write it as os/arch[/variant], e.g. linux/amd64 or linux/arm64`);
+  return parsed;
+}
+
+/** Resolve `ref` to one image for the platform and bring its config and layers into the cache. */
+export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}): Promise<PulledImage> {
+  let image: ImageRef;
+  if (typeof ref === 'string') {
+    const source = parseSource(ref);
+    if (source.transport !== 'docker') throw new UsageError(`${ref} is a ${source.transport} source, not a registry image; pullImage takes docker://REF or a plain reference`);
+    image = source.ref;
+  } else {
+    image = ref;
+  }
+  const platform = wantedPlatform(opts.platform);
+  const client = new RegistryClient(image.registry, opts);
+  const repo = image.repository;
+  const where = `${image.registry}/${repo}`;
+  let m = await client.manifest(repo, image.digest ?? image.tag ?? 'latest');
+  for (let depth = 0; m.kind === 'index'; depth++) {
+    const index = m.json as ImageIndex;
+    if (depth >= 4 || !Array.isArray(index.manifests)) throw new BuildError(`${where}: index ${m.digest} is malformed or nested too deep; check the image`);
+    const entry = selectPlatform(index, platform);
+    if (!entry) {
+      throw new BuildError(`${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`);
+    }
+    m = await client.manifest(repo, entry.digest);
+  }
+  const manifest = m.json as ImageManifest;
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new BuildError(`${where}: manifest ${m.digest} has no config or layers; check the image`);
+  const configPath = await client.blob(repo, manifest.config);
+  const config = readFileSync(configPath);
+  const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (d) => ({
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    path: await client.blob(repo, d),
+  }));
+  return { reference: formatReference(image), manifestDigest: m.digest, manifest, config, configDigest: manifest.config.digest, layers, platform };
+}

@@ -1,0 +1,61 @@
+// From an image source as the user writes it (skopeo's transports, or a plain
+// reference) to a LocalImage: registry pulls go through the verified blob cache;
+// archives and layouts are read in place.
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { dirBundle, tarBundle } from './bundle.js';
+import { dockerArchiveImage } from './docker-archive.js';
+import { diffIds, type LocalImage } from './image.js';
+import { layoutImage } from './layout.js';
+import { parsePlatform, type Platform } from './manifest.js';
+import { formatReference, parseSource } from './reference.js';
+import { pullImage } from './registry.js';
+
+export interface SourceOptions {
+  /** os/arch[/variant]; default linux/amd64 */
+  platform?: string;
+  insecure?: string[];
+  /** relative archive and layout paths resolve against it */
+  cwd?: string;
+  log?: (line: string) => void;
+}
+
+function platformOf(text: string | undefined): Platform {
+  if (text === undefined) return { os: 'linux', architecture: 'amd64' };
+  const p = parsePlatform(text);
+  if (!p) throw new UsageError(`--platform ${text}: write it as os/arch[/variant], e.g. linux/arm64`);
+  return p;
+}
+
+/** The image's short name, for artifact names: `nginx` for docker.io/library/nginx:1.25. */
+export function imageName(text: string): string {
+  const s = parseSource(text);
+  if ('ref' in s && typeof s.ref === 'object') return s.ref.repository.split('/').pop()!;
+  if ('path' in s) return (s.ref && !s.ref.startsWith('@') ? s.ref.split('/').pop()!.split(':')[0] : basename(s.path).replace(/\.(tar|oci)$/, '')) || 'plugin';
+  return 'plugin';
+}
+
+export async function openImage(text: string, o: SourceOptions = {}): Promise<LocalImage> {
+  const source = parseSource(text);
+  const platform = platformOf(o.platform);
+  switch (source.transport) {
+    case 'docker': {
+      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log });
+      const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
+      return {
+        name: pulled.reference,
+        config: pulled.config,
+        layers: pulled.layers.map((l, i) => ({ blob: { file: l.path, from: 0, length: statSync(l.path).size }, diffId: ids[i] })),
+      };
+    }
+    case 'docker-daemon':
+      throw new UsageError(`${text}: the docker-daemon transport is not in this version of fledge-pure yet; save the image (docker save -o image.tar ${'ref' in source ? formatReference(source.ref) : source.imageId}) and use docker-archive:image.tar`);
+    case 'docker-archive':
+      return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text);
+    case 'oci':
+      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text);
+    case 'oci-archive':
+      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text);
+  }
+}

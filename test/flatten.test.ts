@@ -1,0 +1,75 @@
+// Flattening is exact: the tree we build from an image equals what `umoci unpack`
+// (as root) extracts from the same image — paths, types, modes, owners, sizes,
+// content, link targets, hard links, devices, xattrs — from an OCI layout (gzip, zstd
+// and plain layers), an oci-archive, and a docker-archive written by skopeo.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flatten } from '../src/oci/image.js';
+import { openImage } from '../src/oci/source.js';
+import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
+import { type Entry, snapshotDir, snapshotTree } from './helpers/snapshot.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'fp-flatten-'));
+let layers: Buffer[];
+let umoci: Entry[];
+let savedCache: string | undefined;
+
+async function flat(source: string) {
+  return flatten(await openImage(source));
+}
+
+beforeAll(() => {
+  savedCache = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = join(scratch, 'cache');
+  layers = hardLayers();
+  for (const c of ['gzip', 'zstd', 'none'] as const) writeHardLayout(join(scratch, c), layers, c);
+  execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'gzip')}:hard`, join(scratch, 'bundle')], { stdio: 'pipe' });
+  umoci = snapshotDir(join(scratch, 'bundle/rootfs'), { xattrs: true, mtimes: true });
+});
+afterAll(() => {
+  if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = savedCache;
+});
+
+describe('flattening', () => {
+  it('has the hard cases where they should be (so that a shared mistake cannot pass)', async () => {
+    const tree = await flat(`oci:${join(scratch, 'gzip')}:hard`);
+    const paths = new Set(snapshotTree(tree).map((e) => e.path));
+    for (const gone of ['etc/remove-me', 'var/cache/a', 'var/cache/b', 'opaque/old1', 'opaque/sub', 'becomes-file/child']) expect(paths.has(gone)).toBe(false);
+    for (const kept of ['var/cache/new', 'opaque/new', 'usr/sbin/tool-link', 'dev/tty0', 'run-fifo', 'big/f4999']) expect(paths.has(kept)).toBe(true);
+    expect(tree.get('becomes-file')?.type).toBe('file');
+    expect(tree.get('usr/sbin/tool-link')).toBe(tree.get('usr/bin/tool'));
+    expect(Buffer.from(tree.get('etc/motd')!.xattrs.get('user.comment')!).toString()).toBe('héllo=world');
+    expect(Buffer.from(tree.get('usr/bin/ping')!.xattrs.get('security.capability')!).toString('hex')).toBe('0100000200200000000000000000000000000000');
+    expect(tree.get('sparse')!.content!.pieces.length).toBeLessThan(3);
+    expect(tree.get('big')!.entries!.size).toBe(5000);
+  });
+
+  for (const c of ['gzip', 'zstd', 'none']) {
+    it(`equals umoci unpack for an OCI layout with ${c} layers`, async () => {
+      expect(snapshotTree(await flat(`oci:${join(scratch, c)}:hard`), { xattrs: true, mtimes: true })).toEqual(umoci);
+    });
+  }
+
+  it('equals umoci unpack for an oci-archive', async () => {
+    const archive = join(scratch, 'image.oci.tar');
+    execFileSync('tar', ['-cf', archive, '-C', join(scratch, 'gzip'), '.']);
+    expect(snapshotTree(await flat(`oci-archive:${archive}:hard`), { xattrs: true, mtimes: true })).toEqual(umoci);
+  });
+
+  it('equals umoci unpack for a docker-archive written by skopeo', async () => {
+    const archive = join(scratch, 'docker.tar');
+    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'gzip')}:hard`, `docker-archive:${archive}:example.com/hard:v1`], { stdio: 'pipe' });
+    expect(snapshotTree(await flat(`docker-archive:${archive}`), { xattrs: true, mtimes: true })).toEqual(umoci);
+    expect(snapshotTree(await flat(`docker-archive:${archive}:example.com/hard:v1`), { xattrs: true, mtimes: true })).toEqual(umoci);
+  });
+
+  it('says in one line what is wrong with a bad source', async () => {
+    await expect(openImage(`oci:${join(scratch, 'gzip')}:nope`)).rejects.toThrow(/no image named "nope" in index.json \(it has: hard\)/);
+    await expect(openImage(`oci:${join(scratch, 'missing')}`)).rejects.toThrow(/not a folder/);
+    await expect(openImage(`docker-daemon:alpine`)).rejects.toThrow(/docker save -o image.tar docker.io\/library\/alpine:latest/);
+  });
+});
