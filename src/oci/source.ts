@@ -3,8 +3,9 @@
 // archives and layouts are read in place.
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { BuildError, UsageError } from '../errors.js';
 import { dirBundle, tarBundle } from './bundle.js';
+import { daemonEndpoint, saveFromDaemon } from './daemon.js';
 import { dockerArchiveImage } from './docker-archive.js';
 import { diffIds, type LocalImage } from './image.js';
 import { layoutImage } from './layout.js';
@@ -38,9 +39,17 @@ export function imageName(text: string): string {
 
 export async function openImage(text: string, o: SourceOptions = {}): Promise<LocalImage> {
   const source = parseSource(text);
+  const plain = !text.startsWith('docker://');
   const platform = platformOf(o.platform);
   switch (source.transport) {
     case 'docker': {
+      // a plain reference asks the local daemon first, as Fledge does (seed 000)
+      const endpoint = plain ? daemonEndpoint() : undefined;
+      if (endpoint) {
+        const saved = await saveFromDaemon(endpoint, formatReference(source.ref));
+        if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text);
+        o.log?.(`image: the docker daemon does not have ${formatReference(source.ref)}; trying its registry`);
+      }
       const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log });
       const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
       return {
@@ -49,8 +58,14 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
         layers: pulled.layers.map((l, i) => ({ blob: { file: l.path, from: 0, length: statSync(l.path).size }, diffId: ids[i] })),
       };
     }
-    case 'docker-daemon':
-      throw new UsageError(`${text}: the docker-daemon transport is not in this version of fledge-pure yet; save the image (docker save -o image.tar ${'ref' in source ? formatReference(source.ref) : source.imageId}) and use docker-archive:image.tar`);
+    case 'docker-daemon': {
+      const endpoint = daemonEndpoint();
+      const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
+      if (!endpoint) throw new BuildError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
+      const saved = await saveFromDaemon(endpoint, name);
+      if (!saved) throw new BuildError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
+      return dockerArchiveImage(tarBundle(saved), undefined, text);
+    }
     case 'docker-archive':
       return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text);
     case 'oci':
