@@ -80,7 +80,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   if (strategy !== 'initramfs') {
-    throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the OCI sources and the ext4/squashfs writers, not in this version of fledge-pure yet; use strategy = "initramfs"`);
+    throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the ext4/squashfs writers, not in this version of fledge-pure yet; build an initramfs from the image (--output-initramfs) or export its filesystem (fledge-pure export)`);
   }
   if (config.source.dockerfile) {
     throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);

@@ -147,6 +147,6 @@ describe('fledge-pure CLI', () => {
     const oci = project({ 'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./k"\n\n[source]\nimage = "alpine:3.19"\n\n[filesystem]\ntype = "ext4"\n' });
     const o = await runCli(['build'], { cwd: oci });
     expect(o.code).toBe(1);
-    expect(o.stderr).toMatch(/^fledge-pure: .*strategy "oci_rootfs" .*not in this version.*\n$/);
+    expect(o.stderr).toMatch(/^fledge-pure: .*strategy "oci_rootfs" needs the ext4\/squashfs writers, not in this version.*\n$/);
   });
 });

@@ -1,0 +1,37 @@
+// The oci_rootfs strategy's tree (Fledge internal/builder/oci_rootfs.go, seeds 000/003):
+// the flattened image with everything it carries (owners, xattrs, hard links, special
+// bits — Fledge's copy loses them), plus /etc/fsify-entrypoint (the image config JSON,
+// verbatim: Fledge means to write it, its code never does), the agent at /bin/kestrel
+// (0755, replacing what is there, through the image's own /bin symlink), then the
+// [mappings]. The filesystem writers (ext4, squashfs) turn it into the artifact.
+import { statSync } from 'node:fs';
+import type { FledgeConfig } from '../config/types.js';
+import { flatten } from '../oci/image.js';
+import { openImage } from '../oci/source.js';
+import { bytesContent, fileContent } from '../tree/content.js';
+import { makeNode, type Time, type Tree } from '../tree/tree.js';
+import { fetchAgent } from './agent.js';
+import { applyMappings } from './mappings.js';
+import { placeNode } from './place.js';
+
+export interface OciRootfsInputs {
+  config: FledgeConfig;
+  image: string;
+  epoch: Time;
+  log: (line: string) => void;
+  cwd: string;
+  platform?: string;
+  insecure?: string[];
+}
+
+export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<Tree> {
+  log(`image: ${image}`);
+  const local = await openImage(image, { cwd, log, platform, insecure });
+  const tree = await flatten(local, log, epoch);
+  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
+  const agent = await fetchAgent(config.agent!);
+  log(`agent: ${agent}`);
+  placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
+  applyMappings(tree, config.mappings, epoch);
+  return tree;
+}
