@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/source.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
+import { push, startRegistry } from './helpers/registry.js';
 import { type Entry, snapshotDir, snapshotTree } from './helpers/snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-flatten-'));
@@ -67,9 +68,25 @@ describe('flattening', () => {
     expect(snapshotTree(await flat(`docker-archive:${archive}:example.com/hard:v1`), { xattrs: true, mtimes: true })).toEqual(umoci);
   });
 
+  it('equals umoci unpack when pulled from a real registry: OCI gzip, OCI zstd, Docker v2s2', async () => {
+    const registry = await startRegistry();
+    try {
+      await push(join(scratch, 'gzip'), 'hard', `${registry.host}/hard:oci-gzip`);
+      await push(join(scratch, 'zstd'), 'hard', `${registry.host}/hard:oci-zstd`);
+      await push(join(scratch, 'gzip'), 'hard', `${registry.host}/hard:v2s2`, ['--format', 'v2s2']);
+      for (const tag of ['oci-gzip', 'oci-zstd', 'v2s2']) {
+        expect(snapshotTree(await flat(`docker://${registry.host}/hard:${tag}`), { xattrs: true, mtimes: true })).toEqual(umoci);
+      }
+    } finally {
+      await registry.stop();
+    }
+  });
+
   it('says in one line what is wrong with a bad source', async () => {
     await expect(openImage(`oci:${join(scratch, 'gzip')}:nope`)).rejects.toThrow(/no image named "nope" in index.json \(it has: hard\)/);
     await expect(openImage(`oci:${join(scratch, 'missing')}`)).rejects.toThrow(/not a folder/);
-    await expect(openImage(`docker-daemon:alpine`)).rejects.toThrow(/docker save -o image.tar docker.io\/library\/alpine:latest/);
+    process.env.DOCKER_HOST = `unix://${join(scratch, 'no.sock')}`;
+    await expect(openImage(`docker-daemon:alpine`)).rejects.toThrow(/^docker-daemon:alpine: no docker daemon socket/);
+    delete process.env.DOCKER_HOST;
   });
 });

@@ -1,0 +1,327 @@
+// The registry client against a real registry (Debian's docker-registry) on loopback,
+// fed by skopeo from OCI layouts written here; faults come from a loopback proxy that
+// forwards to the real registry. Needs docker-registry, skopeo, apache2-utils.
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { blobDir } from '../src/oci/cache.js';
+import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
+import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
+import { isInsecure, pullImage } from '../src/oci/registry.js';
+import { Layout, push, sha256, startProxy, startRegistry, startTokenServer, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
+
+const USER = { name: 'fledge', password: 's3cret-pw' };
+let open: Registry;
+let locked: Registry;
+let tokened: Registry;
+let tokens: TokenServer;
+const temps: string[] = [];
+let layout: Layout;
+let ociManifest: Desc;
+let amd64: Desc;
+let arm64: Desc;
+const proxies: Proxy[] = [];
+
+function fresh(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+async function proxyTo(upstream: string, address?: string): Promise<Proxy> {
+  const p = await startProxy(upstream, address);
+  proxies.push(p);
+  return p;
+}
+
+const blobGets = (p: Proxy) => p.seen.filter((s) => s.method === 'GET' && s.path.includes('/blobs/'));
+
+beforeAll(async () => {
+  tokens = await startTokenServer(USER);
+  [open, locked, tokened] = await Promise.all([startRegistry(), startRegistry(USER), startRegistry(undefined, tokens)]);
+  layout = new Layout(fresh('fledge-layout-'));
+  ociManifest = layout.image({ 'etc/hello': 'hello from oci\n', 'bin/tool': '#!/bin/sh\necho tool\n' });
+  layout.tag(ociManifest, 'single');
+  amd64 = layout.image({ 'etc/arch': 'amd64\n' }, 'amd64');
+  arm64 = layout.image({ 'etc/arch': 'arm64\n' }, 'arm64', 'v8');
+  const attestation = layout.image({ 'attestation.json': '{}' }, 'unknown');
+  layout.tag(
+    layout.index([
+      { ...amd64, platform: { os: 'linux', architecture: 'amd64' } },
+      { ...arm64, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      { ...attestation, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+    ]),
+    'multi',
+  );
+  await push(layout.dir, 'single', `${open.host}/test/oci:v1`);
+  await push(layout.dir, 'single', `${open.host}/test/docker:v1`, ['--format', 'v2s2']);
+  await push(layout.dir, 'multi', `${open.host}/test/multi:v1`, ['--all']);
+  const creds = ['--dest-creds', `${USER.name}:${USER.password}`];
+  await push(layout.dir, 'single', `${locked.host}/private/app:v1`, creds);
+  await push(layout.dir, 'single', `${tokened.host}/private/app:v1`, creds);
+  await push(layout.dir, 'single', `${tokened.host}/public/app:v1`, creds);
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all([open?.stop(), locked?.stop(), tokened?.stop(), tokens?.close()]);
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+  process.env.DOCKER_CONFIG = fresh('fledge-docker-');
+  delete process.env.REGISTRY_AUTH_FILE;
+  delete process.env.XDG_RUNTIME_DIR;
+});
+
+describe('references', () => {
+  it('normalizes like Docker', () => {
+    expect(formatReference(parseReference('nginx'))).toBe('docker.io/library/nginx:latest');
+    expect(formatReference(parseReference('index.docker.io/foo/bar:1'))).toBe('docker.io/foo/bar:1');
+    expect(parseReference('localhost:5000/a/b:t')).toEqual({ registry: 'localhost:5000', repository: 'a/b', tag: 't' });
+    expect(parseReference('[::1]:5000/x')).toEqual({ registry: '[::1]:5000', repository: 'x', tag: 'latest' });
+    expect(parseReference('foo/bar')).toEqual({ registry: 'docker.io', repository: 'foo/bar', tag: 'latest' });
+    expect(parseReference('localhost/x').registry).toBe('localhost');
+    expect(parseReference('localhost:5000')).toEqual({ registry: 'docker.io', repository: 'library/localhost', tag: '5000' });
+    const d = `sha256:${'a'.repeat(64)}`;
+    expect(parseReference(`ghcr.io/o/app:v1@${d}`)).toEqual({ registry: 'ghcr.io', repository: 'o/app', digest: d });
+    expect(apiHost('docker.io')).toBe('registry-1.docker.io');
+  });
+
+  it('explains an invalid reference in one line with an example', () => {
+    for (const bad of ['', 'Nginx', 'nginx:-x', 'a//b', 'nginx@sha256:abc', 'UPPER.io/x/Y']) {
+      expect(() => parseReference(bad)).toThrow(/^invalid image reference .*: .*; write it like .*alpine:3\.20/);
+    }
+    expect(() => parseReference('Nginx')).toThrow(/must be lowercase/);
+  });
+
+  it('reads skopeo transports', () => {
+    expect(parseSource('docker://alpine')).toEqual({ transport: 'docker', ref: { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' } });
+    expect(parseSource('docker-daemon:alpine:3').transport).toBe('docker-daemon');
+    expect(parseSource('docker-archive:/tmp/a.tar:foo/bar:v2')).toEqual({ transport: 'docker-archive', path: '/tmp/a.tar', ref: 'foo/bar:v2' });
+    expect(parseSource('docker-archive:/tmp/a.tar')).toEqual({ transport: 'docker-archive', path: '/tmp/a.tar' });
+    expect(parseSource('oci:./layout:tag')).toEqual({ transport: 'oci', path: './layout', ref: 'tag' });
+    expect(parseSource('oci-archive:/x.tar')).toEqual({ transport: 'oci-archive', path: '/x.tar' });
+    expect(() => parseSource('docker:alpine')).toThrow(/docker:\/\/REFERENCE/);
+  });
+});
+
+describe('platforms', () => {
+  it('normalizes and skips attestations', () => {
+    expect(normalizePlatform({ os: 'linux', architecture: 'aarch64', variant: 'v8' })).toEqual({ os: 'linux', architecture: 'arm64' });
+    expect(normalizePlatform({ os: 'linux', architecture: 'x86_64' })).toEqual({ os: 'linux', architecture: 'amd64' });
+    const d = (digest: string, platform?: { os: string; architecture: string }, annotations?: Record<string, string>) => ({ mediaType: 'x', digest, size: 1, platform, annotations });
+    const index: ImageIndex = {
+      schemaVersion: 2,
+      manifests: [d('att', { os: 'unknown', architecture: 'unknown' }), d('att2', { os: 'linux', architecture: 'amd64' }, { 'vnd.docker.reference.type': 'attestation-manifest' }), d('noplat')],
+    };
+    expect(selectPlatform(index, { os: 'linux', architecture: 'amd64' })?.digest).toBe('noplat');
+    expect(selectPlatform(index, { os: 'linux', architecture: 'arm64' })).toBeUndefined();
+  });
+
+  it('treats loopback registries as plain HTTP', () => {
+    expect(isInsecure('127.0.0.1:5000')).toBe(true);
+    expect(isInsecure('127.1.2.3')).toBe(true);
+    expect(isInsecure('[::1]:5000')).toBe(true);
+    expect(isInsecure('localhost')).toBe(true);
+    expect(isInsecure('ghcr.io')).toBe(false);
+    expect(isInsecure('reg.lan:5000', ['reg.lan'])).toBe(true);
+  });
+});
+
+describe('pulling from a real registry', () => {
+  it('pulls an OCI image: config and verified layers in the cache', async () => {
+    const img = await pullImage(`docker://${open.host}/test/oci:v1`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+    expect(img.manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    const config = JSON.parse(img.config.toString());
+    expect(config.architecture).toBe('amd64');
+    expect(sha256(img.config)).toBe(img.configDigest);
+    expect(img.layers).toHaveLength(1);
+    const layer = img.layers[0];
+    expect(layer.path).toBe(join(blobDir(), layer.digest.slice(7)));
+    expect(sha256(readFileSync(layer.path))).toBe(layer.digest);
+    expect(readdirSync(blobDir()).sort()).toEqual([img.configDigest.slice(7), layer.digest.slice(7)].sort());
+  });
+
+  it('pulls a Docker schema2 image', async () => {
+    const img = await pullImage(`${open.host}/test/docker:v1`);
+    expect(img.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(img.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+    expect(JSON.parse(img.config.toString()).rootfs.diff_ids).toHaveLength(1);
+  });
+
+  it('picks linux/amd64 from a two-platform index, or the platform asked for', async () => {
+    const ref = `${open.host}/test/multi:v1`;
+    const a = await pullImage(ref);
+    expect(a.manifestDigest).toBe(amd64.digest);
+    expect(JSON.parse(a.config.toString()).architecture).toBe('amd64');
+    const b = await pullImage(ref, { platform: 'linux/arm64' });
+    expect(b.manifestDigest).toBe(arm64.digest);
+    expect(JSON.parse(b.config.toString()).architecture).toBe('arm64');
+    expect((await pullImage(ref, { platform: 'linux/aarch64/v8' })).manifestDigest).toBe(arm64.digest);
+    await expect(pullImage(ref, { platform: 'linux/s390x' })).rejects.toThrow(/has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\); choose/);
+  });
+
+  it('pulls by digest and checks it', async () => {
+    const img = await pullImage(`${open.host}/test/oci@${ociManifest.digest}`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+    await expect(pullImage(`${open.host}/test/oci@sha256:${'0'.repeat(64)}`)).rejects.toThrow(/not found \(HTTP 404\).*check the digest/);
+  });
+
+  it('says what is missing on 404', async () => {
+    const err = await pullImage(`${open.host}/test/nothing:v9`).catch((e: Error) => e);
+    expect(String((err as Error).message)).toMatch(new RegExp(`^${open.host}/test/nothing: manifest v9 not found \\(HTTP 404\\).*; check the name and tag$`));
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('refuses a Basic-auth registry without credentials in one line', async () => {
+    const err = (await pullImage(`${locked.host}/private/app:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/^127\.0\.0\.1:\d+\/private\/app: manifest v1 refused \(HTTP 401\).*; log in: add credentials for 127\.0\.0\.1:\d+ to ~\/\.docker\/config\.json/);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('uses credentials from $DOCKER_CONFIG/config.json', async () => {
+    const auth = Buffer.from(`${USER.name}:${USER.password}`).toString('base64');
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [`http://${locked.host}`]: { auth } } }));
+    const img = await pullImage(`${locked.host}/private/app:v1`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+  });
+
+  it('says which credentials were refused', async () => {
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: 'wrong' } } }));
+    await expect(pullImage(`${locked.host}/private/app:v1`)).rejects.toThrow(/refused \(HTTP 401\).*the credentials from .*config\.json were refused/);
+  });
+
+  it('uses $REGISTRY_AUTH_FILE and a credential helper', async () => {
+    const dir = fresh('fledge-auth-');
+    process.env.REGISTRY_AUTH_FILE = join(dir, 'auth.json');
+    writeFileSync(process.env.REGISTRY_AUTH_FILE, JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: USER.password } } }));
+    expect((await pullImage(`${locked.host}/private/app:v1`)).layers).toHaveLength(1);
+
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    delete process.env.REGISTRY_AUTH_FILE;
+    const helper = join(dir, 'docker-credential-fledgetest');
+    writeFileSync(helper, `#!/bin/sh\nread url\n[ "$url" = "${locked.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$url'","Username":"${USER.name}","Secret":"${USER.password}"}'\n`);
+    chmodSync(helper, 0o755);
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ credsStore: 'fledgetest' }));
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    try {
+      expect((await pullImage(`${locked.host}/private/app:v1`)).layers).toHaveLength(1);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
+describe('Bearer tokens (docker-registry token auth, a test token server)', () => {
+  beforeEach(() => {
+    tokens.requests.length = 0;
+    tokens.accessToken = false;
+  });
+
+  it('pulls anonymously with a token', async () => {
+    const img = await pullImage(`${tokened.host}/public/app:v1`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+    expect(tokens.requests).toEqual([{ scope: 'repository:public/app:pull', basic: false }]);
+  });
+
+  it('refuses a private repository without credentials in one line', async () => {
+    const err = (await pullImage(`${tokened.host}/private/app:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/private\/app: manifest v1 refused \(HTTP 401\).*; log in: add credentials/);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('gets one token per scope with Basic credentials (token or access_token)', async () => {
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: USER.password } } }));
+    const img = await pullImage(`${tokened.host}/private/app:v1`);
+    expect(img.layers).toHaveLength(1);
+    expect(tokens.requests).toEqual([{ scope: 'repository:private/app:pull', basic: true }]);
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    tokens.accessToken = true;
+    expect((await pullImage(`${tokened.host}/private/app:v1`)).layers).toHaveLength(1);
+  });
+
+  it('says the token server refused wrong credentials', async () => {
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: 'nope' } } }));
+    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);
+  });
+});
+
+describe('transfer faults (a proxy in front of the real registry)', () => {
+  it('a second pull fetches no blobs, only the manifest', async () => {
+    const p = await proxyTo(open.host);
+    await pullImage(`${p.host}/test/oci:v1`);
+    expect(blobGets(p)).toHaveLength(2);
+    p.seen.length = 0;
+    await pullImage(`${p.host}/test/oci:v1`);
+    expect(blobGets(p)).toHaveLength(0);
+    expect(p.seen.filter((s) => s.path.includes('/manifests/'))).toHaveLength(1);
+  });
+
+  it('rejects a tampered blob and leaves nothing in the cache', async () => {
+    const p = await proxyTo(open.host);
+    p.fault = (req) => (req.url?.includes('/blobs/') ? 'corrupt' : undefined);
+    const err = (await pullImage(`${p.host}/test/oci:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/blob sha256:[0-9a-f]{64} arrived with digest sha256:[0-9a-f]{64}; .*try again/);
+    expect(err.message).not.toContain('\n');
+    expect(existsSync(blobDir()) ? readdirSync(blobDir()) : []).toEqual([]);
+  });
+
+  it('rejects a tampered manifest pulled by digest', async () => {
+    const p = await proxyTo(open.host);
+    p.fault = (req) => (req.url?.includes('/manifests/') ? 'corrupt' : undefined);
+    await expect(pullImage(`${p.host}/test/oci@${ociManifest.digest}`)).rejects.toThrow(/manifest sha256:.* arrived with digest/);
+  });
+
+  it('retries after 429 (honoring Retry-After) and after 500', async () => {
+    const p = await proxyTo(open.host);
+    p.fault = (req, seen) => {
+      const n = seen.filter((s) => s.path === req.url).length;
+      if (req.url?.includes('/manifests/') && n === 1) return { status: 429, headers: { 'retry-after': '1' } };
+      if (req.url?.includes('/blobs/') && n === 1) return { status: 500 };
+      return undefined;
+    };
+    const t0 = Date.now();
+    const img = await pullImage(`${p.host}/test/oci:v1`);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    expect(img.layers).toHaveLength(1);
+    expect(p.seen.filter((s) => s.status === 429)).toHaveLength(1);
+    expect(p.seen.filter((s) => s.status === 500)).toHaveLength(2);
+  });
+
+  it('gives up after 3 tries with one line', async () => {
+    const p = await proxyTo(open.host);
+    p.fault = (req) => (req.url?.includes('/manifests/') ? { status: 503 } : undefined);
+    await expect(pullImage(`${p.host}/test/oci:v1`)).rejects.toThrow(/manifest v1 failed \(HTTP 503\).*; try again later$/);
+    expect(p.seen.filter((s) => s.status === 503)).toHaveLength(3);
+  });
+
+  it('resumes a cut blob download with Range', async () => {
+    const p = await proxyTo(open.host);
+    const layer = () => p.seen.filter((s) => s.path.endsWith(`/blobs/${(JSON.parse(readFileSync(join(layout.dir, 'blobs/sha256', ociManifest.digest.slice(7)), 'utf8')) as { layers: Desc[] }).layers[0].digest}`));
+    p.fault = (req) => (req.url?.includes('/blobs/') && !req.headers.range && layer().length === 1 && req.url.endsWith(layer()[0].path.split('/blobs/')[1]) ? 'truncate' : undefined);
+    const img = await pullImage(`${p.host}/test/oci:v1`);
+    expect(sha256(readFileSync(img.layers[0].path))).toBe(img.layers[0].digest);
+    const gets = layer();
+    expect(gets).toHaveLength(2);
+    expect(gets[1].range).toMatch(/^bytes=\d+-$/);
+    expect(gets[1].status).toBe(206);
+  });
+
+  it('follows a redirect to another host without Authorization', async () => {
+    const p = await proxyTo(locked.host);
+    const other = await proxyTo(locked.host, '127.0.0.2');
+    other.injectAuth = `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString('base64')}`;
+    p.fault = (req) => (req.url?.includes('/blobs/') ? { redirect: `http://${other.host}${req.url}` } : undefined);
+    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [p.host]: { username: USER.name, password: USER.password } } }));
+    const img = await pullImage(`${p.host}/private/app:v1`);
+    expect(img.layers).toHaveLength(1);
+    expect(p.seen.filter((s) => s.path.includes('/blobs/')).every((s) => s.authorization?.startsWith('Basic '))).toBe(true);
+    expect(other.seen).toHaveLength(2);
+    expect(other.seen.every((s) => s.authorization === undefined)).toBe(true);
+  });
+});
