@@ -14,6 +14,7 @@ export function cacheDir(): string {
   return join(base, 'fledge-pure');
 }
 
+/** The shared blob cache's file for a sha256 (hex), the same place registry blobs go. */
 function blobPath(sha256: string): string {
   return join(cacheDir(), 'blobs', 'sha256', sha256);
 }
