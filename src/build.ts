@@ -7,9 +7,11 @@ import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManife
 import type { Problem } from './config/types.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch } from './epoch.js';
-import { BuildError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
+import { ociRootfsTree } from './pipeline/oci-rootfs.js';
+import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -17,7 +19,7 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz or <name>-rootfs.img in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of a relative path */
   urlBase?: string;
@@ -79,38 +81,55 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const manifestFile = defaultManifest(cwd, o.manifest);
   const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
-  if (strategy !== 'initramfs') {
-    throw new BuildError(`${config.file}: strategy "oci_rootfs" needs the ext4/squashfs writers, not in this version of fledge-pure yet; build an initramfs from the image (--output-initramfs) or export its filesystem (fledge-pure export)`);
-  }
   if (config.source.dockerfile) {
     throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
   }
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   const name = artifactName(template?.name, image);
-  const compression = o.compression ?? 'gzip';
-  const format = INITRAMFS_FORMAT[compression];
-  if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-  const artifact = resolve(cwd, o.output ?? `${name}.${format}`);
-  if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
-
-  log('initramfs: assembling the tree');
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const tree = await initramfsTree({ config, epoch, log, image, cwd: imageCwd, platform: o.platform, insecure: o.insecure });
-  log(`initramfs: writing ${artifact}`);
-  const written = await writeInitramfs(tree, artifact, compression);
-  if (written.droppedXattrs) log(`warning: ${written.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
-  log(`initramfs: ${written.size} bytes, sha256 ${written.sha256}`);
+  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
+
+  let written: { sha256: string; size: number };
+  let artifact: string;
+  let ref: { kind: 'initramfs' | 'rootfs'; format: string };
+  let kernelArgs: string | undefined;
+  if (strategy === 'initramfs') {
+    const compression = o.compression ?? 'gzip';
+    const format = INITRAMFS_FORMAT[compression];
+    if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
+    artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
+    log('initramfs: assembling the tree');
+    const tree = await initramfsTree({ ...sourceOptions, image });
+    log(`initramfs: writing ${artifact}`);
+    const w = await writeInitramfs(tree, artifact, compression);
+    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
+    written = w;
+    ref = { kind: 'initramfs', format };
+  } else {
+    const fs = config.filesystem!;
+    if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
+    if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+    checkRootfsType(fs);
+    artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
+    log('oci_rootfs: assembling the tree');
+    const tree = await ociRootfsTree({ ...sourceOptions, image });
+    log(`oci_rootfs: writing ${fs.type} ${artifact}`);
+    const w = await writeRootfs(tree, artifact, fs, epoch);
+    written = w;
+    ref = { kind: 'rootfs', format: w.format };
+    kernelArgs = w.kernelArgs;
+  }
+  log(`${ref.kind}: ${written.size} bytes, sha256 ${written.sha256}`);
 
   const result: BuildResult = { artifact, sha256: written.sha256, size: written.size };
   if (template) {
     const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
-    const json = renderManifest(template, {
-      kind: 'initramfs',
-      url: artifactUrl(artifact, manifest, o.urlBase),
-      checksum: `sha256:${written.sha256}`,
-      format,
-    });
+    const json = renderManifest(
+      template,
+      { ...ref, url: artifactUrl(artifact, manifest, o.urlBase), checksum: `sha256:${written.sha256}` },
+      { kernelArgs },
+    );
     writeFileAtomic(manifest, manifestJson(json));
     log(`manifest: ${manifest}`);
     result.manifest = manifest;
@@ -118,6 +137,12 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
   }
   return result;
+}
+
+function outputPath(cwd: string, output: string): string {
+  const artifact = resolve(cwd, output);
+  if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
+  return artifact;
 }
 
 /** Every problem of both files; an empty list means both are valid. */

@@ -1,0 +1,41 @@
+// Tree → filesystem image (ext4 or squashfs) → artifact file, plus the kernel arguments
+// Volant boots it with (root=/dev/vda rootfstype=<type>; squashfs adds overlay_size=,
+// the size of the tmpfs the agent lays over the read-only root).
+import { ArtifactFile } from '../artifact.js';
+import type { FilesystemConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { writeExt4 } from '../ext4/write.js';
+import { writeSquashfs } from '../squashfs/write.js';
+import type { Time, Tree } from '../tree/tree.js';
+
+export interface WrittenRootfs {
+  path: string;
+  sha256: string;
+  size: number;
+  format: 'ext4' | 'squashfs';
+  kernelArgs: string;
+}
+
+export function rootfsKernelArgs(fs: FilesystemConfig): string {
+  const args = `root=/dev/vda rootfstype=${fs.type}`;
+  return fs.type === 'squashfs' ? `${args} overlay_size=${fs.overlay_size}` : args;
+}
+
+export function checkRootfsType(fs: FilesystemConfig): asserts fs is FilesystemConfig & { type: 'ext4' | 'squashfs' } {
+  if (fs.type !== 'ext4' && fs.type !== 'squashfs')
+    throw new UsageError(`[filesystem] type = "${fs.type}": fledge-pure writes ext4 and squashfs images only (Fledge's legacy ${fs.type} needs mkfs and a loop mount); use type = "ext4" or "squashfs"`);
+}
+
+export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
+  checkRootfsType(fs);
+  const file = new ArtifactFile(path);
+  try {
+    if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
+    else await writeSquashfs(tree, file, { level: fs.compression_level, epoch });
+    const size = file.size;
+    return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs) };
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+}
