@@ -59,3 +59,22 @@ export function* readContent(c: Content): Generator<Uint8Array> {
   }
   if (c.size > pos) yield* zeros(c.size - pos);
 }
+
+/** The bytes in [start, end) of the content, holes as zeros. */
+export function* readRange(c: Content, start: number, end: number): Generator<Uint8Array> {
+  let pos = start;
+  for (const p of c.pieces) {
+    if (p.at + p.length <= pos) continue;
+    if (p.at >= end) break;
+    if (p.at > pos) {
+      yield* zeros(p.at - pos);
+      pos = p.at;
+    }
+    const from = pos - p.at;
+    const to = Math.min(p.length, end - p.at);
+    const part: Piece = 'bytes' in p ? { at: pos, length: to - from, bytes: p.bytes.subarray(from, to) } : { at: pos, length: to - from, file: p.file, from: p.from + from };
+    yield* readPiece(part);
+    pos = p.at + to;
+  }
+  if (end > pos) yield* zeros(end - pos);
+}
