@@ -1,4 +1,5 @@
-// The ext4 writer, checked by e2fsprogs (e2fsck -fn, debugfs) and by the kernel.
+// The ext4 writer, checked by e2fsprogs (e2fsck -fn, debugfs, dumpe2fs) and by the
+// kernel itself (QEMU: mounted read-only and read-write, and booted as the root).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -7,43 +8,226 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeExt4 } from '../src/ext4/write.js';
-import { bytesContent } from '../src/tree/content.js';
+import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
+import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-ext4-'));
+const T = { sec: 1700000000, nsec: 0 };
 let n = 0;
 
-function image(tree: Tree, o: { sizeBufferMb?: number; preallocate?: boolean; epoch?: number } = {}): string {
+function image(tree: Tree, o: { sizeBufferMb?: number; preallocate?: boolean } = {}): string {
   const path = join(scratch, `img-${n++}.ext4`);
   const f = new ArtifactFile(path);
-  writeExt4(tree, f, { sizeBufferMb: o.sizeBufferMb ?? 0, preallocate: o.preallocate ?? false, epoch: { sec: o.epoch ?? 1700000000, nsec: 0 } });
+  writeExt4(tree, f, { sizeBufferMb: o.sizeBufferMb ?? 0, preallocate: o.preallocate ?? false, epoch: T });
   f.commit();
   return path;
 }
 
-function fsck(path: string): { code: number; out: string } {
+function expectClean(path: string): void {
   const r = spawnSync('e2fsck', ['-fn', path], { encoding: 'utf8' });
-  return { code: r.status ?? -1, out: r.stdout + r.stderr };
+  expect(r.stdout + r.stderr).not.toMatch(/WARNING|Fix\?|corrupt|invalid|bad /i);
+  expect(r.status).toBe(0);
 }
 
 function debugfs(path: string, cmd: string): string {
   return execFileSync('debugfs', ['-R', cmd, path], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
 }
 
-describe('ext4 writer', () => {
-  it('writes an empty tree e2fsck passes', () => {
-    const img = image(new Tree({ mtime: { sec: 1700000000, nsec: 0 } }));
-    const r = fsck(img);
-    expect(r.out).not.toMatch(/WARNING|error|Fix/i);
-    expect(r.code).toBe(0);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const file = (tree: Tree, path: string, data: string | Buffer, attrs: Parameters<typeof makeNode>[1] = {}) =>
+  tree.set(path, makeNode('file', { mtime: T, ...attrs }, { content: bytesContent(Buffer.from(data)) }));
+
+/** Every xattr layout: small in-inode, too big for the inode (a block), shared blocks, an ACL. */
+function xattrTree(): Tree {
+  const tree = new Tree({ mtime: T });
+  const cap = file(tree, 'bin/ping', 'ping');
+  cap.xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+  const big = file(tree, 'big-xattrs', 'x');
+  big.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
+  big.xattrs.set('user.large', Buffer.alloc(300, 0xab));
+  big.xattrs.set('trusted.t', Buffer.from('trusted'));
+  for (const name of ['shared-1', 'shared-2', 'shared-3']) file(tree, name, name).xattrs.set('user.shared', Buffer.alloc(200, 0x5a));
+  // POSIX ACL (xattr form v2): user::rwx user:1000:r-x group::r-x mask::r-x other::r--
+  const acl = Buffer.alloc(4 + 5 * 8);
+  acl.writeUInt32LE(2, 0);
+  [[0x01, 7, 0xffffffff], [0x02, 5, 1000], [0x04, 5, 0xffffffff], [0x10, 5, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], k) => {
+    acl.writeUInt16LE(tag, 4 + 8 * k);
+    acl.writeUInt16LE(perm, 6 + 8 * k);
+    acl.writeUInt32LE(id, 8 + 8 * k);
+  });
+  file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', acl);
+  tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', acl);
+  return tree;
+}
+
+describe('ext4 writer: e2fsck and debugfs', () => {
+  it('an empty tree: e2fsck clean, lost+found made, journal and features as mke2fs', () => {
+    const img = image(new Tree({ mtime: T }));
+    expectClean(img);
+    const head = execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(head).toMatch(/features:\s+has_journal ext_attr dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum\n/);
+    expect(head).toMatch(/Total journal size:\s+4096k/);
+    expect(debugfs(img, 'ls -l /')).toMatch(/40700 \(2\)\s+0\s+0\s+16384 .* lost\+found/);
   });
 
-  it('writes the hard-case tree e2fsck passes', () => {
+  it('the hard-case tree: e2fsck clean; debugfs reads back content, modes, owners, times, links, devices', () => {
     const tree = hardTree(scratch);
     const img = image(tree);
-    const r = fsck(img);
-    console.log(r.out);
-    expect(r.code).toBe(0);
+    expectClean(img);
+    const stat = (p: string) => debugfs(img, `stat "${p}"`);
+    expect(stat('/usr/bin/su')).toMatch(/Mode:\s+04755[\s\S]*User:\s+1000\s+Group:\s+1000/);
+    expect(stat('/home/big/ids')).toMatch(/User:\s+70000\s+Group:\s+65534/);
+    expect(stat('/usr/bin/tool')).toMatch(/Links: 3/);
+    expect(debugfs(img, 'ls -l /usr/sbin')).toMatch(new RegExp(`^\\s*${/Inode: (\d+)/.exec(stat('/usr/bin/tool'))![1]}\\s+100755.*tool-link`, 'm'));
+    expect(stat('/dev/big')).toMatch(/Device major\/minor number: 240:300/);
+    expect(stat('/dev/sda')).toMatch(/Type: block[\s\S]*Device major\/minor number: 08:00/);
+    expect(stat('/run/fifo')).toMatch(/Type: FIFO/);
+    expect(stat('/run/sock')).toMatch(/Type: socket/);
+    expect(stat('/lib/short')).toMatch(/Fast link dest: "\.\.\/etc\/hostname"/);
+    expect(stat('/lib/long-target')).toMatch(/Type: symlink[\s\S]*EXTENTS/);
+    expect(debugfs(img, 'cat /lib/long-target')).toBe('/' + 'x'.repeat(299));
+    expect(stat('/usr/bin/su')).toMatch(/mtime: 0x6553f100:00000000/);
+    expect(debugfs(img, 'cat /data/region')).toBe('\x07'.repeat(70000));
+    // the sparse file: 3 MiB, one data block at 1 MiB, nothing else allocated
+    expect(stat('/data/sparse')).toMatch(/Size: 3145728[\s\S]*Blockcount: 8\n[\s\S]*EXTENTS:\n\(256\):\d+\n/);
+    expect(sha(Buffer.from(debugfs(img, 'cat /data/sparse'), 'latin1'))).toBe(sha(Buffer.concat([Buffer.alloc(1 << 20), Buffer.from('0123456789'), Buffer.alloc((2 << 20) - 10)])));
+    // names in byte order survive; the 5000-entry folder is an htree
+    expect(debugfs(img, `cat "/names/${'n'.repeat(180)}"`)).toBe('long name');
+    expect(debugfs(img, 'htree /big')).toMatch(/Indirect levels: 0/);
+    expect(debugfs(img, 'cat /big/entry-04321')).toBe('4321');
   });
+
+  it('times with nanoseconds before 1970 and after 2038, crtime set', () => {
+    const tree = new Tree({ mtime: T });
+    file(tree, 'old', 'o', { mtime: { sec: -1234567890, nsec: 123456789 } });
+    file(tree, 'future', 'f', { mtime: { sec: 4102444800, nsec: 999999999 } });
+    const img = image(tree);
+    expectClean(img);
+    expect(debugfs(img, 'stat /old')).toMatch(/mtime: 0xb669fd2e:1d6f3454 -- .*1930/);
+    expect(debugfs(img, 'stat /future')).toMatch(/mtime: 0xf4865700:ee6b27fd -- .*2100[\s\S]*crtime: 0xf4865700:ee6b27fd/);
+  });
+
+  it('xattrs in the inode, in a block, shared blocks, ACLs in ext4 form', () => {
+    const img = image(xattrTree());
+    expectClean(img);
+    expect(debugfs(img, 'ea_get -x /bin/ping security.capability')).toMatch(/01 00 00 02 00 20 00 00 00 00 00 00 00 00 00 00 00 00 00 00/i);
+    expect(debugfs(img, 'stat /bin/ping')).toMatch(/File ACL: 0/);
+    const bigStat = debugfs(img, 'stat /big-xattrs');
+    expect(bigStat).toMatch(/File ACL: [1-9]/);
+    expect(bigStat).toMatch(/user.small \(4\) = 00 01 02 ff/);
+    expect(bigStat).toMatch(/user.large \(300\)/);
+    const acls = ['shared-1', 'shared-2', 'shared-3'].map((f) => /File ACL: (\d+)/.exec(debugfs(img, `stat /${f}`))![1]);
+    expect(new Set(acls).size).toBe(1);
+    expect(acls[0]).not.toBe('0');
+    expect(debugfs(img, 'ea_list /acl-file')).toMatch(/system.posix_acl_access/);
+  });
+
+  it('a 20 000-entry folder and a two-level htree, deep paths, a depth-2 extent tree', () => {
+    const tree = new Tree({ mtime: T });
+    const wide = tree.mkdirp('wide', { mtime: T });
+    for (let i = 0; i < 20000; i++) wide.entries!.set(`f${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
+    const huge = tree.mkdirp('two-level', { mtime: T });
+    for (let i = 0; i < 12000; i++) huge.entries!.set(`${String(i).padStart(6, '0')}-${'L'.repeat(200)}`, makeNode('fifo', { mtime: T }));
+    let deep = 'deep';
+    for (let i = 0; i < 200; i++) deep += `/d${i}`;
+    file(tree, `${deep}/leaf`, 'bottom');
+    // 1500 separate data blocks: more extents than one tree block holds under the inode's 4
+    const pieces = Array.from({ length: 1500 }, (_, k) => ({ at: k * 8192, length: 1, bytes: Buffer.from([k & 0xff]) }));
+    tree.set('fragmented', makeNode('file', { mtime: T }, { content: { size: 1500 * 8192, pieces } }));
+    const img = image(tree);
+    expectClean(img);
+    expect(debugfs(img, 'htree /two-level')).toMatch(/Indirect levels: 1/);
+    expect(debugfs(img, `cat /two-level/011999-${'L'.repeat(200)}`)).toBe('');
+    expect(debugfs(img, 'cat /wide/f19999')).toBe('19999');
+    expect(debugfs(img, `cat /${deep}/leaf`)).toBe('bottom');
+    // 1500 extents: 5 leaves under one index block under the inode (depth 2)
+    const tree2 = debugfs(img, 'dump_extents /fragmented');
+    expect(tree2).toMatch(/^\s*0\/ 2\s+1\/\s+1\s/m);
+    expect(tree2).toMatch(/^\s*1\/ 2\s+1\/\s+5\s/m);
+    expect(tree2.match(/^\s*2\/ 2/gm)).toHaveLength(1500);
+  });
+
+  it('a 5 GiB sparse file, holes unallocated; size_buffer_mb adds free space; preallocate writes every block', () => {
+    const tree = new Tree({ mtime: T });
+    const g = 2 ** 30;
+    tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
+    const img = image(tree);
+    expectClean(img);
+    expect(debugfs(img, 'stat /huge')).toMatch(/Size: 5368709120[\s\S]*Blockcount: 16\n/);
+    expect(debugfs(img, 'dump_extents /huge')).toMatch(/1179648 - 1179648/);
+    const blocksOf = (p: string) => Number(/Block count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
+    const freeOf = (p: string) => Number(/Free blocks:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
+    expect(freeOf(img)).toBe(0);
+    const small = new Tree({ mtime: T });
+    file(small, 'a', 'a');
+    const buffered = image(small, { sizeBufferMb: 64 });
+    expectClean(buffered);
+    expect(freeOf(buffered)).toBeGreaterThanOrEqual(16384);
+    expect(freeOf(buffered)).toBeLessThan(16384 + 64);
+    const sparse = statSync(buffered);
+    expect(sparse.blocks * 512).toBeLessThan(sparse.size / 4);
+    const full = image(small, { sizeBufferMb: 64, preallocate: true });
+    expectClean(full);
+    expect(statSync(full).blocks * 512).toBeGreaterThanOrEqual(statSync(full).size);
+    expect(readFileSync(full).equals(readFileSync(buffered))).toBe(true);
+    expect(blocksOf(full)).toBe(blocksOf(buffered));
+  });
+
+  it('the same bytes on every run; the UUID follows the content', () => {
+    const a = readFileSync(image(hardTree(scratch, { bigDir: 100 })));
+    const b = readFileSync(image(hardTree(scratch, { bigDir: 100 })));
+    expect(sha(a)).toBe(sha(b));
+    const changed = hardTree(scratch, { bigDir: 100 });
+    changed.get('etc/hostname')!.content = bytesContent(Buffer.from('other!\n'));
+    const c = readFileSync(image(changed));
+    expect(c.subarray(1024 + 0x68, 1024 + 0x78).equals(a.subarray(1024 + 0x68, 1024 + 0x78))).toBe(false);
+  });
+});
+
+describe('ext4 writer: the kernel', () => {
+  const busybox = () => makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) });
+
+  it('mounts it read-only and lists every entry as the tree has it; the image runs its own /bin/sh', async () => {
+    const tree = hardTree(scratch);
+    for (const [k, v] of xattrTree().root.entries!) tree.root.entries!.set(`x-${k}`, v);
+    file(tree, 'times/old', 'o', { mtime: { sec: -1234567890, nsec: 123456789 } });
+    file(tree, 'times/future', 'f', { mtime: { sec: 4102444800, nsec: 999999999 } });
+    tree.set('bin/busybox', busybox());
+    tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
+    tree.mkdirp('lost+found', { mode: 0o700, mtime: T });
+    const img = image(tree);
+    const r = await bootDisk({ image: img, fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'` });
+    expect(r.report).toContain('CHROOT-OK 42');
+    const diffs = diffListings(treeListing(tree), parseListing(r.report));
+    expect(diffs).toEqual([]);
+  }, 240_000);
+
+  it('mounts it read-write: a file written, unmounted cleanly, e2fsck clean after', async () => {
+    const tree = hardTree(scratch, { bigDir: 300 });
+    const img = image(tree, { sizeBufferMb: 16 });
+    const r = await bootDisk({
+      image: img,
+      fstype: 'ext4',
+      mountOptions: 'rw',
+      script: "echo written-by-the-kernel > new-file && mkdir big/more && touch big/entry-99999 && rm etc/hostname && sync && cat new-file && cd / && umount /mnt && echo UMOUNT-OK",
+    });
+    expect(r.report).toContain('written-by-the-kernel');
+    expect(r.report).toContain('UMOUNT-OK');
+    expect(r.console).not.toMatch(/EXT4-fs error/);
+    expectClean(img);
+    expect(debugfs(img, 'cat /new-file')).toBe('written-by-the-kernel\n');
+    expect(debugfs(img, 'ls /big')).toMatch(/entry-99999/);
+  }, 240_000);
+
+  it('boots as the root filesystem (root=/dev/vda rootfstype=ext4) into /bin/kestrel', async () => {
+    const tree = new Tree({ mtime: T });
+    tree.set('bin/busybox', busybox());
+    tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
+    for (const d of ['dev', 'proc', 'sys', 'tmp']) tree.mkdirp(d, { mtime: T });
+    file(tree, 'bin/kestrel', '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
+    const out = await bootAsRoot(image(tree), 'ext4', '/bin/kestrel', { until: /KESTREL-ROOT.*\n/ });
+    expect(out).toMatch(/KESTREL-ROOT pid=1 \/dev\/vda \/ ext4 ro/);
+  }, 180_000);
 });

@@ -7,7 +7,7 @@
 // and ends with a le32 crc32c tail (inode seed over the block before it) at 4092.
 
 export const MAX_EXTENT_LEN = 32768;
-const PER_BLOCK = (4096 - 12) / 12;
+const PER_BLOCK = Math.floor((4096 - 12) / 12);
 
 export interface Extent {
   logical: number;

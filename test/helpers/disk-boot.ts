@@ -77,23 +77,52 @@ export interface DiskResult {
   report: string;
 }
 
+/** The helper initramfs: busybox, getfattr, the modules for `fstype`, and `init`. */
+async function helperInitramfs(dir: string, fstype: FsType, init: (modules: string[]) => string[], extra: Record<string, string> = {}): Promise<string> {
+  const tree = new Tree();
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib/modules']) tree.mkdirp(d);
+  tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
+  hostFile(tree, '/bin/busybox');
+  hostFile(tree, '/usr/bin/getfattr');
+  for (const lib of libsOf('/usr/bin/getfattr')) hostFile(tree, lib);
+  const mods = modulesFor(['virtio_pci', 'virtio_blk', ...FS_MODULES[fstype]]);
+  for (const m of mods) hostFile(tree, m, `/lib/modules/${basename(m)}`, 0o644);
+  const lines = ['#!/bin/busybox sh', '/bin/busybox --install -s /bin', 'export PATH=/bin:/usr/bin', ...mods.map((m) => `insmod /lib/modules/${basename(m)}`), ...init(mods), ''];
+  tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(lines.join('\n'))) }));
+  for (const [path, text] of Object.entries(extra)) tree.set(path, makeNode('file', { mode: 0o644 }, { content: bytesContent(Buffer.from(text)) }));
+  const initrd = join(dir, 'helper.cpio.gz');
+  await writeInitramfs(tree, initrd);
+  return initrd;
+}
+
+/**
+ * Boots with the image as the real root: the helper initramfs loads the modules, mounts
+ * root= as rootfstype= (from the kernel command line) and switch_roots into `init`.
+ */
+export async function bootAsRoot(image: string, fstype: FsType, init: string, o: { until: RegExp; timeoutMs?: number }): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-rootboot-'));
+  try {
+    const initrd = await helperInitramfs(dir, fstype, () => [
+      'mount -t devtmpfs dev /dev',
+      'mount -t proc proc /proc',
+      'for a in $(cat /proc/cmdline); do case $a in root=*) root=${a#root=};; rootfstype=*) fstype=${a#rootfstype=};; esac; done',
+      'umount /proc',
+      'mount -t $fstype -o ro $root /mnt || echo ROOT-MOUNT-FAILED',
+      'mount --move /dev /mnt/dev 2>/dev/null || umount /dev',
+      `exec switch_root /mnt ${init}`,
+    ]);
+    const r = await bootInitramfs(initrd, { drives: [image], append: `root=/dev/vda rootfstype=${fstype}`, until: o.until, timeoutMs: o.timeoutMs ?? 120_000 });
+    return r.output;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Boots, mounts the image, runs the script; the report is its stdout and stderr. */
 export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-diskboot-'));
   try {
-    const tree = new Tree();
-    for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib/modules']) tree.mkdirp(d);
-    tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
-    hostFile(tree, '/bin/busybox');
-    hostFile(tree, '/usr/bin/getfattr');
-    for (const lib of libsOf('/usr/bin/getfattr')) hostFile(tree, lib);
-    const mods = modulesFor(['virtio_pci', 'virtio_blk', ...FS_MODULES[o.fstype]]);
-    for (const m of mods) hostFile(tree, m, `/lib/modules/${basename(m)}`, 0o644);
-    const init = [
-      '#!/bin/busybox sh',
-      '/bin/busybox --install -s /bin',
-      'export PATH=/bin:/usr/bin',
-      ...mods.map((m) => `insmod /lib/modules/${basename(m)}`),
+    const initrd = await helperInitramfs(dir, o.fstype, () => [
       'mount -t devtmpfs dev /dev',
       'mount -t proc proc /proc',
       `if mount -t ${o.fstype} -o ${o.mountOptions ?? 'ro'} /dev/vda /mnt; then`,
@@ -104,12 +133,7 @@ export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
       'echo "REPORT-END" >> /tmp/report',
       'dd if=/tmp/report of=/dev/vdb bs=1M conv=fsync 2>/dev/null',
       'sync; echo DISK-BOOT-DONE; poweroff -f',
-      '',
-    ].join('\n');
-    tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(init)) }));
-    tree.set('script', makeNode('file', { mode: 0o644 }, { content: bytesContent(Buffer.from(o.script + '\n')) }));
-    const initrd = join(dir, 'helper.cpio.gz');
-    await writeInitramfs(tree, initrd);
+    ], { script: o.script + '\n' });
     const scratch = join(dir, 'report.raw');
     execFileSync('truncate', ['-s', '256M', scratch]);
     const r = await bootInitramfs(initrd, { drives: [o.image, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
