@@ -175,6 +175,21 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     expect(blocksOf(full)).toBe(blocksOf(buffered));
   });
 
+  it('many groups: a 200 MiB file split around the backup superblock of group 1, 1 GiB spare', () => {
+    const tree = new Tree({ mtime: T });
+    tree.set('zeros', makeNode('file', { mtime: T }, { content: fileContent('/dev/zero', 200 << 20) }));
+    file(tree, 'after', 'after');
+    const img = image(tree, { sizeBufferMb: 1024 });
+    expectClean(img);
+    const head = execFileSync('dumpe2fs', [img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(head).toMatch(/Group 1: \(Blocks 32768-65535\)[^\n]*\n\s+Backup superblock at 32768/);
+    expect(head).toMatch(/Group 9:/);
+    const extents = debugfs(img, 'dump_extents /zeros');
+    expect(extents).toMatch(/ - +32767 /); // an extent ends right before group 1's backup superblock
+    expect(extents).toMatch(/ 32770 - /); // and the next starts after it
+    expect(debugfs(img, 'cat /after')).toBe('after');
+  });
+
   it('the same bytes on every run; the UUID follows the content', () => {
     const a = readFileSync(image(hardTree(scratch, { bigDir: 100 })));
     const b = readFileSync(image(hardTree(scratch, { bigDir: 100 })));

@@ -72,10 +72,13 @@ export class Allocator {
     private readonly reserved: Run[],
   ) {}
 
+  /** Moves `next` past any reserved range it is in; afterwards reserved[r] starts after it. */
   private skip(): void {
-    while (this.r < this.reserved.length && this.reserved[this.r].start + this.reserved[this.r].length <= this.next) this.r++;
-    const res = this.reserved[this.r];
-    if (res && res.start <= this.next) this.next = res.start + res.length;
+    for (let res = this.reserved[this.r]; res; res = this.reserved[this.r]) {
+      if (res.start > this.next) return;
+      if (res.start + res.length > this.next) this.next = res.start + res.length;
+      this.r++;
+    }
   }
 
   /** n blocks in one run. */
@@ -85,6 +88,7 @@ export class Allocator {
       const res = this.reserved[this.r];
       if (!res || this.next + n <= res.start) break;
       this.next = res.start + res.length;
+      this.r++;
     }
     const start = this.next;
     this.next += n;
