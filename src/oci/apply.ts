@@ -33,7 +33,7 @@ function cleanKeys(name: Buffer, what: string): string[] {
     .toString('latin1')
     .split('/')
     .filter((k) => k !== '' && k !== '.');
-  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component (it would escape the root)`);
+  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`);
   return keys;
 }
 
