@@ -195,6 +195,28 @@ describe('pulling from a real registry', () => {
     await expect(pullImage(`${locked.host}/private/app:v1`)).rejects.toThrow(/refused \(HTTP 401\).*the credentials from .*config\.json were refused/);
   });
 
+  it('takes the most specific auth.json key: host/namespace/repo, then host/namespace, then host', async () => {
+    process.env.REGISTRY_AUTH_FILE = join(fresh('fledge-auth-'), 'auth.json');
+    const good = { username: USER.name, password: USER.password };
+    const bad = { username: USER.name, password: 'wrong' };
+    const pull = async (auths: Record<string, unknown>) => {
+      writeFileSync(process.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths }));
+      process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+      return pullImage(`${locked.host}/private/app:v1`).then(
+        (img) => img.manifestDigest,
+        (e: Error) => e.message,
+      );
+    };
+    const refused = /manifest v1 refused \(HTTP 401\)/;
+    expect(await pull({ [locked.host]: bad, [`${locked.host}/private`]: good })).toBe(ociManifest.digest);
+    expect(await pull({ [`${locked.host}/private`]: good, [`${locked.host}/private/app`]: bad, [locked.host]: good })).toMatch(refused);
+    expect(await pull({ [`${locked.host}/private/app`]: good, [`${locked.host}/private`]: bad })).toBe(ociManifest.digest);
+    // another namespace's key does not apply; a URL key stands for its host only
+    expect(await pull({ [`${locked.host}/other`]: good, [locked.host]: bad })).toMatch(refused);
+    expect(await pull({ [`${locked.host}/privat`]: good })).toMatch(/log in: add credentials/);
+    expect(await pull({ [`http://${locked.host}/other/`]: good })).toBe(ociManifest.digest);
+  });
+
   it('uses $REGISTRY_AUTH_FILE and a credential helper', async () => {
     const dir = fresh('fledge-auth-');
     process.env.REGISTRY_AUTH_FILE = join(dir, 'auth.json');

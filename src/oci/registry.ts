@@ -118,7 +118,7 @@ export class RegistryClient {
   readonly base: string;
   private challenge: Challenge | undefined;
   private pinged = false;
-  private creds: Credentials | null | undefined;
+  private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
 
   constructor(
@@ -128,13 +128,14 @@ export class RegistryClient {
     this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
-  private credentials(): Credentials | undefined {
-    if (this.creds === undefined) this.creds = findCredentials(this.registry) ?? null;
-    return this.creds ?? undefined;
+  /** The credentials for a repository: auth files may key them by namespace. */
+  private credentials(repo: string): Credentials | undefined {
+    if (!this.creds.has(repo)) this.creds.set(repo, findCredentials(this.registry, repo));
+    return this.creds.get(repo);
   }
 
-  private loginHint(): string {
-    const c = this.credentials();
+  private loginHint(repo: string): string {
+    const c = this.credentials(repo);
     if (c) return `the credentials from ${c.source} were refused: log in again or fix them`;
     return `log in: add credentials for ${this.registry} to ~/.docker/config.json (or $DOCKER_CONFIG/config.json, $REGISTRY_AUTH_FILE)`;
   }
@@ -191,12 +192,12 @@ export class RegistryClient {
     this.pinged = true;
   }
 
-  private async token(scope: string, where: string, fresh = false): Promise<string> {
+  private async token(repo: string, scope: string, where: string, fresh = false): Promise<string> {
     const cached = this.tokens.get(scope);
     if (!fresh && cached && cached.expires > Date.now()) return cached.token;
     const { realm, service } = this.challenge!.params;
     if (!realm) throw new BuildError(`${where}: the Bearer challenge names no realm; the registry is misconfigured`);
-    const creds = this.credentials();
+    const creds = this.credentials(repo);
     let res: Response;
     if (creds?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'fledge-pure', scope });
@@ -210,7 +211,7 @@ export class RegistryClient {
       if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       res = await this.send(u.toString(), headers, where);
     }
-    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint()}`);
+    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
     if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res)}; try again later`);
     const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token || body.access_token;
@@ -220,11 +221,11 @@ export class RegistryClient {
     return token;
   }
 
-  private async authorization(scope: string, where: string, fresh: boolean): Promise<string | undefined> {
+  private async authorization(repo: string, scope: string, where: string, fresh: boolean): Promise<string | undefined> {
     if (!this.challenge) return undefined;
-    if (this.challenge.scheme === 'bearer') return `Bearer ${await this.token(scope, where, fresh)}`;
+    if (this.challenge.scheme === 'bearer') return `Bearer ${await this.token(repo, scope, where, fresh)}`;
     if (this.challenge.scheme === 'basic') {
-      const c = this.credentials();
+      const c = this.credentials(repo);
       return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
     }
     throw new BuildError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
@@ -236,7 +237,7 @@ export class RegistryClient {
     let scope = `repository:${repo}:pull`;
     const url = `${this.base}/v2/${repo}/${path}`;
     for (let round = 0; ; round++) {
-      const auth = await this.authorization(scope, where, round > 0);
+      const auth = await this.authorization(repo, scope, where, round > 0);
       const res = await this.send(url, auth ? { ...headers, Authorization: auth } : headers, where);
       if (res.status !== 401 || round > 0 || this.challenge?.scheme !== 'bearer') return res;
       const again = parseChallenge(res.headers.get('www-authenticate'));
@@ -245,10 +246,10 @@ export class RegistryClient {
     }
   }
 
-  async statusError(res: Response, what: string, where: string, notFound: string): Promise<BuildError> {
+  async statusError(res: Response, repo: string, what: string, where: string, notFound: string): Promise<BuildError> {
     const detail = await errorDetail(res);
     const s = res.status;
-    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint()}`);
+    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
     if (s === 404) return new BuildError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
     if (s === 429) return new BuildError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
     return new BuildError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
@@ -260,7 +261,7 @@ export class RegistryClient {
     const byDigest = reference.startsWith('sha256:');
     const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where);
     const what = `manifest ${reference}`;
-    if (!res.ok) throw await this.statusError(res, what, where, byDigest ? 'check the digest' : 'check the name and tag');
+    if (!res.ok) throw await this.statusError(res, repo, what, where, byDigest ? 'check the digest' : 'check the name and tag');
     const length = Number(res.headers.get('content-length') ?? 0);
     if (length > MAX_MANIFEST) throw new BuildError(`${where}: ${what} is ${length} bytes, more than a manifest can be; check the registry`);
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -303,7 +304,7 @@ export class RegistryClient {
             throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
           }
         } else if (!res.ok) {
-          throw await this.statusError(res, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
+          throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {
           const length = res.headers.get('content-length');
           if (length !== null && Number(length) !== desc.size) {
