@@ -267,6 +267,30 @@ describe('Bearer tokens (docker-registry token auth, a test token server)', () =
     expect((await pullImage(`${tokened.host}/private/app:v1`)).layers).toHaveLength(1);
   });
 
+  it('trades a Docker identity token for access tokens by the OAuth2 refresh_token POST', async () => {
+    const config = (identitytoken: string) => writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken } } }));
+    config(tokens.refreshToken);
+    const img = await pullImage(`${tokened.host}/private/app:v1`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+    expect(tokens.requests).toEqual([{ scope: 'repository:private/app:pull', basic: false, refreshToken: tokens.refreshToken }]);
+    config('refresh-revoked');
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);
+  });
+
+  it('asks a registry for its challenge once per process, and answers a bare 401 with a fresh token', async () => {
+    const p = await proxyTo(tokened.host);
+    let bare = 0;
+    p.fault = (req) => (req.url?.includes('/manifests/') && bare++ === 0 ? { status: 401 } : undefined);
+    expect((await pullImage(`${p.host}/public/app:v1`)).manifestDigest).toBe(ociManifest.digest);
+    expect(p.seen.filter((s) => s.status === 401 && s.path.includes('/manifests/'))).toHaveLength(1);
+    expect(tokens.requests).toHaveLength(2);
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    expect((await pullImage(`${p.host}/public/app:v1`)).layers).toHaveLength(1);
+    expect(p.seen.filter((s) => s.path === '/v2/')).toHaveLength(1);
+    expect(p.seen.length).toBeGreaterThan(7);
+  });
+
   it('says the token server refused wrong credentials', async () => {
     writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: 'nope' } } }));
     await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);

@@ -1,8 +1,11 @@
 // A registry client (distribution-spec): ping /v2/, authenticate (anonymous, Basic, or a
-// Bearer token got with Basic credentials), resolve a reference to one image manifest for
-// a platform, and fetch its config and layers into the verified blob cache. Redirects are
-// followed by hand so that Authorization never goes to another host; 408/429/5xx are
-// retried (3 tries, backoff, Retry-After); a cut blob download resumes with Range.
+// Bearer token got with Basic credentials or, for an identity token, by the OAuth2
+// refresh_token POST), resolve a reference to one image manifest for a platform, and
+// fetch its config and layers into the verified blob cache. A registry's /v2/ challenge
+// is asked once per process; a later 401 without a challenge of its own gets a fresh
+// token under the first one. Redirects are followed by hand so that Authorization never
+// goes to another host; 408/429/5xx are retried (3 tries, backoff, Retry-After); a cut
+// blob download resumes with Range.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
@@ -114,10 +117,12 @@ async function errorDetail(res: Response): Promise<string> {
   }
 }
 
+/** Each registry's /v2/ challenge (by base URL), asked once per process and reused. */
+const challenges = new Map<string, Promise<Challenge | undefined>>();
+
 export class RegistryClient {
   readonly base: string;
   private challenge: Challenge | undefined;
-  private pinged = false;
   private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
 
@@ -177,19 +182,28 @@ export class RegistryClient {
     throw new Error('too many redirects');
   }
 
-  /** GET /v2/ and remember the challenge (none when the registry is open). */
+  /** The registry's challenge from GET /v2/ (undefined when it is open), asked once per process. */
   async ping(): Promise<void> {
-    if (this.pinged) return;
+    let asked = challenges.get(this.base);
+    if (!asked) {
+      asked = this.askChallenge();
+      challenges.set(this.base, asked);
+      asked.catch(() => challenges.delete(this.base));
+    }
+    this.challenge = await asked;
+  }
+
+  private async askChallenge(): Promise<Challenge | undefined> {
     const where = `registry ${this.registry}`;
     const res = await this.send(`${this.base}/v2/`, {}, where);
     await discard(res);
     if (res.status === 401) {
-      this.challenge = parseChallenge(res.headers.get('www-authenticate'));
-      if (!this.challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
-    } else if (!res.ok) {
-      throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+      if (!challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
+      return challenge;
     }
-    this.pinged = true;
+    if (!res.ok) throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+    return undefined;
   }
 
   private async token(repo: string, scope: string, where: string, fresh = false): Promise<string> {
