@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import fetch, { type Response } from 'node-fetch';
 import { BuildError, UsageError } from '../errors.js';
+import { proxyAgent, proxyFor } from '../proxy.js';
 import { BlobWriter, cachedBlob } from './cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import {
@@ -34,7 +35,7 @@ export interface PullOptions {
   insecure?: string[];
   /** progress lines */
   log?: (line: string) => void;
-  /** an http(s).Agent for every request (proxies) */
+  /** an http(s).Agent for every request; default: HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment */
   agent?: Agent;
   /** layers fetched at a time (default 3) */
   concurrency?: number;
@@ -152,8 +153,10 @@ export class RegistryClient {
       try {
         res = await this.follow(url, headers, init);
       } catch (e) {
+        if (e instanceof UsageError) throw e;
         if (attempt >= TRIES) {
-          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : 'check the host name, the port and your network';
+          const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
+          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : proxy ? `check the proxy ${proxy.host} (from the environment), or list the host in NO_PROXY` : 'check the host name, the port and your network';
           throw new BuildError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`);
         }
       }
@@ -172,7 +175,7 @@ export class RegistryClient {
     for (let hop = 0; hop < 10; hop++) {
       const h = { 'User-Agent': 'fledge-pure', ...headers };
       if (new URL(current).host !== origin) delete (h as Record<string, string>).Authorization;
-      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent, method: init.method, body: init.body });
+      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent ?? proxyAgent(current), method: init.method, body: init.body });
       const location = res.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
       await discard(res);

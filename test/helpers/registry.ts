@@ -6,7 +6,8 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { promisify } from 'node:util';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, get as httpGet, request, type IncomingMessage, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +34,31 @@ export interface User {
   password: string;
 }
 
+/** A self-signed certificate for these DNS names (and 127.0.0.1), written into dir. */
+export function selfSigned(dir: string, names: string[]): { cert: string; key: string } {
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  const san = [...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** HTTP status of GET url, certificates unchecked. */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    get(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
 /**
  * Start docker-registry on a random loopback port: open; with `user`, behind htpasswd
- * Basic auth; with `token`, behind Bearer tokens from that token server.
+ * Basic auth; with `token`, behind Bearer tokens from that token server; with `tls`,
+ * over HTTPS with that certificate.
  */
-export async function startRegistry(user?: User, token?: TokenServer): Promise<Registry> {
+export async function startRegistry(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-registry-'));
   const port = await freePort();
   let auth = '';
@@ -59,7 +80,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: fledge-test-secret
-${auth}`;
+${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const log = openSync(join(dir, 'registry.log'), 'w');
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
@@ -68,8 +89,8 @@ ${auth}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      if (res.status === 200 || res.status === 401) break;
+      const status = await probe(`${tls ? 'https' : 'http'}://${host}/v2/`);
+      if (status === 200 || status === 401) break;
     } catch {
       /* not up yet */
     }
