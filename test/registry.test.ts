@@ -1,7 +1,8 @@
 // The registry client against a real registry (Debian's docker-registry) on loopback,
 // fed by skopeo from OCI layouts written here; faults come from a loopback proxy that
 // forwards to the real registry. Needs docker-registry, skopeo, apache2-utils.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,11 @@ import { blobDir } from '../src/oci/cache.js';
 import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
 import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
 import { isInsecure, pullImage } from '../src/oci/registry.js';
-import { Layout, push, sha256, startProxy, startRegistry, startTokenServer, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
+import { flatten } from '../src/oci/image.js';
+import { openImage } from '../src/oci/source.js';
+import { readContent } from '../src/tree/content.js';
+import { serveFiles } from './helpers/http.js';
+import { Layout, push, putManifest, sha256, startProxy, startRegistry, startTokenServer, uploadBlob, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
 
 const USER = { name: 'fledge', password: 's3cret-pw' };
 let open: Registry;
@@ -369,5 +374,75 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     expect(p.seen.filter((s) => s.path.includes('/blobs/')).every((s) => s.authorization?.startsWith('Basic '))).toBe(true);
     expect(other.seen).toHaveLength(2);
     expect(other.seen.every((s) => s.authorization === undefined)).toBe(true);
+  });
+});
+
+describe('foreign layers: a blob the registry lacks comes from the descriptor\'s urls', () => {
+  const layerOf = (files: Record<string, string>) => {
+    const dir = fresh('fledge-foreign-');
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), content);
+    }
+    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, '.']);
+    return { tar, gz: execFileSync('gzip', ['-n', '-c'], { input: tar }) };
+  };
+
+  /** A manifest pushed to the open registry whose one layer is not in the registry, only at `urls`. */
+  async function foreignImage(tag: string, oci: boolean, layer: Buffer, diffId: string, urls: string[]) {
+    const repo = 'test/foreign';
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    await uploadBlob(open.host, repo, config);
+    const layerDesc = { mediaType: oci ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256(layer), size: layer.length, urls };
+    const mediaType = oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
+    const configType = oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json';
+    await putManifest(open.host, repo, tag, { schemaVersion: 2, mediaType, config: { mediaType: configType, digest: sha256(config), size: config.length }, layers: [layerDesc] } as { mediaType: string });
+    return `docker://${open.host}/${repo}:${tag}`;
+  }
+
+  it('tries the urls in order (404, wrong bytes, good), verifies and caches the blob, and flattens it', async () => {
+    const { tar, gz } = layerOf({ 'etc/foreign': 'from elsewhere\n' });
+    const wrong = Buffer.from(gz);
+    wrong[wrong.length >> 1] ^= 0xff;
+    const files = await serveFiles({ '/good/layer.tgz': gz, '/wrong/layer.tgz': wrong });
+    try {
+      const ref = await foreignImage('docker', false, gz, sha256(tar), [`${files.url}/missing/layer.tgz`, `${files.url}/wrong/layer.tgz`, `${files.url}/good/layer.tgz`]);
+      expect((await fetch(`http://${open.host}/v2/test/foreign/blobs/${sha256(gz)}`)).status).toBe(404);
+      const img = await pullImage(ref);
+      expect(img.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip');
+      expect(sha256(readFileSync(img.layers[0].path))).toBe(sha256(gz));
+      expect(files.requests).toEqual(['GET /missing/layer.tgz', 'GET /wrong/layer.tgz', 'GET /good/layer.tgz']);
+      const tree = await flatten(await openImage(ref));
+      expect(Buffer.concat([...readContent(tree.get('etc/foreign')!.content!)]).toString()).toBe('from elsewhere\n');
+      expect(files.requests).toHaveLength(3);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('fetches an OCI non-distributable layer from its url', async () => {
+    const { tar, gz } = layerOf({ 'etc/nondist': 'licensed\n' });
+    const files = await serveFiles({ '/layer.tgz': gz });
+    try {
+      const img = await pullImage(await foreignImage('oci', true, gz, sha256(tar), [`${files.url}/layer.tgz`]));
+      expect(img.layers[0].mediaType).toBe('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip');
+      expect(sha256(readFileSync(img.layers[0].path))).toBe(sha256(gz));
+      expect(files.requests).toEqual(['GET /layer.tgz']);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('says in one line that neither the registry nor the urls have it, and caches nothing', async () => {
+    const { tar, gz } = layerOf({ 'etc/gone': 'gone\n' });
+    const files = await serveFiles({});
+    try {
+      const ref = await foreignImage('gone', false, gz, sha256(tar), [`${files.url}/layer.tgz`]);
+      const err = (await pullImage(ref).catch((e: Error) => e)) as Error;
+      expect(err.message).toMatch(/^127\.0\.0\.1:\d+\/test\/foreign: blob sha256:[0-9a-f]{64} is not in the registry \(HTTP 404\), and none of its urls served it \(http:\/\/127\.0\.0\.1:\d+\/layer\.tgz: HTTP 404\); make one of its urls reachable, or push the blob to the registry$/);
+      expect(readdirSync(blobDir()).filter((f) => f.startsWith(sha256(gz).slice(7)))).toEqual([]);
+    } finally {
+      await files.close();
+    }
   });
 });

@@ -5,7 +5,8 @@
 // is asked once per process; a later 401 without a challenge of its own gets a fresh
 // token under the first one. Redirects are followed by hand so that Authorization never
 // goes to another host; 408/429/5xx are retried (3 tries, backoff, Retry-After); a cut
-// blob download resumes with Range.
+// blob download resumes with Range; a blob the registry lacks comes from its descriptor's
+// urls (foreign layers).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
@@ -14,6 +15,7 @@ import { BuildError, UsageError } from '../errors.js';
 import { proxyAgent, proxyFor } from '../proxy.js';
 import { BlobWriter, cachedBlob } from './cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
+import { blobFromUrls } from './foreign.js';
 import {
   MANIFEST_ACCEPT,
   formatPlatform,
@@ -301,7 +303,7 @@ export class RegistryClient {
     return { bytes, kind, digest, json };
   }
 
-  /** Fetch a blob into the cache (skipped when already there); the cached path. */
+  /** Fetch a blob into the cache (skipped when already there), from its urls when the registry lacks it; the cached path. */
   async blob(repo: string, desc: Descriptor): Promise<string> {
     const hit = cachedBlob(desc.digest, desc.size);
     if (hit) return hit;
@@ -320,6 +322,9 @@ export class RegistryClient {
             await discard(res);
             throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
           }
+        } else if (res.status === 404 && desc.urls?.length) {
+          await discard(res);
+          return await blobFromUrls(desc, where, 'is not in the registry (HTTP 404)', this.opts);
         } else if (!res.ok) {
           throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {

@@ -56,7 +56,7 @@ function probe(url: string): Promise<number> {
 /**
  * Start docker-registry on a random loopback port: open; with `user`, behind htpasswd
  * Basic auth; with `token`, behind Bearer tokens from that token server; with `tls`,
- * over HTTPS with that certificate.
+ * over HTTPS with that certificate. Manifests may name http(s) `urls` (foreign layers).
  */
 export async function startRegistry(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-registry-'));
@@ -77,6 +77,11 @@ log:
 storage:
   filesystem:
     rootdirectory: ${join(dir, 'data')}
+validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://
 http:
   addr: 127.0.0.1:${port}
   secret: fledge-test-secret
@@ -327,4 +332,25 @@ export class Layout {
 /** skopeo copy oci:DIR:TAG docker://DEST (plain HTTP); asynchronous, as the token server runs in this process. */
 export async function push(layout: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
   await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...extra, `oci:${layout}:${tag}`, `docker://${dest}`]);
+}
+
+// ---- pushing by hand (distribution-spec push API), for what skopeo will not push ----
+
+/** Upload a blob to an open registry (POST an upload, PUT it whole with its digest). */
+export async function uploadBlob(host: string, repo: string, bytes: Buffer): Promise<string> {
+  const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  if (start.status !== 202) throw new Error(`upload to ${host}/${repo}: HTTP ${start.status}`);
+  const at = new URL(start.headers.get('location')!, `http://${host}`);
+  at.searchParams.set('digest', sha256(bytes));
+  const put = await fetch(at, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  if (put.status !== 201) throw new Error(`upload to ${host}/${repo}: HTTP ${put.status} ${await put.text()}`);
+  return sha256(bytes);
+}
+
+/** PUT a manifest as `tag`; the registry checks that the blobs it needs are there. */
+export async function putManifest(host: string, repo: string, tag: string, manifest: { mediaType: string }): Promise<Desc> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: bytes, headers: { 'content-type': manifest.mediaType } });
+  if (res.status !== 201) throw new Error(`manifest ${host}/${repo}:${tag}: HTTP ${res.status} ${await res.text()}`);
+  return { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length };
 }
