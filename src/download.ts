@@ -1,6 +1,7 @@
 // Downloads with a content-addressed cache. A file whose sha256 is known is looked up
 // in the cache first (a second build needs no network) and is verified before it
-// enters the cache; an unpinned one is fetched every time.
+// enters the cache; an unpinned one is fetched every time. HTTPS_PROXY, HTTP_PROXY and
+// NO_PROXY apply.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fetch from 'node-fetch';
 import { BuildError } from './errors.js';
+import { proxyAgent } from './proxy.js';
 
 export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
@@ -37,7 +39,7 @@ async function fetchBytes(url: string, what: string, hint: string): Promise<Buff
   }
   let res;
   try {
-    res = await fetch(url, { redirect: 'follow' });
+    res = await fetch(url, { redirect: 'follow', agent: (u) => proxyAgent(u) });
   } catch (e) {
     throw new BuildError(`${what}: cannot download ${url} (${(e as Error).message}); ${hint}`);
   }

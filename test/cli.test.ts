@@ -2,11 +2,12 @@
 // artifacts, output names, manifest.json, and the same bytes from any folder, TZ or umask.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project, runCli } from './helpers/cli.js';
+import { writeHardLayout } from './helpers/hard-image.js';
 
 const EXAMPLE = resolve('examples/hello');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -149,5 +150,25 @@ describe('fledge-pure CLI', () => {
     expect(o.code).toBe(2);
     expect(o.stderr).toMatch(/^fledge-pure: \[filesystem\] type = "xfs": fledge-pure writes ext4 and squashfs images only.*\n$/);
     expect(readdirSync(oci).sort()).toEqual(['fledge.toml']);
+  });
+
+  it('refuses an image whose layer escapes the root: exit 1, one line naming layer, entry and fix, no artifact', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'fp-escape-'));
+    mkdirSync(join(src, 'in/etc'), { recursive: true });
+    writeFileSync(join(src, 'in/etc/ok'), 'ok');
+    writeFileSync(join(src, 'x'), 'outside');
+    const layer = execFileSync('tar', ['--format=pax', '--no-recursion', '-P', '-cf', '-', 'etc', 'etc/ok', '../x'], { cwd: join(src, 'in') });
+    const toml = `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = "oci:./img:evil"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`;
+    const dir = project({ 'fledge.toml': toml, busybox: BUSYBOX });
+    writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'evil');
+    const before = readdirSync(dir).sort();
+    const line = /^fledge-pure: oci:\.\/img:evil: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "\.\.\/x" \(at byte \d+\): the name has a "\.\." component, so it would land outside the root; .*rebuild the image without that entry\n$/;
+    const e = await runCli(['export', '-q', 'oci:./img:evil', '-o', 'out.tar'], { cwd: dir });
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(line);
+    const b = await runCli(['build', '-q', '--output-initramfs', '-o', 'out.cpio.gz'], { cwd: dir });
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(line);
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 });

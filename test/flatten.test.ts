@@ -3,7 +3,7 @@
 // content, link targets, hard links, devices, xattrs — from an OCI layout (gzip, zstd
 // and plain layers), an oci-archive, and a docker-archive written by skopeo.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,5 +88,39 @@ describe('flattening', () => {
     process.env.DOCKER_HOST = `unix://${join(scratch, 'no.sock')}`;
     await expect(openImage(`docker-daemon:alpine`)).rejects.toThrow(/^docker-daemon:alpine: no docker daemon socket/);
     delete process.env.DOCKER_HOST;
+  });
+
+  it('refuses a hard link stored before its target in the same layer, as umoci unpack does', async () => {
+    // GNU tar writes the target first; dropping it and appending it again puts the link first
+    const d = mkdtempSync(join(scratch, 'early-'));
+    mkdirSync(join(d, 'etc'));
+    writeFileSync(join(d, 'etc/target'), 'hello\n');
+    linkSync(join(d, 'etc/target'), join(d, 'etc/link'));
+    const tar = join(scratch, 'early.tar');
+    execFileSync('tar', ['--format=pax', '--no-recursion', '--mtime=@0', '-cf', tar, 'etc', 'etc/target', 'etc/link'], { cwd: d });
+    const inOrder = execFileSync('cat', [tar]);
+    execFileSync('tar', ['--delete', '-f', tar, 'etc/target']);
+    execFileSync('tar', ['--format=pax', '--no-recursion', '--mtime=@0', '-rf', tar, 'etc/target'], { cwd: d });
+    expect(execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' })).toMatch(/^d.* etc\/\nh.* etc\/link link to etc\/target\n-.* etc\/target\n$/);
+    writeHardLayout(join(scratch, 'early'), [execFileSync('cat', [tar])], 'gzip', 'early');
+    writeHardLayout(join(scratch, 'in-order'), [inOrder], 'gzip', 'in-order');
+
+    // the same entries with the target first: umoci unpacks them and we agree
+    execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'in-order')}:in-order`, join(scratch, 'in-order-bundle')], { stdio: 'pipe' });
+    const tree = await flat(`oci:${join(scratch, 'in-order')}:in-order`);
+    expect(snapshotTree(tree, { xattrs: true, mtimes: true })).toEqual(snapshotDir(join(scratch, 'in-order-bundle/rootfs'), { xattrs: true, mtimes: true }));
+    expect(tree.get('etc/link')).toBe(tree.get('etc/target'));
+
+    // link first: umoci's os.Link finds no target
+    let umociError = '';
+    try {
+      execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'early')}:early`, join(scratch, 'early-bundle')], { stdio: 'pipe' });
+    } catch (e) {
+      umociError = String((e as { stderr: Buffer }).stderr);
+    }
+    expect(umociError).toMatch(/etc\/link: link: no such file or directory/);
+    await expect(flat(`oci:${join(scratch, 'early')}:early`)).rejects.toThrow(
+      /layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "etc\/link" \(at byte \d+\): hard link target "etc\/target" does not exist in a lower layer or earlier in this one; rebuild/,
+    );
   });
 });

@@ -1,7 +1,8 @@
 // The registry client against a real registry (Debian's docker-registry) on loopback,
 // fed by skopeo from OCI layouts written here; faults come from a loopback proxy that
 // forwards to the real registry. Needs docker-registry, skopeo, apache2-utils.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,11 @@ import { blobDir } from '../src/oci/cache.js';
 import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
 import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
 import { isInsecure, pullImage } from '../src/oci/registry.js';
-import { Layout, push, sha256, startProxy, startRegistry, startTokenServer, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
+import { flatten } from '../src/oci/image.js';
+import { openImage } from '../src/oci/source.js';
+import { readContent } from '../src/tree/content.js';
+import { serveFiles } from './helpers/http.js';
+import { Layout, push, putManifest, sha256, startProxy, startRegistry, startTokenServer, uploadBlob, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
 
 const USER = { name: 'fledge', password: 's3cret-pw' };
 let open: Registry;
@@ -195,6 +200,28 @@ describe('pulling from a real registry', () => {
     await expect(pullImage(`${locked.host}/private/app:v1`)).rejects.toThrow(/refused \(HTTP 401\).*the credentials from .*config\.json were refused/);
   });
 
+  it('takes the most specific auth.json key: host/namespace/repo, then host/namespace, then host', async () => {
+    process.env.REGISTRY_AUTH_FILE = join(fresh('fledge-auth-'), 'auth.json');
+    const good = { username: USER.name, password: USER.password };
+    const bad = { username: USER.name, password: 'wrong' };
+    const pull = async (auths: Record<string, unknown>) => {
+      writeFileSync(process.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths }));
+      process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+      return pullImage(`${locked.host}/private/app:v1`).then(
+        (img) => img.manifestDigest,
+        (e: Error) => e.message,
+      );
+    };
+    const refused = /manifest v1 refused \(HTTP 401\)/;
+    expect(await pull({ [locked.host]: bad, [`${locked.host}/private`]: good })).toBe(ociManifest.digest);
+    expect(await pull({ [`${locked.host}/private`]: good, [`${locked.host}/private/app`]: bad, [locked.host]: good })).toMatch(refused);
+    expect(await pull({ [`${locked.host}/private/app`]: good, [`${locked.host}/private`]: bad })).toBe(ociManifest.digest);
+    // another namespace's key does not apply; a URL key stands for its host only
+    expect(await pull({ [`${locked.host}/other`]: good, [locked.host]: bad })).toMatch(refused);
+    expect(await pull({ [`${locked.host}/privat`]: good })).toMatch(/log in: add credentials/);
+    expect(await pull({ [`http://${locked.host}/other/`]: good })).toBe(ociManifest.digest);
+  });
+
   it('uses $REGISTRY_AUTH_FILE and a credential helper', async () => {
     const dir = fresh('fledge-auth-');
     process.env.REGISTRY_AUTH_FILE = join(dir, 'auth.json');
@@ -243,6 +270,30 @@ describe('Bearer tokens (docker-registry token auth, a test token server)', () =
     process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
     tokens.accessToken = true;
     expect((await pullImage(`${tokened.host}/private/app:v1`)).layers).toHaveLength(1);
+  });
+
+  it('trades a Docker identity token for access tokens by the OAuth2 refresh_token POST', async () => {
+    const config = (identitytoken: string) => writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken } } }));
+    config(tokens.refreshToken);
+    const img = await pullImage(`${tokened.host}/private/app:v1`);
+    expect(img.manifestDigest).toBe(ociManifest.digest);
+    expect(tokens.requests).toEqual([{ scope: 'repository:private/app:pull', basic: false, refreshToken: tokens.refreshToken }]);
+    config('refresh-revoked');
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);
+  });
+
+  it('asks a registry for its challenge once per process, and answers a bare 401 with a fresh token', async () => {
+    const p = await proxyTo(tokened.host);
+    let bare = 0;
+    p.fault = (req) => (req.url?.includes('/manifests/') && bare++ === 0 ? { status: 401 } : undefined);
+    expect((await pullImage(`${p.host}/public/app:v1`)).manifestDigest).toBe(ociManifest.digest);
+    expect(p.seen.filter((s) => s.status === 401 && s.path.includes('/manifests/'))).toHaveLength(1);
+    expect(tokens.requests).toHaveLength(2);
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    expect((await pullImage(`${p.host}/public/app:v1`)).layers).toHaveLength(1);
+    expect(p.seen.filter((s) => s.path === '/v2/')).toHaveLength(1);
+    expect(p.seen.length).toBeGreaterThan(7);
   });
 
   it('says the token server refused wrong credentials', async () => {
@@ -323,5 +374,75 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     expect(p.seen.filter((s) => s.path.includes('/blobs/')).every((s) => s.authorization?.startsWith('Basic '))).toBe(true);
     expect(other.seen).toHaveLength(2);
     expect(other.seen.every((s) => s.authorization === undefined)).toBe(true);
+  });
+});
+
+describe('foreign layers: a blob the registry lacks comes from the descriptor\'s urls', () => {
+  const layerOf = (files: Record<string, string>) => {
+    const dir = fresh('fledge-foreign-');
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), content);
+    }
+    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, '.']);
+    return { tar, gz: execFileSync('gzip', ['-n', '-c'], { input: tar }) };
+  };
+
+  /** A manifest pushed to the open registry whose one layer is not in the registry, only at `urls`. */
+  async function foreignImage(tag: string, oci: boolean, layer: Buffer, diffId: string, urls: string[]) {
+    const repo = 'test/foreign';
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    await uploadBlob(open.host, repo, config);
+    const layerDesc = { mediaType: oci ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256(layer), size: layer.length, urls };
+    const mediaType = oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
+    const configType = oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json';
+    await putManifest(open.host, repo, tag, { schemaVersion: 2, mediaType, config: { mediaType: configType, digest: sha256(config), size: config.length }, layers: [layerDesc] } as { mediaType: string });
+    return `docker://${open.host}/${repo}:${tag}`;
+  }
+
+  it('tries the urls in order (404, wrong bytes, good), verifies and caches the blob, and flattens it', async () => {
+    const { tar, gz } = layerOf({ 'etc/foreign': 'from elsewhere\n' });
+    const wrong = Buffer.from(gz);
+    wrong[wrong.length >> 1] ^= 0xff;
+    const files = await serveFiles({ '/good/layer.tgz': gz, '/wrong/layer.tgz': wrong });
+    try {
+      const ref = await foreignImage('docker', false, gz, sha256(tar), [`${files.url}/missing/layer.tgz`, `${files.url}/wrong/layer.tgz`, `${files.url}/good/layer.tgz`]);
+      expect((await fetch(`http://${open.host}/v2/test/foreign/blobs/${sha256(gz)}`)).status).toBe(404);
+      const img = await pullImage(ref);
+      expect(img.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip');
+      expect(sha256(readFileSync(img.layers[0].path))).toBe(sha256(gz));
+      expect(files.requests).toEqual(['GET /missing/layer.tgz', 'GET /wrong/layer.tgz', 'GET /good/layer.tgz']);
+      const tree = await flatten(await openImage(ref));
+      expect(Buffer.concat([...readContent(tree.get('etc/foreign')!.content!)]).toString()).toBe('from elsewhere\n');
+      expect(files.requests).toHaveLength(3);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('fetches an OCI non-distributable layer from its url', async () => {
+    const { tar, gz } = layerOf({ 'etc/nondist': 'licensed\n' });
+    const files = await serveFiles({ '/layer.tgz': gz });
+    try {
+      const img = await pullImage(await foreignImage('oci', true, gz, sha256(tar), [`${files.url}/layer.tgz`]));
+      expect(img.layers[0].mediaType).toBe('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip');
+      expect(sha256(readFileSync(img.layers[0].path))).toBe(sha256(gz));
+      expect(files.requests).toEqual(['GET /layer.tgz']);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('says in one line that neither the registry nor the urls have it, and caches nothing', async () => {
+    const { tar, gz } = layerOf({ 'etc/gone': 'gone\n' });
+    const files = await serveFiles({});
+    try {
+      const ref = await foreignImage('gone', false, gz, sha256(tar), [`${files.url}/layer.tgz`]);
+      const err = (await pullImage(ref).catch((e: Error) => e)) as Error;
+      expect(err.message).toMatch(/^127\.0\.0\.1:\d+\/test\/foreign: blob sha256:[0-9a-f]{64} is not in the registry \(HTTP 404\), and none of its urls served it \(http:\/\/127\.0\.0\.1:\d+\/layer\.tgz: HTTP 404\); make one of its urls reachable, or push the blob to the registry$/);
+      expect(readdirSync(blobDir()).filter((f) => f.startsWith(sha256(gz).slice(7)))).toEqual([]);
+    } finally {
+      await files.close();
+    }
   });
 });

@@ -11,7 +11,8 @@
 // - a directory over a directory takes the new metadata (mode, owner, mtime, xattrs)
 //   and keeps its children; anything else replaces what was there;
 // - a hard link binds to the Node at its target (root-relative, may be absolute, may be
-//   from a lower layer); a missing target is an error;
+//   from a lower layer); a target not in the tree yet — missing, or further on in the
+//   same layer — is an error, as it is for umoci unpack and GNU tar;
 // - missing parents are created as root:root 0755 directories with mtime 0 (the epoch;
 //   `opts.parentAttrs` overrides), so the result does not depend on the clock.
 import type { TarEntry } from './tar.js';
@@ -33,7 +34,7 @@ function cleanKeys(name: Buffer, what: string): string[] {
     .toString('latin1')
     .split('/')
     .filter((k) => k !== '' && k !== '.');
-  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component (it would escape the root)`);
+  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`);
   return keys;
 }
 
@@ -93,7 +94,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
       const tbase = tkeys.pop();
       const target = tbase === undefined ? undefined : tree.get(keyBytes([...tree.resolve(keyBytes(tkeys.join('/')), true), tbase].join('/')));
-      if (!target) throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist`);
+      if (!target) throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist in a lower layer or earlier in this one; rebuild the layer with the target stored before its links`);
       if (target.type === 'dir') throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
       node = target;
     } else {

@@ -1,7 +1,9 @@
 // Registry credentials, looked up as Docker and containers/image do: $REGISTRY_AUTH_FILE,
 // $XDG_RUNTIME_DIR/containers/auth.json, then $DOCKER_CONFIG/config.json (default
-// ~/.docker/config.json). In each file credHelpers[host] comes first, then an `auths`
-// entry (base64 `auth` or username/password; `identitytoken`), then credsStore. Helpers
+// ~/.docker/config.json). In each file credHelpers[host] comes first, then the most
+// specific `auths` entry (containers-auth.json(5): `host/ns/repo` beats `host/ns` beats
+// `host`; a URL key such as `https://index.docker.io/v1/` stands for its host; base64
+// `auth` or username/password; `identitytoken`), then credsStore. Helpers
 // speak the docker-credential-helpers protocol: `docker-credential-NAME get`, the server
 // URL on stdin, {Username, Secret} on stdout.
 import { spawnSync } from 'node:child_process';
@@ -44,6 +46,19 @@ function sameHost(a: string, b: string): boolean {
   return a === b || (HUB.has(a) && HUB.has(b));
 }
 
+/** An `auths` key as host and namespace path: a URL key names its host only. */
+function keyScope(key: string): { host: string; path: string } {
+  if (/^[a-z]+:\/\//.test(key)) return { host: keyHost(key), path: '' };
+  const slash = key.indexOf('/');
+  return slash < 0 ? { host: key, path: '' } : { host: key.slice(0, slash), path: key.slice(slash + 1).replace(/\/+$/, '') };
+}
+
+/** The namespaces of a repository, most specific first: a/b/c, a/b, a, then '' (the host). */
+function scopes(repository: string): string[] {
+  const parts = repository.split('/');
+  return [...parts.map((_, i) => parts.slice(0, parts.length - i).join('/')), ''];
+}
+
 /** The server URL Docker stores a registry's credentials under. */
 function serverUrl(registry: string): string {
   return HUB.has(registry) ? 'https://index.docker.io/v1/' : registry;
@@ -73,7 +88,7 @@ function runHelper(name: string, registry: string, file: string): Credentials | 
   return { username, password: secret, source: program };
 }
 
-function fromFile(file: string, registry: string): Credentials | undefined {
+function fromFile(file: string, registry: string, repository: string): Credentials | undefined {
   let config: ConfigFile;
   try {
     config = JSON.parse(readFileSync(file, 'utf8'));
@@ -83,8 +98,11 @@ function fromFile(file: string, registry: string): Credentials | undefined {
   for (const [host, helper] of Object.entries(config.credHelpers ?? {})) {
     if (sameHost(keyHost(host), registry)) return runHelper(helper, registry, file);
   }
-  for (const [key, entry] of Object.entries(config.auths ?? {})) {
-    if (!sameHost(keyHost(key), registry) || !entry) continue;
+  const keys = Object.entries(config.auths ?? {}).map(([key, entry]) => ({ key, entry, ...keyScope(key) }));
+  for (const scope of scopes(repository)) {
+    const found = keys.find((k) => k.path === scope && sameHost(k.host, registry) && k.entry);
+    if (!found) continue;
+    const { key, entry } = found;
     if (entry.auth) {
       const text = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = text.indexOf(':');
@@ -99,11 +117,11 @@ function fromFile(file: string, registry: string): Credentials | undefined {
   return undefined;
 }
 
-/** The credentials for a registry host (docker.io for Docker Hub), if any file has them. */
-export function findCredentials(registry: string): Credentials | undefined {
+/** The credentials for a repository (`library/alpine`) on a registry host (docker.io for Docker Hub), if any file has them. */
+export function findCredentials(registry: string, repository: string): Credentials | undefined {
   for (const file of credentialFiles()) {
     if (!existsSync(file)) continue;
-    const found = fromFile(file, registry);
+    const found = fromFile(file, registry, repository);
     if (found) return found;
   }
   return undefined;

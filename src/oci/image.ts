@@ -40,8 +40,8 @@ export function diffIds(config: Buffer, layerCount: number, where: string): stri
 export async function flatten(image: LocalImage, log: (line: string) => void = () => {}, epoch: Time = { sec: 0, nsec: 0 }): Promise<Tree> {
   const tree = new Tree({ mode: 0o755, mtime: epoch });
   for (const [i, layer] of image.layers.entries()) {
-    const where = `${image.name}: layer ${i + 1} of ${image.layers.length}`;
-    log(`${where}: ${layer.digest ?? layer.diffId}`);
+    const where = `${image.name}: layer ${i + 1} of ${image.layers.length} (${layer.digest ?? layer.diffId})`;
+    log(where);
     const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest);
     try {
       applyLayer(tree, readTar(tar), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });

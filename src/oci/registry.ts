@@ -1,15 +1,21 @@
 // A registry client (distribution-spec): ping /v2/, authenticate (anonymous, Basic, or a
-// Bearer token got with Basic credentials), resolve a reference to one image manifest for
-// a platform, and fetch its config and layers into the verified blob cache. Redirects are
-// followed by hand so that Authorization never goes to another host; 408/429/5xx are
-// retried (3 tries, backoff, Retry-After); a cut blob download resumes with Range.
+// Bearer token got with Basic credentials or, for an identity token, by the OAuth2
+// refresh_token POST), resolve a reference to one image manifest for a platform, and
+// fetch its config and layers into the verified blob cache. A registry's /v2/ challenge
+// is asked once per process; a later 401 without a challenge of its own gets a fresh
+// token under the first one. Redirects are followed by hand so that Authorization never
+// goes to another host; 408/429/5xx are retried (3 tries, backoff, Retry-After); a cut
+// blob download resumes with Range; a blob the registry lacks comes from its descriptor's
+// urls (foreign layers).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import fetch, { type Response } from 'node-fetch';
 import { BuildError, UsageError } from '../errors.js';
+import { proxyAgent, proxyFor } from '../proxy.js';
 import { BlobWriter, cachedBlob } from './cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
+import { blobFromUrls } from './foreign.js';
 import {
   MANIFEST_ACCEPT,
   formatPlatform,
@@ -31,7 +37,7 @@ export interface PullOptions {
   insecure?: string[];
   /** progress lines */
   log?: (line: string) => void;
-  /** an http(s).Agent for every request (proxies) */
+  /** an http(s).Agent for every request; default: HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment */
   agent?: Agent;
   /** layers fetched at a time (default 3) */
   concurrency?: number;
@@ -114,11 +120,13 @@ async function errorDetail(res: Response): Promise<string> {
   }
 }
 
+/** Each registry's /v2/ challenge (by base URL), asked once per process and reused. */
+const challenges = new Map<string, Promise<Challenge | undefined>>();
+
 export class RegistryClient {
   readonly base: string;
   private challenge: Challenge | undefined;
-  private pinged = false;
-  private creds: Credentials | null | undefined;
+  private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
 
   constructor(
@@ -128,13 +136,14 @@ export class RegistryClient {
     this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
-  private credentials(): Credentials | undefined {
-    if (this.creds === undefined) this.creds = findCredentials(this.registry) ?? null;
-    return this.creds ?? undefined;
+  /** The credentials for a repository: auth files may key them by namespace. */
+  private credentials(repo: string): Credentials | undefined {
+    if (!this.creds.has(repo)) this.creds.set(repo, findCredentials(this.registry, repo));
+    return this.creds.get(repo);
   }
 
-  private loginHint(): string {
-    const c = this.credentials();
+  private loginHint(repo: string): string {
+    const c = this.credentials(repo);
     if (c) return `the credentials from ${c.source} were refused: log in again or fix them`;
     return `log in: add credentials for ${this.registry} to ~/.docker/config.json (or $DOCKER_CONFIG/config.json, $REGISTRY_AUTH_FILE)`;
   }
@@ -146,8 +155,10 @@ export class RegistryClient {
       try {
         res = await this.follow(url, headers, init);
       } catch (e) {
+        if (e instanceof UsageError) throw e;
         if (attempt >= TRIES) {
-          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : 'check the host name, the port and your network';
+          const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
+          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : proxy ? `check the proxy ${proxy.host} (from the environment), or list the host in NO_PROXY` : 'check the host name, the port and your network';
           throw new BuildError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`);
         }
       }
@@ -166,7 +177,7 @@ export class RegistryClient {
     for (let hop = 0; hop < 10; hop++) {
       const h = { 'User-Agent': 'fledge-pure', ...headers };
       if (new URL(current).host !== origin) delete (h as Record<string, string>).Authorization;
-      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent, method: init.method, body: init.body });
+      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent ?? proxyAgent(current), method: init.method, body: init.body });
       const location = res.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
       await discard(res);
@@ -176,27 +187,36 @@ export class RegistryClient {
     throw new Error('too many redirects');
   }
 
-  /** GET /v2/ and remember the challenge (none when the registry is open). */
+  /** The registry's challenge from GET /v2/ (undefined when it is open), asked once per process. */
   async ping(): Promise<void> {
-    if (this.pinged) return;
+    let asked = challenges.get(this.base);
+    if (!asked) {
+      asked = this.askChallenge();
+      challenges.set(this.base, asked);
+      asked.catch(() => challenges.delete(this.base));
+    }
+    this.challenge = await asked;
+  }
+
+  private async askChallenge(): Promise<Challenge | undefined> {
     const where = `registry ${this.registry}`;
     const res = await this.send(`${this.base}/v2/`, {}, where);
     await discard(res);
     if (res.status === 401) {
-      this.challenge = parseChallenge(res.headers.get('www-authenticate'));
-      if (!this.challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
-    } else if (!res.ok) {
-      throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+      if (!challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
+      return challenge;
     }
-    this.pinged = true;
+    if (!res.ok) throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+    return undefined;
   }
 
-  private async token(scope: string, where: string, fresh = false): Promise<string> {
+  private async token(repo: string, scope: string, where: string, fresh = false): Promise<string> {
     const cached = this.tokens.get(scope);
     if (!fresh && cached && cached.expires > Date.now()) return cached.token;
     const { realm, service } = this.challenge!.params;
     if (!realm) throw new BuildError(`${where}: the Bearer challenge names no realm; the registry is misconfigured`);
-    const creds = this.credentials();
+    const creds = this.credentials(repo);
     let res: Response;
     if (creds?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'fledge-pure', scope });
@@ -210,7 +230,7 @@ export class RegistryClient {
       if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       res = await this.send(u.toString(), headers, where);
     }
-    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint()}`);
+    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
     if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res)}; try again later`);
     const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token || body.access_token;
@@ -220,11 +240,11 @@ export class RegistryClient {
     return token;
   }
 
-  private async authorization(scope: string, where: string, fresh: boolean): Promise<string | undefined> {
+  private async authorization(repo: string, scope: string, where: string, fresh: boolean): Promise<string | undefined> {
     if (!this.challenge) return undefined;
-    if (this.challenge.scheme === 'bearer') return `Bearer ${await this.token(scope, where, fresh)}`;
+    if (this.challenge.scheme === 'bearer') return `Bearer ${await this.token(repo, scope, where, fresh)}`;
     if (this.challenge.scheme === 'basic') {
-      const c = this.credentials();
+      const c = this.credentials(repo);
       return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
     }
     throw new BuildError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
@@ -236,7 +256,7 @@ export class RegistryClient {
     let scope = `repository:${repo}:pull`;
     const url = `${this.base}/v2/${repo}/${path}`;
     for (let round = 0; ; round++) {
-      const auth = await this.authorization(scope, where, round > 0);
+      const auth = await this.authorization(repo, scope, where, round > 0);
       const res = await this.send(url, auth ? { ...headers, Authorization: auth } : headers, where);
       if (res.status !== 401 || round > 0 || this.challenge?.scheme !== 'bearer') return res;
       const again = parseChallenge(res.headers.get('www-authenticate'));
@@ -245,10 +265,10 @@ export class RegistryClient {
     }
   }
 
-  async statusError(res: Response, what: string, where: string, notFound: string): Promise<BuildError> {
+  async statusError(res: Response, repo: string, what: string, where: string, notFound: string): Promise<BuildError> {
     const detail = await errorDetail(res);
     const s = res.status;
-    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint()}`);
+    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
     if (s === 404) return new BuildError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
     if (s === 429) return new BuildError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
     return new BuildError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
@@ -260,7 +280,7 @@ export class RegistryClient {
     const byDigest = reference.startsWith('sha256:');
     const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where);
     const what = `manifest ${reference}`;
-    if (!res.ok) throw await this.statusError(res, what, where, byDigest ? 'check the digest' : 'check the name and tag');
+    if (!res.ok) throw await this.statusError(res, repo, what, where, byDigest ? 'check the digest' : 'check the name and tag');
     const length = Number(res.headers.get('content-length') ?? 0);
     if (length > MAX_MANIFEST) throw new BuildError(`${where}: ${what} is ${length} bytes, more than a manifest can be; check the registry`);
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -283,7 +303,7 @@ export class RegistryClient {
     return { bytes, kind, digest, json };
   }
 
-  /** Fetch a blob into the cache (skipped when already there); the cached path. */
+  /** Fetch a blob into the cache (skipped when already there), from its urls when the registry lacks it; the cached path. */
   async blob(repo: string, desc: Descriptor): Promise<string> {
     const hit = cachedBlob(desc.digest, desc.size);
     if (hit) return hit;
@@ -302,8 +322,11 @@ export class RegistryClient {
             await discard(res);
             throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
           }
+        } else if (res.status === 404 && desc.urls?.length) {
+          await discard(res);
+          return await blobFromUrls(desc, where, 'is not in the registry (HTTP 404)', this.opts);
         } else if (!res.ok) {
-          throw await this.statusError(res, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
+          throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {
           const length = res.headers.get('content-length');
           if (length !== null && Number(length) !== desc.size) {

@@ -1,7 +1,7 @@
-// Test harness: serve fixed files over loopback HTTP.
-import { createServer } from "node:http";
+// Test harness: serve fixed files over loopback HTTP; a forward proxy on loopback.
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 
 export interface FileServer {
   /** e.g. http://127.0.0.1:PORT (no trailing slash) */
@@ -48,6 +48,68 @@ export async function serveFiles(files: Record<string, Buffer | string>): Promis
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+export interface ForwardProxy {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** "CONNECT host:port" or "GET http://host:port/path", in order; " +auth" when Proxy-Authorization came */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A forward HTTP proxy on loopback: absolute-URI requests are forwarded, CONNECT opens a
+ * tunnel. Names in `hosts` (name → address) resolve only here, so a client can reach them
+ * through this proxy and nowhere else.
+ */
+export async function startForwardProxy(hosts: Record<string, string> = {}): Promise<ForwardProxy> {
+  const requests: string[] = [];
+  const note = (line: string, headers: IncomingHttpHeaders) => requests.push(`${line}${headers["proxy-authorization"] ? " +auth" : ""}`);
+  const server = createServer((req, res) => {
+    note(`${req.method} ${req.url}`, req.headers);
+    let target: URL;
+    try {
+      target = new URL(req.url ?? "");
+    } catch {
+      res.writeHead(400).end("not an absolute URI");
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers["proxy-authorization"];
+    const up = request({ host: hosts[target.hostname] ?? target.hostname, port: target.port || 80, method: req.method, path: target.pathname + target.search, headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on("error", (e) => res.writeHead(502).end(String(e)));
+    req.pipe(up);
+  });
+  const tunnels = new Set<Socket>();
+  server.on("connect", (req: IncomingMessage, client: Socket, head: Buffer) => {
+    note(`CONNECT ${req.url}`, req.headers);
+    tunnels.add(client);
+    client.on("close", () => tunnels.delete(client));
+    const [name, port] = [(req.url ?? "").replace(/:\d+$/, ""), Number(/:(\d+)$/.exec(req.url ?? "")?.[1] ?? 443)];
+    const up = connect(port, hosts[name] ?? name, () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      up.write(head);
+      up.pipe(client);
+      client.pipe(up);
+    });
+    up.on("error", () => client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
+    client.on("error", () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        for (const t of tunnels) t.destroy();
+        server.close(() => resolve());
       }),
   };
 }

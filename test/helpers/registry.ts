@@ -4,9 +4,10 @@
 // Needs the Debian packages docker-registry, skopeo and apache2-utils (htpasswd).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createHash, createSign } from 'node:crypto';
+import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, get as httpGet, request, type IncomingMessage, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +34,31 @@ export interface User {
   password: string;
 }
 
+/** A self-signed certificate for these DNS names (and 127.0.0.1), written into dir. */
+export function selfSigned(dir: string, names: string[]): { cert: string; key: string } {
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  const san = [...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** HTTP status of GET url, certificates unchecked. */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    get(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
 /**
  * Start docker-registry on a random loopback port: open; with `user`, behind htpasswd
- * Basic auth; with `token`, behind Bearer tokens from that token server.
+ * Basic auth; with `token`, behind Bearer tokens from that token server; with `tls`,
+ * over HTTPS with that certificate. Manifests may name http(s) `urls` (foreign layers).
  */
-export async function startRegistry(user?: User, token?: TokenServer): Promise<Registry> {
+export async function startRegistry(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-registry-'));
   const port = await freePort();
   let auth = '';
@@ -56,10 +77,15 @@ log:
 storage:
   filesystem:
     rootdirectory: ${join(dir, 'data')}
+validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://
 http:
   addr: 127.0.0.1:${port}
   secret: fledge-test-secret
-${auth}`;
+${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const log = openSync(join(dir, 'registry.log'), 'w');
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
@@ -68,8 +94,8 @@ ${auth}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      if (res.status === 200 || res.status === 401) break;
+      const status = await probe(`${tls ? 'https' : 'http'}://${host}/v2/`);
+      if (status === 200 || status === 401) break;
     } catch {
       /* not up yet */
     }
@@ -96,8 +122,10 @@ export interface TokenServer {
   service: string;
   issuer: string;
   certPath: string;
-  /** scope and whether Basic credentials came, per token request */
-  requests: { scope: string; basic: boolean }[];
+  /** per token request: the scope, whether Basic credentials came, and the refresh token of an OAuth2 POST */
+  requests: { scope: string; basic: boolean; refreshToken?: string }[];
+  /** the refresh token (Docker's identity token) that the OAuth2 POST accepts for `user` */
+  refreshToken: string;
   /** answer {access_token} instead of {token} */
   accessToken: boolean;
   close(): Promise<void>;
@@ -107,7 +135,9 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 /**
  * Tokens for `user` (every action asked for), and for anonymous callers pull access to
- * repositories under `public/`. Wrong credentials get 401.
+ * repositories under `public/`. Wrong credentials get 401. Besides GET with Basic
+ * credentials, the OAuth2 form POST (grant_type=refresh_token, distribution's
+ * docs/spec/auth/oauth.md) gives `user`'s tokens for the refresh token `refreshToken`.
  */
 export async function startTokenServer(user: User): Promise<TokenServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-token-'));
@@ -116,31 +146,38 @@ export async function startTokenServer(user: User): Promise<TokenServer> {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=fledge-test-token'], { stdio: 'ignore' });
   const key = readFileSync(keyPath, 'utf8');
   const x5c = readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, '');
-  const ts: TokenServer = { realm: '', service: 'fledge-test-registry', issuer: 'fledge-test-issuer', certPath, requests: [], accessToken: false, close: async () => {} };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const scope = url.searchParams.get('scope') ?? '';
+  const ts: TokenServer = { realm: '', service: 'fledge-test-registry', issuer: 'fledge-test-issuer', certPath, requests: [], accessToken: false, refreshToken: `refresh-${randomBytes(8).toString('hex')}`, close: async () => {} };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const post = req.method === 'POST';
+    const params = post ? new URLSearchParams(Buffer.concat(chunks).toString()) : new URL(req.url ?? '/', 'http://x').searchParams;
+    const scope = params.get('scope') ?? '';
     const header = req.headers.authorization ?? '';
     const basic = header.startsWith('Basic ');
-    ts.requests.push({ scope, basic });
-    if (basic && Buffer.from(header.slice(6), 'base64').toString() !== `${user.name}:${user.password}`) {
+    const refreshToken = post ? (params.get('refresh_token') ?? '') : undefined;
+    ts.requests.push(post ? { scope, basic, refreshToken } : { scope, basic });
+    const wrongBasic = basic && Buffer.from(header.slice(6), 'base64').toString() !== `${user.name}:${user.password}`;
+    const wrongRefresh = post && (params.get('grant_type') !== 'refresh_token' || refreshToken !== ts.refreshToken || params.get('service') !== ts.service || !params.get('client_id'));
+    if (wrongBasic || wrongRefresh) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"wrong credentials"}');
       return;
     }
+    const authenticated = basic || post;
     const access = scope
       .split(' ')
       .filter(Boolean)
       .map((s) => {
         const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
-        const granted = basic ? actions.split(',') : name.startsWith('public/') ? actions.split(',').filter((a) => a === 'pull') : [];
+        const granted = authenticated ? actions.split(',') : name.startsWith('public/') ? actions.split(',').filter((a) => a === 'pull') : [];
         return { type, name, actions: granted };
       });
     const now = Math.floor(Date.now() / 1000);
     const head = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [x5c] }));
-    const claims = b64url(JSON.stringify({ iss: ts.issuer, sub: basic ? user.name : '', aud: ts.service, exp: now + 300, nbf: now - 10, iat: now, jti: String(Math.random()), access }));
+    const claims = b64url(JSON.stringify({ iss: ts.issuer, sub: authenticated ? user.name : '', aud: ts.service, exp: now + 300, nbf: now - 10, iat: now, jti: String(Math.random()), access }));
     const sig = createSign('RSA-SHA256').update(`${head}.${claims}`).sign(key).toString('base64url');
     const token = `${head}.${claims}.${sig}`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(ts.accessToken ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(ts.accessToken || post ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   ts.realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
@@ -295,4 +332,25 @@ export class Layout {
 /** skopeo copy oci:DIR:TAG docker://DEST (plain HTTP); asynchronous, as the token server runs in this process. */
 export async function push(layout: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
   await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...extra, `oci:${layout}:${tag}`, `docker://${dest}`]);
+}
+
+// ---- pushing by hand (distribution-spec push API), for what skopeo will not push ----
+
+/** Upload a blob to an open registry (POST an upload, PUT it whole with its digest). */
+export async function uploadBlob(host: string, repo: string, bytes: Buffer): Promise<string> {
+  const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  if (start.status !== 202) throw new Error(`upload to ${host}/${repo}: HTTP ${start.status}`);
+  const at = new URL(start.headers.get('location')!, `http://${host}`);
+  at.searchParams.set('digest', sha256(bytes));
+  const put = await fetch(at, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  if (put.status !== 201) throw new Error(`upload to ${host}/${repo}: HTTP ${put.status} ${await put.text()}`);
+  return sha256(bytes);
+}
+
+/** PUT a manifest as `tag`; the registry checks that the blobs it needs are there. */
+export async function putManifest(host: string, repo: string, tag: string, manifest: { mediaType: string }): Promise<Desc> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: bytes, headers: { 'content-type': manifest.mediaType } });
+  if (res.status !== 201) throw new Error(`manifest ${host}/${repo}:${tag}: HTTP ${res.status} ${await res.text()}`);
+  return { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length };
 }

@@ -1,0 +1,35 @@
+// Blobs the registry does not hold: foreign (Docker rootfs.foreign.diff.tar.gzip) and
+// non-distributable (OCI layer.nondistributable.*) layers name where they live in their
+// descriptor's `urls` (image-spec descriptor.md). Each URL is tried in order, without the
+// registry's credentials, until one serves the blob with the descriptor's size and digest;
+// it then enters the blob cache like any other.
+import type { Agent } from 'node:http';
+import fetch from 'node-fetch';
+import { BuildError } from '../errors.js';
+import { proxyAgent } from '../proxy.js';
+import { BlobWriter } from './cache.js';
+import type { Descriptor } from './manifest.js';
+
+/** The blob fetched from the first of desc.urls that serves it; `why` says why the registry did not. */
+export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void } = {}): Promise<string> {
+  const failures: string[] = [];
+  for (const url of desc.urls ?? []) {
+    o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
+    const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`);
+    try {
+      const res = await fetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) });
+      if (!res.ok) {
+        failures.push(`${url}: HTTP ${res.status}`);
+        await res.arrayBuffer().catch(() => undefined);
+        continue;
+      }
+      for await (const chunk of res.body!) await w.write(chunk as Buffer);
+      return await w.commit();
+    } catch (e) {
+      failures.push(`${url}: ${(e as Error).message.replace(`${where}: ${url}: `, '')}`);
+    } finally {
+      await w.abort();
+    }
+  }
+  throw new BuildError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or push the blob to the registry`);
+}
