@@ -6,7 +6,7 @@ import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
 import type { Problem } from './config/types.js';
 import { writeFileAtomic } from './artifact.js';
-import { buildEpoch } from './epoch.js';
+import { buildEpoch, clampTimes } from './epoch.js';
 import { UsageError } from './errors.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
@@ -101,6 +101,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
     log('initramfs: assembling the tree');
     const tree = await initramfsTree({ ...sourceOptions, image });
+    logClamped(log, clampTimes(tree));
     log(`initramfs: writing ${artifact}`);
     const w = await writeInitramfs(tree, artifact, compression);
     if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
@@ -114,6 +115,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
     log('oci_rootfs: assembling the tree');
     const tree = await ociRootfsTree({ ...sourceOptions, image });
+    logClamped(log, clampTimes(tree));
     log(`oci_rootfs: writing ${fs.type} ${artifact}`);
     const w = await writeRootfs(tree, artifact, fs, epoch);
     written = w;
@@ -137,6 +139,10 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
   }
   return result;
+}
+
+function logClamped(log: (line: string) => void, clamped: number): void {
+  if (clamped) log(`SOURCE_DATE_EPOCH: ${clamped} newer times clamped to it`);
 }
 
 function outputPath(cwd: string, output: string): string {

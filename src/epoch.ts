@@ -1,11 +1,35 @@
 // The build's "now". Reproducible builds never read the clock: SOURCE_DATE_EPOCH when
-// set (https://reproducible-builds.org/specs/source-date-epoch/), else 0.
+// set (https://reproducible-builds.org/specs/source-date-epoch/), else 0. It is the time
+// of everything the build adds and of the filesystem itself; set, it also clamps every
+// newer time in the tree down to it (the spec's "clamp" practice, which tar's
+// --clamp-mtime and mksquashfs follow), so no time in the artifact is later than it.
 import { UsageError } from './errors.js';
-import type { Time } from './tree/tree.js';
+import type { Time, Tree } from './tree/tree.js';
 
-export function buildEpoch(env: NodeJS.ProcessEnv = process.env): Time {
+function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
   const v = env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return { sec: 0, nsec: 0 };
+  if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a whole number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`);
   return { sec: Number(v), nsec: 0 };
+}
+
+export function buildEpoch(env: NodeJS.ProcessEnv = process.env): Time {
+  return sourceDateEpoch(env) ?? { sec: 0, nsec: 0 };
+}
+
+/** With SOURCE_DATE_EPOCH set, every time newer than it becomes it; returns how many. */
+export function clampTimes(tree: Tree, env: NodeJS.ProcessEnv = process.env): number {
+  const epoch = sourceDateEpoch(env);
+  if (!epoch) return 0;
+  let clamped = 0;
+  const seen = new Set<object>();
+  for (const node of [tree.root, ...[...tree.walk()].map((e) => e.node)]) {
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (node.mtime.sec > epoch.sec || (node.mtime.sec === epoch.sec && node.mtime.nsec > 0)) {
+      node.mtime = { ...epoch };
+      clamped++;
+    }
+  }
+  return clamped;
 }
