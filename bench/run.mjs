@@ -239,13 +239,13 @@ function defineCases(layout, tag, flatTar) {
     {
       name: 'ext4',
       target: 0.5,
-      fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]) },
+      fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
       peers: [{ tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') }],
     },
     {
       name: 'squashfs zstd-15',
       target: 1.0,
-      fp: { config: configs.squashfs, out: out('fp.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]) },
+      fp: { config: configs.squashfs, out: out('fp.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]), checkName: 'unsquashfs -lln' },
       peers: [
         {
           tool: 'umoci unpack + mksquashfs',
@@ -262,7 +262,7 @@ function defineCases(layout, tag, flatTar) {
     {
       name: 'cpio.gz',
       target: 1.0,
-      fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]) },
+      fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
       peers: [
         {
           tool: 'umoci unpack + cpio + gzip -6',
@@ -284,8 +284,13 @@ function runCase(c) {
     const before = cacheSnapshot();
     const cold = run([fledgePure(c.fp.config, c.fp.out)], c.fp.out);
     fp.warmup = { ...cold, cacheAddedBytes: cacheDelta(before, cacheSnapshot()).addedBytes };
-    c.fp.check(c.fp.out);
-    fp.check = 'ok';
+    try {
+      c.fp.check(c.fp.out);
+      fp.check = `${c.fp.checkName} ok`;
+    } catch (e) {
+      fp.check = `FAILED: ${e.message}`;
+      log(`${c.name}: fledge-pure's artifact does not check clean: ${e.message}`);
+    }
   } catch (e) {
     fp.available = false;
     fp.reason = e.message.replace(/^.*?fledge-pure: /, '');

@@ -49,12 +49,14 @@ export async function runScale({ json, log, machine, describeMachine, timed, set
       }
       log(`scale: ${type}: checking`);
       if (type === 'ext4') {
+        // e2fsck's summary "N/M files" counts every inode in use: the entries, the root, lost+found
         const c = spawnSync('e2fsck', ['-fn', out], { encoding: 'utf8' });
-        r.check = c.status === 0 ? 'e2fsck -fn clean' : `e2fsck -fn exit ${c.status}: ${c.stdout.trim().split('\n').slice(0, 5).join(' / ')}`;
+        const used = Number(/(\d+)\/\d+ files/.exec(c.stdout)?.[1] ?? 0);
+        r.check = c.status === 0 && used >= ENTRIES ? `e2fsck -fn clean, ${used} inodes in use` : `e2fsck -fn exit ${c.status}, ${used} inodes in use for ${ENTRIES} entries: ${c.stdout.trim().split('\n').filter((l) => !l.startsWith('Pass ')).slice(0, 4).join(' / ')}`;
       } else {
         const c = spawnSync('unsquashfs', ['-lln', out], { encoding: 'utf8', maxBuffer: 1 << 30 });
         const listed = c.stdout.trim().split('\n').filter((l) => /squashfs-root\//.test(l)).length;
-        r.check = c.status === 0 && listed === ENTRIES ? `unsquashfs -lln clean, ${listed} entries` : `unsquashfs -lln exit ${c.status}, ${listed} of ${ENTRIES} entries: ${c.stderr.trim().split('\n')[0] ?? ''}`;
+        r.check = c.status === 0 && listed === ENTRIES ? `unsquashfs -lln clean, ${listed} entries` : `unsquashfs -lln exit ${c.status}, ${listed} of ${ENTRIES} entries${c.stderr.trim() ? `: ${c.stderr.trim().split('\n')[0]}` : ''}`;
       }
       rmSync(out, { force: true });
     }
