@@ -403,4 +403,12 @@ async function main() {
   }
 }
 
-await main();
+process.on('SIGINT', () => {
+  if (work) rmSync(work, { recursive: true, force: true });
+  process.exit(130);
+});
+try {
+  await main();
+} catch (e) {
+  die(e.message, 1);
+}
