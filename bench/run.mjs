@@ -303,8 +303,14 @@ function runCase(c) {
     if (fp.available) {
       log(`${c.name}: round ${round}: fledge-pure`);
       const before = cacheSnapshot();
-      fp.runs.push(run([fledgePure(c.fp.config, c.fp.out)], c.fp.out));
-      if (round === 1) fp.warmCache = cacheDelta(before, cacheSnapshot());
+      try {
+        fp.runs.push(run([fledgePure(c.fp.config, c.fp.out)], c.fp.out));
+        if (round === 1) fp.warmCache = cacheDelta(before, cacheSnapshot());
+      } catch (e) {
+        fp.available = false;
+        fp.reason = `round ${round}: ${e.message.replace(/^.*?fledge-pure: /, '')}`;
+        log(`${c.name}: fledge-pure failed: ${fp.reason}`);
+      }
       rmSync(c.fp.out, { force: true });
     }
     for (const [i, p] of c.peers.entries()) {
