@@ -392,7 +392,7 @@ async function main() {
   try {
     // the flattened tar tar2sqfs reads: made once, untimed, by fledge-pure export
     const flatTar = join(work, 'flat.tar');
-    log('flattening the image once for tar2sqfs (fledge-pure export)');
+    log('flattening the image once for tar2sqfs (fledge-pure export; this also fills fledge-pure\'s layer cache)');
     timed(['node', CLI, 'export', '-q', `oci:${image.layout}:${image.tag}`, '-o', flatTar], { env: FP_ENV });
     const flatBytes = statSync(flatTar).size;
     const only = args.only ? args.only.split(',') : undefined;
