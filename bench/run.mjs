@@ -1,0 +1,420 @@
+#!/usr/bin/env node
+// `npm run bench`: fledge-pure against the native tool chains on one Debian image
+// (bench/image.mjs), rounds alternating fledge-pure / peer. Per run: wall time (the
+// bench's clock around each command), peak RSS (/usr/bin/time %M of every command, each
+// pipeline stage on its own; the max is reported), artifact size. A case whose
+// fledge-pure side fails (a writer not written yet) is reported "not available"; its
+// peers still run. Not a test: vitest only collects test/**/*.test.ts.
+//
+//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio] [--cache DIR] [--mirror URL]
+//   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, homedir, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { debianMirror, IMAGE_VERSION, prepareImage } from './image.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist/cli.js');
+const MiB = 1 << 20;
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    scale: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    cache: { type: 'string' },
+    mirror: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 9).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+const ROUNDS = Number(args.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) die(`--rounds ${args.rounds}: give a whole number ≥ 1`);
+const CACHE = resolve(args.cache ?? process.env.FLEDGE_PURE_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fledge-pure-bench'));
+// fledge-pure's own cache (blobs/, layers/) lives inside the bench cache: warm, and apart from the user's
+const FP_ENV = { ...process.env, XDG_CACHE_HOME: join(CACHE, 'xdg') };
+
+function die(msg, code = 2) {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(code);
+}
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+// ---- tools ------------------------------------------------------------------------------
+
+const TOOLS = [
+  ['/usr/bin/time', 'time'],
+  ['umoci', 'umoci'],
+  ['mke2fs', 'e2fsprogs'],
+  ['e2fsck', 'e2fsprogs'],
+  ['mksquashfs', 'squashfs-tools'],
+  ['unsquashfs', 'squashfs-tools'],
+  ['tar2sqfs', 'squashfs-tools-ng'],
+  ['cpio', 'cpio'],
+  ['gzip', 'gzip'],
+  ['tar', 'tar'],
+  ['setfattr', 'attr'],
+];
+const have = (tool) => spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
+
+function checkTools(needDebootstrap) {
+  const need = needDebootstrap ? [...TOOLS, ['debootstrap', 'debootstrap']] : TOOLS;
+  const missing = [...new Set(need.filter(([t]) => !have(t)).map(([, p]) => p))];
+  if (missing.length) die(`missing tools: apt-get install ${missing.join(' ')}`);
+  if (!existsSync(CLI)) die(`${CLI} is missing: run npm run build first`);
+}
+process.env.PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+
+// ---- timing -----------------------------------------------------------------------------
+
+let work;
+let timeFiles = 0;
+const timeFile = () => join(work, `time.${timeFiles++}`);
+const readRss = (f) => Number(readFileSync(f, 'utf8').trim().split('\n').pop().trim().split(/\s+/).pop());
+
+/** One command under /usr/bin/time: { wall s, rssKB, stdout }; throws with its stderr on failure. */
+function timed(argv, { cwd, env, stdout } = {}) {
+  const tf = timeFile();
+  const out = stdout ? openSync(stdout, 'w') : 'pipe';
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', tf, ...argv], { cwd, env, stdio: ['ignore', out, 'pipe'], maxBuffer: 1 << 26 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (stdout) closeSync(out);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${(r.stderr?.toString() || `exit ${r.status}`).trim().split('\n').slice(-3).join(' / ')}`);
+  return { wall, rssKB: readRss(tf), stdout: r.stdout?.toString() ?? '' };
+}
+
+/** A shell pipeline, each stage under its own /usr/bin/time: { wall, rssKB = max of the stages }. */
+function timedPipeline(stages, { cwd, stdin, stdout }) {
+  const files = stages.map(() => timeFile());
+  const line = stages.map((argv, i) => `/usr/bin/time -f %M -o ${q(files[i])} ${argv.map(q).join(' ')}`).join(' | ');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${line}${stdin ? ` < ${q(stdin)}` : ''} > ${q(stdout)}`], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${stages.map((s) => s.join(' ')).join(' | ')}: ${r.stderr.toString().trim().split('\n').slice(-3).join(' / ')}`);
+  return { wall, rssKB: Math.max(...files.map(readRss)) };
+}
+
+/** Steps run in order: total wall, max RSS, the artifact's size. */
+function run(steps, artifact) {
+  let wall = 0;
+  let rssKB = 0;
+  const stepWalls = [];
+  for (const step of steps) {
+    const r = step();
+    wall += r.wall;
+    rssKB = Math.max(rssKB, r.rssKB);
+    stepWalls.push(Math.round(r.wall * 1000) / 1000);
+  }
+  const st = statSync(artifact);
+  return { wall, rssKB, bytes: st.size, allocatedBytes: st.blocks * 512, stepWalls };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// ---- machine ----------------------------------------------------------------------------
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const version = (argv) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' }).stdout?.split('\n')[0].trim() ?? '?';
+  return {
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    ramGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    tools: {
+      umoci: version(['umoci', '--version']),
+      mke2fs: spawnSync('mke2fs', ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0].trim(),
+      mksquashfs: version(['mksquashfs', '-version']),
+      tar2sqfs: version(['tar2sqfs', '--version']),
+      cpio: version(['cpio', '--version']),
+    },
+  };
+}
+
+// ---- the fledge-pure side ---------------------------------------------------------------
+
+const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function writeConfigs(imageRef) {
+  const busybox = join(ROOT, 'examples/hello/busybox');
+  const agent = join(ROOT, 'examples/hello/kestrel');
+  const configs = {
+    ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
+    squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
+    cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n`,
+  };
+  const paths = {};
+  for (const [name, text] of Object.entries(configs)) {
+    mkdirSync(join(work, `fp-${name}`));
+    writeFileSync((paths[name] = join(work, `fp-${name}`, 'fledge.toml')), text);
+  }
+  return paths;
+}
+
+function fledgePure(config, out) {
+  return () => timed(['node', CLI, 'build', '-q', '-c', config, '-o', out], { env: FP_ENV, cwd: work });
+}
+
+/** size and mtime of every file in fledge-pure's cache, to show a warm build adds nothing. */
+function cacheSnapshot() {
+  const snap = new Map();
+  const visit = (d) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else {
+        const st = statSync(p);
+        snap.set(p, `${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  visit(join(CACHE, 'xdg/fledge-pure'));
+  return snap;
+}
+
+function cacheDelta(before, after) {
+  let added = 0;
+  let changed = 0;
+  for (const [p, v] of after) {
+    if (!before.has(p)) added += Number(v.split(':')[0]);
+    else if (before.get(p) !== v) changed++;
+  }
+  const layers = [...after.keys()].filter((p) => p.includes('/layers/sha256/')).length;
+  return { addedBytes: added, changedFiles: changed, layerFiles: layers };
+}
+
+// ---- the peers --------------------------------------------------------------------------
+
+function umociUnpack(layout, tag, bundle) {
+  return () => {
+    rmSync(bundle, { recursive: true, force: true });
+    return timed(['umoci', 'unpack', '--rootless', '--image', `${layout}:${tag}`, bundle]);
+  };
+}
+
+function peerExt4(layout, tag, bundle, img) {
+  const size = {};
+  return [
+    umociUnpack(layout, tag, bundle),
+    () => {
+      const r = timed(['du', '-s', '--block-size=1', join(bundle, 'rootfs')]);
+      // like Fledge: what the tree takes, plus 25 %
+      size.mib = Math.ceil((Number(r.stdout.split(/\s/)[0]) * 1.25) / MiB);
+      return r;
+    },
+    () => {
+      rmSync(img, { force: true });
+      return timed(['mke2fs', '-q', '-t', 'ext4', '-d', join(bundle, 'rootfs'), img, `${size.mib}M`]);
+    },
+  ];
+}
+
+const cleanup = (...paths) => () => {
+  for (const p of paths) rmSync(p, { recursive: true, force: true });
+  return { wall: 0, rssKB: 0 };
+};
+
+// ---- cases ------------------------------------------------------------------------------
+
+function defineCases(layout, tag, flatTar) {
+  const b = join(work, 'bundle');
+  const out = (n) => join(work, n);
+  const configs = writeConfigs(`oci:${layout}:${tag}`);
+  return [
+    {
+      name: 'ext4',
+      target: 0.5,
+      fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
+      peers: [{ tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') }],
+    },
+    {
+      name: 'squashfs zstd-15',
+      target: 1.0,
+      fp: { config: configs.squashfs, out: out('fp.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]), checkName: 'unsquashfs -lln' },
+      peers: [
+        {
+          tool: 'umoci unpack + mksquashfs',
+          out: out('peer.squashfs'),
+          steps: [umociUnpack(layout, tag, b), () => (rmSync(out('peer.squashfs'), { force: true }), timed(['mksquashfs', join(b, 'rootfs'), out('peer.squashfs'), '-comp', 'zstd', '-Xcompression-level', '15', '-noappend', '-no-progress']))],
+        },
+        {
+          tool: 'tar2sqfs -j 2 (flat tar made by export)',
+          out: out('peer2.squashfs'),
+          steps: [() => timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'zstd', '-X', 'level=15', out('peer2.squashfs')]], { stdin: flatTar, stdout: '/dev/null' })],
+        },
+      ],
+    },
+    {
+      name: 'cpio.gz',
+      target: 1.0,
+      fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
+      peers: [
+        {
+          tool: 'umoci unpack + cpio + gzip -6',
+          out: out('peer.cpio.gz'),
+          steps: [umociUnpack(layout, tag, b), () => timedPipeline([['find', '.'], ['cpio', '-o', '-H', 'newc', '--quiet'], ['gzip', '-6']], { cwd: join(b, 'rootfs'), stdout: out('peer.cpio.gz') })],
+        },
+      ],
+    },
+  ];
+}
+
+function runCase(c) {
+  const result = { case: c.name, target: c.target, tools: [] };
+  const fp = { tool: 'fledge-pure', available: true, runs: [] };
+  result.tools.push(fp);
+  // the warm-up build fills the blob and layer cache; it is reported, not counted
+  log(`${c.name}: fledge-pure warm-up build`);
+  try {
+    const before = cacheSnapshot();
+    const cold = run([fledgePure(c.fp.config, c.fp.out)], c.fp.out);
+    fp.warmup = { ...cold, cacheAddedBytes: cacheDelta(before, cacheSnapshot()).addedBytes };
+    try {
+      c.fp.check(c.fp.out);
+      fp.check = `${c.fp.checkName} ok`;
+    } catch (e) {
+      fp.check = `FAILED: ${e.message}`;
+      log(`${c.name}: fledge-pure's artifact does not check clean: ${e.message}`);
+    }
+  } catch (e) {
+    fp.available = false;
+    fp.reason = e.message.replace(/^.*?fledge-pure: /, '');
+    log(`${c.name}: fledge-pure not available: ${fp.reason}`);
+  }
+  rmSync(c.fp.out, { force: true });
+  const peers = c.peers.map((p) => ({ tool: p.tool, available: true, runs: [] }));
+  result.tools.push(...peers);
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (fp.available) {
+      log(`${c.name}: round ${round}: fledge-pure`);
+      const before = cacheSnapshot();
+      try {
+        fp.runs.push(run([fledgePure(c.fp.config, c.fp.out)], c.fp.out));
+        if (round === 1) fp.warmCache = cacheDelta(before, cacheSnapshot());
+      } catch (e) {
+        fp.available = false;
+        fp.reason = `round ${round}: ${e.message.replace(/^.*?fledge-pure: /, '')}`;
+        log(`${c.name}: fledge-pure failed: ${fp.reason}`);
+      }
+      rmSync(c.fp.out, { force: true });
+    }
+    for (const [i, p] of c.peers.entries()) {
+      if (!peers[i].available) continue;
+      log(`${c.name}: round ${round}: ${p.tool}`);
+      try {
+        peers[i].runs.push(run([...p.steps], p.out));
+      } catch (e) {
+        peers[i].available = false;
+        peers[i].reason = e.message;
+        log(`${c.name}: ${p.tool} failed: ${e.message}`);
+      }
+      cleanup(p.out, join(work, 'bundle'))();
+    }
+  }
+  for (const t of result.tools) {
+    if (!t.available || !t.runs.length) continue;
+    t.medianWall = median(t.runs.map((r) => r.wall));
+    t.peakRssKB = Math.max(...t.runs.map((r) => r.rssKB));
+    t.bytes = t.runs.at(-1).bytes;
+    t.allocatedBytes = t.runs.at(-1).allocatedBytes;
+  }
+  for (const p of peers) if (fp.medianWall && p.medianWall) p.ratio = fp.medianWall / p.medianWall;
+  return result;
+}
+
+// ---- output -----------------------------------------------------------------------------
+
+function table(results) {
+  const rows = [['case', 'tool', 'median wall s', 'ratio fp/peer', 'peak RSS MiB', 'artifact MiB']];
+  for (const r of results) {
+    for (const t of r.tools) {
+      if (!t.available) {
+        rows.push([r.case, t.tool, 'not available', '', '', '']);
+        continue;
+      }
+      const ratio = t.ratio === undefined ? '' : `${t.ratio.toFixed(2)} (target ≤ ${r.target.toFixed(1)}${t.ratio <= r.target ? ', met' : ', missed'})`;
+      rows.push([r.case, t.tool, t.medianWall.toFixed(2), ratio, (t.peakRssKB / 1024).toFixed(0), (t.bytes / MiB).toFixed(1) + (t.allocatedBytes < t.bytes * 0.9 ? ` (${(t.allocatedBytes / MiB).toFixed(1)} allocated)` : '')]);
+    }
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return [line(rows[0]), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+function notes(results) {
+  const out = [];
+  for (const r of results) {
+    const fp = r.tools[0];
+    if (!fp.available) out.push(`${r.case}: fledge-pure not available: ${fp.reason}`);
+    else {
+      const first = fp.warmup.cacheAddedBytes ? `cold build (filled the cache with ${(fp.warmup.cacheAddedBytes / MiB).toFixed(0)} MiB)` : 'warm-up build (the cache was already warm)';
+      out.push(`${r.case}: fledge-pure ${first} ${fp.warmup.wall.toFixed(2)} s, not counted; first measured build added ${fp.warmCache.addedBytes} bytes to the cache, rewrote ${fp.warmCache.changedFiles} cache files (${fp.warmCache.layerFiles} layer tars reused); artifact check: ${fp.check}`);
+    }
+    for (const t of r.tools.slice(1)) if (!t.available && t.reason) out.push(`${r.case}: ${t.tool} failed: ${t.reason}`);
+  }
+  return out.join('\n');
+}
+
+function describeMachine(m) {
+  return `machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}\ntools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${(/(\d+\.\d[\w.+~:-]*)/.exec(v)?.[1] ?? v)}`).join(', ')}`;
+}
+
+// ---- main -------------------------------------------------------------------------------
+
+async function main() {
+  if (args.scale) {
+    checkTools(false);
+    const { runScale } = await import('./scale-run.mjs');
+    await runScale({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w) });
+    return;
+  }
+  const imageCached = existsSync(join(CACHE, IMAGE_VERSION, 'info.json'));
+  checkTools(!imageCached);
+  const m = machine();
+  log(describeMachine(m).replace(/\n/g, '\nbench: '));
+  const image = await prepareImage(CACHE, { mirror: args.mirror ?? debianMirror(), log });
+  work = mkdtempSync(join(tmpdir(), 'fledge-pure-bench-'));
+  try {
+    // the flattened tar tar2sqfs reads: made once, untimed, by fledge-pure export
+    const flatTar = join(work, 'flat.tar');
+    log('flattening the image once for tar2sqfs (fledge-pure export; this also fills fledge-pure\'s layer cache)');
+    timed(['node', CLI, 'export', '-q', `oci:${image.layout}:${image.tag}`, '-o', flatTar], { env: FP_ENV });
+    const flatBytes = statSync(flatTar).size;
+    const only = args.only ? args.only.split(',') : undefined;
+    const cases = defineCases(image.layout, image.tag, flatTar).filter((c) => !only || only.some((o) => c.name.startsWith(o)));
+    const results = cases.map(runCase);
+    const imageLine = `image: Debian ${image.info.suite} + ${image.info.packages.join(' ')}, ${image.info.layers.length} gzip layers: ${(image.info.compressedBytes / MiB).toFixed(0)} MiB compressed, ${(image.info.uncompressedBytes / MiB).toFixed(0)} MiB of layer tars, ${(flatBytes / MiB).toFixed(0)} MiB flattened tar (${image.layout})`;
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ machine: m, image: { ...image.info, layout: image.layout, flattenedTarBytes: flatBytes }, rounds: ROUNDS, results }, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${describeMachine(m)}\n${imageLine}\nrounds: ${ROUNDS} (alternating fledge-pure, peer); wall = median, RSS = max over rounds\n\n${table(results)}\n\n${notes(results)}\n`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+process.on('SIGINT', () => {
+  if (work) rmSync(work, { recursive: true, force: true });
+  process.exit(130);
+});
+try {
+  await main();
+} catch (e) {
+  die(e.message, 1);
+}
