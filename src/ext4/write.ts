@@ -195,7 +195,7 @@ function allocate(inodes: Ino[], blocks: number, inodeCount: number): Layout {
 
 /** Finds the smallest layout holding everything plus `spare` free blocks. */
 function planLayout(inodes: Ino[], spareBlocks: number, spareInodes: number): Layout {
-  const used = Math.max(...inodes.map((i) => i.ino));
+  const used = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
   const inodeCount = used + Math.ceil(used / 10) + 64 + spareInodes;
   let blocks = 2048;
   for (let round = 0; round < 20; round++) {
@@ -377,7 +377,7 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
 
   // inode tables, inode bitmaps, block bitmaps, descriptors
   const ipg = geo.inodesPerGroup;
-  const lastIno = Math.max(...inodes.map((i) => i.ino));
+  const lastIno = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
   const dirsIn = new Array<number>(geo.groups).fill(0);
   for (const i of inodes) if (i.node.type === 'dir') dirsIn[Math.floor((i.ino - 1) / ipg)]++;
   const descs: Buffer[] = [];
