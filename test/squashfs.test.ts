@@ -89,6 +89,10 @@ describe('squashfs writer', () => {
       expect(head.readUInt16LE(24) & 0x400, `level ${level}`).toBe(level === 15 ? 0 : 0x400);
       if (level !== 15) expect(head.subarray(96, 102)).toEqual(mksquashfsOptions(level));
     }
+    // the most memory-hungry case: 1 MiB blocks at the highest level
+    tree.set('b/mixed', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.concat([randomBytes(1 << 20), Buffer.from('mixed '.repeat(200000))])) }));
+    const img = await squash(tree, { level: 22, blockSize: 1 << 20 });
+    expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
   });
 
   it('block sizes 4 KiB and 1 MiB: multi-block files, tails in fragments, dedup, zero blocks', async () => {

@@ -1,8 +1,8 @@
-// The block compressor: zstd through @bokuweb/zstd-wasm (zstd compiled to WebAssembly,
-// so the same bytes on every machine and Node version; the version is pinned exactly in
-// package.json because zstd's output may change between zstd releases). Each call is
-// one ZSTD_compress() frame, the frame squashfs-tools writes per block (zstd_wrapper.c
-// uses ZSTD_compressCCtx: content size in the header, no checksum).
+// The block compressor: zstd through @foxglove/wasm-zstd (zstd compiled to WebAssembly
+// with -O3, so the same bytes on every machine and Node version; the version is pinned
+// exactly in package.json because zstd's output may change between zstd releases). Each
+// call is one ZSTD_compress() frame, the frame squashfs-tools writes per block
+// (zstd_wrapper.c uses ZSTD_compressCCtx: content size in the header, no checksum).
 //
 // Rule shared by data and metadata blocks (squashfs-tools-ng doc/format.adoc, "Packing
 // File Data" and "Packing Metadata"): a block is stored compressed only when that makes
@@ -15,7 +15,7 @@ export const ZSTD_ID = 6;
 export const ZSTD_DEFAULT_LEVEL = 15;
 
 interface ZstdWasm {
-  init(): Promise<void>;
+  isLoaded: Promise<boolean>;
   compress(buf: Uint8Array, level: number): Uint8Array;
 }
 
@@ -24,8 +24,8 @@ let loaded: Promise<ZstdWasm> | undefined;
 function zstd(): Promise<ZstdWasm> {
   return (loaded ??= (async () => {
     // a CommonJS package: its named exports come through require()
-    const m = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
-    await m.init();
+    const m = createRequire(import.meta.url)('@foxglove/wasm-zstd') as ZstdWasm;
+    await m.isLoaded;
     return m;
   })());
 }
