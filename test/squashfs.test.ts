@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeSquashfs, type SquashfsOptions } from '../src/squashfs/write.js';
-import { bytesContent } from '../src/tree/content.js';
+import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
 import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/source.js';
@@ -154,6 +154,13 @@ describe('squashfs writer', () => {
     const digests = new Set<string>();
     for (const workers of [0, 1, 4, 4]) digests.add(sha(await squash(tree, { workers })));
     expect(digests.size).toBe(1);
+  });
+
+  it('fails with the reading error, blocks still in flight, and nothing left running', async () => {
+    const tree = smallTree();
+    tree.set('c/first', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(2 << 20)) }));
+    tree.set('c/gone', makeNode('file', { mtime: T }, { content: fileContent(join(scratch, 'no-such-file'), 1 << 20) }));
+    await expect(squash(tree, { workers: 2 })).rejects.toThrow(/ENOENT.*no-such-file/);
   });
 
   it('writes the flattened hard-case OCI image as unsquashfs reads it back', async () => {

@@ -32,6 +32,7 @@ export class CompressPool {
   private nextId = 0;
   private inline?: (b: Uint8Array) => Uint8Array | null;
   private failed?: Error;
+  private closed = false;
 
 
   static async start(level: number, workers: number): Promise<CompressPool> {
@@ -52,7 +53,7 @@ export class CompressPool {
             w.off('error', reject);
             w.on('message', (d: Done) => pool.done(d));
             w.on('error', (e) => pool.fail(e));
-            w.on('exit', (code) => code !== 0 && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)));
+            w.on('exit', (code) => !pool.closed && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)));
             resolve();
           });
         });
@@ -72,13 +73,17 @@ export class CompressPool {
     let w = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.busy[i] < this.busy[w]) w = i;
     this.busy[w]++;
-    return new Promise<Compressed>((resolve, reject) => {
+    const done = new Promise<Compressed>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, worker: w });
       // a block that is a view into a larger buffer is copied so it can be transferred
       const own = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength ? block : block.slice();
       const job: Job = { id, block: own };
       this.workers[w].postMessage(job, [own.buffer as ArrayBuffer]);
     });
+    // callers await results in order and stop at the first failure: the results they
+    // never reach must not count as unhandled rejections
+    done.catch(() => {});
+    return done;
   }
 
   private done(d: Done): void {
@@ -95,6 +100,8 @@ export class CompressPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.waiting.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
   }
