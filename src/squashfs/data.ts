@@ -163,8 +163,12 @@ export async function writeData(files: Node[], dups: Map<Node, Node>, out: Image
   let frag = Buffer.allocUnsafeSlow(blockSize);
   let fragUsed = 0;
 
+  // compression jobs submitted and not yet written; the queue also holds markers
+  // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
+  let jobs = 0;
   const drainOne = async (): Promise<void> => {
     const item = queue.shift()!;
+    if (item.kind !== 'start' && item.done) jobs--;
     if (item.kind === 'start') {
       item.info.start = pos;
     } else if (item.kind === 'block') {
@@ -186,7 +190,8 @@ export async function writeData(files: Node[], dups: Map<Node, Node>, out: Image
   };
   const push = async (item: Item): Promise<void> => {
     queue.push(item);
-    while (queue.length > inFlight) await drainOne();
+    if (item.kind !== 'start' && item.done) jobs++;
+    while (jobs > inFlight) await drainOne();
   };
   // the fragment block being filled has index fragIndex
   let fragIndex = 0;
