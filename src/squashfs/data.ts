@@ -53,35 +53,31 @@ type Item =
   | { kind: 'block'; info: FileData; length: number; done: Promise<Compressed> | null }
   | { kind: 'fragment'; index: number; done: Promise<Compressed> };
 
-/** Maps each duplicate file to the first file (in the given order) with the same bytes. */
-export function findDuplicates(files: Node[]): Map<Node, Node> {
-  const bySize = new Map<number, Node[]>();
-  for (const f of files) {
+/**
+ * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
+ * compression): the earlier file with the same bytes, if any.
+ */
+export class Dedup {
+  private sizes = new Map<number, number>();
+  private seen = new Map<string, Node[]>();
+
+  constructor(files: Node[]) {
+    for (const f of files) this.sizes.set(f.content!.size, (this.sizes.get(f.content!.size) ?? 0) + 1);
+  }
+
+  find(f: Node): Node | undefined {
     const size = f.content!.size;
-    if (size === 0) continue;
-    const group = bySize.get(size);
-    if (group) group.push(f);
-    else bySize.set(size, [f]);
+    if (size === 0 || this.sizes.get(size)! < 2) return undefined;
+    const h = createHash('sha256');
+    for (const chunk of readContent(f.content!)) h.update(chunk);
+    const key = `${size}:${h.digest('hex')}`;
+    const earlier = this.seen.get(key);
+    const same = earlier?.find((g) => sameContent(g.content!, f.content!));
+    if (same) return same;
+    if (earlier) earlier.push(f);
+    else this.seen.set(key, [f]);
+    return undefined;
   }
-  const dups = new Map<Node, Node>();
-  for (const group of bySize.values()) {
-    if (group.length < 2) continue;
-    const byHash = new Map<string, Node[]>();
-    for (const f of group) {
-      const h = createHash('sha256');
-      for (const chunk of readContent(f.content!)) h.update(chunk);
-      const key = h.digest('hex');
-      const firsts = byHash.get(key);
-      if (!firsts) {
-        byHash.set(key, [f]);
-        continue;
-      }
-      const same = firsts.find((g) => sameContent(g.content!, f.content!));
-      if (same) dups.set(f, same);
-      else firsts.push(f);
-    }
-  }
-  return dups;
 }
 
 /** Byte comparison of two contents of the same size, streaming both. */
@@ -150,11 +146,8 @@ class RangeReader {
   }
 }
 
-/**
- * Writes the data of `files` (each node once, in order) from position `start`.
- * `dups` maps duplicates to the file whose data they share.
- */
-export async function writeData(files: Node[], dups: Map<Node, Node>, out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
+/** Writes the data of `files` (each node once, in order) from position `start`. */
+export async function writeData(files: Node[], out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
   const infos = new Map<Node, FileData>();
   const fragments: { start: number; size: number }[] = [];
   const queue: Item[] = [];
@@ -204,8 +197,14 @@ export async function writeData(files: Node[], dups: Map<Node, Node>, out: Image
     await push({ kind: 'fragment', index, done: pool.compress(block) });
   };
 
+  const dedup = new Dedup(files);
   for (const file of files) {
-    if (dups.has(file)) continue;
+    const first = dedup.find(file);
+    if (first) {
+      // the first copy's record, filled in as its blocks are written
+      infos.set(file, infos.get(first)!);
+      continue;
+    }
     const c = file.content!;
     const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     infos.set(file, info);
@@ -234,6 +233,5 @@ export async function writeData(files: Node[], dups: Map<Node, Node>, out: Image
   }
   await flushFragment();
   while (queue.length) await drainOne();
-  for (const [dup, first] of dups) infos.set(dup, infos.get(first)!);
   return { files: infos, fragments, end: pos };
 }

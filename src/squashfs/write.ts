@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
 import type { Node, Time, Tree } from '../tree/tree.js';
 import { checkLevel, loadCompressor, ZSTD_DEFAULT_LEVEL, ZSTD_ID } from './codec.js';
-import { findDuplicates, writeData } from './data.js';
+import { writeData } from './data.js';
 import { clampTime, writeTables } from './inodes.js';
 import { lookupTable, MetaWriter } from './metadata.js';
 import { CompressPool } from './pool.js';
@@ -76,11 +76,10 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
       files.push(node);
     }
   }
-  const dups = findDuplicates(files);
   const pool = await CompressPool.start(o.level, workers);
   let data;
   try {
-    data = await writeData(files, dups, out, pos, blockSize, pool, Math.max(4, workers * 4));
+    data = await writeData(files, out, pos, blockSize, pool, Math.max(4, workers * 4));
   } finally {
     await pool.close();
   }
