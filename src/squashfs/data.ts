@@ -12,9 +12,9 @@
 //   as one; the inode names the fragment index and the offset inside it. A file without
 //   a tail (or empty) has fragment index 0xFFFFFFFF (a dangling fragment is an error).
 // - Fragment table entries: u64 start, u32 stored size (bit 24 = raw), u32 0.
-// - Dedup (as mksquashfs): files of equal size are hashed (sha256), equal hashes are
-//   compared byte for byte, and a duplicate's inode points at the first copy's blocks
-//   and fragment.
+// - Dedup (as mksquashfs): a file whose size another file shares is hashed (sha256);
+//   on an equal hash the bytes are compared, and a duplicate's inode points at the
+//   first copy's blocks and fragment.
 // Compression runs on the pool; results are written strictly in submission order, so
 // the layout does not depend on which worker finishes first. Content is read block by
 // block from its pieces: holes are never read and a big file is never held whole.
