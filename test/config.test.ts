@@ -47,7 +47,7 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression_level: 15, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+      filesystem: { type: 'squashfs', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +68,13 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression_level: 15, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
+    expect(c.filesystem).toEqual({ type: 'ext4', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression_level: 15, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
+    expect(c.filesystem).toEqual({ type: 'squashfs', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
   });
 
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
@@ -329,6 +329,16 @@ preallocate = "yes"
     expect(problems(OCI.replace('compression_level = 15', 'compression_level = 0'))).toEqual([
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 0); e.g. compression_level = 15',
     ]);
+  });
+
+  it('block_size: a power of two from 4 KiB to 1 MiB', () => {
+    expect(loadFledgeConfig(write(OCI + 'block_size = 1048576\n')).filesystem?.block_size).toBe(1048576);
+    expect(loadFledgeConfig(write(OCI + 'block_size = 4096\n')).filesystem?.block_size).toBe(4096);
+    expect(problems(OCI + 'block_size = 100000\n')).toEqual([
+      'F:15: filesystem.block_size: must be a power of two (got 100000); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)',
+    ]);
+    expect(problems(OCI + 'block_size = 2048\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2048); e.g. block_size = 131072']);
+    expect(problems(OCI + 'block_size = 2097152\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2097152); e.g. block_size = 131072']);
   });
 
   it('oci_rootfs needs [agent], [filesystem] and an image', () => {

@@ -20,7 +20,7 @@ const TOP = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'ma
 const SECTIONS = ['agent', 'source', 'filesystem', 'init', 'mappings'];
 const AGENT_KEYS = ['source_strategy', 'version', 'path', 'url', 'checksum'];
 const SOURCE_KEYS = ['image', 'dockerfile', 'context', 'target', 'build_args', 'busybox_url', 'busybox_sha256'];
-const FS_KEYS = ['type', 'compression_level', 'overlay_size', 'size_buffer_mb', 'preallocate'];
+const FS_KEYS = ['type', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate'];
 const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
@@ -225,6 +225,9 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     c.report(fp, 'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)');
   const type = c.oneOf(c.str(t, 'type', fp), FS_TYPES, ['filesystem', 'type']);
   const level = c.int(t, 'compression_level', fp, 1, 22, 'compression_level = 15');
+  const blockSize = c.int(t, 'block_size', fp, 4096, 1048576, 'block_size = 131072');
+  if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
+    c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)`);
   const overlay = c.str(t, 'overlay_size', fp);
   if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
@@ -233,6 +236,7 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   return {
     type: type ?? 'squashfs',
     compression_level: level ?? 15,
+    block_size: blockSize ?? 131072,
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,
     preallocate: prealloc ?? false,

@@ -23,6 +23,8 @@ export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 export interface FilesystemConfig {
   type: FilesystemType;
   compression_level: number;
+  /** squashfs data block size in bytes: a power of two, 4096 to 1048576 */
+  block_size: number;
   overlay_size: string;
   size_buffer_mb: number;
   preallocate: boolean;

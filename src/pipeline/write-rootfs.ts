@@ -31,7 +31,7 @@ export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig
   const file = new ArtifactFile(path);
   try {
     if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else await writeSquashfs(tree, file, { level: fs.compression_level, epoch });
+    else await writeSquashfs(tree, file, { level: fs.compression_level, blockSize: fs.block_size, epoch });
     const size = file.size;
     return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs) };
   } catch (e) {

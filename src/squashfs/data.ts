@@ -1,0 +1,237 @@
+// File data: data blocks, fragments (tail-end packing), whole-file dedup, sparse blocks.
+// Sources: squashfs-tools-ng doc/format.adoc ("Data and Fragment Blocks", "File
+// Inodes", "Fragment Table"); mksquashfs.c for dedup and tail ends.
+//
+// - A file is cut into block_size blocks. Its full blocks are written one after the
+//   other from `blocks start`; the inode lists each block's stored size as a u32:
+//   bit 24 set = stored raw, 0 = a block of zeros not stored at all (sparse; the kernel
+//   fills zeros, fs/squashfs/file.c). A block's position is blocks start + the sum of
+//   the stored sizes before it.
+// - The tail (size % block_size bytes; the whole file when smaller than a block) goes
+//   into a fragment block shared with other tails, at most block_size bytes, compressed
+//   as one; the inode names the fragment index and the offset inside it. A file without
+//   a tail (or empty) has fragment index 0xFFFFFFFF (a dangling fragment is an error).
+// - Fragment table entries: u64 start, u32 stored size (bit 24 = raw), u32 0.
+// - Dedup (as mksquashfs): a file whose size another file shares is hashed (sha256);
+//   on an equal hash the bytes are compared, and a duplicate's inode points at the
+//   first copy's blocks and fragment.
+// Compression runs on the pool; results are written strictly in submission order, so
+// the layout does not depend on which worker finishes first. Content is read block by
+// block from its pieces: holes are never read and a big file is never held whole.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { ImageSink } from '../artifact.js';
+import { readContent, type Content } from '../tree/content.js';
+import type { Node } from '../tree/tree.js';
+import type { Compressed, CompressPool } from './pool.js';
+
+export const NO_FRAGMENT = 0xffffffff;
+/** bit 24 of a stored block size: the block is stored raw */
+export const RAW_BLOCK = 1 << 24;
+
+export interface FileData {
+  /** absolute position of the first block */
+  start: number;
+  /** stored size of each full block (RAW_BLOCK flag, 0 = sparse) */
+  sizes: number[];
+  fragment: number;
+  fragmentOffset: number;
+  /** bytes not stored because their blocks are all zeros */
+  sparse: number;
+}
+
+export interface DataResult {
+  files: Map<Node, FileData>;
+  /** fragment table entries */
+  fragments: { start: number; size: number }[];
+  /** position after the last data or fragment block */
+  end: number;
+}
+
+type Item =
+  | { kind: 'start'; info: FileData }
+  | { kind: 'block'; info: FileData; length: number; done: Promise<Compressed> | null }
+  | { kind: 'fragment'; index: number; done: Promise<Compressed> };
+
+/**
+ * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
+ * compression): the earlier file with the same bytes, if any.
+ */
+export class Dedup {
+  private sizes = new Map<number, number>();
+  private seen = new Map<string, Node[]>();
+
+  constructor(files: Node[]) {
+    for (const f of files) this.sizes.set(f.content!.size, (this.sizes.get(f.content!.size) ?? 0) + 1);
+  }
+
+  find(f: Node): Node | undefined {
+    const size = f.content!.size;
+    if (size === 0 || this.sizes.get(size)! < 2) return undefined;
+    const h = createHash('sha256');
+    for (const chunk of readContent(f.content!)) h.update(chunk);
+    const key = `${size}:${h.digest('hex')}`;
+    const earlier = this.seen.get(key);
+    const same = earlier?.find((g) => sameContent(g.content!, f.content!));
+    if (same) return same;
+    if (earlier) earlier.push(f);
+    else this.seen.set(key, [f]);
+    return undefined;
+  }
+}
+
+/** Byte comparison of two contents of the same size, streaming both. */
+function sameContent(a: Content, b: Content): boolean {
+  const ia = readContent(a);
+  const ib = readContent(b);
+  let ca: Uint8Array = new Uint8Array(0);
+  let cb: Uint8Array = new Uint8Array(0);
+  for (;;) {
+    if (!ca.length) {
+      const r = ia.next();
+      if (r.done) return ib.next().done === true && !cb.length;
+      ca = r.value;
+    }
+    if (!cb.length) {
+      const r = ib.next();
+      if (r.done) return false;
+      cb = r.value;
+    }
+    const n = Math.min(ca.length, cb.length);
+    if (Buffer.compare(ca.subarray(0, n), cb.subarray(0, n)) !== 0) return false;
+    ca = ca.subarray(n);
+    cb = cb.subarray(n);
+  }
+}
+
+/** Reads byte ranges of a content in increasing order; holes are not read. */
+class RangeReader {
+  private piece = 0;
+  private fds = new Map<string, number>();
+
+  constructor(private c: Content) {}
+
+  /** The bytes of [from, from + length), or null when that range is all hole. */
+  read(from: number, length: number): Buffer | null {
+    const pieces = this.c.pieces;
+    const end = from + length;
+    while (this.piece < pieces.length && pieces[this.piece].at + pieces[this.piece].length <= from) this.piece++;
+    if (this.piece >= pieces.length || pieces[this.piece].at >= end) return null;
+    const buf = Buffer.allocUnsafeSlow(length);
+    let filled = from;
+    for (let i = this.piece; i < pieces.length && pieces[i].at < end; i++) {
+      const p = pieces[i];
+      const a = Math.max(from, p.at);
+      const b = Math.min(end, p.at + p.length);
+      if (a > filled) buf.fill(0, filled - from, a - from);
+      if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
+      else {
+        let fd = this.fds.get(p.file);
+        if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
+        for (let o = a; o < b; ) {
+          const n = readSync(fd, buf, o - from, b - o, p.from + (o - p.at));
+          if (n === 0) throw new Error(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
+          o += n;
+        }
+      }
+      filled = b;
+    }
+    if (filled < end) buf.fill(0, filled - from);
+    return buf;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** Writes the data of `files` (each node once, in order) from position `start`. */
+export async function writeData(files: Node[], out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
+  const infos = new Map<Node, FileData>();
+  const fragments: { start: number; size: number }[] = [];
+  const queue: Item[] = [];
+  const zero = Buffer.alloc(blockSize);
+  let pos = start;
+  let frag = Buffer.allocUnsafeSlow(blockSize);
+  let fragUsed = 0;
+
+  // compression jobs submitted and not yet written; the queue also holds markers
+  // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
+  let jobs = 0;
+  const drainOne = async (): Promise<void> => {
+    const item = queue.shift()!;
+    if (item.kind !== 'start' && item.done) jobs--;
+    if (item.kind === 'start') {
+      item.info.start = pos;
+    } else if (item.kind === 'block') {
+      if (!item.done) {
+        item.info.sizes.push(0);
+        item.info.sparse += item.length;
+        return;
+      }
+      const c = await item.done;
+      out.writeAt(c.bytes, pos);
+      pos += c.bytes.length;
+      item.info.sizes.push(c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
+    } else {
+      const c = await item.done;
+      out.writeAt(c.bytes, pos);
+      fragments[item.index] = { start: pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
+      pos += c.bytes.length;
+    }
+  };
+  const push = async (item: Item): Promise<void> => {
+    queue.push(item);
+    if (item.kind !== 'start' && item.done) jobs++;
+    while (jobs > inFlight) await drainOne();
+  };
+  // the fragment block being filled has index fragIndex
+  let fragIndex = 0;
+  const flushFragment = async (): Promise<void> => {
+    if (!fragUsed) return;
+    const block = frag.subarray(0, fragUsed);
+    const index = fragIndex++;
+    frag = Buffer.allocUnsafeSlow(blockSize);
+    fragUsed = 0;
+    await push({ kind: 'fragment', index, done: pool.compress(block) });
+  };
+
+  const dedup = new Dedup(files);
+  for (const file of files) {
+    const first = dedup.find(file);
+    if (first) {
+      // the first copy's record, filled in as its blocks are written
+      infos.set(file, infos.get(first)!);
+      continue;
+    }
+    const c = file.content!;
+    const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
+    infos.set(file, info);
+    const full = Math.floor(c.size / blockSize);
+    const tail = c.size % blockSize;
+    const reader = new RangeReader(c);
+    try {
+      await push({ kind: 'start', info });
+      for (let b = 0; b < full; b++) {
+        const block = reader.read(b * blockSize, blockSize);
+        const isZero = !block || block.equals(zero);
+        await push({ kind: 'block', info, length: blockSize, done: isZero ? null : pool.compress(block) });
+      }
+      if (tail) {
+        const bytes = reader.read(full * blockSize, tail);
+        if (fragUsed + tail > blockSize) await flushFragment();
+        if (bytes) bytes.copy(frag, fragUsed);
+        else frag.fill(0, fragUsed, fragUsed + tail);
+        info.fragment = fragIndex;
+        info.fragmentOffset = fragUsed;
+        fragUsed += tail;
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  await flushFragment();
+  while (queue.length) await drainOne();
+  return { files: infos, fragments, end: pos };
+}

@@ -1,0 +1,96 @@
+// Metadata blocks and lookup tables (squashfs-tools-ng doc/format.adoc, "Packing
+// Metadata" and "Storing Lookup Tables"; kernel fs/squashfs/cache.c, squashfs_read_metadata).
+//
+// Metadata (inodes, directories, tables) is a stream cut into 8 KiB pieces; each piece
+// is stored as a u16 header + payload. The header's low 15 bits are the stored size,
+// bit 15 set means stored raw (when compression does not shrink the piece). A reference
+// into such a stream is (position of the block's header relative to the table start)
+// << 16 | offset inside the uncompressed block — the real on-disk position, so it is
+// known only once the blocks before it are compressed.
+//
+// A lookup table (fragments, export, ids, xattr ids) is its entries in metadata blocks,
+// followed by a plain array of u64 absolute positions of those blocks; the superblock
+// points at that array.
+import type { BlockCompressor } from './codec.js';
+
+export const METADATA_SIZE = 8192;
+const RAW_META = 0x8000;
+
+export interface MetaPos {
+  /** position of the current block's header, relative to the table start */
+  block: number;
+  /** offset inside the uncompressed block */
+  offset: number;
+}
+
+export class MetaWriter {
+  private blocks: Uint8Array[] = [];
+  private stored = 0;
+  private emitted = 0;
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+
+  constructor(private compress: BlockCompressor) {}
+
+  /** Where the next byte appended will be. */
+  pos(): MetaPos {
+    return { block: this.stored, offset: this.pendingSize };
+  }
+
+  /** The reference of the next byte: block << 16 | offset. */
+  ref(): number {
+    return this.stored * 65536 + this.pendingSize;
+  }
+
+  /** Bytes of uncompressed stream appended so far. */
+  get length(): number {
+    return this.emitted * METADATA_SIZE + this.pendingSize;
+  }
+
+  append(bytes: Uint8Array): void {
+    this.pending.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.pendingSize += bytes.length;
+    while (this.pendingSize >= METADATA_SIZE) {
+      const all = Buffer.concat(this.pending, this.pendingSize);
+      this.emit(all.subarray(0, METADATA_SIZE));
+      const rest = all.subarray(METADATA_SIZE);
+      this.pending = rest.length ? [Buffer.from(rest)] : [];
+      this.pendingSize = rest.length;
+    }
+  }
+
+  private emit(chunk: Uint8Array): void {
+    const c = this.compress(chunk);
+    const head = Buffer.alloc(2);
+    head.writeUInt16LE(c ? c.length : chunk.length | RAW_META);
+    this.blocks.push(head, c ?? Uint8Array.from(chunk));
+    this.stored += 2 + (c ? c.length : chunk.length);
+    this.emitted++;
+  }
+
+  /** Flushes the last partial block; returns the stored stream. */
+  finish(): Buffer {
+    if (this.pendingSize) this.emit(Buffer.concat(this.pending, this.pendingSize));
+    this.pending = [];
+    this.pendingSize = 0;
+    return Buffer.concat(this.blocks);
+  }
+}
+
+/**
+ * A lookup table placed at `start`: returns its bytes and the absolute position of its
+ * u64 block-position array (what the superblock stores). Empty tables have no blocks:
+ * the position is `start` itself.
+ */
+export function lookupTable(entries: Buffer, start: number, compress: BlockCompressor): { bytes: Buffer; listAt: number } {
+  const meta = new MetaWriter(compress);
+  const positions: number[] = [];
+  for (let o = 0; o < entries.length; o += METADATA_SIZE) {
+    positions.push(start + meta.pos().block);
+    meta.append(entries.subarray(o, o + METADATA_SIZE));
+  }
+  const blocks = meta.finish();
+  const list = Buffer.alloc(8 * positions.length);
+  positions.forEach((p, i) => list.writeBigUInt64LE(BigInt(p), 8 * i));
+  return { bytes: Buffer.concat([blocks, list]), listAt: start + blocks.length };
+}

@@ -1,0 +1,198 @@
+// The squashfs writer, read back by the real tools: unsquashfs (squashfs-tools) and
+// rdsquashfs (squashfs-tools-ng) list and extract the image; the extraction is listed
+// like the kernel listing of the boot test and compared entry by entry with the tree.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ArtifactFile } from '../src/artifact.js';
+import { writeSquashfs, type SquashfsOptions } from '../src/squashfs/write.js';
+import { bytesContent, fileContent } from '../src/tree/content.js';
+import { makeNode, Tree } from '../src/tree/tree.js';
+import { flatten } from '../src/oci/image.js';
+import { openImage } from '../src/oci/source.js';
+import { diffListings, type Entry, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
+import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
+import { hardTree } from './helpers/hard-tree.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'fp-squashfs-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let n = 0;
+
+export async function squash(tree: Tree, o: Partial<SquashfsOptions> = {}): Promise<string> {
+  const path = join(scratch, `img-${n++}.sqfs`);
+  const f = new ArtifactFile(path);
+  await writeSquashfs(tree, f, { level: 15, epoch: { sec: 1234, nsec: 0 }, workers: 2, ...o });
+  f.commit();
+  return path;
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Extracts with unsquashfs (as root: owners, devices and xattrs kept) and lists the result. */
+function unsquashListing(img: string): ReturnType<typeof parseListing> {
+  const dir = join(scratch, `x-${n++}`);
+  execFileSync('unsquashfs', ['-q', '-n', '-d', dir, '-f', img], { stdio: 'pipe' });
+  const report = execFileSync('sh', ['-c', LIST_SCRIPT], { cwd: dir, encoding: 'latin1', maxBuffer: 1 << 28 });
+  rmSync(dir, { recursive: true, force: true });
+  return parseListing(report);
+}
+
+function rdsquashListing(img: string): ReturnType<typeof parseListing> {
+  const dir = join(scratch, `r-${n++}`);
+  execFileSync('rdsquashfs', ['-q', '-u', '/', '-p', dir, '-C', '-O', '-T', '-X', img], { stdio: 'pipe' });
+  const report = execFileSync('sh', ['-c', LIST_SCRIPT], { cwd: dir, encoding: 'latin1', maxBuffer: 1 << 28 });
+  rmSync(dir, { recursive: true, force: true });
+  return parseListing(report);
+}
+
+describe('squashfs writer', () => {
+  it('writes the hard-case tree so that unsquashfs and rdsquashfs extract it exactly', async () => {
+    const tree = hardTree(scratch);
+    tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
+    tree.get('usr/bin/tool')!.xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+    tree.get('etc')!.xattrs.set('trusted.bin', Buffer.from([0, 1, 2, 255]));
+    tree.get('lib/short')!.xattrs.set('trusted.link', Buffer.from('x'));
+    const img = await squash(tree);
+    const expected = treeListing(tree);
+    expect(diffListings(expected, unsquashListing(img))).toEqual([]);
+    // the 5000-entry directory has a listing over 64 KiB: extended inode with an index
+    // (the kernel's lookups use it; the boot test looks up every entry)
+    expect(execFileSync('rdsquashfs', ['-s', '/big', img], { encoding: 'utf8' })).toMatch(/Inode type: extended directory/);
+    // rdsquashfs 1.2 unpacks hard links as copies, leaves the target folder's time and
+    // sets xattrs before chown (which drops security.capability): compare the rest, and
+    // read the xattrs of the hard-linked file from the image itself
+    const loose = (l: Map<string, Entry>) => {
+      for (const [p, e] of l) {
+        if (!e.mode.startsWith('4')) {
+          e.nlink = 1;
+          e.inode = p;
+        }
+        delete e.xattrs['security.capability'];
+        if (p === '.') e.mtime = '';
+      }
+      return l;
+    };
+    expect(diffListings(loose(treeListing(tree)), loose(rdsquashListing(img)))).toEqual([]);
+    for (const p of ['/usr/bin/tool', '/usr/sbin/tool-link', '/bin2/tool-third'])
+      expect(execFileSync('rdsquashfs', ['-x', p, img], { encoding: 'utf8' })).toBe('security.capability=0x0100000200200000000000000000000000000000\n');
+  });
+
+  it('decodes at every zstd level 1–22; the options block is written exactly as mksquashfs writes it', async () => {
+    const tree = smallTree();
+    const expected = treeListing(tree);
+    for (let level = 1; level <= 22; level++) {
+      const img = await squash(tree, { level });
+      expect(diffListings(expected, unsquashListing(img)), `level ${level}`).toEqual([]);
+      const head = readFileSync(img).subarray(0, 102);
+      // flag 0x0400 and a raw metadata block holding the u32 level, only when not 15
+      expect(head.readUInt16LE(24) & 0x400, `level ${level}`).toBe(level === 15 ? 0 : 0x400);
+      if (level !== 15) expect(head.subarray(96, 102)).toEqual(mksquashfsOptions(level));
+    }
+    // the most memory-hungry case: 1 MiB blocks at the highest level
+    tree.set('b/mixed', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.concat([randomBytes(1 << 20), Buffer.from('mixed '.repeat(200000))])) }));
+    const img = await squash(tree, { level: 22, blockSize: 1 << 20 });
+    expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
+  });
+
+  it('block sizes 4 KiB and 1 MiB: multi-block files, tails in fragments, dedup, zero blocks', async () => {
+    const tree = smallTree();
+    const big = Buffer.concat([randomBytes(3 << 20), Buffer.from('text '.repeat(300000))]);
+    tree.set('data/big', makeNode('file', { mtime: T }, { content: bytesContent(big) }));
+    tree.set('data/big-copy', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(big)) }));
+    tree.set('data/zeros', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.alloc(5 << 20)) }));
+    const expected = treeListing(tree);
+    for (const blockSize of [4096, 1 << 20]) {
+      const img = await squash(tree, { blockSize, level: 3 });
+      expect(diffListings(expected, unsquashListing(img)), `block size ${blockSize}`).toEqual([]);
+      const sb = readFileSync(img).subarray(0, 96);
+      expect([sb.readUInt32LE(12), sb.readUInt16LE(22)]).toEqual([blockSize, Math.log2(blockSize)]);
+      // the copy is stored once and the zeros not at all: the image is about one big file
+      expect(statSync(img).size).toBeLessThan(big.length + (200 << 10));
+      expect(statSync(img).size).toBeGreaterThan(3 << 20);
+    }
+    await expect(squash(tree, { blockSize: 3000 })).rejects.toThrow(/block size 3000: use a power of two from 4096 to 1048576/);
+  });
+
+  it('writes an empty tree', async () => {
+    const tree = new Tree({ mode: 0o700, uid: 5, gid: 6, mtime: T });
+    const img = await squash(tree);
+    expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
+    expect(execFileSync('rdsquashfs', ['-d', img], { encoding: 'utf8' })).toBe('');
+    expect(statSync(img).size % 4096).toBe(0);
+    // bytes_used: the end of the last table, before the padding
+    const sb = readFileSync(img).subarray(0, 96);
+    expect(Number(sb.readBigUInt64LE(40))).toBeLessThan(statSync(img).size);
+    expect(Number(sb.readBigUInt64LE(40))).toBeGreaterThan(Number(sb.readBigUInt64LE(48)));
+  });
+
+  it('keeps a sparse file over 4 GiB (all holes) without storing or reading its zeros', async () => {
+    const tree = smallTree();
+    const size = 5 * 2 ** 30 + 100;
+    tree.set('huge', makeNode('file', { mtime: T }, { content: { size, pieces: [] } }));
+    const img = await squash(tree);
+    expect(statSync(img).size).toBeLessThan(1 << 20);
+    const stat = execFileSync('rdsquashfs', ['-s', '/huge', img], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(stat).toMatch(/Inode type: extended file/);
+    expect(stat).toContain(`File size: ${size}`);
+    expect(stat).toContain(`Sparse: ${5 * 2 ** 30}`);
+    const dir = join(scratch, `huge-${n++}`);
+    execFileSync('unsquashfs', ['-q', '-n', '-d', dir, img, '/huge']);
+    expect(statSync(join(dir, 'huge')).size).toBe(size);
+    // unsquashfs saw sparse blocks and the zero fragment tail: it wrote holes
+    expect(statSync(join(dir, 'huge')).blocks * 512).toBeLessThan(1 << 20);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same bytes with 0, 1 and 4 workers and for the same tree twice', async () => {
+    const tree = hardTree(scratch, { bigDir: 300 });
+    const big = Buffer.concat([randomBytes(1 << 20), Buffer.from('abc'.repeat(400000))]);
+    tree.set('data/big', makeNode('file', { mtime: T }, { content: bytesContent(big) }));
+    const digests = new Set<string>();
+    for (const workers of [0, 1, 4, 4]) digests.add(sha(await squash(tree, { workers })));
+    expect(digests.size).toBe(1);
+  });
+
+  it('fails with the reading error, blocks still in flight, and nothing left running', async () => {
+    const tree = smallTree();
+    tree.set('c/first', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(2 << 20)) }));
+    tree.set('c/gone', makeNode('file', { mtime: T }, { content: fileContent(join(scratch, 'no-such-file'), 1 << 20) }));
+    await expect(squash(tree, { workers: 2 })).rejects.toThrow(/ENOENT.*no-such-file/);
+  });
+
+  it('writes the flattened hard-case OCI image as unsquashfs reads it back', async () => {
+    const dir = join(scratch, `oci-${n++}`);
+    writeHardLayout(join(dir, 'layout'), hardLayers(), 'gzip', 'hard');
+    const tree = await flatten(await openImage('oci:layout:hard', { cwd: dir, log: () => {} }), () => {}, T);
+    const img = await squash(tree);
+    expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
+  });
+});
+
+const T = { sec: 1700000000, nsec: 0 };
+
+/** Files of several block counts, a symlink, a device, an xattr, a hard link. */
+function smallTree(): Tree {
+  const tree = new Tree({ mtime: T });
+  const text = Buffer.from('squashfs '.repeat(40000));
+  tree.set('a/text', makeNode('file', { mtime: T }, { content: bytesContent(text) }));
+  tree.set('a/small', makeNode('file', { mtime: T, uid: 70000 }, { content: bytesContent(Buffer.from('small')) }));
+  tree.set('a/link', tree.get('a/small')!);
+  tree.set('b/random', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(150000)) }));
+  tree.set('b/sym', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('../a/text') }));
+  tree.set('dev/null', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } }));
+  tree.get('a/text')!.xattrs.set('user.x', Buffer.from([0, 255]));
+  return tree;
+}
+
+/** The compressor options mksquashfs writes for a zstd level (bytes 96–101 of its image). */
+function mksquashfsOptions(level: number): Buffer {
+  const src = join(scratch, `mk-src-${n}`);
+  mkdirSync(src, { recursive: true });
+  const img = join(scratch, `mk-${n++}.sqfs`);
+  execFileSync('mksquashfs', [src, img, '-comp', 'zstd', '-Xcompression-level', String(level), '-noappend', '-quiet', '-no-progress']);
+  return readFileSync(img).subarray(96, 102);
+}
