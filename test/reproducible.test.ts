@@ -19,6 +19,7 @@ const golden = Object.fromEntries(
 const EXAMPLES: Record<string, string[]> = {
   hello: ['hello.cpio.gz', 'hello.manifest.json'],
   'hello-ext4': ['hello-ext4.img', 'hello-ext4.manifest.json'],
+  'hello-squashfs': ['hello-squashfs.squashfs', 'hello-squashfs.manifest.json'],
 };
 
 /** A copy of examples/ in a fresh folder. */
@@ -70,22 +71,24 @@ describe('one image, three transports, one rootfs', () => {
   });
   afterAll(() => registry?.stop());
 
-  it('registry, docker-archive and OCI layout give the same ext4 bytes', async () => {
+  it('registry, docker-archive and OCI layout give the same ext4 and squashfs bytes', async () => {
     const root = examples();
     const layout = join(root, 'hello-image');
     await push(layout, 'hello', `${registry.host}/examples/hello:v1`);
     execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hello`, `docker-archive:${join(root, 'hello.tar')}:hello:v1`]);
-    const dir = join(root, 'hello-ext4');
-    const config = readFileSync(join(dir, 'fledge.toml'), 'utf8');
-    const built: string[] = [];
-    for (const image of [`oci:../hello-image:hello`, `docker://${registry.host}/examples/hello:v1`, `docker-archive:../hello.tar`]) {
-      writeFileSync(join(dir, 'fledge.toml'), config.replace(/^image = .*$/m, `image = "${image}"`));
-      const out = `out-${built.length}.img`;
-      const r = await runCli(['build', '-q', '-o', out], { cwd: dir });
-      expect([image, r.code, r.stderr]).toEqual([image, 0, '']);
-      built.push(sha(join(dir, out)));
+    for (const [example, artifact] of [['hello-ext4', 'hello-ext4.img'], ['hello-squashfs', 'hello-squashfs.squashfs']]) {
+      const dir = join(root, example);
+      const config = readFileSync(join(dir, 'fledge.toml'), 'utf8');
+      const built: string[] = [];
+      for (const image of [`oci:../hello-image:hello`, `docker://${registry.host}/examples/hello:v1`, `docker-archive:../hello.tar`]) {
+        writeFileSync(join(dir, 'fledge.toml'), config.replace(/^image = .*$/m, `image = "${image}"`));
+        const out = `out-${built.length}`;
+        const r = await runCli(['build', '-q', '-o', out], { cwd: dir });
+        expect([image, r.code, r.stderr]).toEqual([image, 0, '']);
+        built.push(sha(join(dir, out)));
+      }
+      expect(built).toEqual([golden[artifact], golden[artifact], golden[artifact]]);
     }
-    expect(built).toEqual([golden['hello-ext4.img'], golden['hello-ext4.img'], golden['hello-ext4.img']]);
   }, 120_000);
 });
 

@@ -41,6 +41,18 @@ describe('oci_rootfs builds', () => {
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
   }, 180_000);
 
+  it('examples/hello-squashfs: golden bytes, unsquashfs reads it, boots as root into the agent', async () => {
+    const dir = await buildExample('hello-squashfs');
+    const img = join(dir, 'hello-squashfs.squashfs');
+    expect([sha(img), sha(join(dir, 'hello-squashfs.manifest.json'))]).toEqual([golden['hello-squashfs.squashfs'], golden['hello-squashfs.manifest.json']]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'hello-squashfs.manifest.json'), 'utf8'));
+    expect(manifest.rootfs).toEqual({ url: 'hello-squashfs.squashfs', checksum: `sha256:${golden['hello-squashfs.squashfs']}`, format: 'squashfs' });
+    expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=1G');
+    expect(spawnSync('unsquashfs', ['-lln', img], { encoding: 'utf8' }).stdout).toMatch(/-rwxr-xr-x 0\/0 +202 1970-01-01 00:00 squashfs-root\/bin\/kestrel/);
+    const out = await bootAsRoot(img, 'squashfs', '/bin/kestrel', { until: /mounts:\n/ });
+    expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
+  }, 180_000);
+
   it('the hard-case image to ext4: what the kernel lists is the tree the build assembled', async () => {
     const dir = project({
       'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',

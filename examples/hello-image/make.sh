@@ -6,6 +6,7 @@
 set -eu
 cd "$(dirname "$0")"
 root=$(mktemp -d)
+chmod 0755 "$root"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
 cp ../hello/busybox "$root/bin/busybox"

@@ -52,7 +52,7 @@ export class CompressPool {
           w.once('message', () => {
             w.off('error', reject);
             w.on('message', (d: Done) => pool.done(d));
-            w.on('error', (e) => pool.fail(e));
+            w.on('error', (e) => pool.fail(new Error(`squashfs: compression worker ${i} failed: ${e.message || e.name || String(e)}`)));
             w.on('exit', (code) => !pool.closed && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)));
             resolve();
           });

@@ -1,6 +1,8 @@
 // Compression worker (worker_threads): receives blocks with a job id, answers with the
 // compressed bytes, or the block itself flagged raw when compression does not shrink
-// it. Buffers travel as transferred ArrayBuffers (no copies).
+// it. Results travel as transferred ArrayBuffers; a result that is a view into a shared
+// buffer (a Node Buffer may sit in Node's pool, which Node 22+ refuses to transfer) is copied
+// into its own buffer first.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCompressor } from './codec.js';
 
@@ -18,7 +20,10 @@ export interface Done {
 const compress = await loadCompressor((workerData as { level: number }).level);
 parentPort!.on('message', (job: Job) => {
   const out = compress(job.block);
-  const done: Done = out ? { id: job.id, bytes: out, raw: false } : { id: job.id, bytes: job.block, raw: true };
+  const bytes = out ?? job.block;
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !Buffer.isBuffer(bytes);
+  const owned = whole ? bytes : new Uint8Array(bytes);
+  const done: Done = { id: job.id, bytes: owned, raw: !out };
   parentPort!.postMessage(done, [done.bytes.buffer as ArrayBuffer]);
 });
 parentPort!.postMessage('ready');
