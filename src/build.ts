@@ -118,6 +118,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     logClamped(log, clampTimes(tree));
     log(`oci_rootfs: writing ${fs.type} ${artifact}`);
     const w = await writeRootfs(tree, artifact, fs, epoch);
+    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
     written = w;
     ref = { kind: 'rootfs', format: w.format };
     kernelArgs = w.kernelArgs;

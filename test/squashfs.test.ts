@@ -196,3 +196,22 @@ function mksquashfsOptions(level: number): Buffer {
   execFileSync('mksquashfs', [src, img, '-comp', 'zstd', '-Xcompression-level', String(level), '-noappend', '-quiet', '-no-progress']);
   return readFileSync(img).subarray(96, 102);
 }
+
+describe('squashfs xattr namespaces', () => {
+  it('leaves out system.* xattrs (POSIX ACLs), keeps the rest, and counts the entries', async () => {
+    const tree = new Tree({ mtime: T });
+    const acl = Buffer.from('02000000010007000000000004000500000000002000040000000000', 'hex');
+    const both = tree.set('both', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from('b')) }));
+    both.xattrs.set('system.posix_acl_access', acl);
+    both.xattrs.set('user.keep', Buffer.from('kept'));
+    tree.mkdirp('only-acl', { mtime: T }).xattrs.set('system.posix_acl_default', acl);
+    const path = join(scratch, `img-${n++}.sqfs`);
+    const f = new ArtifactFile(path);
+    const r = await writeSquashfs(tree, f, { level: 15, epoch: T, workers: 1 });
+    f.commit();
+    expect(r.droppedXattrs).toBe(2);
+    const listing = unsquashListing(path);
+    expect(listing.get('./both')!.xattrs).toEqual({ 'user.keep': Buffer.from('kept').toString('hex') });
+    expect(listing.get('./only-acl')!.xattrs).toEqual({});
+  });
+});

@@ -14,6 +14,8 @@ export interface WrittenRootfs {
   size: number;
   format: 'ext4' | 'squashfs';
   kernelArgs: string;
+  /** entries whose xattrs the filesystem cannot hold (squashfs: system.*), written without them */
+  droppedXattrs: number;
 }
 
 export function rootfsKernelArgs(fs: FilesystemConfig): string {
@@ -30,10 +32,11 @@ export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig
   checkRootfsType(fs);
   const file = new ArtifactFile(path);
   try {
+    let droppedXattrs = 0;
     if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else await writeSquashfs(tree, file, { level: fs.compression_level, blockSize: fs.block_size, epoch });
+    else ({ droppedXattrs } = await writeSquashfs(tree, file, { level: fs.compression_level, blockSize: fs.block_size, epoch }));
     const size = file.size;
-    return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs) };
+    return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs), droppedXattrs };
   } catch (e) {
     file.abort();
     throw e;

@@ -40,6 +40,8 @@ export interface Tables {
   xattrKv: Buffer;
   /** xattr id entries: ref into xattrKv, pair count, byte size */
   xattrIds: { ref: number; count: number; size: number }[];
+  /** inodes with xattrs squashfs has no namespace for (system.*), left out */
+  droppedXattrs: number;
 }
 
 interface Listing {
@@ -121,12 +123,16 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
   // xattrs: each distinct set of pairs is stored once (key: u16 type, u16 name size,
   // name without prefix; value: u32 size, bytes — all inline); its id entry holds the
   // ref of its first pair, the pair count and the pairs' total stored size.
-  const xattrIndex = (n: Node, path: string): number => {
-    if (!n.xattrs.size) return NO_XATTR;
+  // Names outside user./trusted./security. (POSIX ACLs, system.*) have no type in
+  // squashfs: left out and counted, as mksquashfs skips them with a warning.
+  let droppedXattrs = 0;
+  const xattrIndex = (n: Node): number => {
+    const names = [...n.xattrs.keys()].filter((name) => XATTR_PREFIXES.some((p) => name.startsWith(p))).sort();
+    if (names.length < n.xattrs.size) droppedXattrs++;
+    if (!names.length) return NO_XATTR;
     const parts: Buffer[] = [];
-    for (const name of [...n.xattrs.keys()].sort()) {
+    for (const name of names) {
       const type = XATTR_PREFIXES.findIndex((p) => name.startsWith(p));
-      if (type < 0) throw new Error(`squashfs: ${path}: xattr ${name} has a namespace squashfs cannot store (only user., trusted., security.)`);
       const key = Buffer.from(name.slice(XATTR_PREFIXES[type].length), 'utf8');
       const value = n.xattrs.get(name)!;
       parts.push(u16(type), u16(key.length), key, u32s(value.length), Buffer.from(value));
@@ -136,16 +142,16 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     let i = xattrSets.get(setKey);
     if (i === undefined) {
       xattrSets.set(setKey, (i = xattrIds.length));
-      xattrIds.push({ ref: xattrKv.ref(), count: n.xattrs.size, size: bytes.length });
+      xattrIds.push({ ref: xattrKv.ref(), count: names.length, size: bytes.length });
       xattrKv.append(bytes);
     }
     return i;
   };
 
-  const writeInode = (n: Node, path: string, parent: number): void => {
+  const writeInode = (n: Node, parent: number): void => {
     const ref = inodes.ref();
     refs.set(n, ref);
-    const xattr = xattrIndex(n, path);
+    const xattr = xattrIndex(n);
     const nlink = nlinks.get(n)!;
     let type = BASIC[n.type];
     let body: Buffer;
@@ -277,14 +283,14 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     }
     for (const k of keys) {
       const c = dir.entries!.get(k)!;
-      if (!refs.has(c)) writeInode(c, `/${childPath(k)}`, nums.get(dir)!);
+      if (!refs.has(c)) writeInode(c, nums.get(dir)!);
     }
     listings.set(dir, writeListing(dir, path));
   };
   visit(tree.root, '');
   const count = nums.size;
   // the root's parent: one past the last inode, as mksquashfs writes it
-  writeInode(tree.root, '/', count + 1);
+  writeInode(tree.root, count + 1);
   const byNumber: number[] = new Array(count);
   for (const [n, no] of nums) byNumber[no - 1] = refs.get(n)!;
   return {
@@ -296,5 +302,6 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     ids: [...ids.keys()],
     xattrKv: xattrKv.finish(),
     xattrIds,
+    droppedXattrs,
   };
 }

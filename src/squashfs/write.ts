@@ -47,7 +47,8 @@ export function checkBlockSize(size: number): void {
     throw new Error(`squashfs: block size ${size}: use a power of two from 4096 to 1048576`);
 }
 
-export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptions): Promise<void> {
+/** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
+export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptions): Promise<{ droppedXattrs: number }> {
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
   checkLevel(o.level);
@@ -167,4 +168,5 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
   sb.writeBigUInt64LE(BigInt(exportTable), 88);
   out.writeAt(sb, 0);
   out.setSize(Math.ceil(pos / 4096) * 4096);
+  return { droppedXattrs: t.droppedXattrs };
 }
