@@ -37,11 +37,12 @@ const expected = () => Object.fromEntries(Object.values(EXAMPLES).flat().map((f)
 
 describe('reproducible artifacts', () => {
   for (const version of ['22', '24']) {
-    it(`Node ${version} writes the golden bytes (npx -p node@${version})`, () => {
+    it(`Node ${version} writes the golden bytes (npx -p node@${version}), under another TZ, LANG and umask`, () => {
       const root = examples();
       const cache = mkdtempSync(join(tmpdir(), 'fp-cache-'));
       for (const dir of Object.keys(EXAMPLES)) {
-        const r = spawnSync('npx', ['-y', '-p', `node@${version}`, 'node', CLI, 'build', '-q'], { cwd: join(root, dir), env: { ...process.env, XDG_CACHE_HOME: cache }, encoding: 'utf8' });
+        const env = { ...process.env, XDG_CACHE_HOME: cache, TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' };
+        const r = spawnSync('sh', ['-c', `umask 077 && exec npx -y -p node@${version} node "${CLI}" build -q`], { cwd: join(root, dir), env, encoding: 'utf8' });
         expect(r.stderr.replace(/^npm warn .*\n/gm, '')).toBe('');
         expect(r.status).toBe(0);
       }
