@@ -2,6 +2,7 @@
 // platform and Node version (Node's zlib output differs between builds), so artifacts
 // stay reproducible. pako's gzip header carries no name and mtime 0, OS 3 (unix).
 import { Deflate } from 'pako';
+import { loadZstd } from './zstd.js';
 
 export interface ByteStream {
   write(chunk: Uint8Array): void;
@@ -48,23 +49,17 @@ export function plainStream(out: (chunk: Uint8Array) => void): ByteStream {
   });
 }
 
-type ZstdModule = { Streaming: new () => { compressChunks(chunks: Uint8Array[], size: number, level: number): Uint8Array } };
-let zstdModule: Promise<ZstdModule> | undefined;
-
 /**
- * zstd through zstd-codec (WebAssembly: the same bytes everywhere). It compresses a
- * whole input in one call, so the stream keeps the input until end(); fine for an
- * initramfs, which the kernel holds in memory anyway. Levels above 9 abort inside
- * zstd-codec (out of WebAssembly memory), so 1–9 only.
+ * zstd (src/zstd.ts) as one frame: the stream keeps its input until end(), then
+ * compresses it in one call; fine for an initramfs, which the kernel holds in memory
+ * anyway (and whose zstd decompressor reads one frame).
  */
 export async function zstdStream(level: number, out: (chunk: Uint8Array) => void): Promise<ByteStream> {
-  if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`zstd level ${level}: use 1 to 9`);
-  const zstd = await (zstdModule ??= import('zstd-codec').then((m) => new Promise<ZstdModule>((resolve) => m.default.ZstdCodec.run(resolve))));
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  if (!Number.isInteger(level) || level < 1 || level > 22) throw new Error(`zstd level ${level}: use 1 to 22`);
+  const zstd = await loadZstd();
+  const chunks: Buffer[] = [];
   return batched((chunk, last) => {
-    if (chunk.length) chunks.push(Uint8Array.from(chunk));
-    size += chunk.length;
-    if (last) out(new zstd.Streaming().compressChunks(chunks, size, level));
+    if (chunk.length) chunks.push(Buffer.from(chunk));
+    if (last) out(zstd.compress(Buffer.concat(chunks), level));
   });
 }
