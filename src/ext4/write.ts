@@ -102,7 +102,7 @@ function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Nod
 
 /** Directory blocks for every directory and target blocks for slow symlinks. */
 function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array): void {
-  const visit = (dir: Node, parent: number): void => {
+  const visit = (dir: Node, parent: number, path: string): void => {
     const self = byNode.get(dir)!;
     const names = sortedKeys(dir).map((k) => ({ name: keyBytes(k), node: dir.entries!.get(k)! }));
     if (dir === tree.root && !dir.entries!.has('lost+found')) {
@@ -110,7 +110,8 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
       names.push({ name: Buffer.from('lost+found'), node: lf.node });
       lf.blocks = emptyDirBlocks(LOST_FOUND_INO, ROOT_INO, 4).map((data) => ({ kind: 'leaf', data }));
     }
-    for (const { name } of names) if (name.length > 255) throw new Error(`${name.toString('utf8')}: name longer than 255 bytes`);
+    const where = (name: Buffer) => `ext4: ${path}/${name.toString('utf8')}`;
+    for (const { name } of names) if (name.length > 255) throw new Error(`${where(name)}: name of ${name.length} bytes, ext4 holds at most 255; shorten it in the image`);
     const d = dirBlocks(
       self.ino,
       parent,
@@ -119,19 +120,19 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
     );
     self.blocks = d.blocks;
     self.indexed = d.indexed;
-    for (const { node } of names) {
-      if (node.type === 'dir' && node.entries) visit(node, self.ino);
+    for (const { name, node } of names) {
+      if (node.type === 'dir' && node.entries) visit(node, self.ino, `${path}/${name.toString('utf8')}`);
       else if (node.type === 'symlink' && node.target!.length > FAST_SYMLINK_MAX) {
         const i = byNode.get(node)!;
         if (i.blocks) continue;
-        if (node.target!.length >= BLOCK) throw new Error(`symlink target of ${node.target!.length} bytes: ext4 holds at most ${BLOCK - 1}`);
+        if (node.target!.length >= BLOCK) throw new Error(`${where(name)}: symlink target of ${node.target!.length} bytes, ext4 holds at most ${BLOCK - 1}; shorten it in the image`);
         const data = Buffer.alloc(BLOCK);
         data.set(node.target!);
         i.blocks = [{ kind: 'raw', data }];
       }
     }
   };
-  visit(tree.root, ROOT_INO);
+  visit(tree.root, ROOT_INO, '');
 }
 
 /** A digest of everything but file content: the htree seed, and half of the UUID. */
