@@ -1,7 +1,9 @@
 // The published package works: `npm pack`, installed into an empty folder, gives an
-// `npx fledge-pure` that builds the example into an initramfs that boots.
+// `npx fledge-pure` that builds the example into an initramfs that boots, and the
+// ext4 and squashfs examples into their golden bytes.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,5 +31,15 @@ describe('npm package', () => {
     const boot = await bootInitramfs(join(example, 'hello.cpio.gz'));
     expect(boot.output).toContain('kestrel stand-in running as PID 1');
     expect(boot.exitedCleanly).toBe(true);
+
+    // the rootfs writers from the installed package (squashfs's compression workers
+    // included) give the golden bytes
+    const golden = readFileSync('golden/examples.sha256', 'utf8');
+    for (const name of ['hello-image', 'hello-ext4', 'hello-squashfs']) cpSync(resolve('examples', name), join(app, name), { recursive: true });
+    cpSync(resolve('examples/hello'), join(app, 'hello'), { recursive: true });
+    for (const [dir, artifact] of [['hello-ext4', 'hello-ext4.img'], ['hello-squashfs', 'hello-squashfs.squashfs']]) {
+      execFileSync('npx', ['--no-install', 'fledge-pure', 'build', '--quiet'], { cwd: join(app, dir), env: { ...process.env, XDG_CACHE_HOME: join(app, 'cache') } });
+      expect(golden).toContain(`${createHash('sha256').update(readFileSync(join(app, dir, artifact))).digest('hex')}  ${artifact}`);
+    }
   });
 });
