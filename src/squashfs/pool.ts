@@ -75,8 +75,10 @@ export class CompressPool {
     this.busy[w]++;
     const done = new Promise<Compressed>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, worker: w });
-      // a block that is a view into a larger buffer is copied so it can be transferred
-      const own = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength ? block : block.slice();
+      // a block that is a view into a larger buffer, or a Node Buffer (maybe in Node's
+      // pool, which Node 22+ will not transfer), is copied into its own buffer
+      const whole = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength && !Buffer.isBuffer(block);
+      const own = whole ? block : new Uint8Array(block);
       const job: Job = { id, block: own };
       this.workers[w].postMessage(job, [own.buffer as ArrayBuffer]);
     });
