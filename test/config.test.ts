@@ -47,7 +47,7 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +68,13 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
+    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
+    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
   });
 
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
@@ -339,6 +339,16 @@ preallocate = "yes"
     ]);
     expect(problems(OCI + 'block_size = 2048\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2048); e.g. block_size = 131072']);
     expect(problems(OCI + 'block_size = 2097152\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2097152); e.g. block_size = 131072']);
+  });
+
+  it('compression: zstd (default) or gzip, whose levels are 1 to 9 (default 9)', () => {
+    const gzip = OCI.replace('compression_level = 15\n', '') + 'compression = "gzip"\n';
+    expect(loadFledgeConfig(write(gzip)).filesystem).toMatchObject({ compression: 'gzip', compression_level: 9 });
+    expect(loadFledgeConfig(write(OCI)).filesystem).toMatchObject({ compression: 'zstd', compression_level: 15 });
+    expect(problems(OCI + 'compression = "gzip"\n')).toEqual([
+      'F:13: filesystem.compression_level: gzip levels are 1 to 9 (got 15); e.g. compression_level = 9, or compression = "zstd" for levels up to 22',
+    ]);
+    expect(problems(OCI + 'compression = "xz"\n')).toEqual(['F:15: filesystem.compression: must be one of "zstd", "gzip" (got "xz"); e.g. compression = "zstd"']);
   });
 
   it('oci_rootfs needs [agent], [filesystem] and an image', () => {

@@ -3,7 +3,7 @@
 // mounts and lists exactly as the tree the build assembled.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,14 @@ describe('oci_rootfs builds', () => {
     expect(spawnSync('unsquashfs', ['-lln', img], { encoding: 'utf8' }).stdout).toMatch(/-rwxr-xr-x 0\/0 +202 1970-01-01 00:00 squashfs-root\/bin\/kestrel/);
     const out = await bootAsRoot(img, 'squashfs', '/bin/kestrel', { until: /mounts:\n/ });
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
+
+    // compression = "gzip": the kernel's zlib squashfs reader boots it too
+    writeFileSync(join(dir, 'fledge.toml'), readFileSync(join(dir, 'fledge.toml'), 'utf8').replace(/^type = .*$/m, 'type = "squashfs"\ncompression = "gzip"'));
+    const r = await runCli(['build', '-q', '-o', 'gzip.squashfs'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(readFileSync(join(dir, 'gzip.squashfs')).readUInt16LE(20)).toBe(1);
+    const gz = await bootAsRoot(join(dir, 'gzip.squashfs'), 'squashfs', '/bin/kestrel', { until: /mounts:\n/ });
+    expect(gz).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
   }, 180_000);
 
   it('the hard-case image to ext4: what the kernel lists is the tree the build assembled', async () => {

@@ -189,13 +189,29 @@ function smallTree(): Tree {
 }
 
 /** The compressor options mksquashfs writes for a zstd level (bytes 96–101 of its image). */
-function mksquashfsOptions(level: number): Buffer {
+function mksquashfsOptions(level: number, comp = 'zstd'): Buffer {
   const src = join(scratch, `mk-src-${n}`);
   mkdirSync(src, { recursive: true });
   const img = join(scratch, `mk-${n++}.sqfs`);
-  execFileSync('mksquashfs', [src, img, '-comp', 'zstd', '-Xcompression-level', String(level), '-noappend', '-quiet', '-no-progress']);
-  return readFileSync(img).subarray(96, 102);
+  execFileSync('mksquashfs', [src, img, '-comp', comp, '-Xcompression-level', String(level), '-noappend', '-quiet', '-no-progress']);
+  return readFileSync(img).subarray(96, comp === 'gzip' ? 106 : 102);
 }
+
+describe('squashfs gzip', () => {
+  it('decodes at gzip levels 1, 6 and 9; compressor id 1 and the options block as mksquashfs writes them', async () => {
+    const tree = smallTree();
+    const expected = treeListing(tree);
+    for (const level of [1, 6, 9]) {
+      const img = await squash(tree, { compressor: 'gzip', level });
+      expect(diffListings(expected, unsquashListing(img)), `level ${level}`).toEqual([]);
+      const head = readFileSync(img).subarray(0, 106);
+      expect(head.readUInt16LE(20)).toBe(1);
+      expect(head.readUInt16LE(24) & 0x400, `level ${level}`).toBe(level === 9 ? 0 : 0x400);
+      if (level !== 9) expect(head.subarray(96, 106)).toEqual(mksquashfsOptions(level, 'gzip'));
+    }
+    await expect(squash(tree, { compressor: 'gzip', level: 10 })).rejects.toThrow('squashfs: gzip level 10: use 1 to 9');
+  });
+});
 
 describe('squashfs xattr namespaces', () => {
   it('leaves out system.* xattrs (POSIX ACLs), keeps the rest, and counts the entries', async () => {

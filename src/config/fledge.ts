@@ -5,6 +5,7 @@ import type {
   AgentConfig,
   FilesystemConfig,
   FilesystemType,
+  SquashfsCompression,
   FledgeConfig,
   InitConfig,
   Mapping,
@@ -20,11 +21,12 @@ const TOP = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'ma
 const SECTIONS = ['agent', 'source', 'filesystem', 'init', 'mappings'];
 const AGENT_KEYS = ['source_strategy', 'version', 'path', 'url', 'checksum'];
 const SOURCE_KEYS = ['image', 'dockerfile', 'context', 'target', 'build_args', 'busybox_url', 'busybox_sha256'];
-const FS_KEYS = ['type', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate'];
+const FS_KEYS = ['type', 'compression', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate'];
 const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
+const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip'];
 /** which agent key belongs to which source_strategy */
 const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   version: 'release',
@@ -224,7 +226,10 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   if (strategy === 'initramfs')
     c.report(fp, 'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)');
   const type = c.oneOf(c.str(t, 'type', fp), FS_TYPES, ['filesystem', 'type']);
+  const compression = c.oneOf(c.str(t, 'compression', fp), COMPRESSIONS, ['filesystem', 'compression']) ?? 'zstd';
   const level = c.int(t, 'compression_level', fp, 1, 22, 'compression_level = 15');
+  if (compression === 'gzip' && level !== undefined && level > 9)
+    c.report(['filesystem', 'compression_level'], `gzip levels are 1 to 9 (got ${level}); e.g. compression_level = 9, or compression = "zstd" for levels up to 22`);
   const blockSize = c.int(t, 'block_size', fp, 4096, 1048576, 'block_size = 131072');
   if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
     c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)`);
@@ -235,7 +240,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   const prealloc = c.bool(t, 'preallocate', fp);
   return {
     type: type ?? 'squashfs',
-    compression_level: level ?? 15,
+    compression,
+    compression_level: level ?? (compression === 'gzip' ? 9 : 15),
     block_size: blockSize ?? 131072,
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,

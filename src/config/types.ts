@@ -20,8 +20,12 @@ export interface SourceConfig {
 
 export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 
+export type SquashfsCompression = 'zstd' | 'gzip';
+
 export interface FilesystemConfig {
   type: FilesystemType;
+  /** squashfs only: zstd (default) or gzip */
+  compression: SquashfsCompression;
   compression_level: number;
   /** squashfs data block size in bytes: a power of two, 4096 to 1048576 */
   block_size: number;

@@ -34,7 +34,7 @@ export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig
   try {
     let droppedXattrs = 0;
     if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else ({ droppedXattrs } = await writeSquashfs(tree, file, { level: fs.compression_level, blockSize: fs.block_size, epoch }));
+    else ({ droppedXattrs } = await writeSquashfs(tree, file, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch }));
     const size = file.size;
     return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs), droppedXattrs };
   } catch (e) {

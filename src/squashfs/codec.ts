@@ -1,29 +1,55 @@
-// The block compressor: zstd (src/zstd.ts), one frame per block, the frame squashfs-tools
-// writes per block (zstd_wrapper.c uses ZSTD_compressCCtx: content size in the header,
-// no checksum).
+// The block compressors: zstd (src/zstd.ts, the default) and gzip (pako, zlib format).
+// One call compresses one block into one zstd frame / zlib stream, as squashfs-tools
+// writes them (zstd_wrapper.c: ZSTD_compressCCtx; gzip_wrapper.c: deflateInit2 with
+// window 15, memLevel 8, the default strategy).
 //
 // Rule shared by data and metadata blocks (squashfs-tools-ng doc/format.adoc, "Packing
 // File Data" and "Packing Metadata"): a block is stored compressed only when that makes
 // it smaller; otherwise raw, and the reader is told so by a flag bit.
+import { deflate } from 'pako';
 import { loadZstd } from '../zstd.js';
 
-/** Superblock compressor id (format.adoc, "The Superblock"). */
-export const ZSTD_ID = 6;
-/** zstd's default level in both squashfs-tools and squashfs-tools-ng. */
-export const ZSTD_DEFAULT_LEVEL = 15;
+export type CompressorName = 'zstd' | 'gzip';
+
+export interface Codec {
+  name: CompressorName;
+  level: number;
+}
+
+/** Superblock compressor id (format.adoc, "The Superblock"), levels, squashfs-tools' default. */
+export const COMPRESSORS: Record<CompressorName, { id: number; max: number; defaultLevel: number }> = {
+  gzip: { id: 1, max: 9, defaultLevel: 9 },
+  zstd: { id: 6, max: 22, defaultLevel: 15 },
+};
 
 /** Compresses a block; null when the result would not be smaller (store it raw). */
 export type BlockCompressor = (block: Uint8Array) => Uint8Array | null;
 
-export function checkLevel(level: number): void {
-  if (!Number.isInteger(level) || level < 1 || level > 22) throw new Error(`squashfs: zstd level ${level}: use 1 to 22`);
+export function checkCodec(c: Codec): void {
+  const spec = COMPRESSORS[c.name];
+  if (!spec) throw new Error(`squashfs: compressor ${c.name}: use zstd or gzip`);
+  if (!Number.isInteger(c.level) || c.level < 1 || c.level > spec.max) throw new Error(`squashfs: ${c.name} level ${c.level}: use 1 to ${spec.max}`);
 }
 
-export async function loadCompressor(level: number): Promise<BlockCompressor> {
-  checkLevel(level);
+/**
+ * The compressor options block's payload, only for a level other than the default (both
+ * C tools): zstd a u32 level; gzip a u32 level, u16 window size (15), u16 strategies (0).
+ */
+export function compressorOptions(c: Codec): Buffer | undefined {
+  if (c.level === COMPRESSORS[c.name].defaultLevel) return undefined;
+  const b = Buffer.alloc(c.name === 'gzip' ? 8 : 4);
+  b.writeUInt32LE(c.level, 0);
+  if (c.name === 'gzip') b.writeUInt16LE(15, 4);
+  return b;
+}
+
+export async function loadCompressor(c: Codec): Promise<BlockCompressor> {
+  checkCodec(c);
+  const smaller = (block: Uint8Array, out: Uint8Array) => (out.length < block.length ? out : null);
+  if (c.name === 'gzip') {
+    const level = c.level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+    return (block) => smaller(block, deflate(block, { level, windowBits: 15, memLevel: 8 }));
+  }
   const z = await loadZstd();
-  return (block) => {
-    const out = z.compress(block, level);
-    return out.length < block.length ? out : null;
-  };
+  return (block) => smaller(block, z.compress(block, c.level));
 }

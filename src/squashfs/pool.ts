@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadCompressor } from './codec.js';
+import { type Codec, loadCompressor } from './codec.js';
 import type { Done, Job } from './worker.js';
 
 export interface Compressed {
@@ -35,16 +35,16 @@ export class CompressPool {
   private closed = false;
 
 
-  static async start(level: number, workers: number): Promise<CompressPool> {
+  static async start(codec: Codec, workers: number): Promise<CompressPool> {
     const pool = new CompressPool();
     if (workers <= 0) {
-      pool.inline = await loadCompressor(level);
+      pool.inline = await loadCompressor(codec);
       return pool;
     }
     const url = workerUrl();
     await Promise.all(
       Array.from({ length: workers }, (_, i) => {
-        const w = new Worker(url, { workerData: { level } });
+        const w = new Worker(url, { workerData: codec });
         pool.workers.push(w);
         pool.busy.push(0);
         return new Promise<void>((resolve, reject) => {

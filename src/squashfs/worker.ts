@@ -4,7 +4,7 @@
 // buffer (a Node Buffer may sit in Node's pool, which Node 22+ refuses to transfer) is copied
 // into its own buffer first.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadCompressor } from './codec.js';
+import { type Codec, loadCompressor } from './codec.js';
 
 export interface Job {
   id: number;
@@ -17,7 +17,7 @@ export interface Done {
   raw: boolean;
 }
 
-const compress = await loadCompressor((workerData as { level: number }).level);
+const compress = await loadCompressor(workerData as Codec);
 parentPort!.on('message', (job: Job) => {
   const out = compress(job.block);
   const bytes = out ?? job.block;

@@ -14,14 +14,16 @@
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
 import type { Node, Time, Tree } from '../tree/tree.js';
-import { checkLevel, loadCompressor, ZSTD_DEFAULT_LEVEL, ZSTD_ID } from './codec.js';
+import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor } from './codec.js';
 import { writeData } from './data.js';
 import { clampTime, writeTables } from './inodes.js';
 import { lookupTable, MetaWriter } from './metadata.js';
 import { CompressPool } from './pool.js';
 
 export interface SquashfsOptions {
-  /** zstd level 1–22 (default 15) */
+  /** zstd (default) or gzip */
+  compressor?: CompressorName;
+  /** zstd 1–22 (default 15), gzip 1–9 (default 9) */
   level: number;
   /** the filesystem's creation time (SOURCE_DATE_EPOCH, else 0) */
   epoch: Time;
@@ -51,20 +53,22 @@ export function checkBlockSize(size: number): void {
 export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptions): Promise<{ droppedXattrs: number }> {
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  checkLevel(o.level);
+  const codec: Codec = { name: o.compressor ?? 'zstd', level: o.level };
+  checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
-  const compress = await loadCompressor(o.level);
+  const compress = await loadCompressor(codec);
 
-  // zstd options: one u32 level in an always-raw metadata block right after the
-  // superblock; written only for a non-default level (both C tools).
+  // compressor options: a raw metadata block right after the superblock, written only
+  // for a non-default level (both C tools)
   let pos = SUPERBLOCK_SIZE;
   let flags = ALWAYS_FRAGMENTS | DUPLICATES | EXPORTABLE;
-  if (o.level !== ZSTD_DEFAULT_LEVEL) {
-    const opts = Buffer.alloc(6);
-    opts.writeUInt16LE(0x8000 | 4, 0);
-    opts.writeUInt32LE(o.level, 2);
-    out.writeAt(opts, pos);
-    pos += opts.length;
+  const options = compressorOptions(codec);
+  if (options) {
+    const block = Buffer.alloc(2 + options.length);
+    block.writeUInt16LE(0x8000 | options.length, 0);
+    options.copy(block, 2);
+    out.writeAt(block, pos);
+    pos += block.length;
     flags |= COMPRESSOR_OPTIONS;
   }
 
@@ -77,7 +81,7 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
       files.push(node);
     }
   }
-  const pool = await CompressPool.start(o.level, workers);
+  const pool = await CompressPool.start(codec, workers);
   let data;
   try {
     data = await writeData(files, out, pos, blockSize, pool, Math.max(4, workers * 4));
@@ -152,7 +156,7 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
   sb.writeUInt32LE(clampTime(o.epoch.sec), 8);
   sb.writeUInt32LE(blockSize, 12);
   sb.writeUInt32LE(data.fragments.length, 16);
-  sb.writeUInt16LE(ZSTD_ID, 20);
+  sb.writeUInt16LE(COMPRESSORS[codec.name].id, 20);
   sb.writeUInt16LE(Math.log2(blockSize), 22);
   sb.writeUInt16LE(flags, 24);
   sb.writeUInt16LE(t.ids.length, 26);
