@@ -89,7 +89,8 @@ export class CompressPool {
   }
 
   private done(d: Done): void {
-    const job = this.waiting.get(d.id)!;
+    const job = this.waiting.get(d.id);
+    if (!job) return; // a result that arrives after close() or a failure: nobody waits for it
     this.waiting.delete(d.id);
     this.busy[job.worker]--;
     job.resolve({ bytes: d.bytes, raw: d.raw });
