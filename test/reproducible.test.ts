@@ -9,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli.js';
+import { golden } from './helpers/golden.js';
 import { push, type Registry, startRegistry } from './helpers/registry.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-const golden = Object.fromEntries(
-  readFileSync('golden/examples.sha256', 'utf8').trim().split('\n').map((l) => l.split(/\s+/).reverse()),
-);
 /** Each example and the artifacts it writes. */
 const EXAMPLES: Record<string, string[]> = {
   hello: ['hello.cpio.gz', 'hello.manifest.json'],

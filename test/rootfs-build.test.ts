@@ -11,12 +11,10 @@ import { loadFledgeConfig } from '../src/config/fledge.js';
 import { ociRootfsTree } from '../src/pipeline/oci-rootfs.js';
 import { CACHE, project, runCli } from './helpers/cli.js';
 import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
+import { golden } from './helpers/golden.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-const golden = Object.fromEntries(
-  readFileSync('golden/examples.sha256', 'utf8').trim().split('\n').map((l) => l.split(/\s+/).reverse()),
-);
 
 /** Copies an example (and the folders it points into) and builds it there. */
 async function buildExample(name: string): Promise<string> {
