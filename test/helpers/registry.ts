@@ -59,6 +59,20 @@ function probe(url: string): Promise<number> {
  * over HTTPS with that certificate. Manifests may name http(s) `urls` (foreign layers).
  */
 export async function startRegistry(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
+  // the free port may be taken by another test file before docker-registry binds it:
+  // then it exits at once, and a second port is tried
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(user, token, tls);
+    } catch (e) {
+      if (attempt === 3 || !(e instanceof RegistryExited)) throw e;
+    }
+  }
+}
+
+class RegistryExited extends Error {}
+
+async function startRegistryOnce(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-registry-'));
   const port = await freePort();
   let auth = '';
@@ -92,7 +106,7 @@ ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${aut
   const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
+    if (child.exitCode !== null) throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
     try {
       const status = await probe(`${tls ? 'https' : 'http'}://${host}/v2/`);
       if (status === 200 || status === 401) break;
@@ -102,6 +116,9 @@ ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${aut
     if (Date.now() > deadline) throw new Error(`docker-registry did not start; see ${join(dir, 'registry.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // an answer from another server that had the port would leave ours exited by now
+  await new Promise((r) => setTimeout(r, 200));
+  if (child.exitCode !== null) throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
   return {
     host,
     dir,
