@@ -7,6 +7,7 @@
 // peers still run. Not a test: vitest only collects test/**/*.test.ts.
 //
 //   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio] [--cache DIR] [--mirror URL]
+//   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -155,6 +156,7 @@ function writeConfigs(imageRef) {
   const configs = {
     ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
     squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
+    'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
     cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n`,
   };
   const paths = {};
@@ -256,6 +258,23 @@ function defineCases(layout, tag, flatTar) {
           tool: 'tar2sqfs -j 2 (flat tar made by export)',
           out: out('peer2.squashfs'),
           steps: [() => timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'zstd', '-X', 'level=15', out('peer2.squashfs')]], { stdin: flatTar, stdout: '/dev/null' })],
+        },
+      ],
+    },
+    {
+      name: 'squashfs lz4',
+      target: 1.0,
+      fp: { config: configs['squashfs-lz4'], out: out('fp-lz4.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]), checkName: 'unsquashfs -lln' },
+      peers: [
+        {
+          tool: 'umoci unpack + mksquashfs',
+          out: out('peer-lz4.squashfs'),
+          steps: [umociUnpack(layout, tag, b), () => (rmSync(out('peer-lz4.squashfs'), { force: true }), timed(['mksquashfs', join(b, 'rootfs'), out('peer-lz4.squashfs'), '-comp', 'lz4', '-noappend', '-no-progress']))],
+        },
+        {
+          tool: 'tar2sqfs -j 2 (flat tar made by export)',
+          out: out('peer2-lz4.squashfs'),
+          steps: [() => timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'lz4', out('peer2-lz4.squashfs')]], { stdin: flatTar, stdout: '/dev/null' })],
         },
       ],
     },

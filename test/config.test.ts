@@ -341,14 +341,19 @@ preallocate = "yes"
     expect(problems(OCI + 'block_size = 2097152\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2097152); e.g. block_size = 131072']);
   });
 
-  it('compression: zstd (default) or gzip, whose levels are 1 to 9 (default 9)', () => {
+  it('compression: zstd (default), gzip, whose levels are 1 to 9 (default 9), or lz4 (no levels)', () => {
     const gzip = OCI.replace('compression_level = 15\n', '') + 'compression = "gzip"\n';
     expect(loadFledgeConfig(write(gzip)).filesystem).toMatchObject({ compression: 'gzip', compression_level: 9 });
     expect(loadFledgeConfig(write(OCI)).filesystem).toMatchObject({ compression: 'zstd', compression_level: 15 });
     expect(problems(OCI + 'compression = "gzip"\n')).toEqual([
       'F:13: filesystem.compression_level: gzip levels are 1 to 9 (got 15); e.g. compression_level = 9, or compression = "zstd" for levels up to 22',
     ]);
-    expect(problems(OCI + 'compression = "xz"\n')).toEqual(['F:15: filesystem.compression: must be one of "zstd", "gzip" (got "xz"); e.g. compression = "zstd"']);
+    const lz4 = OCI.replace('compression_level = 15\n', '') + 'compression = "lz4"\n';
+    expect(loadFledgeConfig(write(lz4)).filesystem).toMatchObject({ compression: 'lz4', compression_level: 1 });
+    expect(problems(OCI + 'compression = "lz4"\n')).toEqual([
+      'F:13: filesystem.compression_level: lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"',
+    ]);
+    expect(problems(OCI + 'compression = "xz"\n')).toEqual(['F:15: filesystem.compression: must be one of "zstd", "gzip", "lz4" (got "xz"); e.g. compression = "zstd"']);
   });
 
   it('oci_rootfs needs [agent], [filesystem] and an image', () => {

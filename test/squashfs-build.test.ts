@@ -2,7 +2,7 @@
 // compiled CLI writes NAME.squashfs and NAME.manifest.json from an OCI layout.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project, runCli } from './helpers/cli.js';
@@ -36,5 +36,11 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
     const again = await runCli(['build', '-q', '-o', 'again.squashfs'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(again.code).toBe(0);
     expect(readFileSync(join(dir, 'again.squashfs')).equals(bytes)).toBe(true);
+    // compression = "lz4" reaches the writer too
+    const toml = join(dir, 'fledge.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace('compression_level = 9', 'compression = "lz4"'));
+    const lz4 = await runCli(['build', '-q', '-o', 'lz4.squashfs'], { cwd: dir });
+    expect([lz4.code, lz4.stderr]).toEqual([0, '']);
+    expect(execFileSync('unsquashfs', ['-s', join(dir, 'lz4.squashfs')], { encoding: 'utf8' })).toMatch(/^Compression lz4$/m);
   });
 });

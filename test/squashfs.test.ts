@@ -49,6 +49,22 @@ function rdsquashListing(img: string): ReturnType<typeof parseListing> {
   return parseListing(report);
 }
 
+/**
+ * rdsquashfs 1.2 unpacks hard links as copies, leaves the target folder's time and sets
+ * xattrs before chown (which drops security.capability): a listing without those.
+ */
+function loose(l: Map<string, Entry>): Map<string, Entry> {
+  for (const [p, e] of l) {
+    if (!e.mode.startsWith('4')) {
+      e.nlink = 1;
+      e.inode = p;
+    }
+    delete e.xattrs['security.capability'];
+    if (p === '.') e.mtime = '';
+  }
+  return l;
+}
+
 describe('squashfs writer', () => {
   it('writes the hard-case tree so that unsquashfs and rdsquashfs extract it exactly', async () => {
     const tree = hardTree(scratch);
@@ -62,20 +78,7 @@ describe('squashfs writer', () => {
     // the 5000-entry directory has a listing over 64 KiB: extended inode with an index
     // (the kernel's lookups use it; the boot test looks up every entry)
     expect(execFileSync('rdsquashfs', ['-s', '/big', img], { encoding: 'utf8' })).toMatch(/Inode type: extended directory/);
-    // rdsquashfs 1.2 unpacks hard links as copies, leaves the target folder's time and
-    // sets xattrs before chown (which drops security.capability): compare the rest, and
-    // read the xattrs of the hard-linked file from the image itself
-    const loose = (l: Map<string, Entry>) => {
-      for (const [p, e] of l) {
-        if (!e.mode.startsWith('4')) {
-          e.nlink = 1;
-          e.inode = p;
-        }
-        delete e.xattrs['security.capability'];
-        if (p === '.') e.mtime = '';
-      }
-      return l;
-    };
+    // read the xattrs of the hard-linked file from the image itself (see loose)
     expect(diffListings(loose(treeListing(tree)), loose(rdsquashListing(img)))).toEqual([]);
     for (const p of ['/usr/bin/tool', '/usr/sbin/tool-link', '/bin2/tool-third'])
       expect(execFileSync('rdsquashfs', ['-x', p, img], { encoding: 'utf8' })).toBe('security.capability=0x0100000200200000000000000000000000000000\n');
@@ -188,13 +191,14 @@ function smallTree(): Tree {
   return tree;
 }
 
-/** The compressor options mksquashfs writes for a zstd level (bytes 96–101 of its image). */
-function mksquashfsOptions(level: number, comp = 'zstd'): Buffer {
+/** The compressor options block mksquashfs writes for a level (from byte 96 of its image); lz4 has no level. */
+function mksquashfsOptions(level: number | undefined, comp = 'zstd'): Buffer {
   const src = join(scratch, `mk-src-${n}`);
   mkdirSync(src, { recursive: true });
   const img = join(scratch, `mk-${n++}.sqfs`);
-  execFileSync('mksquashfs', [src, img, '-comp', comp, '-Xcompression-level', String(level), '-noappend', '-quiet', '-no-progress']);
-  return readFileSync(img).subarray(96, comp === 'gzip' ? 106 : 102);
+  const levelArgs = level === undefined ? [] : ['-Xcompression-level', String(level)];
+  execFileSync('mksquashfs', [src, img, '-comp', comp, ...levelArgs, '-noappend', '-quiet', '-no-progress']);
+  return readFileSync(img).subarray(96, comp === 'zstd' ? 102 : 106);
 }
 
 describe('squashfs gzip', () => {
@@ -210,6 +214,25 @@ describe('squashfs gzip', () => {
       if (level !== 9) expect(head.subarray(96, 106)).toEqual(mksquashfsOptions(level, 'gzip'));
     }
     await expect(squash(tree, { compressor: 'gzip', level: 10 })).rejects.toThrow('squashfs: gzip level 10: use 1 to 9');
+  });
+});
+
+describe('squashfs lz4', () => {
+  it('unsquashfs and rdsquashfs extract it exactly; id 5 and the options block mksquashfs writes; same bytes for 1 and 2 workers', async () => {
+    const tree = hardTree(scratch);
+    tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
+    for (const [name, t] of [['small', smallTree()], ['hard', tree]] as const) {
+      const img = await squash(t, { compressor: 'lz4', level: 1, blockSize: 4096 });
+      const expected = treeListing(t);
+      expect(diffListings(expected, unsquashListing(img)), name).toEqual([]);
+      expect(diffListings(loose(treeListing(t)), loose(rdsquashListing(img))), name).toEqual([]);
+      const head = readFileSync(img).subarray(0, 106);
+      expect(head.readUInt16LE(20)).toBe(5);
+      expect(head.readUInt16LE(24) & 0x400).toBe(0x400);
+      expect(head.subarray(96, 106)).toEqual(mksquashfsOptions(undefined, 'lz4'));
+      expect(sha(await squash(t, { compressor: 'lz4', level: 1, blockSize: 4096, workers: 1 }))).toBe(sha(img));
+    }
+    await expect(squash(tree, { compressor: 'lz4', level: 9 })).rejects.toThrow('squashfs: lz4 level 9: lz4 has no levels (use 1)');
   });
 });
 

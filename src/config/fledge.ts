@@ -26,7 +26,7 @@ const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
-const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip'];
+const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip', 'lz4'];
 /** which agent key belongs to which source_strategy */
 const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   version: 'release',
@@ -230,6 +230,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   const level = c.int(t, 'compression_level', fp, 1, 22, 'compression_level = 15');
   if (compression === 'gzip' && level !== undefined && level > 9)
     c.report(['filesystem', 'compression_level'], `gzip levels are 1 to 9 (got ${level}); e.g. compression_level = 9, or compression = "zstd" for levels up to 22`);
+  if (compression === 'lz4' && level !== undefined)
+    c.report(['filesystem', 'compression_level'], 'lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"');
   const blockSize = c.int(t, 'block_size', fp, 4096, 1048576, 'block_size = 131072');
   if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
     c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)`);
@@ -241,7 +243,7 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   return {
     type: type ?? 'squashfs',
     compression,
-    compression_level: level ?? (compression === 'gzip' ? 9 : 15),
+    compression_level: compression === 'lz4' ? 1 : (level ?? (compression === 'gzip' ? 9 : 15)),
     block_size: blockSize ?? 131072,
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,

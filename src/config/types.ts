@@ -20,11 +20,11 @@ export interface SourceConfig {
 
 export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 
-export type SquashfsCompression = 'zstd' | 'gzip';
+export type SquashfsCompression = 'zstd' | 'gzip' | 'lz4';
 
 export interface FilesystemConfig {
   type: FilesystemType;
-  /** squashfs only: zstd (default) or gzip */
+  /** squashfs only: zstd (default), gzip or lz4 */
   compression: SquashfsCompression;
   compression_level: number;
   /** squashfs data block size in bytes: a power of two, 4096 to 1048576 */

@@ -21,9 +21,9 @@ import { lookupTable, MetaWriter } from './metadata.js';
 import { CompressPool } from './pool.js';
 
 export interface SquashfsOptions {
-  /** zstd (default) or gzip */
+  /** zstd (default), gzip or lz4 */
   compressor?: CompressorName;
-  /** zstd 1–22 (default 15), gzip 1–9 (default 9) */
+  /** zstd 1–22 (default 15), gzip 1–9 (default 9), lz4 1 (no levels) */
   level: number;
   /** the filesystem's creation time (SOURCE_DATE_EPOCH, else 0) */
   epoch: Time;
