@@ -433,6 +433,41 @@ describe('foreign layers: a blob the registry lacks comes from the descriptor\'s
     }
   });
 
+  it('takes a layer an OCI layout lacks from its urls too; one line when they fail', async () => {
+    const served = layerOf({ 'etc/from-url': 'not in the layout\n' });
+    const gone = layerOf({ 'etc/gone': 'nowhere\n' });
+    const dir = fresh('fledge-foreign-layout-');
+    const blob = (bytes: Buffer) => {
+      mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
+      writeFileSync(join(dir, 'blobs/sha256', sha256(bytes).slice(7)), bytes);
+      return { digest: sha256(bytes), size: bytes.length };
+    };
+    /** an image whose one layer is named by the layout but only stored at url */
+    const image = (name: string, l: { tar: Buffer; gz: Buffer }, url: string) => {
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(l.tar)] } }));
+      const layer = { mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', digest: sha256(l.gz), size: l.gz.length, urls: [url] };
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(config) }, layers: [layer] }));
+      return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...blob(manifest), annotations: { 'org.opencontainers.image.ref.name': name } };
+    };
+    const files = await serveFiles({ '/layer.tgz': served.gz });
+    try {
+      const manifests = [image('served', served, `${files.url}/layer.tgz`), image('gone', gone, `${files.url}/gone.tgz`)];
+      writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+      const tree = await flatten(await openImage(`oci:${dir}:served`));
+      expect(Buffer.concat([...readContent(tree.get('etc/from-url')!.content!)]).toString()).toBe('not in the layout\n');
+      expect(files.requests).toEqual(['GET /layer.tgz']);
+      await flatten(await openImage(`oci:${dir}:served`));
+      expect(files.requests).toHaveLength(1);
+      const err = (await openImage(`oci:${dir}:gone`).catch((e: Error) => e)) as Error;
+      expect(err.message).toBe(
+        `${dir}: blob ${sha256(gone.gz)} is not in the layout, and none of its urls served it (${files.url}/gone.tgz: HTTP 404); make one of its urls reachable, or put it into the layout as blobs/sha256/${sha256(gone.gz).slice(7)}`,
+      );
+    } finally {
+      await files.close();
+    }
+  });
+
   it('says in one line that neither the registry nor the urls have it, and caches nothing', async () => {
     const { tar, gz } = layerOf({ 'etc/gone': 'gone\n' });
     const files = await serveFiles({});

@@ -10,8 +10,8 @@ import { proxyAgent } from '../proxy.js';
 import { BlobWriter } from './cache.js';
 import type { Descriptor } from './manifest.js';
 
-/** The blob fetched from the first of desc.urls that serves it; `why` says why the registry did not. */
-export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void } = {}): Promise<string> {
+/** The blob fetched from the first of desc.urls that serves it; `why` says why the image's own store did not, `fix` how else to get it. */
+export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void; fix?: string } = {}): Promise<string> {
   const failures: string[] = [];
   for (const url of desc.urls ?? []) {
     o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
@@ -31,5 +31,5 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
       await w.abort();
     }
   }
-  throw new BuildError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or push the blob to the registry`);
+  throw new BuildError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`);
 }

@@ -1,10 +1,15 @@
 // OCI image layouts (image-spec image-layout.md): a folder — or, for oci-archive, a tar
 // of one — holding `oci-layout` {"imageLayoutVersion"}, `index.json` and
 // `blobs/<alg>/<hex>`. The image is picked by its org.opencontainers.image.ref.name
-// annotation (or is the only one), then by platform through nested indexes.
+// annotation (or is the only one), then by platform through nested indexes. A layer
+// whose blob the layout lacks but whose descriptor has `urls` (a foreign or
+// non-distributable layer, which copying tools may leave out) comes from those urls
+// through the blob cache, as for a registry pull.
 import { createHash } from 'node:crypto';
 import { BuildError } from '../errors.js';
-import { type Bundle, readFromBundle, readJson } from './bundle.js';
+import { type Bundle, type Region, readFromBundle, readJson } from './bundle.js';
+import { cachedBlob } from './cache.js';
+import { blobFromUrls } from './foreign.js';
 import { diffIds, type LocalImage } from './image.js';
 import { type Descriptor, type ImageIndex, type ImageManifest, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from './manifest.js';
 
@@ -35,7 +40,15 @@ function pickByName(index: ImageIndex, refName: string | undefined, where: strin
   throw new BuildError(`${where}: index.json holds ${index.manifests.length} images; name one as PATH:NAME (names: ${names.join(', ') || 'none'})`);
 }
 
-export function layoutImage(b: Bundle, refName: string | undefined, platform: Platform, name: string): LocalImage {
+async function layerRegion(b: Bundle, l: Descriptor, log?: (line: string) => void): Promise<Region> {
+  const inLayout = b.region(blobPath(l, b.where));
+  if (inLayout) return inLayout;
+  if (!l.urls?.length) throw new BuildError(`${b.where}: layer blob ${l.digest} is missing`);
+  const file = cachedBlob(l.digest, l.size) ?? (await blobFromUrls(l, b.where, 'is not in the layout', { log, fix: `put it into the layout as ${blobPath(l, b.where)}` }));
+  return { file, from: 0, length: l.size };
+}
+
+export async function layoutImage(b: Bundle, refName: string | undefined, platform: Platform, name: string, log?: (line: string) => void): Promise<LocalImage> {
   const version = readJson<{ imageLayoutVersion?: string }>(b, 'oci-layout').imageLayoutVersion;
   if (version !== '1.0.0') throw new BuildError(`${b.where}: oci-layout says imageLayoutVersion ${JSON.stringify(version)}; only 1.0.0 is known`);
   let d = pickByName(readJson<ImageIndex>(b, 'index.json'), refName, b.where);
@@ -53,10 +66,6 @@ export function layoutImage(b: Bundle, refName: string | undefined, platform: Pl
   return {
     name,
     config,
-    layers: manifest.layers.map((l, i) => {
-      const blob = b.region(blobPath(l, b.where));
-      if (!blob) throw new BuildError(`${b.where}: layer blob ${l.digest} is missing`);
-      return { blob, diffId: ids[i], digest: l.digest };
-    }),
+    layers: await Promise.all(manifest.layers.map(async (l, i) => ({ blob: await layerRegion(b, l, log), diffId: ids[i], digest: l.digest }))),
   };
 }

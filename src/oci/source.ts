@@ -69,8 +69,8 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
     case 'docker-archive':
       return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text);
     case 'oci':
-      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text);
+      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o.log);
     case 'oci-archive':
-      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text);
+      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o.log);
   }
 }
