@@ -1,5 +1,6 @@
 // Proxies from the environment, read as curl reads them: https_proxy or HTTPS_PROXY for
-// https URLs, http_proxy or HTTP_PROXY for http ones (lowercase first); no_proxy or
+// https URLs, http_proxy or HTTP_PROXY for http ones (lowercase first), all_proxy or
+// ALL_PROXY for either when its own is not set; no_proxy or
 // NO_PROXY lists what is reached directly, separated by commas or spaces: `*`, a host name
 // (itself and its subdomains; a leading dot means the same), an IP address or CIDR block,
 // each with an optional `:port`. Loopback goes through the proxy unless listed. An https
@@ -13,8 +14,9 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { UsageError } from './errors.js';
 
-function env(...names: string[]): string | undefined {
-  for (const n of names) if (process.env[n]) return process.env[n];
+/** The first of names set in the environment, with its name. */
+function env(...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) if (process.env[name]) return { name, value: process.env[name]! };
   return undefined;
 }
 
@@ -47,17 +49,19 @@ export function bypassesProxy(host: string, port: number, noProxy: string): bool
 
 /** The proxy for url from the environment, or undefined to go direct. */
 export function proxyFor(url: URL): URL | undefined {
-  const raw = url.protocol === 'https:' ? env('https_proxy', 'HTTPS_PROXY') : url.protocol === 'http:' ? env('http_proxy', 'HTTP_PROXY') : undefined;
-  if (!raw) return undefined;
+  const specific = url.protocol === 'https:' ? env('https_proxy', 'HTTPS_PROXY') : url.protocol === 'http:' ? env('http_proxy', 'HTTP_PROXY') : undefined;
+  const set = specific ?? (url.protocol === 'https:' || url.protocol === 'http:' ? env('all_proxy', 'ALL_PROXY') : undefined);
+  if (!set) return undefined;
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  if (bypassesProxy(url.hostname, port, env('no_proxy', 'NO_PROXY') ?? '')) return undefined;
+  if (bypassesProxy(url.hostname, port, env('no_proxy', 'NO_PROXY')?.value ?? '')) return undefined;
+  const raw = set.value;
   let proxy: URL;
   try {
     proxy = new URL(raw.includes('://') ? raw : `http://${raw}`);
   } catch {
-    throw new UsageError(`proxy "${raw}" (from the ${url.protocol.slice(0, -1)}_proxy environment variable) is not a URL; write it like http://proxy.example:3128`);
+    throw new UsageError(`proxy "${raw}" (from ${set.name}) is not a URL; write it like http://proxy.example:3128`);
   }
-  if (proxy.protocol !== 'http:') throw new UsageError(`proxy ${raw}: fledge-pure speaks to proxies over plain HTTP only; give an http:// proxy URL`);
+  if (proxy.protocol !== 'http:') throw new UsageError(`proxy ${raw} (from ${set.name}): fledge-pure speaks to proxies over plain HTTP only; give an http:// proxy URL`);
   return proxy;
 }
 

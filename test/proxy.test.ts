@@ -13,7 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { serveFiles, startForwardProxy, type FileServer, type ForwardProxy } from './helpers/http.js';
 import { Layout, push, selfSigned, startRegistry, type Desc, type Registry } from './helpers/registry.js';
 
-const VARS = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'];
+const VARS = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
 const scratch = mkdtempSync(join(tmpdir(), 'fp-proxy-'));
 let plain: Registry;
 let secure: Registry;
@@ -113,6 +113,20 @@ describe('proxies from the environment', () => {
     process.env.NO_PROXY = 'files.test';
     await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(/^tool: cannot download http:\/\/files\.test:\d+\/tool \(.*ENOTFOUND.*\); check the URL$/);
     expect(proxy.requests).toHaveLength(1);
+  });
+
+  it('falls back to ALL_PROXY when the scheme has no proxy of its own; a socks proxy is one clear line', async () => {
+    process.env.ALL_PROXY = proxy.url;
+    const url = `http://files.test:${files.url.split(':')[2]}/tool`;
+    expect((await download(url, undefined, 'tool', 'check the URL')).length).toBeGreaterThan(0);
+    expect(proxy.requests).toEqual([`GET ${url}`]);
+    process.env.HTTP_PROXY = 'http://127.0.0.1:1';
+    await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(/ECONNREFUSED/);
+    delete process.env.HTTP_PROXY;
+    process.env.all_proxy = 'socks5://127.0.0.1:1080';
+    await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(
+      'proxy socks5://127.0.0.1:1080 (from all_proxy): fledge-pure speaks to proxies over plain HTTP only; give an http:// proxy URL',
+    );
   });
 
   it('pulls over HTTPS through a CONNECT tunnel (the CLI under HTTPS_PROXY), with Proxy-Authorization', async () => {
