@@ -5,10 +5,11 @@
 // (itself and its subdomains; a leading dot means the same), an IP address or CIDR block,
 // each with an optional `:port`. Loopback goes through the proxy unless listed. An https
 // URL goes through an HTTP CONNECT tunnel, an http one is sent to the proxy with its
-// absolute URI. The proxy itself is spoken to over plain HTTP, with Basic
-// Proxy-Authorization when its URL carries user:password.
+// absolute URI. The proxy itself is spoken to over plain HTTP, or over TLS for an
+// https:// proxy URL (checked against the system's CAs and NODE_EXTRA_CA_CERTS), with
+// Basic Proxy-Authorization when its URL carries user:password.
 import { Agent as HttpAgent, request, type ClientRequest, type ClientRequestArgs, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { BlockList, connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -61,7 +62,8 @@ export function proxyFor(url: URL): URL | undefined {
   } catch {
     throw new UsageError(`proxy "${raw}" (from ${set.name}) is not a URL; write it like http://proxy.example:3128`);
   }
-  if (proxy.protocol !== 'http:') throw new UsageError(`proxy ${raw} (from ${set.name}): fledge-pure speaks to proxies over plain HTTP only; give an http:// proxy URL`);
+  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:')
+    throw new UsageError(`proxy ${raw} (from ${set.name}): fledge-pure speaks to proxies over HTTP or HTTPS only; give an http:// or https:// proxy URL`);
   return proxy;
 }
 
@@ -72,6 +74,17 @@ function proxyHeaders(proxy: URL): OutgoingHttpHeaders {
 }
 
 const hostPart = (host: string) => (isIP(bare(host)) === 6 ? `[${bare(host)}]` : host);
+
+/**
+ * Where the proxy listens: its port defaults by scheme. Its TLS server name is its own host
+ * name ('' for an address: no SNI, the address checked), never left for Node to take from
+ * the CONNECT request's Host header, which names the target.
+ */
+function proxyAddress(proxy: URL): { host: string; port: number; tls: boolean; servername: string } {
+  const tls = proxy.protocol === 'https:';
+  const host = bare(proxy.hostname);
+  return { host, port: Number(proxy.port || (tls ? 443 : 80)), tls, servername: isIP(host) ? '' : host };
+}
 
 type AddRequest = (req: ClientRequest, options: ClientRequestArgs) => void;
 const addRequest = (HttpAgent.prototype as unknown as { addRequest: AddRequest }).addRequest;
@@ -89,7 +102,8 @@ class AbsoluteUriAgent extends HttpAgent {
   }
 
   createConnection(): Duplex {
-    return netConnect(Number(this.proxy.port || 80), this.proxy.hostname);
+    const a = proxyAddress(this.proxy);
+    return a.tls ? tlsConnect({ host: a.host, port: a.port, servername: a.servername }) : netConnect(a.port, a.host);
   }
 }
 
@@ -103,7 +117,9 @@ class TunnelAgent extends HttpsAgent {
     const host = bare(options.host ?? 'localhost');
     const authority = `${hostPart(host)}:${options.port ?? 443}`;
     const done = callback ?? (() => {});
-    const req = request({ host: this.proxy.hostname, port: Number(this.proxy.port || 80), method: 'CONNECT', path: authority, headers: { host: authority, ...proxyHeaders(this.proxy) }, agent: false });
+    const a = proxyAddress(this.proxy);
+    const connect = { host: a.host, port: a.port, method: 'CONNECT', path: authority, headers: { host: authority, ...proxyHeaders(this.proxy) }, agent: false as const };
+    const req = a.tls ? httpsRequest({ ...connect, servername: a.servername }) : request(connect);
     req.once('connect', (res, socket) => {
       if (res.statusCode !== 200) {
         socket.destroy();

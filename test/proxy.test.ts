@@ -2,7 +2,7 @@
 // CONNECT tunnels) in front of a real registry and a file server, under names that
 // resolve only inside the proxy — so a request that skips the proxy cannot succeed.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,35 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const v of VARS) delete process.env[v];
   await proxy.close();
+});
+
+describe('an https:// proxy (TLS to the proxy itself)', () => {
+  it('tunnels HTTPS inside TLS, and sends plain HTTP with absolute URIs over TLS', async () => {
+    // the proxy's certificate names 127.0.0.1 and proxy.test only, not the registry
+    const proxyDir = mkdtempSync(join(scratch, 'proxy-tls-'));
+    const proxyTls = selfSigned(proxyDir, ['proxy.test']);
+    const bundle = join(proxyDir, 'cas.pem');
+    writeFileSync(bundle, Buffer.concat([readFileSync(cert), readFileSync(proxyTls.cert)]));
+    const tlsProxy = await startForwardProxy({ 'registry.test': '127.0.0.1' }, proxyTls);
+    try {
+      const env = { HTTPS_PROXY: `https://fledge:secret@${tlsProxy.url.slice(8)}`, NODE_EXTRA_CA_CERTS: bundle, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+      const secureRun = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], { cwd: scratch, env });
+      expect([secureRun.code, secureRun.stderr]).toEqual([0, '']);
+      expect(secureRun.stdout).toMatch(/^file +0644 0:0 22 [0-9a-f]{64} \/etc\/hello$/m);
+      expect(new Set(tlsProxy.requests)).toEqual(new Set([`CONNECT registry.test:${port(secure)} +auth`]));
+      tlsProxy.requests.length = 0;
+      const plainEnv = { HTTP_PROXY: tlsProxy.url, NODE_EXTRA_CA_CERTS: bundle, DOCKER_CONFIG: process.env.DOCKER_CONFIG, XDG_CACHE_HOME: mkdtempSync(join(scratch, 'cache-')) };
+      const plainRun = await runCli(['inspect', `docker://registry.test:${port(plain)}/test/app:v1`, '--insecure-registry', 'registry.test'], { cwd: scratch, env: plainEnv });
+      expect([plainRun.code, plainRun.stderr]).toEqual([0, '']);
+      expect(tlsProxy.requests).toContain(`GET http://registry.test:${port(plain)}/v2/test/app/manifests/v1`);
+      // a proxy whose certificate is not trusted is refused
+      const untrusted = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], { cwd: scratch, env: { ...env, NODE_EXTRA_CA_CERTS: undefined } });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/^fledge-pure: registry registry\.test:\d+: cannot reach .*self[- ]signed certificate.*; trust its CA with NODE_EXTRA_CA_CERTS=FILE \(a PEM bundle\), the proxy 127\.0\.0\.1:\d+'s too, or check the host name\n$/);
+    } finally {
+      await tlsProxy.close();
+    }
+  });
 });
 
 describe('NO_PROXY matching (as curl)', () => {
@@ -125,7 +154,7 @@ describe('proxies from the environment', () => {
     delete process.env.HTTP_PROXY;
     process.env.all_proxy = 'socks5://127.0.0.1:1080';
     await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(
-      'proxy socks5://127.0.0.1:1080 (from all_proxy): fledge-pure speaks to proxies over plain HTTP only; give an http:// proxy URL',
+      'proxy socks5://127.0.0.1:1080 (from all_proxy): fledge-pure speaks to proxies over HTTP or HTTPS only; give an http:// or https:// proxy URL',
     );
   });
 

@@ -158,7 +158,14 @@ export class RegistryClient {
         if (e instanceof UsageError) throw e;
         if (attempt >= TRIES) {
           const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
-          const hint = this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e)) ? 'it may serve plain HTTP: name it as insecure' : proxy ? `check the proxy ${proxy.host} (from the environment), or list the host in NO_PROXY` : 'check the host name, the port and your network';
+          const untrusted = /certificate|self[- ]signed|CERT_/i.test(String(e));
+          const hint = untrusted
+            ? `trust its CA with NODE_EXTRA_CA_CERTS=FILE (a PEM bundle)${proxy ? `, the proxy ${proxy.host}'s too` : ''}, or check the host name`
+            : this.base.startsWith('https') && /wrong version number|EPROTO/i.test(String(e))
+              ? 'it may serve plain HTTP: name it as insecure'
+              : proxy
+                ? `check the proxy ${proxy.host} (from the environment), or list the host in NO_PROXY`
+                : 'check the host name, the port and your network';
           throw new BuildError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`);
         }
       }

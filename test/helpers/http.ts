@@ -1,6 +1,8 @@
 // Test harness: serve fixed files over loopback HTTP; a forward proxy on loopback.
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { connect, type AddressInfo, type Socket } from "node:net";
 
 export interface FileServer {
@@ -53,7 +55,7 @@ export async function serveFiles(files: Record<string, Buffer | string>): Promis
 }
 
 export interface ForwardProxy {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// when it speaks TLS */
   url: string;
   /** "CONNECT host:port" or "GET http://host:port/path", in order; " +auth" when Proxy-Authorization came */
   requests: string[];
@@ -63,12 +65,12 @@ export interface ForwardProxy {
 /**
  * A forward HTTP proxy on loopback: absolute-URI requests are forwarded, CONNECT opens a
  * tunnel. Names in `hosts` (name → address) resolve only here, so a client can reach them
- * through this proxy and nowhere else.
+ * through this proxy and nowhere else. With `tls`, clients speak to it over HTTPS.
  */
-export async function startForwardProxy(hosts: Record<string, string> = {}): Promise<ForwardProxy> {
+export async function startForwardProxy(hosts: Record<string, string> = {}, tls?: { cert: string; key: string }): Promise<ForwardProxy> {
   const requests: string[] = [];
   const note = (line: string, headers: IncomingHttpHeaders) => requests.push(`${line}${headers["proxy-authorization"] ? " +auth" : ""}`);
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     note(`${req.method} ${req.url}`, req.headers);
     let target: URL;
     try {
@@ -85,7 +87,8 @@ export async function startForwardProxy(hosts: Record<string, string> = {}): Pro
     });
     up.on("error", (e) => res.writeHead(502).end(String(e)));
     req.pipe(up);
-  });
+  };
+  const server = tls ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handle) : createServer(handle);
   const tunnels = new Set<Socket>();
   server.on("connect", (req: IncomingMessage, client: Socket, head: Buffer) => {
     note(`CONNECT ${req.url}`, req.headers);
@@ -103,7 +106,7 @@ export async function startForwardProxy(hosts: Record<string, string> = {}): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
