@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeBtrfs } from '../src/btrfs/write.js';
-import { bytesContent } from '../src/tree/content.js';
+import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
+import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-btrfs-'));
@@ -187,3 +188,65 @@ describe('btrfs writer: btrfs-progs', () => {
   });
 });
 
+
+describe('btrfs writer: the kernel', () => {
+  const busybox = () => makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) });
+
+  /** What the kernel lists for the tree: btrfs gives every directory one link. */
+  function btrfsListing(tree: Tree) {
+    const listing = treeListing(tree);
+    for (const e of listing.values()) if (e.mode.startsWith('4')) e.nlink = 1;
+    return listing;
+  }
+
+  it('mounts it read-only and lists every entry as the tree has it; the image runs its own /bin/sh; scrub finds no errors', async () => {
+    const tree = hardTree(scratch);
+    for (const [k, v] of xattrTree().root.entries!) tree.root.entries!.set(`x-${k}`, v);
+    file(tree, 'times/old', 'o', { mtime: { sec: -1234567890, nsec: 123456789 } });
+    file(tree, 'times/future', 'f', { mtime: { sec: 4102444800, nsec: 999999999 } });
+    const big = Buffer.alloc(3 << 20);
+    for (let k = 0; k < big.length; k += 512) big.writeUInt32LE(k, k);
+    tree.set('data/three-mib', makeNode('file', { mtime: T }, { content: bytesContent(big) }));
+    tree.set('bin/busybox', busybox());
+    tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
+    const img = image(tree);
+    const scrub = 'mount -t sysfs sys /sys; /usr/bin/btrfs scrub start -B -r /mnt > /tmp/scrub 2>&1; echo "SCRUB-RC=$?"; sed "s/^/S|/" /tmp/scrub';
+    const r = await bootDisk({ image: img, fstype: 'btrfs', tools: ['/usr/bin/btrfs', '/lib/x86_64-linux-gnu/libgcc_s.so.1'], script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'\n${scrub}` });
+    expect(r.report).toContain('CHROOT-OK 42');
+    expect(r.report).toContain('SCRUB-RC=0');
+    expect(r.report).toMatch(/S\|Error summary:\s+no errors found/);
+    expect(r.console).not.toMatch(/BTRFS (error|critical|warning)/);
+    expect(diffListings(btrfsListing(tree), parseListing(r.report))).toEqual([]);
+  }, 300_000);
+
+  it('mounts it read-write: thousands of files created, renamed, deleted, the disk filled; clean unmount, btrfs check clean after', async () => {
+    const tree = hardTree(scratch, { bigDir: 300 });
+    const img = image(tree, { sizeBufferMb: 64 });
+    const script = [
+      'mkdir many && i=0; while [ $i -lt 3000 ]; do echo "file $i" > many/f$i; i=$((i+1)); done',
+      'i=0; while [ $i -lt 1000 ]; do mv many/f$i many/renamed-$i; rm many/f$((i+1000)); i=$((i+1)); done',
+      'mv big/entry-00007 etc/moved && rm -r data && echo written-by-the-kernel > new-file',
+      'dd if=/dev/zero of=fill bs=1M 2>&1 | grep -E "No space|records out"; echo FILLED; sync; rm fill; sync',
+      'ls many | wc -l; cat many/renamed-5 new-file etc/moved',
+      'cd / && umount /mnt && echo UMOUNT-OK',
+    ].join('\n');
+    const r = await bootDisk({ image: img, fstype: 'btrfs', mountOptions: 'rw', script, timeoutMs: 420_000 });
+    expect(r.report).toMatch(/No space left on device/);
+    expect(r.report).toMatch(/FILLED\n2000\nfile 5\nwritten-by-the-kernel\n7UMOUNT-OK/);
+    expect(r.console).not.toMatch(/BTRFS (error|critical)/);
+    expectClean(img);
+    const dir = restore(img);
+    expect(readFileSync(join(dir, 'new-file'), 'utf8')).toBe('written-by-the-kernel\n');
+    expect(readFileSync(join(dir, 'many/f2999'), 'utf8')).toBe('file 2999\n');
+  }, 480_000);
+
+  it('boots as the root filesystem (root=/dev/vda rootfstype=btrfs) into /bin/kestrel', async () => {
+    const tree = new Tree({ mtime: T });
+    tree.set('bin/busybox', busybox());
+    tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
+    for (const d of ['dev', 'proc', 'sys', 'tmp']) tree.mkdirp(d, { mtime: T });
+    file(tree, 'bin/kestrel', '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
+    const out = await bootAsRoot(image(tree), 'btrfs', '/bin/kestrel', { until: /KESTREL-ROOT.*\n/ });
+    expect(out).toMatch(/KESTREL-ROOT pid=1 \/dev\/vda \/ btrfs ro/);
+  }, 180_000);
+});

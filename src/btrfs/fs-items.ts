@@ -19,8 +19,10 @@ function rdevOf(node: Node): number {
   return node.rdev ? node.rdev.major * 2 ** 20 + node.rdev.minor : 0;
 }
 
+/** struct btrfs_timespec: seconds as a signed 64-bit number (two's complement before 1970). */
 function times(t: Time) {
-  return { atimeSec: t.sec, atimeNsec: t.nsec, ctimeSec: t.sec, ctimeNsec: t.nsec, mtimeSec: t.sec, mtimeNsec: t.nsec, otimeSec: t.sec, otimeNsec: t.nsec };
+  const sec = BigInt.asUintN(64, BigInt(t.sec));
+  return { atimeSec: sec, atimeNsec: t.nsec, ctimeSec: sec, ctimeNsec: t.nsec, mtimeSec: sec, mtimeNsec: t.nsec, otimeSec: sec, otimeNsec: t.nsec };
 }
 
 /** An inode item; exported for the root tree's and the relocation tree's own directories. */

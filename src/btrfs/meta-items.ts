@@ -78,7 +78,7 @@ function rootItemBytes(r: RootInfo, ids: Ids, time: Time): Buffer {
     refs: 1,
     level: r.level,
     generationV2: g,
-    ...(r.id === OBJ.FS_TREE ? { uuid: ids.fsTreeUuid, ctimeSec: time.sec, ctimeNsec: time.nsec, otimeSec: time.sec, otimeNsec: time.nsec } : {}),
+    ...(r.id === OBJ.FS_TREE ? { uuid: ids.fsTreeUuid, ctimeSec: BigInt.asUintN(64, BigInt(time.sec)), ctimeNsec: time.nsec, otimeSec: BigInt.asUintN(64, BigInt(time.sec)), otimeNsec: time.nsec } : {}),
   });
 }
 
