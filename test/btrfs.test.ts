@@ -161,6 +161,34 @@ describe('btrfs writer: btrfs-progs', () => {
     for (const [at, len] of extents) expect(at + len <= 64 << 20 || at >= (64 << 20) + 65536).toBe(true);
   });
 
+  it('a 100 000-name directory: a multi-level filesystem tree, check clean, every name read back', () => {
+    const tree = new Tree({ mtime: T });
+    const wide = tree.mkdirp('wide', { mtime: T });
+    for (let i = 0; i < 100000; i++) wide.entries!.set(`name-${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
+    const img = image(tree);
+    expectClean(img);
+    const head = dumpTree(img, 'root');
+    expect(head).toMatch(/key \(FS_TREE ROOT_ITEM 0\)[^\n]*\n[^\n]*\n[^\n]*\n[^\n]*\n\s+level 2 /);
+    const dir = restore(img);
+    const names = execFileSync('ls', ['-f', join(dir, 'wide')], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter((x) => x.startsWith('name-'));
+    expect(names).toHaveLength(100000);
+    expect(readFileSync(join(dir, 'wide/name-99999'), 'utf8')).toBe('99999');
+    expect(readFileSync(join(dir, 'wide/name-0'), 'utf8')).toBe('0');
+  }, 300_000);
+
+  it('a 5 GiB sparse file: two 4 KiB extents, no hole items, checksums for those two sectors only', () => {
+    const tree = new Tree({ mtime: T });
+    const g = 2 ** 30;
+    tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
+    const img = image(tree);
+    expectClean(img);
+    expect(statSync(img).size).toBeLessThan(64 << 20);
+    const fs = dumpTree(img);
+    expect(inodeOf(fs, 'huge')).toMatch(/size 5368709120 nbytes 8192\n/);
+    expect([...fs.matchAll(/key \(257 EXTENT_DATA (\d+)\)/g)].map((m) => m[1])).toEqual(['0', String(4.5 * g)]);
+    expect(dumpTree(img, 'csum')).toMatch(/EXTENT_CSUM \d+\) itemoff \d+ itemsize 8\n/);
+  });
+
   it('size_buffer_mb adds unallocated space; preallocate writes every byte; the same bytes on every run', () => {
     const tree = () => hardTree(scratch, { bigDir: 100 });
     const a = image(tree());

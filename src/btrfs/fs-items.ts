@@ -73,7 +73,7 @@ function dirItems(i: Inode, ftOf: (ino: number) => number, gen: number): Item[] 
   const id = BigInt(i.ino);
   const byName = i.entries!.map((e) => ({ name: e.name, bytes: dirEntry(e.ino, ftOf(e.ino), e.name, Buffer.alloc(0), gen) }));
   const byIndex = i.entries!.map((e, k) => ({ objectid: id, type: KEY.DIR_INDEX, offset: BigInt(e.index), data: byName[k].bytes }));
-  return [...hashed(id, KEY.DIR_ITEM, byName), ...byIndex];
+  return hashed(id, KEY.DIR_ITEM, byName).concat(byIndex);
 }
 
 function inlineBytes(node: Node): Buffer {
@@ -104,9 +104,10 @@ export function fsTreeItems(inodes: Inode[], gen: number): Item[] {
     const n = i.node;
     const { size, nbytes } = sizes(i);
     const data = encodeInodeItem({ generation: gen, size, nbytes, nlink: i.nlink, uid: n.uid, gid: n.gid, mode: S_IF[n.type] | n.mode, rdev: rdevOf(n), time: n.mtime });
-    out.push({ objectid: BigInt(i.ino), type: KEY.INODE_ITEM, offset: 0n, data }, ...refItems(i), ...xattrItems(i, gen));
-    if (n.type === 'dir') out.push(...dirItems(i, ftOf, gen));
-    else if (n.type === 'file' || n.type === 'symlink') out.push(...extentItems(i, gen));
+    const rest = n.type === 'dir' ? dirItems(i, ftOf, gen) : n.type === 'file' || n.type === 'symlink' ? extentItems(i, gen) : [];
+    // one push per item: a directory can hold more items than a call has room for arguments
+    for (const it of [{ objectid: BigInt(i.ino), type: KEY.INODE_ITEM, offset: 0n, data }, ...refItems(i), ...xattrItems(i, gen)]) out.push(it);
+    for (const it of rest) out.push(it);
   }
   return out;
 }
