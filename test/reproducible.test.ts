@@ -17,6 +17,7 @@ const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('
 const EXAMPLES: Record<string, string[]> = {
   hello: ['hello.cpio.gz', 'hello.manifest.json'],
   'hello-ext4': ['hello-ext4.img', 'hello-ext4.manifest.json'],
+  'hello-btrfs': ['hello-btrfs.img', 'hello-btrfs.manifest.json'],
   'hello-squashfs': ['hello-squashfs.squashfs', 'hello-squashfs.manifest.json'],
 };
 

@@ -39,6 +39,19 @@ describe('oci_rootfs builds', () => {
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
   }, 180_000);
 
+  it('examples/hello-btrfs: golden bytes, btrfs check clean, boots as root into the agent', async () => {
+    const dir = await buildExample('hello-btrfs');
+    const img = join(dir, 'hello-btrfs.img');
+    expect([sha(img), sha(join(dir, 'hello-btrfs.manifest.json'))]).toEqual([golden['hello-btrfs.img'], golden['hello-btrfs.manifest.json']]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'hello-btrfs.manifest.json'), 'utf8'));
+    expect(manifest.rootfs).toEqual({ url: 'hello-btrfs.img', checksum: `sha256:${golden['hello-btrfs.img']}`, format: 'btrfs' });
+    expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=btrfs');
+    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', img], { encoding: 'utf8' });
+    expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
+    const out = await bootAsRoot(img, 'btrfs', '/bin/kestrel', { until: /mounts:\n/ });
+    expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
+  }, 180_000);
+
   it('examples/hello-squashfs: golden bytes, unsquashfs reads it, boots as root into the agent', async () => {
     const dir = await buildExample('hello-squashfs');
     const img = join(dir, 'hello-squashfs.squashfs');
@@ -80,5 +93,28 @@ describe('oci_rootfs builds', () => {
     const boot = await bootDisk({ image: join(dir, 'root.img'), fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
+  }, 240_000);
+
+  it('the hard-case image to btrfs: btrfs check clean, and the kernel lists the tree the build assembled', async () => {
+    const dir = project({
+      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'kestrel*': '#!/bin/sh\necho agent\n',
+      busybox: readFileSync('/bin/busybox'),
+    });
+    writeHardLayout(join(dir, 'img'), hardLayers(), 'gzip', 'hard');
+    const r = await runCli(['build', '-q', '-o', 'root.img'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', join(dir, 'root.img')], { encoding: 'utf8' });
+    expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
+
+    process.env.XDG_CACHE_HOME = CACHE;
+    const config = loadFledgeConfig(join(dir, 'fledge.toml'));
+    const epoch = { sec: 0, nsec: 0 };
+    const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
+    const expected = treeListing(tree);
+    for (const e of expected.values()) if (e.mode.startsWith('4')) e.nlink = 1; // btrfs: one link per directory
+    const boot = await bootDisk({ image: join(dir, 'root.img'), fstype: 'btrfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    expect(boot.report).toContain('CHROOT-OK');
+    expect(diffListings(expected, parseListing(boot.report))).toEqual([]);
   }, 240_000);
 });
