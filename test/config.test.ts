@@ -47,7 +47,7 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +68,13 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
+    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true, qcow2_compression: true });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
+    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true });
   });
 
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
@@ -360,7 +360,7 @@ preallocate = "yes"
     expect(problems('version = "1"\nstrategy = "oci_rootfs"\n[source]\n')).toEqual([
       'F: agent: required but missing; add an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"',
       'F: filesystem: required but missing; add a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"',
-      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image)',
+      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
     ]);
   });
 
