@@ -28,6 +28,9 @@ const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
 const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip', 'lz4'];
+/** [filesystem] keys that only one kind of image reads: squashfs (compressed, read-only under a tmpfs overlay) or a disk filesystem (sized, writable) */
+const SQUASHFS_ONLY = ['compression', 'compression_level', 'block_size', 'overlay_size'];
+const DISK_ONLY = ['size_buffer_mb', 'preallocate'];
 /** which agent key belongs to which source_strategy */
 const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   version: 'release',
@@ -83,6 +86,7 @@ export function checkFledgeConfig(file: string, o: CheckOptions = {}): { config?
   const problems = c.sorted();
   if (problems.length || !strategy || !init || !source || !mappings) return { problems };
   const config: FledgeConfig = { file: abs, dir, version: '1', strategy, source, init, mappings };
+  if (c.warnings.length) config.warnings = c.warnings;
   if (agent) config.agent = agent;
   if (filesystem) config.filesystem = filesystem;
   return { config, problems };
@@ -251,6 +255,7 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
   const buffer = c.int(t, 'size_buffer_mb', fp, 0, undefined, 'size_buffer_mb = 100');
   const prealloc = c.bool(t, 'preallocate', fp);
+  warnOtherTypeKeys(c, t, type ?? 'squashfs');
   return {
     type: type ?? 'squashfs',
     compression,
@@ -261,6 +266,18 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     preallocate: prealloc ?? false,
     qcow2_compression: true,
   };
+}
+
+/** Keys the chosen filesystem type does not read: a warning each, not silence. */
+function warnOtherTypeKeys(c: Checker, t: Table, type: FilesystemType): void {
+  const squashfs = type === 'squashfs';
+  for (const key of squashfs ? DISK_ONLY : SQUASHFS_ONLY) {
+    if (t[key] === undefined) continue;
+    const why = squashfs
+      ? 'is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size'
+      : `is only read for squashfs images; this ${type} image is not compressed and is written to directly`;
+    c.warn(['filesystem', key], `${why}; remove it`);
+  }
 }
 
 function checkMappings(c: Checker, data: Table, resolve: (p: string) => string): Mapping[] | undefined {
