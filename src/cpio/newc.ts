@@ -22,7 +22,9 @@
 // tree always gives the same archive. xattrs have no place in newc: the caller is
 // told how many were left out.
 import { readContent } from '../tree/content.js';
+import { checkLimits } from '../tree/limits.js';
 import { linkCounts, type Node, type Tree } from '../tree/tree.js';
+import { NEWC_LIMITS } from './limits.js';
 
 const TYPE_BITS: Record<Node['type'], number> = {
   socket: 0o140000,
@@ -57,6 +59,7 @@ function pad4(n: number): number {
  * chunk may be reused by the caller only after `out` returns).
  */
 export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcResult {
+  checkLimits(tree, NEWC_LIMITS);
   const nlinks = linkCounts(tree);
   const inodes = new Map<Node, number>();
   const written = new Set<Node>();

@@ -190,6 +190,28 @@ export class Tree {
 
 const SLASH = Buffer.from('/');
 
+/**
+ * Calls fn for every directory below and including top after all of its subdirectories
+ * (children in name order, top last: mksquashfs's order), with an explicit stack, so a
+ * deep tree costs no JS stack.
+ */
+export function dirsPostOrder(top: Node, fn: (dir: Node, keys: string[]) => void): void {
+  const stack = [{ dir: top, keys: sortedKeys(top), next: 0 }];
+  while (stack.length) {
+    const frame = stack[stack.length - 1]!;
+    let sub: Node | undefined;
+    while (!sub && frame.next < frame.keys.length) {
+      const child = frame.dir.entries!.get(frame.keys[frame.next++]!)!;
+      if (child.type === 'dir') sub = child;
+    }
+    if (sub) stack.push({ dir: sub, keys: sortedKeys(sub), next: 0 });
+    else {
+      stack.pop();
+      fn(frame.dir, frame.keys);
+    }
+  }
+}
+
 /** A directory's entry keys in byte order (latin1 keys compare as bytes). */
 export function sortedKeys(dir: Node): string[] {
   return [...dir.entries!.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
