@@ -146,7 +146,7 @@ describe('fledge-pure CLI', () => {
     const oci = project({ 'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./k"\n\n[source]\nimage = "alpine:3.19"\n\n[filesystem]\ntype = "xfs"\n' });
     const o = await runCli(['build'], { cwd: oci });
     expect(o.code).toBe(2);
-    expect(o.stderr).toMatch(/^fledge-pure: \[filesystem\] type = "xfs": fledge-pure writes ext4 and squashfs images only.*\n$/);
+    expect(o.stderr).toMatch(/^fledge-pure: \[filesystem\] type = "xfs": fledge-pure writes ext4, btrfs and squashfs images only.*\n$/);
     expect(readdirSync(oci).sort()).toEqual(['fledge.toml']);
   });
 
