@@ -182,23 +182,28 @@ describe('btrfs writer: btrfs-progs', () => {
     tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
     const img = image(tree);
     expectClean(img);
-    expect(statSync(img).size).toBeLessThan(64 << 20);
+    expect(statSync(img).size).toBeLessThan(96 << 20); // the auto buffer's 64 MiB included
+    expect(statSync(img).blocks * 512).toBeLessThan(1 << 20); // holes everywhere but the two sectors and the trees
     const fs = dumpTree(img);
     expect(inodeOf(fs, 'huge')).toMatch(/size 5368709120 nbytes 8192\n/);
     expect([...fs.matchAll(/key \(257 EXTENT_DATA (\d+)\)/g)].map((m) => m[1])).toEqual(['0', String(4.5 * g)]);
     expect(dumpTree(img, 'csum')).toMatch(/EXTENT_CSUM \d+\) itemoff \d+ itemsize 8\n/);
   });
 
-  it('size_buffer_mb adds unallocated space; preallocate writes every byte; the same bytes on every run', () => {
+  it('size: 0 is the auto buffer (25 %, 64 MiB to 1 GiB) of unallocated space, or size_buffer_mb; preallocate writes every byte; the same bytes on every run', () => {
     const tree = () => hardTree(scratch, { bigDir: 100 });
     const a = image(tree());
     const b = image(tree());
     expect(sha(readFileSync(a))).toBe(sha(readFileSync(b)));
-    const buffered = image(tree(), { sizeBufferMb: 64 });
+    const devSize = (img: string) => Number(/dev_item.total_bytes\s+(\d+)/.exec(dumpSuper(img))![1]);
+    const allocated = (img: string) => Number(/dev_item.bytes_used\s+(\d+)/.exec(dumpSuper(img))![1]);
+    expect(devSize(a)).toBe(statSync(a).size);
+    expect(devSize(a) - allocated(a) - (1 << 20)).toBe(64 << 20); // first MiB + chunks + 64 MiB unallocated
+    const buffered = image(tree(), { sizeBufferMb: 100 });
     expectClean(buffered);
-    expect(statSync(buffered).size).toBe(statSync(a).size + (64 << 20));
+    expect(statSync(buffered).size).toBe(statSync(a).size + (36 << 20));
     expect(statSync(buffered).blocks * 512).toBeLessThan(statSync(buffered).size / 2);
-    const full = image(tree(), { sizeBufferMb: 64, preallocate: true });
+    const full = image(tree(), { sizeBufferMb: 100, preallocate: true });
     expect(statSync(full).blocks * 512).toBeGreaterThanOrEqual(statSync(full).size);
     expect(sha(readFileSync(full))).toBe(sha(readFileSync(buffered)));
     const changed = tree();
@@ -206,13 +211,16 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(dumpSuper(image(changed)).match(/fsid\s+(\S+)/)![1]).not.toBe(dumpSuper(a).match(/fsid\s+(\S+)/)![1]);
   });
 
-  it('refuses what btrfs cannot hold, naming the entry: a 256-byte name, a 4096-byte symlink target', () => {
+  it('refuses what btrfs cannot hold, naming the entry: a 256-byte name, a 4096-byte symlink target, a 17 000-byte xattr', () => {
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(named)).toThrow(`btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255; shorten it in the image`);
+    expect(() => image(named)).toThrow(`btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255 bytes; change the image`);
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
-    expect(() => image(long)).toThrow('btrfs: /etc/far: symlink target of 4096 bytes, btrfs holds at most 4095; shorten it in the image');
+    expect(() => image(long)).toThrow('btrfs: /etc/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; change the image');
+    const fat = new Tree({ mtime: T });
+    file(fat, 'etc/fat', 'x').xattrs.set('user.big', Buffer.alloc(17000));
+    expect(() => image(fat)).toThrow('btrfs: /etc/fat: xattr user.big of 17000 bytes does not fit in one item (16220 bytes at most); drop or shorten it');
   });
 });
 

@@ -6,7 +6,7 @@
 // the kernel does (btrfs.readthedocs.io "On-disk format": DIR_ITEM, INODE_REF, XATTR_ITEM).
 import { readRange } from '../tree/content.js';
 import type { Node, Time } from '../tree/tree.js';
-import type { Item } from './btree.js';
+import { type Item, LEAF_DATA } from './btree.js';
 import { nameHash } from './checksum.js';
 import { dirItem, FILE_EXTENT, fileExtentHead, fileExtentReg, FT, inodeItem, inodeRef, KEY } from './format.js';
 import { type Inode, isInline } from './inodes.js';
@@ -55,16 +55,31 @@ function hashed(objectid: bigint, type: number, entries: { name: Buffer; bytes: 
   return [...byHash.keys()].sort((a, b) => a - b).map((h) => ({ objectid, type, offset: BigInt(h), data: Buffer.concat(byHash.get(h)!) }));
 }
 
+/** The largest item a leaf holds: its data plus one item header. */
+const MAX_ITEM = LEAF_DATA - 25;
+
+/** One INODE_REF per parent directory, holding every name the inode has there. */
 function refItems(i: Inode): Item[] {
   const byParent = new Map<number, Buffer[]>();
-  for (const r of i.refs) byParent.set(r.parent, [...(byParent.get(r.parent) ?? []), inodeRef.encode({ index: r.index, nameLen: r.name.length }), r.name]);
-  return [...byParent.keys()].sort((a, b) => a - b).map((p) => ({ objectid: BigInt(i.ino), type: KEY.INODE_REF, offset: BigInt(p), data: Buffer.concat(byParent.get(p)!) }));
+  for (const r of i.refs) {
+    const parts = byParent.get(r.parent) ?? [];
+    parts.push(inodeRef.encode({ index: r.index, nameLen: r.name.length }), r.name);
+    byParent.set(r.parent, parts);
+  }
+  return [...byParent.keys()].sort((a, b) => a - b).map((p) => {
+    const data = Buffer.concat(byParent.get(p)!);
+    if (data.length > MAX_ITEM) throw new Error(`btrfs: ${i.path}: ${data.length} bytes of hard-link names in one directory, more than one item holds (${MAX_ITEM}); this writer does not write extended inode refs — drop some of its hard links`);
+    return { objectid: BigInt(i.ino), type: KEY.INODE_REF, offset: BigInt(p), data };
+  });
 }
 
 function xattrItems(i: Inode, gen: number): Item[] {
   const entries = [...i.node.xattrs].map(([k, v]) => {
     const name = Buffer.from(k, 'utf8');
-    return { name, bytes: dirEntry(0, FT.XATTR, name, v, gen) };
+    const bytes = dirEntry(0, FT.XATTR, name, v, gen);
+    // BTRFS_MAX_XATTR_SIZE: an xattr is one item in one leaf
+    if (bytes.length > MAX_ITEM) throw new Error(`btrfs: ${i.path}: xattr ${k} of ${v.length} bytes does not fit in one item (${MAX_ITEM - 30 - name.length} bytes at most); drop or shorten it`);
+    return { name, bytes };
   });
   return hashed(BigInt(i.ino), KEY.XATTR_ITEM, entries);
 }

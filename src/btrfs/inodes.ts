@@ -12,10 +12,6 @@ import { MAX_EXTENT, type Run, type Space } from './layout.js';
 
 export const ROOT_INO = 256;
 export const MAX_INLINE = 2048;
-/** BTRFS_NAME_LEN */
-const NAME_MAX = 255;
-/** the longest symlink target kept inline below one sector (btrfs check: inline < sectorsize) */
-const TARGET_MAX = SECTOR - 1;
 
 export interface Entry {
   name: Buffer;
@@ -26,6 +22,8 @@ export interface Entry {
 export interface Inode {
   ino: number;
   node: Node;
+  /** its first path, "/" for the root: for messages */
+  path: string;
   nlink: number;
   /** (parent inode, index, name) of every name, root: (256, 0, "..") */
   refs: { parent: number; index: number; name: Buffer }[];
@@ -35,42 +33,35 @@ export interface Inode {
   extents: { fileOffset: number; bytenr: number; length: number }[];
 }
 
-function describe(path: string): string {
-  return `btrfs: /${path}`;
-}
-
-/** Numbers every node and records its names and directory entries. */
+/** Numbers every node and records its names and directory entries (limits.ts is checked before). */
 export function numberInodes(tree: Tree): Inode[] {
   const counts = linkCounts(tree);
   const byNode = new Map<Node, Inode>();
   const inodes: Inode[] = [];
-  const add = (node: Node): Inode => {
+  const add = (node: Node, path: string): Inode => {
     let i = byNode.get(node);
     if (!i) {
-      i = { ino: ROOT_INO + inodes.length, node, nlink: node.type === 'dir' ? 1 : counts.get(node)!, refs: [], extents: [] };
+      i = { ino: ROOT_INO + inodes.length, node, path, nlink: node.type === 'dir' ? 1 : counts.get(node)!, refs: [], extents: [] };
       byNode.set(node, i);
       inodes.push(i);
     }
     return i;
   };
-  const root = add(tree.root);
+  const root = add(tree.root, '/');
   root.refs.push({ parent: ROOT_INO, index: 0, name: Buffer.from('..') });
-  const visit = (dir: Inode, path: string): void => {
+  const visit = (dir: Inode): void => {
     dir.entries = [];
     let index = 2;
     for (const key of sortedKeys(dir.node)) {
       const name = keyBytes(key);
       const child = dir.node.entries!.get(key)!;
-      const where = path ? `${path}/${name.toString('utf8')}` : name.toString('utf8');
-      if (name.length > NAME_MAX) throw new Error(`${describe(where)}: name of ${name.length} bytes, btrfs holds at most ${NAME_MAX}; shorten it in the image`);
-      if (child.type === 'symlink' && child.target!.length > TARGET_MAX) throw new Error(`${describe(where)}: symlink target of ${child.target!.length} bytes, btrfs holds at most ${TARGET_MAX}; shorten it in the image`);
-      const c = add(child);
+      const c = add(child, `${dir.path === '/' ? '' : dir.path}/${name.toString('utf8')}`);
       c.refs.push({ parent: dir.ino, index, name });
       dir.entries.push({ name, ino: c.ino, index: index++ });
-      if (child.type === 'dir') visit(c, where);
+      if (child.type === 'dir') visit(c);
     }
   };
-  visit(root, '');
+  visit(root);
   return inodes;
 }
 

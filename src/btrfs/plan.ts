@@ -2,6 +2,7 @@
 // extent and free-space trees describe where every tree block is, so their own sizes
 // depend on the layout: pack them, lay everything out, rebuild them from that layout and
 // repeat until no tree changes shape (two or three rounds).
+import { bufferBytes } from '../ext4/sizing.js';
 import type { Time } from '../tree/tree.js';
 import { blockCount, type Packed, pack, rootLevel } from './btree.js';
 import { BG, NODE, OBJ } from './format.js';
@@ -59,7 +60,8 @@ function assign(packed: Map<bigint, Packed>, input: PlanInput): Layout {
   const used = meta.next - metaStart;
   const metaLen = alignUp(used + metaSlack(used), MIB);
   const chunks: Chunk[] = [{ ...SYSTEM_CHUNK, type: BG.SYSTEM }, ...data, { start: metaStart, length: metaLen, type: BG.METADATA }];
-  return { addrs, chunks, devSize: metaStart + metaLen + input.sizeBufferMb * MIB };
+  const content = input.data.reduce((n, d) => n + d.length, 0) + used;
+  return { addrs, chunks, devSize: metaStart + metaLen + alignUp(bufferBytes(input.sizeBufferMb, content), MIB) };
 }
 
 /** Level of each block in address order: leaves 0, then each node level. */

@@ -9,19 +9,21 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { readRange } from '../tree/content.js';
+import { checkLimits } from '../tree/limits.js';
 import type { Time, Tree } from '../tree/tree.js';
 import { type BlockContext, encodeTree, type Packed, pack } from './btree.js';
 import { csum } from './checksum.js';
 import { NODE, OBJ, SECTOR } from './format.js';
 import { fsTreeItems } from './fs-items.js';
 import { type Inode, numberInodes, placeData } from './inodes.js';
+import { BTRFS_LIMITS } from './limits.js';
 import { DATA_CHUNK_MAX, DATA_START, MIB, type Run, Space } from './layout.js';
 import { csumTreeItems, type DataExtent, type Ids } from './meta-items.js';
 import { planMetadata } from './plan.js';
 import { writeSupers } from './super.js';
 
 export interface BtrfsOptions {
-  /** free space added on top of what the tree needs, in MiB */
+  /** free space added on top of what the tree needs, in MiB; 0 = Fledge's auto rule (src/ext4/sizing.ts) */
   sizeBufferMb: number;
   /** write every byte (true) or leave what holds nothing as holes (false) */
   preallocate: boolean;
@@ -94,6 +96,7 @@ function fillGaps(out: ImageSink, written: Run[], size: number): void {
 }
 
 export function writeBtrfs(tree: Tree, out: ImageSink, o: BtrfsOptions): void {
+  checkLimits(tree, BTRFS_LIMITS);
   const inodes = numberInodes(tree);
   const space = new Space(DATA_START, DATA_START, DATA_CHUNK_MAX);
   placeData(inodes, space);
