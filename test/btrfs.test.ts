@@ -81,7 +81,7 @@ function xattrTree(): Tree {
 }
 
 describe('btrfs writer: btrfs-progs', () => {
-  it('an empty tree: btrfs check clean; features, trees and chunks as mkfs.btrfs makes them', () => {
+  it('an empty tree: btrfs check clean; features, trees, chunks and profiles as mkfs.btrfs makes them', () => {
     const img = image(new Tree({ mtime: T }));
     expectClean(img);
     const sb = dumpSuper(img);
@@ -92,7 +92,8 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(sb).toMatch(/sectorsize\s+4096/);
     const roots = dumpTree(img, 'root');
     for (const t of ['EXTENT_TREE', 'DEV_TREE', 'FS_TREE', 'CSUM_TREE', 'UUID_TREE', 'FREE_SPACE_TREE', 'DATA_RELOC_TREE']) expect(roots).toContain(`key (${t} ROOT_ITEM 0)`);
-    expect(dumpTree(img, 'chunk')).toMatch(/type SYSTEM\|single[\s\S]*type DATA\|single[\s\S]*type METADATA\|single/);
+    // mkfs' profiles for one device: metadata (and the system chunk) DUP, data single
+    expect(dumpTree(img, 'chunk')).toMatch(/type SYSTEM\|DUP\n[^\n]*\n\s+num_stripes 2[\s\S]*type DATA\|single[\s\S]*type METADATA\|DUP\n[^\n]*\n\s+num_stripes 2/);
     const fs = dumpTree(img);
     expect(fs).toMatch(/key \(256 INODE_ITEM 0\)[^\n]*\n[^\n]*size 0 nbytes 0\n[^\n]*mode 40755 links 1 uid 0 gid 0/);
     expect(fs).toMatch(/key \(256 INODE_REF 256\)[^\n]*\n\s+index 0 namelen 2 name: \.\./);
@@ -159,6 +160,18 @@ describe('btrfs writer: btrfs-progs', () => {
     // no extent covers the 64 KiB stripe at 64 MiB
     const extents = [...dumpTree(img, 'extent').matchAll(/key \((\d+) EXTENT_ITEM (\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]);
     for (const [at, len] of extents) expect(at + len <= 64 << 20 || at >= (64 << 20) + 65536).toBe(true);
+  });
+
+  it('a DUP copy placed past the 64 MiB mirror: a 46 MiB file puts the metadata chunk just below it', () => {
+    const tree = new Tree({ mtime: T });
+    tree.set('mid', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.alloc(46 << 20, 9)) }));
+    const img = image(tree);
+    expectClean(img);
+    expect(dumpSuper(img, 1)).toMatch(/csum\s+0x[0-9a-f]+ \[match\]/);
+    const meta = /CHUNK_ITEM \d+\)[^\n]*\n\s+length (\d+) owner 2 stripe_len 65536 type METADATA\|DUP[\s\S]*?stripe 1 devid 1 offset (\d+)/.exec(dumpTree(img, 'chunk'))!;
+    const [length, copy] = [Number(meta[1]), Number(meta[2])];
+    expect(copy).toBeGreaterThan(64 << 20); // moved past the mirror it would have held
+    expect(copy >= (64 << 20) + 65536 || copy + length <= 64 << 20).toBe(true);
   });
 
   it('a 100 000-name directory: a multi-level filesystem tree, check clean, every name read back', () => {

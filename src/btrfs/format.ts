@@ -56,8 +56,8 @@ export const KEY = {
   UUID_KEY_SUBVOL: 251,
 } as const;
 
-/** Block group / chunk type bits (BTRFS_BLOCK_GROUP_*); single profile = no profile bit. */
-export const BG = { DATA: 1n, SYSTEM: 2n, METADATA: 4n } as const;
+/** Block group / chunk type bits (BTRFS_BLOCK_GROUP_*); single profile = no profile bit, DUP = two copies on one device. */
+export const BG = { DATA: 1n, SYSTEM: 2n, METADATA: 4n, DUP: 1n << 5n } as const;
 
 /** Feature flags mkfs.btrfs 6.2 sets by default (btrfs_tree.h / ctree.h BTRFS_FEATURE_*). */
 export const INCOMPAT = { MIXED_BACKREF: 1n << 0n, EXTENDED_IREF: 1n << 6n, SKINNY_METADATA: 1n << 8n, NO_HOLES: 1n << 9n } as const;

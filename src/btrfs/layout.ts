@@ -1,14 +1,15 @@
-// Where things go on the device. One device, single profile, logical address = physical
-// offset (every chunk maps to the same range of the device), so a block group, its
-// chunk and its device extent share one range. The first MiB is never allocated (kernel
-// and btrfs-progs keep it free for the boot loader and the primary superblock at 64 KiB).
-//   [1 MiB, 5 MiB)   SYSTEM chunk: the chunk tree (mkfs' first system chunk is 4 MiB)
-//   [5 MiB, …)       DATA chunks of at most 1 GiB: file data, packed in inode order
-//   then             one METADATA chunk: every other tree, plus room to grow
+// Where things go on the device. One device; data single, metadata DUP (two copies), as
+// mkfs.btrfs picks for one device. A chunk's logical range equals the physical range of
+// its first copy; a DUP chunk's second copy follows it on the device. The first MiB is
+// never allocated (kernel and btrfs-progs keep it for the boot loader and the primary
+// superblock at 64 KiB).
+//   [1 MiB, 9 MiB)   SYSTEM chunk (DUP, 4 MiB twice): the chunk tree
+//   [9 MiB, …)       DATA chunks of at most 1 GiB: file data, packed in inode order
+//   then             one METADATA chunk (DUP): every other tree plus room to grow, twice
 //   then             size_buffer_mb of unallocated space, where the kernel adds chunks
 // A superblock mirror inside a block group takes the 64 KiB stripe it is in out of the
 // group (kernel exclude_super_stripes): nothing is allocated there and the free-space
-// tree does not list it.
+// tree does not list it. A second copy is placed where no mirror falls into it.
 import { NODE, STRIPE_LEN, SUPER_OFFSETS } from './format.js';
 
 export interface Run {
@@ -18,7 +19,8 @@ export interface Run {
 
 export const MIB = 1 << 20;
 export const SYSTEM_CHUNK: Run = { start: MIB, length: 4 * MIB };
-export const DATA_START = 5 * MIB;
+export const SYSTEM_COPY = 5 * MIB;
+export const DATA_START = 9 * MIB;
 /** Largest data chunk (the kernel's for single-device data: 1 GiB). */
 export const DATA_CHUNK_MAX = 1 << 30;
 /** BTRFS_MAX_EXTENT_SIZE: the largest data extent the kernel writes. */
@@ -95,4 +97,11 @@ export function freeRanges(chunk: Run, used: Run[]): Run[] {
   const end = chunk.start + chunk.length;
   if (end > at) out.push({ start: at, length: end - at });
   return out;
+}
+
+/** Where a DUP chunk's second copy of `length` bytes goes: from `after`, past any mirror stripe it would hold. */
+export function secondCopy(after: number, length: number): number {
+  let at = after;
+  for (const s of SUPER_STRIPES) if (s.start < at + length && s.start + s.length > at) at = alignUp(s.start + s.length, MIB);
+  return at;
 }

@@ -25,35 +25,46 @@ export interface Ids {
 
 export interface Chunk extends Run {
   type: bigint;
+  /** device offset of each copy: the first is `start` itself */
+  stripes: number[];
 }
 
 const item = (objectid: bigint, type: number, offset: bigint | number, data: Buffer): Item => ({ objectid, type, offset: BigInt(offset), data });
 
-/** A chunk item with its one stripe on device 1 at the same offset (single profile, identity map). */
+/** A chunk item with a stripe on device 1 for each copy. */
 export function chunkItem(c: Chunk, ids: Ids): Buffer {
-  const head = chunk.encode({ length: c.length, owner: OBJ.EXTENT_TREE, stripeLen: STRIPE_LEN, type: c.type, ioAlign: STRIPE_LEN, ioWidth: STRIPE_LEN, sectorSize: SECTOR, numStripes: 1, subStripes: 1 });
-  return Buffer.concat([head, stripe.encode({ devid: 1, offset: c.start, devUuid: ids.devUuid })]);
+  const head = chunk.encode({ length: c.length, owner: OBJ.EXTENT_TREE, stripeLen: STRIPE_LEN, type: c.type, ioAlign: STRIPE_LEN, ioWidth: STRIPE_LEN, sectorSize: SECTOR, numStripes: c.stripes.length, subStripes: 1 });
+  return Buffer.concat([head, ...c.stripes.map((offset) => stripe.encode({ devid: 1, offset, devUuid: ids.devUuid }))]);
 }
 
 export function devItemBytes(devSize: number, chunks: Chunk[], ids: Ids): Buffer {
-  const used = chunks.reduce((n, c) => n + c.length, 0);
+  const used = chunks.reduce((n, c) => n + c.length * c.stripes.length, 0);
   return devItem.encode({ devid: 1, totalBytes: devSize, bytesUsed: used, ioAlign: SECTOR, ioWidth: SECTOR, sectorSize: SECTOR, uuid: ids.devUuid, fsid: ids.fsid });
 }
 
 /** The superblock's sys_chunk_array: key + chunk item of every SYSTEM chunk. */
 export function sysChunkArray(chunks: Chunk[], ids: Ids): Buffer {
-  const parts = chunks.filter((c) => c.type === BG.SYSTEM).flatMap((c) => [diskKey.encode({ objectid: OBJ.FIRST_CHUNK_TREE, type: KEY.CHUNK_ITEM, offset: c.start }), chunkItem(c, ids)]);
+  const parts = chunks.filter((c) => (c.type & BG.SYSTEM) !== 0n).flatMap((c) => [diskKey.encode({ objectid: OBJ.FIRST_CHUNK_TREE, type: KEY.CHUNK_ITEM, offset: c.start }), chunkItem(c, ids)]);
   return Buffer.concat(parts);
 }
 
 export function chunkTreeItems(devSize: number, chunks: Chunk[], ids: Ids): Item[] {
-  return [item(OBJ.DEV_ITEMS, KEY.DEV_ITEM, 1, devItemBytes(devSize, chunks, ids)), ...chunks.map((c) => item(OBJ.FIRST_CHUNK_TREE, KEY.CHUNK_ITEM, c.start, chunkItem(c, ids)))];
+  const sorted = [...chunks].sort((a, b) => a.start - b.start);
+  return [item(OBJ.DEV_ITEMS, KEY.DEV_ITEM, 1, devItemBytes(devSize, chunks, ids)), ...sorted.map((c) => item(OBJ.FIRST_CHUNK_TREE, KEY.CHUNK_ITEM, c.start, chunkItem(c, ids)))];
 }
 
+/** One DEV_EXTENT per copy of every chunk, in device order. */
 export function devTreeItems(chunks: Chunk[], ids: Ids): Item[] {
-  return chunks.map((c) =>
-    item(1n, KEY.DEV_EXTENT, c.start, devExtent.encode({ chunkTree: OBJ.CHUNK_TREE, chunkObjectid: OBJ.FIRST_CHUNK_TREE, chunkOffset: c.start, length: c.length, chunkTreeUuid: ids.chunkTreeUuid })),
-  );
+  const extents = chunks.flatMap((c) => c.stripes.map((at) => ({ at, c })));
+  return extents
+    .sort((a, b) => a.at - b.at)
+    .map(({ at, c }) => item(1n, KEY.DEV_EXTENT, at, devExtent.encode({ chunkTree: OBJ.CHUNK_TREE, chunkObjectid: OBJ.FIRST_CHUNK_TREE, chunkOffset: c.start, length: c.length, chunkTreeUuid: ids.chunkTreeUuid })));
+}
+
+/** The device offsets of every copy of the logical range at `bytenr`. */
+export function copiesOf(chunks: Chunk[], bytenr: number): number[] {
+  const c = chunks.find((c) => bytenr >= c.start && bytenr < c.start + c.length)!;
+  return c.stripes.map((s) => s + (bytenr - c.start));
 }
 
 export interface RootInfo {

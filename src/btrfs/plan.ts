@@ -6,7 +6,7 @@ import { bufferBytes } from '../ext4/sizing.js';
 import type { Time } from '../tree/tree.js';
 import { blockCount, type Packed, pack, rootLevel } from './btree.js';
 import { BG, NODE, OBJ } from './format.js';
-import { alignUp, dataChunks, MIB, type Run, Space, SYSTEM_CHUNK } from './layout.js';
+import { alignUp, dataChunks, MIB, type Run, secondCopy, Space, SYSTEM_CHUNK, SYSTEM_COPY } from './layout.js';
 import {
   type Chunk, chunkTreeItems, type DataExtent, devTreeItems, extentTreeItems, freeSpaceItems, type Ids, relocTreeItems, type RootInfo, rootTreeItems,
   type TreeBlock, uuidTreeItems,
@@ -49,7 +49,7 @@ interface Layout {
 }
 
 function assign(packed: Map<bigint, Packed>, input: PlanInput): Layout {
-  const data: Chunk[] = dataChunks(input.dataEnd).map((r) => ({ ...r, type: BG.DATA }));
+  const data: Chunk[] = dataChunks(input.dataEnd).map((r) => ({ ...r, type: BG.DATA, stripes: [r.start] }));
   const metaStart = data[data.length - 1].start + data[data.length - 1].length;
   const addrs = new Map<bigint, number[]>();
   const sys = new Space(SYSTEM_CHUNK.start);
@@ -59,9 +59,14 @@ function assign(packed: Map<bigint, Packed>, input: PlanInput): Layout {
   for (const id of META_ORDER) addrs.set(id, Array.from({ length: blockCount(packed.get(id)!) }, () => meta.block()));
   const used = meta.next - metaStart;
   const metaLen = alignUp(used + metaSlack(used), MIB);
-  const chunks: Chunk[] = [{ ...SYSTEM_CHUNK, type: BG.SYSTEM }, ...data, { start: metaStart, length: metaLen, type: BG.METADATA }];
+  const copy = secondCopy(metaStart + metaLen, metaLen);
+  const chunks: Chunk[] = [
+    { ...SYSTEM_CHUNK, type: BG.SYSTEM | BG.DUP, stripes: [SYSTEM_CHUNK.start, SYSTEM_COPY] },
+    ...data,
+    { start: metaStart, length: metaLen, type: BG.METADATA | BG.DUP, stripes: [metaStart, copy] },
+  ];
   const content = input.data.reduce((n, d) => n + d.length, 0) + used;
-  return { addrs, chunks, devSize: metaStart + metaLen + alignUp(bufferBytes(input.sizeBufferMb, content), MIB) };
+  return { addrs, chunks, devSize: copy + metaLen + alignUp(bufferBytes(input.sizeBufferMb, content), MIB) };
 }
 
 /** Level of each block in address order: leaves 0, then each node level. */

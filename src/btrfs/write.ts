@@ -18,7 +18,7 @@ import { fsTreeItems } from './fs-items.js';
 import { type Inode, numberInodes, placeData } from './inodes.js';
 import { BTRFS_LIMITS } from './limits.js';
 import { DATA_CHUNK_MAX, DATA_START, MIB, type Run, Space } from './layout.js';
-import { csumTreeItems, type DataExtent, type Ids } from './meta-items.js';
+import { copiesOf, csumTreeItems, type DataExtent, type Ids } from './meta-items.js';
 import { planMetadata } from './plan.js';
 import { writeSupers } from './super.js';
 
@@ -109,8 +109,12 @@ export function writeBtrfs(tree: Tree, out: ImageSink, o: BtrfsOptions): void {
   const ctx: BlockContext = { fsid: ids.fsid, chunkTreeUuid: ids.chunkTreeUuid, generation: GENERATION };
   const written: Run[] = data.extents.map((e) => ({ start: e.bytenr, length: e.length }));
   for (const t of plan.trees) {
-    encodeTree(t.packed, t.addrs, ctx, (bytenr, block) => out.writeAt(block, bytenr));
-    for (const a of t.addrs) written.push({ start: a, length: NODE });
+    encodeTree(t.packed, t.addrs, ctx, (bytenr, block) => {
+      for (const at of copiesOf(plan.chunks, bytenr)) {
+        out.writeAt(block, at);
+        written.push({ start: at, length: NODE });
+      }
+    });
   }
   written.push(...writeSupers(out, plan, ids));
   if (o.preallocate) fillGaps(out, written, plan.devSize);
