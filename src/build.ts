@@ -1,10 +1,12 @@
 // build(): config files in, artifact and manifest.json out. The library entry the CLI
 // calls; everything it writes goes to temp files renamed into place at the end.
-import { existsSync } from 'node:fs';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { isBundlePath, writeBundle } from './bundle.js';
 import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
-import type { Problem } from './config/types.js';
+import type { FilesystemConfig, FledgeConfig, Problem, Strategy } from './config/types.js';
+import type { Time } from './tree/tree.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
 import { UsageError } from './errors.js';
@@ -19,7 +21,11 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /**
+   * the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.qcow2
+   * (disk_format = "qcow2") or <name>.squashfs in cwd. A path ending in .qcow2 asks for a
+   * qcow2 disk; one ending in .tar.gz or .tgz for a bundle of the artifact and manifest.json.
+   */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of a relative path */
   urlBase?: string;
@@ -42,11 +48,37 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
+  /** the artifact, or the bundle holding it */
   artifact: string;
   sha256: string;
   size: number;
-  /** the manifest.json written, when there was a manifest.toml */
+  /** the manifest.json written, when there was a manifest.toml (inside the bundle: none) */
   manifest?: string;
+}
+
+/** Where the artifact goes: `--output`, its default name in cwd, or a hidden folder for a bundle. */
+interface Target {
+  place(defaultName: string): string;
+  /** the bundle's path and the folder its artifact is staged in */
+  bundle?: { path: string; stage: string };
+}
+
+function target(cwd: string, output: string | undefined, urlBase: string | undefined): Target {
+  if (!output || !isBundlePath(output)) return { place: (name) => outputPath(cwd, output ?? name) };
+  if (urlBase) throw new UsageError(`--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`);
+  const path = outputPath(cwd, output);
+  const stage = mkdtempSync(join(dirname(path), `.${basename(path)}.`));
+  return { place: (name) => join(stage, name), bundle: { path, stage } };
+}
+
+/** qcow2 when the config asks for it or the output's name ends in .qcow2. */
+function withDiskFormat(fs: FilesystemConfig, output: string | undefined): FilesystemConfig {
+  return output && /\.qcow2$/i.test(output) ? { ...fs, disk_format: 'qcow2' } : fs;
+}
+
+function rootfsExtension(fs: FilesystemConfig): string {
+  if (fs.disk_format === 'qcow2') return 'qcow2';
+  return fs.type === 'squashfs' ? 'squashfs' : 'img';
 }
 
 function refuseLaterCapabilities(o: BuildOptions): void {
@@ -89,57 +121,81 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
   const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
+  if (o.output && isBundlePath(o.output) && !template)
+    throw new UsageError(`--output ${o.output}: a bundle holds manifest.json, which needs a manifest.toml; create one (or pass --manifest FILE), or write a plain artifact`);
+  const out = target(cwd, o.output, o.urlBase);
+  try {
+    const made = await writeArtifact({ o, config, strategy, image, name, out, sourceOptions, epoch, log });
+    const { artifact, written, ref, kernelArgs } = made;
+    log(`${ref.kind}: ${written.size} bytes, sha256 ${written.sha256}`);
+    if (!template) {
+      log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
+      return { artifact, sha256: written.sha256, size: written.size };
+    }
+    const entry = { ...ref, checksum: `sha256:${written.sha256}` };
+    if (out.bundle) {
+      const json = manifestJson(renderManifest(template, { ...entry, url: basename(artifact) }, { kernelArgs }));
+      const bundle = writeBundle(out.bundle.path, json, artifact, epoch);
+      log(`bundle: ${out.bundle.path} (${basename(artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
+      return { artifact: out.bundle.path, ...bundle };
+    }
+    const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
+    const json = renderManifest(template, { ...entry, url: artifactUrl(artifact, manifest, o.urlBase) }, { kernelArgs });
+    writeFileAtomic(manifest, manifestJson(json));
+    log(`manifest: ${manifest}`);
+    return { artifact, sha256: written.sha256, size: written.size, manifest };
+  } finally {
+    if (out.bundle) rmSync(out.bundle.stage, { recursive: true, force: true });
+  }
+}
 
-  let written: { sha256: string; size: number };
-  let artifact: string;
-  let ref: { kind: 'initramfs' | 'rootfs'; format: string };
-  let kernelArgs: string | undefined;
-  if (strategy === 'initramfs') {
+interface ArtifactJob {
+  o: BuildOptions;
+  config: FledgeConfig;
+  strategy: Strategy;
+  image: string | undefined;
+  name: string;
+  out: Target;
+  sourceOptions: Omit<Parameters<typeof initramfsTree>[0], 'image'>;
+  epoch: Time;
+  log: (line: string) => void;
+}
+
+interface MadeArtifact {
+  artifact: string;
+  written: { sha256: string; size: number };
+  ref: { kind: 'initramfs' | 'rootfs'; format: string };
+  kernelArgs?: string;
+}
+
+/** Assembles the tree and writes the artifact (initramfs or root filesystem image). */
+async function writeArtifact(j: ArtifactJob): Promise<MadeArtifact> {
+  const { o, config, image, name, out, sourceOptions, epoch, log } = j;
+  if (j.strategy === 'initramfs') {
     const compression = o.compression ?? 'gzip';
     const format = INITRAMFS_FORMAT[compression];
     if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-    artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
+    const artifact = out.place(`${name}.${format}`);
     log('initramfs: assembling the tree');
     const tree = await initramfsTree({ ...sourceOptions, image });
     logClamped(log, clampTimes(tree));
     log(`initramfs: writing ${artifact}`);
     const w = await writeInitramfs(tree, artifact, compression);
     if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
-    written = w;
-    ref = { kind: 'initramfs', format };
-  } else {
-    const fs = config.filesystem!;
-    if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
-    if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
-    checkRootfsType(fs);
-    artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
-    log('oci_rootfs: assembling the tree');
-    const tree = await ociRootfsTree({ ...sourceOptions, image });
-    logClamped(log, clampTimes(tree));
-    log(`oci_rootfs: writing ${fs.type} ${artifact}`);
-    const w = await writeRootfs(tree, artifact, fs, epoch);
-    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
-    written = w;
-    ref = { kind: 'rootfs', format: w.format };
-    kernelArgs = w.kernelArgs;
+    return { artifact, written: w, ref: { kind: 'initramfs', format } };
   }
-  log(`${ref.kind}: ${written.size} bytes, sha256 ${written.sha256}`);
-
-  const result: BuildResult = { artifact, sha256: written.sha256, size: written.size };
-  if (template) {
-    const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
-    const json = renderManifest(
-      template,
-      { ...ref, url: artifactUrl(artifact, manifest, o.urlBase), checksum: `sha256:${written.sha256}` },
-      { kernelArgs },
-    );
-    writeFileAtomic(manifest, manifestJson(json));
-    log(`manifest: ${manifest}`);
-    result.manifest = manifest;
-  } else {
-    log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
-  }
-  return result;
+  const fs = withDiskFormat(config.filesystem!, o.output);
+  if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
+  if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+  checkRootfsType(fs);
+  const artifact = out.place(`${name}.${rootfsExtension(fs)}`);
+  log('oci_rootfs: assembling the tree');
+  const tree = await ociRootfsTree({ ...sourceOptions, image });
+  logClamped(log, clampTimes(tree));
+  log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
+  const w = await writeRootfs(tree, artifact, fs, epoch);
+  if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
+  return { artifact, written: w, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
 }
 
 function logClamped(log: (line: string) => void, clamped: number): void {

@@ -22,6 +22,9 @@ export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 
 export type SquashfsCompression = 'zstd' | 'gzip' | 'lz4';
 
+/** how the filesystem image is stored: as it is (raw) or in a qcow2 disk */
+export type DiskFormat = 'raw' | 'qcow2';
+
 export interface FilesystemConfig {
   type: FilesystemType;
   /** squashfs only: zstd (default), gzip or lz4 */
@@ -32,6 +35,10 @@ export interface FilesystemConfig {
   overlay_size: string;
   size_buffer_mb: number;
   preallocate: boolean;
+  /** raw (default) or qcow2 */
+  disk_format: DiskFormat;
+  /** qcow2 only: compressed clusters; default true */
+  qcow2_compression: boolean;
 }
 
 export type InitConfig = { mode: 'default' } | { mode: 'custom'; path: string } | { mode: 'none' };
