@@ -175,6 +175,7 @@ async function writeArtifact(j: ArtifactJob): Promise<MadeArtifact> {
     const compression = o.compression ?? 'gzip';
     const format = INITRAMFS_FORMAT[compression];
     if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
+    if (o.output && /\.qcow2$/i.test(o.output)) throw new UsageError(`--output ${o.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`);
     const artifact = out.place(`${name}.${format}`);
     log('initramfs: assembling the tree');
     const tree = await initramfsTree({ ...sourceOptions, image });

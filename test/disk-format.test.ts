@@ -82,6 +82,14 @@ describe('qcow2 disks from build', () => {
     expect(m.rootfs).toEqual({ url: 'disk.qcow2', checksum: `sha256:${sha(join(dir, 'disk.qcow2'))}`, format: 'qcow2' });
     expect(m.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=1G');
   }, 120_000);
+
+  it('an initramfs named .qcow2 is refused with one line', async () => {
+    const dir = example('hello');
+    const r = await runCli(['build', '-q', '-o', 'x.qcow2'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^fledge-pure: --output x\.qcow2: a qcow2 disk holds a root filesystem image .*name it \.cpio\.gz\n$/);
+    expect(readdirSync(dir).some((f) => f.includes('qcow2'))).toBe(false);
+  });
 });
 
 describe('plugin bundles', () => {
@@ -112,6 +120,16 @@ describe('plugin bundles', () => {
     const m = manifestOf(join(out, 'manifest.json'));
     expect(m.rootfs).toEqual({ url: 'hello-ext4.qcow2', checksum: `sha256:${sha(join(out, 'hello-ext4.qcow2'))}`, format: 'qcow2' });
     expect(qemuImg(['check', join(out, 'hello-ext4.qcow2')]).status).toBe(0);
+  }, 120_000);
+
+  it('an initramfs bundle: the cpio.gz and manifest.json naming it', async () => {
+    const dir = example('hello');
+    await build(dir, ['-o', 'plugin.tgz']);
+    expect(spawnSync('tar', ['-tzf', join(dir, 'plugin.tgz')], { encoding: 'utf8' }).stdout).toBe('hello.cpio.gz\nmanifest.json\n');
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    spawnSync('tar', ['-xzf', join(dir, 'plugin.tgz'), '-C', out]);
+    expect(manifestOf(join(out, 'manifest.json')).initramfs).toMatchObject({ url: 'hello.cpio.gz', checksum: `sha256:${sha(join(out, 'hello.cpio.gz'))}` });
   }, 120_000);
 
   it('a failed bundle build leaves nothing: no manifest.toml (one line, exit 2), a missing image (exit 1)', async () => {
