@@ -1,14 +1,16 @@
 // build(): config files in, artifact and manifest.json out. The library entry the CLI
 // calls; everything it writes goes to temp files renamed into place at the end.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isBundlePath, writeBundle } from './bundle.js';
-import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
-import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
-import type { FilesystemConfig, FledgeConfig, Problem, Strategy } from './config/types.js';
-import type { Time } from './tree/tree.js';
+import { checkFledgeConfig, ConfigError, formatProblem, loadFledgeConfig } from './config/fledge.js';
+import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
+import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
+import type { FilesystemConfig, FledgeConfig, Problem } from './config/types.js';
+import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
+import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
@@ -23,11 +25,12 @@ export interface BuildOptions {
   manifest?: string;
   /**
    * the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.qcow2
-   * (disk_format = "qcow2") or <name>.squashfs in cwd. A path ending in .qcow2 asks for a
-   * qcow2 disk; one ending in .tar.gz or .tgz for a bundle of the artifact and manifest.json.
+   * (disk_format = "qcow2") or <name>.squashfs in cwd; seed 002's single-file form:
+   * <name>.tar.gz. A path ending in .qcow2 asks for a qcow2 disk; one ending in .tar.gz or
+   * .tgz for a bundle of the artifact and manifest.json.
    */
   output?: string;
-  /** manifest.json names the artifact as urlBase + file name instead of a relative path */
+  /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
   /** the initramfs compression; default gzip */
   compression?: InitramfsCompression;
@@ -52,28 +55,42 @@ export interface BuildResult {
   artifact: string;
   sha256: string;
   size: number;
-  /** the manifest.json written, when there was a manifest.toml (inside the bundle: none) */
+  /** the manifest.json written: from manifest.toml, or from the image alone when it gives every required field */
   manifest?: string;
+}
+
+function refuseLaterCapabilities(o: BuildOptions): void {
+  if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
+    throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
+  }
 }
 
 /** Where the artifact goes: `--output`, its default name in cwd, or a hidden folder for a bundle. */
 interface Target {
+  /** the output asked for (seed 002's single-file form: <name>.tar.gz by default) */
+  output?: string;
   place(defaultName: string): string;
   /** the bundle's path and the folder its artifact is staged in */
   bundle?: { path: string; stage: string };
 }
 
 function target(cwd: string, output: string | undefined, urlBase: string | undefined): Target {
-  if (!output || !isBundlePath(output)) return { place: (name) => outputPath(cwd, output ?? name) };
+  if (!output || !isBundlePath(output)) return { output, place: (name) => outputPath(cwd, output ?? name) };
   if (urlBase) throw new UsageError(`--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`);
   const path = outputPath(cwd, output);
   const stage = mkdtempSync(join(dirname(path), `.${basename(path)}.`));
-  return { place: (name) => join(stage, name), bundle: { path, stage } };
+  return { output, place: (name) => join(stage, name), bundle: { path, stage } };
 }
 
-/** qcow2 when the config asks for it or the output's name ends in .qcow2. */
-function withDiskFormat(fs: FilesystemConfig, output: string | undefined): FilesystemConfig {
-  return output && /\.qcow2$/i.test(output) ? { ...fs, disk_format: 'qcow2' } : fs;
+/**
+ * qcow2 when the output's name ends in .qcow2, or the config asks for it. Seed 002's form
+ * asks for a qcow2 disk in its bundle; another --output name (NAME.img) is the raw image.
+ */
+function withDiskFormat(config: FledgeConfig, output: string | undefined): FilesystemConfig {
+  const fs = config.filesystem!;
+  if (output && /\.qcow2$/i.test(output)) return { ...fs, disk_format: 'qcow2' };
+  if (config.plugin && output && !isBundlePath(output)) return { ...fs, disk_format: 'raw' };
+  return fs;
 }
 
 function rootfsExtension(fs: FilesystemConfig): string {
@@ -81,10 +98,11 @@ function rootfsExtension(fs: FilesystemConfig): string {
   return fs.type === 'squashfs' ? 'squashfs' : 'img';
 }
 
-function refuseLaterCapabilities(o: BuildOptions): void {
-  if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
-    throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
-  }
+/** The manifest: fledge.toml's own ([plugin.manifest]) or manifest.toml's; never both. */
+function manifestTemplateOf(config: FledgeConfig, manifestFile: string | undefined): ManifestTemplate | undefined {
+  if (config.manifest && manifestFile)
+    throw new UsageError(`${manifestFile}: ${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)`);
+  return config.manifest ?? (manifestFile ? loadManifestTemplate(manifestFile) : undefined);
 }
 
 function defaultManifest(cwd: string, given?: string): string | undefined {
@@ -99,104 +117,152 @@ function artifactName(manifestName: string | undefined, image: string | undefine
   return image ? imageName(image) : 'plugin';
 }
 
-function artifactUrl(artifact: string, manifestPath: string, urlBase?: string): string {
+/** The artifact as manifest.json names it: its absolute path, or --url-base + its file name. */
+function artifactUrl(artifact: string, urlBase?: string): string {
   if (urlBase) return urlBase.replace(/\/*$/, '/') + basename(artifact);
-  return relative(dirname(manifestPath), artifact).split(sep).join('/');
+  return artifact;
+}
+
+function checkUrlBase(urlBase: string | undefined): void {
+  if (urlBase !== undefined && !/^https?:\/\/[^/]/i.test(urlBase))
+    throw new UsageError(`--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`);
+}
+
+/** What the build steps share. */
+interface Run {
+  o: BuildOptions;
+  cwd: string;
+  log: (line: string) => void;
+  config: FledgeConfig;
+  image?: string;
+  name: string;
+  out: Target;
+  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; onImageConfig: (c: Buffer) => void };
+}
+
+interface Written {
+  artifact: string;
+  sha256: string;
+  size: number;
+  ref: { kind: 'initramfs' | 'rootfs'; format: string };
+  kernelArgs?: string;
 }
 
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
   refuseLaterCapabilities(o);
+  checkUrlBase(o.urlBase);
   const epoch = buildEpoch();
-  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
-  const manifestFile = defaultManifest(cwd, o.manifest);
-  const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
-  const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
-  if (config.source.dockerfile) {
-    throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
+  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'), { imageGiven: !!o.dockerArchive });
+  const template = manifestTemplateOf(config, defaultManifest(cwd, o.manifest));
+  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
+  if (config.source.dockerfile && !o.dockerArchive) {
+    const key = config.plugin ? '[plugin.runtime] source = "Dockerfile"' : '[source] dockerfile';
+    throw new UsageError(`${config.file}: ${key} needs an image build step fledge-pure does not have yet: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
   }
+  // --docker-archive is the image whatever [source] says (seed 002: `fledge build --docker-archive image.tar`)
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
+  let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image);
-  // an image path in fledge.toml is relative to it; --docker-archive to the working folder
-  const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
-  if (o.output && isBundlePath(o.output) && !template)
-    throw new UsageError(`--output ${o.output}: a bundle holds manifest.json, which needs a manifest.toml; create one (or pass --manifest FILE), or write a plain artifact`);
-  const out = target(cwd, o.output, o.urlBase);
+  const run: Run = {
+    o, cwd, log, config, image, name,
+    out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
+    // an image path in fledge.toml is relative to it; --docker-archive to the working folder
+    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, onImageConfig: (c) => (imageConfig = c) },
+  };
+  const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   try {
-    const made = await writeArtifact({ o, config, strategy, image, name, out, sourceOptions, epoch, log });
-    const { artifact, written, ref, kernelArgs } = made;
-    log(`${ref.kind}: ${written.size} bytes, sha256 ${written.sha256}`);
-    if (!template) {
-      log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
-      return { artifact, sha256: written.sha256, size: written.size };
-    }
-    const entry = { ...ref, checksum: `sha256:${written.sha256}` };
-    if (out.bundle) {
-      const json = manifestJson(renderManifest(template, { ...entry, url: basename(artifact) }, { kernelArgs }));
-      const bundle = writeBundle(out.bundle.path, json, artifact, epoch);
-      log(`bundle: ${out.bundle.path} (${basename(artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
-      return { artifact: out.bundle.path, ...bundle };
-    }
-    const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
-    const json = renderManifest(template, { ...entry, url: artifactUrl(artifact, manifest, o.urlBase) }, { kernelArgs });
-    writeFileAtomic(manifest, manifestJson(json));
-    log(`manifest: ${manifest}`);
-    return { artifact, sha256: written.sha256, size: written.size, manifest };
+    const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
+    log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
+    if (run.out.bundle) return writeBundleOf(run, run.out.bundle.path, w, template, imageConfig);
+    const result: BuildResult = { artifact: w.artifact, sha256: w.sha256, size: w.size };
+    const manifest = writeManifest(run, w, template, imageConfig);
+    if (manifest) result.manifest = manifest;
+    return result;
   } finally {
-    if (out.bundle) rmSync(out.bundle.stage, { recursive: true, force: true });
+    if (run.out.bundle) rmSync(run.out.bundle.stage, { recursive: true, force: true });
   }
 }
 
-interface ArtifactJob {
-  o: BuildOptions;
-  config: FledgeConfig;
-  strategy: Strategy;
-  image: string | undefined;
-  name: string;
-  out: Target;
-  sourceOptions: Omit<Parameters<typeof initramfsTree>[0], 'image'>;
-  epoch: Time;
-  log: (line: string) => void;
+async function buildInitramfs({ o, log, image, name, out, sourceOptions }: Run): Promise<Written> {
+  const compression = o.compression ?? 'gzip';
+  const format = INITRAMFS_FORMAT[compression];
+  if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
+  if (out.output && /\.qcow2$/i.test(out.output)) throw new UsageError(`--output ${out.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`);
+  const artifact = out.place(`${name}.${format}`);
+  log('initramfs: assembling the tree');
+  const tree = await initramfsTree({ ...sourceOptions, image });
+  logClamped(log, clampTimes(tree));
+  log(`initramfs: writing ${artifact}`);
+  const w = await writeInitramfs(tree, artifact, compression);
+  if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
+  return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'initramfs', format } };
 }
 
-interface MadeArtifact {
-  artifact: string;
-  written: { sha256: string; size: number };
-  ref: { kind: 'initramfs' | 'rootfs'; format: string };
-  kernelArgs?: string;
-}
-
-/** Assembles the tree and writes the artifact (initramfs or root filesystem image). */
-async function writeArtifact(j: ArtifactJob): Promise<MadeArtifact> {
-  const { o, config, image, name, out, sourceOptions, epoch, log } = j;
-  if (j.strategy === 'initramfs') {
-    const compression = o.compression ?? 'gzip';
-    const format = INITRAMFS_FORMAT[compression];
-    if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-    if (o.output && /\.qcow2$/i.test(o.output)) throw new UsageError(`--output ${o.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`);
-    const artifact = out.place(`${name}.${format}`);
-    log('initramfs: assembling the tree');
-    const tree = await initramfsTree({ ...sourceOptions, image });
-    logClamped(log, clampTimes(tree));
-    log(`initramfs: writing ${artifact}`);
-    const w = await writeInitramfs(tree, artifact, compression);
-    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
-    return { artifact, written: w, ref: { kind: 'initramfs', format } };
-  }
-  const fs = withDiskFormat(config.filesystem!, o.output);
+async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: Run): Promise<Written> {
+  const fs = withDiskFormat(config, out.output);
   if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
   const artifact = out.place(`${name}.${rootfsExtension(fs)}`);
+  const misread = misreadWarning(basename(artifact), fs.type);
+  if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
-  const w = await writeRootfs(tree, artifact, fs, epoch);
+  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
   if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
-  return { artifact, written: w, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
+  return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
+}
+
+/** The manifest template to render: the given one (base_url and entrypoint from the image when it has none), else one from the image alone. */
+function manifestTemplate(run: Run, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined, file: string): ManifestTemplate | undefined {
+  const defaults = imageConfig ? imageDefaults(imageConfig) : { tcpPorts: [], argv: [] };
+  if (template) return completeFromImage(run, template, defaults);
+  const direct = templateFromImage(run.name, defaults, file);
+  const fix = 'no manifest.json written (add a manifest.toml, or pass --manifest)';
+  if (!direct.template && !imageConfig) run.log(`warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; ${fix}`);
+  else if (!direct.template) run.log(`warning: no manifest.toml, and the image lacks what Volant requires: ${direct.missing.join(', ')}; ${fix}`);
+  else run.log('manifest: no manifest.toml: name, version, entrypoint and base_url from the image, 1 CPU, 512 MB');
+  return direct.template;
+}
+
+/** Fills a template's missing base_url and entrypoint from the image, or fails with the template's own file:line problem. */
+function completeFromImage(run: Run, t: ManifestTemplate, d: ImageDefaults): ManifestTemplate {
+  const workload = { ...t.workload };
+  if (!workload.base_url) {
+    workload.base_url = baseUrlFromImage(d);
+    if (!workload.base_url) throw new ConfigError([t.missingBaseUrl!]);
+    run.log(`manifest: workload.base_url ${workload.base_url}, from the image's one exposed tcp port`);
+  }
+  if (!workload.entrypoint.length) {
+    if (!d.argv.length) throw new ConfigError([t.missingEntrypoint!]);
+    workload.entrypoint = d.argv;
+    run.log(`manifest: workload.entrypoint ${JSON.stringify(d.argv)}, the image's Entrypoint + Cmd`);
+  }
+  return { ...t, workload };
+}
+
+function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): string | undefined {
+  const manifest = resolve(dirname(w.artifact), `${run.name}.manifest.json`);
+  const t = manifestTemplate(run, template, imageConfig, manifest);
+  if (!t) return undefined;
+  const ref = { ...w.ref, url: artifactUrl(w.artifact, run.o.urlBase), checksum: `sha256:${w.sha256}` };
+  writeFileAtomic(manifest, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs })));
+  run.log(`manifest: ${manifest}`);
+  return manifest;
+}
+
+/** The bundle: the artifact and its manifest.json (url = the artifact's bare file name); a bundle needs a manifest. */
+function writeBundleOf(run: Run, path: string, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): BuildResult {
+  const t = manifestTemplate(run, template, imageConfig, join(dirname(w.artifact), 'manifest.json'));
+  if (!t) throw new UsageError(`--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`);
+  const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
+  const bundle = writeBundle(path, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })), w.artifact, run.sourceOptions.epoch);
+  run.log(`bundle: ${path} (${basename(w.artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
+  return { artifact: path, ...bundle };
 }
 
 function logClamped(log: (line: string) => void, clamped: number): void {
@@ -212,8 +278,13 @@ function outputPath(cwd: string, output: string): string {
 /** Every problem of both files; an empty list means both are valid. */
 export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
-  const problems = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml')).problems;
+  const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
   const manifestFile = defaultManifest(cwd, o.manifest);
-  if (manifestFile) problems.push(...checkManifestTemplate(manifestFile).problems);
+  if (!manifestFile) return problems;
+  const m = checkManifestTemplate(manifestFile);
+  problems.push(...m.problems);
+  // a missing base_url can still come from the image's exposed port; without an image it cannot
+  const missing = m.template?.missingBaseUrl;
+  if (missing && config && !config.source.image && !config.source.dockerfile) problems.push(missing);
   return problems;
 }

@@ -77,6 +77,22 @@ preallocate = true
     expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true });
   });
 
+  it('keys of the other filesystem type are warnings with file:line, not errors and not silence', () => {
+    const base = OCI.replace(/\[filesystem\][^]*$/, '');
+    const sq = write(`${base}[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\npreallocate = true\n`);
+    const c = loadFledgeConfig(sq);
+    expect(c.warnings!.map((w) => formatProblem(w).replace(sq, 'F'))).toEqual([
+      'F:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+      'F:14: filesystem.preallocate: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+    ]);
+    const ext4 = write(`${base}[filesystem]\ntype = "ext4"\ncompression_level = 9\noverlay_size = "2G"\n`);
+    expect(loadFledgeConfig(ext4).warnings!.map((w) => formatProblem(w).replace(ext4, 'F'))).toEqual([
+      'F:13: filesystem.compression_level: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
+      'F:14: filesystem.overlay_size: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
+    ]);
+    expect(loadFledgeConfig(write(`${base}[filesystem]\ntype = "ext4"\nsize_buffer_mb = 8\n`)).warnings).toBeUndefined();
+  });
+
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
     const c = loadFledgeConfig(
       write(`version = "1"
@@ -370,7 +386,7 @@ preallocate = "yes"
     expect(problems('version = "1"\nstrategy = "oci_rootfs"\n[source]\n')).toEqual([
       'F: agent: required but missing; add an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"',
       'F: filesystem: required but missing; add a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"',
-      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image)',
+      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
     ]);
   });
 
