@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -19,7 +19,7 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs or <name>.squashfs in cwd */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of a relative path */
   urlBase?: string;
@@ -112,7 +112,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
     if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
     checkRootfsType(fs);
-    artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
+    artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
     log('oci_rootfs: assembling the tree');
     const tree = await ociRootfsTree({ ...sourceOptions, image });
     logClamped(log, clampTimes(tree));

@@ -31,7 +31,7 @@ interface AgState {
 }
 
 /** Free extents (AG-relative, by start) and inode chunks of every AG. */
-function agStates(layout: Layout): AgState[] {
+export function agStates(layout: Layout): AgState[] {
   const { geo } = layout;
   return Array.from({ length: geo.agcount }, (_, a) => {
     const start = a * geo.agblocks;

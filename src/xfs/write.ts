@@ -10,7 +10,7 @@ import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
 import { readRange } from '../tree/content.js';
 import { makeNode, type Node, type Time, type Tree } from '../tree/tree.js';
-import { writeAgs } from './ags.js';
+import { agStates, writeAgs } from './ags.js';
 import { buildFork, type Extent } from './bmap.js';
 import { sealCrc } from './crc.js';
 import type { DirBlock } from './dir.js';
@@ -35,7 +35,7 @@ const S_IF: Record<Node['type'], number> = { dir: 0o040000, file: 0o100000, syml
 const MIN_BLOCKS = 8192;
 const SECTORS = BLOCK / 512;
 
-/** The smallest layout that holds everything plus `spare` free blocks. */
+/** The smallest layout that holds everything with at least `spare` blocks free. */
 function planLayout(inodes: Ino[], dirBlocks: Map<Ino, number[]>, spare: number): Layout {
   let want = MIN_BLOCKS;
   for (let round = 0; round < 64; round++) {
@@ -45,8 +45,12 @@ function planLayout(inodes: Ino[], dirBlocks: Map<Ino, number[]>, spare: number)
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
-    if (layout && layout.end + spare <= layout.geo.dblocks) return layout;
-    want = Math.max(want + 8, layout ? layout.end + spare + (want - layout.geo.dblocks) : want * 2);
+    const trimmed = layout ? want - layout.geo.dblocks : 0;
+    if (layout && layout.end <= layout.geo.dblocks) {
+      const free = agStates(layout).reduce((s, st) => s + st.free.reduce((t, r) => t + r.length, 0), 0);
+      if (free >= spare) return layout;
+      want = Math.max(want + 8, want + spare - free + trimmed);
+    } else want = Math.max(want + 8, layout ? layout.end + spare + trimmed : want * 2);
   }
   throw new Error('xfs: the filesystem size did not settle');
 }

@@ -13,7 +13,7 @@ import { bytesContent, fileContent, readContent } from '../../src/tree/content.j
 import { linkCounts, makeNode, type Node, Tree } from '../../src/tree/tree.js';
 import { bootInitramfs, kernelPath } from './qemu.js';
 
-export type FsType = 'ext4' | 'squashfs';
+export type FsType = 'ext4' | 'xfs' | 'squashfs';
 
 const kver = () => basename(kernelPath()).replace(/^vmlinuz-/, '');
 
@@ -41,6 +41,8 @@ const FS_MODULES: Record<FsType, string[]> = {
   // metadata_csum needs the kernel's crc32c
   ext4: ['crc32c_generic', 'ext4'],
   squashfs: ['squashfs'],
+  // xfs checksums its metadata with the kernel's crc32c (libcrc32c)
+  xfs: ['crc32c_generic', 'xfs'],
 };
 
 /** Shared libraries of a dynamically linked program (ldd), with the loader. */
