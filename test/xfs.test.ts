@@ -137,6 +137,9 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(stat(img, '/big-xattrs')['core.aformat']).toBe('2 (extents)');
     expect(db(img, 'path /big-xattrs', 'ablock 0', 'print hdr.count')).toMatch(/hdr.count = 3/);
     expect(db(img, 'path /many-xattrs', 'ablock 0', 'print hdr.count')).toMatch(/hdr.count = 40/);
+    // 10 000 and 65 536 bytes: remote values in 3 + 17 blocks after the leaf
+    expect(stat(img, '/remote-xattrs')['core.nblocks']).toBe(String(1 + 1 + 3 + 17));
+    expect(db(img, 'path /remote-xattrs', 'ablock 1', 'print hdr.bytes hdr.offset')).toMatch(/bytes = 4040\n.*offset = 0/);
     expect(db(img, 'path /acl-file', 'print a.sfattr.list[0].name a.sfattr.list[0].root')).toMatch(/name = "SGI_ACL_FILE"\n.*root = 1/);
     expect(stat(img, '/dev/null-x')['core.forkoff']).toBe('1');
   });
@@ -223,6 +226,10 @@ function xattrTree(): Tree {
   big.xattrs.set('trusted.t', Buffer.from('trusted'));
   const many = file(tree, 'many-xattrs', 'm');
   for (let k = 0; k < 40; k++) many.xattrs.set(`user.attr-${k}`, Buffer.from(`value-${k}`));
+  const remote = file(tree, 'remote-xattrs', 'r');
+  remote.xattrs.set('user.big', Buffer.alloc(10000, 0x42));
+  remote.xattrs.set('trusted.max', Buffer.from(Array.from({ length: 65536 }, (_, k) => k & 0xff)));
+  remote.xattrs.set('user.small', Buffer.from('s'));
   file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', aclXattr());
   tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', aclXattr());
   // user.* is for files and directories only (xattr(7)); a device takes trusted.*

@@ -386,6 +386,24 @@ export const ATTR_LEAF_LOCAL = defineStruct('xfs_attr_leaf_name_local', 3, {
   valuelen: [0, 'be16'],
   namelen: [2, 'u8'],
 });
+/** xfs_da_format.h struct xfs_attr_leaf_name_remote, then the name */
+export const ATTR_LEAF_REMOTE = defineStruct('xfs_attr_leaf_name_remote', 9, {
+  valueblk: [0, 'be32'], // the attribute fork block where the value starts
+  valuelen: [4, 'be32'],
+  namelen: [8, 'u8'],
+});
+/** xfs_format.h struct xfs_attr3_rmt_hdr: the header of each remote value block */
+export const ATTR3_RMT_HDR = defineStruct('xfs_attr3_rmt_hdr', 56, {
+  magic: [0, 'be32'], // 'XARM'
+  offset: [4, 'be32'],
+  bytes: [8, 'be32'],
+  crc: [12, 'le32'],
+  uuid: [16, 'bytes', 16],
+  owner: [32, 'be64'],
+  blkno: [40, 'be64'],
+  lsn: [48, 'be64'],
+});
+export const ATTR3_RMT_MAGIC = 0x5841524d;
 /** xfs_da_format.h XFS_ATTR_LOCAL, XFS_ATTR_ROOT (trusted), XFS_ATTR_SECURE (security) */
 export const ATTR_FLAG = { local: 0x1, root: 0x2, secure: 0x4 } as const;
 

@@ -22,7 +22,7 @@ export interface Ino {
   nlink: number;
   where: string;
   attrSf?: Buffer;
-  attrLeaf?: Buffer;
+  attrLeaf?: { leaf: Buffer; remote: Buffer[] };
   /** bytes of the inode's literal area the data fork may use */
   room: number;
   /** regular file: file blocks holding data (the rest are holes); others: block count */
@@ -32,6 +32,7 @@ export interface Ino {
   // from the layout:
   extents: Extent[];
   bmbt: number[];
+  /** first of the attribute fork's blocks (leaf, then remote values), linear; 0: none */
   attrBlock: number;
 }
 
@@ -56,7 +57,7 @@ function newIno(index: number, node: Node, nlink: number, where: string): Ino {
     if (sf) i.attrSf = sf;
     else {
       const leaf = leafAttrs(attrs);
-      if (!leaf) throw new Error(`xfs: ${where}: xattrs larger than one 4 KiB attribute block are not written yet; make them smaller`);
+      if (!leaf) throw new Error(`xfs: ${where}: xattr names that need more than one 4 KiB attribute leaf are not written yet; use fewer or shorter names`);
       i.attrLeaf = leaf;
     }
     const dev = node.type !== 'file' && node.type !== 'dir' && node.type !== 'symlink';
@@ -155,17 +156,19 @@ export function allocate(inodes: Ino[], dirBlocks: Map<Ino, number[]>, dblocks: 
   for (const i of inodes) {
     i.extents = [];
     const dablks = dirBlocks.get(i);
-    if (dablks) {
-      const first = alloc.runs(dablks.length);
-      let k = 0;
-      for (const r of first) for (let o = 0; o < r.length; o++, k++) pushBlock(i.extents, dablks[k], r.start + o);
-    }
+    if (dablks) mapDirBlocks(alloc, dablks, i.extents);
     for (const r of i.runs) mapRuns(alloc, r.start, r.length, i.extents);
     const n = bmbtBlocks(i.extents.length, i.room);
     i.bmbt = n ? alloc.runs(n).flatMap((r) => Array.from({ length: r.length }, (_, k) => r.start + k)) : [];
-    i.attrBlock = i.attrLeaf ? alloc.contiguous(1) : 0;
+    i.attrBlock = i.attrLeaf ? alloc.contiguous(1 + i.attrLeaf.remote.length) : 0;
   }
   return { geo, chunks, inobtExtra: extra, gaps: alloc.gaps, end: alloc.next };
+}
+
+/** Places a directory's blocks (logical numbers `dablks`, in order) one after another. */
+function mapDirBlocks(alloc: Allocator, dablks: number[], out: Extent[]): void {
+  let k = 0;
+  for (const r of alloc.runs(dablks.length)) for (let o = 0; o < r.length; o++, k++) pushBlock(out, dablks[k], r.start + o);
 }
 
 /** Adds one block to an extent list, growing the last extent when both sides continue it. */

@@ -15,7 +15,7 @@ import { buildFork, type Extent } from './bmap.js';
 import { sealCrc } from './crc.js';
 import type { DirBlock } from './dir.js';
 import {
-  BLOCK, DA3_BLKINFO, DIFLAG_NEWRTBM, DIR3_DATA_HDR, DSYMLINK_HDR, FMT, INODE_SIZE, INODES_PER_BLOCK, INODES_PER_CHUNK,
+  ATTR3_RMT_HDR, BLOCK, DA3_BLKINFO, DIFLAG_NEWRTBM, DIR3_DATA_HDR, DSYMLINK_HDR, FMT, INODE_SIZE, INODES_PER_BLOCK, INODES_PER_CHUNK,
   LBTREE, LITERAL, SYMLINK_MAGIC,
 } from './format.js';
 import { encodeInode, freeInode } from './inode.js';
@@ -148,6 +148,18 @@ function symlinkBlock(target: Uint8Array, at: number, owner: number, uuid: Buffe
   return b;
 }
 
+/** The attribute leaf at `at` and its remote value blocks after it; returns their count. */
+function writeAttrBlocks(c: Ctx, a: NonNullable<Ino['attrLeaf']>, at: number, owner: number): number {
+  sealDaBlock(a.leaf, 'da3', at, owner, c.uuid);
+  c.w.write(at, a.leaf);
+  a.remote.forEach((b, k) => {
+    ATTR3_RMT_HDR.encode({ uuid: c.uuid, owner, blkno: (at + 1 + k) * SECTORS }, b);
+    sealCrc(b, ATTR3_RMT_HDR.fields.crc[0]);
+    c.w.write(at + 1 + k, b);
+  });
+  return 1 + a.remote.length;
+}
+
 /** The inode's bytes; writes its directory, symlink, bmbt and attribute blocks. */
 function inodeBytes(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): Buffer {
   const own = c.ino(i);
@@ -155,12 +167,9 @@ function inodeBytes(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): Buffer
   let attr: Parameters<typeof encodeInode>[0]['attr'];
   const forkoff = i.room / 8;
   if (i.attrSf) attr = { forkoff, format: FMT.local, nextents: 0, fork: i.attrSf };
-  if (i.attrLeaf) {
-    sealDaBlock(i.attrLeaf, 'da3', i.attrBlock, own, c.uuid);
-    c.w.write(i.attrBlock, i.attrLeaf);
-    attr = { forkoff, format: FMT.extents, nextents: 1, fork: buildFork([{ logical: 0, physical: i.attrBlock, length: 1 }], LITERAL - i.room, [], (b) => c.layout.geo.fsb(b)).bytes };
-  }
-  const nblocks = i.extents.reduce((s, e) => s + e.length, 0) + i.bmbt.length + (i.attrBlock ? 1 : 0);
+  const attrBlocks = i.attrLeaf ? writeAttrBlocks(c, i.attrLeaf, i.attrBlock, own) : 0;
+  if (attrBlocks) attr = { forkoff, format: FMT.extents, nextents: 1, fork: buildFork([{ logical: 0, physical: i.attrBlock, length: attrBlocks }], LITERAL - i.room, [], (b) => c.layout.geo.fsb(b)).bytes };
+  const nblocks = i.extents.reduce((s, e) => s + e.length, 0) + i.bmbt.length + attrBlocks;
   return encodeInode({
     ino: own,
     uuid: c.uuid,
@@ -194,7 +203,10 @@ function writeInodes(c: Ctx, inodes: Ino[], parents: Map<Ino, Ino>, byNode: Map<
 
 function parentsOf(inodes: Ino[], byNode: Map<Node, Ino>): Map<Ino, Ino> {
   const parents = new Map<Ino, Ino>();
-  for (const i of inodes) if (i.node.type === 'dir' && i.node.entries) for (const child of i.node.entries.values()) if (child.type === 'dir') parents.set(byNode.get(child)!, i);
+  for (const i of inodes) {
+    const subdirs = i.node.type === 'dir' ? [...i.node.entries!.values()].filter((c) => c.type === 'dir') : [];
+    for (const child of subdirs) parents.set(byNode.get(child)!, i);
+  }
   return parents;
 }
 

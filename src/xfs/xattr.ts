@@ -5,9 +5,15 @@
 // and {be32 tag, be32 id, be16 perm, pad} entries, where the Linux xattr form (version 2)
 // is {le16 tag, le16 perm, le32 id}. Forms: short form in the inode's attribute fork
 // (xfs_attr_shortform) while small, else one leaf block (xfs_attr3_leaf_hdr, hash-sorted
-// entries, local name/value records packed from the block's end).
+// entries, name records packed from the block's end): a value stays local while its record
+// is under 3/4 of a block (XFS_ATTR_LEAF_ENTSIZE_LOCAL_MAX), else it goes to remote value
+// blocks (attribute fork blocks 1…, each with an xfs_attr3_rmt_hdr) and the leaf keeps
+// its name, length and first block (xfs_attr_leaf_name_remote).
 import { daHash } from './dahash.js';
-import { ATTR3_LEAF_HDR, ATTR3_LEAF_MAGIC, ATTR_FLAG, ATTR_LEAF_ENTRY, ATTR_LEAF_LOCAL, ATTR_SF_ENTRY, ATTR_SF_HDR, BLOCK, DA3_BLKINFO } from './format.js';
+import {
+  ATTR3_LEAF_HDR, ATTR3_LEAF_MAGIC, ATTR3_RMT_HDR, ATTR3_RMT_MAGIC, ATTR_FLAG, ATTR_LEAF_ENTRY, ATTR_LEAF_LOCAL, ATTR_LEAF_REMOTE, ATTR_SF_ENTRY,
+  ATTR_SF_HDR, BLOCK, DA3_BLKINFO,
+} from './format.js';
 
 export interface Attr {
   name: Buffer;
@@ -69,23 +75,54 @@ export function shortFormAttrs(attrs: Attr[]): Buffer | null {
 }
 
 const localSize = (a: Attr) => Math.ceil((ATTR_LEAF_LOCAL.size + a.name.length + a.value.length) / 4) * 4;
+const isLocal = (a: Attr) => localSize(a) < (BLOCK * 3) / 4;
+/** xfs_attr_leaf_entsize_remote: sizeof(struct xfs_attr_leaf_name_remote) - 1 + namelen, where
+ *  the struct (9 bytes of fields, then name[1]) is padded to 12 — so 11 + namelen, rounded to 4 */
+const REMOTE_BASE = 11;
+const recordSize = (a: Attr) => (isLocal(a) ? localSize(a) : Math.ceil((REMOTE_BASE + a.name.length) / 4) * 4);
+const RMT_DATA = BLOCK - ATTR3_RMT_HDR.size;
 
-/** One attribute leaf block with every attribute stored locally; null if they do not fit. */
-export function leafAttrs(attrs: Attr[]): Buffer | null {
-  const names = attrs.reduce((s, a) => s + localSize(a), 0);
+/** A value's remote blocks; the header's uuid, owner, block number and CRC are filled when placed. */
+function remoteBlocks(value: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < value.length; at += RMT_DATA) {
+    const b = Buffer.alloc(BLOCK);
+    const part = value.subarray(at, at + RMT_DATA);
+    ATTR3_RMT_HDR.encode({ magic: ATTR3_RMT_MAGIC, offset: at, bytes: part.length }, b);
+    part.copy(b, ATTR3_RMT_HDR.size);
+    out.push(b);
+  }
+  return out;
+}
+
+/** Writes one name record at `top`; remote values get blocks from `remote` (fork block 1 on). */
+function putRecord(b: Buffer, top: number, a: Attr, remote: Buffer[]): void {
+  if (isLocal(a)) {
+    ATTR_LEAF_LOCAL.encode({ valuelen: a.value.length, namelen: a.name.length }, b, top);
+    a.name.copy(b, top + ATTR_LEAF_LOCAL.size);
+    a.value.copy(b, top + ATTR_LEAF_LOCAL.size + a.name.length);
+    return;
+  }
+  ATTR_LEAF_REMOTE.encode({ valueblk: 1 + remote.length, valuelen: a.value.length, namelen: a.name.length }, b, top);
+  a.name.copy(b, top + ATTR_LEAF_REMOTE.size);
+  remote.push(...remoteBlocks(a.value));
+}
+
+/** One attribute leaf block and the remote value blocks after it; null if the names do not fit. */
+export function leafAttrs(attrs: Attr[]): { leaf: Buffer; remote: Buffer[] } | null {
+  const names = attrs.reduce((s, a) => s + recordSize(a), 0);
   const base = ATTR3_LEAF_HDR.size + attrs.length * ATTR_LEAF_ENTRY.size;
   if (base + names > BLOCK || attrs.some((a) => a.name.length > 255)) return null;
   const b = Buffer.alloc(BLOCK);
+  const remote: Buffer[] = [];
   DA3_BLKINFO.encode({ magic: ATTR3_LEAF_MAGIC }, b);
   const sorted = attrs.map((a) => ({ a, hash: daHash(a.name) })).sort((x, y) => x.hash - y.hash);
   let top = BLOCK;
   sorted.forEach(({ a, hash }, k) => {
-    top -= localSize(a);
-    ATTR_LEAF_LOCAL.encode({ valuelen: a.value.length, namelen: a.name.length }, b, top);
-    a.name.copy(b, top + ATTR_LEAF_LOCAL.size);
-    a.value.copy(b, top + ATTR_LEAF_LOCAL.size + a.name.length);
-    ATTR_LEAF_ENTRY.encode({ hashval: hash, nameidx: top, flags: a.flags | ATTR_FLAG.local }, b, ATTR3_LEAF_HDR.size + 8 * k);
+    top -= recordSize(a);
+    putRecord(b, top, a, remote);
+    ATTR_LEAF_ENTRY.encode({ hashval: hash, nameidx: top, flags: a.flags | (isLocal(a) ? ATTR_FLAG.local : 0) }, b, ATTR3_LEAF_HDR.size + 8 * k);
   });
   ATTR3_LEAF_HDR.encode({ count: attrs.length, usedbytes: names, firstused: top, free0_base: base, free0_size: top - base }, b);
-  return b;
+  return { leaf: b, remote };
 }
