@@ -14,7 +14,7 @@ import { UsageError } from './errors.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -22,7 +22,7 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs, <name>.btrfs or <name>.squashfs in cwd */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
@@ -171,7 +171,7 @@ async function buildRootfs({ o, cwd, log, config, image, name, sourceOptions }: 
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
   refuseUnwrittenOutput(o.output, config.plugin ? `${name}.tar.gz` : undefined, name);
-  const artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
+  const artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');

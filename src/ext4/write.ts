@@ -11,6 +11,7 @@
 //    superblock + backups, the journal superblock — all checksummed with crc32c.
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
+import { BlockWriter } from '../block-writer.js';
 import { readRange } from '../tree/content.js';
 import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import { checkLimits } from '../tree/limits.js';
@@ -222,37 +223,6 @@ function planLayout(inodes: Ino[], spareBlocks: number, spareInodes: number): La
   throw new Error('ext4: the filesystem size did not settle');
 }
 
-/** Writes whole blocks, gathering consecutive ones into large writes. */
-class BlockWriter {
-  private buf = Buffer.allocUnsafe(8 << 20);
-  private used = 0;
-  private at = 0;
-  constructor(private readonly out: ImageSink) {}
-
-  write(block: number, data: Uint8Array): void {
-    const pos = block * BLOCK;
-    if (this.used && pos !== this.at + this.used) this.flush();
-    if (!this.used) this.at = pos;
-    let o = 0;
-    while (o < data.length) {
-      const n = Math.min(data.length - o, this.buf.length - this.used);
-      this.buf.set(data.subarray(o, o + n), this.used);
-      this.used += n;
-      o += n;
-      if (this.used === this.buf.length) {
-        const next = this.at + this.used;
-        this.flush();
-        this.at = next;
-      }
-    }
-  }
-
-  flush(): void {
-    if (this.used) this.out.writeAt(this.buf.subarray(0, this.used), this.at);
-    this.used = 0;
-  }
-}
-
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
 function writeFileData(w: BlockWriter, i: Ino, hash: ReturnType<typeof createHash>): void {
   const content = i.node.content!;
@@ -291,7 +261,7 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const buffer = bufferBytes(o.sizeBufferMb, contentBytes(inodes));
   const layout = planLayout(inodes, Math.ceil(buffer / BLOCK), Math.floor(buffer / 16384));
   const { geo } = layout;
-  const w = new BlockWriter(out);
+  const w = new BlockWriter(out, BLOCK);
 
   // 3. file data, hashed for the UUID
   const contentHash = createHash('sha256');
