@@ -232,11 +232,16 @@ function outputPath(cwd: string, output: string): string {
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
   const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
   if (!manifestFile) return problems;
+  if (config?.manifest) {
+    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    return problems;
+  }
   const m = checkManifestTemplate(manifestFile);
   problems.push(...m.problems);
   // a missing base_url can still come from the image's exposed port; without an image it cannot
