@@ -8,6 +8,7 @@ import type { Problem } from './config/types.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
 import { UsageError } from './errors.js';
+import type { Limits } from './limits.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
@@ -39,6 +40,8 @@ export interface BuildOptions {
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
+  /** timeouts and caps for image sources (src/limits.ts) */
+  limits?: Partial<Limits>;
 }
 
 export interface BuildResult {
@@ -88,7 +91,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const name = artifactName(template?.name, image);
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
+  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, limits: o.limits };
 
   let written: { sha256: string; size: number };
   let artifact: string;
@@ -147,6 +150,7 @@ function logClamped(log: (line: string) => void, clamped: number): void {
 }
 
 function outputPath(cwd: string, output: string): string {
+  if (output === '-') throw new UsageError('--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)');
   const artifact = resolve(cwd, output);
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
   return artifact;
