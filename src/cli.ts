@@ -16,7 +16,7 @@ function imageOptions<T>(y: Argv<T>) {
   return y
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform image (default linux/amd64)' })
     .option('insecure-registry', { type: 'string', array: true, describe: 'registry host spoken to over plain HTTP' })
-    .option('network-timeout', { type: 'number', describe: 'seconds a server may take to answer, or stay silent mid-download (default 30); a manifest must arrive within twice that plus a minute' })
+    .option('network-timeout', { type: 'number', describe: 'seconds a server may take to answer, or stay silent mid-download (default 30); a manifest or token must arrive whole within 4 times that' })
     .option('max-layer-size', { type: 'string', describe: 'most a layer may decompress to, e.g. 64G (the default)' })
     .option('max-image-size', { type: 'string', describe: "most an image's layers may decompress to together, e.g. 256G (the default)" });
 }
@@ -36,7 +36,7 @@ function limitsFrom(a: { 'network-timeout'?: number; 'max-layer-size'?: string; 
   return {
     connectTimeoutMs: ms,
     idleTimeoutMs: ms,
-    documentDeadlineMs: ms === undefined ? undefined : 2 * ms + 60_000,
+    documentDeadlineMs: ms === undefined ? undefined : 4 * ms,
     maxLayerBytes: sizeFlag('max-layer-size', a['max-layer-size']),
     maxImageBytes: sizeFlag('max-image-size', a['max-image-size']),
   };

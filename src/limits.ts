@@ -36,7 +36,7 @@ const GiB = 1024 * MiB;
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   connectTimeoutMs: 30_000,
   idleTimeoutMs: 30_000,
-  documentDeadlineMs: 120_000, // twice the idle timeout plus a minute, as --network-timeout sets it
+  documentDeadlineMs: 120_000, // 4 × the idle timeout, as --network-timeout sets it
   maxManifestBytes: 4 * MiB,
   maxConfigBytes: 16 * MiB,
   maxJsonBytes: 4 * MiB,
