@@ -158,7 +158,7 @@ describe('config files that are not small UTF-8 text', () => {
   it('keeps __proto__ keys of [labels], [env] and [actions] as data', async () => {
     const dir = tmp('fp-proto-');
     writeFileSync(join(dir, 'busybox'), BUSYBOX);
-    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n`);
+    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`);
     writeFileSync(
       join(dir, 'manifest.toml'),
       `name = "p"\nversion = "1"\nruntime = "p"\n[workload]\nbase_url = "http://127.0.0.1:1"\nentrypoint = "/x"\n[env]\n__proto__ = "e"\n[labels]\n"__proto__" = "l"\nconstructor = "c"\n[actions.__proto__]\nmethod = "GET"\npath = "/p"\n`,

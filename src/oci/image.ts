@@ -53,7 +53,7 @@ export async function flatten(image: LocalImage, log: (line: string) => void = (
     used += statSync(tar).size;
     if (used > caps.maxImageBytes) throw new BuildError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
     try {
-      applyLayer(tree, readTar(tar), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
+      applyLayer(tree, readTar(tar, where), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
     } catch (e) {
       throw e instanceof BuildError ? e : new BuildError((e as Error).message);
     }

@@ -24,11 +24,14 @@ export interface OciRootfsInputs {
   platform?: string;
   insecure?: string[];
   limits?: Partial<Limits>;
+  /** told the image's config blob */
+  onImageConfig?: (config: Buffer) => void;
 }
 
-export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure, limits }: OciRootfsInputs): Promise<Tree> {
+export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure, limits, onImageConfig }: OciRootfsInputs): Promise<Tree> {
   log(`image: ${image}`);
   const local = await openImage(image, { cwd, log, platform, insecure, limits });
+  onImageConfig?.(local.config);
   const tree = await flatten(local, log, epoch, limits);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
   const agent = await fetchAgent(config.agent!);
