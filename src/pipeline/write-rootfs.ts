@@ -38,7 +38,7 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
 
 export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
   checkRootfsType(fs);
-  const file = new ArtifactFile(path);
+  const file = new ArtifactFile(path, { positional: true });
   try {
     let droppedXattrs = 0;
     if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
