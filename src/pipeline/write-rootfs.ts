@@ -31,7 +31,7 @@ export function checkRootfsType(fs: FilesystemConfig): asserts fs is FilesystemC
 }
 
 /** The artifact's file name: Volant takes the filesystem type from a rootfs url's extension
- *  (.squashfs, .xfs, .btrfs, else ext4: internal/server/orchestrator, see test/helpers/volant.ts). */
+ *  (.squashfs, .xfs, .btrfs, else ext4: see src/config/volant-url.ts). */
 export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
