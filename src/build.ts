@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isBundlePath, writeBundle } from './bundle.js';
+import { trackTemp, untrackTemp } from './cleanup.js';
 import { checkFledgeConfig, ConfigError, formatProblem, loadFledgeConfig } from './config/fledge.js';
 import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
@@ -12,10 +13,11 @@ import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
 import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
+import type { Limits } from './limits.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -24,8 +26,8 @@ export interface BuildOptions {
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
   /**
-   * the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.qcow2
-   * (disk_format = "qcow2") or <name>.squashfs in cwd; seed 002's single-file form:
+   * the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs,
+   * <name>.btrfs, <name>.squashfs or <name>.qcow2 (disk_format = "qcow2") in cwd; seed 002's single-file form:
    * <name>.tar.gz. A path ending in .qcow2 asks for a qcow2 disk; one ending in .tar.gz or
    * .tgz for a bundle of the artifact and manifest.json.
    */
@@ -48,6 +50,8 @@ export interface BuildOptions {
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
+  /** timeouts and caps for image sources (src/limits.ts) */
+  limits?: Partial<Limits>;
 }
 
 export interface BuildResult {
@@ -79,6 +83,7 @@ function target(cwd: string, output: string | undefined, urlBase: string | undef
   if (urlBase) throw new UsageError(`--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`);
   const path = outputPath(cwd, output);
   const stage = mkdtempSync(join(dirname(path), `.${basename(path)}.`));
+  trackTemp(stage);
   return { output, place: (name) => join(stage, name), bundle: { path, stage } };
 }
 
@@ -91,11 +96,6 @@ function withDiskFormat(config: FledgeConfig, output: string | undefined): Files
   if (output && /\.qcow2$/i.test(output)) return { ...fs, disk_format: 'qcow2' };
   if (config.plugin && output && !isBundlePath(output)) return { ...fs, disk_format: 'raw' };
   return fs;
-}
-
-function rootfsExtension(fs: FilesystemConfig): string {
-  if (fs.disk_format === 'qcow2') return 'qcow2';
-  return fs.type === 'squashfs' ? 'squashfs' : 'img';
 }
 
 /** The manifest: fledge.toml's own ([plugin.manifest]) or manifest.toml's; never both. */
@@ -137,7 +137,7 @@ interface Run {
   image?: string;
   name: string;
   out: Target;
-  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; onImageConfig: (c: Buffer) => void };
+  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void };
 }
 
 interface Written {
@@ -169,7 +169,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     o, cwd, log, config, image, name,
     out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
     // an image path in fledge.toml is relative to it; --docker-archive to the working folder
-    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, onImageConfig: (c) => (imageConfig = c) },
+    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c) },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   try {
@@ -181,7 +181,10 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     if (manifest) result.manifest = manifest;
     return result;
   } finally {
-    if (run.out.bundle) rmSync(run.out.bundle.stage, { recursive: true, force: true });
+    if (run.out.bundle) {
+      rmSync(run.out.bundle.stage, { recursive: true, force: true });
+      untrackTemp(run.out.bundle.stage);
+    }
   }
 }
 
@@ -205,7 +208,7 @@ async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: 
   if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
-  const artifact = out.place(`${name}.${rootfsExtension(fs)}`);
+  const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
@@ -270,17 +273,23 @@ function logClamped(log: (line: string) => void, clamped: number): void {
 }
 
 function outputPath(cwd: string, output: string): string {
+  if (output === '-') throw new UsageError('--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)');
   const artifact = resolve(cwd, output);
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
   return artifact;
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
   const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
   if (!manifestFile) return problems;
+  if (config?.manifest) {
+    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    return problems;
+  }
   const m = checkManifestTemplate(manifestFile);
   problems.push(...m.problems);
   // a missing base_url can still come from the image's exposed port; without an image it cannot
