@@ -83,6 +83,16 @@ describe('qcow2 disks from build', () => {
     expect(m.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=1G');
   }, 120_000);
 
+  it('xfs and btrfs images in qcow2 too: equal to their raw images', async () => {
+    for (const type of ['xfs', 'btrfs']) {
+      const dir = example('hello-ext4', (t) => t.replace('type = "ext4"', `type = "${type}"`));
+      await build(dir, ['-o', `raw.${type}`]);
+      await build(dir, ['-o', 'disk.qcow2']);
+      expectQcow2Of(join(dir, 'disk.qcow2'), join(dir, `raw.${type}`));
+      expect(manifestOf(join(dir, 'hello-ext4.manifest.json')).labels['fledge.kernel_args']).toBe(`root=/dev/vda rootfstype=${type}`);
+    }
+  }, 180_000);
+
   it('an initramfs named .qcow2 is refused with one line', async () => {
     const dir = example('hello');
     const r = await runCli(['build', '-q', '-o', 'x.qcow2'], { cwd: dir });
