@@ -168,4 +168,16 @@ describe('registries that send too much', () => {
     expect(String(err)).toMatch(/none of its urls served it \(http:\/\/127.0.0.1:\d+\/l: .*is larger than the 1000 bytes its descriptor says.*; http:\/\/127.0.0.1:\d+\/l: no answer within 0.4 s\)/);
     expectNoPartials();
   });
+
+  it('a docker daemon answering an endless error page: its first bytes only, memory bounded (CLI)', async () => {
+    const host = await registry((req, res) => {
+      if (req.url === '/_ping') return void res.writeHead(200, { 'api-version': '1.43' }).end('OK');
+      res.writeHead(500);
+      flood(res, 1 << 30);
+    });
+    const dir = cwd();
+    const r = await runMeasured(['export', 'docker-daemon:x:y', '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { DOCKER_HOST: `tcp://${host}` } });
+    expectOneLineFailure(r, 1, /docker daemon at 127.0.0.1:\d+: saving docker.io\/library\/x:y answered HTTP 500: \{{200}$/, { ms: 20_000, rssMiB: 300 });
+    expectNoPartials(dir);
+  });
 });
