@@ -180,4 +180,14 @@ describe('registries that send too much', () => {
     expectOneLineFailure(r, 1, /docker daemon at 127.0.0.1:\d+: saving docker.io\/library\/x:y answered HTTP 500: \{{200}$/, { ms: 20_000, rssMiB: 300 });
     expectNoPartials(dir);
   });
+
+  it('a busybox URL that never answers: --network-timeout reaches the download too (CLI)', async () => {
+    const silent = await registry(() => {});
+    const dir = cwd();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "http://${silent}/busybox"\nbusybox_sha256 = "${'a'.repeat(64)}"\n[init]\nnone = true\n`);
+    const r = await runMeasured(['build', '-q', '--network-timeout', '0.3'], { cwd: dir });
+    expectOneLineFailure(r, 1, /busybox: cannot download http:\/\/127.0.0.1:\d+\/busybox \(no answer within 0.3 s\); fix \[source\] busybox_url/, { ms: 15_000 });
+    expect(readdirSync(dir)).toEqual(['fledge.toml']);
+  });
 });
