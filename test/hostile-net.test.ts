@@ -3,12 +3,15 @@
 // manifests and error pages, or ask for an endless Retry-After. Every loop of theirs is
 // bounded and stops by itself; the client must stop first, with one clear line, in
 // bounded time and memory, leaving no partial file.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE } from './helpers/cli.js';
 import { pullImage } from '../src/oci/registry.js';
 import { blobFromUrls } from '../src/oci/foreign.js';
 import { expectNoPartials, expectOneLineFailure, runMeasured } from './helpers/hostile.js';
@@ -18,8 +21,15 @@ interface Server {
   close(): Promise<void>;
 }
 const servers: Server[] = [];
+// in-process pulls write into the run's cache, never ~/.cache
+const savedCache = process.env.XDG_CACHE_HOME;
+beforeAll(() => {
+  process.env.XDG_CACHE_HOME = CACHE;
+});
 afterAll(async () => {
   for (const s of servers) await s.close();
+  if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = savedCache;
 });
 
 /** An HTTP server on loopback; /v2/ answers 200 (an open registry), the rest goes to `handle`. */
@@ -189,5 +199,33 @@ describe('registries that send too much', () => {
     const r = await runMeasured(['build', '-q', '--network-timeout', '0.3'], { cwd: dir });
     expectOneLineFailure(r, 1, /busybox: cannot download http:\/\/127.0.0.1:\d+\/busybox \(no answer within 0.3 s\); fix \[source\] busybox_url/, { ms: 15_000 });
     expect(readdirSync(dir)).toEqual(['fledge.toml']);
+  });
+
+  it('a blob larger than the cache disk can take stops while the disk keeps 256 MiB free', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'fp-cache-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=384m', 'tmpfs', cache]);
+    const size = 400 << 20;
+    const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] } }));
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${'1'.repeat(64)}`, size }],
+    });
+    const host = await registry((req, res) => {
+      if (req.url?.includes('/manifests/')) return void res.writeHead(200, { 'content-type': MANIFEST }).end(manifest);
+      if (req.url?.endsWith(configDigest)) return void res.writeHead(200).end(config);
+      res.writeHead(200, { 'content-length': size });
+      flood(res, size);
+    });
+    try {
+      const dir = cwd();
+      const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { XDG_CACHE_HOME: cache } });
+      expectOneLineFailure(r, 1, /blob sha256:1{64}: only \d+(\.\d)? MiB free in the cache .*blobs\/sha256, less than the 256 MiB kept free/, { ms: 30_000 });
+      expectNoPartials(cache, dir);
+    } finally {
+      execFileSync('umount', [cache]);
+    }
   });
 });
