@@ -228,4 +228,17 @@ describe('registries that send too much', () => {
       execFileSync('umount', [cache]);
     }
   });
+
+  it('limit flags out of range are one usage line (exit 2)', async () => {
+    const dir = cwd();
+    for (const [flag, value, problem] of [
+      ['--network-timeout', '-1', /--network-timeout -1: give seconds, more than 0 and at most 86400/],
+      ['--network-timeout', 'soon', /--network-timeout NaN: give seconds/],
+      ['--max-layer-size', '12Q', /--max-layer-size 12Q: write a size like 20G, 512M or a number of bytes/],
+      ['--max-image-size', '0', /--max-image-size 0: write a size like 20G/],
+    ] as [string, string, RegExp][]) {
+      const r = await runMeasured(['export', 'oci:/nonexistent:x', '-o', join(dir, 'x.tar'), flag, value], { cwd: dir });
+      expectOneLineFailure(r, 2, problem, { ms: 15_000 });
+    }
+  });
 });
