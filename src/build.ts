@@ -15,7 +15,7 @@ import type { Limits } from './limits.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -23,7 +23,7 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs, <name>.btrfs or <name>.squashfs in cwd */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
@@ -174,7 +174,7 @@ async function buildRootfs({ o, cwd, log, config, image, name, sourceOptions }: 
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
   refuseUnwrittenOutput(o.output, config.plugin ? `${name}.tar.gz` : undefined, name);
-  const artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
+  const artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
@@ -236,11 +236,16 @@ function outputPath(cwd: string, output: string): string {
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
   const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
   if (!manifestFile) return problems;
+  if (config?.manifest) {
+    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    return problems;
+  }
   const m = checkManifestTemplate(manifestFile);
   problems.push(...m.problems);
   // a missing base_url can still come from the image's exposed port; without an image it cannot

@@ -106,7 +106,7 @@ await yargs(hideBin(process.argv))
         .option('config', { alias: 'c', type: 'string', default: 'fledge.toml', describe: 'build config' })
         .option('manifest', { alias: 'm', type: 'string', describe: 'runtime defaults (default ./manifest.toml when it exists)' }),
     (a) => {
-      const problems = validate({ config: a.config, manifest: a.manifest });
+      const problems = validate({ config: a.config, manifest: a.manifest, onWarning: (w) => process.stderr.write(`warning: ${formatProblem(w)}\n`) });
       if (!problems.length) {
         process.stdout.write('ok\n');
         return;

@@ -13,7 +13,7 @@ import { bytesContent, fileContent, readContent } from '../../src/tree/content.j
 import { linkCounts, makeNode, type Node, Tree } from '../../src/tree/tree.js';
 import { bootInitramfs, kernelPath } from './qemu.js';
 
-export type FsType = 'ext4' | 'squashfs' | 'btrfs';
+export type FsType = 'ext4' | 'squashfs' | 'btrfs' | 'xfs';
 
 const kver = () => basename(kernelPath()).replace(/^vmlinuz-/, '');
 
@@ -43,6 +43,8 @@ const FS_MODULES: Record<FsType, string[]> = {
   squashfs: ['squashfs'],
   // btrfs checksums with crc32c too (libcrc32c asks the crypto API for it)
   btrfs: ['crc32c_generic', 'btrfs'],
+  // xfs checksums its metadata with the kernel's crc32c (libcrc32c)
+  xfs: ['crc32c_generic', 'xfs'],
 };
 
 /** Shared libraries of a dynamically linked program (ldd), with the loader. */
