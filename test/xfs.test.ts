@@ -144,7 +144,7 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(stat(img, '/dev/null-x')['core.forkoff']).toBe('1');
   });
 
-  it('directories in every form by size: short form, block, leaf, node; lookups by hash', () => {
+  it('directories in every form by size: short form, block, leaf, node; lookups by hash; inodes across AGs', () => {
     const tree = new Tree({ mtime: T, mode: 0o755 });
     const sizes = [10, 100, 200, 5000, 100000];
     for (const n of sizes) {
@@ -153,6 +153,9 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     }
     const img = image(tree);
     expectClean(img);
+    // 105 000 inodes: chunks in several AGs, a two-level inode btree in AG 0
+    expect(db(img, 'agi 0', 'print level')).toMatch(/level = 2/);
+    expect(db(img, 'agi 1', 'print count')).toMatch(/count = [1-9]/);
     const sections = (n: number) => bmap(img, `/d${n}`).map(([off]) => (off >= 16777216 ? 'free' : off >= 8388608 ? 'leaf' : 'data'));
     expect(stat(img, '/d10')['core.format']).toBe('1 (local)');
     expect([stat(img, '/d100')['core.size'], sections(100)]).toEqual(['4096', ['data']]);
@@ -161,6 +164,18 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(db(img, 'path /d5000', 'dblock 8388608', 'print nhdr.level')).toMatch(/nhdr.level = 1/);
     for (const n of sizes) expect(db(img, `path /d${n}/name-${String(n - 1).padStart(6, '0')}`, 'print core.mode')).toMatch(/core.mode = 0100644|core.mode = 010644/);
     expect(cat(img, '/d5000/name-004321').toString()).toBe('name-004321');
+  }, 300_000);
+
+  it('a directory of 260 000 names (hard links to one fifo): a two-level dabtree', () => {
+    const tree = new Tree({ mtime: T, mode: 0o755 });
+    const fifo = makeNode('fifo', { mtime: T });
+    const d = tree.mkdirp('huge', { mtime: T });
+    for (const name of named(260000)) d.entries!.set(name, fifo);
+    const img = image(tree);
+    expectClean(img);
+    expect(db(img, 'path /huge', 'dblock 8388608', 'print nhdr.level')).toMatch(/nhdr.level = 2/);
+    expect(db(img, 'path /huge/name-259999', 'print core.nlinkv2')).toMatch(/core.nlinkv2 = 260000/);
+    expect(db(img, 'path /huge/name-000000', 'print core.mode')).toMatch(/core.mode = 010644/);
   }, 300_000);
 
   it('a 2 000-extent file in a bmbt; a 5 GiB sparse file, holes unallocated', () => {

@@ -99,7 +99,7 @@ export function dirForm(i: Ino, parent: Ino, byNode: Map<Node, Ino>, ino: (x: In
     const child = i.node.entries!.get(k)!;
     return { name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] };
   });
-  return directory(entries, ino(i), ino(parent), i.room, i.where);
+  return directory(entries, ino(i), ino(parent), i.room);
 }
 
 export interface Layout {
