@@ -89,7 +89,7 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     execFileSync('mkfs.xfs', ['-q', '-f', ref]);
     expect(db(img, 'version')).toBe(db(ref, 'version'));
     const sb = db(img, 'sb 0', 'print agcount rootino rbmino rsumino inodesize blocksize logblocks inoalignmt spino_align');
-    expect(sb).toMatch(/agcount = 2\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/);
+    expect(sb).toMatch(/agcount = 4\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/);
     expect(stat(img, '/')['core.format']).toBe('1 (local)');
   });
 
@@ -196,10 +196,13 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(bmap(img, '/huge').map(([off, , , count]) => [off, count])).toEqual([[0, 1], [1179648, 1]]);
   });
 
-  it('size_buffer_mb adds free space; preallocate writes every block, same bytes', () => {
+  it('size_buffer_mb adds free space (0: the auto rule, at least 64 MiB); preallocate writes every block, same bytes', () => {
     const small = new Tree({ mtime: T, mode: 0o755 });
     file(small, 'a', 'a');
     const free = (img: string) => Number(/fdblocks = (\d+)/.exec(db(img, 'sb 0', 'print fdblocks'))![1]);
+    const auto = free(image(small));
+    expect(auto).toBeGreaterThanOrEqual(64 * 256);
+    expect(auto).toBeLessThan(64 * 256 + 64);
     const buffered = image(small, { sizeBufferMb: 400 });
     expectClean(buffered);
     expect(free(buffered)).toBeGreaterThanOrEqual(400 * 256);
