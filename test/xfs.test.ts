@@ -140,6 +140,8 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     // 10 000 and 65 536 bytes: remote values in 3 + 17 blocks after the leaf
     expect(stat(img, '/remote-xattrs')['core.nblocks']).toBe(String(1 + 1 + 3 + 17));
     expect(db(img, 'path /remote-xattrs', 'ablock 1', 'print hdr.bytes hdr.offset')).toMatch(/bytes = 4040\n.*offset = 0/);
+    // 300 names of ~100 bytes: leaves under a dabtree node at attribute block 0
+    expect(db(img, 'path /node-xattrs', 'ablock 0', 'print hdr.info.hdr.magic hdr.level')).toMatch(/magic = 0x3ebe\n.*level = 1/);
     expect(db(img, 'path /acl-file', 'print a.sfattr.list[0].name a.sfattr.list[0].root')).toMatch(/name = "SGI_ACL_FILE"\n.*root = 1/);
     expect(stat(img, '/dev/null-x')['core.forkoff']).toBe('1');
   });
@@ -248,6 +250,9 @@ function xattrTree(): Tree {
   remote.xattrs.set('user.big', Buffer.alloc(10000, 0x42));
   remote.xattrs.set('trusted.max', Buffer.from(Array.from({ length: 65536 }, (_, k) => k & 0xff)));
   remote.xattrs.set('user.small', Buffer.from('s'));
+  const node = file(tree, 'node-xattrs', 'n');
+  for (let k = 0; k < 300; k++) node.xattrs.set(`user.${'long-name-'.repeat(10)}${k}`, Buffer.from(`v${k}`.repeat(20)));
+  node.xattrs.set('user.remote', Buffer.alloc(5000, 0x33));
   file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', aclXattr());
   tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', aclXattr());
   // user.* is for files and directories only (xattr(7)); a device takes trusted.*

@@ -9,7 +9,7 @@ import { type BtreeShape, levelCounts } from './btree.js';
 import { type DirEntry, type DirForm, directory } from './dir.js';
 import { BLOCK, CHUNK_BLOCKS, INODES_PER_CHUNK, LITERAL, MAGIC } from './format.js';
 import { Allocator, Geometry, type Run } from './geometry.js';
-import { type Attr, attrsOf, leafAttrs, shortFormAttrs } from './xattr.js';
+import { type Attr, attrBlocks, attrsOf, shortFormAttrs } from './xattr.js';
 
 export const INOBT: BtreeShape = { magic: MAGIC.ino, recSize: 16, keySize: 4, ptrSize: 4 };
 export const FTYPE: Record<Node['type'], number> = { file: 1, dir: 2, char: 3, block: 4, fifo: 5, socket: 6, symlink: 7 };
@@ -22,7 +22,7 @@ export interface Ino {
   nlink: number;
   where: string;
   attrSf?: Buffer;
-  attrLeaf?: { leaf: Buffer; remote: Buffer[] };
+  attrLeaf?: { dabtree: Buffer[]; remote: Buffer[] };
   /** bytes of the inode's literal area the data fork may use */
   room: number;
   /** regular file: file blocks holding data (the rest are holes); others: block count */
@@ -55,11 +55,7 @@ function newIno(index: number, node: Node, nlink: number, where: string): Ino {
   if (attrs.length) {
     const sf = shortFormAttrs(attrs);
     if (sf) i.attrSf = sf;
-    else {
-      const leaf = leafAttrs(attrs);
-      if (!leaf) throw new Error(`xfs: ${where}: xattr names that need more than one 4 KiB attribute leaf are not written yet; use fewer or shorter names`);
-      i.attrLeaf = leaf;
-    }
+    else i.attrLeaf = attrBlocks(attrs, where);
     const dev = node.type !== 'file' && node.type !== 'dir' && node.type !== 'symlink';
     i.room = dev ? 8 : LITERAL - (i.attrSf ? i.attrSf.length : 16);
   }
@@ -160,7 +156,7 @@ export function allocate(inodes: Ino[], dirBlocks: Map<Ino, number[]>, dblocks: 
     for (const r of i.runs) mapRuns(alloc, r.start, r.length, i.extents);
     const n = bmbtBlocks(i.extents.length, i.room);
     i.bmbt = n ? alloc.runs(n).flatMap((r) => Array.from({ length: r.length }, (_, k) => r.start + k)) : [];
-    i.attrBlock = i.attrLeaf ? alloc.contiguous(1 + i.attrLeaf.remote.length) : 0;
+    i.attrBlock = i.attrLeaf ? alloc.contiguous(i.attrLeaf.dabtree.length + i.attrLeaf.remote.length) : 0;
   }
   return { geo, chunks, inobtExtra: extra, gaps: alloc.gaps, end: alloc.next };
 }

@@ -150,16 +150,19 @@ function symlinkBlock(target: Uint8Array, at: number, owner: number, uuid: Buffe
   return b;
 }
 
-/** The attribute leaf at `at` and its remote value blocks after it; returns their count. */
+/** The attribute fork's dabtree blocks from `at`, then its remote value blocks; returns their count. */
 function writeAttrBlocks(c: Ctx, a: NonNullable<Ino['attrLeaf']>, at: number, owner: number): number {
-  sealDaBlock(a.leaf, 'da3', at, owner, c.uuid);
-  c.w.write(at, a.leaf);
-  a.remote.forEach((b, k) => {
-    ATTR3_RMT_HDR.encode({ uuid: c.uuid, owner, blkno: (at + 1 + k) * SECTORS }, b);
-    sealCrc(b, ATTR3_RMT_HDR.fields.crc[0]);
-    c.w.write(at + 1 + k, b);
+  a.dabtree.forEach((b, k) => {
+    sealDaBlock(b, 'da3', at + k, owner, c.uuid);
+    c.w.write(at + k, b);
   });
-  return 1 + a.remote.length;
+  const first = at + a.dabtree.length;
+  a.remote.forEach((b, k) => {
+    ATTR3_RMT_HDR.encode({ uuid: c.uuid, owner, blkno: (first + k) * SECTORS }, b);
+    sealCrc(b, ATTR3_RMT_HDR.fields.crc[0]);
+    c.w.write(first + k, b);
+  });
+  return a.dabtree.length + a.remote.length;
 }
 
 /** The inode's bytes; writes its directory, symlink, bmbt and attribute blocks. */
