@@ -31,14 +31,14 @@ export function checkRootfsType(fs: FilesystemConfig): asserts fs is FilesystemC
 }
 
 /** The artifact's file name: Volant takes the filesystem type from a rootfs url's extension
- *  (.squashfs, .xfs, .btrfs, else ext4: internal/server/orchestrator, see test/helpers/volant.ts). */
+ *  (.squashfs, .xfs, .btrfs, else ext4: see src/config/volant-url.ts). */
 export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
 export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
   checkRootfsType(fs);
-  const file = new ArtifactFile(path);
+  const file = new ArtifactFile(path, { positional: true });
   try {
     let droppedXattrs = 0;
     if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
