@@ -20,7 +20,6 @@ export interface Ino {
   index: number;
   node: Node;
   nlink: number;
-  where: string;
   attrSf?: Buffer;
   attrLeaf?: { dabtree: Buffer[]; remote: Buffer[] };
   /** bytes of the inode's literal area the data fork may use */
@@ -49,8 +48,9 @@ function dataRuns(node: Node): Run[] {
   return runs;
 }
 
-function newIno(index: number, node: Node, nlink: number, where: string): Ino {
-  const i: Ino = { index, node, nlink, where, room: LITERAL, runs: [], extents: [], bmbt: [], attrBlock: 0 };
+/** `where` names the entry in an error (built only then: deep paths are long). */
+function newIno(index: number, node: Node, nlink: number, where: () => string): Ino {
+  const i: Ino = { index, node, nlink, room: LITERAL, runs: [], extents: [], bmbt: [], attrBlock: 0 };
   const attrs: Attr[] = attrsOf(node.xattrs, where);
   if (attrs.length) {
     const sf = shortFormAttrs(attrs);
@@ -61,7 +61,7 @@ function newIno(index: number, node: Node, nlink: number, where: string): Ino {
   }
   if (node.type === 'file') i.runs = dataRuns(node);
   if (node.type === 'symlink') {
-    if (node.target!.length > SYMLINK_MAX) throw new Error(`xfs: ${where}: symlink target of ${node.target!.length} bytes, xfs holds at most ${SYMLINK_MAX}; shorten it in the image`);
+    if (node.target!.length > SYMLINK_MAX) throw new Error(`xfs: ${where()}: symlink target of ${node.target!.length} bytes, xfs holds at most ${SYMLINK_MAX}; shorten it in the image`);
     if (node.target!.length > i.room) i.runs = [{ start: 0, length: 1 }];
   }
   return i;
@@ -72,19 +72,19 @@ export function collectInodes(tree: Tree, epochNode: Node): { inodes: Ino[]; byN
   const counts = linkCounts(tree);
   const byNode = new Map<Node, Ino>();
   const inodes: Ino[] = [];
-  const add = (node: Node, nlink: number, where: string) => {
+  const add = (node: Node, nlink: number, where: () => string) => {
     const i = newIno(inodes.length, node, nlink, where);
     inodes.push(i);
     return i;
   };
-  byNode.set(tree.root, add(tree.root, counts.get(tree.root)!, '/'));
-  add(epochNode, 1, 'realtime bitmap').rtBitmap = true;
-  add({ ...epochNode }, 1, 'realtime summary');
+  byNode.set(tree.root, add(tree.root, counts.get(tree.root)!, () => '/'));
+  add(epochNode, 1, () => 'realtime bitmap').rtBitmap = true;
+  add({ ...epochNode }, 1, () => 'realtime summary');
   for (const { path, node } of tree.walk()) {
     if (byNode.has(node)) continue;
     const name = path.subarray(path.lastIndexOf(0x2f) + 1);
     if (name.length > NAME_MAX) throw new Error(`xfs: /${path.toString('utf8')}: name of ${name.length} bytes, xfs holds at most ${NAME_MAX}; shorten it in the image`);
-    byNode.set(node, add(node, counts.get(node)!, `/${path.toString('utf8')}`));
+    byNode.set(node, add(node, counts.get(node)!, () => `/${path.toString('utf8')}`));
   }
   return { inodes, byNode };
 }

@@ -29,9 +29,9 @@ const ACL_NAMES: Record<string, string> = { 'system.posix_acl_access': 'SGI_ACL_
 const SF_MAX = 168;
 
 /** Linux ACL xattr (posix_acl_xattr.h, version 2) → struct xfs_acl. */
-function xfsAcl(v: Uint8Array, where: string): Buffer {
+function xfsAcl(v: Uint8Array, where: () => string): Buffer {
   const b = Buffer.from(v);
-  if (b.length < 4 || (b.length - 4) % 8 || b.readUInt32LE(0) !== 2) throw new Error(`xfs: ${where}: a POSIX ACL that is not version 2 of the xattr form; fix the image's ACL`);
+  if (b.length < 4 || (b.length - 4) % 8 || b.readUInt32LE(0) !== 2) throw new Error(`xfs: ${where()}: a POSIX ACL that is not version 2 of the xattr form; fix the image's ACL`);
   const n = (b.length - 4) / 8;
   const out = Buffer.alloc(4 + 12 * n);
   out.writeUInt32BE(n, 0);
@@ -44,19 +44,19 @@ function xfsAcl(v: Uint8Array, where: string): Buffer {
 }
 
 /** The tree's xattrs as xfs attributes, in name order; unknown namespaces are an error. */
-export function attrsOf(xattrs: Map<string, Uint8Array>, where: string): Attr[] {
+export function attrsOf(xattrs: Map<string, Uint8Array>, where: () => string): Attr[] {
   const out: Attr[] = [];
   for (const key of [...xattrs.keys()].sort()) {
     const value = xattrs.get(key)!;
     const dot = key.indexOf('.');
     const ns = key.slice(0, dot);
     const rest = Buffer.from(key.slice(dot + 1), 'latin1');
-    if (rest.length > 255) throw new Error(`xfs: ${where}: xattr name of ${rest.length} bytes, xfs holds at most 255; shorten it in the image`);
+    if (rest.length > 255) throw new Error(`xfs: ${where()}: xattr name of ${rest.length} bytes, xfs holds at most 255; shorten it in the image`);
     if (ACL_NAMES[key]) out.push({ name: Buffer.from(ACL_NAMES[key]), flags: ATTR_FLAG.root, value: xfsAcl(value, where) });
     else if (ns === 'user') out.push({ name: rest, flags: 0, value: Buffer.from(value) });
     else if (ns === 'trusted') out.push({ name: rest, flags: ATTR_FLAG.root, value: Buffer.from(value) });
     else if (ns === 'security') out.push({ name: rest, flags: ATTR_FLAG.secure, value: Buffer.from(value) });
-    else throw new Error(`xfs: ${where}: xattr ${key}: xfs has no namespace for it; remove it from the image`);
+    else throw new Error(`xfs: ${where()}: xattr ${key}: xfs has no namespace for it; remove it from the image`);
   }
   return out;
 }
@@ -151,12 +151,12 @@ function leafBlock(part: Hashed[], remote: Buffer[], firstRemote: number, forw: 
  * The attribute fork's blocks: one leaf, or (when the names need more) a dabtree node at
  * fork block 0 over leaves at blocks 1…; then the remote value blocks.
  */
-export function attrBlocks(attrs: Attr[], where: string): { dabtree: Buffer[]; remote: Buffer[] } {
+export function attrBlocks(attrs: Attr[], where: () => string): { dabtree: Buffer[]; remote: Buffer[] } {
   const sorted = attrs.map((a) => ({ a, hash: daHash(a.name) })).sort((x, y) => x.hash - y.hash);
   const leaves = splitLeaves(sorted);
   const remote: Buffer[] = [];
   if (leaves.length === 1) return { dabtree: [leafBlock(leaves[0], remote, 1, 0, 0)], remote };
-  if (leaves.length > NODE_ENTS) throw new Error(`xfs: ${where}: ${attrs.length} xattrs need an attribute dabtree deeper than one node; not written yet`);
+  if (leaves.length > NODE_ENTS) throw new Error(`xfs: ${where()}: ${attrs.length} xattrs need an attribute dabtree deeper than one node; not written yet`);
   const first = 1 + leaves.length;
   const node = Buffer.alloc(BLOCK);
   DA3_BLKINFO.encode({ magic: DA3_NODE_MAGIC }, node);
