@@ -12,7 +12,7 @@ import { Allocator, Geometry, type Run } from './geometry.js';
 import { type Attr, attrBlocks, attrsOf, shortFormAttrs } from './xattr.js';
 
 export const INOBT: BtreeShape = { magic: MAGIC.ino, recSize: 16, keySize: 4, ptrSize: 4 };
-export const FTYPE: Record<Node['type'], number> = { file: 1, dir: 2, char: 3, block: 4, fifo: 5, socket: 6, symlink: 7 };
+const FTYPE: Record<Node['type'], number> = { file: 1, dir: 2, char: 3, block: 4, fifo: 5, socket: 6, symlink: 7 };
 const SYMLINK_MAX = 1024;
 const NAME_MAX = 255;
 
