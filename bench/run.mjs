@@ -6,7 +6,7 @@
 // fledge-pure side fails (a writer not written yet) is reported "not available"; its
 // peers still run. Not a test: vitest only collects test/**/*.test.ts.
 //
-//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio] [--cache DIR] [--mirror URL]
+//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio,qcow2] [--cache DIR] [--mirror URL]
 //   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { debianMirror, IMAGE_VERSION, prepareImage } from './image.mjs';
+import { xfsProto } from './xfs-proto.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -57,6 +58,8 @@ const TOOLS = [
   ['umoci', 'umoci'],
   ['mke2fs', 'e2fsprogs'],
   ['e2fsck', 'e2fsprogs'],
+  ['mkfs.xfs', 'xfsprogs'],
+  ['xfs_repair', 'xfsprogs'],
   ['mksquashfs', 'squashfs-tools'],
   ['unsquashfs', 'squashfs-tools'],
   ['tar2sqfs', 'squashfs-tools-ng'],
@@ -64,6 +67,7 @@ const TOOLS = [
   ['gzip', 'gzip'],
   ['tar', 'tar'],
   ['setfattr', 'attr'],
+  ['qemu-img', 'qemu-utils'],
 ];
 const have = (tool) => spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 
@@ -139,9 +143,11 @@ function machine() {
     tools: {
       umoci: version(['umoci', '--version']),
       mke2fs: spawnSync('mke2fs', ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0].trim(),
+      'mkfs.xfs': version(['mkfs.xfs', '-V']),
       mksquashfs: version(['mksquashfs', '-version']),
       tar2sqfs: version(['tar2sqfs', '--version']),
       cpio: version(['cpio', '--version']),
+      'qemu-img': version(['qemu-img', '--version']),
     },
   };
 }
@@ -155,6 +161,7 @@ function writeConfigs(imageRef) {
   const agent = join(ROOT, 'examples/hello/kestrel');
   const configs = {
     ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
+    xfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "xfs"\n`,
     squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
     'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
     cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n`,
@@ -226,6 +233,27 @@ function peerExt4(layout, tag, bundle, img) {
   ];
 }
 
+/** umoci unpack, a protofile of the rootfs, mkfs.xfs -p into du + 25 % (mkfs.xfs's minimum is 300 MiB). */
+function peerXfs(layout, tag, bundle, img) {
+  const proto = join(work, 'xfs.proto');
+  const size = {};
+  return [
+    umociUnpack(layout, tag, bundle),
+    () => {
+      const r = timed(['du', '-s', '--block-size=1', join(bundle, 'rootfs')]);
+      size.mib = Math.max(300, Math.ceil((Number(r.stdout.split(/\s/)[0]) * 1.25) / MiB));
+      const t0 = process.hrtime.bigint();
+      writeFileSync(proto, xfsProto(join(bundle, 'rootfs')).text);
+      return { wall: r.wall + Number(process.hrtime.bigint() - t0) / 1e9, rssKB: r.rssKB };
+    },
+    () => {
+      rmSync(img, { force: true });
+      timed(['truncate', '-s', `${size.mib}M`, img]);
+      return timed(['mkfs.xfs', '-q', '-f', '-p', proto, img]);
+    },
+  ];
+}
+
 const cleanup = (...paths) => () => {
   for (const p of paths) rmSync(p, { recursive: true, force: true });
   return { wall: 0, rssKB: 0 };
@@ -243,6 +271,12 @@ function defineCases(layout, tag, flatTar) {
       target: 0.5,
       fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
       peers: [{ tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') }],
+    },
+    {
+      name: 'xfs',
+      target: 0.5,
+      fp: { config: configs.xfs, out: out('fp.xfs'), check: (f) => timed(['xfs_repair', '-n', '-f', f]), checkName: 'xfs_repair -n' },
+      peers: [{ tool: 'umoci unpack + mkfs.xfs -p protofile', steps: peerXfs(layout, tag, b, out('peer.xfs')), out: out('peer.xfs') }],
     },
     {
       name: 'squashfs zstd-15',
@@ -279,6 +313,20 @@ function defineCases(layout, tag, flatTar) {
       ],
     },
     {
+      // the same raw ext4 image (fledge-pure's, built once, untimed) into a compressed qcow2
+      name: 'qcow2 (compressed)',
+      target: 1.0,
+      prepare: () => fledgePure(configs.ext4, out('raw.img'))(),
+      fp: { step: () => timed(['node', join(ROOT, 'bench/qcow2-convert.mjs'), out('raw.img'), out('fp.qcow2')]), out: out('fp.qcow2'), check: (f) => qcow2Check(f, out('raw.img')), checkName: 'qemu-img check + compare' },
+      peers: [
+        {
+          tool: 'qemu-img convert -c -O qcow2',
+          out: out('peer.qcow2'),
+          steps: [() => (rmSync(out('peer.qcow2'), { force: true }), timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', out('raw.img'), out('peer.qcow2')]))],
+        },
+      ],
+    },
+    {
       name: 'cpio.gz',
       target: 1.0,
       fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
@@ -293,15 +341,25 @@ function defineCases(layout, tag, flatTar) {
   ];
 }
 
+function qcow2Check(qcow2, raw) {
+  timed(['qemu-img', 'check', qcow2]);
+  return timed(['qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', raw, qcow2]);
+}
+
 function runCase(c) {
   const result = { case: c.name, target: c.target, tools: [] };
+  if (c.prepare) {
+    log(`${c.name}: preparing its input`);
+    c.prepare();
+  }
+  const fpStep = () => (c.fp.step ?? fledgePure(c.fp.config, c.fp.out))();
   const fp = { tool: 'fledge-pure', available: true, runs: [] };
   result.tools.push(fp);
   // the warm-up build fills the blob and layer cache; it is reported, not counted
   log(`${c.name}: fledge-pure warm-up build`);
   try {
     const before = cacheSnapshot();
-    const cold = run([fledgePure(c.fp.config, c.fp.out)], c.fp.out);
+    const cold = run([fpStep], c.fp.out);
     fp.warmup = { ...cold, cacheAddedBytes: cacheDelta(before, cacheSnapshot()).addedBytes };
     try {
       c.fp.check(c.fp.out);
@@ -323,7 +381,7 @@ function runCase(c) {
       log(`${c.name}: round ${round}: fledge-pure`);
       const before = cacheSnapshot();
       try {
-        fp.runs.push(run([fledgePure(c.fp.config, c.fp.out)], c.fp.out));
+        fp.runs.push(run([fpStep], c.fp.out));
         if (round === 1) fp.warmCache = cacheDelta(before, cacheSnapshot());
       } catch (e) {
         fp.available = false;

@@ -39,12 +39,24 @@ describe('oci_rootfs builds', () => {
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
   }, 180_000);
 
+  it('examples/hello-xfs: golden bytes, xfs_repair clean, boots as root into the agent', async () => {
+    const dir = await buildExample('hello-xfs');
+    const img = join(dir, 'hello-xfs.xfs');
+    expect([sha(img), manifestSha(join(dir, 'hello-xfs.manifest.json'))]).toEqual([golden['hello-xfs.xfs'], golden['hello-xfs.manifest.json']]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'hello-xfs.manifest.json'), 'utf8'));
+    expect(manifest.rootfs).toEqual({ url: img, checksum: `sha256:${golden['hello-xfs.xfs']}`, format: 'xfs' });
+    expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=xfs');
+    expect(spawnSync('xfs_repair', ['-n', '-f', img]).status).toBe(0);
+    const out = await bootAsRoot(img, 'xfs', '/bin/kestrel', { until: /mounts:\n/ });
+    expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
+  }, 180_000);
+
   it('examples/hello-btrfs: golden bytes, btrfs check clean, boots as root into the agent', async () => {
     const dir = await buildExample('hello-btrfs');
-    const img = join(dir, 'hello-btrfs.img');
-    expect([sha(img), manifestSha(join(dir, 'hello-btrfs.manifest.json'))]).toEqual([golden['hello-btrfs.img'], golden['hello-btrfs.manifest.json']]);
+    const img = join(dir, 'hello-btrfs.btrfs');
+    expect([sha(img), manifestSha(join(dir, 'hello-btrfs.manifest.json'))]).toEqual([golden['hello-btrfs.btrfs'], golden['hello-btrfs.manifest.json']]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-btrfs.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-btrfs.img'), checksum: `sha256:${golden['hello-btrfs.img']}`, format: 'btrfs' });
+    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-btrfs.btrfs'), checksum: `sha256:${golden['hello-btrfs.btrfs']}`, format: 'btrfs' });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=btrfs');
     const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', img], { encoding: 'utf8' });
     expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
@@ -95,6 +107,28 @@ describe('oci_rootfs builds', () => {
     expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
   }, 240_000);
 
+  it('the hard-case image to xfs: xfs_repair clean, what the kernel lists is the tree the build assembled', async () => {
+    const dir = project({
+      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'kestrel*': '#!/bin/sh\necho agent\n',
+      busybox: readFileSync('/bin/busybox'),
+    });
+    writeHardLayout(join(dir, 'img'), hardLayers(), 'gzip', 'hard');
+    const r = await runCli(['build', '-q', '-o', 'root.xfs'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const img = join(dir, 'root.xfs');
+    const check = spawnSync('xfs_repair', ['-n', '-f', img], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toMatch(/Phase 7/);
+    expect(check.status).toBe(0);
+
+    process.env.XDG_CACHE_HOME = CACHE;
+    const config = loadFledgeConfig(join(dir, 'fledge.toml'));
+    const tree = await ociRootfsTree({ config, image: config.source.image!, epoch: { sec: 0, nsec: 0 }, log: () => {}, cwd: dir });
+    const boot = await bootDisk({ image: img, fstype: 'xfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    expect(boot.report).toContain('CHROOT-OK');
+    expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
+  }, 240_000);
+
   it('the hard-case image to btrfs: btrfs check clean, and the kernel lists the tree the build assembled', async () => {
     const dir = project({
       'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
@@ -102,9 +136,9 @@ describe('oci_rootfs builds', () => {
       busybox: readFileSync('/bin/busybox'),
     });
     writeHardLayout(join(dir, 'img'), hardLayers(), 'gzip', 'hard');
-    const r = await runCli(['build', '-q', '-o', 'root.img'], { cwd: dir });
+    const r = await runCli(['build', '-q', '-o', 'root.btrfs'], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', join(dir, 'root.img')], { encoding: 'utf8' });
+    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', join(dir, 'root.btrfs')], { encoding: 'utf8' });
     expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
 
     process.env.XDG_CACHE_HOME = CACHE;
@@ -113,7 +147,7 @@ describe('oci_rootfs builds', () => {
     const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
     const expected = treeListing(tree);
     for (const e of expected.values()) if (e.mode.startsWith('4')) e.nlink = 1; // btrfs: one link per directory
-    const boot = await bootDisk({ image: join(dir, 'root.img'), fstype: 'btrfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    const boot = await bootDisk({ image: join(dir, 'root.btrfs'), fstype: 'btrfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(expected, parseListing(boot.report))).toEqual([]);
   }, 240_000);

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FledgeConfig } from '../config/types.js';
+import type { Limits } from '../limits.js';
 import { download } from '../download.js';
 import { BuildError } from '../errors.js';
 import { bytesContent, fileContent } from '../tree/content.js';
@@ -60,6 +61,7 @@ export interface InitramfsInputs {
   platform?: string;
   insecure?: string[];
   log: (line: string) => void;
+  limits?: Partial<Limits>;
 }
 
 /** The skeleton's folders and devices, where the tree (an image) does not have them already. */
@@ -75,14 +77,14 @@ function addSkeleton(tree: Tree, epoch: Time): void {
   }
 }
 
-async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+async function addBusybox(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
   const { busybox_url, busybox_sha256 } = config.source;
   // a plain path (not a URL) is a local file, relative to the config's folder
   const url = !busybox_url ? DEFAULT_BUSYBOX_URL : /^[a-z]+:\/\//.test(busybox_url) ? busybox_url : resolve(config.dir, busybox_url);
   const sha = busybox_url ? busybox_sha256 : (busybox_sha256 ?? DEFAULT_BUSYBOX_SHA256);
   if (!sha) log(`warning: [source] busybox_url has no busybox_sha256: ${url} is used unchecked`);
   log(`busybox: ${url}`);
-  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml');
+  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits);
   const size = statSync(path).size;
   placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
   const bin = tree.get(tree.resolve('/bin', true).join('/'))!;
@@ -92,7 +94,7 @@ async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): 
   }
 }
 
-async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
   const init = config.init;
   if (init.mode === 'none') {
     log('init: none (your /init is PID 1)');
@@ -109,7 +111,7 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
     placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
     return;
   }
-  const agent = await fetchAgent(config.agent!);
+  const agent = await fetchAgent(config.agent!, limits);
   log(`agent: ${agent}`);
   placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
   const content = fileContent(agent, statSync(agent).size);
@@ -117,12 +119,12 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, onImageConfig }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig }: InitramfsInputs): Promise<Tree> {
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure });
+  const local = await openImage(image, { cwd, log, platform, insecure, limits });
   onImageConfig?.(local.config);
-  return flatten(local, log, epoch);
+  return flatten(local, log, epoch, limits);
 }
 
 /** [init] none: the image or a mapping must have put something at /init, or the VM cannot boot. */

@@ -13,7 +13,7 @@ import { bytesContent, fileContent, readContent } from '../../src/tree/content.j
 import { linkCounts, makeNode, type Node, Tree } from '../../src/tree/tree.js';
 import { bootInitramfs, kernelPath } from './qemu.js';
 
-export type FsType = 'ext4' | 'squashfs' | 'btrfs';
+export type FsType = 'ext4' | 'squashfs' | 'btrfs' | 'xfs';
 
 const kver = () => basename(kernelPath()).replace(/^vmlinuz-/, '');
 
@@ -43,6 +43,8 @@ const FS_MODULES: Record<FsType, string[]> = {
   squashfs: ['squashfs'],
   // btrfs checksums with crc32c too (libcrc32c asks the crypto API for it)
   btrfs: ['crc32c_generic', 'btrfs'],
+  // xfs checksums its metadata with the kernel's crc32c (libcrc32c)
+  xfs: ['crc32c_generic', 'xfs'],
 };
 
 /** Shared libraries of a dynamically linked program (ldd), with the loader. */
@@ -66,6 +68,8 @@ export const LIST_SCRIPT = [
 export interface DiskBoot {
   image: string;
   fstype: FsType;
+  /** how the image is stored: raw (default) or qcow2 (QEMU's -drive format=qcow2) */
+  format?: 'raw' | 'qcow2';
   /** mount options; default ro */
   mountOptions?: string;
   /** shell run in /mnt after the mount; its output is the report */
@@ -142,7 +146,7 @@ export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
     ], { script: o.script + '\n' }, o.tools);
     const scratch = join(dir, 'report.raw');
     execFileSync('truncate', ['-s', '256M', scratch]);
-    const r = await bootInitramfs(initrd, { drives: [o.image, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
+    const r = await bootInitramfs(initrd, { drives: [{ file: o.image, format: o.format ?? 'raw' }, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
     const report = readReport(scratch);
     if (!report.endsWith('REPORT-END\n')) throw new Error(`no report from the guest (timed out: ${r.timedOut}); console:\n${r.output.slice(-3000)}`);
     return { console: r.output, report: report.slice(0, -'REPORT-END\n'.length) };
