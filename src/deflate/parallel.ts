@@ -5,14 +5,14 @@
 // deflate stream. The bytes depend only on the input, the chunk size and the settings:
 // not on how the input was written, nor on the number of workers.
 import { availableParallelism } from 'node:os';
-import { DeflatePool } from './pool.js';
+import { DeflatePool, type PoolOptions } from './pool.js';
 import type { DeflateSettings } from './raw.js';
 
 /** pigz's default block size (-b 128) and dictionary (the whole 32 KiB window). */
 export const CHUNK = 128 * 1024;
 const DICT = 32 * 1024;
 
-export interface ParallelOptions {
+export interface ParallelOptions extends Partial<PoolOptions> {
   /** compression threads (default os.availableParallelism()); 0 = on this thread */
   workers?: number;
 }
@@ -31,7 +31,7 @@ export class ChainedDeflate {
     o: ParallelOptions = {},
   ) {
     const workers = o.workers ?? availableParallelism();
-    this.pool = new DeflatePool(settings, workers);
+    this.pool = new DeflatePool(settings, { ...o, workers });
     this.inFlight = Math.max(1, 2 * workers);
   }
 
@@ -89,7 +89,7 @@ export function deflateParallel(chunks: Iterable<Uint8Array>, settings: DeflateS
  */
 export function deflateEach(chunks: Iterable<Uint8Array>, settings: DeflateSettings, o: ParallelOptions = {}): Uint8Array[] {
   const workers = o.workers ?? availableParallelism();
-  const pool = new DeflatePool(settings, workers);
+  const pool = new DeflatePool(settings, { ...o, workers });
   const out: Uint8Array[] = [];
   try {
     for (const c of chunks) {

@@ -3,7 +3,9 @@
 // submitted, blocking (Atomics.wait) until the oldest is done. So synchronous writers
 // (the cpio writer, a disk image writer) compress on every core with no change to their
 // flow, and the bytes never depend on the number of workers. workers = 0 compresses on
-// the calling thread.
+// the calling thread. Starting a worker costs about as much CPU as deflating 2 MiB, so
+// the workers start only once `inlineFirst` bytes have been compressed on the calling
+// thread: a small input never pays for them.
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { compiledWorker } from '../worker-url.js';
 import { checkSettings, type DeflateSettings, deflateChunk } from './raw.js';
@@ -11,6 +13,16 @@ import type { DeflateDone, DeflateJob, DeflateWorkerData } from './worker.js';
 
 /** A worker that gives no answer for this long is taken as dead (a chunk takes milliseconds). */
 const STALL_MS = 300_000;
+
+/** Default bytes compressed on the calling thread before the workers start. */
+export const INLINE_FIRST = 4 << 20;
+
+export interface PoolOptions {
+  /** compression threads; 0 = all on the calling thread */
+  workers: number;
+  /** bytes compressed on the calling thread before the workers start (default INLINE_FIRST) */
+  inlineFirst?: number;
+}
 
 export class DeflatePool {
   private workers: Worker[] = [];
@@ -20,13 +32,14 @@ export class DeflatePool {
   private done = new Map<number, DeflateDone>();
   private nextId = 0;
   private failed?: Error;
+  private inlineLeft: number;
 
   constructor(
     readonly settings: DeflateSettings,
-    workers: number,
+    private o: PoolOptions,
   ) {
     checkSettings(settings);
-    if (workers > 0) this.startWorkers(workers);
+    this.inlineLeft = o.workers > 0 ? (o.inlineFirst ?? INLINE_FIRST) : Infinity;
   }
 
   private startWorkers(n: number): void {
@@ -51,10 +64,12 @@ export class DeflatePool {
   submit(data: Uint8Array, last: boolean, dictionary?: Uint8Array): void {
     const id = this.nextId++;
     this.order.push(id);
-    if (!this.workers.length) {
+    if (this.inlineLeft > 0) {
+      this.inlineLeft -= data.length;
       this.done.set(id, { id, bytes: deflateChunk(data, this.settings, last, dictionary) });
       return;
     }
+    if (!this.workers.length) this.startWorkers(this.o.workers);
     const own = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b) ? b : new Uint8Array(b));
     const job: DeflateJob = { id, data: own(data), dictionary: dictionary && new Uint8Array(dictionary), last };
     this.workers[id % this.workers.length].postMessage(job, [job.data.buffer as ArrayBuffer]);
