@@ -12,8 +12,10 @@ import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { readRange } from '../tree/content.js';
 import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { checkLimits } from '../tree/limits.js';
 import { crc32c } from './crc32c.js';
 import { type DirBlockKind, dirBlocks, emptyDirBlocks, sealDirBlock } from './dir.js';
+import { EXT4_LIMITS } from './limits.js';
 import { type Extent, extentTree, extentTreeBlocks, MAX_EXTENT_LEN } from './extents.js';
 import { Allocator, BLOCK, BLOCKS_PER_GROUP, Geometry, INODE_SIZE, journalBlocks, type Run } from './geometry.js';
 import { encodeInode, EXTENTS_FL, INDEX_FL, INODE_XATTR_ROOM, inodeSeed, sealInode } from './inode.js';
@@ -110,8 +112,6 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
       names.push({ name: Buffer.from('lost+found'), node: lf.node });
       lf.blocks = emptyDirBlocks(LOST_FOUND_INO, ROOT_INO, 4).map((data) => ({ kind: 'leaf', data }));
     }
-    const where = (name: Buffer) => `ext4: ${path}/${name.toString('utf8')}`;
-    for (const { name } of names) if (name.length > 255) throw new Error(`${where(name)}: name of ${name.length} bytes, ext4 holds at most 255; shorten it in the image`);
     const d = dirBlocks(
       self.ino,
       parent,
@@ -125,7 +125,6 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
       else if (node.type === 'symlink' && node.target!.length > FAST_SYMLINK_MAX) {
         const i = byNode.get(node)!;
         if (i.blocks) continue;
-        if (node.target!.length >= BLOCK) throw new Error(`${where(name)}: symlink target of ${node.target!.length} bytes, ext4 holds at most ${BLOCK - 1}; shorten it in the image`);
         const data = Buffer.alloc(BLOCK);
         data.set(node.target!);
         i.blocks = [{ kind: 'raw', data }];
@@ -272,6 +271,7 @@ function setBits(bitmap: Uint8Array, from: number, count: number): void {
 }
 
 export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
+  checkLimits(tree, EXT4_LIMITS);
   const shape = shapeDigest(tree);
   const hashSeed = Uint32Array.from({ length: 4 }, (_, k) => shape.readUInt32LE(4 * k));
   const { inodes, byNode } = numberInodes(tree, o.epoch);

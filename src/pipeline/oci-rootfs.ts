@@ -22,11 +22,14 @@ export interface OciRootfsInputs {
   cwd: string;
   platform?: string;
   insecure?: string[];
+  /** told the image's config blob */
+  onImageConfig?: (config: Buffer) => void;
 }
 
-export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<Tree> {
+export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure, onImageConfig }: OciRootfsInputs): Promise<Tree> {
   log(`image: ${image}`);
   const local = await openImage(image, { cwd, log, platform, insecure });
+  onImageConfig?.(local.config);
   const tree = await flatten(local, log, epoch);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
   const agent = await fetchAgent(config.agent!);
