@@ -67,6 +67,7 @@ const TOOLS = [
   ['tar2sqfs', 'squashfs-tools-ng'],
   ['cpio', 'cpio'],
   ['gzip', 'gzip'],
+  ['pigz', 'pigz'],
   ['tar', 'tar'],
   ['setfattr', 'attr'],
   ['skopeo', 'skopeo'],
@@ -165,7 +166,7 @@ function writeConfigs(imageRef, coldRef) {
     squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
     'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
     'cold-ext4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(`docker://${coldRef}`)}\n\n[filesystem]\ntype = "ext4"\n`,
-    cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n`,
+    cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n\n[mappings]\n${JSON.stringify(agent)} = "/init"\n`,
   };
   const paths = {};
   for (const [name, text] of Object.entries(configs)) {
@@ -340,6 +341,11 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
           tool: 'umoci unpack + cpio + gzip -6',
           out: out('peer.cpio.gz'),
           steps: [umociUnpack(layout, tag, b), () => timedPipeline([['find', '.'], ['cpio', '-o', '-H', 'newc', '--quiet'], ['gzip', '-6']], { cwd: join(b, 'rootfs'), stdout: out('peer.cpio.gz') })],
+        },
+        {
+          tool: 'umoci unpack + cpio + pigz -6',
+          out: out('peer-pigz.cpio.gz'),
+          steps: [umociUnpack(layout, tag, b), () => timedPipeline([['find', '.'], ['cpio', '-o', '-H', 'newc', '--quiet'], ['pigz', '-6']], { cwd: join(b, 'rootfs'), stdout: out('peer-pigz.cpio.gz') })],
         },
       ],
     },
