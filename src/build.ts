@@ -11,10 +11,11 @@ import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
 import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
+import type { Limits } from './limits.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -22,7 +23,7 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs, <name>.btrfs or <name>.squashfs in cwd */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
@@ -42,6 +43,8 @@ export interface BuildOptions {
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
+  /** timeouts and caps for image sources (src/limits.ts) */
+  limits?: Partial<Limits>;
 }
 
 export interface BuildResult {
@@ -109,7 +112,7 @@ interface Run {
   config: FledgeConfig;
   image?: string;
   name: string;
-  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; onImageConfig: (c: Buffer) => void };
+  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void };
 }
 
 interface Written {
@@ -140,7 +143,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     o, cwd, log, config, image,
     name: artifactName(template?.name, image),
     // an image path in fledge.toml is relative to it; --docker-archive to the working folder
-    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, onImageConfig: (c) => (imageConfig = c) },
+    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c) },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
@@ -171,7 +174,7 @@ async function buildRootfs({ o, cwd, log, config, image, name, sourceOptions }: 
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
   refuseUnwrittenOutput(o.output, config.plugin ? `${name}.tar.gz` : undefined, name);
-  const artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
+  const artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
@@ -226,17 +229,23 @@ function logClamped(log: (line: string) => void, clamped: number): void {
 }
 
 function outputPath(cwd: string, output: string): string {
+  if (output === '-') throw new UsageError('--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)');
   const artifact = resolve(cwd, output);
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
   return artifact;
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
   const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
   if (!manifestFile) return problems;
+  if (config?.manifest) {
+    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    return problems;
+  }
   const m = checkManifestTemplate(manifestFile);
   problems.push(...m.problems);
   // a missing base_url can still come from the image's exposed port; without an image it cannot

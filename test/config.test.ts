@@ -340,7 +340,7 @@ preallocate = "yes"
       'F:12: filesystem.type: must be one of "squashfs", "ext4", "xfs", "btrfs" (got "ext3"); did you mean "ext4"?',
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 23); e.g. compression_level = 15',
       'F:14: filesystem.overlay_size: must be a size: digits with an optional K, M, G or T suffix (got "1 GB"); e.g. overlay_size = "1G"',
-      'F:15: filesystem.size_buffer_mb: must be at least 0 (got -1); e.g. size_buffer_mb = 100',
+      'F:15: filesystem.size_buffer_mb: must be between 0 and 1048576 (got -1); e.g. size_buffer_mb = 100',
     ]);
     expect(problems(OCI.replace('compression_level = 15', 'compression_level = 0'))).toEqual([
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 0); e.g. compression_level = 15',

@@ -164,3 +164,17 @@ describe('--docker-archive with an oci_rootfs fledge.toml', () => {
     expect(readdirSync(out)).toEqual(['hello.img']);
   }, 120_000);
 });
+
+describe('keys of the other filesystem type', () => {
+  it('build and validate print a warning line each, with file:line, and go on', async () => {
+    const dir = project({
+      'fledge.toml': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "${resolve('examples/hello/kestrel')}"\n\n[source]\nimage = "oci:${resolve('examples/hello-image')}:hello"\n\n[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\n`,
+    });
+    const line = "warning: fledge.toml:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it\n";
+    const v = await runCli(['validate'], { cwd: dir });
+    expect([v.code, v.stdout, v.stderr]).toEqual([0, 'ok\n', line]);
+    const b = await runCli(['build'], { cwd: dir });
+    expect(b.code).toBe(0);
+    expect(b.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([line.trimEnd(), expect.stringMatching(/^warning: no manifest.toml, and the image lacks/)]);
+  }, 60_000);
+});

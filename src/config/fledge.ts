@@ -39,6 +39,9 @@ const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   checksum: 'http',
 };
 
+/** 1 TiB of free space in an ext4 image: far more than a root filesystem needs, small enough to plan in memory */
+const MAX_SIZE_BUFFER_MB = 1 << 20;
+
 const MISSING_FIX = 'pass --config <path to fledge.toml>, or create fledge.toml in this folder (see the README for an example)';
 
 export interface CheckOptions {
@@ -253,7 +256,7 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   const overlay = c.str(t, 'overlay_size', fp);
   if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
-  const buffer = c.int(t, 'size_buffer_mb', fp, 0, undefined, 'size_buffer_mb = 100');
+  const buffer = c.int(t, 'size_buffer_mb', fp, 0, MAX_SIZE_BUFFER_MB, 'size_buffer_mb = 100');
   const prealloc = c.bool(t, 'preallocate', fp);
   warnOtherTypeKeys(c, t, type ?? 'squashfs');
   return {

@@ -6,7 +6,7 @@
 // fledge-pure's additions: [plugin.manifest] workload.entrypoint (else the image's
 // Entrypoint + Cmd at build time, as Volant needs one) and workload.base_url.
 import * as path from 'node:path';
-import type { ManifestTemplate } from './manifest.js';
+import { MAX_MEMORY_MB, type ManifestTemplate } from './manifest.js';
 import { Checker, isHttpUrl, type KeyPath, type Table } from './toml-file.js';
 import type { FledgeConfig, PluginInfo, Problem } from './types.js';
 
@@ -98,7 +98,7 @@ function checkManifest(c: Checker, p: Table): ManifestPart | undefined {
   const rp = [...mp, 'resources'];
   c.keys(r, rp, { allowed: RESOURCE_KEYS });
   const cpu = c.int(r, 'vcpu', rp, 1, 1024, 'resources.vcpu = 2') ?? 1;
-  const mem = c.int(r, 'memory_mb', rp, 128, undefined, 'resources.memory_mb = 512') ?? 256;
+  const mem = c.int(r, 'memory_mb', rp, 128, MAX_MEMORY_MB, 'resources.memory_mb = 512') ?? 256;
   const part: ManifestPart = {
     schema_version: 'v1',
     enabled: true,
