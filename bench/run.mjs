@@ -6,7 +6,7 @@
 // fledge-pure side fails (a writer not written yet) is reported "not available"; its
 // peers still run. Not a test: vitest only collects test/**/*.test.ts.
 //
-//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio] [--cache DIR] [--mirror URL]
+//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio,qcow2] [--cache DIR] [--mirror URL]
 //   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one,
 //   "cold" the cold ext4 build from a local registry)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
@@ -75,6 +75,7 @@ const TOOLS = [
   ['setfattr', 'attr'],
   ['skopeo', 'skopeo'],
   ['docker-registry', 'docker-registry'],
+  ['qemu-img', 'qemu-utils'],
 ];
 const have = (tool) => spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 
@@ -154,6 +155,7 @@ function machine() {
       mksquashfs: version(['mksquashfs', '-version']),
       tar2sqfs: version(['tar2sqfs', '--version']),
       cpio: version(['cpio', '--version']),
+      'qemu-img': version(['qemu-img', '--version']),
     },
   };
 }
@@ -185,8 +187,8 @@ function fledgePure(config, out, env = FP_ENV) {
   return () => timed(['node', CLI, 'build', '-q', '-c', config, '-o', out], { env, cwd: work });
 }
 
-/** fledge-pure's steps for a case: a cold case first empties its own cache (untimed). */
-const fpSteps = (fp) => [...(fp.pre ? [fp.pre] : []), fledgePure(fp.config, fp.out, fp.env)];
+/** fledge-pure's steps for a case: its own step, or the build (a cold case first empties its own cache, untimed). */
+const fpSteps = (fp) => (fp.step ? [fp.step] : [...(fp.pre ? [fp.pre] : []), fledgePure(fp.config, fp.out, fp.env)]);
 
 /** size and mtime of every file in fledge-pure's cache, to show a warm build adds nothing. */
 function cacheSnapshot() {
@@ -365,6 +367,20 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
       ],
     },
     {
+      // the same raw ext4 image (fledge-pure's, built once, untimed) into a compressed qcow2
+      name: 'qcow2 (compressed)',
+      target: 1.0,
+      prepare: () => fledgePure(configs.ext4, out('raw.img'))(),
+      fp: { step: () => timed(['node', join(ROOT, 'bench/qcow2-convert.mjs'), out('raw.img'), out('fp.qcow2')]), out: out('fp.qcow2'), check: (f) => qcow2Check(f, out('raw.img')), checkName: 'qemu-img check + compare' },
+      peers: [
+        {
+          tool: 'qemu-img convert -c -O qcow2',
+          out: out('peer.qcow2'),
+          steps: [() => (rmSync(out('peer.qcow2'), { force: true }), timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', out('raw.img'), out('peer.qcow2')]))],
+        },
+      ],
+    },
+    {
       name: 'cpio.gz',
       target: 1.0,
       fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
@@ -385,6 +401,11 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
   if (coldRef) cases.push(coldExt4(coldRef, tag, configs));
   for (const c of cases) c.limit = limitTool(layerTars, out('limit.out'));
   return cases;
+}
+
+function qcow2Check(qcow2, raw) {
+  timed(['qemu-img', 'check', qcow2]);
+  return timed(['qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', raw, qcow2]);
 }
 
 /** The unmeasured first build: fills the cache, checks the artifact; false when it fails. */
@@ -457,6 +478,10 @@ function summarize(result) {
 
 function runCase(c) {
   const result = { case: c.name, cold: Boolean(c.cold), target: c.target, limitTarget: c.limitTarget, tools: [] };
+  if (c.prepare) {
+    log(`${c.name}: preparing its input`);
+    c.prepare();
+  }
   const fp = { tool: 'fledge-pure', available: true, runs: [] };
   const peers = c.peers.map((p) => ({ tool: p.tool, available: true, runs: [] }));
   // the limit writes as many bytes as fledge-pure's artifact takes on disk
