@@ -2,12 +2,13 @@
 // calls; everything it writes goes to temp files renamed into place at the end.
 import { existsSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
+import { checkFledgeConfig } from './config/fledge.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
 import type { Problem } from './config/types.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
 import { UsageError } from './errors.js';
+import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
@@ -49,11 +50,6 @@ export interface BuildResult {
   manifest?: string;
 }
 
-function refuseLaterCapabilities(o: BuildOptions): void {
-  if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
-    throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
-  }
-}
 
 function defaultManifest(cwd: string, given?: string): string | undefined {
   if (given) return resolve(cwd, given);
@@ -61,9 +57,10 @@ function defaultManifest(cwd: string, given?: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** The artifact's base name: the manifest's name, else the image's name, else "plugin". */
-function artifactName(manifestName: string | undefined, image: string | undefined): string {
+/** The artifact's base name: the manifest's name, else the image's (or Dockerfile folder's) name, else "plugin". */
+function artifactName(manifestName: string | undefined, image: string | undefined, built: string | undefined): string {
   if (manifestName) return manifestName;
+  if (built) return built;
   return image ? imageName(image) : 'plugin';
 }
 
@@ -75,20 +72,17 @@ function artifactUrl(artifact: string, manifestPath: string, urlBase?: string): 
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
-  refuseLaterCapabilities(o);
   const epoch = buildEpoch();
-  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  const config = buildConfig(o, cwd);
   const manifestFile = defaultManifest(cwd, o.manifest);
   const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
-  if (config.source.dockerfile) {
-    throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
-  }
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
-  const name = artifactName(template?.name, image);
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
+  const built = await builtImage(o, config, { cwd: imageCwd, epoch, log });
+  const name = artifactName(template?.name, image, built?.name);
+  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, built };
 
   let written: { sha256: string; size: number };
   let artifact: string;
@@ -110,7 +104,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   } else {
     const fs = config.filesystem!;
     if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
-    if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+    if (!image && !built) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
     checkRootfsType(fs);
     artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
     log('oci_rootfs: assembling the tree');

@@ -25,7 +25,7 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-function zstdTransform(): Transform {
+export function zstdTransform(): Transform {
   let pending: Uint8Array[] = [];
   const z = new Decompress((chunk) => {
     pending.push(Uint8Array.from(chunk));

@@ -53,6 +53,8 @@ export interface InitramfsInputs {
   epoch: Time;
   /** the image to start from (skopeo-style source), if any */
   image?: string;
+  /** an image built from a Dockerfile, instead */
+  built?: { tree: Tree };
   /** where relative image paths resolve, the platform to pick, plain-HTTP registries */
   cwd: string;
   platform?: string;
@@ -115,7 +117,8 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, built }: InitramfsInputs): Promise<Tree> {
+  if (built) return built.tree;
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
   return flatten(await openImage(image, { cwd, log, platform, insecure }), log, epoch);

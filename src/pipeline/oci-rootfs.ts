@@ -16,7 +16,10 @@ import { placeNode } from './place.js';
 
 export interface OciRootfsInputs {
   config: FledgeConfig;
-  image: string;
+  /** the image to start from (skopeo-style source), or */
+  image?: string;
+  /** an image built from a Dockerfile */
+  built?: { tree: Tree; config: Buffer };
   epoch: Time;
   log: (line: string) => void;
   cwd: string;
@@ -24,11 +27,17 @@ export interface OciRootfsInputs {
   insecure?: string[];
 }
 
-export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<Tree> {
+async function imageTree({ image, built, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
+  if (built) return built;
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure });
-  const tree = await flatten(local, log, epoch);
-  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
+  const local = await openImage(image!, { cwd, log, platform, insecure });
+  return { tree: await flatten(local, log, epoch), config: local.config };
+}
+
+export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
+  const { config, epoch, log } = inputs;
+  const { tree, config: imageConfig } = await imageTree(inputs);
+  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
   const agent = await fetchAgent(config.agent!);
   log(`agent: ${agent}`);
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
