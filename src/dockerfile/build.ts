@@ -18,6 +18,7 @@ import { expandWord } from './lex.js';
 import { applyMetadata, declareArgs, type Scope, type StageState } from './metadata.js';
 import { type Dockerfile, type Instruction, parseDockerfile } from './parse.js';
 import { platformArgs, splitPlatform } from './platform.js';
+import { dispatchRun } from './run.js';
 import { findStage, type Stage, splitStages, type Stages } from './stages.js';
 
 export interface DockerfileOptions {
@@ -119,7 +120,7 @@ export class Builder {
     try {
       if (applyMetadata(state, inst, this.scope)) return;
       if (inst.cmd === 'COPY' || inst.cmd === 'ADD') return await dispatchCopy(this, s, state, inst);
-      if (inst.cmd === 'RUN') throw new DockerfileError(this.file, inst.line, 'RUN needs a build VM, which fledge-pure does not run yet; do that step in a base image built elsewhere and FROM it, or remove it');
+      if (inst.cmd === 'RUN') return await dispatchRun(this, s, state, inst);
       throw new DockerfileError(this.file, inst.line, `unknown instruction ${inst.cmd}; see the Dockerfile reference for the instructions`);
     } catch (e) {
       throw this.located(inst, e);
