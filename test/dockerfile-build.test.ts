@@ -35,6 +35,7 @@ ENTRYPOINT ["/app/run"]
 
 FROM base AS other
 COPY hello.txt /other.txt
+COPY --chmod=755 hello.txt /init
 `;
 
 /** fledge.toml for an ext4 oci_rootfs built from ./Dockerfile, the agent a local file. */

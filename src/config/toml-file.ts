@@ -268,6 +268,8 @@ export interface KeyRules {
 /** Collects problems with the right line for each key path. */
 export class Checker {
   readonly problems: Problem[] = [];
+  /** things that do nothing but are not errors, shown as warning lines */
+  readonly warnings: Problem[] = [];
   private index?: Map<string, number>;
   constructor(private readonly src: TomlSource) {}
 
@@ -286,6 +288,13 @@ export class Checker {
     if (line !== undefined) p.line = line;
     if (path.length) p.key = keyName(path);
     this.problems.push(p);
+  }
+
+  /** Like report, but a warning: the build goes on. */
+  warn(path: KeyPath, message: string): void {
+    const before = this.problems.length;
+    this.report(path, message);
+    this.warnings.push(...this.problems.splice(before));
   }
 
   /** Problems in file order; those without a line (missing top-level keys) first. */

@@ -18,11 +18,19 @@
 //   accept);
 // - fields are 32 bits: files of 4 GiB or more, times before 1970 or after 2106, and
 //   ids over 2^32 − 1 do not fit.
+// - a file named TRAILER!!! at the root would end the archive early: GNU cpio
+//   (copyin.c) and libarchive (archive_read_support_format_cpio.c) stop at the first
+//   entry whose whole name is "TRAILER!!!", and the kernel (init/initramfs.c, do_name)
+//   skips that entry and forgets the hard links seen so far; all three compare the
+//   whole name, so that one entry is written as "./TRAILER!!!", which every reader
+//   takes as the same path and none as the end.
 // Inode numbers are assigned in walk order from 1 (the root "." is 1), so the same
 // tree always gives the same archive. xattrs have no place in newc: the caller is
 // told how many were left out.
 import { readContent } from '../tree/content.js';
+import { checkLimits } from '../tree/limits.js';
 import { linkCounts, type Node, type Tree } from '../tree/tree.js';
+import { NEWC_LIMITS } from './limits.js';
 
 const TYPE_BITS: Record<Node['type'], number> = {
   socket: 0o140000,
@@ -35,6 +43,12 @@ const TYPE_BITS: Record<Node['type'], number> = {
 };
 
 const MAX32 = 0xffffffff;
+const TRAILER = Buffer.from('TRAILER!!!');
+
+/** The name an entry is stored under: its path, but "./TRAILER!!!" for a root-level TRAILER!!! (see above). */
+function archiveName(path: Buffer): Buffer {
+  return path.equals(TRAILER) ? Buffer.from('./TRAILER!!!') : path;
+}
 
 export interface NewcResult {
   /** names whose node carries xattrs newc cannot hold */
@@ -57,6 +71,7 @@ function pad4(n: number): number {
  * chunk may be reused by the caller only after `out` returns).
  */
 export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcResult {
+  checkLimits(tree, NEWC_LIMITS);
   const nlinks = linkCounts(tree);
   const inodes = new Map<Node, number>();
   const written = new Set<Node>();
@@ -110,8 +125,8 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
   for (const { path, node } of tree.walk()) {
     let ino = inodes.get(node);
     if (ino === undefined) inodes.set(node, (ino = inodes.size + 1));
-    entry(path, node, ino, nlinks.get(node)!);
+    entry(archiveName(path), node, ino, nlinks.get(node)!);
   }
-  entry(Buffer.from('TRAILER!!!'), null, 0, 1);
+  entry(TRAILER, null, 0, 1);
   return { droppedXattrs };
 }

@@ -29,7 +29,7 @@ function directConfig(dockerfile: string, cwd: string): FledgeConfig {
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {} },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true },
     init: { mode: 'default' },
     mappings: [],
   };
@@ -39,7 +39,7 @@ function directConfig(dockerfile: string, cwd: string): FledgeConfig {
 export function buildConfig(o: DockerfileFlags, cwd: string): FledgeConfig {
   const file = resolve(cwd, o.config ?? 'fledge.toml');
   if (o.dockerfile && !existsSync(file)) return directConfig(resolve(cwd, o.dockerfile), cwd);
-  const config = loadFledgeConfig(file);
+  const config = loadFledgeConfig(file, { imageGiven: !!o.dockerArchive });
   if (o.dockerfile && config.source.image) throw new UsageError(`${config.file}: [source] image and the Dockerfile ${o.dockerfile} both name the image; keep one`);
   return config;
 }
@@ -64,7 +64,9 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
     if (o.context || o.target || o.buildArgs?.length) throw new UsageError('--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure build ./Dockerfile) or [source] dockerfile in fledge.toml');
     return undefined;
   }
-  if (o.dockerArchive) throw new UsageError('--docker-archive and a Dockerfile both name the image; keep one');
+  // --docker-archive is the image whatever [source] says (seed 002); only a positional Dockerfile conflicts with it
+  if (o.dockerArchive && o.dockerfile) throw new UsageError('--docker-archive and a Dockerfile both name the image; keep one');
+  if (o.dockerArchive) return undefined;
   const context = o.context ? resolve(at.cwd, o.context) : o.dockerfile ? dirname(dockerfile) : (config.source.context ?? dirname(dockerfile));
   at.log(`dockerfile: ${dockerfile} (context ${context})`);
   const built = await buildDockerfile({

@@ -12,8 +12,10 @@
 // Files with holes use GNU sparse 1.0: the 'x' header carries GNU.sparse.major=1,
 // minor=0, name and realsize; the data starts with the map ("N\n" then offset and
 // length per segment, decimal, newline-ended, padded to 512) followed by the segments.
-import { readContent, type Content } from '../tree/content.js';
+import { readContent, segments, type Content } from '../tree/content.js';
+import { checkLimits } from '../tree/limits.js';
 import type { Node, Tree } from '../tree/tree.js';
+import { TAR_LIMITS } from './limits.js';
 
 const TYPEFLAG: Record<Node['type'], string | undefined> = {
   file: '0',
@@ -60,17 +62,6 @@ function header(name: Buffer, typeflag: string, f: { mode: number; uid: number; 
   return h;
 }
 
-/** The data segments of a content (pieces merged where they touch); holes are the gaps. */
-function segments(c: Content): { at: number; length: number }[] {
-  const out: { at: number; length: number }[] = [];
-  for (const p of c.pieces) {
-    const last = out[out.length - 1];
-    if (last && last.at + last.length === p.at) last.length += p.length;
-    else out.push({ at: p.at, length: p.length });
-  }
-  return out;
-}
-
 /** The data pieces back to back: what a sparse entry stores after its map. */
 function packed(c: Content): Content {
   let at = 0;
@@ -82,8 +73,15 @@ function packed(c: Content): Content {
   return { size: at, pieces };
 }
 
+/** head, then the chunks of rest, streamed (never collected into an array). */
+function* withHead(head: Uint8Array, rest: Iterable<Uint8Array>): Generator<Uint8Array> {
+  yield head;
+  yield* rest;
+}
+
 /** Writes the tree as a PAX tar through `out`; returns the paths left out (sockets). */
 export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): string[] {
+  checkLimits(tree, TAR_LIMITS);
   const firstName = new Map<Node, Buffer>();
   const skipped: string[] = [];
   for (const { path, node } of tree.walk()) {
@@ -114,13 +112,13 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
         // writes it; without it GNU tar extracts the file cut short at its last data
         const last = segs[segs.length - 1];
         if (!last || last.at + last.length < node.content!.size) segs.push({ at: node.content!.size, length: 0 });
-        const map = Buffer.from([segs.length, ...segs.flatMap((s) => [s.at, s.length])].join('\n') + '\n');
+        const map = Buffer.from(`${segs.length}\n${segs.map((s) => `${s.at}\n${s.length}\n`).join('')}`);
         const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
         records.push(paxRecord('GNU.sparse.major', Buffer.from('1')), paxRecord('GNU.sparse.minor', Buffer.from('0')));
         records.push(paxRecord('GNU.sparse.name', path), paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content!.size))));
         headerName = Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]);
         size = mapBlock.length + segs.reduce((n, s) => n + s.length, 0);
-        data = [mapBlock, ...readContent(packed(node.content!))];
+        data = withHead(mapBlock, readContent(packed(node.content!)));
       }
     }
     if (headerName.length > 100) records.push(paxRecord('path', headerName));

@@ -42,21 +42,7 @@ const show = (keys: string[]) => '/' + keyBytes(keys.join('/')).toString('utf8')
 
 export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyOptions = {}): void {
   const parentAttrs: Attrs = { mode: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, ...opts.parentAttrs };
-  // paths (resolved keys joined by "/") this layer has put into the tree, with their
-  // ancestors: what whiteouts and opaque markers of this same layer must not remove
-  const ours = new Set<string>(['']);
-  const mark = (keys: string[]) => {
-    for (let i = 1; i <= keys.length; i++) ours.add(keys.slice(0, i).join('/'));
-  };
-  // removes everything below dir (at keys) that this layer did not put there
-  const pruneLower = (dir: Node, keys: string[]) => {
-    for (const [k, child] of [...dir.entries!]) {
-      const path = [...keys, k];
-      if (!ours.has(path.join('/'))) dir.entries!.delete(k);
-      else if (child.type === 'dir') pruneLower(child, path);
-    }
-  };
-
+  const ours = new Ours(tree);
   for (const e of entries) {
     const what = `${opts.layerName ? opts.layerName + ': ' : ''}entry ${JSON.stringify(e.name.toString('utf8'))} (at byte ${e.offset})`;
     const keys = cleanKeys(e.name, what);
@@ -74,18 +60,17 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     if (base.startsWith(WH)) {
       const dir = tree.get(keyBytes(parent.join('/')));
       if (base === OPAQUE) {
-        if (dir?.type === 'dir') pruneLower(dir, parent);
+        if (dir?.type === 'dir') ours.pruneLower(dir);
         continue;
       }
       if (base.startsWith(WH + WH)) continue; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
       const hidden = base.slice(WH.length);
       if (hidden === '' || hidden === '.' || hidden === '..') throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
       if (dir?.type !== 'dir') continue;
-      const target = [...parent, hidden];
       const node = dir.entries!.get(hidden);
       if (!node) continue;
-      if (!ours.has(target.join('/'))) dir.entries!.delete(hidden);
-      else if (node.type === 'dir') pruneLower(node, target);
+      if (!ours.has(dir, hidden)) dir.entries!.delete(hidden);
+      else if (node.type === 'dir') ours.pruneLower(node);
       continue;
     }
 
@@ -101,7 +86,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       const old = tree.get(keyBytes(path.join('/')));
       if (e.type === 'dir' && old?.type === 'dir') {
         setMeta(old, e);
-        mark(path);
+        ours.mark(path);
         continue;
       }
       node = makeNode(e.type);
@@ -115,7 +100,47 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     } catch (err) {
       throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`);
     }
-    mark(path);
+    ours.mark(path);
+  }
+}
+
+/**
+ * What this layer has put into the tree (with the directories above it): what its own
+ * whiteouts and opaque markers must not remove. Kept per directory node as the set of
+ * its child names this layer placed, so marking and asking cost one step per path
+ * component.
+ */
+class Ours {
+  private names = new Map<Node, Set<string>>();
+
+  constructor(private tree: Tree) {}
+
+  /** Marks the path (resolved keys) and every directory above it. */
+  mark(keys: string[]): void {
+    let dir: Node | undefined = this.tree.root;
+    for (const k of keys) {
+      if (!dir?.entries) return;
+      let set = this.names.get(dir);
+      if (!set) this.names.set(dir, (set = new Set()));
+      set.add(k);
+      dir = dir.entries.get(k);
+    }
+  }
+
+  has(dir: Node, name: string): boolean {
+    return this.names.get(dir)?.has(name) ?? false;
+  }
+
+  /** Removes everything below dir that this layer did not put there (an explicit stack, no recursion). */
+  pruneLower(top: Node): void {
+    const todo = [top];
+    while (todo.length) {
+      const dir = todo.pop()!;
+      for (const [k, child] of [...dir.entries!]) {
+        if (!this.has(dir, k)) dir.entries!.delete(k);
+        else if (child.type === 'dir') todo.push(child);
+      }
+    }
   }
 }
 

@@ -44,7 +44,7 @@ export async function flatten(image: LocalImage, log: (line: string) => void = (
     log(where);
     const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest);
     try {
-      applyLayer(tree, readTar(tar), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
+      applyLayer(tree, readTar(tar, where), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
     } catch (e) {
       throw e instanceof BuildError ? e : new BuildError((e as Error).message);
     }

@@ -20,8 +20,9 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 /** gzip: 1f 8b 08 (RFC 1952); zstd: frame 28 b5 2f fd or a skippable frame 5x 2a 4d 18 (RFC 8878). */
 export function sniffCompression(head: Uint8Array): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
+  if (head.length < 4) return 'none'; // too short for any magic: read as a (truncated) tar
   const magic = Buffer.from(head.subarray(0, 4)).readUInt32LE(0);
-  if (head.length >= 4 && (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50)) return 'zstd';
+  if (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50) return 'zstd';
   return 'none';
 }
 
@@ -81,9 +82,10 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
     },
   });
   try {
-    const source = createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 });
-    source.on('data', (chunk) => blobHash.update(chunk));
-    await pipeline([blob.length ? source : Readable.from([]), ...stages, hashing, createWriteStream(tmp)]);
+    // an empty blob is an empty layer (a read stream cannot end before its start)
+    const source = blob.length ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 }) : Readable.from([]);
+    source.on('data', (chunk: Buffer) => blobHash.update(chunk));
+    await pipeline([source, ...stages, hashing, createWriteStream(tmp)]);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);

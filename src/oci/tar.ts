@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Content, Piece } from '../tree/content.js';
 import type { Time } from '../tree/tree.js';
+import { BuildError } from '../errors.js';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -83,41 +84,61 @@ function field(h: Buffer, [at, len]: readonly [number, number]): Buffer {
   return Buffer.from(nul < 0 ? f : f.subarray(0, nul));
 }
 
+/** What every malformed archive throws: one line naming the layer, the entry and the field. */
+export class TarError extends BuildError {}
+
+export const U32_MAX = 2 ** 32 - 1;
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/** The range a numeric field must be in; out of it the entry is refused, never clamped. */
+type Bounds = readonly [min: number, max: number];
+const SIZE: Bounds = [0, SAFE];
+/** ids and device numbers: 32 bits, what the widest writer (newc, ext4) holds */
+const U32: Bounds = [0, U32_MAX];
+const TIME: Bounds = [-SAFE, SAFE];
+
+function outOfRange(where: string, what: string, v: bigint | number, [min, max]: Bounds): TarError {
+  return new TarError(`${where}: ${what} ${v} is out of range (${min} to ${max}); the layer is corrupt or was made to break readers: rebuild it`);
+}
+
 /**
  * A numeric field: octal digits (leading spaces/NULs, trailing space/NUL), or GNU
  * base-256 when the high bit of the first byte is set: the rest is a big-endian two's
- * complement number (GNU tar manual "Basic Tar Format", numeric fields).
+ * complement number (GNU tar manual "Basic Tar Format", numeric fields). Values outside
+ * `bounds` are refused: a negative size would step the reader backwards forever.
  */
-function num(h: Buffer, [at, len]: readonly [number, number], what: string, where: string): number {
+function num(h: Buffer, [at, len]: readonly [number, number], what: string, where: string, bounds: Bounds = SIZE): number {
   const f = h.subarray(at, at + len);
   if (f[0]! & 0x80) {
     const negative = (f[0]! & 0x40) !== 0;
     let v = 0n;
     for (let i = 0; i < f.length; i++) v = (v << 8n) | BigInt(i === 0 ? f[i]! & 0x7f : f[i]!);
     if (negative) v -= 1n << BigInt(f.length * 8 - 1);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new Error(`${where}: ${what} ${v} is too large`);
-    }
+    if (v < BigInt(bounds[0]) || v > BigInt(bounds[1])) throw outOfRange(where, what, v, bounds);
     return Number(v);
   }
   const s = f.toString('latin1').replace(/^[ \0]+/, '').replace(/[ \0].*$/s, '');
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new Error(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
-  return parseInt(s, 8);
+  if (!/^[0-7]+$/.test(s)) throw new TarError(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
+  const v = parseInt(s, 8);
+  if (v < bounds[0] || v > bounds[1]) throw outOfRange(where, what, v, bounds);
+  return v;
 }
 
-/** A pax decimal value (size, uid, gid, sparse map numbers): non-negative integer. */
-function decimal(v: Buffer, key: string, where: string): number {
+/** A pax decimal value (size, uid, gid, sparse map numbers): a non-negative integer within bounds. */
+function decimal(v: Buffer, key: string, where: string, bounds: Bounds = SIZE): number {
   const s = v.toString('latin1');
-  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new Error(`${where}: pax ${key}=${JSON.stringify(s)} is not a valid number`);
+  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new TarError(`${where}: pax ${key}=${JSON.stringify(s.slice(0, 40))} is not a valid number`);
+  if (Number(s) > bounds[1]) throw outOfRange(where, `pax ${key}`, Number(s), bounds);
   return Number(s);
 }
 
 /** A pax time "[-]sec[.frac]" (POSIX pax, "pax Extended Header": mtime), normalised to 0 <= nsec < 1e9. */
 function paxTime(v: Buffer, where: string): Time {
   const m = /^(-?)([0-9]+)(?:\.([0-9]*))?$/.exec(v.toString('latin1'));
-  if (!m) throw new Error(`${where}: pax mtime=${JSON.stringify(v.toString('latin1'))} is not a valid time`);
+  if (!m) throw new TarError(`${where}: pax mtime=${JSON.stringify(v.toString('latin1'))} is not a valid time`);
   let sec = Number(m[2]);
+  if (!Number.isSafeInteger(sec)) throw outOfRange(where, 'pax mtime', sec, TIME);
   let nsec = Number((m[3] ?? '').slice(0, 9).padEnd(9, '0'));
   if (m[1] === '-') {
     sec = -sec;
@@ -143,218 +164,274 @@ export function parsePax(data: Buffer, where: string): Array<[string, Buffer]> {
     const lenText = sp < 0 ? '' : data.subarray(p, sp).toString('latin1');
     const len = Number(lenText);
     if (!/^[0-9]+$/.test(lenText) || len < 5 || p + len > data.length || data[p + len - 1] !== 0x0a) {
-      throw new Error(`${where}: malformed pax record at byte ${p} of the extended header`);
+      throw new TarError(`${where}: malformed pax record at byte ${p} of the extended header`);
     }
     const rec = data.subarray(sp + 1, p + len - 1);
     const eq = rec.indexOf(0x3d);
-    if (eq <= 0) throw new Error(`${where}: pax record at byte ${p} of the extended header has no key=value`);
+    if (eq <= 0) throw new TarError(`${where}: pax record at byte ${p} of the extended header has no key=value`);
     out.push([rec.subarray(0, eq).toString('utf8'), Buffer.from(rec.subarray(eq + 1))]);
     p += len;
   }
   return out;
 }
 
-/** Reads the tar file at path, one entry at a time. */
-export function* readTar(path: string): Generator<TarEntry> {
+const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+// pax and GNU long-name headers hold at most 1 MiB, as Go's archive/tar reads them
+// (reader.go, maxSpecialFileSize): a bigger one is not a real archive's
+const MAX_META = 1 << 20;
+// a GNU sparse 1.0 map line is a decimal number: 16 digits hold any safe integer
+const MAX_MAP_LINE = 20;
+
+/** The tar file, read by position: every short read is a truncated-archive error. */
+class TarFile {
+  readonly size: number;
+
+  constructor(
+    readonly fd: number,
+    readonly path: string,
+    readonly label: string,
+  ) {
+    this.size = fstatSync(fd).size;
+  }
+
+  block(at: number, what: string): Buffer {
+    return this.bytes(at, BLOCK, what);
+  }
+
+  bytes(at: number, len: number, what: string): Buffer {
+    if (at + len > this.size) throw new TarError(`${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`);
+    const b = Buffer.alloc(len);
+    for (let got = 0; got < len; ) {
+      const n = readSync(this.fd, b, got, len - got, at + got);
+      if (n === 0) throw new TarError(`${this.label}: truncated archive: ${what} at byte ${at} ends at byte ${at + got}`);
+      got += n;
+    }
+    return b;
+  }
+}
+
+/**
+ * The header checksum: the sum of its bytes with the chksum field as spaces (POSIX
+ * ustar); some old tars summed signed bytes, accepted too.
+ */
+function checkChecksum(h: Buffer, where: string): void {
+  const stored = num(h, F.chksum, 'checksum', where);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  if (stored !== unsigned && stored !== signed) {
+    throw new TarError(`${where}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`);
+  }
+}
+
+/** What meta headers ('x', 'L', 'K') said about the next entry. */
+interface Pending {
+  local: Array<[string, Buffer]>;
+  longName?: Buffer;
+  longLink?: Buffer;
+}
+
+const isPending = (p: Pending) => p.local.length > 0 || p.longName !== undefined || p.longLink !== undefined;
+
+/** Takes in a meta header's data: 'x' for the next entry, 'g' for all later ones, GNU 'L'/'K' names. */
+function readMeta(typeflag: string, data: Buffer, where: string, global: Map<string, Buffer>, pending: Pending): void {
+  if (typeflag === 'x') pending.local = pending.local.concat(parsePax(data, where));
+  else if (typeflag === 'g') {
+    for (const [k, v] of parsePax(data, where)) v.length ? global.set(k, v) : global.delete(k);
+  } else {
+    const nul = data.indexOf(0);
+    const name = nul < 0 ? data : data.subarray(0, nul);
+    if (typeflag === 'L') pending.longName = name;
+    else pending.longLink = name;
+  }
+}
+
+/** Reads the tar file at path, one entry at a time; `label` (e.g. the layer) names it in errors. */
+export function* readTar(path: string, label = path): Generator<TarEntry> {
   const fd = openSync(path, 'r');
   try {
-    const fileSize = fstatSync(fd).size;
-    const block = (at: number, what: string): Buffer => {
-      const b = Buffer.alloc(BLOCK);
-      const n = at + BLOCK <= fileSize ? readSync(fd, b, 0, BLOCK, at) : 0;
-      if (n !== BLOCK) throw new Error(`${path}: truncated archive: ${what} at byte ${at} ends at end of file (${fileSize} bytes)`);
-      return b;
-    };
-    const bytes = (at: number, len: number, what: string): Buffer => {
-      if (at + len > fileSize) throw new Error(`${path}: truncated archive: ${what} at byte ${at} needs ${len} bytes, file ends at ${fileSize}`);
-      const b = Buffer.alloc(len);
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd, b, got, len - got, at + got);
-        if (n === 0) throw new Error(`${path}: truncated archive: ${what} at byte ${at} ends at byte ${at + got}`);
-        got += n;
-      }
-      return b;
-    };
-    const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-
+    const tar = new TarFile(fd, path, label);
     const global = new Map<string, Buffer>(); // from 'g' headers: apply to every later entry
-    let local: Array<[string, Buffer]> = []; // from an 'x' header: apply to the next entry
-    let longName: Buffer | undefined; // GNU 'L'
-    let longLink: Buffer | undefined; // GNU 'K'
+    let pending: Pending = { local: [] };
     let pos = 0;
-
     for (;;) {
-      if (pos === fileSize && !local.length && !longName && !longLink) return; // no end-of-archive blocks: accepted
-      const h = block(pos, 'header');
-      const where = `${path}: entry at byte ${pos}`;
+      if (pos === tar.size && !isPending(pending)) return; // no end-of-archive blocks: accepted
+      const h = tar.block(pos, 'header');
+      const where = `${label}: entry at byte ${pos}`;
       if (h.every((b) => b === 0)) {
         // end of archive: two zero blocks (POSIX); a single one before end of file is accepted
-        if (local.length || longName || longLink) throw new Error(`${where}: archive ends after an extended header, before its entry`);
+        if (isPending(pending)) throw new TarError(`${where}: archive ends after an extended header, before its entry`);
         return;
       }
-      // checksum: sum of the header bytes with the chksum field as spaces (POSIX ustar);
-      // some old tars summed signed bytes, accepted too
-      const stored = num(h, F.chksum, 'checksum', where);
-      let unsigned = 0;
-      let signed = 0;
-      for (let i = 0; i < BLOCK; i++) {
-        const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
-        unsigned += b;
-        signed += b > 127 ? b - 256 : b;
-      }
-      if (stored !== unsigned && stored !== signed) {
-        throw new Error(`${where}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`);
-      }
+      checkChecksum(h, where);
       const typeflag = String.fromCharCode(h[156]!);
       const size = num(h, F.size, 'size', where);
-      const dataAt = pos + BLOCK;
-
-      // meta headers: their data describes the next entry
       if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-        const data = bytes(dataAt, size, `${typeflag} header data`);
-        if (typeflag === 'x') local = local.concat(parsePax(data, where));
-        else if (typeflag === 'g') {
-          for (const [k, v] of parsePax(data, where)) v.length ? global.set(k, v) : global.delete(k);
-        } else {
-          const nul = data.indexOf(0);
-          const name = nul < 0 ? data : data.subarray(0, nul);
-          if (typeflag === 'L') longName = name;
-          else longLink = name;
-        }
-        pos = dataAt + padded(size);
+        if (size > MAX_META) throw new TarError(`${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`);
+        readMeta(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where, global, pending);
+        pos += BLOCK + padded(size);
         continue;
       }
       if (typeflag === 'V') {
         // GNU volume label: not a file
-        pos = dataAt + padded(size);
+        pos += BLOCK + padded(size);
         continue;
       }
-      if (typeflag === 'M' || typeflag === 'N') throw new Error(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
-
-      // pax records for this entry: global ones, then local ones (later wins; an empty
-      // value removes the key, falling back to the header field)
-      const pax = new Map<string, Buffer>(global);
-      const sparse00: Array<[string, Buffer]> = [];
-      for (const [k, v] of local) {
-        if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push([k, v]);
-        if (v.length) pax.set(k, v);
-        else pax.delete(k);
-      }
-
-      const ustar = h.subarray(257, 263).toString('latin1') === 'ustar\0';
-      let name = field(h, F.name);
-      if (ustar && h[F.prefix[0]] !== 0) name = Buffer.concat([field(h, F.prefix), Buffer.from('/'), name]);
-      if (longName) name = longName;
-      name = pax.get('GNU.sparse.name') ?? pax.get('path') ?? name;
-      const linkname = pax.get('linkpath') ?? longLink ?? field(h, F.linkname);
-      const at = `${path}: entry ${JSON.stringify(name.toString('utf8'))} at byte ${pos}`;
-
-      let type = TYPES[typeflag] ?? 'file'; // POSIX: an unknown typeflag reads as a regular file
-      if (type === 'file' && (typeflag === '0' || typeflag === '\0') && name[name.length - 1] === 0x2f) type = 'dir'; // old tar: dir by trailing slash
-
-      const dataSize = pax.has('size') ? decimal(pax.get('size')!, 'size', at) : size;
-      const xattrs = new Map<string, Uint8Array>();
-      for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
-
-      let dataPos = dataAt; // where the stored data starts (old GNU sparse: after extension blocks)
-      let content: Content = { size: 0, pieces: [] };
-      const mapPieces = (map: number[], from: number, limit: number, real: number): Content => {
-        // stored data = the map's segments concatenated, in order, in [from, limit)
-        const pieces: Piece[] = [];
-        let src = from;
-        let end = 0;
-        for (let i = 0; i + 1 < map.length; i += 2) {
-          const off = map[i]!;
-          const len = map[i + 1]!;
-          if (off < end || off + len > real) throw new Error(`${at}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
-          if (len) pieces.push({ at: off, length: len, file: path, from: src });
-          src += len;
-          end = off + len;
-        }
-        if (src > limit) throw new Error(`${at}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
-        return { size: real, pieces };
-      };
-
-      if (type === 'file') {
-        if (typeflag === 'S') {
-          // old GNU sparse: map in the header, continued in extension blocks after it
-          const map: number[] = [];
-          const read = (b: Buffer, base: number, count: number) => {
-            for (let i = 0; i < count; i++) {
-              const o = base + i * 24;
-              if (b[o] === 0) continue; // unused slot
-              map.push(num(b, [o, 12], 'sparse offset', at), num(b, [o + 12, 12], 'sparse numbytes', at));
-            }
-          };
-          read(h, OLDGNU_SPARSE, 4);
-          let more = h[OLDGNU_ISEXTENDED] !== 0;
-          while (more) {
-            const ext = block(dataPos, `sparse extension header of ${at}`);
-            read(ext, 0, EXT_SPARSE_COUNT);
-            more = ext[EXT_ISEXTENDED] !== 0;
-            dataPos += BLOCK;
-          }
-          content = mapPieces(map, dataPos, dataPos + dataSize, num(h, [OLDGNU_REALSIZE, 12], 'realsize', at));
-        } else if (pax.get('GNU.sparse.major')?.toString() === '1') {
-          // pax sparse 1.0: decimal map "count\n(offset\nsize\n)*" at the start of the data,
-          // padded to a block; then the segments
-          if (pax.get('GNU.sparse.minor')?.toString() !== '0') throw new Error(`${at}: GNU sparse format 1.${pax.get('GNU.sparse.minor')} is not supported`);
-          const real = decimal(pax.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.realsize', at);
-          const nums: number[] = [];
-          let text = '';
-          let mapEnd = dataAt;
-          let count = -1;
-          while (count < 0 || nums.length < 1 + 2 * count) {
-            if (mapEnd >= dataAt + dataSize) throw new Error(`${at}: GNU sparse 1.0 map runs past the entry's data`);
-            text += block(mapEnd, `sparse map of ${at}`).toString('latin1');
-            mapEnd += BLOCK;
-            const lines = text.split('\n');
-            text = lines.pop()!;
-            for (const l of lines) nums.push(decimal(Buffer.from(l, 'latin1'), 'GNU sparse 1.0 map number', at));
-            if (nums.length) count = nums[0]!;
-          }
-          content = mapPieces(nums.slice(1, 1 + 2 * count), mapEnd, dataAt + dataSize, real);
-        } else if (pax.has('GNU.sparse.map') || pax.has('GNU.sparse.numblocks')) {
-          // pax sparse 0.1: "GNU.sparse.map=off,size,..."; 0.0: repeated offset/numbytes records
-          const real = decimal(pax.get('GNU.sparse.size') ?? pax.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.size', at);
-          const map = pax.has('GNU.sparse.map')
-            ? pax.get('GNU.sparse.map')!.toString('latin1').split(',').filter((s) => s !== '').map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at))
-            : sparse00.map(([k, v]) => decimal(v, k, at));
-          content = mapPieces(map, dataAt, dataAt + dataSize, real);
-        } else {
-          content = { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: path, from: dataAt }] : [] };
-        }
-      }
-
-      const dataEnd = dataPos + dataSize;
-      if (dataEnd > fileSize) throw new Error(`${at}: truncated archive: data needs bytes up to ${dataEnd}, file ends at ${fileSize}`);
-
-      const uid = pax.has('uid') ? decimal(pax.get('uid')!, 'uid', at) : num(h, F.uid, 'uid', at);
-      const gid = pax.has('gid') ? decimal(pax.get('gid')!, 'gid', at) : num(h, F.gid, 'gid', at);
-      const mtime = pax.has('mtime') ? paxTime(pax.get('mtime')!, at) : { sec: num(h, F.mtime, 'mtime', at), nsec: 0 };
-      const dev = type === 'char' || type === 'block';
-
-      yield {
-        name,
-        type,
-        mode: num(h, F.mode, 'mode', at) & 0o7777,
-        uid,
-        gid,
-        mtime,
-        linkname: type === 'symlink' || type === 'hardlink' ? linkname : Buffer.alloc(0),
-        devmajor: dev ? num(h, F.devmajor, 'devmajor', at) : 0,
-        devminor: dev ? num(h, F.devminor, 'devminor', at) : 0,
-        size: content.size,
-        xattrs,
-        content,
-        offset: pos,
-      };
-      local = [];
-      longName = longLink = undefined;
-      pos = dataPos + padded(dataSize);
+      if (typeflag === 'M' || typeflag === 'N') throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
+      const { entry, next } = readEntry(tar, h, pos, paxRecords(global, pending.local), pending);
+      yield entry;
+      pending = { local: [] };
+      pos = next;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+interface Pax {
+  /** global records, then local ones (later wins; an empty value removes the key) */
+  map: Map<string, Buffer>;
+  /** GNU sparse 0.0's repeated offset/numbytes records, in order */
+  sparse00: Array<[string, Buffer]>;
+}
+
+function paxRecords(global: Map<string, Buffer>, local: Array<[string, Buffer]>): Pax {
+  const map = new Map<string, Buffer>(global);
+  const sparse00: Array<[string, Buffer]> = [];
+  for (const [k, v] of local) {
+    if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push([k, v]);
+    if (v.length) map.set(k, v);
+    else map.delete(k);
+  }
+  return { map, sparse00 };
+}
+
+/** A pax path-like record (path, linkpath, GNU.sparse.name): a NUL in it is refused, as no filesystem holds one. */
+function paxPath(pax: Pax, key: string, where: string): Buffer | undefined {
+  const v = pax.map.get(key);
+  if (v && v.includes(0)) throw new TarError(`${where}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`);
+  return v;
+}
+
+/** The entry whose (non-meta) header is h at pos, and where the next header is. */
+function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pending): { entry: TarEntry; next: number } {
+  const where = `${tar.label}: entry at byte ${pos}`;
+  const typeflag = String.fromCharCode(h[156]!);
+  const ustar = h.subarray(257, 263).toString('latin1') === 'ustar\0';
+  let name = field(h, F.name);
+  if (ustar && h[F.prefix[0]] !== 0) name = Buffer.concat([field(h, F.prefix), Buffer.from('/'), name]);
+  name = paxPath(pax, 'GNU.sparse.name', where) ?? paxPath(pax, 'path', where) ?? pending.longName ?? name;
+  const linkname = paxPath(pax, 'linkpath', where) ?? pending.longLink ?? field(h, F.linkname);
+  const at = `${tar.label}: entry ${JSON.stringify(name.toString('utf8'))} at byte ${pos}`;
+
+  let type = TYPES[typeflag] ?? 'file'; // POSIX: an unknown typeflag reads as a regular file
+  if (type === 'file' && (typeflag === '0' || typeflag === '\0') && name[name.length - 1] === 0x2f) type = 'dir'; // old tar: dir by trailing slash
+
+  const dataSize = pax.map.has('size') ? decimal(pax.map.get('size')!, 'size', at) : num(h, F.size, 'size', at);
+  const xattrs = new Map<string, Uint8Array>();
+  for (const [k, v] of pax.map) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
+
+  const { content, dataPos } = type === 'file' ? fileData(tar, h, pos + BLOCK, dataSize, pax, at) : { content: { size: 0, pieces: [] }, dataPos: pos + BLOCK };
+  if (dataPos + dataSize > tar.size) throw new TarError(`${at}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`);
+
+  const dev = type === 'char' || type === 'block';
+  const entry: TarEntry = {
+    name,
+    type,
+    mode: num(h, F.mode, 'mode', at) & 0o7777,
+    uid: pax.map.has('uid') ? decimal(pax.map.get('uid')!, 'uid', at, U32) : num(h, F.uid, 'uid', at, U32),
+    gid: pax.map.has('gid') ? decimal(pax.map.get('gid')!, 'gid', at, U32) : num(h, F.gid, 'gid', at, U32),
+    mtime: pax.map.has('mtime') ? paxTime(pax.map.get('mtime')!, at) : { sec: num(h, F.mtime, 'mtime', at, TIME), nsec: 0 },
+    linkname: type === 'symlink' || type === 'hardlink' ? linkname : Buffer.alloc(0),
+    devmajor: dev ? num(h, F.devmajor, 'devmajor', at, U32) : 0,
+    devminor: dev ? num(h, F.devminor, 'devminor', at, U32) : 0,
+    size: content.size,
+    xattrs,
+    content,
+    offset: pos,
+  };
+  return { entry, next: dataPos + padded(dataSize) };
+}
+
+/** A regular file's content, sparse or not, and where its stored data starts. */
+function fileData(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, pax: Pax, at: string): { content: Content; dataPos: number } {
+  if (h[156] === 0x53) return oldGnuSparse(tar, h, dataAt, dataSize, at); // 'S'
+  if (pax.map.get('GNU.sparse.major')?.toString() === '1') return { content: pax10Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
+  if (pax.map.has('GNU.sparse.map') || pax.map.has('GNU.sparse.numblocks')) {
+    // pax sparse 0.1: "GNU.sparse.map=off,size,..."; 0.0: repeated offset/numbytes records
+    const real = decimal(pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.size', at);
+    const map = pax.map.has('GNU.sparse.map')
+      ? pax.map.get('GNU.sparse.map')!.toString('latin1').split(',').filter((s) => s !== '').map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at))
+      : pax.sparse00.map(([k, v]) => decimal(v, k, at));
+    return { content: mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at), dataPos: dataAt };
+  }
+  return { content: { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: tar.path, from: dataAt }] : [] }, dataPos: dataAt };
+}
+
+/** Content from a sparse map (offset, length pairs): the stored data is the segments back to back in [from, limit). */
+function mapPieces(file: string, map: number[], from: number, limit: number, real: number, at: string): Content {
+  const pieces: Piece[] = [];
+  let src = from;
+  let end = 0;
+  for (let i = 0; i + 1 < map.length; i += 2) {
+    const off = map[i]!;
+    const len = map[i + 1]!;
+    if (off < end || off + len > real) throw new TarError(`${at}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
+    if (len) pieces.push({ at: off, length: len, file, from: src });
+    src += len;
+    end = off + len;
+  }
+  if (src > limit) throw new TarError(`${at}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
+  return { size: real, pieces };
+}
+
+/** Old GNU sparse (type 'S'): the map in the header, continued in extension blocks after it. */
+function oldGnuSparse(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, at: string): { content: Content; dataPos: number } {
+  const map: number[] = [];
+  const read = (b: Buffer, base: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const o = base + i * 24;
+      if (b[o] === 0) continue; // unused slot
+      map.push(num(b, [o, 12], 'sparse offset', at), num(b, [o + 12, 12], 'sparse numbytes', at));
+    }
+  };
+  read(h, OLDGNU_SPARSE, 4);
+  let dataPos = dataAt;
+  for (let more = h[OLDGNU_ISEXTENDED] !== 0; more; dataPos += BLOCK) {
+    const ext = tar.block(dataPos, `sparse extension header of ${at}`);
+    read(ext, 0, EXT_SPARSE_COUNT);
+    more = ext[EXT_ISEXTENDED] !== 0;
+  }
+  const real = num(h, [OLDGNU_REALSIZE, 12], 'realsize', at);
+  return { content: mapPieces(tar.path, map, dataPos, dataPos + dataSize, real, at), dataPos };
+}
+
+/**
+ * pax sparse 1.0: a decimal map "count\n(offset\nsize\n)*" at the start of the data,
+ * padded to a block; then the segments.
+ */
+function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+  if (pax.map.get('GNU.sparse.minor')?.toString() !== '0') throw new TarError(`${at}: GNU sparse format 1.${pax.map.get('GNU.sparse.minor')} is not supported`);
+  const real = decimal(pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.realsize', at);
+  const nums: number[] = [];
+  let text = '';
+  let mapEnd = dataAt;
+  let count = -1;
+  while (count < 0 || nums.length < 1 + 2 * count) {
+    if (mapEnd >= dataAt + dataSize) throw new TarError(`${at}: GNU sparse 1.0 map runs past the entry's data`);
+    text += tar.block(mapEnd, `sparse map of ${at}`).toString('latin1');
+    mapEnd += BLOCK;
+    const lines = text.split('\n');
+    text = lines.pop()!;
+    for (const l of lines) nums.push(decimal(Buffer.from(l, 'latin1'), 'GNU sparse 1.0 map number', at));
+    if (nums.length) count = nums[0]!;
+    const done = count >= 0 && nums.length >= 1 + 2 * count;
+    if (!done && text.length > MAX_MAP_LINE) throw new TarError(`${at}: GNU sparse 1.0 map has a line longer than a number`);
+  }
+  return mapPieces(tar.path, nums.slice(1, 1 + 2 * count), mapEnd, dataAt + dataSize, real, at);
 }

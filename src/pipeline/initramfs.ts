@@ -54,7 +54,9 @@ export interface InitramfsInputs {
   /** the image to start from (skopeo-style source), if any */
   image?: string;
   /** an image built from a Dockerfile, instead */
-  built?: { tree: Tree };
+  built?: { tree: Tree; config: Buffer };
+  /** told the image's config blob, when there is an image */
+  onImageConfig?: (config: Buffer) => void;
   /** where relative image paths resolve, the platform to pick, plain-HTTP registries */
   cwd: string;
   platform?: string;
@@ -117,11 +119,22 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, built }: InitramfsInputs): Promise<Tree> {
-  if (built) return built.tree;
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
+  if (built) {
+    onImageConfig?.(built.config);
+    return built.tree;
+  }
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
-  return flatten(await openImage(image, { cwd, log, platform, insecure }), log, epoch);
+  const local = await openImage(image, { cwd, log, platform, insecure });
+  onImageConfig?.(local.config);
+  return flatten(local, log, epoch);
+}
+
+/** [init] none: the image or a mapping must have put something at /init, or the VM cannot boot. */
+function checkNoneInit(tree: Tree, config: FledgeConfig): void {
+  if (config.init.mode !== 'none' || tree.get('init')) return;
+  throw new BuildError(`init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`);
 }
 
 export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
@@ -130,5 +143,6 @@ export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
   await addBusybox(tree, inputs);
   await addInit(tree, inputs);
   applyMappings(tree, inputs.config.mappings, inputs.epoch);
+  checkNoneInit(tree, inputs.config);
   return tree;
 }

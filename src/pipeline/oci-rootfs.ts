@@ -25,6 +25,8 @@ export interface OciRootfsInputs {
   cwd: string;
   platform?: string;
   insecure?: string[];
+  /** told the image's config blob */
+  onImageConfig?: (config: Buffer) => void;
 }
 
 async function imageTree({ image, built, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
@@ -37,6 +39,7 @@ async function imageTree({ image, built, epoch, log, cwd, platform, insecure }: 
 export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
   const { config, epoch, log } = inputs;
   const { tree, config: imageConfig } = await imageTree(inputs);
+  inputs.onImageConfig?.(imageConfig);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
   const agent = await fetchAgent(config.agent!);
   log(`agent: ${agent}`);

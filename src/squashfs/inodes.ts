@@ -13,7 +13,7 @@
 // u16 gid index (into the id table), u32 mtime (unsigned seconds), u32 inode number.
 // A hard link is one inode with several directory entries; its link count is the
 // number of names (extended inode when > 1).
-import { keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
+import { dirsPostOrder, keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
 import type { BlockCompressor } from './codec.js';
 import { NO_FRAGMENT, type FileData } from './data.js';
 import { METADATA_SIZE, MetaWriter } from './metadata.js';
@@ -73,6 +73,13 @@ function u32s(...ns: number[]): Buffer {
   return b;
 }
 
+/** A per-block list as u32s, without spreading it into arguments (files have millions of blocks). */
+function u32array(ns: ArrayLike<number>): Buffer {
+  const b = Buffer.alloc(4 * ns.length);
+  for (let i = 0; i < ns.length; i++) b.writeUInt32LE(ns[i]! >>> 0, 4 * i);
+  return b;
+}
+
 function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));
@@ -83,18 +90,12 @@ function u64(n: number): Buffer {
 function numberInodes(tree: Tree): Map<Node, number> {
   const nums = new Map<Node, number>();
   let next = 1;
-  const visit = (dir: Node): void => {
-    const keys = sortedKeys(dir);
-    for (const k of keys) {
-      const c = dir.entries!.get(k)!;
-      if (c.type === 'dir') visit(c);
-    }
+  dirsPostOrder(tree.root, (dir, keys) => {
     for (const k of keys) {
       const c = dir.entries!.get(k)!;
       if (!nums.has(c)) nums.set(c, next++);
     }
-  };
-  visit(tree.root);
+  });
   nums.set(tree.root, next);
   return nums;
 }
@@ -184,7 +185,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     } else if (n.type === 'file') {
       const d = data.get(n) ?? { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
       const size = n.content!.size;
-      const sizes = u32s(...d.sizes);
+      const sizes = u32array(d.sizes);
       // basic: u32 start, u32 fragment, u32 offset, u32 size, u32 sizes[].
       // extended (hard links, xattrs, sparse, ≥ 4 GiB): u64 start, u64 size, u64 sparse,
       // u32 nlink, u32 fragment, u32 offset, u32 xattr, u32 sizes[].
@@ -225,7 +226,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
   // crosses into the next 8 KiB metadata block (then the header is added to the
   // directory index: u32 offset from the listing start, u32 metadata block, u32 name
   // size − 1, first name), as mksquashfs does.
-  const writeListing = (dir: Node, path: string): Listing => {
+  const writeListing = (dir: Node): Listing => {
     const start = dirs.pos();
     const base = dirs.length;
     const index: Buffer[] = [];
@@ -245,7 +246,6 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     for (const k of sortedKeys(dir)) {
       const c = dir.entries!.get(k)!;
       const name = keyBytes(k);
-      if (name.length > 256) throw new Error(`squashfs: /${path}${path ? '/' : ''}${name.toString('utf8')}: name longer than 256 bytes`);
       const ref = refs.get(c)!;
       const block = Math.floor(ref / 65536);
       const number = nums.get(c)!;
@@ -274,20 +274,13 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     return { start: start.block, offset: start.offset, fileSize: dirs.length - base + 3, index };
   };
 
-  const visit = (dir: Node, path: string): void => {
-    const keys = sortedKeys(dir);
-    const childPath = (k: string) => (path ? `${path}/` : '') + keyBytes(k).toString('utf8');
-    for (const k of keys) {
-      const c = dir.entries!.get(k)!;
-      if (c.type === 'dir') visit(c, childPath(k));
-    }
+  dirsPostOrder(tree.root, (dir, keys) => {
     for (const k of keys) {
       const c = dir.entries!.get(k)!;
       if (!refs.has(c)) writeInode(c, nums.get(dir)!);
     }
-    listings.set(dir, writeListing(dir, path));
-  };
-  visit(tree.root, '');
+    listings.set(dir, writeListing(dir));
+  });
   const count = nums.size;
   // the root's parent: one past the last inode, as mksquashfs writes it
   writeInode(tree.root, count + 1);

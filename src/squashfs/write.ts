@@ -15,8 +15,10 @@ import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
 import type { Node, Time, Tree } from '../tree/tree.js';
 import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor } from './codec.js';
+import { checkLimits } from '../tree/limits.js';
 import { writeData } from './data.js';
 import { clampTime, writeTables } from './inodes.js';
+import { SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable, MetaWriter } from './metadata.js';
 import { CompressPool } from './pool.js';
 
@@ -51,6 +53,7 @@ export function checkBlockSize(size: number): void {
 
 /** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
 export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptions): Promise<{ droppedXattrs: number }> {
+  checkLimits(tree, SQUASHFS_LIMITS);
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
   const codec: Codec = { name: o.compressor ?? 'zstd', level: o.level };

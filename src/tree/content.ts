@@ -49,6 +49,18 @@ function* zeros(n: number): Generator<Uint8Array> {
   for (let o = 0; o < n; o += CHUNK) yield n - o >= z.length ? z : z.subarray(0, n - o);
 }
 
+/** Where a content holds data: its pieces, merged where they touch (the gaps are holes). */
+export function segments(c: Content): { at: number; length: number }[] {
+  const out: { at: number; length: number }[] = [];
+  for (const p of c.pieces) {
+    if (!p.length) continue;
+    const last = out[out.length - 1];
+    if (last && last.at + last.length === p.at) last.length += p.length;
+    else out.push({ at: p.at, length: p.length });
+  }
+  return out;
+}
+
 /** Every byte of the content in order, holes as zeros. */
 export function* readContent(c: Content): Generator<Uint8Array> {
   let pos = 0;

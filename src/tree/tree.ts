@@ -128,41 +128,87 @@ export class Tree {
    * with `followLast`. Missing components are kept as they are.
    */
   resolve(path: PathLike, followLast = false): string[] {
+    // todo: components still to walk, last first; rest: how many of them are real names
     const todo = nameKey(path).split('/').reverse();
+    const real = (k: string) => k !== '' && k !== '.';
+    let rest = todo.filter(real).length;
     const done: string[] = [];
+    // nodes[i] is the node at done[0..i) (undefined past a missing component): each
+    // step looks up one name, so a deep path costs its length, not its length squared
+    const nodes: Array<Node | undefined> = [this.root];
     let hops = 0;
     while (todo.length) {
       const k = todo.pop()!;
-      if (k === '' || k === '.') continue;
+      if (!real(k)) continue;
+      rest--;
       if (k === '..') {
-        done.pop();
+        if (done.length) {
+          done.pop();
+          nodes.pop();
+        }
         continue;
       }
-      const node = this.get(keyBytes([...done, k].join('/')));
-      if (node?.type === 'symlink' && (todo.some((t) => t !== '' && t !== '.') || followLast)) {
+      const node = nodes[nodes.length - 1]?.entries?.get(k);
+      if (node?.type === 'symlink' && (rest > 0 || followLast)) {
         if (++hops > 40) throw new Error(`/${keyBytes([...done, k].join('/')).toString('utf8')}: too many levels of symbolic links`);
         const target = Buffer.from(node.target!).toString('latin1');
-        if (target.startsWith('/')) done.length = 0;
-        todo.push(...target.split('/').reverse());
+        if (target.startsWith('/')) {
+          done.length = 0;
+          nodes.length = 1;
+        }
+        const parts = target.split('/');
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+        rest += parts.filter(real).length;
         continue;
       }
       done.push(k);
+      nodes.push(node);
     }
     return done;
   }
 
-  /** Every entry, parents before children, children in byte order of their names. */
+  /**
+   * Every entry, parents before children, children in byte order of their names. The
+   * walk keeps its own stack (one frame per directory level), so depth costs no JS stack.
+   */
   *walk(): Generator<{ path: Buffer; node: Node; depth: number }> {
-    yield* walkDir(this.root, Buffer.alloc(0), 1);
+    const stack: Array<{ dir: Node; keys: string[]; next: number; prefix: Buffer }> = [{ dir: this.root, keys: sortedKeys(this.root), next: 0, prefix: Buffer.alloc(0) }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      if (top.next === top.keys.length) {
+        stack.pop();
+        continue;
+      }
+      const key = top.keys[top.next++]!;
+      const node = top.dir.entries!.get(key)!;
+      const path = top.prefix.length ? Buffer.concat([top.prefix, SLASH, keyBytes(key)]) : keyBytes(key);
+      yield { path, node, depth: stack.length };
+      if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0, prefix: path });
+    }
   }
 }
 
-function* walkDir(dir: Node, prefix: Buffer, depth: number): Generator<{ path: Buffer; node: Node; depth: number }> {
-  for (const key of sortedKeys(dir)) {
-    const node = dir.entries!.get(key)!;
-    const path = prefix.length ? Buffer.concat([prefix, Buffer.from('/'), keyBytes(key)]) : keyBytes(key);
-    yield { path, node, depth };
-    if (node.type === 'dir') yield* walkDir(node, path, depth + 1);
+const SLASH = Buffer.from('/');
+
+/**
+ * Calls fn for every directory below and including top after all of its subdirectories
+ * (children in name order, top last: mksquashfs's order), with an explicit stack, so a
+ * deep tree costs no JS stack.
+ */
+export function dirsPostOrder(top: Node, fn: (dir: Node, keys: string[]) => void): void {
+  const stack = [{ dir: top, keys: sortedKeys(top), next: 0 }];
+  while (stack.length) {
+    const frame = stack[stack.length - 1]!;
+    let sub: Node | undefined;
+    while (!sub && frame.next < frame.keys.length) {
+      const child = frame.dir.entries!.get(frame.keys[frame.next++]!)!;
+      if (child.type === 'dir') sub = child;
+    }
+    if (sub) stack.push({ dir: sub, keys: sortedKeys(sub), next: 0 });
+    else {
+      stack.pop();
+      fn(frame.dir, frame.keys);
+    }
   }
 }
 
@@ -177,17 +223,18 @@ export function sortedKeys(dir: Node): string[] {
  */
 export function linkCounts(tree: Tree): Map<Node, number> {
   const counts = new Map<Node, number>([[tree.root, 2]]);
-  const visit = (dir: Node): void => {
+  const todo: Node[] = [tree.root]; // directories still to count, an explicit stack
+  while (todo.length) {
+    const dir = todo.pop()!;
     for (const child of dir.entries!.values()) {
       if (child.type === 'dir') {
         counts.set(dir, counts.get(dir)! + 1);
         counts.set(child, 2);
-        visit(child);
+        todo.push(child);
       } else {
         counts.set(child, (counts.get(child) ?? 0) + 1);
       }
     }
-  };
-  visit(tree.root);
+  }
   return counts;
 }

@@ -1,0 +1,23 @@
+// What a squashfs 4.0 image can hold so that the kernel and unsquashfs give back the
+// same tree.
+import type { FormatLimits } from '../tree/limits.js';
+
+export const SQUASHFS_LIMITS: FormatLimits = {
+  format: 'squashfs',
+  // SQUASHFS_NAME_LEN is 256 (squashfs_fs.h), but no Linux filesystem creates a name
+  // over NAME_MAX (255, include/uapi/linux/limits.h): unsquashfs cannot unpack one
+  name: 255,
+  // the inode stores a u32 target size, but symlink(2) takes at most PATH_MAX (4096)
+  // with the NUL, so unsquashfs cannot create a longer one
+  symlink: 4095,
+  // nlink is a u32 in every inode (squashfs-tools-ng doc/format.adoc, "Inode Table")
+  links: 2 ** 32 - 1,
+  // extended file inodes hold a u64 size; this writer counts in JS numbers
+  fileSize: Number.MAX_SAFE_INTEGER,
+  // the id table holds u32 ids (format.adoc, "ID Table")
+  id: 2 ** 32 - 1,
+  // a device inode's u32 rdev goes through new_decode_dev (fs/squashfs/inode.c,
+  // include/linux/kdev_t.h): a 12-bit major and a 20-bit minor
+  major: 0xfff,
+  minor: 0xfffff,
+};
