@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildDockerfile } from '../src/dockerfile/build.js';
+import { readContent } from '../src/tree/content.js';
 import { project, runCli } from './helpers/cli.js';
+import { serveFiles } from './helpers/http.js';
 import { writeHardLayout } from './helpers/hard-image.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -83,6 +86,27 @@ describe('fledge-pure build from a Dockerfile', () => {
     expect(listing).toMatch(/ other\.txt\n/);
     expect(listing).toMatch(/ app\/hello-plain\.txt\n/);
     expect(execFileSync('bsdtar', ['-xOf', join(dir, 'out.cpio.gz'), 'other.txt'], { encoding: 'utf8' })).toBe('from ctx\n');
+  });
+
+  it('ADD of a URL: downloaded (0600), --checksum checked, name from the URL', async () => {
+    const data = Buffer.from('remote file\n');
+    const server = await serveFiles({ '/dir/remote.txt': data });
+    const saved = process.env.XDG_CACHE_HOME;
+    try {
+      process.env.XDG_CACHE_HOME = join(project({}), 'cache');
+      const build = (text: string) => {
+        const dir = project({ Dockerfile: text });
+        return buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log: () => {} });
+      };
+      const url = `${server.url}/dir/remote.txt`;
+      const { tree } = await build(`FROM scratch\nADD --checksum=sha256:${sha(data)} ${url} /srv/\nADD ${url} /renamed\n`);
+      expect(tree.get('srv/remote.txt')).toMatchObject({ type: 'file', mode: 0o600, uid: 0 });
+      expect(Buffer.concat([...readContent(tree.get('renamed')!.content!)])).toEqual(data);
+      await expect(build(`FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n`)).rejects.toThrow(/^Dockerfile:2: ADD: ADD http:.* has sha256 [0-9a-f]{64}, expected 0{64}/);
+    } finally {
+      process.env.XDG_CACHE_HOME = saved;
+      await server.close();
+    }
   });
 
   it('errors are one line with the Dockerfile line and the fix, and leave no artifact', async () => {

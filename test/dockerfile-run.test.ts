@@ -4,14 +4,16 @@
 // paths (whiteouts) and replaces a folder (opaque), then runs as a USER from the image's
 // /etc/passwd. Our tree must equal buildah's (paths, types, modes, owners, content,
 // links). A failing step stops the build with its line and exit code; its output
-// streams, prefixed by the step.
+// streams, prefixed by the step. A step reaches the host through QEMU's user-mode NAT.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDockerfile } from '../src/dockerfile/build.js';
+import { readContent } from '../src/tree/content.js';
 import { buildahBuild } from './helpers/buildah.js';
+import { serveFiles } from './helpers/http.js';
 import { writeHardLayout } from './helpers/hard-image.js';
 import { push, type Registry, startRegistry } from './helpers/registry.js';
 import { snapshotDir, snapshotTree } from './helpers/snapshot.js';
@@ -21,7 +23,10 @@ let savedCache: string | undefined;
 let registry: Registry;
 let base: string;
 
-const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat'];
+/** One boot under TCG on a loaded 2-core machine can take minutes. */
+const BOOTS_MS = 300_000;
+
+const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget'];
 
 function put(root: string, path: string, data: string, mode = 0o644): void {
   mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -94,10 +99,21 @@ RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
     expect(tree.get('new/dir/f')!.mode).toBe(0o4750);
     expect(tree.get('tmp/alice-file')).toMatchObject({ uid: 1000, gid: 1001 });
     expect(lines).toContain('[0] RUN | streamed-output');
-  });
+  }, BOOTS_MS * 2);
+
+  it('reaches the host through user-mode NAT (10.0.2.2 is the host\'s loopback)', async () => {
+    const server = await serveFiles({ '/data': Buffer.from('over the network\n') });
+    try {
+      const { built } = await ours(`FROM ${base}\nRUN wget -q -O /fetched http://10.0.2.2:${new URL(server.url).port}/data\n`);
+      const node = (await built).tree.get('fetched')!;
+      expect(Buffer.concat([...readContent(node.content!)]).toString()).toBe('over the network\n');
+    } finally {
+      await server.close();
+    }
+  }, BOOTS_MS);
 
   it('a failing step stops the build with its Dockerfile line and exit code', async () => {
     const { built } = await ours(`FROM ${base}\nCOPY Dockerfile /\nRUN echo about to fail && exit 3\nRUN echo never\n`);
     await expect(built).rejects.toThrow(/^Dockerfile:3: RUN: "echo about to fail && exit 3" failed with exit code 3$/);
-  });
+  }, BOOTS_MS);
 });

@@ -4,7 +4,7 @@
 // its base (an earlier stage, scratch, or an image through the existing sources), runs
 // its base image's ONBUILD triggers, then its instructions.
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { flatten } from '../oci/image.js';
 import { openImage } from '../oci/source.js';
@@ -38,6 +38,7 @@ export interface DockerfileOptions {
 }
 
 export interface BuiltImage {
+  /** the Dockerfile's folder name (Fledge's direct mode names the artifact after it) */
   name: string;
   image: ImageConfig;
   /** the config JSON (/etc/fsify-entrypoint) */
@@ -179,5 +180,5 @@ export async function buildDockerfile(o: DockerfileOptions): Promise<BuiltImage>
   const state = await b.stage(target);
   const unused = [...b.scope.buildArgs.keys()].filter((k) => !b.scope.used.has(k));
   if (unused.length) o.log(`warning: build args not used by any ARG: ${unused.join(', ')}`);
-  return { name: basename(o.context), image: state.image, config: configJson(state.image), tree: state.tree };
+  return { name: basename(dirname(o.dockerfile)), image: state.image, config: configJson(state.image), tree: state.tree };
 }

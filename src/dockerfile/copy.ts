@@ -107,10 +107,7 @@ export function copyChildren(dir: Node, src: Node, o: CopyOptions, links: Map<No
   for (const k of sortedKeys(src)) copyEntry(dir, k, src.entries!.get(k)!, o, links);
 }
 
-/**
- * Puts the sources at dest (absolute, trailing "/" kept) of the tree. `dirDest` forces
- * folder semantics (several sources).
- */
+/** Puts the sources at dest (absolute, trailing "/" kept) of the tree; several sources go into a folder. */
 export function copyInto(tree: Tree, dest: string, sources: CopySource[], o: CopyOptions): void {
   const existing = tree.get(keyBytes(tree.resolve(dest, true).join('/')));
   const intoDir = dest.endsWith('/') || sources.length > 1 || existing?.type === 'dir';

@@ -147,9 +147,3 @@ function readHeredocs(inst: Instruction, lines: string[], i: number, file: strin
   }
   return i;
 }
-
-/** The words of a heredoc-bearing instruction with each `<<EOF` marker kept as a word. */
-export function heredocWord(word: string): string | undefined {
-  const m = /^<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)\1$/.exec(word);
-  return m?.[2];
-}

@@ -46,7 +46,7 @@ const WRAP = [
 function checkFlags(inst: Instruction): void {
   for (const f of inst.flags) {
     if (f.name === 'network' && (f.value === 'none' || f.value === 'default')) continue;
-    throw new Error(`--${f.name}${f.value === undefined ? '' : `=${f.value}`} is not supported by fledge-pure yet; remove it (steps run without network)`);
+    throw new Error(`--${f.name}${f.value === undefined ? '' : `=${f.value}`} is not supported by fledge-pure yet; remove it`);
   }
 }
 
@@ -100,7 +100,7 @@ interface StepResult {
   failure?: string;
 }
 
-async function boot(vm: { kernel: string; initrd: string }, disks: string[], nonce: string, log: (l: string) => void, prefix: string): Promise<StepResult> {
+async function boot(vm: { kernel: string; initrd: string; network: boolean }, disks: string[], nonce: string, log: (l: string) => void, prefix: string): Promise<StepResult> {
   const r: StepResult = { code: undefined };
   const marker = new RegExp(`^@@FP-(?:${nonce})? (EXIT|FAIL) (.*)$`);
   const [lower, scratch, out] = disks;
@@ -134,7 +134,8 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
-    const r = await boot({ kernel: bootableKernel(kernel, join(cacheDir(), 'vm')), initrd: helper.initrd }, disks, nonce, b.o.log, prefix);
+    const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
+    const r = await boot({ kernel: bootableKernel(kernel, join(cacheDir(), 'vm')), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
     if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
     if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);

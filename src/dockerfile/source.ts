@@ -3,7 +3,7 @@
 // dockerfile/context/target/build_args. A positional Dockerfile with no fledge.toml is
 // Fledge's direct mode (seed 003): oci_rootfs, ext4, the agent from its latest release.
 import { existsSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadFledgeConfig } from '../config/fledge.js';
 import type { FledgeConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
@@ -69,7 +69,7 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
   if (o.dockerArchive) return undefined;
   const context = o.context ? resolve(at.cwd, o.context) : o.dockerfile ? dirname(dockerfile) : (config.source.context ?? dirname(dockerfile));
   at.log(`dockerfile: ${dockerfile} (context ${context})`);
-  const built = await buildDockerfile({
+  return buildDockerfile({
     dockerfile,
     context,
     target: o.target ?? config.source.target,
@@ -80,5 +80,4 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
     epoch: at.epoch,
     log: at.log,
   });
-  return { ...built, name: basename(dirname(dockerfile)) };
 }

@@ -1,5 +1,5 @@
 // The helper initramfs of a build VM, written by our own newc writer: a static busybox,
-// the kernel modules for virtio disks, ext4 and overlayfs, setpriv (util-linux, with its
+// the kernel modules for virtio disks and network, ext4 and overlayfs, setpriv (util-linux, with its
 // libraries and loader) to run a step as a non-root USER, and /init. /init mounts the
 // stage's root (/dev/vda, ext4, read-only) under an overlayfs whose upper layer is on
 // the scratch disk (/dev/vdb, ext4), mounts /dev, /proc, /sys inside, runs
@@ -16,7 +16,20 @@ import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, Tree } from '../tree/tree.js';
 import { moduleFiles, type VmKernel } from './kernel.js';
 
-const MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay'];
+const MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay', 'virtio_net'];
+
+/**
+ * QEMU's user-mode network (slirp, no privileges): the guest is 10.0.2.15/24, the host
+ * (and its loopback) 10.0.2.2, the DNS forwarder 10.0.2.3 (QEMU docs, "Network
+ * options", -netdev user). The step's /etc/resolv.conf, when the image has one, is
+ * covered by a bind mount naming that forwarder, so nothing is written into it.
+ */
+const NETWORK_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
+  ip link set lo up; ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 || fail "cannot configure the network"
+  echo "nameserver 10.0.2.3" > /resolv.conf
+  [ -f /root/etc/resolv.conf ] && mount --bind /resolv.conf /root/etc/resolv.conf
+fi`;
 
 /**
  * An opaque folder of the upper layer is one that hides a lower entry without a
@@ -50,10 +63,11 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scr
 mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev in the step's root"
 [ -d /root/proc ] && mount -t proc proc /root/proc
 [ -d /root/sys ] && mount -t sysfs sys /root/sys
+${NETWORK_SCRIPT}
 cp -a /fp /dev/.fp
 sh /scratch/step.sh
 code=$?
-umount /root/sys /root/proc 2>/dev/null
+umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
 umount /root/dev
 if [ $code = 0 ]; then
 ${OPAQUE_SCRIPT}

@@ -18,6 +18,8 @@ export interface VmOptions {
   initrd: string;
   disks: VmDisk[];
   memMb?: number;
+  /** user-mode NAT (default) or no network card */
+  network?: boolean;
   onLine: (line: string) => void;
 }
 
@@ -40,7 +42,8 @@ export function qemuArgs(o: VmOptions): string[] {
   const args = [
     '-machine', 'q35', '-accel', kvmUsable() ? 'kvm' : 'tcg', '-cpu', 'max',
     '-m', String(o.memMb ?? 1024), '-smp', '1',
-    '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
+    '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+    '-nic', o.network === false ? 'none' : 'user,model=virtio-net-pci',
     '-kernel', o.kernel, '-initrd', o.initrd,
     '-append', 'console=ttyS0 panic=-1 quiet loglevel=0',
   ];
