@@ -41,6 +41,8 @@ export interface BuildOptions {
   context?: string;
   target?: string;
   buildArgs?: string[];
+  /** Dockerfile builds: run every RUN step, ignoring the step cache */
+  noCache?: boolean;
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;

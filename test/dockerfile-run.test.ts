@@ -4,7 +4,8 @@
 // paths (whiteouts) and replaces a folder (opaque), then runs as a USER from the image's
 // /etc/passwd. Our tree must equal buildah's (paths, types, modes, owners, content,
 // links). A failing step stops the build with its line and exit code; its output
-// streams, prefixed by the step. A step reaches the host through QEMU's user-mode NAT.
+// streams, prefixed by the step. A step reaches the host through QEMU's user-mode NAT;
+// the same step on the same tree comes from the step cache without a VM.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,12 +102,19 @@ RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
     expect(lines).toContain('[0] RUN | streamed-output');
   }, BOOTS_MS * 2);
 
-  it('reaches the host through user-mode NAT (10.0.2.2 is the host\'s loopback)', async () => {
+  it('reaches the host through user-mode NAT (10.0.2.2 is the host\'s loopback); a rebuild takes the step from the cache', async () => {
     const server = await serveFiles({ '/data': Buffer.from('over the network\n') });
     try {
-      const { built } = await ours(`FROM ${base}\nRUN wget -q -O /fetched http://10.0.2.2:${new URL(server.url).port}/data\n`);
-      const node = (await built).tree.get('fetched')!;
+      const text = `FROM ${base}\nRUN wget -q -O /fetched http://10.0.2.2:${new URL(server.url).port}/data\n`;
+      const node = (await (await ours(text)).built).tree.get('fetched')!;
       expect(Buffer.concat([...readContent(node.content!)]).toString()).toBe('over the network\n');
+      // the same step again: from the step cache, no VM, no request
+      const lines: string[] = [];
+      const again = (await (await ours(text, (l) => lines.push(l))).built).tree.get('fetched')!;
+      expect(Buffer.concat([...readContent(again.content!)]).toString()).toBe('over the network\n');
+      expect(lines.some((l) => /^\[0\] RUN: cached \(step [0-9a-f]{12}\), no VM$/.test(l))).toBe(true);
+      expect(lines.some((l) => l.includes('booting'))).toBe(false);
+      expect(server.requests).toEqual(['GET /data']);
     } finally {
       await server.close();
     }

@@ -35,6 +35,8 @@ export interface DockerfileOptions {
   cwd: string;
   epoch: Time;
   log: (line: string) => void;
+  /** run every RUN step in a VM, even when the step cache has it */
+  noCache?: boolean;
 }
 
 export interface BuiltImage {

@@ -26,6 +26,8 @@ import type { Builder } from './build.js';
 import { type StageState, stageEnv } from './metadata.js';
 import type { Instruction } from './parse.js';
 import type { Stage } from './stages.js';
+import { configJson } from './image-config.js';
+import { cachedStep, rememberStep, stepKey, treeDigest } from './run-cache.js';
 import { keepTar, stepLayer } from './run-layer.js';
 import { resolveOwner } from './users.js';
 
@@ -120,8 +122,29 @@ async function boot(vm: { kernel: string; initrd: string; network: boolean }, di
 export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst: Instruction): Promise<void> {
   checkFlags(inst);
   const argv = runArgv(inst, state.image.config.Shell ?? ['/bin/sh', '-c']);
-  const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
+  const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
+  const cache = join(cacheDir(), 'run');
+  const key = stepKey({ tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network });
+  let tar = b.o.noCache ? undefined : cachedStep(cache, key);
+  if (tar) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
+  else {
+    tar = await runInVm(b, state, inst, { argv, network, prefix, cache });
+    rememberStep(cache, key, tar);
+  }
+  applyLayer(state.tree, stepLayer([...readTar(tar)], !state.tree.get('dev')), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+}
+
+interface RunPlan {
+  argv: string[];
+  network: boolean;
+  prefix: string;
+  cache: string;
+}
+
+/** Runs the step in a VM; returns its layer tar, kept in the cache. */
+async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv, network, prefix, cache }: RunPlan): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
   try {
     const nonce = randomBytes(8).toString('hex');
     const kernel = findKernel();
@@ -134,13 +157,11 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
-    const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
     const r = await boot({ kernel: bootableKernel(kernel, join(cacheDir(), 'vm')), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
     if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
     if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);
-    const kept = keepTar(out, join(cacheDir(), 'run'));
-    applyLayer(state.tree, stepLayer([...readTar(kept)], !state.tree.get('dev')), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+    return keepTar(out, cache);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -19,6 +19,7 @@ export interface DockerfileFlags {
   dockerArchive?: string;
   platform?: string;
   insecure?: string[];
+  noCache?: boolean;
 }
 
 function directConfig(dockerfile: string, cwd: string): FledgeConfig {
@@ -79,5 +80,6 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
     cwd: dirname(dockerfile),
     epoch: at.epoch,
     log: at.log,
+    noCache: o.noCache,
   });
 }
