@@ -4,7 +4,7 @@
 // newer time in the tree down to it (the spec's "clamp" practice, which tar's
 // --clamp-mtime and mksquashfs follow), so no time in the artifact is later than it.
 import { UsageError } from './errors.js';
-import type { Time, Tree } from './tree/tree.js';
+import type { Node, Time, Tree } from './tree/tree.js';
 
 function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
   const v = env.SOURCE_DATE_EPOCH;
@@ -23,7 +23,7 @@ export function clampTimes(tree: Tree, env: NodeJS.ProcessEnv = process.env): nu
   if (!epoch) return 0;
   let clamped = 0;
   const seen = new Set<object>();
-  for (const node of [tree.root, ...[...tree.walk()].map((e) => e.node)]) {
+  for (const node of nodesOf(tree)) {
     if (seen.has(node)) continue;
     seen.add(node);
     if (node.mtime.sec > epoch.sec || (node.mtime.sec === epoch.sec && node.mtime.nsec > 0)) {
@@ -32,4 +32,10 @@ export function clampTimes(tree: Tree, env: NodeJS.ProcessEnv = process.env): nu
     }
   }
   return clamped;
+}
+
+/** The root, then every entry's node, streamed. */
+function* nodesOf(tree: Tree): Generator<Node> {
+  yield tree.root;
+  for (const e of tree.walk()) yield e.node;
 }

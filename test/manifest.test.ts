@@ -336,7 +336,7 @@ protocol = "sctp"
     ).toEqual([
       'M:4: enabled: must be true or false, not a string ("yes"); write true or false without quotes',
       'M:6: resources.cpu_cores: must be between 1 and 1024 (got 0); e.g. cpu_cores = 2',
-      'M:7: resources.memory_mb: must be at least 128 (got 64); e.g. memory_mb = 512',
+      'M:7: resources.memory_mb: must be between 128 and 1048576 (got 64); e.g. memory_mb = 512',
       'M:9: workload.entrypoint: must be an array of strings, not an integer (5); write it as entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]',
       'M:10: workload.args: must be an array of strings, not a string ("--x"); write it as args = ["--port", "8080"]',
       'M:11: workload.base_url: must be an http:// or https:// URL (got "127.0.0.1:8080"); e.g. base_url = "http://127.0.0.1:8080"',
@@ -390,7 +390,7 @@ pci_passthrough = ["01:00.0"]
 `),
     ).toEqual([
       'M:10: health_check.endpoint: must be a path starting with / (got "healthz"); it is resolved against workload.base_url',
-      'M:11: health_check.timeout_ms: must be at least 0 (got -1); e.g. timeout_ms = 10000',
+      'M:11: health_check.timeout_ms: must be between 0 and 86400000 (got -1); e.g. timeout_ms = 10000',
       'M:13: actions.start.method: required but missing; add method = "POST" under [actions.start]',
       'M:14: actions.start.path: must start with / (got "start")',
       'M:16: disks[0].name: required but missing; add name = "data"',

@@ -98,6 +98,10 @@ const ACTION_KEYS = ['method', 'path', 'timeout_ms', 'description'];
 const DISK_KEYS = ['name', 'source', 'checksum', 'format', 'readonly', 'target'];
 const CLOUD_INIT_KEYS = ['datasource', 'seed_mode', 'user_data', 'meta_data', 'network_config'];
 const DOC_KEYS = ['inline', 'content', 'path'];
+/** 1 TiB of guest memory */
+export const MAX_MEMORY_MB = 1 << 20;
+/** a day */
+const MAX_TIMEOUT_MS = 86_400_000;
 const DISK_FORMATS = ['raw', 'qcow2', 'squashfs', 'ext4', 'xfs', 'btrfs'] as const;
 
 const MISSING_FIX = 'pass --manifest <path to manifest.toml>, or create manifest.toml in this folder (see the README for an example)';
@@ -130,7 +134,7 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const res = c.table(d, 'resources', [], '[resources] with cpu_cores = 1 and memory_mb = 256') ?? {};
   c.keys(res, ['resources'], { allowed: ['cpu_cores', 'memory_mb'], ...rules });
   const cpu = c.int(res, 'cpu_cores', ['resources'], 1, 1024, 'cpu_cores = 2') ?? 1;
-  const mem = c.int(res, 'memory_mb', ['resources'], 128, undefined, 'memory_mb = 512') ?? 256;
+  const mem = c.int(res, 'memory_mb', ['resources'], 128, MAX_MEMORY_MB, 'memory_mb = 512') ?? 256;
 
   // [network] (read before [workload]: the first exposed tcp port defaults base_url)
   const net = c.table(d, 'network', [], '[network] with mode = "bridged"') ?? {};
@@ -187,12 +191,12 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const endpoint = c.str(hc, 'endpoint', hp, { required: 'endpoint = "/healthz" under [health_check]' });
     if (endpoint && !endpoint.startsWith('/')) c.report(['health_check', 'endpoint'], `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`);
     // 0 = the agent's default wait (it waits at least 2 minutes anyway)
-    const timeout = c.int(hc, 'timeout_ms', hp, 0, undefined, 'timeout_ms = 10000') ?? 0;
+    const timeout = c.int(hc, 'timeout_ms', hp, 0, MAX_TIMEOUT_MS, 'timeout_ms = 10000') ?? 0;
     if (endpoint) health = { endpoint, timeout_ms: timeout };
   }
 
   // [actions.NAME]
-  const actions: ManifestTemplate['actions'] = {};
+  const actions: ManifestTemplate['actions'] = Object.create(null); // an action may be named __proto__
   const at = c.table(d, 'actions', [], '[actions.NAME] with method = "POST" and path = "/do"') ?? {};
   for (const an of Object.keys(at)) {
     const ap: KeyPath = ['actions', an];
@@ -202,7 +206,7 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const method = c.str(a, 'method', ap, { required: `method = "POST" under [actions.${an}]` });
     const p = c.str(a, 'path', ap, { required: `path = "/${an}" under [actions.${an}]` });
     if (p && !p.startsWith('/')) c.report([...ap, 'path'], `must start with / (got ${JSON.stringify(p)})`);
-    const timeout = c.int(a, 'timeout_ms', ap, 0, undefined, 'timeout_ms = 30000');
+    const timeout = c.int(a, 'timeout_ms', ap, 0, MAX_TIMEOUT_MS, 'timeout_ms = 30000');
     const description = c.str(a, 'description', ap);
     if (method && p) {
       actions[an] = { method: method.toUpperCase(), path: p };
@@ -400,8 +404,9 @@ function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'n
  * `extra.kernelArgs` has no field in Volant's manifest; it is recorded as the label
  * "fledge.kernel_args" so the user can see what to pass (Volant itself ignores labels).
  */
-export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string } = {}): object {
-  checkArtifactRef(artifact);
+/** extra.bundled: the manifest.json of a plugin bundle, whose url is the artifact's bare file name beside it. */
+export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string; bundled?: boolean } = {}): object {
+  checkArtifactRef(artifact, extra.bundled);
   if (!t.workload.base_url) throw new Error(`${t.file}: workload.base_url is not set (resolve it from the image before rendering)`);
   const out: Record<string, unknown> = {
     $schema: MANIFEST_SCHEMA,
@@ -425,7 +430,7 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
   out.network = network;
   if (t.health_check) out.health_check = { endpoint: t.health_check.endpoint, timeout_ms: t.health_check.timeout_ms };
   if (Object.keys(t.actions).length) {
-    const actions: Record<string, unknown> = {};
+    const actions: Record<string, unknown> = Object.create(null);
     for (const [n, a] of Object.entries(t.actions)) {
       actions[n] = { ...(a.description !== undefined ? { description: a.description } : {}), method: a.method, path: a.path, ...(a.timeout_ms !== undefined ? { timeout_ms: a.timeout_ms } : {}) };
     }
@@ -467,8 +472,12 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
  * http(s)://. file:// passes Volant's validator but its launcher then fails to open it;
  * a relative path is refused by volantd (pluginspec RootFS/Initramfs.Validate).
  */
-function checkArtifactRef(artifact: ArtifactRef): void {
+function checkArtifactRef(artifact: ArtifactRef, bundled = false): void {
   const u = artifact.url;
+  if (bundled) {
+    if (!u || u.includes('/')) throw new Error(`artifact url ${JSON.stringify(u)}: a bundle's manifest names the artifact by its bare file name`);
+    return;
+  }
   if (!u.startsWith('/') && !/^https?:\/\/[^/]/i.test(u))
     throw new Error(`artifact url ${JSON.stringify(u)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`);
   if (!/^sha256:[0-9a-f]{64}$/.test(artifact.checksum))

@@ -6,7 +6,7 @@
 // fledge-pure's additions: [plugin.manifest] workload.entrypoint (else the image's
 // Entrypoint + Cmd at build time, as Volant needs one) and workload.base_url.
 import * as path from 'node:path';
-import type { ManifestTemplate } from './manifest.js';
+import { MAX_MEMORY_MB, type ManifestTemplate } from './manifest.js';
 import { Checker, isHttpUrl, type KeyPath, type Table } from './toml-file.js';
 import type { FledgeConfig, PluginInfo, Problem } from './types.js';
 
@@ -54,7 +54,7 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {}, ...runtime.source },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: runtime.qcow2 },
+    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'qcow2', qcow2_compression: runtime.qcow2 },
     init: { mode: 'default' },
     mappings: [],
     plugin,
@@ -98,7 +98,7 @@ function checkManifest(c: Checker, p: Table): ManifestPart | undefined {
   const rp = [...mp, 'resources'];
   c.keys(r, rp, { allowed: RESOURCE_KEYS });
   const cpu = c.int(r, 'vcpu', rp, 1, 1024, 'resources.vcpu = 2') ?? 1;
-  const mem = c.int(r, 'memory_mb', rp, 128, undefined, 'resources.memory_mb = 512') ?? 256;
+  const mem = c.int(r, 'memory_mb', rp, 128, MAX_MEMORY_MB, 'resources.memory_mb = 512') ?? 256;
   const part: ManifestPart = {
     schema_version: 'v1',
     enabled: true,

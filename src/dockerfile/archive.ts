@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, type Transform } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { cacheDir } from '../download.js';
 import { applyLayer } from '../oci/apply.js';
-import { sniffCompression, zstdTransform } from '../oci/layer-file.js';
+import { sniffCompression, zstdDecompress } from '../oci/layer-file.js';
 import { readTar } from '../oci/tar.js';
 import { type Content, readContent, readRange } from '../tree/content.js';
 import { Tree } from '../tree/tree.js';
@@ -40,7 +40,7 @@ async function plainTar(c: Content, what: string): Promise<string | undefined> {
   }
   const compression = sniffCompression(h);
   if (compression === 'none') return isTar(h) ? writeTar(c, []) : undefined;
-  const stage: Transform = compression === 'gzip' ? createGunzip() : zstdTransform();
+  const stage: Duplex = compression === 'gzip' ? createGunzip() : Duplex.from(zstdDecompress);
   const path = await writeTar(c, [stage]);
   const fd = openSync(path, 'r');
   const first = Buffer.alloc(512);
@@ -52,7 +52,7 @@ async function plainTar(c: Content, what: string): Promise<string | undefined> {
   return isTar(first) ? path : undefined;
 }
 
-async function writeTar(c: Content, stages: Transform[]): Promise<string> {
+async function writeTar(c: Content, stages: Duplex[]): Promise<string> {
   const dir = join(cacheDir(), 'add');
   const path = join(dir, contentHash(c));
   if (existsSync(path)) return path;

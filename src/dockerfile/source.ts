@@ -30,7 +30,7 @@ function directConfig(dockerfile: string, cwd: string): FledgeConfig {
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {} },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true },
+    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true },
     init: { mode: 'default' },
     mappings: [],
   };

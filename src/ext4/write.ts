@@ -105,9 +105,14 @@ function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Nod
   return { inodes, byNode };
 }
 
-/** Directory blocks for every directory and target blocks for slow symlinks. */
+/**
+ * Directory blocks for every directory and target blocks for slow symlinks (an explicit
+ * stack of directories still to do: depth costs no JS stack; the order does not matter).
+ */
 function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array): void {
-  const visit = (dir: Node, parent: number, path: string): void => {
+  const todo: Array<{ dir: Node; parent: number }> = [{ dir: tree.root, parent: ROOT_INO }];
+  while (todo.length) {
+    const { dir, parent } = todo.pop()!;
     const self = byNode.get(dir)!;
     const names = sortedKeys(dir).map((k) => ({ name: keyBytes(k), node: dir.entries!.get(k)! }));
     if (dir === tree.root && !dir.entries!.has('lost+found')) {
@@ -123,8 +128,8 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
     );
     self.blocks = d.blocks;
     self.indexed = d.indexed;
-    for (const { name, node } of names) {
-      if (node.type === 'dir' && node.entries) visit(node, self.ino, `${path}/${name.toString('utf8')}`);
+    for (const { node } of names) {
+      if (node.type === 'dir' && node.entries) todo.push({ dir: node, parent: self.ino });
       else if (node.type === 'symlink' && node.target!.length > FAST_SYMLINK_MAX) {
         const i = byNode.get(node)!;
         if (i.blocks) continue;
@@ -133,8 +138,7 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
         i.blocks = [{ kind: 'raw', data }];
       }
     }
-  };
-  visit(tree.root, ROOT_INO, '');
+  }
 }
 
 /** A digest of everything but file content: the htree seed, and half of the UUID. */
@@ -152,6 +156,8 @@ function shapeDigest(tree: Tree): Buffer {
 interface Layout {
   geo: Geometry;
   journal: Run[];
+  /** the journal's extent tree blocks: a big journal (1 GiB from 128 GiB) crosses backup groups into more than the inode's 4 extents */
+  journalTree: number[];
   blockBitmaps: number;
   inodeBitmaps: number;
   inodeTables: number[];
@@ -168,6 +174,9 @@ function allocate(inodes: Ino[], blocks: number, inodeCount: number): Layout {
   const inodeBitmaps = alloc.contiguous(geo.groups);
   const inodeTables = Array.from({ length: geo.groups }, () => alloc.contiguous(geo.itableBlocks));
   const journal = alloc.runs(journalBlocks(blocks));
+  const journalTreeCount = extentTreeBlocks(journal.reduce((n, r) => n + Math.ceil(r.length / MAX_EXTENT_LEN), 0));
+  const journalTreeStart = journalTreeCount ? alloc.contiguous(journalTreeCount) : 0;
+  const journalTree = Array.from({ length: journalTreeCount }, (_, k) => journalTreeStart + k);
   const xattrBlocks: Layout['xattrBlocks'] = new Map();
   for (const i of inodes) {
     i.extents = [];
@@ -193,7 +202,7 @@ function allocate(inodes: Ino[], blocks: number, inodeCount: number): Layout {
       i.xattrBlock = shared.block;
     }
   }
-  return { geo, journal, blockBitmaps, inodeBitmaps, inodeTables, end: alloc.next, xattrBlocks };
+  return { geo, journal, journalTree, blockBitmaps, inodeBitmaps, inodeTables, end: alloc.next, xattrBlocks };
 }
 
 /** Bytes of data and directory blocks the tree needs (what `du` counts). */
@@ -281,8 +290,7 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
     logical += r.length;
   }
   const journalSize = logical * BLOCK;
-  const jTree = extentTreeBlocks(journalIno.extents.length);
-  if (jTree) throw new Error('ext4: the journal is too fragmented for its inode');
+  journalIno.treeBlocks = layout.journalTree;
   let journalIblock: Buffer = Buffer.alloc(60);
 
   for (const i of [...inodes, journalIno]) {
@@ -367,13 +375,13 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   let freeBlocksTotal = 0;
   let freeInodesTotal = 0;
   for (let g = 0; g < geo.groups; g++) {
-    const table = Buffer.alloc(geo.itableBlocks * BLOCK);
-    for (let k = 0; k < ipg; k++) {
-      const inode = inodeTable.get(g * ipg + k + 1);
-      if (inode) inode.copy(table, k * INODE_SIZE);
-    }
-    w.write(layout.inodeTables[g], table);
     const usedInodes = Math.max(0, Math.min(ipg, lastIno - g * ipg));
+    // the table up to its last inode in use; the zeros after it stay a hole unless
+    // preallocated (a 64 GiB image has 1 GiB of empty inode tables)
+    const tableBlocks = o.preallocate ? geo.itableBlocks : Math.ceil((usedInodes * INODE_SIZE) / BLOCK);
+    const table = Buffer.alloc(tableBlocks * BLOCK);
+    for (let k = 0; k < usedInodes; k++) inodeTable.get(g * ipg + k + 1)?.copy(table, k * INODE_SIZE);
+    if (tableBlocks) w.write(layout.inodeTables[g], table);
     const ibitmap = Buffer.alloc(BLOCK);
     setBits(ibitmap, 0, usedInodes);
     setBits(ibitmap, ipg, BLOCK * 8 - ipg);

@@ -56,6 +56,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     const base = keys.pop()!;
     const parent = tree.resolve(keyBytes(keys.join('/')), true);
     const path = [...parent, base];
+    const at = keyBytes(path.join('/'));
 
     if (base.startsWith(WH)) {
       const dir = tree.get(keyBytes(parent.join('/')));
@@ -83,7 +84,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       if (target.type === 'dir') throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
       node = target;
     } else {
-      const old = tree.get(keyBytes(path.join('/')));
+      const old = tree.get(at);
       if (e.type === 'dir' && old?.type === 'dir') {
         setMeta(old, e);
         ours.mark(path);
@@ -96,7 +97,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       else if (e.type === 'char' || e.type === 'block') node.rdev = { major: e.devmajor, minor: e.devminor };
     }
     try {
-      tree.set(keyBytes(path.join('/')), node, parentAttrs);
+      tree.set(at, node, parentAttrs);
     } catch (err) {
       throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`);
     }

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FledgeConfig } from '../config/types.js';
+import type { Limits } from '../limits.js';
 import { download } from '../download.js';
 import { BuildError } from '../errors.js';
 import { bytesContent, fileContent } from '../tree/content.js';
@@ -62,6 +63,7 @@ export interface InitramfsInputs {
   platform?: string;
   insecure?: string[];
   log: (line: string) => void;
+  limits?: Partial<Limits>;
 }
 
 /** The skeleton's folders and devices, where the tree (an image) does not have them already. */
@@ -119,16 +121,16 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
   if (built) {
     onImageConfig?.(built.config);
     return built.tree;
   }
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure });
+  const local = await openImage(image, { cwd, log, platform, insecure, limits });
   onImageConfig?.(local.config);
-  return flatten(local, log, epoch);
+  return flatten(local, log, epoch, limits);
 }
 
 /** [init] none: the image or a mapping must have put something at /init, or the VM cannot boot. */

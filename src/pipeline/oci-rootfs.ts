@@ -6,6 +6,7 @@
 // [mappings]. The filesystem writers (ext4, squashfs) turn it into the artifact.
 import { statSync } from 'node:fs';
 import type { FledgeConfig } from '../config/types.js';
+import type { Limits } from '../limits.js';
 import { flatten } from '../oci/image.js';
 import { openImage } from '../oci/source.js';
 import { bytesContent, fileContent } from '../tree/content.js';
@@ -25,15 +26,16 @@ export interface OciRootfsInputs {
   cwd: string;
   platform?: string;
   insecure?: string[];
+  limits?: Partial<Limits>;
   /** told the image's config blob */
   onImageConfig?: (config: Buffer) => void;
 }
 
-async function imageTree({ image, built, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
+async function imageTree({ image, built, epoch, log, cwd, platform, insecure, limits }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
   if (built) return built;
   log(`image: ${image}`);
-  const local = await openImage(image!, { cwd, log, platform, insecure });
-  return { tree: await flatten(local, log, epoch), config: local.config };
+  const local = await openImage(image!, { cwd, log, platform, insecure, limits });
+  return { tree: await flatten(local, log, epoch, limits), config: local.config };
 }
 
 export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {

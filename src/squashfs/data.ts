@@ -18,10 +18,9 @@
 // Compression runs on the pool; results are written strictly in submission order, so
 // the layout does not depend on which worker finishes first. Content is read block by
 // block from its pieces: holes are never read and a big file is never held whole.
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
-import { readRange, segments, type Content } from '../tree/content.js';
+import { layoutDigest, readRange, segments, type Content } from '../tree/content.js';
 import type { Node } from '../tree/tree.js';
 import type { Compressed, CompressPool } from './pool.js';
 
@@ -71,12 +70,7 @@ export class Dedup {
     if (size === 0 || this.sizes.get(size)! < 2) return undefined;
     // the hash covers where the data is and its bytes, never the holes' zeros: two
     // sparse files of 1 TiB compare in the time of their data
-    const h = createHash('sha256');
-    for (const s of segments(f.content!)) {
-      h.update(`${s.at}+${s.length};`);
-      for (const chunk of readRange(f.content!, s.at, s.at + s.length)) h.update(chunk);
-    }
-    const key = `${size}:${h.digest('hex')}`;
+    const key = `${size}:${layoutDigest(f.content!)}`;
     const earlier = this.seen.get(key);
     const same = earlier?.find((g) => sameContent(g.content!, f.content!));
     if (same) return same;

@@ -47,15 +47,20 @@ export class MetaWriter {
     return this.emitted * METADATA_SIZE + this.pendingSize;
   }
 
+  /** Appends bytes, cutting full 8 KiB blocks as they fill (linear: a 32 MiB inode is not recopied per block). */
   append(bytes: Uint8Array): void {
-    this.pending.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    this.pendingSize += bytes.length;
-    while (this.pendingSize >= METADATA_SIZE) {
-      const all = Buffer.concat(this.pending, this.pendingSize);
-      this.emit(all.subarray(0, METADATA_SIZE));
-      const rest = all.subarray(METADATA_SIZE);
-      this.pending = rest.length ? [Buffer.from(rest)] : [];
-      this.pendingSize = rest.length;
+    let rest = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    while (this.pendingSize + rest.length >= METADATA_SIZE) {
+      const take = METADATA_SIZE - this.pendingSize;
+      this.pending.push(rest.subarray(0, take));
+      this.emit(Buffer.concat(this.pending, METADATA_SIZE));
+      this.pending = [];
+      this.pendingSize = 0;
+      rest = rest.subarray(take);
+    }
+    if (rest.length) {
+      this.pending.push(rest);
+      this.pendingSize += rest.length;
     }
   }
 

@@ -2,6 +2,7 @@
 // run of bytes at an offset of the file, taken from a buffer or from a region of a
 // file on disk (a cached blob, a local file). Gaps between pieces are holes: they read
 // as zeros and writers that know sparse files keep them unallocated.
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 
 export type Piece =
@@ -59,6 +60,27 @@ export function segments(c: Content): { at: number; length: number }[] {
     else out.push({ at: p.at, length: p.length });
   }
   return out;
+}
+
+/** How many bytes of the content are holes. */
+export function holeBytes(c: Content): number {
+  let data = 0;
+  for (const p of c.pieces) data += p.length;
+  return c.size - data;
+}
+
+/**
+ * sha256 (hex) of where the content holds data and of those bytes: for each data
+ * segment "<offset>+<length>;" then its bytes. The holes cost nothing, so a 1 TiB
+ * sparse file is hashed in the time of its data.
+ */
+export function layoutDigest(c: Content): string {
+  const h = createHash('sha256');
+  for (const s of segments(c)) {
+    h.update(`${s.at}+${s.length};`);
+    for (const chunk of readRange(c, s.at, s.at + s.length)) h.update(chunk);
+  }
+  return h.digest('hex');
 }
 
 /** Every byte of the content in order, holes as zeros. */
