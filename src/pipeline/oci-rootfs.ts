@@ -43,7 +43,7 @@ export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
   const { tree, config: imageConfig } = await imageTree(inputs);
   inputs.onImageConfig?.(imageConfig);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
-  const agent = await fetchAgent(config.agent!);
+  const agent = await fetchAgent(config.agent!, inputs.limits);
   log(`agent: ${agent}`);
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
   applyMappings(tree, config.mappings, epoch);
