@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { debianMirror, IMAGE_VERSION, prepareImage } from './image.mjs';
+import { xfsProto } from './xfs-proto.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -57,6 +58,8 @@ const TOOLS = [
   ['umoci', 'umoci'],
   ['mke2fs', 'e2fsprogs'],
   ['e2fsck', 'e2fsprogs'],
+  ['mkfs.xfs', 'xfsprogs'],
+  ['xfs_repair', 'xfsprogs'],
   ['mksquashfs', 'squashfs-tools'],
   ['unsquashfs', 'squashfs-tools'],
   ['tar2sqfs', 'squashfs-tools-ng'],
@@ -139,6 +142,7 @@ function machine() {
     tools: {
       umoci: version(['umoci', '--version']),
       mke2fs: spawnSync('mke2fs', ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0].trim(),
+      'mkfs.xfs': version(['mkfs.xfs', '-V']),
       mksquashfs: version(['mksquashfs', '-version']),
       tar2sqfs: version(['tar2sqfs', '--version']),
       cpio: version(['cpio', '--version']),
@@ -155,6 +159,7 @@ function writeConfigs(imageRef) {
   const agent = join(ROOT, 'examples/hello/kestrel');
   const configs = {
     ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
+    xfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "xfs"\n`,
     squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
     'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
     cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n`,
@@ -226,6 +231,27 @@ function peerExt4(layout, tag, bundle, img) {
   ];
 }
 
+/** umoci unpack, a protofile of the rootfs, mkfs.xfs -p into du + 25 % (mkfs.xfs's minimum is 300 MiB). */
+function peerXfs(layout, tag, bundle, img) {
+  const proto = join(work, 'xfs.proto');
+  const size = {};
+  return [
+    umociUnpack(layout, tag, bundle),
+    () => {
+      const r = timed(['du', '-s', '--block-size=1', join(bundle, 'rootfs')]);
+      size.mib = Math.max(300, Math.ceil((Number(r.stdout.split(/\s/)[0]) * 1.25) / MiB));
+      const t0 = process.hrtime.bigint();
+      writeFileSync(proto, xfsProto(join(bundle, 'rootfs')).text);
+      return { wall: r.wall + Number(process.hrtime.bigint() - t0) / 1e9, rssKB: r.rssKB };
+    },
+    () => {
+      rmSync(img, { force: true });
+      timed(['truncate', '-s', `${size.mib}M`, img]);
+      return timed(['mkfs.xfs', '-q', '-f', '-p', proto, img]);
+    },
+  ];
+}
+
 const cleanup = (...paths) => () => {
   for (const p of paths) rmSync(p, { recursive: true, force: true });
   return { wall: 0, rssKB: 0 };
@@ -243,6 +269,12 @@ function defineCases(layout, tag, flatTar) {
       target: 0.5,
       fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
       peers: [{ tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') }],
+    },
+    {
+      name: 'xfs',
+      target: 0.5,
+      fp: { config: configs.xfs, out: out('fp.xfs'), check: (f) => timed(['xfs_repair', '-n', '-f', f]), checkName: 'xfs_repair -n' },
+      peers: [{ tool: 'umoci unpack + mkfs.xfs -p protofile', steps: peerXfs(layout, tag, b, out('peer.xfs')), out: out('peer.xfs') }],
     },
     {
       name: 'squashfs zstd-15',

@@ -3,6 +3,8 @@
 // So a failed build leaves no partial artifact, and nothing lands outside the output.
 // Filesystem writers write at positions instead (writeAt, then setSize): the file is
 // then hashed by reading it back at commit.
+// A target that is not a regular file is never replaced: a device or a FIFO (e.g.
+// /dev/null) and `-` (stdout) are written directly, streamed; a folder is refused.
 
 /** Where a filesystem writer puts its bytes: positional writes, then the final size. */
 export interface ImageSink {
@@ -11,64 +13,161 @@ export interface ImageSink {
   setSize(size: number): void;
 }
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { trackTemp, untrackTemp } from './cleanup.js';
+import { BuildError, UsageError } from './errors.js';
+
+/** NAME_MAX of Linux filesystems (ext4, xfs, btrfs, tmpfs): bytes in one path component. */
+const NAME_MAX = 255;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** One line for a failed open/write of the output, from the errno code. */
+export function outputError(e: unknown, path: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const dir = dirname(path);
+  const fix: Record<string, () => Error> = {
+    ENOENT: () => new UsageError(`output ${path}: folder ${dir} does not exist; create it first`),
+    ENOTDIR: () => new UsageError(`output ${path}: ${dir} is not a folder; give a path inside a folder`),
+    EISDIR: () => new UsageError(`output ${path}: is a folder; give a file name, e.g. ${join(path, basename(path) || 'out')}.tar`),
+    EROFS: () => new UsageError(`output ${path}: ${dir} is on a read-only filesystem; write the output somewhere writable`),
+    EACCES: () => new UsageError(`output ${path}: no permission to write in ${dir}; choose a folder you can write to`),
+    EPERM: () => new UsageError(`output ${path}: not permitted to write in ${dir}; choose a folder you can write to`),
+    ENAMETOOLONG: () => new UsageError(`output ${path}: the path is too long for the filesystem; use a shorter name`),
+    ENXIO: () => new UsageError(`output ${path}: cannot be opened for writing (a socket, or a FIFO nobody reads); write to a file`),
+    ENOSPC: () => new BuildError(`output ${path}: no space left on the filesystem of ${dir}; free some space or write elsewhere`),
+    EDQUOT: () => new BuildError(`output ${path}: disk quota exceeded in ${dir}; free some space or write elsewhere`),
+  };
+  return fix[code ?? '']?.() ?? new BuildError(`output ${path}: cannot write (${code ?? (e as Error).message}); check the path and the disk`);
+}
+
+function writeAll(fd: number, chunk: Uint8Array, position?: number): void {
+  for (let o = 0; o < chunk.length; ) {
+    try {
+      o += writeSync(fd, chunk, o, chunk.length - o, position === undefined ? null : position + o);
+    } catch (e) {
+      // stdout may be a non-blocking pipe: wait for the reader
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(PAUSE, 0, 0, 5);
+    }
+  }
+}
+
+/** The hidden temp file beside `path`; a shorter name when the target's name is near NAME_MAX. */
+function tempPathFor(path: string): string {
+  const base = basename(path);
+  const short = Buffer.byteLength(base) > 200 ? createHash('sha256').update(base).digest('hex').slice(0, 16) : base;
+  return join(dirname(path), `.${short}.${process.pid}.partial`);
+}
+
+function existingKind(path: string): 'none' | 'file' | 'folder' | 'special' {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'special';
+  } catch {
+    return 'none';
+  }
+}
+
+export interface ArtifactOptions {
+  /** written at positions (a filesystem image): needs a regular file */
+  positional?: boolean;
+}
 
 export class ArtifactFile implements ImageSink {
-  readonly tmp: string;
+  /** the temp file renamed into place at commit; undefined when written directly (device, FIFO, stdout) */
+  readonly tmp: string | undefined;
   private fd: number;
   private hash = createHash('sha256');
   private positional = false;
   size = 0;
 
-  constructor(readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
-    this.fd = openSync(this.tmp, 'w+', 0o644);
+  /** `path` "-" is stdout. */
+  constructor(
+    readonly path: string,
+    o: ArtifactOptions = {},
+  ) {
+    const kind = path === '-' ? 'special' : existingKind(path);
+    if (kind === 'folder') throw outputError({ code: 'EISDIR' }, path);
+    if (kind === 'special' && o.positional) {
+      throw new UsageError(`output ${path}: is not a regular file, and a filesystem image is written at positions and read back; write it to a file`);
+    }
+    if (path !== '-' && Buffer.byteLength(basename(path)) > NAME_MAX) {
+      throw new UsageError(`output ${path}: the name is ${Buffer.byteLength(basename(path))} bytes, more than the ${NAME_MAX} a file name can have; use a shorter name`);
+    }
+    this.tmp = kind === 'special' ? undefined : tempPathFor(path);
+    this.fd = this.open(path === '-' ? undefined : (this.tmp ?? path));
+  }
+
+  private open(target: string | undefined): number {
+    if (target === undefined) return 1;
+    try {
+      const fd = openSync(target, 'w+', 0o644);
+      if (this.tmp) trackTemp(this.tmp);
+      return fd;
+    } catch (e) {
+      throw outputError(e, this.path);
+    }
   }
 
   write(chunk: Uint8Array): void {
     this.hash.update(chunk);
-    for (let o = 0; o < chunk.length; ) o += writeSync(this.fd, chunk, o, chunk.length - o);
+    this.guard(() => writeAll(this.fd, chunk));
     this.size += chunk.length;
   }
 
   writeAt(chunk: Uint8Array, position: number): void {
     this.positional = true;
-    for (let o = 0; o < chunk.length; ) o += writeSync(this.fd, chunk, o, chunk.length - o, position + o);
+    this.guard(() => writeAll(this.fd, chunk, position));
   }
 
   setSize(size: number): void {
     this.positional = true;
-    ftruncateSync(this.fd, size);
+    this.guard(() => ftruncateSync(this.fd, size));
     this.size = size;
+  }
+
+  private guard(io: () => void): void {
+    try {
+      io();
+    } catch (e) {
+      throw outputError(e, this.path);
+    }
   }
 
   private hashBack(): void {
     const buf = Buffer.allocUnsafe(4 << 20);
     for (let at = 0; at < this.size; ) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.length, this.size - at), at);
-      if (n === 0) throw new Error(`${this.tmp}: shorter than written`);
+      if (n === 0) throw new BuildError(`output ${this.path}: its temp file ${this.tmp} is shorter than written; check the disk`);
       this.hash.update(buf.subarray(0, n));
       at += n;
     }
   }
 
-  /** Moves the file into place; returns its sha256 (hex). */
+  /** Moves the file into place (a direct target is just closed); returns its sha256 (hex). */
   commit(): string {
     if (this.positional) this.hashBack();
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    if (this.tmp) {
+      this.guard(() => fsyncSync(this.fd));
+      closeSync(this.fd);
+      this.guard(() => renameSync(this.tmp!, this.path));
+      untrackTemp(this.tmp);
+    } else if (this.fd !== 1) {
+      closeSync(this.fd);
+    }
     return this.hash.digest('hex');
   }
 
   abort(): void {
     try {
-      closeSync(this.fd);
+      if (this.fd !== 1) closeSync(this.fd);
     } catch {
       /* already closed */
     }
+    if (!this.tmp) return;
     rmSync(this.tmp, { force: true });
+    untrackTemp(this.tmp);
   }
 }
 

@@ -1,17 +1,21 @@
 // build(): config files in, artifact and manifest.json out. The library entry the CLI
 // calls; everything it writes goes to temp files renamed into place at the end.
 import { existsSync } from 'node:fs';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { checkFledgeConfig, loadFledgeConfig } from './config/fledge.js';
-import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest } from './config/manifest.js';
-import type { Problem } from './config/types.js';
+import { basename, dirname, resolve } from 'node:path';
+import { checkFledgeConfig, ConfigError, formatProblem, loadFledgeConfig } from './config/fledge.js';
+import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
+import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
+import type { FledgeConfig, Problem } from './config/types.js';
+import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
+import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
+import type { Limits } from './limits.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -19,9 +23,9 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4) or <name>.squashfs in cwd */
+  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs, <name>.btrfs or <name>.squashfs in cwd */
   output?: string;
-  /** manifest.json names the artifact as urlBase + file name instead of a relative path */
+  /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
   /** the initramfs compression; default gzip */
   compression?: InitramfsCompression;
@@ -39,13 +43,15 @@ export interface BuildOptions {
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
+  /** timeouts and caps for image sources (src/limits.ts) */
+  limits?: Partial<Limits>;
 }
 
 export interface BuildResult {
   artifact: string;
   sha256: string;
   size: number;
-  /** the manifest.json written, when there was a manifest.toml */
+  /** the manifest.json written: from manifest.toml, or from the image alone when it gives every required field */
   manifest?: string;
 }
 
@@ -53,6 +59,26 @@ function refuseLaterCapabilities(o: BuildOptions): void {
   if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
     throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
   }
+}
+
+/**
+ * Outputs named for formats this version does not write yet (qcow2 disks, seed 002's
+ * .tar.gz plugin bundles): one line instead of raw bytes under a misleading name.
+ */
+function refuseUnwrittenOutput(output: string | undefined, seedDefault: string | undefined, name: string): void {
+  const fix = `pass --output ${name}.img for a raw ext4 image and its ${name}.manifest.json`;
+  if (output === undefined && seedDefault)
+    throw new UsageError(`seed 002's default output ${seedDefault} is a plugin bundle (manifest.json and a qcow2 disk in one .tar.gz), which this version does not write yet; ${fix}`);
+  if (output && /\.(tar\.gz|tgz)$/i.test(output))
+    throw new UsageError(`--output ${output}: plugin bundles (manifest.json and a qcow2 disk in one .tar.gz) are not written by this version yet; ${fix}`);
+  if (output && /\.qcow2$/i.test(output)) throw new UsageError(`--output ${output}: qcow2 disks are not written by this version yet; ${fix}`);
+}
+
+/** The manifest: fledge.toml's own ([plugin.manifest]) or manifest.toml's; never both. */
+function manifestTemplateOf(config: FledgeConfig, manifestFile: string | undefined): ManifestTemplate | undefined {
+  if (config.manifest && manifestFile)
+    throw new UsageError(`${manifestFile}: ${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)`);
+  return config.manifest ?? (manifestFile ? loadManifestTemplate(manifestFile) : undefined);
 }
 
 function defaultManifest(cwd: string, given?: string): string | undefined {
@@ -67,79 +93,135 @@ function artifactName(manifestName: string | undefined, image: string | undefine
   return image ? imageName(image) : 'plugin';
 }
 
-function artifactUrl(artifact: string, manifestPath: string, urlBase?: string): string {
+/** The artifact as manifest.json names it: its absolute path, or --url-base + its file name. */
+function artifactUrl(artifact: string, urlBase?: string): string {
   if (urlBase) return urlBase.replace(/\/*$/, '/') + basename(artifact);
-  return relative(dirname(manifestPath), artifact).split(sep).join('/');
+  return artifact;
+}
+
+function checkUrlBase(urlBase: string | undefined): void {
+  if (urlBase !== undefined && !/^https?:\/\/[^/]/i.test(urlBase))
+    throw new UsageError(`--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`);
+}
+
+/** What the build steps share. */
+interface Run {
+  o: BuildOptions;
+  cwd: string;
+  log: (line: string) => void;
+  config: FledgeConfig;
+  image?: string;
+  name: string;
+  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void };
+}
+
+interface Written {
+  artifact: string;
+  sha256: string;
+  size: number;
+  ref: { kind: 'initramfs' | 'rootfs'; format: string };
+  kernelArgs?: string;
 }
 
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
   refuseLaterCapabilities(o);
+  checkUrlBase(o.urlBase);
   const epoch = buildEpoch();
-  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
-  const manifestFile = defaultManifest(cwd, o.manifest);
-  const template = manifestFile ? loadManifestTemplate(manifestFile) : undefined;
-  const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
-  if (config.source.dockerfile) {
-    throw new UsageError(`${config.file}: [source] dockerfile needs an image build step fledge-pure does not have: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
+  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'), { imageGiven: !!o.dockerArchive });
+  const template = manifestTemplateOf(config, defaultManifest(cwd, o.manifest));
+  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
+  if (config.source.dockerfile && !o.dockerArchive) {
+    const key = config.plugin ? '[plugin.runtime] source = "Dockerfile"' : '[source] dockerfile';
+    throw new UsageError(`${config.file}: ${key} needs an image build step fledge-pure does not have yet: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
   }
+  // --docker-archive is the image whatever [source] says (seed 002: `fledge build --docker-archive image.tar`)
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
-  const name = artifactName(template?.name, image);
-  // an image path in fledge.toml is relative to it; --docker-archive to the working folder
-  const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const sourceOptions = { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure };
-
-  let written: { sha256: string; size: number };
-  let artifact: string;
-  let ref: { kind: 'initramfs' | 'rootfs'; format: string };
-  let kernelArgs: string | undefined;
-  if (strategy === 'initramfs') {
-    const compression = o.compression ?? 'gzip';
-    const format = INITRAMFS_FORMAT[compression];
-    if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-    artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
-    log('initramfs: assembling the tree');
-    const tree = await initramfsTree({ ...sourceOptions, image });
-    logClamped(log, clampTimes(tree));
-    log(`initramfs: writing ${artifact}`);
-    const w = await writeInitramfs(tree, artifact, compression);
-    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
-    written = w;
-    ref = { kind: 'initramfs', format };
-  } else {
-    const fs = config.filesystem!;
-    if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
-    if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
-    checkRootfsType(fs);
-    artifact = outputPath(cwd, o.output ?? `${name}.${fs.type === 'squashfs' ? 'squashfs' : 'img'}`);
-    log('oci_rootfs: assembling the tree');
-    const tree = await ociRootfsTree({ ...sourceOptions, image });
-    logClamped(log, clampTimes(tree));
-    log(`oci_rootfs: writing ${fs.type} ${artifact}`);
-    const w = await writeRootfs(tree, artifact, fs, epoch);
-    if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
-    written = w;
-    ref = { kind: 'rootfs', format: w.format };
-    kernelArgs = w.kernelArgs;
-  }
-  log(`${ref.kind}: ${written.size} bytes, sha256 ${written.sha256}`);
-
-  const result: BuildResult = { artifact, sha256: written.sha256, size: written.size };
-  if (template) {
-    const manifest = resolve(dirname(artifact), `${name}.manifest.json`);
-    const json = renderManifest(
-      template,
-      { ...ref, url: artifactUrl(artifact, manifest, o.urlBase), checksum: `sha256:${written.sha256}` },
-      { kernelArgs },
-    );
-    writeFileAtomic(manifest, manifestJson(json));
-    log(`manifest: ${manifest}`);
-    result.manifest = manifest;
-  } else {
-    log('manifest: no manifest.toml, so no manifest.json (pass --manifest to write one)');
-  }
+  let imageConfig: Buffer | undefined;
+  const run: Run = {
+    o, cwd, log, config, image,
+    name: artifactName(template?.name, image),
+    // an image path in fledge.toml is relative to it; --docker-archive to the working folder
+    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c) },
+  };
+  const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
+  const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
+  log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
+  const result: BuildResult = { artifact: w.artifact, sha256: w.sha256, size: w.size };
+  const manifest = writeManifest(run, w, template, imageConfig);
+  if (manifest) result.manifest = manifest;
   return result;
+}
+
+async function buildInitramfs({ o, cwd, log, image, name, sourceOptions }: Run): Promise<Written> {
+  const compression = o.compression ?? 'gzip';
+  const format = INITRAMFS_FORMAT[compression];
+  if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
+  const artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
+  log('initramfs: assembling the tree');
+  const tree = await initramfsTree({ ...sourceOptions, image });
+  logClamped(log, clampTimes(tree));
+  log(`initramfs: writing ${artifact}`);
+  const w = await writeInitramfs(tree, artifact, compression);
+  if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
+  return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'initramfs', format } };
+}
+
+async function buildRootfs({ o, cwd, log, config, image, name, sourceOptions }: Run): Promise<Written> {
+  const fs = config.filesystem!;
+  if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
+  if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+  checkRootfsType(fs);
+  refuseUnwrittenOutput(o.output, config.plugin ? `${name}.tar.gz` : undefined, name);
+  const artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
+  const misread = misreadWarning(basename(artifact), fs.type);
+  if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
+  log('oci_rootfs: assembling the tree');
+  const tree = await ociRootfsTree({ ...sourceOptions, image });
+  logClamped(log, clampTimes(tree));
+  log(`oci_rootfs: writing ${fs.type} ${artifact}`);
+  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
+  if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
+  return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
+}
+
+/** The manifest template to render: the given one (base_url and entrypoint from the image when it has none), else one from the image alone. */
+function manifestTemplate(run: Run, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined, file: string): ManifestTemplate | undefined {
+  const defaults = imageConfig ? imageDefaults(imageConfig) : { tcpPorts: [], argv: [] };
+  if (template) return completeFromImage(run, template, defaults);
+  const direct = templateFromImage(run.name, defaults, file);
+  const fix = 'no manifest.json written (add a manifest.toml, or pass --manifest)';
+  if (!direct.template && !imageConfig) run.log(`warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; ${fix}`);
+  else if (!direct.template) run.log(`warning: no manifest.toml, and the image lacks what Volant requires: ${direct.missing.join(', ')}; ${fix}`);
+  else run.log('manifest: no manifest.toml: name, version, entrypoint and base_url from the image, 1 CPU, 512 MB');
+  return direct.template;
+}
+
+/** Fills a template's missing base_url and entrypoint from the image, or fails with the template's own file:line problem. */
+function completeFromImage(run: Run, t: ManifestTemplate, d: ImageDefaults): ManifestTemplate {
+  const workload = { ...t.workload };
+  if (!workload.base_url) {
+    workload.base_url = baseUrlFromImage(d);
+    if (!workload.base_url) throw new ConfigError([t.missingBaseUrl!]);
+    run.log(`manifest: workload.base_url ${workload.base_url}, from the image's one exposed tcp port`);
+  }
+  if (!workload.entrypoint.length) {
+    if (!d.argv.length) throw new ConfigError([t.missingEntrypoint!]);
+    workload.entrypoint = d.argv;
+    run.log(`manifest: workload.entrypoint ${JSON.stringify(d.argv)}, the image's Entrypoint + Cmd`);
+  }
+  return { ...t, workload };
+}
+
+function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): string | undefined {
+  const manifest = resolve(dirname(w.artifact), `${run.name}.manifest.json`);
+  const t = manifestTemplate(run, template, imageConfig, manifest);
+  if (!t) return undefined;
+  const ref = { ...w.ref, url: artifactUrl(w.artifact, run.o.urlBase), checksum: `sha256:${w.sha256}` };
+  writeFileAtomic(manifest, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs })));
+  run.log(`manifest: ${manifest}`);
+  return manifest;
 }
 
 function logClamped(log: (line: string) => void, clamped: number): void {
@@ -147,16 +229,27 @@ function logClamped(log: (line: string) => void, clamped: number): void {
 }
 
 function outputPath(cwd: string, output: string): string {
+  if (output === '-') throw new UsageError('--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)');
   const artifact = resolve(cwd, output);
   if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
   return artifact;
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string } = {}): Problem[] {
+export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
   const cwd = o.cwd ?? process.cwd();
-  const problems = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml')).problems;
+  const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
+  for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
-  if (manifestFile) problems.push(...checkManifestTemplate(manifestFile).problems);
+  if (!manifestFile) return problems;
+  if (config?.manifest) {
+    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    return problems;
+  }
+  const m = checkManifestTemplate(manifestFile);
+  problems.push(...m.problems);
+  // a missing base_url can still come from the image's exposed port; without an image it cannot
+  const missing = m.template?.missingBaseUrl;
+  if (missing && config && !config.source.image && !config.source.dockerfile) problems.push(missing);
   return problems;
 }

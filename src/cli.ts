@@ -5,14 +5,41 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { build, validate } from './build.js';
+import { exitCleanlyOnSignals } from './cleanup.js';
 import { formatProblem } from './config/fledge.js';
+import { UsageError } from './errors.js';
 import { exportImage, inspectImage } from './export/commands.js';
+import { type Limits, parseSize } from './limits.js';
 import { progress } from './progress.js';
 
 function imageOptions<T>(y: Argv<T>) {
   return y
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform image (default linux/amd64)' })
-    .option('insecure-registry', { type: 'string', array: true, describe: 'registry host spoken to over plain HTTP' });
+    .option('insecure-registry', { type: 'string', array: true, describe: 'registry host spoken to over plain HTTP' })
+    .option('network-timeout', { type: 'number', describe: 'seconds a server may take to answer, or stay silent mid-download (default 30); a manifest or token must arrive whole within 4 times that' })
+    .option('max-layer-size', { type: 'string', describe: 'most a layer may decompress to, e.g. 64G (the default)' })
+    .option('max-image-size', { type: 'string', describe: "most an image's layers may decompress to together, e.g. 256G (the default)" });
+}
+
+function sizeFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = parseSize(text);
+  if (n === undefined || n <= 0) throw new UsageError(`--${flag} ${text}: write a size like 20G, 512M or a number of bytes`);
+  return n;
+}
+
+/** The limits the image flags set; the rest keep their defaults. */
+function limitsFrom(a: { 'network-timeout'?: number; 'max-layer-size'?: string; 'max-image-size'?: string }): Partial<Limits> {
+  const t = a['network-timeout'];
+  if (t !== undefined && !(t > 0 && t <= 86_400)) throw new UsageError(`--network-timeout ${t}: give seconds, more than 0 and at most 86400`);
+  const ms = t === undefined ? undefined : Math.round(t * 1000);
+  return {
+    connectTimeoutMs: ms,
+    idleTimeoutMs: ms,
+    documentDeadlineMs: ms === undefined ? undefined : 4 * ms,
+    maxLayerBytes: sizeFlag('max-layer-size', a['max-layer-size']),
+    maxImageBytes: sizeFlag('max-image-size', a['max-image-size']),
+  };
 }
 
 function fail(e: unknown): never {
@@ -20,6 +47,8 @@ function fail(e: unknown): never {
   process.stderr.write(`fledge-pure: ${err.message}\n`);
   process.exit(err.exitCode ?? 1);
 }
+
+exitCleanlyOnSignals();
 
 await yargs(hideBin(process.argv))
   .scriptName('fledge-pure')
@@ -59,6 +88,7 @@ await yargs(hideBin(process.argv))
           target: a.target,
           buildArgs: a['build-arg'],
           log: p.log,
+          limits: limitsFrom(a),
         });
         p.done();
         process.stdout.write(`${r.artifact}\n${r.manifest ? `${r.manifest}\n` : ''}`);
@@ -76,7 +106,7 @@ await yargs(hideBin(process.argv))
         .option('config', { alias: 'c', type: 'string', default: 'fledge.toml', describe: 'build config' })
         .option('manifest', { alias: 'm', type: 'string', describe: 'runtime defaults (default ./manifest.toml when it exists)' }),
     (a) => {
-      const problems = validate({ config: a.config, manifest: a.manifest });
+      const problems = validate({ config: a.config, manifest: a.manifest, onWarning: (w) => process.stderr.write(`warning: ${formatProblem(w)}\n`) });
       if (!problems.length) {
         process.stdout.write('ok\n');
         return;
@@ -90,15 +120,16 @@ await yargs(hideBin(process.argv))
     'write the flattened filesystem of an image as a PAX tar',
     (y) =>
       imageOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'docker://REF, docker-archive:PATH, oci:PATH[:REF], oci-archive:PATH, or a reference' }))
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the tar to write' })
+        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the tar to write (- for stdout; a device or FIFO is written directly)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
     async (a) => {
       const p = progress(a.quiet);
       try {
-        const r = await exportImage(a.image, resolve(a.output), { platform: a.platform, insecure: a['insecure-registry'], log: p.log });
+        const output = a.output === '-' ? '-' : resolve(a.output);
+        const r = await exportImage(a.image, output, { platform: a.platform, insecure: a['insecure-registry'], log: p.log, limits: limitsFrom(a) });
         p.done();
         for (const s of r.skipped) process.stderr.write(`warning: /${s} is a socket, which tar cannot hold: left out\n`);
-        process.stdout.write(`${resolve(a.output)}\n`);
+        if (output !== '-') process.stdout.write(`${output}\n`);
       } catch (e) {
         p.done();
         fail(e);
@@ -111,7 +142,7 @@ await yargs(hideBin(process.argv))
     (y) => imageOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'as for export' })),
     async (a) => {
       try {
-        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'] }));
+        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'], limits: limitsFrom(a) }));
       } catch (e) {
         fail(e);
       }

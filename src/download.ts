@@ -3,12 +3,14 @@
 // enters the cache; an unpinned one is fetched every time. HTTPS_PROXY, HTTP_PROXY and
 // NO_PROXY apply.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fetch from 'node-fetch';
+import { trackTemp, untrackTemp } from './cleanup.js';
 import { BuildError } from './errors.js';
+import { type Limits, formatBytes, limitsWith } from './limits.js';
+import { readBody, release, timedFetch } from './net.js';
 import { proxyAgent } from './proxy.js';
 
 export function cacheDir(): string {
@@ -31,30 +33,39 @@ function localPath(url: string): string | undefined {
   return url.startsWith('file://') ? fileURLToPath(url) : url;
 }
 
-async function fetchBytes(url: string, what: string, hint: string): Promise<Buffer> {
+function readLocal(path: string, what: string, hint: string, max: number): Buffer {
+  if (!existsSync(path)) throw new BuildError(`${what}: ${path} does not exist; ${hint}`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new BuildError(`${what}: ${path} is not a regular file; ${hint}`);
+  if (st.size > max) throw new BuildError(`${what}: ${path} is ${formatBytes(st.size)}, more than the ${formatBytes(max)} allowed; ${hint}`);
+  return readFileSync(path);
+}
+
+async function fetchBytes(url: string, what: string, hint: string, limits: Limits, max = limits.maxDownloadBytes): Promise<Buffer> {
   const path = localPath(url);
-  if (path !== undefined) {
-    if (!existsSync(path)) throw new BuildError(`${what}: ${path} does not exist; ${hint}`);
-    return readFileSync(path);
-  }
-  let res;
+  if (path !== undefined) return readLocal(path, what, hint, max);
+  const tooLarge = (cap: string) => new BuildError(`${what}: ${url} is larger than ${cap}, more than allowed; ${hint}`);
   try {
-    res = await fetch(url, { redirect: 'follow', agent: (u) => proxyAgent(u) });
+    const res = await timedFetch(url, { redirect: 'follow', agent: (u) => proxyAgent(u) }, limits);
+    if (!res.ok) {
+      release(res);
+      throw new BuildError(`${what}: ${url} answered HTTP ${res.status}; ${hint}`);
+    }
+    return await readBody(res, max, tooLarge);
   } catch (e) {
+    if (e instanceof BuildError) throw e;
     throw new BuildError(`${what}: cannot download ${url} (${(e as Error).message}); ${hint}`);
   }
-  if (!res.ok) throw new BuildError(`${what}: ${url} answered HTTP ${res.status}; ${hint}`);
-  return Buffer.from(await res.arrayBuffer());
 }
 
 /**
  * The path of a local copy of url (http, https, file:// or a plain path). With `sha256` the bytes must match it (else a
  * BuildError naming both digests); without, the caller has accepted an unchecked file.
  */
-export async function download(url: string, sha256: string | undefined, what: string, hint: string): Promise<string> {
+export async function download(url: string, sha256: string | undefined, what: string, hint: string, limits: Partial<Limits> = {}): Promise<string> {
   const local = localPath(url);
   if (local === undefined && sha256 && existsSync(blobPath(sha256))) return blobPath(sha256);
-  const bytes = await fetchBytes(url, what, hint);
+  const bytes = await fetchBytes(url, what, hint, limitsWith(limits));
   const got = sha256Hex(bytes);
   if (sha256 && got !== sha256) {
     throw new BuildError(`${what}: ${url} has sha256 ${got}, expected ${sha256}; fix the checksum in fledge.toml or the URL`);
@@ -64,19 +75,22 @@ export async function download(url: string, sha256: string | undefined, what: st
   if (!existsSync(path)) {
     mkdirSync(join(cacheDir(), 'blobs', 'sha256'), { recursive: true });
     const tmp = `${path}.${process.pid}.partial`;
+    trackTemp(tmp);
     try {
       writeFileSync(tmp, bytes);
       renameSync(tmp, path);
     } finally {
       rmSync(tmp, { force: true });
+      untrackTemp(tmp);
     }
   }
   return path;
 }
 
 /** GET a JSON document (an API answer). */
-export async function fetchJson(url: string, what: string, hint: string): Promise<unknown> {
-  const bytes = await fetchBytes(url, what, hint);
+export async function fetchJson(url: string, what: string, hint: string, limits: Partial<Limits> = {}): Promise<unknown> {
+  const caps = limitsWith(limits);
+  const bytes = await fetchBytes(url, what, hint, caps, caps.maxJsonBytes);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {

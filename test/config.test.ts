@@ -47,7 +47,7 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +68,29 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true });
+    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true, qcow2_compression: true });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false });
+    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true });
+  });
+
+  it('keys of the other filesystem type are warnings with file:line, not errors and not silence', () => {
+    const base = OCI.replace(/\[filesystem\][^]*$/, '');
+    const sq = write(`${base}[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\npreallocate = true\n`);
+    const c = loadFledgeConfig(sq);
+    expect(c.warnings!.map((w) => formatProblem(w).replace(sq, 'F'))).toEqual([
+      'F:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+      'F:14: filesystem.preallocate: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+    ]);
+    const ext4 = write(`${base}[filesystem]\ntype = "ext4"\ncompression_level = 9\noverlay_size = "2G"\n`);
+    expect(loadFledgeConfig(ext4).warnings!.map((w) => formatProblem(w).replace(ext4, 'F'))).toEqual([
+      'F:13: filesystem.compression_level: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
+      'F:14: filesystem.overlay_size: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
+    ]);
+    expect(loadFledgeConfig(write(`${base}[filesystem]\ntype = "ext4"\nsize_buffer_mb = 8\n`)).warnings).toBeUndefined();
   });
 
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
@@ -324,7 +340,7 @@ preallocate = "yes"
       'F:12: filesystem.type: must be one of "squashfs", "ext4", "xfs", "btrfs" (got "ext3"); did you mean "ext4"?',
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 23); e.g. compression_level = 15',
       'F:14: filesystem.overlay_size: must be a size: digits with an optional K, M, G or T suffix (got "1 GB"); e.g. overlay_size = "1G"',
-      'F:15: filesystem.size_buffer_mb: must be at least 0 (got -1); e.g. size_buffer_mb = 100',
+      'F:15: filesystem.size_buffer_mb: must be between 0 and 1048576 (got -1); e.g. size_buffer_mb = 100',
     ]);
     expect(problems(OCI.replace('compression_level = 15', 'compression_level = 0'))).toEqual([
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 0); e.g. compression_level = 15',
@@ -360,7 +376,7 @@ preallocate = "yes"
     expect(problems('version = "1"\nstrategy = "oci_rootfs"\n[source]\n')).toEqual([
       'F: agent: required but missing; add an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"',
       'F: filesystem: required but missing; add a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"',
-      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image)',
+      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
     ]);
   });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
+import { bufferBytes, mke2fsInodes } from '../src/ext4/sizing.js';
 import { writeExt4 } from '../src/ext4/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
@@ -159,13 +160,17 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     expect(debugfs(img, 'dump_extents /huge')).toMatch(/1179648 - 1179648/);
     const blocksOf = (p: string) => Number(/Block count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
     const freeOf = (p: string) => Number(/Free blocks:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
-    expect(freeOf(img)).toBe(0);
+    // size_buffer_mb = 0: the auto buffer, here its 64 MiB minimum (the data is 2 blocks)
+    expect(freeOf(img)).toBeGreaterThanOrEqual(16384);
+    expect(freeOf(img)).toBeLessThan(16384 + 64);
     const small = new Tree({ mtime: T });
     file(small, 'a', 'a');
     const buffered = image(small, { sizeBufferMb: 64 });
     expectClean(buffered);
     expect(freeOf(buffered)).toBeGreaterThanOrEqual(16384);
     expect(freeOf(buffered)).toBeLessThan(16384 + 64);
+    expect(readFileSync(image(small)).equals(readFileSync(buffered))).toBe(true);
+    expect(freeOf(image(small, { sizeBufferMb: 1 }))).toBeLessThan(256 + 64);
     const sparse = statSync(buffered);
     expect(sparse.blocks * 512).toBeLessThan(sparse.size / 4);
     const full = image(small, { sizeBufferMb: 64, preallocate: true });
@@ -188,6 +193,33 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     expect(extents).toMatch(/ - +32767 /); // an extent ends right before group 1's backup superblock
     expect(extents).toMatch(/ 32770 - /); // and the next starts after it
     expect(debugfs(img, 'cat /after')).toBe('after');
+  });
+
+  it("size_buffer_mb = 0 is Fledge's auto buffer: 25 % of the content, at least 64 MiB, at most 1024 MiB", () => {
+    const MiB = 1024 * 1024;
+    expect([bufferBytes(0, 0), bufferBytes(0, 256 * MiB), bufferBytes(0, 400 * MiB), bufferBytes(0, 4096 * MiB), bufferBytes(0, 8192 * MiB)]).toEqual([64 * MiB, 64 * MiB, 100 * MiB, 1024 * MiB, 1024 * MiB]);
+    expect(bufferBytes(8, 400 * MiB)).toBe(8 * MiB);
+  });
+
+  it('never fewer inodes than `mke2fs -t ext4` (and -b 4096) gives a filesystem of the same size', () => {
+    const inodesOf = (p: string) => Number(/Inode count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
+    const small = new Tree({ mtime: T });
+    file(small, 'a', 'a');
+    const sparse = new Tree({ mtime: T });
+    sparse.set('huge', makeNode('file', { mtime: T }, { content: { size: 2 ** 31, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }] } }));
+    const cases = [image(small), image(small, { sizeBufferMb: 1 }), image(small, { sizeBufferMb: 600 }), image(hardTree(scratch, { bigDir: 3000 }), { sizeBufferMb: 2 }), image(sparse)];
+    for (const img of cases) {
+      expectClean(img);
+      const ours = inodesOf(img);
+      const same = join(scratch, `mke2fs-${n++}.img`);
+      execFileSync('truncate', ['-s', String(statSync(img).size), same]);
+      for (const args of [[], ['-b', '4096']]) {
+        const plan = execFileSync('mke2fs', ['-n', '-F', '-t', 'ext4', ...args, same], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const theirs = Number(/and (\d+) inodes/.exec(plan)![1]);
+        expect([img, args, ours >= theirs, ours, theirs]).toEqual([img, args, true, ours, theirs]);
+      }
+      expect(ours).toBeGreaterThanOrEqual(mke2fsInodes(statSync(img).size));
+    }
   });
 
   it('refuses what ext4 cannot hold, naming the entry: a 4096-byte symlink target, a 256-byte name', () => {
@@ -228,22 +260,28 @@ describe('ext4 writer: the kernel', () => {
     expect(diffs).toEqual([]);
   }, 240_000);
 
-  it('mounts it read-write: a file written, unmounted cleanly, e2fsck clean after', async () => {
+  it('mounts it read-write: files written (8 000 small ones in the auto buffer), unmounted cleanly, e2fsck clean after', async () => {
     const tree = hardTree(scratch, { bigDir: 300 });
-    const img = image(tree, { sizeBufferMb: 16 });
+    const img = image(tree); // size_buffer_mb = 0: the auto buffer (64 MiB here)
+    // 8 000 small files: each takes an inode and a block; a buffer with too few inodes
+    // fails with ENOSPC long before the blocks run out
+    const many = 'mkdir many && i=0; while [ $i -lt 8000 ]; do echo $i > many/f$i || break; i=$((i+1)); done; echo MADE $i; df -i /mnt | tail -1';
     const r = await bootDisk({
       image: img,
       fstype: 'ext4',
       mountOptions: 'rw',
-      script: "echo written-by-the-kernel > new-file && mkdir big/more && touch big/entry-99999 && rm etc/hostname && sync && cat new-file && cd / && umount /mnt && echo UMOUNT-OK",
+      timeoutMs: 360_000,
+      script: `echo written-by-the-kernel > new-file && mkdir big/more && touch big/entry-99999 && rm etc/hostname && ${many} && sync && cat new-file && cd / && umount /mnt && echo UMOUNT-OK`,
     });
     expect(r.report).toContain('written-by-the-kernel');
+    expect(r.report).toContain('MADE 8000');
     expect(r.report).toContain('UMOUNT-OK');
-    expect(r.console).not.toMatch(/EXT4-fs error/);
+    expect(r.console).not.toMatch(/EXT4-fs error|No space left/);
     expectClean(img);
     expect(debugfs(img, 'cat /new-file')).toBe('written-by-the-kernel\n');
     expect(debugfs(img, 'ls /big')).toMatch(/entry-99999/);
-  }, 240_000);
+    expect(debugfs(img, 'cat /many/f7999')).toBe('7999\n');
+  }, 400_000);
 
   it('boots as the root filesystem (root=/dev/vda rootfstype=ext4) into /bin/kestrel', async () => {
     const tree = new Tree({ mtime: T });

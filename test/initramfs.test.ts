@@ -3,7 +3,7 @@
 // mappings with Fledge's FHS modes.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_APPLETS, DEFAULT_INIT } from '../src/pipeline/initramfs.js';
@@ -116,13 +116,14 @@ describe('initramfs contents', () => {
 
   it('applies mappings with Fledge FHS modes, recursively for folders, owned by root', async () => {
     const dir = project({
-      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n'),
+      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n"./init" = "/init"\n'),
       app: 'binary',
       conf: 'k=v',
       'tree/bin/tool': 'x',
       'tree/share/data': 'y',
       'libfoo.so.1': 'elf',
       'run.sh*': '#!/bin/sh',
+      init: '#!/bin/sh',
     });
     const b = await build(dir);
     expect(b.stderr).toBe('');
@@ -134,12 +135,28 @@ describe('initramfs contents', () => {
     expect(l.get('opt/tree/share/data')?.mode).toBe('-rw-r--r--');
     expect(l.get('usr/lib/libfoo.so.1')?.mode).toBe('-rwxr-xr-x');
     expect(l.get('srv/run.sh')?.mode).toBe('-rwxr-xr-x');
-    expect(l.has('init')).toBe(false);
+    // a non-executable host file mapped to /init is still 0755: the kernel runs it
+    expect(l.get('init')?.mode).toBe('-rwxr-xr-x');
     expect(l.has('bin/kestrel')).toBe(false);
+  });
+
+  it("custom init in the seed's own form (path + a mapping of the same file to /init) gives an executable /init; none with nothing at /init is one error line", async () => {
+    const seed = project({ 'fledge.toml': config('[init]\npath = "./my-init"\n\n[mappings]\n"./my-init" = "/init"\n'), 'my-init': '#!/bin/sh\n' });
+    const b = await build(seed);
+    expect(b.stderr).toBe('');
+    expect(list(b.archive).get('init')?.mode).toBe('-rwxr-xr-x');
+    const none = project({ 'fledge.toml': config('[init]\nnone = true\n') });
+    const r = await runCli(['build', '-q'], { cwd: none });
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `fledge-pure: init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${join(none, 'fledge.toml')}) or remove [init] for the default init\n`,
+    ]);
+    expect(readdirSync(none)).toEqual(['fledge.toml']);
   });
 
   it('computes FHS modes as Fledge does', async () => {
     expect(fhsMode(0o100600, '/etc/x')).toBe(0o644);
+    expect(fhsMode(0o100644, '/init')).toBe(0o755);
     expect(fhsMode(0o100700, '/etc/x')).toBe(0o700);
     expect(fhsMode(0o100744, '/etc/x')).toBe(0o755);
     expect(fhsMode(0o100640, '/opt/bin/x')).toBe(0o755);

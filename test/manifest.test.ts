@@ -8,6 +8,7 @@ import {
   renderManifest,
   manifestJson,
   splitCommand,
+  MANIFEST_SCHEMA,
 } from '../src/config/manifest.js';
 import { formatProblem, ConfigError } from '../src/config/fledge.js';
 
@@ -65,6 +66,7 @@ describe('manifest.toml → manifest.json', () => {
     expect(json).toBe(
       JSON.stringify(
         {
+          $schema: MANIFEST_SCHEMA,
           schema_version: 'v1',
           name: 'nginx',
           version: '1.0.0',
@@ -78,7 +80,7 @@ describe('manifest.toml → manifest.json', () => {
             entrypoint: ['/usr/sbin/nginx', '-g', 'daemon off;'],
             env: { NGINX_WORKER_PROCESSES: 'auto' },
           },
-          network: { mode: 'bridged' },
+          network: { mode: 'bridged', expose: [{ port: 80, protocol: 'tcp' }] },
         },
         null,
         2,
@@ -88,13 +90,14 @@ describe('manifest.toml → manifest.json', () => {
 
   it('defaults: schema v1, enabled, 1 cpu / 256 MB, bridged', () => {
     const t = loadManifestTemplate(write(HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:8080"\n'));
-    expect(renderManifest(t, { kind: 'initramfs', url: 'file:///srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toEqual({
+    expect(renderManifest(t, { kind: 'initramfs', url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toEqual({
+      $schema: MANIFEST_SCHEMA,
       schema_version: 'v1',
       name: 'app',
       version: '1.0.0',
       runtime: 'app',
       enabled: true,
-      initramfs: { url: 'file:///srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' },
+      initramfs: { url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' },
       resources: { cpu_cores: 1, memory_mb: 256 },
       workload: { type: 'http', base_url: 'http://127.0.0.1:8080', entrypoint: ['/app'] },
       network: { mode: 'bridged' },
@@ -166,6 +169,7 @@ team = "web"
     expect(manifestJson(out)).toBe(
       JSON.stringify(
         {
+          $schema: MANIFEST_SCHEMA,
           schema_version: 'v1',
           name: 'app',
           version: '1.0.0',
@@ -201,6 +205,22 @@ team = "web"
     );
   });
 
+  it('schema_version is written as given: "v1" or "1.0" (Volant never checks it; the seeds write both)', () => {
+    const t = loadManifestTemplate(write('schema_version = "1.0"\n' + HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:1"\n'));
+    expect(renderManifest(t, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject({ $schema: MANIFEST_SCHEMA, schema_version: '1.0' });
+  });
+
+  it('a missing base_url is kept for the build (the image may expose its port), with the line to report', () => {
+    const file = write(HEAD + '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }]\n');
+    const { template, problems: found } = checkManifestTemplate(file);
+    expect(found).toEqual([]);
+    expect(template!.workload.base_url).toBeUndefined();
+    expect(formatProblem(template!.missingBaseUrl!).replace(file, 'M')).toBe(
+      'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
+    );
+    expect(() => renderManifest(template!, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toThrow(/workload.base_url is not set/);
+  });
+
   it('base_url defaults to the first exposed tcp port', () => {
     const t = loadManifestTemplate(
       write(HEAD + '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }, { port = 8080 }]\n'),
@@ -212,15 +232,15 @@ team = "web"
     ]);
   });
 
-  it('renderManifest keeps a relative url (volar resolves it against the manifest) but refuses other schemes and bad checksums', () => {
+  it('renderManifest takes an absolute path or http(s)://, and refuses relative paths, file://, other schemes and bad checksums', () => {
     const t = loadManifestTemplate(write(NGINX));
-    expect(renderManifest(t, { kind: 'initramfs', url: 'nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject({
-      initramfs: { url: 'nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' },
+    expect(renderManifest(t, { kind: 'initramfs', url: '/srv/nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject({
+      initramfs: { url: '/srv/nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' },
     });
-    expect(() => renderManifest(t, { kind: 'rootfs', url: 'ftp://h/nginx.img', checksum: SUM, format: 'ext4' })).toThrow(
-      'artifact url "ftp://h/nginx.img" must be http(s)://, file://, or a path (Volant rejects anything else)',
-    );
-    expect(() => renderManifest(t, { kind: 'rootfs', url: '', checksum: SUM, format: 'ext4' })).toThrow(/artifact url ""/);
+    for (const url of ['nginx.cpio.gz', 'file:///srv/nginx.cpio.gz', 'ftp://h/nginx.img', '', 'http://'])
+      expect(() => renderManifest(t, { kind: 'rootfs', url, checksum: SUM, format: 'ext4' })).toThrow(
+        `artifact url ${JSON.stringify(url)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`,
+      );
     expect(() => renderManifest(t, { kind: 'rootfs', url: '/x.img', checksum: 'ab'.repeat(32), format: 'ext4' })).toThrow(
       /must be "sha256:<64 lowercase hex digits>"/,
     );
@@ -257,11 +277,11 @@ describe('rejected manifest.toml', () => {
   });
 
   it('required fields, schema_version and name shape', () => {
-    expect(problems('schema_version = "1.0"\nname = "my app"\n')).toEqual([
+    expect(problems('schema_version = "2"\nname = "my app"\n')).toEqual([
       'M: version: required but missing; add version = "1.0.0" at the top of the file',
       'M: runtime: required but missing; add runtime = "myapp" at the top of the file (usually the same as name)',
       'M: workload: required but missing; add a [workload] section with entrypoint = "/usr/bin/myapp" (the command the agent starts)',
-      'M:1: schema_version: unsupported "1.0"; use schema_version = "v1" (or leave it out)',
+      'M:1: schema_version: unsupported "2"; use schema_version = "v1" or "1.0" (or leave it out)',
       'M:2: name: must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got "my app"; e.g. name = "nginx"',
     ]);
   });
@@ -316,7 +336,7 @@ protocol = "sctp"
     ).toEqual([
       'M:4: enabled: must be true or false, not a string ("yes"); write true or false without quotes',
       'M:6: resources.cpu_cores: must be between 1 and 1024 (got 0); e.g. cpu_cores = 2',
-      'M:7: resources.memory_mb: must be at least 128 (got 64); e.g. memory_mb = 512',
+      'M:7: resources.memory_mb: must be between 128 and 1048576 (got 64); e.g. memory_mb = 512',
       'M:9: workload.entrypoint: must be an array of strings, not an integer (5); write it as entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]',
       'M:10: workload.args: must be an array of strings, not a string ("--x"); write it as args = ["--port", "8080"]',
       'M:11: workload.base_url: must be an http:// or https:// URL (got "127.0.0.1:8080"); e.g. base_url = "http://127.0.0.1:8080"',
@@ -329,13 +349,11 @@ protocol = "sctp"
 
   it('workload: only type "http"; entrypoint needed and not shell syntax; base_url needed', () => {
     expect(problems(HEAD + '[workload]\ntype = "exec"\nentrypoint = "run.sh && x"\n')).toEqual([
-      'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), or a [[network.expose]] tcp port to derive it from',
       'M:5: workload.type: "exec" is not supported: Volant\'s manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key',
       'M:6: workload.entrypoint: uses shell syntax (&) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]; or write it as an array, e.g. entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]',
     ]);
     expect(problems(HEAD + '[workload]\nargs = ["x"]\n[network]\nmode = "vsock"\n')).toEqual([
       'M:4: workload.entrypoint: required but missing; add entrypoint = "/usr/bin/myapp" under [workload] (Volant requires a command to start)',
-      'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), or a [[network.expose]] tcp port to derive it from',
     ]);
     expect(problems(HEAD + '[workload]\nentrypoint = ""\nbase_url = "http://h:1"\nworkdir = "srv"\n')).toEqual([
       'M:5: workload.entrypoint: is empty; give the command to start, e.g. entrypoint = "/usr/bin/myapp"',
@@ -372,7 +390,7 @@ pci_passthrough = ["01:00.0"]
 `),
     ).toEqual([
       'M:10: health_check.endpoint: must be a path starting with / (got "healthz"); it is resolved against workload.base_url',
-      'M:11: health_check.timeout_ms: must be at least 0 (got -1); e.g. timeout_ms = 10000',
+      'M:11: health_check.timeout_ms: must be between 0 and 86400000 (got -1); e.g. timeout_ms = 10000',
       'M:13: actions.start.method: required but missing; add method = "POST" under [actions.start]',
       'M:14: actions.start.path: must start with / (got "start")',
       'M:16: disks[0].name: required but missing; add name = "data"',

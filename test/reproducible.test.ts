@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli.js';
-import { golden } from './helpers/golden.js';
+import { golden, manifestSha } from './helpers/golden.js';
 import { push, type Registry, startRegistry } from './helpers/registry.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -28,7 +28,7 @@ function examples(): string {
 }
 
 function digests(root: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(EXAMPLES).flatMap(([dir, files]) => files.map((f) => [f, sha(join(root, dir, f))])));
+  return Object.fromEntries(Object.entries(EXAMPLES).flatMap(([dir, files]) => files.map((f) => [f, f.endsWith('.manifest.json') ? manifestSha(join(root, dir, f)) : sha(join(root, dir, f))])));
 }
 
 const expected = () => Object.fromEntries(Object.values(EXAMPLES).flat().map((f) => [f, golden[f]]));

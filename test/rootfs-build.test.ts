@@ -11,7 +11,7 @@ import { loadFledgeConfig } from '../src/config/fledge.js';
 import { ociRootfsTree } from '../src/pipeline/oci-rootfs.js';
 import { CACHE, project, runCli } from './helpers/cli.js';
 import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
-import { golden } from './helpers/golden.js';
+import { golden, manifestSha } from './helpers/golden.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -29,9 +29,9 @@ async function buildExample(name: string): Promise<string> {
 describe('oci_rootfs builds', () => {
   it('examples/hello-ext4: golden bytes, e2fsck clean, boots as root into the agent', async () => {
     const dir = await buildExample('hello-ext4');
-    expect([sha(join(dir, 'hello-ext4.img')), sha(join(dir, 'hello-ext4.manifest.json'))]).toEqual([golden['hello-ext4.img'], golden['hello-ext4.manifest.json']]);
+    expect([sha(join(dir, 'hello-ext4.img')), manifestSha(join(dir, 'hello-ext4.manifest.json'))]).toEqual([golden['hello-ext4.img'], golden['hello-ext4.manifest.json']]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-ext4.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: 'hello-ext4.img', checksum: `sha256:${golden['hello-ext4.img']}`, format: 'ext4' });
+    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-ext4.img'), checksum: `sha256:${golden['hello-ext4.img']}`, format: 'ext4' });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=ext4');
     expect(spawnSync('e2fsck', ['-fn', join(dir, 'hello-ext4.img')]).status).toBe(0);
     // the stand-in agent reads /etc/motd from the image, mounted from /dev/vda as ext4
@@ -42,9 +42,9 @@ describe('oci_rootfs builds', () => {
   it('examples/hello-squashfs: golden bytes, unsquashfs reads it, boots as root into the agent', async () => {
     const dir = await buildExample('hello-squashfs');
     const img = join(dir, 'hello-squashfs.squashfs');
-    expect([sha(img), sha(join(dir, 'hello-squashfs.manifest.json'))]).toEqual([golden['hello-squashfs.squashfs'], golden['hello-squashfs.manifest.json']]);
+    expect([sha(img), manifestSha(join(dir, 'hello-squashfs.manifest.json'))]).toEqual([golden['hello-squashfs.squashfs'], golden['hello-squashfs.manifest.json']]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-squashfs.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: 'hello-squashfs.squashfs', checksum: `sha256:${golden['hello-squashfs.squashfs']}`, format: 'squashfs' });
+    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-squashfs.squashfs'), checksum: `sha256:${golden['hello-squashfs.squashfs']}`, format: 'squashfs' });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=1G');
     expect(spawnSync('unsquashfs', ['-lln', img], { encoding: 'utf8' }).stdout).toMatch(/-rwxr-xr-x 0\/0 +202 1970-01-01 00:00 squashfs-root\/bin\/kestrel/);
     const out = await bootAsRoot(img, 'squashfs', '/bin/kestrel', { until: /mounts:\n/ });

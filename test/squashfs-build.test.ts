@@ -23,7 +23,7 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
     const img = join(dir, 'app.squashfs');
     const bytes = readFileSync(img);
     const manifest = JSON.parse(readFileSync(join(dir, 'app.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: 'app.squashfs', checksum: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, format: 'squashfs' });
+    expect(manifest.rootfs).toEqual({ url: img, checksum: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, format: 'squashfs' });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=2G');
     // the config reached the writer: block size, level, creation time
     expect(bytes.readUInt32LE(8)).toBe(1700000000);

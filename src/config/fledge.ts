@@ -13,6 +13,7 @@ import type {
   SourceConfig,
   Strategy,
 } from './types.js';
+import { checkPluginForm, isPluginForm } from './plugin-form.js';
 import { Checker, ConfigError, isHttpUrl, readTomlFile, type Table } from './toml-file.js';
 
 export { ConfigError, formatProblem } from './toml-file.js';
@@ -27,6 +28,9 @@ const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
 const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip', 'lz4'];
+/** [filesystem] keys that only one kind of image reads: squashfs (compressed, read-only under a tmpfs overlay) or a disk filesystem (sized, writable) */
+const SQUASHFS_ONLY = ['compression', 'compression_level', 'block_size', 'overlay_size'];
+const DISK_ONLY = ['size_buffer_mb', 'preallocate'];
 /** which agent key belongs to which source_strategy */
 const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   version: 'release',
@@ -35,16 +39,24 @@ const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
   checksum: 'http',
 };
 
+/** 1 TiB of free space in an ext4 image: far more than a root filesystem needs, small enough to plan in memory */
+const MAX_SIZE_BUFFER_MB = 1 << 20;
+
 const MISSING_FIX = 'pass --config <path to fledge.toml>, or create fledge.toml in this folder (see the README for an example)';
 
-export function loadFledgeConfig(file: string): FledgeConfig {
-  const { config, problems } = checkFledgeConfig(file);
+export interface CheckOptions {
+  /** the image comes from elsewhere (--docker-archive): oci_rootfs needs no [source] image */
+  imageGiven?: boolean;
+}
+
+export function loadFledgeConfig(file: string, o: CheckOptions = {}): FledgeConfig {
+  const { config, problems } = checkFledgeConfig(file, o);
   if (!config) throw new ConfigError(problems);
   return config;
 }
 
 /** Validate `file`, collecting every problem; `config` is set only when there are none. */
-export function checkFledgeConfig(file: string): { config?: FledgeConfig; problems: Problem[] } {
+export function checkFledgeConfig(file: string, o: CheckOptions = {}): { config?: FledgeConfig; problems: Problem[] } {
   const read = readTomlFile(file, MISSING_FIX);
   if (!read.source) return { problems: read.problems };
   const c = new Checker(read.source);
@@ -53,6 +65,10 @@ export function checkFledgeConfig(file: string): { config?: FledgeConfig; proble
   const dir = path.dirname(abs);
   const resolve = (p: string) => path.resolve(dir, p);
 
+  if (isPluginForm(data)) {
+    const config = checkPluginForm(c, data, file);
+    return config ? { config, problems: [] } : { problems: c.sorted() };
+  }
   c.keys(data, [], { allowed: TOP, sections: SECTIONS });
 
   const version = c.str(data, 'version', [], { required: 'version = "1" at the top of the file' });
@@ -66,13 +82,14 @@ export function checkFledgeConfig(file: string): { config?: FledgeConfig; proble
 
   const init = checkInit(c, data, strategy, resolve);
   const agent = checkAgent(c, data, strategy, init, resolve);
-  const source = checkSource(c, data, strategy, resolve);
+  const source = checkSource(c, data, strategy, resolve, o);
   const filesystem = checkFilesystem(c, data, strategy);
   const mappings = checkMappings(c, data, resolve);
 
   const problems = c.sorted();
   if (problems.length || !strategy || !init || !source || !mappings) return { problems };
   const config: FledgeConfig = { file: abs, dir, version: '1', strategy, source, init, mappings };
+  if (c.warnings.length) config.warnings = c.warnings;
   if (agent) config.agent = agent;
   if (filesystem) config.filesystem = filesystem;
   return { config, problems };
@@ -170,6 +187,7 @@ function checkSource(
   data: Table,
   strategy: Strategy | undefined,
   resolve: (p: string) => string,
+  o: CheckOptions,
 ): SourceConfig | undefined {
   const t = c.table(data, 'source', [], '[source] with image = "nginx:alpine"');
   if (data.source !== undefined && !t) return undefined;
@@ -186,8 +204,8 @@ function checkSource(
 
   if (s.image !== undefined && s.dockerfile !== undefined)
     c.report(['source', 'dockerfile'], 'cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one');
-  if (strategy === 'oci_rootfs' && s.image === undefined && s.dockerfile === undefined)
-    c.missing(['source'], 'source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image)');
+  if (strategy === 'oci_rootfs' && s.image === undefined && s.dockerfile === undefined && !o.imageGiven)
+    c.missing(['source'], 'source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar');
   if (s.dockerfile === undefined)
     for (const key of ['context', 'target', 'build_args'])
       if (s[key] !== undefined) c.report(['source', key], 'is only used with source.dockerfile; add dockerfile = "./Dockerfile" or remove this key');
@@ -238,8 +256,9 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   const overlay = c.str(t, 'overlay_size', fp);
   if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
-  const buffer = c.int(t, 'size_buffer_mb', fp, 0, undefined, 'size_buffer_mb = 100');
+  const buffer = c.int(t, 'size_buffer_mb', fp, 0, MAX_SIZE_BUFFER_MB, 'size_buffer_mb = 100');
   const prealloc = c.bool(t, 'preallocate', fp);
+  warnOtherTypeKeys(c, t, type ?? 'squashfs');
   return {
     type: type ?? 'squashfs',
     compression,
@@ -248,7 +267,20 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,
     preallocate: prealloc ?? false,
+    qcow2_compression: true,
   };
+}
+
+/** Keys the chosen filesystem type does not read: a warning each, not silence. */
+function warnOtherTypeKeys(c: Checker, t: Table, type: FilesystemType): void {
+  const squashfs = type === 'squashfs';
+  for (const key of squashfs ? DISK_ONLY : SQUASHFS_ONLY) {
+    if (t[key] === undefined) continue;
+    const why = squashfs
+      ? 'is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size'
+      : `is only read for squashfs images; this ${type} image is not compressed and is written to directly`;
+    c.warn(['filesystem', key], `${why}; remove it`);
+  }
 }
 
 function checkMappings(c: Checker, data: Table, resolve: (p: string) => string): Mapping[] | undefined {

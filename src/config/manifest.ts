@@ -6,11 +6,15 @@
 //     entrypoint; so type defaults to "http" and "exec"/"grpc" are rejected here rather than
 //     at `volar plugins install`.
 //   - there is no top-level env: [env] is merged into workload.env ([workload].env wins).
-//   - network: { mode, subnet, gateway, auto_assign } — Volant has no manifest-level port
-//     exposure (expose is per-VM config), so [[network.expose]] is validated and used only to
-//     default workload.base_url, and is not written out.
+//   - network: { mode, subnet, gateway, auto_assign, expose } — `expose` ([{port, protocol,
+//     host_port}]) is read by newer Volant (internal/imagespec/spec.go NetworkConfig.Expose,
+//     279c12b; vmconfig maps it to host ports); v0.6.5's pluginspec ignores it (encoding/json
+//     drops unknown keys). It also defaults workload.base_url.
 //   - rootfs: { url, checksum, format }; initramfs: { url, checksum, format: "cpio.gz" } as
 //     Fledge writes it (spec.go's Initramfs struct has no format field; Go's decoder ignores it).
+//   - url: an absolute path or http(s)://. Volant's validator also takes file://, but its
+//     launcher (streamFile) then os.Open()s the string as a path and fails; a relative path is
+//     refused by volantd and made relative-to-the-manifest, not absolute, by volar.
 
 import * as path from 'node:path';
 import type { Problem } from './types.js';
@@ -23,6 +27,11 @@ export interface CloudInitDoc {
   content?: string;
   path?: string;
 }
+
+/** The schema the seeds' manifests name (seeds 000, 004). */
+export const MANIFEST_SCHEMA = 'https://raw.githubusercontent.com/volantvm/volant/main/docs/schemas/plugin-manifest-v1.json';
+/** schema_version values written as given: Volant trims it and never checks it; the seeds write both. */
+export const SCHEMA_VERSIONS = ['v1', '1.0'] as const;
 
 export interface ManifestTemplate {
   /** absolute path of the manifest.toml */
@@ -37,7 +46,8 @@ export interface ManifestTemplate {
     type: 'http';
     /** argv: entrypoint split like a shell would, then args appended */
     entrypoint: string[];
-    base_url: string;
+    /** undefined: derived from the image's one exposed tcp port at build time (see missingBaseUrl) */
+    base_url?: string;
     workdir?: string;
     /** [env] merged with [workload].env */
     env: Record<string, string>;
@@ -61,6 +71,10 @@ export interface ManifestTemplate {
   };
   devices?: { pci_passthrough?: string[]; allowlist?: string[] };
   labels: Record<string, string>;
+  /** the error to give when base_url is missing and the image exposes no single tcp port */
+  missingBaseUrl?: Problem;
+  /** the error to give when the entrypoint is missing (empty) and the image has no Entrypoint or Cmd */
+  missingEntrypoint?: Problem;
 }
 
 export interface ArtifactRef {
@@ -84,6 +98,10 @@ const ACTION_KEYS = ['method', 'path', 'timeout_ms', 'description'];
 const DISK_KEYS = ['name', 'source', 'checksum', 'format', 'readonly', 'target'];
 const CLOUD_INIT_KEYS = ['datasource', 'seed_mode', 'user_data', 'meta_data', 'network_config'];
 const DOC_KEYS = ['inline', 'content', 'path'];
+/** 1 TiB of guest memory */
+export const MAX_MEMORY_MB = 1 << 20;
+/** a day */
+const MAX_TIMEOUT_MS = 86_400_000;
 const DISK_FORMATS = ['raw', 'qcow2', 'squashfs', 'ext4', 'xfs', 'btrfs'] as const;
 
 const MISSING_FIX = 'pass --manifest <path to manifest.toml>, or create manifest.toml in this folder (see the README for an example)';
@@ -103,7 +121,8 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const rules = { topLevel: TOP };
 
   const schema = c.str(d, 'schema_version', []) ?? 'v1';
-  if (schema !== 'v1') c.report(['schema_version'], `unsupported ${JSON.stringify(schema)}; use schema_version = "v1" (or leave it out)`);
+  if (!(SCHEMA_VERSIONS as readonly string[]).includes(schema))
+    c.report(['schema_version'], `unsupported ${JSON.stringify(schema)}; use schema_version = "v1" or "1.0" (or leave it out)`);
   const name = c.str(d, 'name', [], { required: 'name = "myapp" at the top of the file' });
   if (name && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
     c.report(['name'], `must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got ${JSON.stringify(name)}; e.g. name = "nginx"`);
@@ -115,7 +134,7 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const res = c.table(d, 'resources', [], '[resources] with cpu_cores = 1 and memory_mb = 256') ?? {};
   c.keys(res, ['resources'], { allowed: ['cpu_cores', 'memory_mb'], ...rules });
   const cpu = c.int(res, 'cpu_cores', ['resources'], 1, 1024, 'cpu_cores = 2') ?? 1;
-  const mem = c.int(res, 'memory_mb', ['resources'], 128, undefined, 'memory_mb = 512') ?? 256;
+  const mem = c.int(res, 'memory_mb', ['resources'], 128, MAX_MEMORY_MB, 'memory_mb = 512') ?? 256;
 
   // [network] (read before [workload]: the first exposed tcp port defaults base_url)
   const net = c.table(d, 'network', [], '[network] with mode = "bridged"') ?? {};
@@ -149,14 +168,14 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     c.report(['workload', 'type'], `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key`);
   const entrypoint = workloadArgv(c, wl, w !== undefined);
   let baseUrl = c.str(wl, 'base_url', wp, { nonEmpty: true });
+  let missingBaseUrl: Problem | undefined;
   if (baseUrl !== undefined && !isHttpUrl(baseUrl)) {
     c.report(['workload', 'base_url'], `must be an http:// or https:// URL (got ${JSON.stringify(baseUrl)}); e.g. base_url = "http://127.0.0.1:8080"`);
     baseUrl = undefined;
   } else if (baseUrl === undefined && wl.base_url === undefined && w) {
     const tcp = expose.find((e) => e.protocol === 'tcp');
     if (tcp) baseUrl = `http://127.0.0.1:${tcp.port}`;
-    else if (net.expose === undefined)
-      c.missing(['workload', 'base_url'], 'base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), or a [[network.expose]] tcp port to derive it from');
+    else missingBaseUrl = missingBaseUrlProblem(c);
   }
   const workdir = c.str(wl, 'workdir', wp, { nonEmpty: true });
   if (workdir !== undefined && !workdir.startsWith('/')) c.report(['workload', 'workdir'], `must be an absolute path inside the VM (got ${JSON.stringify(workdir)})`);
@@ -172,12 +191,12 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const endpoint = c.str(hc, 'endpoint', hp, { required: 'endpoint = "/healthz" under [health_check]' });
     if (endpoint && !endpoint.startsWith('/')) c.report(['health_check', 'endpoint'], `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`);
     // 0 = the agent's default wait (it waits at least 2 minutes anyway)
-    const timeout = c.int(hc, 'timeout_ms', hp, 0, undefined, 'timeout_ms = 10000') ?? 0;
+    const timeout = c.int(hc, 'timeout_ms', hp, 0, MAX_TIMEOUT_MS, 'timeout_ms = 10000') ?? 0;
     if (endpoint) health = { endpoint, timeout_ms: timeout };
   }
 
   // [actions.NAME]
-  const actions: ManifestTemplate['actions'] = {};
+  const actions: ManifestTemplate['actions'] = Object.create(null); // an action may be named __proto__
   const at = c.table(d, 'actions', [], '[actions.NAME] with method = "POST" and path = "/do"') ?? {};
   for (const an of Object.keys(at)) {
     const ap: KeyPath = ['actions', an];
@@ -187,7 +206,7 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const method = c.str(a, 'method', ap, { required: `method = "POST" under [actions.${an}]` });
     const p = c.str(a, 'path', ap, { required: `path = "/${an}" under [actions.${an}]` });
     if (p && !p.startsWith('/')) c.report([...ap, 'path'], `must start with / (got ${JSON.stringify(p)})`);
-    const timeout = c.int(a, 'timeout_ms', ap, 0, undefined, 'timeout_ms = 30000');
+    const timeout = c.int(a, 'timeout_ms', ap, 0, MAX_TIMEOUT_MS, 'timeout_ms = 30000');
     const description = c.str(a, 'description', ap);
     if (method && p) {
       actions[an] = { method: method.toUpperCase(), path: p };
@@ -254,7 +273,7 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const labels = c.strMap(d, 'labels', [], '[labels] with team = "web"') ?? {};
 
   const problems = c.sorted();
-  if (problems.length || !name || !version || !runtime || !entrypoint || !baseUrl) return { problems };
+  if (problems.length || !name || !version || !runtime || !entrypoint || (!baseUrl && !missingBaseUrl)) return { problems };
   const network: ManifestTemplate['network'] = { mode, expose };
   if (subnet) network.subnet = subnet;
   if (gateway) network.gateway = gateway;
@@ -267,17 +286,29 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     runtime,
     enabled,
     resources: { cpu_cores: cpu, memory_mb: mem },
-    workload: { type: 'http', entrypoint, base_url: baseUrl, env: { ...topEnv, ...wEnv } },
+    workload: { type: 'http', entrypoint, env: { ...topEnv, ...wEnv } },
     network,
     actions,
     disks,
     labels,
   };
+  if (baseUrl) template.workload.base_url = baseUrl;
+  else template.missingBaseUrl = missingBaseUrl;
   if (workdir) template.workload.workdir = workdir;
   if (health) template.health_check = health;
   if (cloudInit) template.cloud_init = cloudInit;
   if (devices) template.devices = devices;
   return { template, problems };
+}
+
+/** The problem a missing base_url is, reported only when the image cannot supply it either. */
+function missingBaseUrlProblem(c: Checker): Problem {
+  const before = c.problems.length;
+  c.missing(
+    ['workload', 'base_url'],
+    'base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
+  );
+  return c.problems.splice(before, 1)[0];
 }
 
 /** entrypoint (string split like a shell, or an array) + args → argv; undefined when invalid. */
@@ -374,14 +405,10 @@ function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'n
  * "fledge.kernel_args" so the user can see what to pass (Volant itself ignores labels).
  */
 export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string } = {}): object {
-  // Volant accepts http(s)://, file:// and absolute paths; `volar plugins install --manifest F`
-  // also resolves a relative path against F's folder (internal/cli/standard/plugins.go).
-  const u = artifact.url.trim();
-  if (!u || (/^[a-z][a-z0-9+.-]*:/i.test(u) && !/^(https?|file):\/\//i.test(u)))
-    throw new Error(`artifact url ${JSON.stringify(artifact.url)} must be http(s)://, file://, or a path (Volant rejects anything else)`);
-  if (!/^sha256:[0-9a-f]{64}$/.test(artifact.checksum))
-    throw new Error(`artifact checksum ${JSON.stringify(artifact.checksum)} must be "sha256:<64 lowercase hex digits>"`);
+  checkArtifactRef(artifact);
+  if (!t.workload.base_url) throw new Error(`${t.file}: workload.base_url is not set (resolve it from the image before rendering)`);
   const out: Record<string, unknown> = {
+    $schema: MANIFEST_SCHEMA,
     schema_version: t.schema_version,
     name: t.name,
     version: t.version,
@@ -398,10 +425,11 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
   if (t.network.subnet) network.subnet = t.network.subnet;
   if (t.network.gateway) network.gateway = t.network.gateway;
   if (t.network.auto_assign !== undefined) network.auto_assign = t.network.auto_assign;
+  if (t.network.expose.length) network.expose = t.network.expose.map((e) => ({ ...e }));
   out.network = network;
   if (t.health_check) out.health_check = { endpoint: t.health_check.endpoint, timeout_ms: t.health_check.timeout_ms };
   if (Object.keys(t.actions).length) {
-    const actions: Record<string, unknown> = {};
+    const actions: Record<string, unknown> = Object.create(null);
     for (const [n, a] of Object.entries(t.actions)) {
       actions[n] = { ...(a.description !== undefined ? { description: a.description } : {}), method: a.method, path: a.path, ...(a.timeout_ms !== undefined ? { timeout_ms: a.timeout_ms } : {}) };
     }
@@ -436,6 +464,19 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
   if (extra.kernelArgs) labels['fledge.kernel_args'] = extra.kernelArgs;
   if (Object.keys(labels).length) out.labels = labels;
   return out;
+}
+
+/**
+ * The url forms every Volant install path and its launcher take: an absolute path or
+ * http(s)://. file:// passes Volant's validator but its launcher then fails to open it;
+ * a relative path is refused by volantd (pluginspec RootFS/Initramfs.Validate).
+ */
+function checkArtifactRef(artifact: ArtifactRef): void {
+  const u = artifact.url;
+  if (!u.startsWith('/') && !/^https?:\/\/[^/]/i.test(u))
+    throw new Error(`artifact url ${JSON.stringify(u)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(artifact.checksum))
+    throw new Error(`artifact checksum ${JSON.stringify(artifact.checksum)} must be "sha256:<64 lowercase hex digits>"`);
 }
 
 /** 2-space JSON with a trailing newline; key order is the object's (renderManifest fixes it). */

@@ -212,24 +212,47 @@ export interface TomlSource {
   data: Table;
 }
 
+/** A config file is small text: a regular file of at most this many bytes. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * The text of a config file, or the one problem that stops reading it: missing, a folder,
+ * not a regular file (a device or FIFO is never opened: /dev/zero would never end),
+ * larger than 1 MiB, or not UTF-8.
+ */
+export function readConfigText(file: string, missingFix: string): string | { problem: string } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' ? `file not found; ${missingFix}` : `cannot read the file (${code ?? (e as Error).message}); check the path and its permissions` };
+  }
+  if (st.isDirectory()) return { problem: `is a folder, not a file; ${missingFix}` };
+  if (!st.isFile()) return { problem: `is not a regular file (a device, FIFO or socket); a config file is a text file — ${missingFix}` };
+  if (st.size > MAX_CONFIG_BYTES) return { problem: `is ${st.size} bytes, more than a config file can be (1 MiB); is this the right file?` };
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    return { problem: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions` };
+  }
+  if (bytes.length > MAX_CONFIG_BYTES) return { problem: 'grew past 1 MiB while being read; is this the right file?' };
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { problem: 'is not UTF-8 text (TOML files are UTF-8); is this the right file? Save it as UTF-8' };
+  }
+}
+
 /** Read and parse; on failure returns the problems (missing file, syntax error). */
 export function readTomlFile(
   file: string,
   missingFix: string,
 ): { source?: TomlSource; problems: Problem[] } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? `file not found; ${missingFix}`
-        : code === 'EISDIR'
-          ? `is a folder, not a file; ${missingFix}`
-          : `cannot read the file (${code ?? (e as Error).message}); check its permissions`;
-    return { problems: [{ file, message }] };
-  }
+  const read = readConfigText(file, missingFix);
+  if (typeof read !== 'string') return { problems: [{ file, message: read.problem }] };
+  const text = read;
   try {
     const data = toml.parse(text) as Table;
     return { source: { file, text, data }, problems: [] };
@@ -268,6 +291,8 @@ export interface KeyRules {
 /** Collects problems with the right line for each key path. */
 export class Checker {
   readonly problems: Problem[] = [];
+  /** things that do nothing but are not errors, shown as warning lines */
+  readonly warnings: Problem[] = [];
   private index?: Map<string, number>;
   constructor(private readonly src: TomlSource) {}
 
@@ -286,6 +311,13 @@ export class Checker {
     if (line !== undefined) p.line = line;
     if (path.length) p.key = keyName(path);
     this.problems.push(p);
+  }
+
+  /** Like report, but a warning: the build goes on. */
+  warn(path: KeyPath, message: string): void {
+    const before = this.problems.length;
+    this.report(path, message);
+    this.warnings.push(...this.problems.splice(before));
   }
 
   /** Problems in file order; those without a line (missing top-level keys) first. */
@@ -347,18 +379,32 @@ export class Checker {
     return v;
   }
 
-  int(obj: Table, key: string, path: KeyPath, min: number, max = Number.MAX_SAFE_INTEGER, example?: string): number | undefined {
+  /** An integer in min…max (every number in a config has a range). */
+  int(obj: Table, key: string, path: KeyPath, min: number, max: number, example: string): number | undefined {
     const p = [...path, key];
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v))
-      return this.wrongType(p, v, 'an integer', `write a whole number without quotes${example ? `, e.g. ${example}` : ''}`);
+    const float = typeof v === 'number' ? this.floatText(p) : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || float !== undefined) {
+      this.report(p, `must be an integer, not ${float !== undefined ? `a float (${float})` : describe(v)}; write a whole number without quotes, e.g. ${example}`);
+      return undefined;
+    }
     if (v < min || v > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
-      this.report(p, `must be ${range} (got ${v}); ${example ? `e.g. ${example}` : 'pick a value in that range'}`);
+      this.report(p, `must be between ${min} and ${max} (got ${v}); e.g. ${example}`);
       return undefined;
     }
     return v;
+  }
+
+  /** The value at path as written when it is a TOML float (1e12, 100.0): the parser gives floats and integers as the same JS numbers. */
+  private floatText(path: KeyPath): string | undefined {
+    const line = this.lineOf(path);
+    const key = path[path.length - 1];
+    if (line === undefined || typeof key !== 'string') return undefined;
+    const text = this.src.text.split(/\r?\n/)[line - 1] ?? '';
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`(?:^|[\\s{,.])["']?${escaped}["']?\\s*=\\s*([^,}\\s#]+)`).exec(text);
+    return m && !/^0[xob]/.test(m[1]) && /[.eE]|inf|nan/.test(m[1]) ? m[1] : undefined;
   }
 
   bool(obj: Table, key: string, path: KeyPath): boolean | undefined {
@@ -402,7 +448,8 @@ export class Checker {
   strMap(obj: Table, key: string, path: KeyPath, example: string): Record<string, string> | undefined {
     const t = this.table(obj, key, path, example);
     if (!t) return undefined;
-    const out: Record<string, string> = {};
+    // no prototype: a key named __proto__ is data like any other
+    const out: Record<string, string> = Object.create(null);
     let ok = true;
     for (const [k, v] of Object.entries(t)) {
       if (typeof v === 'string') out[k] = v;

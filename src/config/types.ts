@@ -1,5 +1,6 @@
 // The validated, resolved form of fledge.toml. Every local path here is absolute
 // (resolved against the folder of the config file).
+import type { ManifestTemplate } from './manifest.js';
 
 export type Strategy = 'oci_rootfs' | 'initramfs';
 
@@ -30,8 +31,18 @@ export interface FilesystemConfig {
   /** squashfs data block size in bytes: a power of two, 4096 to 1048576 */
   block_size: number;
   overlay_size: string;
+  /** MiB of free space in an ext4 image; 0 = Fledge's auto rule (25 % of the content, 64–1024 MiB) */
   size_buffer_mb: number;
   preallocate: boolean;
+  /** qcow2 disks: compressed clusters (seed 002's [plugin.runtime] qcow2_compression, default true) */
+  qcow2_compression: boolean;
+}
+
+/** Seed 002's [plugin] table. */
+export interface PluginInfo {
+  name: string;
+  version: string;
+  description?: string;
 }
 
 export type InitConfig = { mode: 'default' } | { mode: 'custom'; path: string } | { mode: 'none' };
@@ -55,6 +66,12 @@ export interface FledgeConfig {
   filesystem?: FilesystemConfig;
   init: InitConfig;
   mappings: Mapping[];
+  /** set when the file is in seed 002's single-file form ([plugin]) */
+  plugin?: PluginInfo;
+  /** the manifest the file itself defines (seed 002's [plugin.manifest]) */
+  manifest?: ManifestTemplate;
+  /** lines to show as warnings (keys that do nothing for this filesystem type) */
+  warnings?: Problem[];
 }
 
 /** One problem found in a config file: printed as `file:line: key: message` */

@@ -11,7 +11,7 @@ import { writePaxTar } from './tar.js';
 
 async function imageTree(image: string, o: SourceOptions): Promise<{ tree: Tree; config: Buffer }> {
   const local = await openImage(image, o);
-  return { tree: await flatten(local, o.log), config: local.config };
+  return { tree: await flatten(local, o.log, undefined, o.limits), config: local.config };
 }
 
 /** Writes the image's filesystem to `output` as a PAX tar; returns its sha256. */

@@ -2,7 +2,8 @@
 // 1. Number the inodes (root 2, journal 8, lost+found 11, the rest from 12 in walk order;
 //    a hard link is one node, so one inode) and lay out every directory's blocks.
 // 2. Size the filesystem: geometry, journal and allocation are recomputed until the
-//    image holds everything plus size_buffer_mb (default: nothing spare).
+//    image holds everything plus size_buffer_mb (0: Fledge's auto buffer), with at least
+//    the inodes mke2fs gives that size (sizing.ts).
 // 3. Stream file data into its blocks (from the cached blobs, a piece at a time),
 //    hashing it: the UUID is derived from the tree's shape and this content hash, the
 //    htree hash seed from the shape alone. No clock is read anywhere.
@@ -10,6 +11,7 @@
 //    superblock + backups, the journal superblock — all checksummed with crc32c.
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
+import { BlockWriter } from '../block-writer.js';
 import { readRange } from '../tree/content.js';
 import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import { checkLimits } from '../tree/limits.js';
@@ -19,11 +21,12 @@ import { EXT4_LIMITS } from './limits.js';
 import { type Extent, extentTree, extentTreeBlocks, MAX_EXTENT_LEN } from './extents.js';
 import { Allocator, BLOCK, BLOCKS_PER_GROUP, Geometry, INODE_SIZE, journalBlocks, type Run } from './geometry.js';
 import { encodeInode, EXTENTS_FL, INDEX_FL, INODE_XATTR_ROOM, inodeSeed, sealInode } from './inode.js';
+import { bufferBytes, mke2fsInodes } from './sizing.js';
 import { encodeGroupDesc, encodeSuper, journalSuper } from './super.js';
 import { inodeXattrs, splitXattrs, xattrBlock, type XattrEntry, xattrEntries, xattrKey } from './xattr.js';
 
 export interface Ext4Options {
-  /** free space added on top of what the tree needs, in MiB; 0 = as small as possible */
+  /** free space added on top of what the tree needs, in MiB; 0 = the auto rule (25 % of the content, 64–1024 MiB) */
   sizeBufferMb: number;
   /** write every block (true) or leave unwritten blocks as holes (false) */
   preallocate: boolean;
@@ -202,13 +205,23 @@ function allocate(inodes: Ino[], blocks: number, inodeCount: number): Layout {
   return { geo, journal, journalTree, blockBitmaps, inodeBitmaps, inodeTables, end: alloc.next, xattrBlocks };
 }
 
-/** Finds the smallest layout holding everything plus `spare` free blocks. */
+/** Bytes of data and directory blocks the tree needs (what `du` counts). */
+function contentBytes(inodes: Ino[]): number {
+  let blocks = 0;
+  for (const i of inodes) blocks += (i.blocks?.length ?? 0) + (i.dataRuns ?? []).reduce((n, r) => n + r.length, 0);
+  return blocks * BLOCK;
+}
+
+/**
+ * Finds the smallest layout holding everything plus `spare` free blocks, with at least the
+ * inodes mke2fs would give a filesystem of that size (sizing.ts).
+ */
 function planLayout(inodes: Ino[], spareBlocks: number, spareInodes: number): Layout {
   const used = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
-  const inodeCount = used + Math.ceil(used / 10) + 64 + spareInodes;
+  const ownCount = used + Math.ceil(used / 10) + 64 + spareInodes;
   let blocks = 2048;
   for (let round = 0; round < 20; round++) {
-    const layout = allocate(inodes, blocks, inodeCount);
+    const layout = allocate(inodes, blocks, Math.max(ownCount, mke2fsInodes(blocks * BLOCK)));
     let want = Math.max(layout.end + spareBlocks, (layout.geo.groups - 1) * BLOCKS_PER_GROUP + 1);
     // a last group shorter than its own metadata copy plus some room is not worth having
     const last = want - (layout.geo.groups - 1) * BLOCKS_PER_GROUP;
@@ -217,37 +230,6 @@ function planLayout(inodes: Ino[], spareBlocks: number, spareInodes: number): La
     blocks = want;
   }
   throw new Error('ext4: the filesystem size did not settle');
-}
-
-/** Writes whole blocks, gathering consecutive ones into large writes. */
-class BlockWriter {
-  private buf = Buffer.allocUnsafe(8 << 20);
-  private used = 0;
-  private at = 0;
-  constructor(private readonly out: ImageSink) {}
-
-  write(block: number, data: Uint8Array): void {
-    const pos = block * BLOCK;
-    if (this.used && pos !== this.at + this.used) this.flush();
-    if (!this.used) this.at = pos;
-    let o = 0;
-    while (o < data.length) {
-      const n = Math.min(data.length - o, this.buf.length - this.used);
-      this.buf.set(data.subarray(o, o + n), this.used);
-      this.used += n;
-      o += n;
-      if (this.used === this.buf.length) {
-        const next = this.at + this.used;
-        this.flush();
-        this.at = next;
-      }
-    }
-  }
-
-  flush(): void {
-    if (this.used) this.out.writeAt(this.buf.subarray(0, this.used), this.at);
-    this.used = 0;
-  }
 }
 
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
@@ -285,10 +267,10 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const hashSeed = Uint32Array.from({ length: 4 }, (_, k) => shape.readUInt32LE(4 * k));
   const { inodes, byNode } = numberInodes(tree, o.epoch);
   contentBlocks(tree, byNode, hashSeed);
-  const spareBlocks = Math.ceil((o.sizeBufferMb * 1024 * 1024) / BLOCK);
-  const layout = planLayout(inodes, spareBlocks, Math.floor((o.sizeBufferMb * 1024 * 1024) / 16384));
+  const buffer = bufferBytes(o.sizeBufferMb, contentBytes(inodes));
+  const layout = planLayout(inodes, Math.ceil(buffer / BLOCK), Math.floor(buffer / 16384));
   const { geo } = layout;
-  const w = new BlockWriter(out);
+  const w = new BlockWriter(out, BLOCK);
 
   // 3. file data, hashed for the UUID
   const contentHash = createHash('sha256');

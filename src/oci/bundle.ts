@@ -1,9 +1,11 @@
 // Image files that arrive as a folder (an OCI layout) or as one tar archive (`docker
 // save`, oci-archive) read the same way: a path inside the bundle gives a region of a
 // file on disk. Layers inside an archive are never copied out: they are read in place.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { join, posix, sep } from 'node:path';
 import { BuildError } from '../errors.js';
+import { DEFAULT_LIMITS, formatBytes } from '../limits.js';
+import { parseDocument } from './shape.js';
 import { readTar, type TarEntry } from './tar.js';
 
 /** A run of bytes of a file on disk. */
@@ -35,10 +37,11 @@ export function readRegion(r: Region): Buffer {
   return buf;
 }
 
-/** The bytes of path, or a one-line error saying which bundle lacks it. */
-export function readFromBundle(b: Bundle, path: string): Buffer {
+/** The bytes of path (at most `max`), or a one-line error saying which bundle lacks it. */
+export function readFromBundle(b: Bundle, path: string, max: number): Buffer {
   const r = b.region(path);
   if (!r) throw new BuildError(`${b.where}: has no ${path}; is it really this kind of image archive?`);
+  if (r.length > max) throw new BuildError(`${b.where}: ${path} is ${formatBytes(r.length)}, more than the ${formatBytes(max)} such a document may have; the image is malformed`);
   return readRegion(r);
 }
 
@@ -47,16 +50,34 @@ function clean(path: string): string | undefined {
   return p.startsWith('..') ? undefined : p;
 }
 
+/**
+ * The real path of `file` when it is a regular file inside `root` (a real path); a
+ * symlink is followed only while it stays inside. Else undefined (absent) or an error.
+ */
+function fileInside(root: string, file: string, where: string, path: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return undefined;
+  }
+  if (!real.startsWith(root + sep)) throw new BuildError(`${where}: ${path} leads outside the layout (a symlink); a layout's files must be inside it — copy the image again (skopeo copy, umoci)`);
+  const st = statSync(real);
+  if (st.isDirectory()) return undefined;
+  if (!st.isFile()) throw new BuildError(`${where}: ${path} is not a regular file (a device, FIFO or socket); the layout is malformed`);
+  return real;
+}
+
 export function dirBundle(dir: string): Bundle {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BuildError(`${dir}: not a folder; an OCI layout is a folder with oci-layout, index.json and blobs/`);
+  const root = realpathSync(dir);
   return {
     where: dir,
     region(path) {
       const p = clean(path);
       if (p === undefined) return undefined;
-      const file = join(dir, p);
-      if (!existsSync(file) || !statSync(file).isFile()) return undefined;
-      return { file, from: 0, length: statSync(file).size };
+      const file = fileInside(root, join(root, p), dir, p);
+      return file === undefined ? undefined : { file, from: 0, length: statSync(file).size };
     },
   };
 }
@@ -93,12 +114,8 @@ export function tarBundle(file: string): Bundle {
   };
 }
 
-export function readJson<T>(b: Bundle, path: string): T {
-  const bytes = readFromBundle(b, path);
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch {
-    throw new BuildError(`${b.where}: ${path} is not valid JSON`);
-  }
+/** A JSON document of the bundle, parsed (its shape is the caller's to check). */
+export function readJson(b: Bundle, path: string, max = DEFAULT_LIMITS.maxManifestBytes): unknown {
+  return parseDocument(readFromBundle(b, path, max), b.where, path);
 }
 

@@ -6,6 +6,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { trackTemp, untrackTemp } from '../cleanup.js';
 import { cacheDir } from '../download.js';
 import { BuildError } from '../errors.js';
 
@@ -49,6 +50,7 @@ export class BlobWriter {
     const path = blobPath(digest);
     mkdirSync(blobDir(), { recursive: true });
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
+    trackTemp(tmp);
     return new BlobWriter(digest, size, where, tmp, await open(tmp, 'w'));
   }
 
@@ -87,6 +89,7 @@ export class BlobWriter {
       return path;
     } finally {
       await rm(this.tmp, { force: true });
+      untrackTemp(this.tmp);
     }
   }
 
@@ -94,6 +97,7 @@ export class BlobWriter {
   async abort(): Promise<void> {
     await this.close();
     await rm(this.tmp, { force: true });
+    untrackTemp(this.tmp);
   }
 
   private async close(): Promise<void> {

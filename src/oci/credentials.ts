@@ -93,8 +93,11 @@ function fromFile(file: string, registry: string, repository: string): Credentia
   try {
     config = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new BuildError(`credentials: cannot read ${file} (${(e as Error).message}); fix the JSON or remove the file`);
+    // never quote the parser's message: it shows the file's bytes, and this file holds secrets
+    const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
+    throw new BuildError(`credentials: cannot read ${file} (${why}); fix the JSON or remove the file`);
   }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BuildError(`credentials: ${file} is not a JSON object; fix it or remove the file`);
   for (const [host, helper] of Object.entries(config.credHelpers ?? {})) {
     if (sameHost(keyHost(host), registry)) return runHelper(helper, registry, file);
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cacheDir } from '../download.js';
+import { trackTemp, untrackTemp } from '../cleanup.js';
 import { BuildError } from '../errors.js';
 
 /** Where the daemon listens, as http.request options; undefined when there is no daemon to ask. */
@@ -67,11 +68,14 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
       done(null, chunk);
     },
   });
+  trackTemp(tmp);
   try {
     await pipeline(res, hashing, createWriteStream(tmp));
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new BuildError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`);
+  } finally {
+    untrackTemp(tmp);
   }
   const path = join(dir, `${hash.digest('hex')}.tar`);
   renameSync(tmp, path);

@@ -4,14 +4,17 @@
 // OCI-shaped one (moby image/tarexport). Layer files are plain or compressed tars whose
 // uncompressed digests are the config's rootfs.diff_ids.
 import { BuildError } from '../errors.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import { type Bundle, readFromBundle, readJson } from './bundle.js';
+import { verifyDigest } from './digest.js';
 import { diffIds, type LocalImage } from './image.js';
 import { formatReference, parseReference } from './reference.js';
+import { checkDockerSave, type SaveEntry } from './shape.js';
 
-interface SaveEntry {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
+/** The config's sha256 when its name carries it: `blobs/sha256/<hex>` (Docker 25+) or `<hex>.json` (legacy). */
+function configDigest(path: string): string | undefined {
+  const hex = /^(?:blobs\/sha256\/([0-9a-f]{64})|([0-9a-f]{64})\.json)$/.exec(path);
+  return hex ? `sha256:${hex[1] ?? hex[2]}` : undefined;
 }
 
 function normalized(tag: string): string {
@@ -24,8 +27,7 @@ function normalized(tag: string): string {
 
 /** `ref` picks an image by tag, or `@N` by position; with one image it may be left out. */
 export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: string): LocalImage {
-  const entries = readJson<SaveEntry[]>(b, 'manifest.json');
-  if (!Array.isArray(entries) || entries.length === 0) throw new BuildError(`${b.where}: manifest.json lists no images; is this a docker save archive?`);
+  const entries = checkDockerSave(readJson(b, 'manifest.json'), b.where);
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
   let entry: SaveEntry | undefined;
   if (ref === undefined) {
@@ -37,7 +39,9 @@ export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: str
     entry = entries.find((e) => (e.RepoTags ?? []).some((t) => normalized(t) === normalized(ref)));
   }
   if (!entry) throw new BuildError(`${b.where}: no image ${ref} (tags: ${tags.join(', ') || 'none'}; or use @0, @1, …)`);
-  const config = readFromBundle(b, entry.Config);
+  const config = readFromBundle(b, entry.Config, DEFAULT_LIMITS.maxConfigBytes);
+  const digest = configDigest(entry.Config);
+  if (digest) verifyDigest(config, digest, b.where, 'config');
   const ids = diffIds(config, entry.Layers.length, b.where);
   return {
     name,

@@ -4,26 +4,28 @@
 // registry's credentials, until one serves the blob with the descriptor's size and digest;
 // it then enters the blob cache like any other.
 import type { Agent } from 'node:http';
-import fetch from 'node-fetch';
 import { BuildError } from '../errors.js';
+import { type Limits, limitsWith } from '../limits.js';
+import { bodyChunks, release, timedFetch } from '../net.js';
 import { proxyAgent } from '../proxy.js';
 import { BlobWriter } from './cache.js';
 import type { Descriptor } from './manifest.js';
 
 /** The blob fetched from the first of desc.urls that serves it; `why` says why the image's own store did not, `fix` how else to get it. */
-export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void; fix?: string } = {}): Promise<string> {
+export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void; fix?: string; limits?: Partial<Limits> } = {}): Promise<string> {
   const failures: string[] = [];
+  const limits = limitsWith(o.limits);
   for (const url of desc.urls ?? []) {
     o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
     const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`);
     try {
-      const res = await fetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) });
+      const res = await timedFetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) }, limits);
       if (!res.ok) {
         failures.push(`${url}: HTTP ${res.status}`);
-        await res.arrayBuffer().catch(() => undefined);
+        release(res);
         continue;
       }
-      for await (const chunk of res.body!) await w.write(chunk as Buffer);
+      for await (const chunk of bodyChunks(res)) await w.write(chunk);
       return await w.commit();
     } catch (e) {
       failures.push(`${url}: ${(e as Error).message.replace(`${where}: ${url}: `, '')}`);

@@ -1,11 +1,14 @@
 // An image ready to flatten, wherever it came from: its config blob and, per layer, the
 // region holding the layer blob and the digests to check it against. Flattening applies
 // the layers oldest first onto one tree (image-spec layer.md).
+import { statSync } from 'node:fs';
 import { BuildError } from '../errors.js';
+import { type Limits, formatBytes, limitsWith } from '../limits.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { applyLayer } from './apply.js';
 import type { Region } from './bundle.js';
-import { uncompressedLayer } from './layer-file.js';
+import { type LayerBudget, uncompressedLayer } from './layer-file.js';
+import { configDiffIds, parseDocument } from './shape.js';
 import { readTar } from './tar.js';
 
 export interface ImageLayer {
@@ -25,24 +28,30 @@ export interface LocalImage {
 
 /** The config's rootfs.diff_ids, checked against the number of layers. */
 export function diffIds(config: Buffer, layerCount: number, where: string): string[] {
-  let ids: unknown;
-  try {
-    ids = JSON.parse(config.toString('utf8'))?.rootfs?.diff_ids;
-  } catch {
-    throw new BuildError(`${where}: the image config is not valid JSON`);
-  }
-  if (!Array.isArray(ids) || ids.some((d) => typeof d !== 'string')) throw new BuildError(`${where}: the image config has no rootfs.diff_ids`);
+  const ids = configDiffIds(parseDocument(config, where, 'image config'), where);
   if (ids.length !== layerCount) throw new BuildError(`${where}: the image has ${layerCount} layers but its config lists ${ids.length} diff_ids`);
   return ids as string[];
 }
 
-/** The image's filesystem: every layer applied in order onto an empty root. */
-export async function flatten(image: LocalImage, log: (line: string) => void = () => {}, epoch: Time = { sec: 0, nsec: 0 }): Promise<Tree> {
+/** What the next layer may decompress to: the per-layer cap, or what is left of the per-image one. */
+function layerBudget(limits: Limits, used: number): LayerBudget {
+  const left = limits.maxImageBytes - used;
+  if (left < limits.maxLayerBytes) return { maxBytes: left, limit: `the image's layers together may have ${formatBytes(limits.maxImageBytes)}, --max-image-size`, minFreeBytes: limits.minFreeBytes };
+  return { maxBytes: limits.maxLayerBytes, limit: `a layer may have ${formatBytes(limits.maxLayerBytes)}, --max-layer-size`, minFreeBytes: limits.minFreeBytes };
+}
+
+/** The image's filesystem: every layer applied in order onto an empty root; `limits` caps what the layers decompress to. */
+export async function flatten(image: LocalImage, log: (line: string) => void = () => {}, epoch: Time = { sec: 0, nsec: 0 }, limits: Partial<Limits> = {}): Promise<Tree> {
   const tree = new Tree({ mode: 0o755, mtime: epoch });
+  const caps = limitsWith(limits);
+  let used = 0;
   for (const [i, layer] of image.layers.entries()) {
     const where = `${image.name}: layer ${i + 1} of ${image.layers.length} (${layer.digest ?? layer.diffId})`;
     log(where);
-    const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest);
+    const budget = layerBudget(caps, used);
+    const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest, budget);
+    used += statSync(tar).size;
+    if (used > caps.maxImageBytes) throw new BuildError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
     try {
       applyLayer(tree, readTar(tar, where), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
     } catch (e) {

@@ -5,15 +5,23 @@
 // the uncompressed bytes must equal the config's rootfs.diff_ids entry
 // (image-spec config.md) before the file enters the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { trackTemp, untrackTemp } from '../cleanup.js';
 import { cacheDir } from '../download.js';
 import { BuildError } from '../errors.js';
+import { formatBytes } from '../limits.js';
 import { readRegion, type Region } from './bundle.js';
+import { hasherFor } from './digest.js';
+
+/** zstd input handed to fzstd at a time: at most 256 RLE blocks (32 MiB) of output per slice */
+const ZSTD_SLICE = 1024;
+/** the cache's free space is checked each time this much more has been written */
+const FREE_CHECK_EVERY = 64 << 20;
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -26,80 +34,126 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-function zstdTransform(): Transform {
-  let pending: Uint8Array[] = [];
+/**
+ * zstd as a pipeline stage. Input goes to fzstd in small slices and each slice's output
+ * is yielded (awaiting the consumer) before the next: one RLE block of 4 bytes makes
+ * 128 KiB, so a large slice of a zstd bomb would fill memory before any cap saw it.
+ */
+async function* zstdDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
   const z = new Decompress((chunk) => {
-    pending.push(Uint8Array.from(chunk));
+    pending.push(Buffer.from(chunk));
   });
-  const flush = (t: Transform) => {
-    for (const c of pending) t.push(c);
-    pending = [];
-  };
+  for await (const chunk of source) {
+    for (let o = 0; o < chunk.length; o += ZSTD_SLICE) {
+      z.push(chunk.subarray(o, o + ZSTD_SLICE));
+      yield* pending;
+      pending = [];
+    }
+  }
+  z.push(new Uint8Array(0), true);
+  yield* pending;
+}
+
+/** What one layer may still decompress to, and the free space the cache must keep. */
+export interface LayerBudget {
+  maxBytes: number;
+  /** what maxBytes is, for the message: e.g. "--max-layer-size 64 GiB" */
+  limit: string;
+  minFreeBytes: number;
+}
+
+function freeBytes(dir: string): number {
+  const st = statfsSync(dir);
+  return st.bavail * st.bsize;
+}
+
+function checkFree(dir: string, budget: LayerBudget, where: string): void {
+  const free = freeBytes(dir);
+  if (free < budget.minFreeBytes) {
+    throw new BuildError(`${where}: only ${formatBytes(free)} free in the cache ${dir}, less than the ${formatBytes(budget.minFreeBytes)} kept free; free some space, or point XDG_CACHE_HOME at a larger disk`);
+  }
+}
+
+/** Counts the uncompressed bytes: past the budget, or with the cache's disk nearly full, it stops the pipeline. */
+function capStage(budget: LayerBudget, dir: string, where: string): Transform {
+  let total = 0;
+  let nextCheck = FREE_CHECK_EVERY;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      try {
-        z.push(chunk);
-        flush(this);
-        done();
-      } catch (e) {
-        done(e as Error);
+      total += chunk.length;
+      if (total > budget.maxBytes) {
+        return done(new BuildError(`${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`));
       }
-    },
-    flush(done: TransformCallback) {
       try {
-        z.push(new Uint8Array(0), true);
-        flush(this);
-        done();
+        if (total >= nextCheck) [nextCheck] = [total + FREE_CHECK_EVERY, checkFree(dir, budget, where)];
       } catch (e) {
-        done(e as Error);
+        return done(e as Error);
       }
+      done(null, chunk);
     },
   });
 }
 
+/** Decompress errors as one line: ours as they are, a full disk named, the rest wrapped. */
+function decompressError(e: unknown, compression: Compression, dir: string, where: string): BuildError {
+  if (e instanceof BuildError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new BuildError(`${where}: the cache ${dir} ran out of space while decompressing; free some space, or point XDG_CACHE_HOME at a larger disk`);
+  return new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);
+}
+
+const NO_BUDGET: LayerBudget = { maxBytes: Number.MAX_SAFE_INTEGER, limit: 'no limit', minFreeBytes: 0 };
+
 /**
  * The path of the layer's uncompressed tar, made once per diff_id ("sha256:<hex>").
- * With `digest`, the compressed bytes are checked against it in the same pass.
+ * With `digest`, the compressed bytes are checked against it in the same pass (in its
+ * own algorithm). `budget` caps the uncompressed size and keeps free space on the cache.
  */
-export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string): Promise<string> {
+export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET): Promise<string> {
   const hex = diffId.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new BuildError(`${where}: diff_id ${diffId} is not a sha256 digest`);
   const dir = join(cacheDir(), 'layers', 'sha256');
   const path = join(dir, hex);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
+  checkFree(dir, budget, where);
   const tmp = `${path}.${process.pid}.partial`;
   const hash = createHash('sha256');
-  const blobHash = createHash('sha256');
+  const blobHash = digest ? hasherFor(digest, where) : createHash('sha256');
   const compression = sniffCompression(readRegion({ ...blob, length: Math.min(4, blob.length) }));
-  const stages: Transform[] = [];
+  const stages: Duplex[] = [];
   if (compression === 'gzip') stages.push(createGunzip());
-  if (compression === 'zstd') stages.push(zstdTransform());
+  if (compression === 'zstd') stages.push(Duplex.from(zstdDecompress));
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
       done(null, chunk);
     },
   });
+  trackTemp(tmp);
   try {
     // an empty blob is an empty layer (a read stream cannot end before its start)
     const source = blob.length ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 }) : Readable.from([]);
     source.on('data', (chunk: Buffer) => blobHash.update(chunk));
-    await pipeline([source, ...stages, hashing, createWriteStream(tmp)]);
+    await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(tmp)]);
+    checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where });
+    renameSync(tmp, path);
+    return path;
   } catch (e) {
+    throw decompressError(e, compression, dir, where);
+  } finally {
     rmSync(tmp, { force: true });
-    throw new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);
+    untrackTemp(tmp);
   }
-  const gotBlob = `sha256:${blobHash.digest('hex')}`;
-  if (digest && gotBlob !== digest) {
-    rmSync(tmp, { force: true });
-    throw new BuildError(`${where}: blob has ${gotBlob}, but the manifest says ${digest}; the image is corrupt — pull or save it again`);
+}
+
+function checkDigests(blobHex: string, layerHex: string, o: { digest?: string; diffId: string; where: string }): void {
+  const gotBlob = `${o.digest?.split(':')[0] ?? 'sha256'}:${blobHex}`;
+  if (o.digest && gotBlob !== o.digest) {
+    throw new BuildError(`${o.where}: blob has ${gotBlob}, but the manifest says ${o.digest}; the image is corrupt — pull or save it again`);
   }
-  const got = hash.digest('hex');
-  if (got !== hex) {
-    rmSync(tmp, { force: true });
-    throw new BuildError(`${where}: uncompressed layer has sha256:${got}, but the image config's rootfs.diff_ids says ${diffId}; the image is corrupt — pull it again or rebuild it`);
+  if (`sha256:${layerHex}` !== o.diffId) {
+    throw new BuildError(`${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`);
   }
-  renameSync(tmp, path);
-  return path;
 }

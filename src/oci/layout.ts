@@ -5,27 +5,30 @@
 // whose blob the layout lacks but whose descriptor has `urls` (a foreign or
 // non-distributable layer, which copying tools may leave out) comes from those urls
 // through the blob cache, as for a registry pull.
-import { createHash } from 'node:crypto';
 import { BuildError } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { type Bundle, type Region, readFromBundle, readJson } from './bundle.js';
 import { cachedBlob } from './cache.js';
+import { splitDigest, verifyDigest } from './digest.js';
 import { blobFromUrls } from './foreign.js';
 import { diffIds, type LocalImage } from './image.js';
-import { type Descriptor, type ImageIndex, type ImageManifest, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from './manifest.js';
+import { type Descriptor, type ImageIndex, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from './manifest.js';
+import { checkIndex, checkManifest, parseDocument } from './shape.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+const MAX_DOC = DEFAULT_LIMITS.maxManifestBytes;
+const MAX_CONFIG = DEFAULT_LIMITS.maxConfigBytes;
 
 function blobPath(d: Descriptor, where: string): string {
-  const m = /^([a-z0-9]+):([a-f0-9]+)$/.exec(d.digest);
-  if (!m) throw new BuildError(`${where}: invalid digest ${d.digest}`);
-  return `blobs/${m[1]}/${m[2]}`;
+  const { algorithm, hex } = splitDigest(d.digest, where);
+  return `blobs/${algorithm}/${hex}`;
 }
 
-/** A small blob (manifest, index, config), checked against its digest. */
-function readBlob(b: Bundle, d: Descriptor): Buffer {
-  const bytes = readFromBundle(b, blobPath(d, b.where));
-  const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  if (d.digest.startsWith('sha256:') && got !== d.digest) throw new BuildError(`${b.where}: blob ${d.digest} has ${got}; the layout is corrupt`);
+/** A small blob (manifest, index, config) of at most `max` bytes, checked against its digest before anyone parses it. */
+function readBlob(b: Bundle, d: Descriptor, what: string, max: number): Buffer {
+  if (d.size > max) throw new BuildError(`${b.where}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} such a document may have; the layout is malformed`);
+  const bytes = readFromBundle(b, blobPath(d, b.where), max);
+  verifyDigest(bytes, d.digest, b.where, what);
   return bytes;
 }
 
@@ -40,32 +43,39 @@ function pickByName(index: ImageIndex, refName: string | undefined, where: strin
   throw new BuildError(`${where}: index.json holds ${index.manifests.length} images; name one as PATH:NAME (names: ${names.join(', ') || 'none'})`);
 }
 
-async function layerRegion(b: Bundle, l: Descriptor, log?: (line: string) => void): Promise<Region> {
+async function layerRegion(b: Bundle, l: Descriptor, o: { log?: (line: string) => void; limits?: Partial<Limits> }): Promise<Region> {
   const inLayout = b.region(blobPath(l, b.where));
   if (inLayout) return inLayout;
   if (!l.urls?.length) throw new BuildError(`${b.where}: layer blob ${l.digest} is missing`);
-  const file = cachedBlob(l.digest, l.size) ?? (await blobFromUrls(l, b.where, 'is not in the layout', { log, fix: `put it into the layout as ${blobPath(l, b.where)}` }));
+  const file = cachedBlob(l.digest, l.size) ?? (await blobFromUrls(l, b.where, 'is not in the layout', { ...o, fix: `put it into the layout as ${blobPath(l, b.where)}` }));
   return { file, from: 0, length: l.size };
 }
 
-export async function layoutImage(b: Bundle, refName: string | undefined, platform: Platform, name: string, log?: (line: string) => void): Promise<LocalImage> {
-  const version = readJson<{ imageLayoutVersion?: string }>(b, 'oci-layout').imageLayoutVersion;
+export async function layoutImage(
+  b: Bundle,
+  refName: string | undefined,
+  platform: Platform,
+  name: string,
+  o: { log?: (line: string) => void; limits?: Partial<Limits> } = {},
+): Promise<LocalImage> {
+  const version = (readJson(b, 'oci-layout') as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (version !== '1.0.0') throw new BuildError(`${b.where}: oci-layout says imageLayoutVersion ${JSON.stringify(version)}; only 1.0.0 is known`);
-  let d = pickByName(readJson<ImageIndex>(b, 'index.json'), refName, b.where);
+  let d = pickByName(checkIndex(readJson(b, 'index.json'), b.where, 'index.json'), refName, b.where);
   for (let depth = 0; kindOf(d.mediaType) === 'index'; depth++) {
     if (depth > 8) throw new BuildError(`${b.where}: indexes nested too deep`);
-    const index = JSON.parse(readBlob(b, d).toString('utf8')) as ImageIndex;
+    const index = checkIndex(parseDocument(readBlob(b, d, 'index', MAX_DOC), b.where, `index ${d.digest}`), b.where, `index ${d.digest}`);
     const chosen = selectPlatform(index, platform);
     if (!chosen) throw new BuildError(`${b.where}: no image for ${formatPlatform(platform)} (offered: ${offeredPlatforms(index).join(', ')}); pass --platform`);
     d = chosen;
   }
   if (kindOf(d.mediaType) !== 'image') throw new BuildError(`${b.where}: ${d.digest} has media type ${d.mediaType}, not an image manifest`);
-  const manifest = JSON.parse(readBlob(b, d).toString('utf8')) as ImageManifest;
-  const config = readBlob(b, manifest.config);
+  const doc = `manifest ${d.digest}`;
+  const manifest = checkManifest(parseDocument(readBlob(b, d, 'manifest', MAX_DOC), b.where, doc), b.where, doc);
+  const config = readBlob(b, manifest.config, 'config', MAX_CONFIG);
   const ids = diffIds(config, manifest.layers.length, b.where);
   return {
     name,
     config,
-    layers: await Promise.all(manifest.layers.map(async (l, i) => ({ blob: await layerRegion(b, l, log), diffId: ids[i], digest: l.digest }))),
+    layers: await Promise.all(manifest.layers.map(async (l, i) => ({ blob: await layerRegion(b, l, o), diffId: ids[i], digest: l.digest }))),
   };
 }

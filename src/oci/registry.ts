@@ -7,14 +7,16 @@
 // goes to another host; 408/429/5xx are retried (3 tries, backoff, Retry-After); a cut
 // blob download resumes with Range; a blob the registry lacks comes from its descriptor's
 // urls (foreign layers).
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
-import fetch, { type Response } from 'node-fetch';
+import type { Response } from 'node-fetch';
 import { BuildError, UsageError } from '../errors.js';
+import { type Limits, formatBytes, limitsWith } from '../limits.js';
+import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../net.js';
 import { proxyAgent, proxyFor } from '../proxy.js';
 import { BlobWriter, cachedBlob } from './cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
+import { digestOf, sha256Digest } from './digest.js';
 import { blobFromUrls } from './foreign.js';
 import {
   MANIFEST_ACCEPT,
@@ -24,10 +26,10 @@ import {
   parsePlatform,
   selectPlatform,
   type Descriptor,
-  type ImageIndex,
   type ImageManifest,
   type Platform,
 } from './manifest.js';
+import { checkIndex, checkManifest, parseDocument } from './shape.js';
 import { apiHost, formatReference, parseSource, type ImageRef } from './reference.js';
 
 export interface PullOptions {
@@ -41,6 +43,8 @@ export interface PullOptions {
   agent?: Agent;
   /** layers fetched at a time (default 3) */
   concurrency?: number;
+  /** timeouts and caps (src/limits.ts); defaults for those not given */
+  limits?: Partial<Limits>;
 }
 
 export interface PulledLayer {
@@ -65,9 +69,15 @@ export interface PulledImage {
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const TRIES = 3;
-const MAX_MANIFEST = 4 << 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface SendInit {
+  method?: string;
+  body?: string;
+  /** a small document: the overall deadline applies */
+  document?: boolean;
+}
 
 /** Plain HTTP for localhost, 127.0.0.0/8, ::1 and the hosts named insecure. */
 export function isInsecure(registry: string, insecure: string[] = []): boolean {
@@ -90,34 +100,36 @@ function parseChallenge(header: string | null): Challenge | undefined {
   return { scheme: m[1].toLowerCase(), params };
 }
 
-/** Delay before try number `attempt` (1-based retry count), honoring Retry-After up to 30 s. */
-function retryDelay(res: Response | undefined, attempt: number): number {
+/** Delay before try number `attempt` (1-based retry count), honoring Retry-After up to `max` ms. */
+function retryDelay(res: Response | undefined, attempt: number, max: number): number {
   const after = res?.headers.get('retry-after');
   if (after) {
     const secs = /^\d+$/.test(after) ? Number(after) : (Date.parse(after) - Date.now()) / 1000;
-    if (Number.isFinite(secs)) return Math.min(Math.max(secs, 0), 30) * 1000;
+    if (Number.isFinite(secs)) return Math.min(Math.max(secs * 1000, 0), max);
   }
   return 250 * 2 ** attempt;
 }
 
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.arrayBuffer();
-  } catch {
-    /* the body is not wanted */
-  }
+/** The body is not wanted: abort it (an endless one is never read). */
+function discard(res: Response): void {
+  release(res);
 }
 
-/** The first error of a registry's JSON error body, e.g. "MANIFEST_UNKNOWN: manifest unknown". */
-async function errorDetail(res: Response): Promise<string> {
+/** The first error of a registry's JSON error body (its first `max` bytes), e.g. "MANIFEST_UNKNOWN: manifest unknown". */
+async function errorDetail(res: Response, max: number): Promise<string> {
   try {
-    const text = await res.text();
-    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const body = JSON.parse((await readBody(res, max)).toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
     const e = body.errors?.[0];
-    return e ? ` (${[e.code, e.message].filter(Boolean).join(': ')})` : '';
+    const text = e ? [e.code, e.message].filter((x) => typeof x === 'string' && x).join(': ') : '';
+    return text ? ` (${text.slice(0, 300).replace(/[\x00-\x1f\x7f]/g, ' ')})` : '';
   } catch {
     return '';
   }
+}
+
+/** "no answer within 30 s" → what to do about it. */
+function timeoutHint(e: NetTimeout): string {
+  return `${e.message}; the server is down, overloaded or not a registry — try again later, or raise --network-timeout`;
 }
 
 /** Each registry's /v2/ challenge (by base URL), asked once per process and reused. */
@@ -128,11 +140,13 @@ export class RegistryClient {
   private challenge: Challenge | undefined;
   private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
+  private readonly limits: Limits;
 
   constructor(
     readonly registry: string,
     private readonly opts: PullOptions = {},
   ) {
+    this.limits = limitsWith(opts.limits);
     this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
@@ -149,13 +163,14 @@ export class RegistryClient {
   }
 
   /** One request with redirects followed by hand (Authorization only to the first host) and retries. */
-  async send(url: string, headers: Record<string, string>, where: string, init: { method?: string; body?: string } = {}): Promise<Response> {
+  async send(url: string, headers: Record<string, string>, where: string, init: SendInit = {}): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
       let res: Response | undefined;
       try {
         res = await this.follow(url, headers, init);
       } catch (e) {
         if (e instanceof UsageError) throw e;
+        if (attempt >= TRIES && e instanceof NetTimeout) throw new BuildError(`${where}: ${url}: ${timeoutHint(e)} (${TRIES} tries)`);
         if (attempt >= TRIES) {
           const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
           const untrusted = /certificate|self[- ]signed|CERT_/i.test(String(e));
@@ -171,27 +186,37 @@ export class RegistryClient {
       }
       if (res && !RETRY_STATUS.has(res.status)) return res;
       if (res && attempt >= TRIES) return res;
-      const wait = retryDelay(res, attempt);
-      if (res) await discard(res);
+      const wait = retryDelay(res, attempt, this.limits.maxRetryAfterMs);
+      if (res) discard(res);
       this.opts.log?.(`${where}: ${res ? `HTTP ${res.status}` : 'network error'}, retrying in ${Math.round(wait / 100) / 10} s`);
       await sleep(wait);
     }
   }
 
-  private async follow(url: string, headers: Record<string, string>, init: { method?: string; body?: string }): Promise<Response> {
+  private async follow(url: string, headers: Record<string, string>, init: SendInit): Promise<Response> {
     const origin = new URL(url).host;
     let current = url;
     for (let hop = 0; hop < 10; hop++) {
       const h = { 'User-Agent': 'fledge-pure', ...headers };
       if (new URL(current).host !== origin) delete (h as Record<string, string>).Authorization;
-      const res = await fetch(current, { headers: h, redirect: 'manual', compress: false, agent: this.opts.agent ?? proxyAgent(current), method: init.method, body: init.body });
+      const deadline = init.document ? this.limits.documentDeadlineMs : undefined;
+      const request = { headers: h, redirect: 'manual' as const, compress: false, agent: this.opts.agent ?? proxyAgent(current), method: init.method, body: init.body };
+      const res = await timedFetch(current, request, this.limits, deadline);
       const location = res.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
-      await discard(res);
+      discard(res);
       current = new URL(location, current).toString();
       if (res.status === 303) init = {};
     }
     throw new Error('too many redirects');
+  }
+
+  get maxLayer(): number {
+    return this.limits.maxLayerBytes;
+  }
+
+  get maxConfig(): number {
+    return this.limits.maxConfigBytes;
   }
 
   /** The registry's challenge from GET /v2/ (undefined when it is open), asked once per process. */
@@ -207,8 +232,8 @@ export class RegistryClient {
 
   private async askChallenge(): Promise<Challenge | undefined> {
     const where = `registry ${this.registry}`;
-    const res = await this.send(`${this.base}/v2/`, {}, where);
-    await discard(res);
+    const res = await this.send(`${this.base}/v2/`, {}, where, { document: true });
+    discard(res);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
       if (!challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
@@ -228,23 +253,43 @@ export class RegistryClient {
     if (creds?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'fledge-pure', scope });
       if (service) form.set('service', service);
-      res = await this.send(realm, { 'Content-Type': 'application/x-www-form-urlencoded' }, where, { method: 'POST', body: form.toString() });
+      res = await this.send(realm, { 'Content-Type': 'application/x-www-form-urlencoded' }, where, { method: 'POST', body: form.toString(), document: true });
     } else {
       const u = new URL(realm);
       if (service) u.searchParams.set('service', service);
       u.searchParams.set('scope', scope);
       const headers: Record<string, string> = {};
       if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-      res = await this.send(u.toString(), headers, where);
+      res = await this.send(u.toString(), headers, where, { document: true });
     }
     if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
-    if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res)}; try again later`);
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
-    const token = body.token || body.access_token;
-    if (!token) throw new BuildError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
-    const life = body.expires_in && body.expires_in > 0 ? body.expires_in : 60;
+    if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res, this.limits.maxErrorBodyBytes)}; try again later`);
+    const body = await this.tokenAnswer(res, realm, where);
+    const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+    if (typeof token !== 'string' || !token) throw new BuildError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
+    const life = typeof body.expires_in === 'number' && body.expires_in > 0 ? Math.min(body.expires_in, 86_400) : 60;
     this.tokens.set(scope, { token, expires: Date.now() + Math.max(life - 10, 1) * 1000 });
     return token;
+  }
+
+  private async tokenAnswer(res: Response, realm: string, where: string): Promise<{ token?: unknown; access_token?: unknown; expires_in?: unknown }> {
+    const bytes = await this.readDocument(res, `the token server ${realm}'s answer`, where, this.limits.maxJsonBytes);
+    try {
+      const body: unknown = JSON.parse(bytes.toString('utf8'));
+      return typeof body === 'object' && body !== null ? body : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** A small body read whole (at most `max` bytes) within the document deadline. */
+  private async readDocument(res: Response, what: string, where: string, max: number): Promise<Buffer> {
+    try {
+      return await readBody(res, max, (cap) => new BuildError(`${where}: ${what} is larger than ${cap}, more than it can be; the registry is broken or hostile`));
+    } catch (e) {
+      if (e instanceof NetTimeout) throw new BuildError(`${where}: ${what}: ${timeoutHint(e)}`);
+      throw e;
+    }
   }
 
   private async authorization(repo: string, scope: string, where: string, fresh: boolean): Promise<string | undefined> {
@@ -258,22 +303,22 @@ export class RegistryClient {
   }
 
   /** GET /v2/<repo>/<path> with auth; a 401 gets one retry with a fresh token (and the scope it names). */
-  async get(repo: string, path: string, headers: Record<string, string>, where: string): Promise<Response> {
+  async get(repo: string, path: string, headers: Record<string, string>, where: string, document = false): Promise<Response> {
     await this.ping();
     let scope = `repository:${repo}:pull`;
     const url = `${this.base}/v2/${repo}/${path}`;
     for (let round = 0; ; round++) {
       const auth = await this.authorization(repo, scope, where, round > 0);
-      const res = await this.send(url, auth ? { ...headers, Authorization: auth } : headers, where);
+      const res = await this.send(url, auth ? { ...headers, Authorization: auth } : headers, where, { document });
       if (res.status !== 401 || round > 0 || this.challenge?.scheme !== 'bearer') return res;
       const again = parseChallenge(res.headers.get('www-authenticate'));
       if (again?.params.scope) scope = again.params.scope;
-      await discard(res);
+      discard(res);
     }
   }
 
   async statusError(res: Response, repo: string, what: string, where: string, notFound: string): Promise<BuildError> {
-    const detail = await errorDetail(res);
+    const detail = await errorDetail(res, this.limits.maxErrorBodyBytes);
     const s = res.status;
     if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
     if (s === 404) return new BuildError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
@@ -284,30 +329,25 @@ export class RegistryClient {
   /** A manifest by tag or digest: its bytes, kind and sha256 digest (checked when asked by digest). */
   async manifest(repo: string, reference: string): Promise<{ bytes: Buffer; kind: 'index' | 'image'; digest: string; json: unknown }> {
     const where = `${this.registry}/${repo}`;
-    const byDigest = reference.startsWith('sha256:');
-    const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where);
+    const byDigest = reference.includes(':');
+    const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where, true);
     const what = `manifest ${reference}`;
     if (!res.ok) throw await this.statusError(res, repo, what, where, byDigest ? 'check the digest' : 'check the name and tag');
-    const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > MAX_MANIFEST) throw new BuildError(`${where}: ${what} is ${length} bytes, more than a manifest can be; check the registry`);
-    const bytes = Buffer.from(await res.arrayBuffer());
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const bytes = await this.readDocument(res, what, where, this.limits.maxManifestBytes);
+    const digest = byDigest ? digestOf(bytes, reference, where) : sha256Digest(bytes);
     if (byDigest && digest !== reference) {
       throw new BuildError(`${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`);
     }
-    let json: { mediaType?: string; schemaVersion?: number };
-    try {
-      json = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw new BuildError(`${where}: ${what} is not JSON; the registry is broken or this is not an image`);
-    }
+    const parsed = parseDocument(bytes, where, what);
+    const json = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { mediaType?: unknown; schemaVersion?: unknown };
+    if (typeof json.mediaType !== 'string' && json.mediaType !== undefined) throw new BuildError(`${where}: ${what}: mediaType must be a string; the registry is broken`);
     if (json.schemaVersion === 1) throw new BuildError(`${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
     const byType = kindOf(res.headers.get('content-type'));
     const byBody = kindOf(json.mediaType);
     const kind = byType ?? byBody;
     if (!kind) throw new BuildError(`${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`);
     if (byBody && byBody !== kind) throw new BuildError(`${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`);
-    return { bytes, kind, digest, json };
+    return { bytes, kind, digest, json: parsed };
   }
 
   /** Fetch a blob into the cache (skipped when already there), from its urls when the registry lacks it; the cached path. */
@@ -326,24 +366,24 @@ export class RegistryClient {
         } else if (from > 0 && res.status === 206) {
           const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
           if (!range || Number(range[1]) !== from || Number(range[2]) !== desc.size - 1 || (range[3] !== '*' && Number(range[3]) !== desc.size)) {
-            await discard(res);
+            discard(res);
             throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
           }
         } else if (res.status === 404 && desc.urls?.length) {
-          await discard(res);
+          discard(res);
           return await blobFromUrls(desc, where, 'is not in the registry (HTTP 404)', this.opts);
         } else if (!res.ok) {
           throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {
           const length = res.headers.get('content-length');
           if (length !== null && Number(length) !== desc.size) {
-            await discard(res);
+            discard(res);
             throw new BuildError(`${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`);
           }
         }
         let cut: unknown;
         try {
-          for await (const chunk of res.body!) await w.write(chunk as Buffer);
+          for await (const chunk of bodyChunks(res)) await w.write(chunk);
         } catch (e) {
           if (e instanceof BuildError) throw e;
           cut = e;
@@ -399,16 +439,18 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
   const where = `${image.registry}/${repo}`;
   let m = await client.manifest(repo, image.digest ?? image.tag ?? 'latest');
   for (let depth = 0; m.kind === 'index'; depth++) {
-    const index = m.json as ImageIndex;
-    if (depth >= 4 || !Array.isArray(index.manifests)) throw new BuildError(`${where}: index ${m.digest} is malformed or nested too deep; check the image`);
+    const index = checkIndex(m.json, where, `index ${m.digest}`);
+    if (depth >= 4) throw new BuildError(`${where}: index ${m.digest} is nested more than 4 deep; check the image`);
     const entry = selectPlatform(index, platform);
     if (!entry) {
       throw new BuildError(`${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`);
     }
     m = await client.manifest(repo, entry.digest);
   }
-  const manifest = m.json as ImageManifest;
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new BuildError(`${where}: manifest ${m.digest} has no config or layers; check the image`);
+  const manifest: ImageManifest = checkManifest(m.json, where, `manifest ${m.digest}`);
+  if (manifest.config.size > client.maxConfig) throw new BuildError(`${where}: config ${manifest.config.digest} is ${manifest.config.size} bytes, more than an image config can be; check the image`);
+  const tooBig = manifest.layers.find((l) => l.size > client.maxLayer);
+  if (tooBig) throw new BuildError(`${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`);
   const configPath = await client.blob(repo, manifest.config);
   const config = readFileSync(configPath);
   const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (d) => ({

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
+import type { Limits } from '../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
 import { daemonEndpoint, saveFromDaemon } from './daemon.js';
 import { dockerArchiveImage } from './docker-archive.js';
@@ -20,6 +21,8 @@ export interface SourceOptions {
   /** relative archive and layout paths resolve against it */
   cwd?: string;
   log?: (line: string) => void;
+  /** timeouts and caps (src/limits.ts) */
+  limits?: Partial<Limits>;
 }
 
 function platformOf(text: string | undefined): Platform {
@@ -50,7 +53,7 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
         if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text);
         o.log?.(`image: the docker daemon does not have ${formatReference(source.ref)}; trying its registry`);
       }
-      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log });
+      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log, limits: o.limits });
       const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
       return {
         name: pulled.reference,
@@ -69,8 +72,8 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
     case 'docker-archive':
       return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text);
     case 'oci':
-      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o.log);
+      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o);
     case 'oci-archive':
-      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o.log);
+      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o);
   }
 }

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FledgeConfig } from '../config/types.js';
+import type { Limits } from '../limits.js';
 import { download } from '../download.js';
 import { BuildError } from '../errors.js';
 import { bytesContent, fileContent } from '../tree/content.js';
@@ -53,11 +54,14 @@ export interface InitramfsInputs {
   epoch: Time;
   /** the image to start from (skopeo-style source), if any */
   image?: string;
+  /** told the image's config blob, when there is an image */
+  onImageConfig?: (config: Buffer) => void;
   /** where relative image paths resolve, the platform to pick, plain-HTTP registries */
   cwd: string;
   platform?: string;
   insecure?: string[];
   log: (line: string) => void;
+  limits?: Partial<Limits>;
 }
 
 /** The skeleton's folders and devices, where the tree (an image) does not have them already. */
@@ -115,10 +119,18 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig }: InitramfsInputs): Promise<Tree> {
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
-  return flatten(await openImage(image, { cwd, log, platform, insecure }), log, epoch);
+  const local = await openImage(image, { cwd, log, platform, insecure, limits });
+  onImageConfig?.(local.config);
+  return flatten(local, log, epoch, limits);
+}
+
+/** [init] none: the image or a mapping must have put something at /init, or the VM cannot boot. */
+function checkNoneInit(tree: Tree, config: FledgeConfig): void {
+  if (config.init.mode !== 'none' || tree.get('init')) return;
+  throw new BuildError(`init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`);
 }
 
 export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
@@ -127,5 +139,6 @@ export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {
   await addBusybox(tree, inputs);
   await addInit(tree, inputs);
   applyMappings(tree, inputs.config.mappings, inputs.epoch);
+  checkNoneInit(tree, inputs.config);
   return tree;
 }

@@ -2,6 +2,9 @@
 // (fledge internal/builder/mapping.go): directories 0755; a file with any execute bit
 // gets x wherever it has r; else 0755 under the bin folders, 0755 for shared libraries
 // under the lib folders, else 0644. Owner root:root; mtime the build's epoch.
+// One addition: a file mapped to /init is 0755, as Fledge gives [init] path (seed 004:
+// "[init] path = ./my-init" plus "./my-init" = "/init"; the kernel runs /init, so it must
+// be executable whatever the host file's mode).
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Mapping } from '../config/types.js';
@@ -17,7 +20,7 @@ const LIB_DIRS = ['/lib/', '/lib64/', '/usr/lib/', '/usr/lib64/', '/usr/local/li
 export function fhsMode(hostMode: number, destination: string): number {
   const perm = hostMode & 0o777;
   if (perm & 0o111) return perm | ((perm & 0o444) >> 2);
-  if (BIN_DIRS.some((d) => destination.startsWith(d))) return 0o755;
+  if (destination === '/init' || BIN_DIRS.some((d) => destination.startsWith(d))) return 0o755;
   const base = posix.basename(destination);
   const isLib = base.endsWith('.so') || base.includes('.so.');
   if (isLib && LIB_DIRS.some((d) => destination.startsWith(d))) return 0o755;

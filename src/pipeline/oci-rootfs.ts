@@ -6,6 +6,7 @@
 // [mappings]. The filesystem writers (ext4, squashfs) turn it into the artifact.
 import { statSync } from 'node:fs';
 import type { FledgeConfig } from '../config/types.js';
+import type { Limits } from '../limits.js';
 import { flatten } from '../oci/image.js';
 import { openImage } from '../oci/source.js';
 import { bytesContent, fileContent } from '../tree/content.js';
@@ -22,12 +23,16 @@ export interface OciRootfsInputs {
   cwd: string;
   platform?: string;
   insecure?: string[];
+  limits?: Partial<Limits>;
+  /** told the image's config blob */
+  onImageConfig?: (config: Buffer) => void;
 }
 
-export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure }: OciRootfsInputs): Promise<Tree> {
+export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure, limits, onImageConfig }: OciRootfsInputs): Promise<Tree> {
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure });
-  const tree = await flatten(local, log, epoch);
+  const local = await openImage(image, { cwd, log, platform, insecure, limits });
+  onImageConfig?.(local.config);
+  const tree = await flatten(local, log, epoch, limits);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
   const agent = await fetchAgent(config.agent!);
   log(`agent: ${agent}`);

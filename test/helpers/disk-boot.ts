@@ -13,7 +13,7 @@ import { bytesContent, fileContent, readContent } from '../../src/tree/content.j
 import { linkCounts, makeNode, type Node, Tree } from '../../src/tree/tree.js';
 import { bootInitramfs, kernelPath } from './qemu.js';
 
-export type FsType = 'ext4' | 'squashfs';
+export type FsType = 'ext4' | 'squashfs' | 'btrfs' | 'xfs';
 
 const kver = () => basename(kernelPath()).replace(/^vmlinuz-/, '');
 
@@ -41,6 +41,10 @@ const FS_MODULES: Record<FsType, string[]> = {
   // metadata_csum needs the kernel's crc32c
   ext4: ['crc32c_generic', 'ext4'],
   squashfs: ['squashfs'],
+  // btrfs checksums with crc32c too (libcrc32c asks the crypto API for it)
+  btrfs: ['crc32c_generic', 'btrfs'],
+  // xfs checksums its metadata with the kernel's crc32c (libcrc32c)
+  xfs: ['crc32c_generic', 'xfs'],
 };
 
 /** Shared libraries of a dynamically linked program (ldd), with the loader. */
@@ -70,6 +74,8 @@ export interface DiskBoot {
   script: string;
   timeoutMs?: number;
   memMb?: number;
+  /** host programs (with their shared libraries) to put in the helper initramfs, e.g. /usr/bin/btrfs */
+  tools?: string[];
 }
 
 export interface DiskResult {
@@ -77,14 +83,16 @@ export interface DiskResult {
   report: string;
 }
 
-/** The helper initramfs: busybox, getfattr, the modules for `fstype`, and `init`. */
-async function helperInitramfs(dir: string, fstype: FsType, init: (modules: string[]) => string[], extra: Record<string, string> = {}): Promise<string> {
+/** The helper initramfs: busybox, getfattr (and `tools`), the modules for `fstype`, and `init`. */
+async function helperInitramfs(dir: string, fstype: FsType, init: (modules: string[]) => string[], extra: Record<string, string> = {}, tools: string[] = []): Promise<string> {
   const tree = new Tree();
   for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib/modules']) tree.mkdirp(d);
   tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
   hostFile(tree, '/bin/busybox');
-  hostFile(tree, '/usr/bin/getfattr');
-  for (const lib of libsOf('/usr/bin/getfattr')) hostFile(tree, lib);
+  for (const program of ['/usr/bin/getfattr', ...tools]) {
+    hostFile(tree, program);
+    for (const lib of libsOf(program)) hostFile(tree, lib);
+  }
   const mods = modulesFor(['virtio_pci', 'virtio_blk', ...FS_MODULES[fstype]]);
   for (const m of mods) hostFile(tree, m, `/lib/modules/${basename(m)}`, 0o644);
   const lines = ['#!/bin/busybox sh', '/bin/busybox --install -s /bin', 'export PATH=/bin:/usr/bin', ...mods.map((m) => `insmod /lib/modules/${basename(m)}`), ...init(mods), ''];
@@ -133,7 +141,7 @@ export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
       'echo "REPORT-END" >> /tmp/report',
       'dd if=/tmp/report of=/dev/vdb bs=1M conv=fsync 2>/dev/null',
       'sync; echo DISK-BOOT-DONE; poweroff -f',
-    ], { script: o.script + '\n' });
+    ], { script: o.script + '\n' }, o.tools);
     const scratch = join(dir, 'report.raw');
     execFileSync('truncate', ['-s', '256M', scratch]);
     const r = await bootInitramfs(initrd, { drives: [o.image, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
