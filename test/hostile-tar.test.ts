@@ -130,6 +130,18 @@ describe('empty, truncated and odd layers', () => {
   }
 });
 
+describe('found by fuzzing', () => {
+  it('a symlink loop above an entry is one line naming the layer and the entry', () => {
+    const e = failure(tarOf(entry({ name: 'b', type: '2', linkname: 'b' }), entry({ name: 'b/a', data: Buffer.from('x') })));
+    expect(e!.message).toMatch(/^LAYER: entry "b\/a" \(at byte 512\): its parent \/b: too many levels of symbolic links; /);
+  });
+
+  it('so is a hard link whose target path loops', () => {
+    const e = failure(tarOf(entry({ name: 'l', type: '2', linkname: 'l/x' }), entry({ name: 'h', type: '1', linkname: 'l/y/z' })));
+    expect(e!.message).toMatch(/^LAYER: entry "h" \(at byte 512\): its parent .*too many levels of symbolic links; /);
+  });
+});
+
 describe('through flatten: the message names the image, the layer and the entry', () => {
   let saved: string | undefined;
   beforeAll(() => {
