@@ -6,7 +6,7 @@
 // fledge-pure side fails (a writer not written yet) is reported "not available"; its
 // peers still run. Not a test: vitest only collects test/**/*.test.ts.
 //
-//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio] [--cache DIR] [--mirror URL]
+//   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio,qcow2] [--cache DIR] [--mirror URL]
 //   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
 import { spawnSync } from 'node:child_process';
@@ -67,6 +67,7 @@ const TOOLS = [
   ['gzip', 'gzip'],
   ['tar', 'tar'],
   ['setfattr', 'attr'],
+  ['qemu-img', 'qemu-utils'],
 ];
 const have = (tool) => spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 
@@ -146,6 +147,7 @@ function machine() {
       mksquashfs: version(['mksquashfs', '-version']),
       tar2sqfs: version(['tar2sqfs', '--version']),
       cpio: version(['cpio', '--version']),
+      'qemu-img': version(['qemu-img', '--version']),
     },
   };
 }
@@ -311,6 +313,20 @@ function defineCases(layout, tag, flatTar) {
       ],
     },
     {
+      // the same raw ext4 image (fledge-pure's, built once, untimed) into a compressed qcow2
+      name: 'qcow2 (compressed)',
+      target: 1.0,
+      prepare: () => fledgePure(configs.ext4, out('raw.img'))(),
+      fp: { step: () => timed(['node', join(ROOT, 'bench/qcow2-convert.mjs'), out('raw.img'), out('fp.qcow2')]), out: out('fp.qcow2'), check: (f) => qcow2Check(f, out('raw.img')), checkName: 'qemu-img check + compare' },
+      peers: [
+        {
+          tool: 'qemu-img convert -c -O qcow2',
+          out: out('peer.qcow2'),
+          steps: [() => (rmSync(out('peer.qcow2'), { force: true }), timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', out('raw.img'), out('peer.qcow2')]))],
+        },
+      ],
+    },
+    {
       name: 'cpio.gz',
       target: 1.0,
       fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
@@ -325,15 +341,25 @@ function defineCases(layout, tag, flatTar) {
   ];
 }
 
+function qcow2Check(qcow2, raw) {
+  timed(['qemu-img', 'check', qcow2]);
+  return timed(['qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', raw, qcow2]);
+}
+
 function runCase(c) {
   const result = { case: c.name, target: c.target, tools: [] };
+  if (c.prepare) {
+    log(`${c.name}: preparing its input`);
+    c.prepare();
+  }
+  const fpStep = () => (c.fp.step ?? fledgePure(c.fp.config, c.fp.out))();
   const fp = { tool: 'fledge-pure', available: true, runs: [] };
   result.tools.push(fp);
   // the warm-up build fills the blob and layer cache; it is reported, not counted
   log(`${c.name}: fledge-pure warm-up build`);
   try {
     const before = cacheSnapshot();
-    const cold = run([fledgePure(c.fp.config, c.fp.out)], c.fp.out);
+    const cold = run([fpStep], c.fp.out);
     fp.warmup = { ...cold, cacheAddedBytes: cacheDelta(before, cacheSnapshot()).addedBytes };
     try {
       c.fp.check(c.fp.out);
@@ -355,7 +381,7 @@ function runCase(c) {
       log(`${c.name}: round ${round}: fledge-pure`);
       const before = cacheSnapshot();
       try {
-        fp.runs.push(run([fledgePure(c.fp.config, c.fp.out)], c.fp.out));
+        fp.runs.push(run([fpStep], c.fp.out));
         if (round === 1) fp.warmCache = cacheDelta(before, cacheSnapshot());
       } catch (e) {
         fp.available = false;

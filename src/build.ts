@@ -1,11 +1,13 @@
 // build(): config files in, artifact and manifest.json out. The library entry the CLI
 // calls; everything it writes goes to temp files renamed into place at the end.
-import { existsSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isBundlePath, writeBundle } from './bundle.js';
+import { trackTemp, untrackTemp } from './cleanup.js';
 import { checkFledgeConfig, ConfigError, formatProblem, loadFledgeConfig } from './config/fledge.js';
 import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
-import type { FledgeConfig, Problem } from './config/types.js';
+import type { FilesystemConfig, FledgeConfig, Problem } from './config/types.js';
 import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes } from './epoch.js';
@@ -23,7 +25,12 @@ export interface BuildOptions {
   config?: string;
   /** manifest.toml; default ./manifest.toml when it exists */
   manifest?: string;
-  /** the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs, <name>.btrfs or <name>.squashfs in cwd */
+  /**
+   * the artifact's path, exactly; default <name>.cpio.gz, <name>.img (ext4), <name>.xfs,
+   * <name>.btrfs, <name>.squashfs or <name>.qcow2 (disk_format = "qcow2") in cwd; seed 002's single-file form:
+   * <name>.tar.gz. A path ending in .qcow2 asks for a qcow2 disk; one ending in .tar.gz or
+   * .tgz for a bundle of the artifact and manifest.json.
+   */
   output?: string;
   /** manifest.json names the artifact as urlBase + file name instead of its absolute path */
   urlBase?: string;
@@ -48,6 +55,7 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
+  /** the artifact, or the bundle holding it */
   artifact: string;
   sha256: string;
   size: number;
@@ -61,17 +69,33 @@ function refuseLaterCapabilities(o: BuildOptions): void {
   }
 }
 
+/** Where the artifact goes: `--output`, its default name in cwd, or a hidden folder for a bundle. */
+interface Target {
+  /** the output asked for (seed 002's single-file form: <name>.tar.gz by default) */
+  output?: string;
+  place(defaultName: string): string;
+  /** the bundle's path and the folder its artifact is staged in */
+  bundle?: { path: string; stage: string };
+}
+
+function target(cwd: string, output: string | undefined, urlBase: string | undefined): Target {
+  if (!output || !isBundlePath(output)) return { output, place: (name) => outputPath(cwd, output ?? name) };
+  if (urlBase) throw new UsageError(`--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`);
+  const path = outputPath(cwd, output);
+  const stage = mkdtempSync(join(dirname(path), `.${basename(path)}.`));
+  trackTemp(stage);
+  return { output, place: (name) => join(stage, name), bundle: { path, stage } };
+}
+
 /**
- * Outputs named for formats this version does not write yet (qcow2 disks, seed 002's
- * .tar.gz plugin bundles): one line instead of raw bytes under a misleading name.
+ * qcow2 when the output's name ends in .qcow2, or the config asks for it. Seed 002's form
+ * asks for a qcow2 disk in its bundle; another --output name (NAME.img) is the raw image.
  */
-function refuseUnwrittenOutput(output: string | undefined, seedDefault: string | undefined, name: string): void {
-  const fix = `pass --output ${name}.img for a raw ext4 image and its ${name}.manifest.json`;
-  if (output === undefined && seedDefault)
-    throw new UsageError(`seed 002's default output ${seedDefault} is a plugin bundle (manifest.json and a qcow2 disk in one .tar.gz), which this version does not write yet; ${fix}`);
-  if (output && /\.(tar\.gz|tgz)$/i.test(output))
-    throw new UsageError(`--output ${output}: plugin bundles (manifest.json and a qcow2 disk in one .tar.gz) are not written by this version yet; ${fix}`);
-  if (output && /\.qcow2$/i.test(output)) throw new UsageError(`--output ${output}: qcow2 disks are not written by this version yet; ${fix}`);
+function withDiskFormat(config: FledgeConfig, output: string | undefined): FilesystemConfig {
+  const fs = config.filesystem!;
+  if (output && /\.qcow2$/i.test(output)) return { ...fs, disk_format: 'qcow2' };
+  if (config.plugin && output && !isBundlePath(output)) return { ...fs, disk_format: 'raw' };
+  return fs;
 }
 
 /** The manifest: fledge.toml's own ([plugin.manifest]) or manifest.toml's; never both. */
@@ -112,6 +136,7 @@ interface Run {
   config: FledgeConfig;
   image?: string;
   name: string;
+  out: Target;
   sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void };
 }
 
@@ -139,26 +164,36 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   // --docker-archive is the image whatever [source] says (seed 002: `fledge build --docker-archive image.tar`)
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   let imageConfig: Buffer | undefined;
+  const name = artifactName(template?.name, image);
   const run: Run = {
-    o, cwd, log, config, image,
-    name: artifactName(template?.name, image),
+    o, cwd, log, config, image, name,
+    out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
     // an image path in fledge.toml is relative to it; --docker-archive to the working folder
     sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c) },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
-  const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
-  log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
-  const result: BuildResult = { artifact: w.artifact, sha256: w.sha256, size: w.size };
-  const manifest = writeManifest(run, w, template, imageConfig);
-  if (manifest) result.manifest = manifest;
-  return result;
+  try {
+    const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
+    log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
+    if (run.out.bundle) return writeBundleOf(run, run.out.bundle.path, w, template, imageConfig);
+    const result: BuildResult = { artifact: w.artifact, sha256: w.sha256, size: w.size };
+    const manifest = writeManifest(run, w, template, imageConfig);
+    if (manifest) result.manifest = manifest;
+    return result;
+  } finally {
+    if (run.out.bundle) {
+      rmSync(run.out.bundle.stage, { recursive: true, force: true });
+      untrackTemp(run.out.bundle.stage);
+    }
+  }
 }
 
-async function buildInitramfs({ o, cwd, log, image, name, sourceOptions }: Run): Promise<Written> {
+async function buildInitramfs({ o, log, image, name, out, sourceOptions }: Run): Promise<Written> {
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-  const artifact = outputPath(cwd, o.output ?? `${name}.${format}`);
+  if (out.output && /\.qcow2$/i.test(out.output)) throw new UsageError(`--output ${out.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`);
+  const artifact = out.place(`${name}.${format}`);
   log('initramfs: assembling the tree');
   const tree = await initramfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree));
@@ -168,19 +203,18 @@ async function buildInitramfs({ o, cwd, log, image, name, sourceOptions }: Run):
   return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'initramfs', format } };
 }
 
-async function buildRootfs({ o, cwd, log, config, image, name, sourceOptions }: Run): Promise<Written> {
-  const fs = config.filesystem!;
+async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: Run): Promise<Written> {
+  const fs = withDiskFormat(config, out.output);
   if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
   if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
-  refuseUnwrittenOutput(o.output, config.plugin ? `${name}.tar.gz` : undefined, name);
-  const artifact = outputPath(cwd, o.output ?? rootfsFileName(name, fs));
+  const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree));
-  log(`oci_rootfs: writing ${fs.type} ${artifact}`);
+  log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
   const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
   if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
   return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
@@ -222,6 +256,16 @@ function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefi
   writeFileAtomic(manifest, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs })));
   run.log(`manifest: ${manifest}`);
   return manifest;
+}
+
+/** The bundle: the artifact and its manifest.json (url = the artifact's bare file name); a bundle needs a manifest. */
+function writeBundleOf(run: Run, path: string, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): BuildResult {
+  const t = manifestTemplate(run, template, imageConfig, join(dirname(w.artifact), 'manifest.json'));
+  if (!t) throw new UsageError(`--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`);
+  const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
+  const bundle = writeBundle(path, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })), w.artifact, run.sourceOptions.epoch);
+  run.log(`bundle: ${path} (${basename(w.artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
+  return { artifact: path, ...bundle };
 }
 
 function logClamped(log: (line: string) => void, clamped: number): void {

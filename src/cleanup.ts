@@ -1,5 +1,5 @@
 // Temp files that must not outlive the process (an artifact's `.NAME.PID.partial`, a
-// blob or layer being written into the cache). Each writer registers its temp file while
+// blob or layer being written into the cache, a bundle's staging folder). Each writer registers its temp file while
 // it exists; on SIGINT or SIGTERM the CLI removes every one of them and exits 128 + the
 // signal's number (130, 143), as a shell reports a process killed by it.
 import { rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ export function untrackTemp(path: string): void {
 export function removeTempFiles(): void {
   for (const path of live) {
     try {
-      rmSync(path, { force: true });
+      rmSync(path, { recursive: true, force: true }); // a bundle's staging folder too
     } catch {
       /* best effort: the process is going away */
     }

@@ -41,7 +41,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConfigBytes: 16 * MiB,
   maxJsonBytes: 4 * MiB,
   maxErrorBodyBytes: 16 * 1024,
-  maxDownloadBytes: 512 * MiB,
+  maxDownloadBytes: 256 * MiB,
   maxRetryAfterMs: 30_000,
   maxLayerBytes: 64 * GiB,
   maxImageBytes: 256 * GiB,

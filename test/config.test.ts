@@ -47,7 +47,7 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true },
+      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +68,13 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true, qcow2_compression: true });
+    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true, disk_format: 'raw', qcow2_compression: true });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: true });
+    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true });
   });
 
   it('keys of the other filesystem type are warnings with file:line, not errors and not silence', () => {
@@ -344,6 +344,16 @@ preallocate = "yes"
     ]);
     expect(problems(OCI.replace('compression_level = 15', 'compression_level = 0'))).toEqual([
       'F:13: filesystem.compression_level: must be between 1 and 22 (got 0); e.g. compression_level = 15',
+    ]);
+  });
+
+  it('disk_format: raw (default) or qcow2; qcow2_compression a boolean (default true)', () => {
+    const q = loadFledgeConfig(write(OCI + 'disk_format = "qcow2"\nqcow2_compression = false\n')).filesystem!;
+    expect([q.disk_format, q.qcow2_compression]).toEqual(['qcow2', false]);
+    expect(loadFledgeConfig(write(OCI + 'disk_format = "qcow2"\n')).filesystem?.qcow2_compression).toBe(true);
+    expect(problems(OCI + 'disk_format = "qcow"\nqcow2_compression = "yes"\n')).toEqual([
+      'F:15: filesystem.disk_format: must be one of "raw", "qcow2" (got "qcow"); did you mean "qcow2"?',
+      'F:16: filesystem.qcow2_compression: must be true or false, not a string ("yes"); write true or false without quotes',
     ]);
   });
 

@@ -225,10 +225,10 @@ describe('ext4 writer: e2fsck and debugfs', () => {
   it('refuses what ext4 cannot hold, naming the entry: a 4096-byte symlink target, a 256-byte name', () => {
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
-    expect(() => image(long)).toThrow(/^ext4: \/etc\/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; /);
+    expect(() => image(long)).toThrow('ext4: /etc/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; change the image (rename, shorten or drop the entry) or choose another format');
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(named)).toThrow(new RegExp(`^ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; `));
+    expect(() => image(named)).toThrow(`ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image (rename, shorten or drop the entry) or choose another format`);
   });
 
   it('the same bytes on every run; the UUID follows the content', () => {

@@ -4,7 +4,7 @@
 // code, one line naming the problem, no partial file, no host file content in the
 // output, bounded time and memory.
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,21 @@ describe('outputs that are not a plain file in an existing folder', () => {
     }
     expect(readdirSync(cwd).sort()).toEqual(['dir', 'ro']);
     expect(readdirSync(join(cwd, 'dir'))).toEqual([]);
+  });
+
+  it('a full disk is one line and leaves no partial on it', async () => {
+    const big = writeLayout({}, execFileSync('gzip', ['-1nc'], { maxBuffer: 1 << 28, input: layerTar({ random: randomBytes(3 << 20).toString('latin1') }) }));
+    const cwd = tmp('fp-out-');
+    const full = join(cwd, 'full');
+    mkdirSync(full);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full]);
+    try {
+      const r = await exportTo(big, join(full, 'x.tar'), cwd);
+      expectOneLineFailure(r, 1, /output .*full\/x.tar: no space left on the filesystem of .*full; free some space or write elsewhere/);
+      expect(readdirSync(full)).toEqual([]);
+    } finally {
+      execFileSync('umount', [full]);
+    }
   });
 
   it('writes a name of 250 bytes (its temp file gets a shorter name)', async () => {

@@ -3,12 +3,15 @@
 // manifests and error pages, or ask for an endless Retry-After. Every loop of theirs is
 // bounded and stops by itself; the client must stop first, with one clear line, in
 // bounded time and memory, leaving no partial file.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE } from './helpers/cli.js';
 import { pullImage } from '../src/oci/registry.js';
 import { blobFromUrls } from '../src/oci/foreign.js';
 import { expectNoPartials, expectOneLineFailure, runMeasured } from './helpers/hostile.js';
@@ -18,8 +21,15 @@ interface Server {
   close(): Promise<void>;
 }
 const servers: Server[] = [];
+// in-process pulls write into the run's cache, never ~/.cache
+const savedCache = process.env.XDG_CACHE_HOME;
+beforeAll(() => {
+  process.env.XDG_CACHE_HOME = CACHE;
+});
 afterAll(async () => {
   for (const s of servers) await s.close();
+  if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = savedCache;
 });
 
 /** An HTTP server on loopback; /v2/ answers 200 (an open registry), the rest goes to `handle`. */
@@ -167,5 +177,68 @@ describe('registries that send too much', () => {
     const err = await blobFromUrls(desc, 'test', 'is not in the registry', { limits: fast }).catch((e: Error) => e);
     expect(String(err)).toMatch(/none of its urls served it \(http:\/\/127.0.0.1:\d+\/l: .*is larger than the 1000 bytes its descriptor says.*; http:\/\/127.0.0.1:\d+\/l: no answer within 0.4 s\)/);
     expectNoPartials();
+  });
+
+  it('a docker daemon answering an endless error page: its first bytes only, memory bounded (CLI)', async () => {
+    const host = await registry((req, res) => {
+      if (req.url === '/_ping') return void res.writeHead(200, { 'api-version': '1.43' }).end('OK');
+      res.writeHead(500);
+      flood(res, 1 << 30);
+    });
+    const dir = cwd();
+    const r = await runMeasured(['export', 'docker-daemon:x:y', '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { DOCKER_HOST: `tcp://${host}` } });
+    expectOneLineFailure(r, 1, /docker daemon at 127.0.0.1:\d+: saving docker.io\/library\/x:y answered HTTP 500: \{{200}$/, { ms: 20_000, rssMiB: 300 });
+    expectNoPartials(dir);
+  });
+
+  it('a busybox URL that never answers: --network-timeout reaches the download too (CLI)', async () => {
+    const silent = await registry(() => {});
+    const dir = cwd();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "http://${silent}/busybox"\nbusybox_sha256 = "${'a'.repeat(64)}"\n[init]\nnone = true\n`);
+    const r = await runMeasured(['build', '-q', '--network-timeout', '0.3'], { cwd: dir });
+    expectOneLineFailure(r, 1, /busybox: cannot download http:\/\/127.0.0.1:\d+\/busybox \(no answer within 0.3 s\); fix \[source\] busybox_url/, { ms: 15_000 });
+    expect(readdirSync(dir)).toEqual(['fledge.toml']);
+  });
+
+  it('a blob larger than the cache disk can take stops while the disk keeps 256 MiB free', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'fp-cache-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=384m', 'tmpfs', cache]);
+    const size = 400 << 20;
+    const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] } }));
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${'1'.repeat(64)}`, size }],
+    });
+    const host = await registry((req, res) => {
+      if (req.url?.includes('/manifests/')) return void res.writeHead(200, { 'content-type': MANIFEST }).end(manifest);
+      if (req.url?.endsWith(configDigest)) return void res.writeHead(200).end(config);
+      res.writeHead(200, { 'content-length': size });
+      flood(res, size);
+    });
+    try {
+      const dir = cwd();
+      const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { XDG_CACHE_HOME: cache } });
+      expectOneLineFailure(r, 1, /blob sha256:1{64}: only \d+(\.\d)? MiB free in the cache .*blobs\/sha256, less than the 256 MiB kept free/, { ms: 30_000 });
+      expectNoPartials(cache, dir);
+    } finally {
+      execFileSync('umount', [cache]);
+    }
+  });
+
+  it('limit flags out of range are one usage line (exit 2)', async () => {
+    const dir = cwd();
+    for (const [flag, value, problem] of [
+      ['--network-timeout', '-1', /--network-timeout -1: give seconds, more than 0 and at most 86400/],
+      ['--network-timeout', 'soon', /--network-timeout NaN: give seconds/],
+      ['--max-layer-size', '12Q', /--max-layer-size 12Q: write a size like 20G, 512M or a number of bytes/],
+      ['--max-image-size', '0', /--max-image-size 0: write a size like 20G/],
+    ] as [string, string, RegExp][]) {
+      const r = await runMeasured(['export', 'oci:/nonexistent:x', '-o', join(dir, 'x.tar'), flag, value], { cwd: dir });
+      expectOneLineFailure(r, 2, problem, { ms: 15_000 });
+    }
   });
 });

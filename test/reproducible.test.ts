@@ -18,12 +18,13 @@ const EXAMPLES: Record<string, string[]> = {
   hello: ['hello.cpio.gz', 'hello.manifest.json'],
   'hello-ext4': ['hello-ext4.img', 'hello-ext4.manifest.json'],
   'hello-squashfs': ['hello-squashfs.squashfs', 'hello-squashfs.manifest.json'],
+  'hello-xfs': ['hello-xfs.xfs', 'hello-xfs.manifest.json'],
 };
 
 /** A copy of examples/ in a fresh folder. */
 function examples(): string {
   const root = mkdtempSync(join(tmpdir(), 'fp-repro-'));
-  cpSync(resolve('examples'), root, { recursive: true, filter: (src) => !/\.(img|squashfs|cpio\.gz|cpio\.zst|manifest\.json)$/.test(src) });
+  cpSync(resolve('examples'), root, { recursive: true, filter: (src) => !/\.(img|xfs|squashfs|cpio\.gz|cpio\.zst|manifest\.json)$/.test(src) });
   return root;
 }
 

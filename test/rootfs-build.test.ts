@@ -39,6 +39,18 @@ describe('oci_rootfs builds', () => {
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
   }, 180_000);
 
+  it('examples/hello-xfs: golden bytes, xfs_repair clean, boots as root into the agent', async () => {
+    const dir = await buildExample('hello-xfs');
+    const img = join(dir, 'hello-xfs.xfs');
+    expect([sha(img), manifestSha(join(dir, 'hello-xfs.manifest.json'))]).toEqual([golden['hello-xfs.xfs'], golden['hello-xfs.manifest.json']]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'hello-xfs.manifest.json'), 'utf8'));
+    expect(manifest.rootfs).toEqual({ url: img, checksum: `sha256:${golden['hello-xfs.xfs']}`, format: 'xfs' });
+    expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=xfs');
+    expect(spawnSync('xfs_repair', ['-n', '-f', img]).status).toBe(0);
+    const out = await bootAsRoot(img, 'xfs', '/bin/kestrel', { until: /mounts:\n/ });
+    expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
+  }, 180_000);
+
   it('examples/hello-squashfs: golden bytes, unsquashfs reads it, boots as root into the agent', async () => {
     const dir = await buildExample('hello-squashfs');
     const img = join(dir, 'hello-squashfs.squashfs');
@@ -78,6 +90,28 @@ describe('oci_rootfs builds', () => {
     const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
     tree.mkdirp('lost+found', { mode: 0o700, mtime: epoch });
     const boot = await bootDisk({ image: join(dir, 'root.img'), fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    expect(boot.report).toContain('CHROOT-OK');
+    expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
+  }, 240_000);
+
+  it('the hard-case image to xfs: xfs_repair clean, what the kernel lists is the tree the build assembled', async () => {
+    const dir = project({
+      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'kestrel*': '#!/bin/sh\necho agent\n',
+      busybox: readFileSync('/bin/busybox'),
+    });
+    writeHardLayout(join(dir, 'img'), hardLayers(), 'gzip', 'hard');
+    const r = await runCli(['build', '-q', '-o', 'root.xfs'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const img = join(dir, 'root.xfs');
+    const check = spawnSync('xfs_repair', ['-n', '-f', img], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toMatch(/Phase 7/);
+    expect(check.status).toBe(0);
+
+    process.env.XDG_CACHE_HOME = CACHE;
+    const config = loadFledgeConfig(join(dir, 'fledge.toml'));
+    const tree = await ociRootfsTree({ config, image: config.source.image!, epoch: { sec: 0, nsec: 0 }, log: () => {}, cwd: dir });
+    const boot = await bootDisk({ image: img, fstype: 'xfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
   }, 240_000);

@@ -110,15 +110,17 @@ describe("seed 002's single-file fledge.toml", () => {
     ]);
   });
 
-  it('builds from seed 002\'s `--docker-archive image.tar`: a manifest Volant takes, entrypoint from the image; its default bundle output and source = "Dockerfile" are one line each', async () => {
+  it('builds from seed 002\'s `--docker-archive image.tar`: a manifest Volant takes, entrypoint from the image; its default output is a bundle of a qcow2 disk; source = "Dockerfile" is one line', async () => {
     const dir = project({ 'fledge.toml': SEED_002 });
     const tar = dockerArchive(dir);
     const env = { FLEDGE_PURE_GITHUB_API: github.url };
-    const bundle = await runCli(['build', '--docker-archive', tar], { cwd: dir, env });
-    expect([bundle.code, bundle.stderr]).toEqual([
-      2,
-      "fledge-pure: seed 002's default output nginx-alpine.tar.gz is a plugin bundle (manifest.json and a qcow2 disk in one .tar.gz), which this version does not write yet; pass --output nginx-alpine.img for a raw ext4 image and its nginx-alpine.manifest.json\n",
-    ]);
+    // the default output: seed 002's bundle of a qcow2 ext4 disk and its manifest.json
+    const bundle = await runCli(['build', '-q', '--docker-archive', tar], { cwd: dir, env });
+    expect([bundle.code, bundle.stderr]).toEqual([0, '']);
+    expect(execFileSync('tar', ['-tzf', join(dir, 'nginx-alpine.tar.gz')]).toString()).toBe('manifest.json\nnginx-alpine.qcow2\n');
+    const inside = JSON.parse(execFileSync('tar', ['-xzOf', join(dir, 'nginx-alpine.tar.gz'), 'manifest.json']).toString());
+    expect(inside.rootfs).toMatchObject({ url: 'nginx-alpine.qcow2', format: 'qcow2' });
+    for (const line of ['v0.6.5', 'newer'] as const) expect(volantProblems(inside, line).filter((p) => !/url/.test(p))).toEqual([]); // the bare url is the bundle's rule
     const docker = await runCli(['build', '-o', 'nginx-alpine.img'], { cwd: dir, env });
     expect([docker.code, docker.stderr]).toEqual([
       2,

@@ -89,7 +89,7 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     execFileSync('mkfs.xfs', ['-q', '-f', ref]);
     expect(db(img, 'version')).toBe(db(ref, 'version'));
     const sb = db(img, 'sb 0', 'print agcount rootino rbmino rsumino inodesize blocksize logblocks inoalignmt spino_align');
-    expect(sb).toMatch(/agcount = 2\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/);
+    expect(sb).toMatch(/agcount = 4\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/);
     expect(stat(img, '/')['core.format']).toBe('1 (local)');
   });
 
@@ -140,11 +140,13 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     // 10 000 and 65 536 bytes: remote values in 3 + 17 blocks after the leaf
     expect(stat(img, '/remote-xattrs')['core.nblocks']).toBe(String(1 + 1 + 3 + 17));
     expect(db(img, 'path /remote-xattrs', 'ablock 1', 'print hdr.bytes hdr.offset')).toMatch(/bytes = 4040\n.*offset = 0/);
+    // 300 names of ~100 bytes: leaves under a dabtree node at attribute block 0
+    expect(db(img, 'path /node-xattrs', 'ablock 0', 'print hdr.info.hdr.magic hdr.level')).toMatch(/magic = 0x3ebe\n.*level = 1/);
     expect(db(img, 'path /acl-file', 'print a.sfattr.list[0].name a.sfattr.list[0].root')).toMatch(/name = "SGI_ACL_FILE"\n.*root = 1/);
     expect(stat(img, '/dev/null-x')['core.forkoff']).toBe('1');
   });
 
-  it('directories in every form by size: short form, block, leaf, node; lookups by hash', () => {
+  it('directories in every form by size: short form, block, leaf, node; lookups by hash; inodes across AGs', () => {
     const tree = new Tree({ mtime: T, mode: 0o755 });
     const sizes = [10, 100, 200, 5000, 100000];
     for (const n of sizes) {
@@ -153,6 +155,9 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     }
     const img = image(tree);
     expectClean(img);
+    // 105 000 inodes: chunks in several AGs, a two-level inode btree in AG 0
+    expect(db(img, 'agi 0', 'print level')).toMatch(/level = 2/);
+    expect(db(img, 'agi 1', 'print count')).toMatch(/count = [1-9]/);
     const sections = (n: number) => bmap(img, `/d${n}`).map(([off]) => (off >= 16777216 ? 'free' : off >= 8388608 ? 'leaf' : 'data'));
     expect(stat(img, '/d10')['core.format']).toBe('1 (local)');
     expect([stat(img, '/d100')['core.size'], sections(100)]).toEqual(['4096', ['data']]);
@@ -161,6 +166,18 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(db(img, 'path /d5000', 'dblock 8388608', 'print nhdr.level')).toMatch(/nhdr.level = 1/);
     for (const n of sizes) expect(db(img, `path /d${n}/name-${String(n - 1).padStart(6, '0')}`, 'print core.mode')).toMatch(/core.mode = 0100644|core.mode = 010644/);
     expect(cat(img, '/d5000/name-004321').toString()).toBe('name-004321');
+  }, 300_000);
+
+  it('a directory of 260 000 names (hard links to one fifo): a two-level dabtree', () => {
+    const tree = new Tree({ mtime: T, mode: 0o755 });
+    const fifo = makeNode('fifo', { mtime: T });
+    const d = tree.mkdirp('huge', { mtime: T });
+    for (const name of named(260000)) d.entries!.set(name, fifo);
+    const img = image(tree);
+    expectClean(img);
+    expect(db(img, 'path /huge', 'dblock 8388608', 'print nhdr.level')).toMatch(/nhdr.level = 2/);
+    expect(db(img, 'path /huge/name-259999', 'print core.nlinkv2')).toMatch(/core.nlinkv2 = 260000/);
+    expect(db(img, 'path /huge/name-000000', 'print core.mode')).toMatch(/core.mode = 010644/);
   }, 300_000);
 
   it('a 2 000-extent file in a bmbt; a 5 GiB sparse file, holes unallocated', () => {
@@ -181,10 +198,13 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(bmap(img, '/huge').map(([off, , , count]) => [off, count])).toEqual([[0, 1], [1179648, 1]]);
   });
 
-  it('size_buffer_mb adds free space; preallocate writes every block, same bytes', () => {
+  it('size_buffer_mb adds free space (0: the auto rule, at least 64 MiB); preallocate writes every block, same bytes', () => {
     const small = new Tree({ mtime: T, mode: 0o755 });
     file(small, 'a', 'a');
     const free = (img: string) => Number(/fdblocks = (\d+)/.exec(db(img, 'sb 0', 'print fdblocks'))![1]);
+    const auto = free(image(small));
+    expect(auto).toBeGreaterThanOrEqual(64 * 256);
+    expect(auto).toBeLessThan(64 * 256 + 64);
     const buffered = image(small, { sizeBufferMb: 400 });
     expectClean(buffered);
     expect(free(buffered)).toBeGreaterThanOrEqual(400 * 256);
@@ -204,6 +224,21 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     file(longName, `d/${'n'.repeat(256)}`, 'x');
     expect(() => image(longName)).toThrow(new RegExp(`^xfs: /d/${'n'.repeat(256)}: name of 256 bytes, xfs holds at most 255 bytes; `));
   });
+
+  it('a 10 000-deep directory tree: written in seconds, xfs_repair clean', () => {
+    const tree = new Tree({ mtime: T, mode: 0o755 });
+    let dir = tree.root;
+    for (let i = 0; i < 10000; i++) {
+      const next = makeNode('dir', { mtime: T });
+      dir.entries!.set('d', next);
+      dir = next;
+    }
+    dir.entries!.set('bottom', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from('deep\n')) }));
+    const start = Date.now();
+    const img = image(tree);
+    expect(Date.now() - start).toBeLessThan(30_000);
+    expectClean(img);
+  }, 120_000);
 
   it('the same bytes on every run; the UUID follows the content', () => {
     const a = readFileSync(image(hardTree(scratch, { bigDir: 100 })));
@@ -230,6 +265,9 @@ function xattrTree(): Tree {
   remote.xattrs.set('user.big', Buffer.alloc(10000, 0x42));
   remote.xattrs.set('trusted.max', Buffer.from(Array.from({ length: 65536 }, (_, k) => k & 0xff)));
   remote.xattrs.set('user.small', Buffer.from('s'));
+  const node = file(tree, 'node-xattrs', 'n');
+  for (let k = 0; k < 300; k++) node.xattrs.set(`user.${'long-name-'.repeat(10)}${k}`, Buffer.from(`v${k}`.repeat(20)));
+  node.xattrs.set('user.remote', Buffer.alloc(5000, 0x33));
   file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', aclXattr());
   tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', aclXattr());
   // user.* is for files and directories only (xattr(7)); a device takes trusted.*

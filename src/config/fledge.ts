@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type {
   AgentConfig,
+  DiskFormat,
   FilesystemConfig,
   FilesystemType,
   SquashfsCompression,
@@ -22,12 +23,13 @@ const TOP = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'ma
 const SECTIONS = ['agent', 'source', 'filesystem', 'init', 'mappings'];
 const AGENT_KEYS = ['source_strategy', 'version', 'path', 'url', 'checksum'];
 const SOURCE_KEYS = ['image', 'dockerfile', 'context', 'target', 'build_args', 'busybox_url', 'busybox_sha256'];
-const FS_KEYS = ['type', 'compression', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate'];
+const FS_KEYS = ['type', 'compression', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate', 'disk_format', 'qcow2_compression'];
 const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
 const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip', 'lz4'];
+const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
 /** [filesystem] keys that only one kind of image reads: squashfs (compressed, read-only under a tmpfs overlay) or a disk filesystem (sized, writable) */
 const SQUASHFS_ONLY = ['compression', 'compression_level', 'block_size', 'overlay_size'];
 const DISK_ONLY = ['size_buffer_mb', 'preallocate'];
@@ -258,6 +260,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
   const buffer = c.int(t, 'size_buffer_mb', fp, 0, MAX_SIZE_BUFFER_MB, 'size_buffer_mb = 100');
   const prealloc = c.bool(t, 'preallocate', fp);
+  const diskFormat = c.oneOf(c.str(t, 'disk_format', fp), DISK_FORMATS, ['filesystem', 'disk_format']);
+  const qcow2Compression = c.bool(t, 'qcow2_compression', fp);
   warnOtherTypeKeys(c, t, type ?? 'squashfs');
   return {
     type: type ?? 'squashfs',
@@ -267,7 +271,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,
     preallocate: prealloc ?? false,
-    qcow2_compression: true,
+    disk_format: diskFormat ?? 'raw',
+    qcow2_compression: qcow2Compression ?? true,
   };
 }
 

@@ -404,8 +404,9 @@ function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'n
  * `extra.kernelArgs` has no field in Volant's manifest; it is recorded as the label
  * "fledge.kernel_args" so the user can see what to pass (Volant itself ignores labels).
  */
-export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string } = {}): object {
-  checkArtifactRef(artifact);
+/** extra.bundled: the manifest.json of a plugin bundle, whose url is the artifact's bare file name beside it. */
+export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string; bundled?: boolean } = {}): object {
+  checkArtifactRef(artifact, extra.bundled);
   if (!t.workload.base_url) throw new Error(`${t.file}: workload.base_url is not set (resolve it from the image before rendering)`);
   const out: Record<string, unknown> = {
     $schema: MANIFEST_SCHEMA,
@@ -471,8 +472,12 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
  * http(s)://. file:// passes Volant's validator but its launcher then fails to open it;
  * a relative path is refused by volantd (pluginspec RootFS/Initramfs.Validate).
  */
-function checkArtifactRef(artifact: ArtifactRef): void {
+function checkArtifactRef(artifact: ArtifactRef, bundled = false): void {
   const u = artifact.url;
+  if (bundled) {
+    if (!u || u.includes('/')) throw new Error(`artifact url ${JSON.stringify(u)}: a bundle's manifest names the artifact by its bare file name`);
+    return;
+  }
   if (!u.startsWith('/') && !/^https?:\/\/[^/]/i.test(u))
     throw new Error(`artifact url ${JSON.stringify(u)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`);
   if (!/^sha256:[0-9a-f]{64}$/.test(artifact.checksum))

@@ -54,7 +54,7 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {}, ...runtime.source },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, qcow2_compression: runtime.qcow2 },
+    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'qcow2', qcow2_compression: runtime.qcow2 },
     init: { mode: 'default' },
     mappings: [],
     plugin,

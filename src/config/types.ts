@@ -23,6 +23,9 @@ export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 
 export type SquashfsCompression = 'zstd' | 'gzip' | 'lz4';
 
+/** how the filesystem image is stored: as it is (raw) or in a qcow2 disk */
+export type DiskFormat = 'raw' | 'qcow2';
+
 export interface FilesystemConfig {
   type: FilesystemType;
   /** squashfs only: zstd (default), gzip or lz4 */
@@ -34,7 +37,9 @@ export interface FilesystemConfig {
   /** MiB of free space in an ext4 image; 0 = Fledge's auto rule (25 % of the content, 64–1024 MiB) */
   size_buffer_mb: number;
   preallocate: boolean;
-  /** qcow2 disks: compressed clusters (seed 002's [plugin.runtime] qcow2_compression, default true) */
+  /** raw (default) or qcow2 */
+  disk_format: DiskFormat;
+  /** qcow2 only: compressed clusters; default true */
   qcow2_compression: boolean;
 }
 

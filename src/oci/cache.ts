@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { trackTemp, untrackTemp } from '../cleanup.js';
 import { cacheDir } from '../download.js';
 import { BuildError } from '../errors.js';
+import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
@@ -36,6 +37,7 @@ export function cachedBlob(digest: string, size?: number): string | undefined {
 /** A blob being written: append bytes, then commit (verify + rename) or abort. */
 export class BlobWriter {
   written = 0;
+  private nextFreeCheck = 0;
   private hash: Hash = createHash('sha256');
   private constructor(
     readonly digest: string,
@@ -43,21 +45,26 @@ export class BlobWriter {
     readonly where: string,
     private readonly tmp: string,
     private fh: FileHandle | undefined,
+    private readonly minFreeBytes: number,
   ) {}
 
-  /** `where` names the blob's origin in error messages (registry/repository). */
-  static async open(digest: string, size: number, where: string): Promise<BlobWriter> {
+  /** `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
+  static async open(digest: string, size: number, where: string, minFreeBytes = 0): Promise<BlobWriter> {
     const path = blobPath(digest);
     mkdirSync(blobDir(), { recursive: true });
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
     trackTemp(tmp);
-    return new BlobWriter(digest, size, where, tmp, await open(tmp, 'w'));
+    return new BlobWriter(digest, size, where, tmp, await open(tmp, 'w'), minFreeBytes);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.fh) throw new Error('BlobWriter: write after close');
     if (this.written + chunk.length > this.size) {
       throw new BuildError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
+    }
+    if (this.written >= this.nextFreeCheck) {
+      checkFreeSpace(blobDir(), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
+      this.nextFreeCheck = this.written + FREE_CHECK_EVERY;
     }
     this.hash.update(chunk);
     let off = 0;
@@ -71,6 +78,7 @@ export class BlobWriter {
     await this.fh.truncate(0);
     this.hash = createHash('sha256');
     this.written = 0;
+    this.nextFreeCheck = 0;
   }
 
   /** Verify size and sha256, then move the blob to its place in the cache; returns that path. */

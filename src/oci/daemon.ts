@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { cacheDir } from '../download.js';
 import { trackTemp, untrackTemp } from '../cleanup.js';
 import { BuildError } from '../errors.js';
+import { DEFAULT_LIMITS, seconds } from '../limits.js';
 
 /** Where the daemon listens, as http.request options; undefined when there is no daemon to ask. */
 export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): RequestOptions | undefined {
@@ -26,16 +27,27 @@ export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): RequestOpt
 function get(endpoint: RequestOptions, path: string): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = request({ ...endpoint, path, method: 'GET', headers: { Host: 'docker' } }, resolve);
+    // the socket's idle timeout: a daemon that accepts and never answers, or stalls mid-save
+    req.setTimeout(DEFAULT_LIMITS.idleTimeoutMs, () => req.destroy(new Error(`no answer within ${seconds(DEFAULT_LIMITS.idleTimeoutMs)}`)));
     req.on('error', reject);
     req.end();
   });
 }
 
+/** The first 16 KiB of a small answer (a ping, an error); the rest is dropped, not read. */
 async function text(res: IncomingMessage): Promise<string> {
   let s = '';
-  for await (const chunk of res) s += chunk;
-  return s;
+  for await (const chunk of res) {
+    s += chunk;
+    if (s.length > MAX_TEXT) {
+      res.destroy();
+      break;
+    }
+  }
+  return s.slice(0, MAX_TEXT);
 }
+
+const MAX_TEXT = 16 * 1024;
 
 /**
  * Saves `name` from the daemon into the cache and returns the archive's path, or

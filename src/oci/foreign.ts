@@ -17,7 +17,7 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
   const limits = limitsWith(o.limits);
   for (const url of desc.urls ?? []) {
     o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
-    const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`);
+    const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`, limits.minFreeBytes);
     try {
       const res = await timedFetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) }, limits);
       if (!res.ok) {

@@ -5,7 +5,7 @@
 // the uncompressed bytes must equal the config's rootfs.diff_ids entry
 // (image-spec config.md) before the file enters the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,11 +17,10 @@ import { BuildError } from '../errors.js';
 import { formatBytes } from '../limits.js';
 import { readRegion, type Region } from './bundle.js';
 import { hasherFor } from './digest.js';
+import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
 
 /** zstd input handed to fzstd at a time: at most 256 RLE blocks (32 MiB) of output per slice */
 const ZSTD_SLICE = 1024;
-/** the cache's free space is checked each time this much more has been written */
-const FREE_CHECK_EVERY = 64 << 20;
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -63,18 +62,6 @@ export interface LayerBudget {
   minFreeBytes: number;
 }
 
-function freeBytes(dir: string): number {
-  const st = statfsSync(dir);
-  return st.bavail * st.bsize;
-}
-
-function checkFree(dir: string, budget: LayerBudget, where: string): void {
-  const free = freeBytes(dir);
-  if (free < budget.minFreeBytes) {
-    throw new BuildError(`${where}: only ${formatBytes(free)} free in the cache ${dir}, less than the ${formatBytes(budget.minFreeBytes)} kept free; free some space, or point XDG_CACHE_HOME at a larger disk`);
-  }
-}
-
 /** Counts the uncompressed bytes: past the budget, or with the cache's disk nearly full, it stops the pipeline. */
 function capStage(budget: LayerBudget, dir: string, where: string): Transform {
   let total = 0;
@@ -86,7 +73,7 @@ function capStage(budget: LayerBudget, dir: string, where: string): Transform {
         return done(new BuildError(`${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`));
       }
       try {
-        if (total >= nextCheck) [nextCheck] = [total + FREE_CHECK_EVERY, checkFree(dir, budget, where)];
+        if (total >= nextCheck) [nextCheck] = [total + FREE_CHECK_EVERY, checkFreeSpace(dir, budget.minFreeBytes, where)];
       } catch (e) {
         return done(e as Error);
       }
@@ -117,7 +104,7 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
   const path = join(dir, hex);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
-  checkFree(dir, budget, where);
+  checkFreeSpace(dir, budget.minFreeBytes, where);
   const tmp = `${path}.${process.pid}.partial`;
   const hash = createHash('sha256');
   const blobHash = digest ? hasherFor(digest, where) : createHash('sha256');

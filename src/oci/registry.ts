@@ -356,7 +356,7 @@ export class RegistryClient {
     if (hit) return hit;
     const where = `${this.registry}/${repo}`;
     this.opts.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${where}`);
-    const w = await BlobWriter.open(desc.digest, desc.size, where);
+    const w = await BlobWriter.open(desc.digest, desc.size, where, this.limits.minFreeBytes);
     try {
       for (let resumes = 0; ; resumes++) {
         const from = w.written;

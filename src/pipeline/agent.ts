@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { AgentConfig } from '../config/types.js';
 import { download, fetchJson } from '../download.js';
 import { BuildError } from '../errors.js';
+import type { Limits } from '../limits.js';
 
 /** Overridable for tests and mirrors; Fledge always asks api.github.com. */
 function githubApi(): string {
@@ -16,7 +17,7 @@ interface Release {
 }
 
 /** The path of the agent binary to install at /bin/kestrel. */
-export async function fetchAgent(agent: AgentConfig): Promise<string> {
+export async function fetchAgent(agent: AgentConfig, limits: Partial<Limits> = {}): Promise<string> {
   switch (agent.source_strategy) {
     case 'local':
       if (!existsSync(agent.path) || !statSync(agent.path).isFile()) {
@@ -24,16 +25,16 @@ export async function fetchAgent(agent: AgentConfig): Promise<string> {
       }
       return agent.path;
     case 'http':
-      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"');
+      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"', limits);
     case 'release': {
       const hint = 'the release agent needs network access to GitHub; offline, use [agent] source_strategy = "local" with a path';
       const which = agent.version === 'latest' ? 'latest' : `tags/${agent.version}`;
       const url = `${githubApi()}/repos/volantvm/volant/releases/${which}`;
-      const release = (await fetchJson(url, 'agent', hint)) as Release;
+      const release = (await fetchJson(url, 'agent', hint, limits)) as Release;
       const asset = release.assets?.find((a) => a.name === 'kestrel');
       if (!asset) throw new BuildError(`agent: release ${release.tag_name ?? agent.version} of volantvm/volant has no asset named "kestrel"; pick another [agent] version`);
       const sha = asset.digest?.startsWith('sha256:') ? asset.digest.slice(7) : undefined;
-      return download(asset.browser_download_url, sha, 'agent', hint);
+      return download(asset.browser_download_url, sha, 'agent', hint, limits);
     }
   }
 }

@@ -77,14 +77,14 @@ function addSkeleton(tree: Tree, epoch: Time): void {
   }
 }
 
-async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+async function addBusybox(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
   const { busybox_url, busybox_sha256 } = config.source;
   // a plain path (not a URL) is a local file, relative to the config's folder
   const url = !busybox_url ? DEFAULT_BUSYBOX_URL : /^[a-z]+:\/\//.test(busybox_url) ? busybox_url : resolve(config.dir, busybox_url);
   const sha = busybox_url ? busybox_sha256 : (busybox_sha256 ?? DEFAULT_BUSYBOX_SHA256);
   if (!sha) log(`warning: [source] busybox_url has no busybox_sha256: ${url} is used unchecked`);
   log(`busybox: ${url}`);
-  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml');
+  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits);
   const size = statSync(path).size;
   placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
   const bin = tree.get(tree.resolve('/bin', true).join('/'))!;
@@ -94,7 +94,7 @@ async function addBusybox(tree: Tree, { config, epoch, log }: InitramfsInputs): 
   }
 }
 
-async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Promise<void> {
+async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
   const init = config.init;
   if (init.mode === 'none') {
     log('init: none (your /init is PID 1)');
@@ -111,7 +111,7 @@ async function addInit(tree: Tree, { config, epoch, log }: InitramfsInputs): Pro
     placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
     return;
   }
-  const agent = await fetchAgent(config.agent!);
+  const agent = await fetchAgent(config.agent!, limits);
   log(`agent: ${agent}`);
   placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
   const content = fileContent(agent, statSync(agent).size);

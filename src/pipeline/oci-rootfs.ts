@@ -34,7 +34,7 @@ export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, 
   onImageConfig?.(local.config);
   const tree = await flatten(local, log, epoch, limits);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
-  const agent = await fetchAgent(config.agent!);
+  const agent = await fetchAgent(config.agent!, limits);
   log(`agent: ${agent}`);
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
   applyMappings(tree, config.mappings, epoch);

@@ -1,11 +1,15 @@
 // Tree → filesystem image (ext4, xfs, btrfs or squashfs) → artifact file, plus the kernel arguments
 // Volant boots it with (root=/dev/vda rootfstype=<type>; squashfs adds overlay_size=,
-// the size of the tmpfs the agent lays over the read-only root).
-import { ArtifactFile } from '../artifact.js';
+// the size of the tmpfs the agent lays over the read-only root). With disk_format =
+// "qcow2" the filesystem image is first written to a hidden raw file beside the target,
+// then converted (src/qcow2) into the artifact; the raw file is removed either way.
+import { availableParallelism } from 'node:os';
+import { ArtifactFile, type ImageSink } from '../artifact.js';
 import { writeBtrfs } from '../btrfs/write.js';
 import type { FilesystemConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { writeExt4 } from '../ext4/write.js';
+import { writeQcow2 } from '../qcow2/write.js';
 import { writeSquashfs } from '../squashfs/write.js';
 import { writeXfs } from '../xfs/write.js';
 import type { Time, Tree } from '../tree/tree.js';
@@ -14,7 +18,8 @@ export interface WrittenRootfs {
   path: string;
   sha256: string;
   size: number;
-  format: 'ext4' | 'xfs' | 'btrfs' | 'squashfs';
+  /** the filesystem type, or qcow2 for a qcow2 disk holding it */
+  format: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' | 'qcow2';
   kernelArgs: string;
   /** entries whose xattrs the filesystem cannot hold (squashfs: system.*), written without them */
   droppedXattrs: number;
@@ -36,19 +41,30 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
+async function writeFilesystem(tree: Tree, out: ImageSink, fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' }, epoch: Time): Promise<number> {
+  const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
+  if (fs.type === 'ext4') writeExt4(tree, out, disk);
+  else if (fs.type === 'xfs') writeXfs(tree, out, disk);
+  else if (fs.type === 'btrfs') writeBtrfs(tree, out, disk);
+  else return (await writeSquashfs(tree, out, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch })).droppedXattrs;
+  return 0;
+}
+
 export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
   checkRootfsType(fs);
+  const qcow2 = fs.disk_format === 'qcow2';
   const file = new ArtifactFile(path, { positional: true });
+  let raw: ArtifactFile | undefined;
   try {
-    let droppedXattrs = 0;
-    if (fs.type === 'ext4') writeExt4(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else if (fs.type === 'xfs') writeXfs(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else if (fs.type === 'btrfs') writeBtrfs(tree, file, { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch });
-    else ({ droppedXattrs } = await writeSquashfs(tree, file, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch }));
+    raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch);
+    if (raw?.tmp) await writeQcow2(raw.tmp, file, { compress: fs.qcow2_compression !== false, workers: availableParallelism() });
     const size = file.size;
-    return { path, sha256: file.commit(), size, format: fs.type, kernelArgs: rootfsKernelArgs(fs), droppedXattrs };
+    return { path, sha256: file.commit(), size, format: qcow2 ? 'qcow2' : fs.type, kernelArgs: rootfsKernelArgs(fs), droppedXattrs };
   } catch (e) {
     file.abort();
     throw e;
+  } finally {
+    raw?.abort();
   }
 }

@@ -18,7 +18,7 @@ export interface Extent {
   length: number;
 }
 
-export const BMBT: BtreeShape = {
+const BMBT: BtreeShape = {
   magic: MAGIC.bmap,
   recSize: REC,
   keySize: 8,
@@ -30,7 +30,7 @@ export const BMBT: BtreeShape = {
   },
 };
 
-export function encodeExtent(logical: number, fsb: bigint, length: number): Buffer {
+function encodeExtent(logical: number, fsb: bigint, length: number): Buffer {
   const b = Buffer.alloc(REC);
   b.writeBigUInt64BE((BigInt(logical) << 9n) | (fsb >> 43n), 0);
   b.writeBigUInt64BE(((fsb & ((1n << 43n) - 1n)) << 21n) | BigInt(length), 8);

@@ -25,7 +25,7 @@ export interface BtreeBlock {
 
 const hdrSize = (s: BtreeShape) => (s.ptrSize === 4 ? SBTREE.size : LBTREE.size);
 export const leafMax = (s: BtreeShape, bytes = BLOCK - hdrSize(s)) => Math.floor(bytes / s.recSize);
-export const nodeMax = (s: BtreeShape, bytes = BLOCK - hdrSize(s)) => Math.floor(bytes / (s.keySize + s.ptrSize));
+const nodeMax = (s: BtreeShape, bytes = BLOCK - hdrSize(s)) => Math.floor(bytes / (s.keySize + s.ptrSize));
 
 /** Blocks per level, leaves first, for n records under a root holding `rootMax` entries. */
 export function levelCounts(s: BtreeShape, n: number, rootMax = Infinity): number[] {
@@ -43,7 +43,7 @@ function header(s: BtreeShape, level: number, numrecs: number, left: bigint, rig
 }
 
 /** Node body: keys from `keyAt`, pointers after `max` key slots. */
-export function putNode(b: Buffer, keyAt: number, max: number, s: BtreeShape, keys: Buffer[], ptrs: bigint[]): void {
+function putNode(b: Buffer, keyAt: number, max: number, s: BtreeShape, keys: Buffer[], ptrs: bigint[]): void {
   keys.forEach((k, i) => k.copy(b, keyAt + i * s.keySize, 0, s.keySize));
   const ptrAt = keyAt + max * s.keySize;
   ptrs.forEach((p, i) => (s.ptrSize === 4 ? b.writeUInt32BE(Number(p), ptrAt + 4 * i) : b.writeBigUInt64BE(p, ptrAt + 8 * i)));

@@ -3,8 +3,8 @@
 // - short form: in the inode's data fork while it fits (xfs_dir2_sf_hdr + entries);
 // - block: one 4 KiB block, entries then the hash-sorted leaf array and the tail;
 // - leaf: data blocks, and one leaf1 block at 32 GiB holding every hash + the bests;
-// - node: data blocks, leafn blocks under a dabtree node at 32 GiB, free-index blocks
-//   at 64 GiB.
+// - node: data blocks, leafn blocks under a dabtree (root node at 32 GiB, more levels
+//   when one node cannot point at every leaf), free-index blocks at 64 GiB.
 // Data entries: be64 inode, name length, name, file type, padding, be16 tag (the entry's
 // own offset), 8-byte aligned. A leaf entry's address is (byte offset in the data
 // section) / 8. Headers that need the block's disk address are filled when written.
@@ -150,25 +150,53 @@ export function evenSplit(n: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, k) => Math.floor((n * (k + 1)) / parts) - Math.floor((n * k) / parts));
 }
 
-function nodeForm(all: DirEntry[], where: string): DirBlock[] {
-  const { blocks, leaves, best } = dataBlocks(all, () => BLOCK, DIR3_DATA_MAGIC);
-  leaves.sort(byHash);
+interface Child {
+  dablk: number;
+  /** the largest hash under it */
+  hash: number;
+}
+
+/** leafn blocks from LEAF_FIRST + 1 on, hashes spread evenly, siblings linked */
+function leafnBlocks(leaves: Placed[], out: DirBlock[]): Child[] {
   const nleaf = Math.ceil(leaves.length / LEAFN_ENTS);
-  if (nleaf > NODE_ENTS) throw new Error(`xfs: ${where}: ${all.length} names need a dabtree deeper than one node; not written yet`);
-  const out: DirBlock[] = blocks.map((data, k) => ({ dablk: k, data, header: 'dir3' }));
-  const node = Buffer.alloc(BLOCK);
-  DA3_BLKINFO.encode({ magic: DA3_NODE_MAGIC }, node);
-  DA3_NODE_HDR.encode({ count: nleaf, level: 1 }, node);
   let from = 0;
-  evenSplit(leaves.length, nleaf).forEach((n, k) => {
+  return evenSplit(leaves.length, nleaf).map((n, k) => {
     const dablk = LEAF_FIRST + 1 + k;
     const leaf = leafHeader(DIR3_LEAFN_MAGIC, n, k + 1 < nleaf ? dablk + 1 : 0, k ? dablk - 1 : 0);
     putLeafEntries(leaf, LEAF_HDR, leaves.slice(from, from + n));
     from += n;
-    DA_NODE_ENTRY.encode({ hashval: leaves[from - 1].hash, before: dablk }, node, DA3_NODE_HDR.size + 8 * k);
     out.push({ dablk, data: leaf, header: 'da3' });
+    return { dablk, hash: leaves[from - 1].hash };
   });
-  out.push({ dablk: LEAF_FIRST, data: node, header: 'da3' });
+}
+
+function nodeBlock(children: Child[], level: number, forw: number, back: number): Buffer {
+  const node = Buffer.alloc(BLOCK);
+  DA3_BLKINFO.encode({ magic: DA3_NODE_MAGIC, forw, back }, node);
+  DA3_NODE_HDR.encode({ count: children.length, level }, node);
+  children.forEach((c, k) => DA_NODE_ENTRY.encode({ hashval: c.hash, before: c.dablk }, node, DA3_NODE_HDR.size + 8 * k));
+  return node;
+}
+
+/** Interior dabtree levels over `children` until one node holds them: the root, at LEAF_FIRST. */
+function nodeLevels(children: Child[], next: number, out: DirBlock[]): void {
+  let level = 1;
+  while (children.length > NODE_ENTS) {
+    const count = Math.ceil(children.length / NODE_ENTS);
+    const first = next;
+    let from = 0;
+    children = evenSplit(children.length, count).map((n, k) => {
+      const part = children.slice(from, (from += n));
+      out.push({ dablk: first + k, data: nodeBlock(part, level, k + 1 < count ? first + k + 1 : 0, k ? first + k - 1 : 0), header: 'da3' });
+      return { dablk: first + k, hash: part[part.length - 1].hash };
+    });
+    next += count;
+    level++;
+  }
+  out.push({ dablk: LEAF_FIRST, data: nodeBlock(children, level, 0, 0), header: 'da3' });
+}
+
+function freeBlocks(best: number[], out: DirBlock[]): void {
   for (let f = 0; f * FREE_ENTS < best.length; f++) {
     const part = best.slice(f * FREE_ENTS, (f + 1) * FREE_ENTS);
     const free = Buffer.alloc(BLOCK);
@@ -176,16 +204,25 @@ function nodeForm(all: DirEntry[], where: string): DirBlock[] {
     part.forEach((v, k) => free.writeUInt16BE(v, DIR3_FREE_HDR.size + 2 * k));
     out.push({ dablk: FREE_FIRST + f, data: free, header: 'dir3' });
   }
+}
+
+function nodeForm(all: DirEntry[]): DirBlock[] {
+  const { blocks, leaves, best } = dataBlocks(all, () => BLOCK, DIR3_DATA_MAGIC);
+  leaves.sort(byHash);
+  const out: DirBlock[] = blocks.map((data, k) => ({ dablk: k, data, header: 'dir3' }));
+  const children = leafnBlocks(leaves, out);
+  nodeLevels(children, LEAF_FIRST + 1 + children.length, out);
+  freeBlocks(best, out);
   return out.sort((a, b) => a.dablk - b.dablk);
 }
 
 /** The directory in the smallest form that holds it; `room` is the data fork's size. */
-export function directory(entries: DirEntry[], self: number, parent: number, room: number, where: string): DirForm {
+export function directory(entries: DirEntry[], self: number, parent: number, room: number): DirForm {
   const sf = shortForm(entries, parent, room);
   if (sf) return { form: 'sf', fork: sf };
   const dots = [{ name: Buffer.from('.'), ino: self, ftype: 2 }, { name: Buffer.from('..'), ino: parent, ftype: 2 }];
   const all = [...dots, ...entries];
-  const blocks = blockForm(all) ?? leafForm(all) ?? nodeForm(all, where);
+  const blocks = blockForm(all) ?? leafForm(all) ?? nodeForm(all);
   const dataCount = blocks.filter((b) => b.dablk < LEAF_FIRST).length;
   return { form: 'blocks', blocks, size: dataCount * BLOCK };
 }

@@ -9,18 +9,17 @@ import { type BtreeShape, levelCounts } from './btree.js';
 import { type DirEntry, type DirForm, directory } from './dir.js';
 import { BLOCK, CHUNK_BLOCKS, INODES_PER_CHUNK, LITERAL, MAGIC } from './format.js';
 import { Allocator, Geometry, type Run } from './geometry.js';
-import { type Attr, attrsOf, leafAttrs, shortFormAttrs } from './xattr.js';
+import { type Attr, attrBlocks, attrsOf, shortFormAttrs } from './xattr.js';
 
 export const INOBT: BtreeShape = { magic: MAGIC.ino, recSize: 16, keySize: 4, ptrSize: 4 };
-export const FTYPE: Record<Node['type'], number> = { file: 1, dir: 2, char: 3, block: 4, fifo: 5, socket: 6, symlink: 7 };
+const FTYPE: Record<Node['type'], number> = { file: 1, dir: 2, char: 3, block: 4, fifo: 5, socket: 6, symlink: 7 };
 
 export interface Ino {
   index: number;
   node: Node;
   nlink: number;
-  where: string;
   attrSf?: Buffer;
-  attrLeaf?: { leaf: Buffer; remote: Buffer[] };
+  attrLeaf?: { dabtree: Buffer[]; remote: Buffer[] };
   /** bytes of the inode's literal area the data fork may use */
   room: number;
   /** regular file: file blocks holding data (the rest are holes); others: block count */
@@ -47,17 +46,14 @@ function dataRuns(node: Node): Run[] {
   return runs;
 }
 
-function newIno(index: number, node: Node, nlink: number, where: string): Ino {
-  const i: Ino = { index, node, nlink, where, room: LITERAL, runs: [], extents: [], bmbt: [], attrBlock: 0 };
+/** `where` names the entry in an error (built only then: deep paths are long). */
+function newIno(index: number, node: Node, nlink: number, where: () => string): Ino {
+  const i: Ino = { index, node, nlink, room: LITERAL, runs: [], extents: [], bmbt: [], attrBlock: 0 };
   const attrs: Attr[] = attrsOf(node.xattrs, where);
   if (attrs.length) {
     const sf = shortFormAttrs(attrs);
     if (sf) i.attrSf = sf;
-    else {
-      const leaf = leafAttrs(attrs);
-      if (!leaf) throw new Error(`xfs: ${where}: xattr names that need more than one 4 KiB attribute leaf are not written yet; use fewer or shorter names`);
-      i.attrLeaf = leaf;
-    }
+    else i.attrLeaf = attrBlocks(attrs, where);
     const dev = node.type !== 'file' && node.type !== 'dir' && node.type !== 'symlink';
     i.room = dev ? 8 : LITERAL - (i.attrSf ? i.attrSf.length : 16);
   }
@@ -73,17 +69,17 @@ export function collectInodes(tree: Tree, epochNode: Node): { inodes: Ino[]; byN
   const counts = linkCounts(tree);
   const byNode = new Map<Node, Ino>();
   const inodes: Ino[] = [];
-  const add = (node: Node, nlink: number, where: string) => {
+  const add = (node: Node, nlink: number, where: () => string) => {
     const i = newIno(inodes.length, node, nlink, where);
     inodes.push(i);
     return i;
   };
-  byNode.set(tree.root, add(tree.root, counts.get(tree.root)!, '/'));
-  add(epochNode, 1, 'realtime bitmap').rtBitmap = true;
-  add({ ...epochNode }, 1, 'realtime summary');
+  byNode.set(tree.root, add(tree.root, counts.get(tree.root)!, () => '/'));
+  add(epochNode, 1, () => 'realtime bitmap').rtBitmap = true;
+  add({ ...epochNode }, 1, () => 'realtime summary');
   for (const { path, node } of tree.walk()) {
     if (byNode.has(node)) continue;
-    byNode.set(node, add(node, counts.get(node)!, `/${path.toString('utf8')}`));
+    byNode.set(node, add(node, counts.get(node)!, () => `/${path.toString('utf8')}`));
   }
   return { inodes, byNode };
 }
@@ -94,7 +90,7 @@ export function dirForm(i: Ino, parent: Ino, byNode: Map<Node, Ino>, ino: (x: In
     const child = i.node.entries!.get(k)!;
     return { name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] };
   });
-  return directory(entries, ino(i), ino(parent), i.room, i.where);
+  return directory(entries, ino(i), ino(parent), i.room);
 }
 
 export interface Layout {
@@ -155,7 +151,7 @@ export function allocate(inodes: Ino[], dirBlocks: Map<Ino, number[]>, dblocks: 
     for (const r of i.runs) mapRuns(alloc, r.start, r.length, i.extents);
     const n = bmbtBlocks(i.extents.length, i.room);
     i.bmbt = n ? alloc.runs(n).flatMap((r) => Array.from({ length: r.length }, (_, k) => r.start + k)) : [];
-    i.attrBlock = i.attrLeaf ? alloc.contiguous(1 + i.attrLeaf.remote.length) : 0;
+    i.attrBlock = i.attrLeaf ? alloc.contiguous(i.attrLeaf.dabtree.length + i.attrLeaf.remote.length) : 0;
   }
   return { geo, chunks, inobtExtra: extra, gaps: alloc.gaps, end: alloc.next };
 }

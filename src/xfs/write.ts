@@ -1,6 +1,7 @@
 // The xfs writer: tree → a v5 xfs image, no mkfs.xfs, no mount (XFS book; xfs_format.h).
 // 1. Collect inodes (walk order) and what each needs; size the filesystem (plan.ts):
-//    the smallest mkfs-shaped geometry holding everything plus size_buffer_mb.
+//    the smallest mkfs-shaped geometry holding everything plus size_buffer_mb of free
+//    space (0: Fledge's auto buffer, 25 % of the content within 64 MiB-1 GiB, as ext4).
 // 2. Stream file data into its extents, hashing it: the UUID comes from the tree's shape
 //    and that hash, so every byte follows from the content. No clock is read.
 // 3. Write directories, symlink, bmbt and attribute blocks, the inode chunks, each AG's
@@ -8,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
+import { bufferBytes } from '../ext4/sizing.js';
 import { readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { makeNode, type Node, type Time, type Tree } from '../tree/tree.js';
@@ -24,7 +26,7 @@ import { XFS_LIMITS } from './limits.js';
 import { allocate, collectInodes, dirForm, type Ino, type Layout } from './plan.js';
 
 export interface XfsOptions {
-  /** free space added on top of what the tree needs, in MiB */
+  /** free space added on top of what the tree needs, in MiB; 0: Fledge's auto rule, as ext4 (ext4/sizing.ts) */
   sizeBufferMb: number;
   /** write every block (true) or leave unwritten blocks as holes (false) */
   preallocate: boolean;
@@ -150,16 +152,19 @@ function symlinkBlock(target: Uint8Array, at: number, owner: number, uuid: Buffe
   return b;
 }
 
-/** The attribute leaf at `at` and its remote value blocks after it; returns their count. */
+/** The attribute fork's dabtree blocks from `at`, then its remote value blocks; returns their count. */
 function writeAttrBlocks(c: Ctx, a: NonNullable<Ino['attrLeaf']>, at: number, owner: number): number {
-  sealDaBlock(a.leaf, 'da3', at, owner, c.uuid);
-  c.w.write(at, a.leaf);
-  a.remote.forEach((b, k) => {
-    ATTR3_RMT_HDR.encode({ uuid: c.uuid, owner, blkno: (at + 1 + k) * SECTORS }, b);
-    sealCrc(b, ATTR3_RMT_HDR.fields.crc[0]);
-    c.w.write(at + 1 + k, b);
+  a.dabtree.forEach((b, k) => {
+    sealDaBlock(b, 'da3', at + k, owner, c.uuid);
+    c.w.write(at + k, b);
   });
-  return 1 + a.remote.length;
+  const first = at + a.dabtree.length;
+  a.remote.forEach((b, k) => {
+    ATTR3_RMT_HDR.encode({ uuid: c.uuid, owner, blkno: (first + k) * SECTORS }, b);
+    sealCrc(b, ATTR3_RMT_HDR.fields.crc[0]);
+    c.w.write(first + k, b);
+  });
+  return a.dabtree.length + a.remote.length;
 }
 
 /** The inode's bytes; writes its directory, symlink, bmbt and attribute blocks. */
@@ -183,7 +188,7 @@ function inodeBytes(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): Buffer
     time: i.node.mtime,
     size: fork.size,
     nblocks,
-    nextents: fork.format === FMT.extents ? i.extents.length : fork.format === FMT.btree ? i.extents.length : 0,
+    nextents: fork.format === FMT.extents || fork.format === FMT.btree ? i.extents.length : 0,
     flags: i.rtBitmap ? DIFLAG_NEWRTBM : 0,
     dataFork: fork.bytes,
     attr,
@@ -223,7 +228,8 @@ export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
     const d = dirForm(i, parents.get(i) ?? i, byNode, () => 0);
     if (d.form === 'blocks') dirBlocks.set(i, d.blocks.map((b) => b.dablk));
   }
-  const layout = planLayout(inodes, dirBlocks, Math.ceil((o.sizeBufferMb * 2 ** 20) / BLOCK));
+  const content = inodes.reduce((s, i) => s + i.runs.reduce((n, r) => n + r.length, 0) + (dirBlocks.get(i)?.length ?? 0), 0) * BLOCK;
+  const layout = planLayout(inodes, dirBlocks, Math.ceil(bufferBytes(o.sizeBufferMb, content) / BLOCK));
   const { geo } = layout;
   const ino = (i: Ino) => {
     const start = layout.chunks[Math.floor(i.index / INODES_PER_CHUNK)];

@@ -68,6 +68,8 @@ export const LIST_SCRIPT = [
 export interface DiskBoot {
   image: string;
   fstype: FsType;
+  /** how the image is stored: raw (default) or qcow2 (QEMU's -drive format=qcow2) */
+  format?: 'raw' | 'qcow2';
   /** mount options; default ro */
   mountOptions?: string;
   /** shell run in /mnt after the mount; its output is the report */
@@ -144,7 +146,7 @@ export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
     ], { script: o.script + '\n' }, o.tools);
     const scratch = join(dir, 'report.raw');
     execFileSync('truncate', ['-s', '256M', scratch]);
-    const r = await bootInitramfs(initrd, { drives: [o.image, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
+    const r = await bootInitramfs(initrd, { drives: [{ file: o.image, format: o.format ?? 'raw' }, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
     const report = readReport(scratch);
     if (!report.endsWith('REPORT-END\n')) throw new Error(`no report from the guest (timed out: ${r.timedOut}); console:\n${r.output.slice(-3000)}`);
     return { console: r.output, report: report.slice(0, -'REPORT-END\n'.length) };

@@ -106,7 +106,7 @@ export const GOOD: LayoutParts = {
 export function layerTar(files: Record<string, string>): Buffer {
   const src = mkdtempSync(join(tmpdir(), 'fp-src-'));
   for (const [name, data] of Object.entries(files)) writeFileSync(join(src, name), data);
-  const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', src, '.']);
+  const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', src, '.'], { maxBuffer: 1 << 28 });
   rmSync(src, { recursive: true });
   return tar;
 }
@@ -122,7 +122,7 @@ export function writeLayout(parts: Partial<LayoutParts> = {}, layer = execFileSy
     writeFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes);
     return { mediaType, digest, size: bytes.length };
   };
-  const tar = execFileSync('gzip', ['-dc'], { input: layer });
+  const tar = execFileSync('gzip', ['-dc'], { input: layer, maxBuffer: 1 << 28 });
   const layerDesc = blob(layer, 'application/vnd.oci.image.layer.v1.tar+gzip');
   const config = blob(asBytes(p.config(sha256(tar))), 'application/vnd.oci.image.config.v1+json');
   const manifest = blob(asBytes(p.manifest(config, layerDesc)), 'application/vnd.oci.image.manifest.v1+json');

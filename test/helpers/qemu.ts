@@ -13,8 +13,11 @@ export interface BootOptions {
   until?: RegExp;
   graceMs?: number;
   memMb?: number;
-  /** Raw disk images, attached as virtio-blk (/dev/vda, /dev/vdb, ...). Needs virtio_pci + virtio_blk modules in the guest. */
-  drives?: string[];
+  /**
+   * Disk images, attached as virtio-blk (/dev/vda, /dev/vdb, ...): a path (a raw image) or
+   * a path with its format (qcow2). Needs virtio_pci + virtio_blk modules in the guest.
+   */
+  drives?: (string | { file: string; format: "raw" | "qcow2" })[];
   /** Kernel to boot; default: kernelPath(), booted as uncompressed vmlinux via PVH when possible. */
   kernel?: string;
 }
@@ -90,7 +93,10 @@ export function qemuArgs(initrd: string, opts: BootOptions = {}): string[] {
     "-initrd", initrd,
     "-append", `console=ttyS0 panic=-1 quiet ${opts.append ?? ""}`.trim(),
   ];
-  for (const d of opts.drives ?? []) args.push("-drive", `file=${d},format=raw,if=virtio`);
+  for (const d of opts.drives ?? []) {
+    const { file, format } = typeof d === "string" ? { file: d, format: "raw" } : d;
+    args.push("-drive", `file=${file},format=${format},if=virtio`);
+  }
   return args;
 }
 
