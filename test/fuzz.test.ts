@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BTRFS_LIMITS } from '../src/btrfs/limits.js';
 import { checkFledgeConfig } from '../src/config/fledge.js';
 import { checkManifestTemplate } from '../src/config/manifest.js';
 import { NEWC_LIMITS } from '../src/cpio/limits.js';
@@ -24,6 +25,7 @@ import { SQUASHFS_LIMITS } from '../src/squashfs/limits.js';
 import { bytesContent } from '../src/tree/content.js';
 import { checkLimits, LimitError } from '../src/tree/limits.js';
 import { makeNode, type NodeType, Tree } from '../src/tree/tree.js';
+import { XFS_LIMITS } from '../src/xfs/limits.js';
 import { base256, entry, tarOf } from './helpers/tar-craft.js';
 
 const LONG = process.env.FUZZ_RUNS !== undefined;
@@ -238,6 +240,8 @@ describe('fuzz: writer limit checks', () => {
           [NEWC_LIMITS, (t: Tree) => writeNewc(t, () => {})],
           [TAR_LIMITS, (t: Tree) => writePaxTar(t, () => {})],
           [EXT4_LIMITS, undefined],
+          [XFS_LIMITS, undefined],
+          [BTRFS_LIMITS, undefined],
           [SQUASHFS_LIMITS, undefined],
         ] as const) {
           let ok = true;
