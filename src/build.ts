@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isBundlePath, writeBundle } from './bundle.js';
 import { trackTemp, untrackTemp } from './cleanup.js';
-import { checkFledgeConfig, ConfigError, formatProblem, loadFledgeConfig } from './config/fledge.js';
+import { checkFledgeConfig, ConfigError, formatProblem } from './config/fledge.js';
 import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
 import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
 import type { FilesystemConfig, FledgeConfig, Problem } from './config/types.js';
@@ -14,6 +14,8 @@ import { buildEpoch, clampTimes } from './epoch.js';
 import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
+import type { BuiltImage } from './dockerfile/build.js';
+import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
@@ -47,6 +49,8 @@ export interface BuildOptions {
   context?: string;
   target?: string;
   buildArgs?: string[];
+  /** Dockerfile builds: run every RUN step, ignoring the step cache */
+  noCache?: boolean;
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
@@ -61,12 +65,6 @@ export interface BuildResult {
   size: number;
   /** the manifest.json written: from manifest.toml, or from the image alone when it gives every required field */
   manifest?: string;
-}
-
-function refuseLaterCapabilities(o: BuildOptions): void {
-  if (o.dockerfile || o.context || o.target || o.buildArgs?.length) {
-    throw new UsageError('building from a Dockerfile needs an image build step fledge-pure does not have: build the image yourself and pass it as an image source');
-  }
 }
 
 /** Where the artifact goes: `--output`, its default name in cwd, or a hidden folder for a bundle. */
@@ -111,9 +109,10 @@ function defaultManifest(cwd: string, given?: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** The artifact's base name: the manifest's name, else the image's name, else "plugin". */
-function artifactName(manifestName: string | undefined, image: string | undefined): string {
+/** The artifact's base name: the manifest's name, else the image's (or the Dockerfile folder's) name, else "plugin". */
+function artifactName(manifestName: string | undefined, image: string | undefined, built: string | undefined): string {
   if (manifestName) return manifestName;
+  if (built) return built;
   return image ? imageName(image) : 'plugin';
 }
 
@@ -137,7 +136,7 @@ interface Run {
   image?: string;
   name: string;
   out: Target;
-  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void };
+  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void; built?: BuiltImage };
 }
 
 interface Written {
@@ -151,25 +150,22 @@ interface Written {
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
-  refuseLaterCapabilities(o);
   checkUrlBase(o.urlBase);
   const epoch = buildEpoch();
-  const config = loadFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'), { imageGiven: !!o.dockerArchive });
+  const config = buildConfig(o, cwd);
   const template = manifestTemplateOf(config, defaultManifest(cwd, o.manifest));
   for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
-  if (config.source.dockerfile && !o.dockerArchive) {
-    const key = config.plugin ? '[plugin.runtime] source = "Dockerfile"' : '[source] dockerfile';
-    throw new UsageError(`${config.file}: ${key} needs an image build step fledge-pure does not have yet: build and save the image yourself (docker save -o image.tar), then use --docker-archive image.tar`);
-  }
   // --docker-archive is the image whatever [source] says (seed 002: `fledge build --docker-archive image.tar`)
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
+  // an image path in fledge.toml is relative to it; --docker-archive to the working folder
+  const imageCwd = o.dockerArchive ? cwd : config.dir;
+  const built = await builtImage(o, config, { cwd: imageCwd, epoch, log });
   let imageConfig: Buffer | undefined;
-  const name = artifactName(template?.name, image);
+  const name = artifactName(template?.name, image, built?.name);
   const run: Run = {
     o, cwd, log, config, image, name,
     out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
-    // an image path in fledge.toml is relative to it; --docker-archive to the working folder
-    sourceOptions: { config, epoch, log, cwd: o.dockerArchive ? cwd : config.dir, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c) },
+    sourceOptions: { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c), built },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   try {
@@ -206,7 +202,7 @@ async function buildInitramfs({ o, log, image, name, out, sourceOptions }: Run):
 async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: Run): Promise<Written> {
   const fs = withDiskFormat(config, out.output);
   if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
-  if (!image) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+  if (!image && !sourceOptions.built) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
   checkRootfsType(fs);
   const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);

@@ -69,6 +69,7 @@ await yargs(hideBin(process.argv))
         .option('context', { type: 'string', describe: 'Dockerfile build context' })
         .option('target', { type: 'string', describe: 'Dockerfile multi-stage target' })
         .option('build-arg', { type: 'string', array: true, describe: 'Dockerfile build argument KEY=VALUE' })
+        .option('no-cache', { type: 'boolean', default: false, describe: 'Dockerfile builds: run every RUN step in a VM, ignoring the step cache' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
     async (a) => {
       const p = progress(a.quiet);
@@ -87,6 +88,7 @@ await yargs(hideBin(process.argv))
           context: a.context,
           target: a.target,
           buildArgs: a['build-arg'],
+          noCache: a['no-cache'],
           log: p.log,
           limits: limitsFrom(a),
         });

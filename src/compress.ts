@@ -1,12 +1,17 @@
-// Stream compressors for artifacts. gzip is pako's: its bytes are the same on every
-// platform and Node version (Node's zlib output differs between builds), so artifacts
-// stay reproducible. pako's gzip header carries no name and mtime 0, OS 3 (unix).
-import { Deflate } from 'pako';
+// Stream compressors for artifacts. gzip is pako's deflate, in pigz's parallel scheme
+// (src/deflate): its bytes are the same on every platform, Node version and number of
+// cores (Node's zlib output differs between builds), so artifacts stay reproducible. The
+// gzip header carries no name and mtime 0, OS 3 (unix), as pako's.
+import { crc32 } from './deflate/crc32.js';
+import { gzipHeader, gzipTrailer } from './deflate/format.js';
+import { ChainedDeflate, type ParallelOptions } from './deflate/parallel.js';
 import { loadZstd } from './zstd.js';
 
 export interface ByteStream {
   write(chunk: Uint8Array): void;
   end(): void;
+  /** Releases what the stream holds (threads) when it is given up before end(). */
+  close?(): void;
 }
 
 const BATCH = 1 << 20;
@@ -34,13 +39,27 @@ export function batched(next: (chunk: Uint8Array, last: boolean) => void): ByteS
   };
 }
 
-export function gzipStream(level: number, out: (chunk: Uint8Array) => void): ByteStream {
-  const deflate = new Deflate({ gzip: true, level: level as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 });
-  deflate.onData = (chunk: Uint8Array) => out(chunk);
-  return batched((chunk, last) => {
-    deflate.push(chunk, last);
-    if (deflate.err) throw new Error(`gzip: ${deflate.msg}`);
-  });
+/**
+ * One gzip member (RFC 1952) whose deflate data is compressed on worker threads
+ * (src/deflate/parallel.ts); the CRC-32 is computed here as the data passes.
+ */
+export function gzipStream(level: number, out: (chunk: Uint8Array) => void, o: ParallelOptions = {}): ByteStream {
+  const deflate = new ChainedDeflate({ level, windowBits: 15, memLevel: 8 }, out, o);
+  let crc = 0;
+  let size = 0;
+  out(gzipHeader(level));
+  return {
+    write(chunk) {
+      crc = crc32(chunk, crc);
+      size += chunk.length;
+      deflate.write(chunk);
+    },
+    end() {
+      deflate.end();
+      out(gzipTrailer(crc, size));
+    },
+    close: () => deflate.close(),
+  };
 }
 
 export function plainStream(out: (chunk: Uint8Array) => void): ByteStream {

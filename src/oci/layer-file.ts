@@ -38,7 +38,7 @@ export function sniffCompression(head: Uint8Array): Compression {
  * is yielded (awaiting the consumer) before the next: one RLE block of 4 bytes makes
  * 128 KiB, so a large slice of a zstd bomb would fill memory before any cap saw it.
  */
-async function* zstdDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* zstdDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   const z = new Decompress((chunk) => {
     pending.push(Buffer.from(chunk));

@@ -54,6 +54,8 @@ export interface InitramfsInputs {
   epoch: Time;
   /** the image to start from (skopeo-style source), if any */
   image?: string;
+  /** an image built from a Dockerfile, instead */
+  built?: { tree: Tree; config: Buffer };
   /** told the image's config blob, when there is an image */
   onImageConfig?: (config: Buffer) => void;
   /** where relative image paths resolve, the platform to pick, plain-HTTP registries */
@@ -119,7 +121,11 @@ async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInpu
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
+  if (built) {
+    onImageConfig?.(built.config);
+    return built.tree;
+  }
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
   const local = await openImage(image, { cwd, log, platform, insecure, limits });

@@ -17,7 +17,10 @@ import { placeNode } from './place.js';
 
 export interface OciRootfsInputs {
   config: FledgeConfig;
-  image: string;
+  /** the image to start from (skopeo-style source), or */
+  image?: string;
+  /** an image built from a Dockerfile */
+  built?: { tree: Tree; config: Buffer };
   epoch: Time;
   log: (line: string) => void;
   cwd: string;
@@ -28,13 +31,19 @@ export interface OciRootfsInputs {
   onImageConfig?: (config: Buffer) => void;
 }
 
-export async function ociRootfsTree({ config, image, epoch, log, cwd, platform, insecure, limits, onImageConfig }: OciRootfsInputs): Promise<Tree> {
+async function imageTree({ image, built, epoch, log, cwd, platform, insecure, limits }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
+  if (built) return built;
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure, limits });
-  onImageConfig?.(local.config);
-  const tree = await flatten(local, log, epoch, limits);
-  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(local.config) }), epoch);
-  const agent = await fetchAgent(config.agent!, limits);
+  const local = await openImage(image!, { cwd, log, platform, insecure, limits });
+  return { tree: await flatten(local, log, epoch, limits), config: local.config };
+}
+
+export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
+  const { config, epoch, log } = inputs;
+  const { tree, config: imageConfig } = await imageTree(inputs);
+  inputs.onImageConfig?.(imageConfig);
+  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
+  const agent = await fetchAgent(config.agent!, inputs.limits);
   log(`agent: ${agent}`);
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
   applyMappings(tree, config.mappings, epoch);

@@ -1,6 +1,6 @@
 // Tree → newc cpio → gzip (or zstd) → artifact file, all streamed.
 import { ArtifactFile } from '../artifact.js';
-import { gzipStream, zstdStream } from '../compress.js';
+import { type ByteStream, gzipStream, zstdStream } from '../compress.js';
 import { writeNewc } from '../cpio/newc.js';
 import type { Tree } from '../tree/tree.js';
 
@@ -18,16 +18,19 @@ export interface WrittenArtifact {
 
 export async function writeInitramfs(tree: Tree, path: string, compression: InitramfsCompression = 'gzip'): Promise<WrittenArtifact> {
   const file = new ArtifactFile(path);
+  let stream: ByteStream | undefined;
   try {
     const write = (chunk: Uint8Array) => file.write(chunk);
     // gzip 6 as `gzip` does by default; zstd 3 as `zstd` does
-    const stream = compression === 'zstd' ? await zstdStream(3, write) : gzipStream(6, write);
-    const { droppedXattrs } = writeNewc(tree, (chunk) => stream.write(chunk));
+    stream = compression === 'zstd' ? await zstdStream(3, write) : gzipStream(6, write);
+    const { droppedXattrs } = writeNewc(tree, (chunk) => stream!.write(chunk));
     stream.end();
     const size = file.size;
     return { path, sha256: file.commit(), size, droppedXattrs };
   } catch (e) {
     file.abort();
     throw e;
+  } finally {
+    stream?.close?.();
   }
 }

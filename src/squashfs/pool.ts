@@ -2,27 +2,14 @@
 // promise and callers consume the promises in the order they submitted them, so the
 // image is the same bytes whatever the number of workers (the sequence-queue rule of
 // squashfs-tools-ng doc/parallelism.txt). workers = 0 compresses on the calling thread.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorker } from '../worker-url.js';
 import { type Codec, loadCompressor } from './codec.js';
 import type { Done, Job } from './worker.js';
 
 export interface Compressed {
   bytes: Uint8Array;
   raw: boolean;
-}
-
-/**
- * The compiled worker: worker.js beside this module (dist/squashfs). When this module
- * runs from the TypeScript sources (the tests), the compiled copy in dist is used.
- */
-function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const dist = new URL('../../dist/squashfs/worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(dist))) return dist;
-  throw new Error(`squashfs: no compiled compression worker at ${fileURLToPath(here)} or ${fileURLToPath(dist)}; run npm run build`);
 }
 
 export class CompressPool {
@@ -41,7 +28,7 @@ export class CompressPool {
       pool.inline = await loadCompressor(codec);
       return pool;
     }
-    const url = workerUrl();
+    const url = compiledWorker(import.meta.url, 'squashfs/worker.js');
     await Promise.all(
       Array.from({ length: workers }, (_, i) => {
         const w = new Worker(url, { workerData: codec });

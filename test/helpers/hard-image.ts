@@ -75,7 +75,7 @@ export function hardLayers(): Buffer[] {
 }
 
 /** Writes an OCI layout holding the image as `tag`; layers compressed with `compress`. */
-export function writeHardLayout(dir: string, layers: Buffer[], compress: 'gzip' | 'zstd' | 'none', tag = 'hard'): void {
+export function writeHardLayout(dir: string, layers: Buffer[], compress: 'gzip' | 'zstd' | 'none', tag = 'hard', extraConfig: Record<string, unknown> = {}): void {
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const blob = (bytes: Buffer, mediaType: string) => {
@@ -86,7 +86,7 @@ export function writeHardLayout(dir: string, layers: Buffer[], compress: 'gzip' 
   const suffix = { gzip: '+gzip', zstd: '+zstd', none: '' }[compress];
   const packed = layers.map((t) => (compress === 'gzip' ? execFileSync('gzip', ['-nc'], { input: t, maxBuffer: 1 << 28 }) : compress === 'zstd' ? execFileSync('zstd', ['-qc'], { input: t, maxBuffer: 1 << 28 }) : t));
   const config = blob(
-    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/usr/bin/tool'] }, rootfs: { type: 'layers', diff_ids: layers.map(sha256) } })),
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/usr/bin/tool'] }, rootfs: { type: 'layers', diff_ids: layers.map(sha256) }, ...extraConfig })),
     'application/vnd.oci.image.config.v1+json',
   );
   const manifest = blob(

@@ -1,0 +1,122 @@
+// The helper initramfs of a build VM, written by our own newc writer: a static busybox,
+// the kernel modules for virtio disks and network, ext4 and overlayfs, setpriv (util-linux, with its
+// libraries and loader) to run a step as a non-root USER, and /init. /init mounts the
+// stage's root (/dev/vda, ext4, read-only) under an overlayfs whose upper layer is on
+// the scratch disk (/dev/vdb, ext4), mounts /dev, /proc, /sys inside, runs
+// /scratch/step.sh (written by the host) and, when it succeeds, writes the upper layer
+// and the list of opaque folders as a tar to /dev/vdc. It reports on the console with
+// lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { download } from '../download.js';
+import { DEFAULT_BUSYBOX_SHA256, DEFAULT_BUSYBOX_URL } from '../pipeline/initramfs.js';
+import { writeInitramfs } from '../pipeline/write-initramfs.js';
+import { bytesContent, fileContent } from '../tree/content.js';
+import { makeNode, Tree } from '../tree/tree.js';
+import { moduleFiles, type VmKernel } from './kernel.js';
+
+const MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay', 'virtio_net'];
+
+/**
+ * QEMU's user-mode network (slirp, no privileges): the guest is 10.0.2.15/24, the host
+ * (and its loopback) 10.0.2.2, the DNS forwarder 10.0.2.3 (QEMU docs, "Network
+ * options", -netdev user). The step's /etc/resolv.conf, when the image has one, is
+ * covered by a bind mount naming that forwarder, so nothing is written into it.
+ */
+const NETWORK_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
+  ip link set lo up; ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 || fail "cannot configure the network"
+  echo "nameserver 10.0.2.3" > /resolv.conf
+  [ -f /root/etc/resolv.conf ] && mount --bind /resolv.conf /root/etc/resolv.conf
+fi`;
+
+/**
+ * An opaque folder of the upper layer is one that hides a lower entry without a
+ * whiteout (overlayfs marks it with an xattr, which busybox cannot read): found by
+ * comparing the lower folder with the merged view.
+ */
+const OPAQUE_SCRIPT = `cd /scratch/upper
+find . -type d | while IFS= read -r d; do
+  [ -d "/lower/$d" ] || continue
+  for e in "/lower/$d"/* "/lower/$d"/.[!.]* "/lower/$d"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n=\${e##*/}
+    if [ ! -e "/root/$d/$n" ] && [ ! -L "/root/$d/$n" ] && [ ! -c "$d/$n" ]; then echo "$d"; break; fi
+  done
+done > /scratch/opaque.list
+cd /`;
+
+const INIT = (modules: string[]) => `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t devtmpfs dev /dev
+exec 0</dev/console 1>/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+fail() { echo "@@FP-$nonce FAIL $*"; poweroff -f; }
+${modules.map((m) => `insmod /lib/modules/${basename(m)} || fail "cannot load the kernel module ${basename(m)}"`).join('\n')}
+mount -t ext4 -o ro,noload /dev/vda /lower || fail "cannot mount the stage's root"
+mount -t ext4 /dev/vdb /scratch || fail "cannot mount the scratch disk"
+nonce=$(cat /scratch/nonce)
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work /root || fail "cannot mount the overlay"
+mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev in the step's root"
+[ -d /root/proc ] && mount -t proc proc /root/proc
+[ -d /root/sys ] && mount -t sysfs sys /root/sys
+${NETWORK_SCRIPT}
+cp -a /fp /dev/.fp
+sh /scratch/step.sh
+code=$?
+umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
+umount /root/dev
+if [ $code = 0 ]; then
+${OPAQUE_SCRIPT}
+  umount /root || fail "cannot unmount the overlay"
+  tar -C /scratch -cf /dev/vdc upper opaque.list || fail "cannot write the step's layer"
+fi
+sync
+echo "@@FP-$nonce EXIT $code"
+poweroff -f
+`;
+
+function hostFile(tree: Tree, from: string, to: string, mode = 0o755): void {
+  tree.set(to, makeNode('file', { mode }, { content: fileContent(from, statSync(from).size) }));
+}
+
+/** A static busybox: FLEDGE_PURE_BUSYBOX, else the host's /bin/busybox (Debian busybox-static), else Fledge's pinned one. */
+async function busybox(): Promise<string> {
+  const given = process.env.FLEDGE_PURE_BUSYBOX;
+  if (given) return given;
+  if (existsSync('/bin/busybox')) return '/bin/busybox';
+  return download(DEFAULT_BUSYBOX_URL, DEFAULT_BUSYBOX_SHA256, 'RUN: busybox for the build VM', 'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox');
+}
+
+/** setpriv with its libraries and loader under /fp (they run inside the step's root from /dev/.fp). */
+function addSetpriv(tree: Tree): boolean {
+  if (!existsSync('/usr/bin/setpriv')) return false;
+  hostFile(tree, '/usr/bin/setpriv', 'fp/setpriv');
+  const libs = [...execFileSync('ldd', ['/usr/bin/setpriv'], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+  for (const lib of libs) hostFile(tree, lib, `fp/lib/${basename(lib)}`);
+  return true;
+}
+
+export interface Helper {
+  initrd: string;
+  /** setpriv is there: steps can run as another user */
+  setpriv: boolean;
+}
+
+export async function writeHelperInitramfs(path: string, kernel: VmKernel): Promise<Helper> {
+  const tree = new Tree();
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'lower', 'scratch', 'root', 'lib/modules', 'fp']) tree.mkdirp(d);
+  tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
+  const bb = await busybox();
+  hostFile(tree, bb, 'bin/busybox');
+  hostFile(tree, bb, 'fp/busybox');
+  const setpriv = addSetpriv(tree);
+  const modules = moduleFiles(kernel, MODULES);
+  for (const m of modules) hostFile(tree, m, `lib/modules/${basename(m)}`, 0o644);
+  tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(INIT(modules))) }));
+  await writeInitramfs(tree, path);
+  return { initrd: path, setpriv };
+}

@@ -1,0 +1,127 @@
+// RUN in a build VM (QEMU with Debian's kernel; KVM when usable, else TCG), against
+// buildah (--isolation chroot) running the same Dockerfile: the step makes files, a hard
+// link, a fifo, a symlink, a setuid file, a folder with another owner, removes image
+// paths (whiteouts) and replaces a folder (opaque), then runs as a USER from the image's
+// /etc/passwd. Our tree must equal buildah's (paths, types, modes, owners, content,
+// links). A failing step stops the build with its line and exit code; its output
+// streams, prefixed by the step. A step reaches the host through QEMU's user-mode NAT;
+// the same step on the same tree comes from the step cache without a VM.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDockerfile } from '../src/dockerfile/build.js';
+import { readContent } from '../src/tree/content.js';
+import { buildahBuild } from './helpers/buildah.js';
+import { serveFiles } from './helpers/http.js';
+import { writeHardLayout } from './helpers/hard-image.js';
+import { push, type Registry, startRegistry } from './helpers/registry.js';
+import { snapshotDir, snapshotTree } from './helpers/snapshot.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'fp-dockerfile-run-'));
+let savedCache: string | undefined;
+let registry: Registry;
+let base: string;
+
+/** One boot under TCG on a loaded 2-core machine can take minutes. */
+const BOOTS_MS = 300_000;
+
+const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget'];
+
+function put(root: string, path: string, data: string, mode = 0o644): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), data);
+  chmodSync(join(root, path), mode);
+}
+
+/** A busybox image (Debian's static busybox) with users, a file to remove and a folder to replace. */
+function baseLayout(): string {
+  const root = join(scratch, 'base-root');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+  chmodSync(join(root, 'bin/busybox'), 0o755);
+  for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a));
+  put(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n');
+  put(root, 'etc/group', 'root:x:0:\nalicegrp:x:1001:\n');
+  put(root, 'etc/removeme', 'gone\n');
+  put(root, 'etc/old/a', 'old\n');
+  put(root, 'etc/old/sub/b', 'old\n');
+  // what buildah mounts over (it leaves empty mount points in the layer otherwise)
+  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) put(root, f, '');
+  for (const d of ['tmp', 'dev', 'proc', 'sys', 'run']) mkdirSync(join(root, d));
+  chmodSync(join(root, 'tmp'), 0o1777);
+  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', '.'], { cwd: root, maxBuffer: 1 << 26 });
+  const layout = join(scratch, 'base');
+  writeHardLayout(layout, [tar], 'gzip', 'base', { history: [{ created_by: 'test base layer' }], config: { Env: ['PATH=/bin'] } });
+  return layout;
+}
+
+beforeAll(async () => {
+  savedCache = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = join(scratch, 'cache');
+  registry = await startRegistry();
+  base = `${registry.host}/busybox:1`;
+  await push(baseLayout(), 'base', base);
+});
+afterAll(async () => {
+  await registry?.stop();
+  if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = savedCache;
+});
+
+async function ours(text: string, log: (l: string) => void = () => {}) {
+  const dir = mkdtempSync(join(scratch, 'df-'));
+  writeFileSync(join(dir, 'Dockerfile'), text);
+  return { dir, built: buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log }) };
+}
+
+describe('RUN in a build VM', () => {
+  it('makes, removes and replaces files as buildah does; runs as USER; streams its output', async () => {
+    const text = `FROM ${base}
+ENV GREETING=hello
+WORKDIR /work
+RUN echo "$GREETING from $(pwd)" > made.txt && mkdir -p /new/dir && echo x > /new/dir/f && ln /new/dir/f /new/hard \\
+ && chmod 4750 /new/dir/f && chown 1000:1001 /new/dir && mkfifo /new/fifo && ln -s ../work/made.txt /new/link \\
+ && rm /etc/removeme && rm -rf /etc/old && mkdir /etc/old && echo new > /etc/old/n && echo streamed-output
+USER alice
+RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
+`;
+    const lines: string[] = [];
+    const { dir, built } = await ours(text, (l) => lines.push(l));
+    const tree = (await built).tree;
+    const theirs = buildahBuild(scratch, { context: dir, dockerfile: join(dir, 'Dockerfile') });
+    const skip = (p: string) => p === 'tmp/id.txt';
+    expect(snapshotTree(tree, { skip })).toEqual(snapshotDir(theirs.rootfs, { skip }));
+    const paths = new Set(snapshotTree(tree).map((e) => e.path));
+    for (const p of ['work/made.txt', 'new/hard', 'new/fifo', 'etc/old/n', 'tmp/alice-file']) expect(paths.has(p), p).toBe(true);
+    for (const p of ['etc/removeme', 'etc/old/a', 'etc/old/sub']) expect(paths.has(p), p).toBe(false);
+    expect(tree.get('new/hard')).toBe(tree.get('new/dir/f'));
+    expect(tree.get('new/dir/f')!.mode).toBe(0o4750);
+    expect(tree.get('tmp/alice-file')).toMatchObject({ uid: 1000, gid: 1001 });
+    expect(lines).toContain('[0] RUN | streamed-output');
+  }, BOOTS_MS * 2);
+
+  it('reaches the host through user-mode NAT (10.0.2.2 is the host\'s loopback); a rebuild takes the step from the cache', async () => {
+    const server = await serveFiles({ '/data': Buffer.from('over the network\n') });
+    try {
+      const text = `FROM ${base}\nRUN wget -q -O /fetched http://10.0.2.2:${new URL(server.url).port}/data\n`;
+      const node = (await (await ours(text)).built).tree.get('fetched')!;
+      expect(Buffer.concat([...readContent(node.content!)]).toString()).toBe('over the network\n');
+      // the same step again: from the step cache, no VM, no request
+      const lines: string[] = [];
+      const again = (await (await ours(text, (l) => lines.push(l))).built).tree.get('fetched')!;
+      expect(Buffer.concat([...readContent(again.content!)]).toString()).toBe('over the network\n');
+      expect(lines.some((l) => /^\[0\] RUN: cached \(step [0-9a-f]{12}\), no VM$/.test(l))).toBe(true);
+      expect(lines.some((l) => l.includes('booting'))).toBe(false);
+      expect(server.requests).toEqual(['GET /data']);
+    } finally {
+      await server.close();
+    }
+  }, BOOTS_MS);
+
+  it('a failing step stops the build with its Dockerfile line and exit code', async () => {
+    const { built } = await ours(`FROM ${base}\nCOPY Dockerfile /\nRUN echo about to fail && exit 3\nRUN echo never\n`);
+    await expect(built).rejects.toThrow(/^Dockerfile:3: RUN: "echo about to fail && exit 3" failed with exit code 3$/);
+  }, BOOTS_MS);
+});
