@@ -227,10 +227,10 @@ describe('btrfs writer: btrfs-progs', () => {
   it('refuses what btrfs cannot hold, naming the entry: a 256-byte name, a 4096-byte symlink target, a 17 000-byte xattr', () => {
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(named)).toThrow(`btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255 bytes; change the image`);
+    expect(() => image(named)).toThrow(new RegExp(`^btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255 bytes; `));
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
-    expect(() => image(long)).toThrow('btrfs: /etc/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; change the image');
+    expect(() => image(long)).toThrow(/^btrfs: \/etc\/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; /);
     const fat = new Tree({ mtime: T });
     file(fat, 'etc/fat', 'x').xattrs.set('user.big', Buffer.alloc(17000));
     expect(() => image(fat)).toThrow('btrfs: /etc/fat: xattr user.big of 17000 bytes does not fit in one item (16220 bytes at most); drop or shorten it');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ImageSink } from '../src/artifact.js';
 import { writeNewc } from '../src/cpio/newc.js';
+import { writeBtrfs } from '../src/btrfs/write.js';
 import { writeExt4 } from '../src/ext4/write.js';
 import { writePaxTar } from '../src/export/tar.js';
 import { applyLayer } from '../src/oci/apply.js';
@@ -16,6 +17,7 @@ import { writeSquashfs } from '../src/squashfs/write.js';
 import { bytesContent } from '../src/tree/content.js';
 import { LimitError } from '../src/tree/limits.js';
 import { linkCounts, makeNode, type Node, Tree } from '../src/tree/tree.js';
+import { writeXfs } from '../src/xfs/write.js';
 import { entry, tarOf } from './helpers/tar-craft.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-deep-'));
@@ -71,6 +73,24 @@ describe(`a ${DEPTH}-deep directory tree`, () => {
     out.close();
     const r = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
     expect(r.status, r.stdout).toBe(0);
+  });
+
+  it('xfs: written in seconds, xfs_repair clean', async () => {
+    const img = join(scratch, 'deep.xfs');
+    const out = sink(img);
+    await timed('xfs', 30_000, () => writeXfs(tree, out, { sizeBufferMb: 0, preallocate: false, epoch: T }));
+    out.close();
+    const r = spawnSync('xfs_repair', ['-n', '-f', img], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('btrfs: written in seconds, btrfs check clean', async () => {
+    const img = join(scratch, 'deep.btrfs');
+    const out = sink(img);
+    await timed('btrfs', 30_000, () => writeBtrfs(tree, out, { sizeBufferMb: 0, preallocate: false, epoch: T }));
+    out.close();
+    const r = spawnSync('btrfs', ['check', '--readonly', img], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('squashfs: written in seconds; unsquashfs lists the bottom file', async () => {

@@ -2,7 +2,7 @@
 // in pax names, empty and truncated layers, a root entry that is not a directory. Each
 // must give one TarError line naming the layer and the entry, quickly; nothing hangs.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/source.js';
 import { readTar, TarError } from '../src/oci/tar.js';
 import { Tree } from '../src/tree/tree.js';
+import { runCli } from './helpers/cli.js';
 import { writeHardLayout } from './helpers/hard-image.js';
 import { base256, entry, type Header, tarOf } from './helpers/tar-craft.js';
 
@@ -129,6 +130,18 @@ describe('empty, truncated and odd layers', () => {
   }
 });
 
+describe('found by fuzzing', () => {
+  it('a symlink loop above an entry is one line naming the layer and the entry', () => {
+    const e = failure(tarOf(entry({ name: 'b', type: '2', linkname: 'b' }), entry({ name: 'b/a', data: Buffer.from('x') })));
+    expect(e!.message).toMatch(/^LAYER: entry "b\/a" \(at byte 512\): its parent \/b: too many levels of symbolic links; /);
+  });
+
+  it('so is a hard link whose target path loops', () => {
+    const e = failure(tarOf(entry({ name: 'l', type: '2', linkname: 'l/x' }), entry({ name: 'h', type: '1', linkname: 'l/y/z' })));
+    expect(e!.message).toMatch(/^LAYER: entry "h" \(at byte 512\): its parent .*too many levels of symbolic links; /);
+  });
+});
+
 describe('through flatten: the message names the image, the layer and the entry', () => {
   let saved: string | undefined;
   beforeAll(() => {
@@ -161,4 +174,32 @@ describe('through flatten: the message names the image, the layer and the entry'
     const err = (await flatten(await openImage(`oci:${dir}:hard`)).catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(/layer 1 of 1 .*: truncated archive: header at byte 0 needs 512 bytes, the layer ends at byte 3$/);
   });
+});
+
+describe('through the CLI: exit 1, one line, nothing written', () => {
+  // [what, layer, export's error (null: the tar holds it), the ext4 build's error]
+  const cases: Array<[string, Buffer, RegExp | null, RegExp]> = [
+    ["a negative base-256 size (export used to hang)", tarOf(entry({ name: "f", size: base256(-1n, 12) })), /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/, /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/],
+    ['a device 4104:1048577 (ext4 wrote 8:257)', tarOf(entry({ name: 'sdz', type: '4', devmajor: 4104, devminor: 1048577 })), null, /: \/sdz: device 4104:1048577: major 4104, ext4 holds at most 4095; /],
+    ['a 256-byte name', tarOf(entry({ name: 'x', data: Buffer.from('x') }, [['path', 'n'.repeat(256)]])), /name of 256 bytes, tar export holds at most 255 bytes; /, /name of 256 bytes, ext4 holds at most 255 bytes; /],
+  ];
+  for (const [what, layer, exportError, buildError] of cases) {
+    it(`export and an ext4 build, given ${what}`, async () => {
+      const dir = mkdtempSync(join(scratch, 'cli-'));
+      writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'bad');
+      writeFileSync(join(dir, 'fledge.toml'), 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:bad"\n\n[filesystem]\ntype = "ext4"\n');
+      writeFileSync(join(dir, 'kestrel'), 'agent');
+      const before = readdirSync(dir).sort();
+      const build = await runCli(['build', '-q', '-o', 'out.img'], { cwd: dir });
+      expect([build.code, build.stderr.split('\n').length], build.stderr).toEqual([1, 2]);
+      expect(build.stderr).toMatch(buildError);
+      expect(readdirSync(dir).sort()).toEqual(before);
+      const exp = await runCli(['export', '-q', 'oci:./img:bad', '-o', 'out.tar'], { cwd: dir });
+      if (exportError) {
+        expect([exp.code, exp.stderr.split('\n').length], exp.stderr).toEqual([1, 2]);
+        expect(exp.stderr).toMatch(exportError);
+        expect(readdirSync(dir).sort()).toEqual(before);
+      } else expect([exp.code, exp.stderr]).toEqual([0, '']);
+    }, 120_000);
+  }
 });

@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeNewc } from '../src/cpio/newc.js';
+import { writeBtrfs } from '../src/btrfs/write.js';
 import { writeExt4 } from '../src/ext4/write.js';
 import { writePaxTar } from '../src/export/tar.js';
 import { writeSquashfs } from '../src/squashfs/write.js';
 import { bytesContent } from '../src/tree/content.js';
+import { writeXfs } from '../src/xfs/write.js';
 import { LimitError } from '../src/tree/limits.js';
 import { makeNode, type Node, Tree } from '../src/tree/tree.js';
 
@@ -20,8 +22,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'fp-limits-'));
 const T = { sec: 1700000000, nsec: 0 };
 let n = 0;
 
-type Format = 'ext4' | 'squashfs' | 'cpio' | 'tar';
-const FORMATS: Format[] = ['ext4', 'squashfs', 'cpio', 'tar'];
+type Format = 'ext4' | 'squashfs' | 'xfs' | 'btrfs' | 'cpio' | 'tar';
+const FORMATS: Format[] = ['ext4', 'squashfs', 'xfs', 'btrfs', 'cpio', 'tar'];
 
 /** Writes the tree in a fresh folder; returns the image path (throws what the writer throws). */
 async function write(format: Format, tree: Tree): Promise<string> {
@@ -31,6 +33,8 @@ async function write(format: Format, tree: Tree): Promise<string> {
   const file = new ArtifactFile(path);
   try {
     if (format === 'ext4') writeExt4(tree, file, { sizeBufferMb: 0, preallocate: false, epoch: T });
+    else if (format === 'xfs') writeXfs(tree, file, { sizeBufferMb: 0, preallocate: false, epoch: T });
+    else if (format === 'btrfs') writeBtrfs(tree, file, { sizeBufferMb: 0, preallocate: false, epoch: T });
     else if (format === 'squashfs') await writeSquashfs(tree, file, { compressor: 'gzip', level: 1, epoch: T, workers: 0 });
     else if (format === 'cpio') writeNewc(tree, (c) => file.write(c));
     else writePaxTar(tree, (c) => file.write(c));
@@ -60,7 +64,7 @@ const one = (path: string, node: Node) => {
   return t;
 };
 const device = (major: number, minor: number) => makeNode('block', { mtime: T }, { rdev: { major, minor } });
-const NAME = { ext4: 'ext4', squashfs: 'squashfs', cpio: 'initramfs \\(newc cpio\\)', tar: 'tar export' };
+const NAME = { ext4: 'ext4', squashfs: 'squashfs', xfs: 'xfs', btrfs: 'btrfs', cpio: 'initramfs \\(newc cpio\\)', tar: 'tar export' };
 
 describe('limits every format shares', () => {
   for (const format of FORMATS) {
@@ -68,7 +72,7 @@ describe('limits every format shares', () => {
       const long = 'n'.repeat(256);
       expect(await refusal(format, one(`dir/${long}`, file()))).toMatch(new RegExp(`^${NAME[format]}: /dir/n{256}: name of 256 bytes, .* holds at most 255 bytes; `));
       const link = makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) });
-      expect(await refusal(format, one('l', link))).toMatch(/: \/l: symlink target of 4096 bytes, .* holds at most 4095 bytes; /);
+      expect(await refusal(format, one('l', link))).toMatch(/: \/l: symlink target of 4096 bytes, .* holds at most (4095|1024) bytes; /);
       expect(await refusal(format, one('u', makeNode('file', { uid: 2 ** 32 }, { content: bytesContent(Buffer.alloc(0)) })))).toMatch(/\/u: uid 4294967296, .* at most 4294967295/);
       expect(await refusal(format, one('g', makeNode('fifo', { gid: -1 })))).toMatch(/\/g: gid -1, /);
     });
@@ -127,12 +131,17 @@ describe('at the limit the real tools read back what was written', () => {
 
 describe('device numbers are never truncated into another device', () => {
   // 4104:1048577 used to become 8:257 in ext4 and 8:1 (/dev/sda1) in squashfs
-  for (const format of ['ext4', 'squashfs', 'cpio'] as const) {
+  for (const format of ['ext4', 'squashfs', 'btrfs', 'cpio'] as const) {
     it(`${format}: refuses block device 4104:1048577 and 1:1048576`, async () => {
       expect(await refusal(format, one('dev/sdz', device(4104, 1048577)))).toMatch(/: \/dev\/sdz: device 4104:1048577: major 4104, .* holds at most 4095; /);
       expect(await refusal(format, one('dev/x', device(1, 1048576)))).toMatch(/: \/dev\/x: device 1:1048576: minor 1048576, .* holds at most 1048575; /);
     });
   }
+
+  it('xfs: refuses 16384:0 and 1:262144 (its sysv encoding: a 14-bit major, an 18-bit minor)', async () => {
+    expect(await refusal('xfs', one('d', device(16384, 0)))).toMatch(/^xfs: \/d: device 16384:0: major 16384, xfs holds at most 16383; /);
+    expect(await refusal('xfs', one('d', device(1, 262144)))).toMatch(/^xfs: \/d: device 1:262144: minor 262144, xfs holds at most 262143; /);
+  });
 
   it('tar export: keeps 4104:1048577 (ustar fields hold 7 octal digits); bsdtar reads it back; refuses 2097152', async () => {
     const img = await write('tar', one('d', device(4104, 1048577)));

@@ -219,10 +219,10 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
   it('refuses what xfs cannot hold, naming the entry: a 1025-byte symlink target, a 256-byte name', () => {
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(1025, 0x61) }));
-    expect(() => image(long)).toThrow('xfs: /etc/far: symlink target of 1025 bytes, xfs holds at most 1024; shorten it in the image');
+    expect(() => image(long)).toThrow(/^xfs: \/etc\/far: symlink target of 1025 bytes, xfs holds at most 1024 bytes; /);
     const longName = new Tree({ mtime: T });
     file(longName, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(longName)).toThrow(`xfs: /d/${'n'.repeat(256)}: name of 256 bytes, xfs holds at most 255; shorten it in the image`);
+    expect(() => image(longName)).toThrow(new RegExp(`^xfs: /d/${'n'.repeat(256)}: name of 256 bytes, xfs holds at most 255 bytes; `));
   });
 
   it('a 10 000-deep directory tree: written in seconds, xfs_repair clean', () => {

@@ -49,19 +49,26 @@ export function numberInodes(tree: Tree): Inode[] {
   };
   const root = add(tree.root, '/');
   root.refs.push({ parent: ROOT_INO, index: 0, name: Buffer.from('..') });
-  const visit = (dir: Inode): void => {
-    dir.entries = [];
-    let index = 2;
-    for (const key of sortedKeys(dir.node)) {
-      const name = keyBytes(key);
-      const child = dir.node.entries!.get(key)!;
-      const c = add(child, `${dir.path === '/' ? '' : dir.path}/${name.toString('utf8')}`);
-      c.refs.push({ parent: dir.ino, index, name });
-      dir.entries.push({ name, ino: c.ino, index: index++ });
-      if (child.type === 'dir') visit(c);
+  // depth first, children in name order, a child directory's subtree before its next
+  // sibling; an explicit stack, so depth costs no JS stack (limits were checked before)
+  root.entries = [];
+  const stack = [{ dir: root, keys: sortedKeys(tree.root), next: 0, index: 2 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
     }
-  };
-  visit(root);
+    const key = top.keys[top.next++]!;
+    const name = keyBytes(key);
+    const c = add(top.dir.node.entries!.get(key)!, `${top.dir.path === '/' ? '' : top.dir.path}/${name.toString('utf8')}`);
+    c.refs.push({ parent: top.dir.ino, index: top.index, name });
+    top.dir.entries!.push({ name, ino: c.ino, index: top.index++ });
+    if (c.node.type === 'dir') {
+      c.entries = [];
+      stack.push({ dir: c, keys: sortedKeys(c.node), next: 0, index: 2 });
+    }
+  }
   return inodes;
 }
 

@@ -54,7 +54,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       continue;
     }
     const base = keys.pop()!;
-    const parent = tree.resolve(keyBytes(keys.join('/')), true);
+    const parent = resolveParent(tree, keys, what);
     const path = [...parent, base];
     const at = keyBytes(path.join('/'));
 
@@ -79,7 +79,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     if (e.type === 'hardlink') {
       const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
       const tbase = tkeys.pop();
-      const target = tbase === undefined ? undefined : tree.get(keyBytes([...tree.resolve(keyBytes(tkeys.join('/')), true), tbase].join('/')));
+      const target = tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
       if (!target) throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist in a lower layer or earlier in this one; rebuild the layer with the target stored before its links`);
       if (target.type === 'dir') throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
       node = target;
@@ -142,6 +142,15 @@ class Ours {
         else if (child.type === 'dir') todo.push(child);
       }
     }
+  }
+}
+
+/** The canonical keys of a parent path; a symlink loop on the way is this entry's error. */
+function resolveParent(tree: Tree, keys: string[], what: string): string[] {
+  try {
+    return tree.resolve(keyBytes(keys.join('/')), true);
+  } catch (e) {
+    throw new Error(`${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`);
   }
 }
 

@@ -270,7 +270,7 @@ export function* readTar(path: string, label = path): Generator<TarEntry> {
       }
       checkChecksum(h, where);
       const typeflag = String.fromCharCode(h[156]!);
-      const size = num(h, F.size, 'size', where);
+      const size = num(h, F.size, 'size', `${label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
       if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
         if (size > MAX_META) throw new TarError(`${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`);
         readMeta(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where, global, pending);

@@ -11,6 +11,7 @@ import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
 import { bufferBytes } from '../ext4/sizing.js';
 import { readRange } from '../tree/content.js';
+import { checkLimits } from '../tree/limits.js';
 import { makeNode, type Node, type Time, type Tree } from '../tree/tree.js';
 import { agStates, writeAgs } from './ags.js';
 import { buildFork, type Extent } from './bmap.js';
@@ -21,6 +22,7 @@ import {
   LBTREE, LITERAL, SYMLINK_MAGIC,
 } from './format.js';
 import { encodeInode, freeInode } from './inode.js';
+import { XFS_LIMITS } from './limits.js';
 import { allocate, collectInodes, dirForm, type Ino, type Layout } from './plan.js';
 
 export interface XfsOptions {
@@ -216,6 +218,7 @@ function parentsOf(inodes: Ino[], byNode: Map<Node, Ino>): Map<Ino, Ino> {
 }
 
 export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
+  checkLimits(tree, XFS_LIMITS);
   const rt = makeNode('file', { mode: 0, mtime: o.epoch }, { content: { size: 0, pieces: [] } });
   const { inodes, byNode } = collectInodes(tree, rt);
   const parents = parentsOf(inodes, byNode);
