@@ -65,6 +65,8 @@ const TOOLS = [
   ['e2fsck', 'e2fsprogs'],
   ['mkfs.xfs', 'xfsprogs'],
   ['xfs_repair', 'xfsprogs'],
+  ['mkfs.btrfs', 'btrfs-progs'],
+  ['btrfs', 'btrfs-progs'],
   ['mksquashfs', 'squashfs-tools'],
   ['unsquashfs', 'squashfs-tools'],
   ['tar2sqfs', 'squashfs-tools-ng'],
@@ -152,6 +154,7 @@ function machine() {
       umoci: version(['umoci', '--version']),
       mke2fs: spawnSync('mke2fs', ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0].trim(),
       'mkfs.xfs': version(['mkfs.xfs', '-V']),
+      'mkfs.btrfs': version(['mkfs.btrfs', '--version']),
       mksquashfs: version(['mksquashfs', '-version']),
       tar2sqfs: version(['tar2sqfs', '--version']),
       cpio: version(['cpio', '--version']),
@@ -170,6 +173,7 @@ function writeConfigs(imageRef, coldRef) {
   const configs = {
     ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
     xfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "xfs"\n`,
+    btrfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "btrfs"\n`,
     squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
     'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
     'cold-ext4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(`docker://${coldRef}`)}\n\n[filesystem]\ntype = "ext4"\n`,
@@ -266,6 +270,24 @@ function peerXfs(layout, tag, bundle, img) {
   ];
 }
 
+/** umoci unpack, then mkfs.btrfs --rootdir into du + 25 % (at least 256 MiB, above mkfs.btrfs's minimum). */
+function peerBtrfs(layout, tag, bundle, img) {
+  const size = {};
+  return [
+    umociUnpack(layout, tag, bundle),
+    () => {
+      const r = timed(['du', '-s', '--block-size=1', join(bundle, 'rootfs')]);
+      size.mib = Math.max(256, Math.ceil((Number(r.stdout.split(/\s/)[0]) * 1.25) / MiB));
+      return r;
+    },
+    () => {
+      rmSync(img, { force: true });
+      timed(['truncate', '-s', `${size.mib}M`, img]);
+      return timed(['mkfs.btrfs', '-q', '-f', '--rootdir', join(bundle, 'rootfs'), img]);
+    },
+  ];
+}
+
 const cleanup = (...paths) => () => {
   for (const p of paths) rmSync(p, { recursive: true, force: true });
   return { wall: 0, rssKB: 0 };
@@ -331,6 +353,12 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
       target: 0.5,
       fp: { config: configs.xfs, out: out('fp.xfs'), check: (f) => timed(['xfs_repair', '-n', '-f', f]), checkName: 'xfs_repair -n' },
       peers: [{ tool: 'umoci unpack + mkfs.xfs -p protofile', steps: peerXfs(layout, tag, b, out('peer.xfs')), out: out('peer.xfs') }],
+    },
+    {
+      name: 'btrfs',
+      target: 0.5,
+      fp: { config: configs.btrfs, out: out('fp.btrfs'), check: (f) => timed(['btrfs', 'check', '--readonly', f]), checkName: 'btrfs check --readonly' },
+      peers: [{ tool: 'umoci unpack + mkfs.btrfs --rootdir', steps: peerBtrfs(layout, tag, b, out('peer.btrfs')), out: out('peer.btrfs') }],
     },
     {
       name: 'squashfs zstd-15',
