@@ -6,6 +6,7 @@
 // Files up to BTRFS_DEFAULT_MAX_INLINE (2048 bytes, fs/btrfs/ctree.h) are stored inline in
 // their EXTENT_DATA item; larger ones get regular extents for the sectors that hold data,
 // holes are left out (NO_HOLES), each extent at most 128 MiB (BTRFS_MAX_EXTENT_SIZE).
+import { dataBlockRuns } from '../tree/content.js';
 import { keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
 import { SECTOR } from './format.js';
 import { MAX_EXTENT, type Run, type Space } from './layout.js';
@@ -74,16 +75,7 @@ export function numberInodes(tree: Tree): Inode[] {
 
 /** Sector runs of a file that hold data: its pieces rounded out to sectors, merged. */
 function dataRuns(node: Node): Run[] {
-  const runs: Run[] = [];
-  for (const p of node.content!.pieces) {
-    if (!p.length) continue;
-    const start = Math.floor(p.at / SECTOR) * SECTOR;
-    const end = Math.ceil((p.at + p.length) / SECTOR) * SECTOR;
-    const last = runs[runs.length - 1];
-    if (last && start <= last.start + last.length) last.length = Math.max(last.length, end - last.start);
-    else runs.push({ start, length: end - start });
-  }
-  return runs;
+  return dataBlockRuns(node.content!, SECTOR).map((r) => ({ start: r.start * SECTOR, length: r.length * SECTOR }));
 }
 
 export function isInline(node: Node): boolean {

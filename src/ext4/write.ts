@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
-import { readRange } from '../tree/content.js';
-import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { dataBlockRuns, readRange } from '../tree/content.js';
+import { keyBytes, linkCounts, type Node, shapeDigest, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import { checkLimits } from '../tree/limits.js';
 import { crc32c } from './crc32c.js';
 import { type DirBlockKind, dirBlocks, emptyDirBlocks, sealDirBlock } from './dir.js';
@@ -60,18 +60,9 @@ interface Ino {
   xattrBlock: number;
 }
 
-/** Logical blocks of a file's content that hold data: pieces rounded out to blocks, merged. */
+/** Logical blocks of a file's content that hold data. */
 function dataRuns(node: Node): Run[] {
-  const runs: Run[] = [];
-  for (const p of node.content!.pieces) {
-    if (!p.length) continue;
-    const start = Math.floor(p.at / BLOCK);
-    const end = Math.ceil((p.at + p.length) / BLOCK);
-    const last = runs[runs.length - 1];
-    if (last && start <= last.start + last.length) last.length = Math.max(last.length, end - last.start);
-    else runs.push({ start, length: end - start });
-  }
-  return runs;
+  return dataBlockRuns(node.content!, BLOCK);
 }
 
 function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Node, Ino> } {
@@ -141,17 +132,6 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
   }
 }
 
-/** A digest of everything but file content: the htree seed, and half of the UUID. */
-function shapeDigest(tree: Tree): Buffer {
-  const h = createHash('sha256');
-  for (const { path, node } of tree.walk()) {
-    h.update(path).update('\0');
-    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.content?.size ?? 0, node.rdev ?? 0]));
-    if (node.target) h.update(node.target);
-    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
-  }
-  return h.digest();
-}
 
 interface Layout {
   geo: Geometry;

@@ -112,3 +112,18 @@ export function* readRange(c: Content, start: number, end: number): Generator<Ui
   }
   if (end > pos) yield* zeros(end - pos);
 }
+
+/** The blocks of `block` bytes that hold data (pieces rounded out to blocks, merged), as
+ *  runs of block numbers; the other blocks of the file are holes. */
+export function dataBlockRuns(c: Content, block: number): { start: number; length: number }[] {
+  const runs: { start: number; length: number }[] = [];
+  for (const p of c.pieces) {
+    if (!p.length) continue;
+    const start = Math.floor(p.at / block);
+    const end = Math.ceil((p.at + p.length) / block);
+    const last = runs[runs.length - 1];
+    if (last && start <= last.start + last.length) last.length = Math.max(last.length, end - last.start);
+    else runs.push({ start, length: end - start });
+  }
+  return runs;
+}

@@ -3,6 +3,7 @@
 // link is simply the same Node under two names. Names are bytes: a directory keys its
 // entries by the name's bytes as a latin1 string (one char per byte), which keeps
 // non-UTF-8 names exact and makes plain string order equal to byte order (strcmp).
+import { createHash } from 'node:crypto';
 import type { Content } from './content.js';
 
 export type NodeType = 'dir' | 'file' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -237,4 +238,18 @@ export function linkCounts(tree: Tree): Map<Node, number> {
     }
   }
   return counts;
+}
+
+/** A digest of everything in the tree but file content (paths, types, modes, owners, times,
+ *  sizes, devices, link targets, xattrs), after `salt`: writers derive UUIDs and hash seeds
+ *  from it, so the same tree gives the same bytes. */
+export function shapeDigest(tree: Tree, salt = ''): Buffer {
+  const h = createHash('sha256').update(salt);
+  for (const { path, node } of tree.walk()) {
+    h.update(path).update('\0');
+    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.content?.size ?? 0, node.rdev ?? 0]));
+    if (node.target) h.update(node.target);
+    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
+  }
+  return h.digest();
 }

@@ -3,6 +3,7 @@
 // each needs (directory form, data runs, symlink block, attribute fork), and a layout for
 // a filesystem of a given size: inode chunks first from AG 0's first chunk, then
 // directory, symlink, data, bmbt and attribute blocks in inode order.
+import { dataBlockRuns } from '../tree/content.js';
 import { keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
 import { bmbtBlocks, type Extent, MAX_EXTLEN } from './bmap.js';
 import { type BtreeShape, levelCounts } from './btree.js';
@@ -33,17 +34,9 @@ export interface Ino {
   attrBlock: number;
 }
 
+/** Logical blocks of a file's content that hold data. */
 function dataRuns(node: Node): Run[] {
-  const runs: Run[] = [];
-  for (const p of node.content!.pieces) {
-    if (!p.length) continue;
-    const start = Math.floor(p.at / BLOCK);
-    const end = Math.ceil((p.at + p.length) / BLOCK);
-    const last = runs[runs.length - 1];
-    if (last && start <= last.start + last.length) last.length = Math.max(last.length, end - last.start);
-    else runs.push({ start, length: end - start });
-  }
-  return runs;
+  return dataBlockRuns(node.content!, BLOCK);
 }
 
 /** `where` names the entry in an error (built only then: deep paths are long). */

@@ -12,7 +12,7 @@ import { BlockWriter } from '../block-writer.js';
 import { bufferBytes } from '../ext4/sizing.js';
 import { readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
-import { makeNode, type Node, type Time, type Tree } from '../tree/tree.js';
+import { makeNode, type Node, shapeDigest, type Time, type Tree } from '../tree/tree.js';
 import { agStates, writeAgs } from './ags.js';
 import { buildFork, type Extent } from './bmap.js';
 import { sealCrc } from './crc.js';
@@ -59,17 +59,6 @@ function planLayout(inodes: Ino[], dirBlocks: Map<Ino, number[]>, spare: number)
   throw new Error('xfs: the filesystem size did not settle');
 }
 
-/** A digest of everything but file content: half of the UUID. */
-function shapeDigest(tree: Tree): Buffer {
-  const h = createHash('sha256').update('xfs');
-  for (const { path, node } of tree.walk()) {
-    h.update(path).update('\0');
-    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.content?.size ?? 0, node.rdev ?? 0]));
-    if (node.target) h.update(node.target);
-    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
-  }
-  return h.digest();
-}
 
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
 function writeFileData(w: BlockWriter, node: Node, extents: Extent[], hash: ReturnType<typeof createHash>): void {
@@ -240,7 +229,7 @@ export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
   const w = new BlockWriter(out, BLOCK);
   const contentHash = createHash('sha256');
   for (const i of inodes) if (i.node.type === 'file') writeFileData(w, i.node, i.extents, contentHash);
-  const uuid = createHash('sha256').update(shapeDigest(tree)).update(contentHash.digest()).digest().subarray(0, 16);
+  const uuid = createHash('sha256').update(shapeDigest(tree, 'xfs')).update(contentHash.digest()).digest().subarray(0, 16);
   uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
   uuid[8] = (uuid[8] & 0x3f) | 0x80;
   const c: Ctx = { w, layout, uuid, ino };
