@@ -1,4 +1,5 @@
-// Stream compressors for artifacts. gzip is pako's deflate, in pigz's parallel scheme
+// Stream compressors for artifacts. gzip is pako's deflate (its bytes, computed by zlib in
+// WebAssembly: src/deflate/wasm.ts), in pigz's parallel scheme
 // (src/deflate): its bytes are the same on every platform, Node version and number of
 // cores (Node's zlib output differs between builds), so artifacts stay reproducible. The
 // gzip header carries no name and mtime 0, OS 3 (unix), as pako's.
