@@ -4,7 +4,7 @@
 // registry's credentials, until one serves the blob with the descriptor's size and digest;
 // it then enters the blob cache like any other.
 import type { Agent } from 'node:http';
-import { BuildError } from '../errors.js';
+import { NetworkError } from '../errors.js';
 import { type Limits, limitsWith } from '../limits.js';
 import { bodyChunks, release, timedFetch } from '../net.js';
 import { proxyAgent } from '../proxy.js';
@@ -33,5 +33,5 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
       await w.abort();
     }
   }
-  throw new BuildError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`);
+  throw new NetworkError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`);
 }

@@ -2,7 +2,7 @@
 // region holding the layer blob and the digests to check it against. Flattening applies
 // the layers oldest first onto one tree (image-spec layer.md).
 import { statSync } from 'node:fs';
-import { BuildError } from '../errors.js';
+import { BuildError, ImageError } from '../errors.js';
 import { type Limits, formatBytes, limitsWith } from '../limits.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { applyLayer } from './apply.js';
@@ -29,7 +29,7 @@ export interface LocalImage {
 /** The config's rootfs.diff_ids, checked against the number of layers. */
 export function diffIds(config: Buffer, layerCount: number, where: string): string[] {
   const ids = configDiffIds(parseDocument(config, where, 'image config'), where);
-  if (ids.length !== layerCount) throw new BuildError(`${where}: the image has ${layerCount} layers but its config lists ${ids.length} diff_ids`);
+  if (ids.length !== layerCount) throw new ImageError(`${where}: the image has ${layerCount} layers but its config lists ${ids.length} diff_ids`);
   return ids as string[];
 }
 
@@ -51,11 +51,11 @@ export async function flatten(image: LocalImage, log: (line: string) => void = (
     const budget = layerBudget(caps, used);
     const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest, budget);
     used += statSync(tar).size;
-    if (used > caps.maxImageBytes) throw new BuildError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
+    if (used > caps.maxImageBytes) throw new ImageError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
     try {
       applyLayer(tree, readTar(tar, where), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
     } catch (e) {
-      throw e instanceof BuildError ? e : new BuildError((e as Error).message);
+      throw e instanceof BuildError ? e : new ImageError((e as Error).message, { cause: e });
     }
   }
   return tree;

@@ -3,7 +3,7 @@
 // archives and layouts are read in place.
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { BuildError, UsageError } from '../errors.js';
+import { ImageError, NetworkError, UsageError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
 import { daemonEndpoint, saveFromDaemon } from './daemon.js';
@@ -64,9 +64,9 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
     case 'docker-daemon': {
       const endpoint = daemonEndpoint();
       const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
-      if (!endpoint) throw new BuildError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
+      if (!endpoint) throw new NetworkError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
       const saved = await saveFromDaemon(endpoint, name);
-      if (!saved) throw new BuildError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
+      if (!saved) throw new ImageError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
       return dockerArchiveImage(tarBundle(saved), undefined, text);
     }
     case 'docker-archive':
