@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { BuildError, relocated, UsageError } from '../errors.js';
 import { flatten } from '../oci/image.js';
-import { openImage } from '../oci/source.js';
+import { openImage } from '../oci/sources/open.js';
 import { cloneTree } from '../tree/clone.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { contextIgnore, loadContext } from './context.js';

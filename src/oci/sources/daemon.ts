@@ -8,10 +8,10 @@ import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { cacheDir } from '../download.js';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { NetworkError } from '../errors.js';
-import { DEFAULT_LIMITS, seconds } from '../limits.js';
+import { cacheDir } from '../../download.js';
+import { trackTemp, untrackTemp } from '../../cleanup.js';
+import { NetworkError } from '../../errors.js';
+import { DEFAULT_LIMITS, seconds } from '../../limits.js';
 
 /** Where the daemon listens, as http.request options; undefined when there is no daemon to ask. */
 export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): RequestOptions | undefined {

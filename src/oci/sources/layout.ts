@@ -5,15 +5,15 @@
 // whose blob the layout lacks but whose descriptor has `urls` (a foreign or
 // non-distributable layer, which copying tools may leave out) comes from those urls
 // through the blob cache, as for a registry pull.
-import { ImageError } from '../errors.js';
-import { DEFAULT_LIMITS, type Limits } from '../limits.js';
+import { ImageError } from '../../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { type Bundle, type Region, readFromBundle, readJson } from './bundle.js';
-import { cachedBlob } from './cache.js';
-import { splitDigest, verifyDigest } from './digest.js';
-import { blobFromUrls } from './foreign.js';
-import { diffIds, type LocalImage } from './image.js';
-import { type Descriptor, type ImageIndex, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from './manifest.js';
-import { checkIndex, checkManifest, parseDocument } from './shape.js';
+import { splitDigest, verifyDigest } from '../digest.js';
+import { foreignBlob } from '../remote/urls.js';
+import { diffIds, type LocalImage } from '../image.js';
+import { blobLayer } from '../layer/layer.js';
+import { type Descriptor, type ImageIndex, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from '../manifest.js';
+import { checkIndex, checkManifest, parseDocument } from '../shape.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const MAX_DOC = DEFAULT_LIMITS.maxManifestBytes;
@@ -47,7 +47,7 @@ async function layerRegion(b: Bundle, l: Descriptor, o: { log?: (line: string) =
   const inLayout = b.region(blobPath(l, b.where));
   if (inLayout) return inLayout;
   if (!l.urls?.length) throw new ImageError(`${b.where}: layer blob ${l.digest} is missing`);
-  const file = cachedBlob(l.digest, l.size) ?? (await blobFromUrls(l, b.where, 'is not in the layout', { ...o, fix: `put it into the layout as ${blobPath(l, b.where)}` }));
+  const file = await foreignBlob(l, b.where, 'is not in the layout', { ...o, fix: `put it into the layout as ${blobPath(l, b.where)}` });
   return { file, from: 0, length: l.size };
 }
 
@@ -76,6 +76,6 @@ export async function layoutImage(
   return {
     name,
     config,
-    layers: await Promise.all(manifest.layers.map(async (l, i) => ({ blob: await layerRegion(b, l, o), diffId: ids[i], digest: l.digest }))),
+    layers: await Promise.all(manifest.layers.map(async (l, i) => blobLayer(await layerRegion(b, l, o), ids[i], l.digest))),
   };
 }

@@ -11,13 +11,13 @@ import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { cacheDir } from '../download.js';
-import { BuildError, ImageError } from '../errors.js';
-import { formatBytes } from '../limits.js';
-import { readRegion, type Region } from './bundle.js';
-import { hasherFor } from './digest.js';
-import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
+import { trackTemp, untrackTemp } from '../../cleanup.js';
+import { cacheDir } from '../../download.js';
+import { BuildError, ImageError } from '../../errors.js';
+import { formatBytes } from '../../limits.js';
+import { readRegion, type Region } from '../sources/bundle.js';
+import { hasherFor } from '../digest.js';
+import { checkFreeSpace, FREE_CHECK_EVERY } from '../../free-space.js';
 
 /** zstd input handed to fzstd at a time: at most 256 RLE blocks (32 MiB) of output per slice */
 const ZSTD_SLICE = 1024;

@@ -3,16 +3,17 @@
 // archives and layouts are read in place.
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { ImageError, NetworkError, UsageError } from '../errors.js';
-import type { Limits } from '../limits.js';
+import { ImageError, NetworkError, UsageError } from '../../errors.js';
+import type { Limits } from '../../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
 import { daemonEndpoint, saveFromDaemon } from './daemon.js';
 import { dockerArchiveImage } from './docker-archive.js';
-import { diffIds, type LocalImage } from './image.js';
+import { diffIds, type LocalImage } from '../image.js';
+import { blobLayer } from '../layer/layer.js';
 import { layoutImage } from './layout.js';
-import { parsePlatform, type Platform } from './manifest.js';
-import { formatReference, parseSource } from './reference.js';
-import { pullImage } from './registry.js';
+import { parsePlatform, type Platform } from '../manifest.js';
+import { formatReference, parseSource } from '../reference.js';
+import { pullImage } from '../remote/registry.js';
 
 export interface SourceOptions {
   /** os/arch[/variant]; default linux/amd64 */
@@ -58,7 +59,7 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
       return {
         name: pulled.reference,
         config: pulled.config,
-        layers: pulled.layers.map((l, i) => ({ blob: { file: l.path, from: 0, length: statSync(l.path).size }, diffId: ids[i] })),
+        layers: pulled.layers.map((l, i) => blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i])),
       };
     }
     case 'docker-daemon': {

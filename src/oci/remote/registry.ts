@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import type { Response } from 'node-fetch';
-import { BuildError, ImageError, NetworkError, UsageError } from '../errors.js';
-import { type Limits, formatBytes, limitsWith } from '../limits.js';
-import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../net.js';
-import { proxyAgent, proxyFor } from '../proxy.js';
-import { BlobWriter, cachedBlob } from './cache.js';
+import { BuildError, ImageError, NetworkError, UsageError } from '../../errors.js';
+import { type Limits, formatBytes, limitsWith } from '../../limits.js';
+import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../../net.js';
+import { proxyAgent, proxyFor } from '../../proxy.js';
+import { BlobWriter, cachedBlob } from '../../cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
-import { digestOf, sha256Digest } from './digest.js';
-import { blobFromUrls } from './foreign.js';
+import { digestOf, sha256Digest } from '../digest.js';
+import { foreignBlob } from './urls.js';
 import {
   MANIFEST_ACCEPT,
   formatPlatform,
@@ -28,9 +28,9 @@ import {
   type Descriptor,
   type ImageManifest,
   type Platform,
-} from './manifest.js';
-import { checkIndex, checkManifest, parseDocument } from './shape.js';
-import { apiHost, formatReference, parseSource, type ImageRef } from './reference.js';
+} from '../manifest.js';
+import { checkIndex, checkManifest, parseDocument } from '../shape.js';
+import { apiHost, formatReference, parseSource, type ImageRef } from '../reference.js';
 
 export interface PullOptions {
   /** `os/arch[/variant]` or a Platform; default linux/amd64 */
@@ -371,7 +371,7 @@ export class RegistryClient {
           }
         } else if (res.status === 404 && desc.urls?.length) {
           discard(res);
-          return await blobFromUrls(desc, where, 'is not in the registry (HTTP 404)', this.opts);
+          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', this.opts);
         } else if (!res.ok) {
           throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {

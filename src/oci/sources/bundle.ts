@@ -3,10 +3,10 @@
 // file on disk. Layers inside an archive are never copied out: they are read in place.
 import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, sep } from 'node:path';
-import { ImageError } from '../errors.js';
-import { DEFAULT_LIMITS, formatBytes } from '../limits.js';
-import { parseDocument } from './shape.js';
-import { readTar, type TarEntry } from './tar.js';
+import { ImageError } from '../../errors.js';
+import { DEFAULT_LIMITS, formatBytes } from '../../limits.js';
+import { parseDocument } from '../shape.js';
+import { readTar, type TarEntry } from '../tar.js';
 
 /** A run of bytes of a file on disk. */
 export interface Region {

@@ -6,9 +6,9 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { cacheDir } from '../download.js';
-import { ImageError, NetworkError } from '../errors.js';
+import { trackTemp, untrackTemp } from './cleanup.js';
+import { cacheDir } from './download.js';
+import { ImageError, NetworkError } from './errors.js';
 import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
 
 function hexOf(digest: string): string {
