@@ -13,6 +13,7 @@
 // u16 gid index (into the id table), u32 mtime (unsigned seconds), u32 inode number.
 // A hard link is one inode with several directory entries; its link count is the
 // number of names (extended inode when > 1).
+import { newEncodeDev, S_IALLUGO } from '../posix.js';
 import { dirsPostOrder, keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
 import type { BlockCompressor } from './codec.js';
 import { NO_FRAGMENT, type FileData } from './data.js';
@@ -50,11 +51,6 @@ interface Listing {
   /** listing bytes + 3 (the kernel counts "." and ".." as 3 bytes) */
   fileSize: number;
   index: Buffer[];
-}
-
-/** Kernel device encoding (new_encode_dev): major in bits 8–19, minor split around it. */
-export function encodeDev(major: number, minor: number): number {
-  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
 
 export function clampTime(sec: number): number {
@@ -202,7 +198,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
       if (ext) type += 7;
     } else if (n.type === 'char' || n.type === 'block') {
       // u32 nlink, u32 device; extended adds u32 xattr.
-      body = u32s(nlink, encodeDev(n.rdev!.major, n.rdev!.minor), ...(ext ? [xattr] : []));
+      body = u32s(nlink, newEncodeDev(n.rdev!), ...(ext ? [xattr] : []));
       if (ext) type += 7;
     } else {
       // fifo, socket: u32 nlink; extended adds u32 xattr.
@@ -211,7 +207,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     }
     const head = Buffer.alloc(16);
     head.writeUInt16LE(type, 0);
-    head.writeUInt16LE(n.mode & 0o7777, 2);
+    head.writeUInt16LE(n.mode & S_IALLUGO, 2);
     head.writeUInt16LE(idIndex(n.uid), 4);
     head.writeUInt16LE(idIndex(n.gid), 6);
     head.writeUInt32LE(clampTime(n.mtime.sec), 8);
