@@ -3,7 +3,7 @@
 // submitted, blocking (Atomics.wait) until the oldest is done. So synchronous writers
 // (the cpio writer, a disk image writer) compress on every core with no change to their
 // flow, and the bytes never depend on the number of workers. workers = 0 compresses on
-// the calling thread. Starting a worker costs about as much CPU as deflating 2 MiB, so
+// the calling thread. Starting a worker costs about as much CPU as deflating 2 MiB with pako (more with the WebAssembly zlib), so
 // the workers start only once `inlineFirst` bytes have been compressed on the calling
 // thread: a small input never pays for them.
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
