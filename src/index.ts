@@ -2,6 +2,6 @@
 export { build, validate, type BuildOptions, type BuildResult } from './build.js';
 export type { FledgeConfig, Problem } from './config/types.js';
 export { BuildError, UsageError } from './errors.js';
-export { Tree, makeNode, type Node, type NodeType, type Time } from './tree/tree.js';
+export { Tree, makeNode, type Node, type NodeType, type FileNode, type DirNode, type SymlinkNode, type DeviceNode, type SpecialNode, type Time } from './tree/tree.js';
 export { bytesContent, fileContent, readContent, type Content, type Piece } from './tree/content.js';
 export { writeNewc } from './cpio/newc.js';

@@ -98,7 +98,7 @@ export async function dispatchCopy(b: Builder, s: Stage, state: StageState, inst
     if (existing?.type !== 'dir') throw new Error(`with more than one source the destination must be a folder ending in "/": write ${destWord}/`);
   }
   copyInto(state.tree, dest, sources, o);
-  for (const a of archives) copyChildren(mkdirDest(state.tree, dest, o.chown, o.epoch), a.root, { ...o, fromContext: false }, new Map());
+  for (const a of archives) copyChildren(state.tree, mkdirDest(state.tree, dest, o.chown, o.epoch), a.root, { ...o, fromContext: false }, new Map());
 }
 
 async function localSources(inst: Instruction, src: { tree: Tree; fromContext: boolean; where: string }, word: string, sources: CopySource[], archives: Tree[]): Promise<void> {

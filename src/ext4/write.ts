@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
 import { dataBlockRuns, readRange } from '../tree/content.js';
-import { keyBytes, linkCounts, type Node, shapeDigest, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { contentOf, type DirNode, type FileNode, keyBytes, linkCounts, makeNode, type Node, shapeDigest, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import { checkLimits } from '../tree/limits.js';
 import { crc32c } from './crc32c.js';
 import { type DirBlockKind, dirBlocks, emptyDirBlocks, sealDirBlock } from './dir.js';
@@ -61,8 +61,8 @@ interface Ino {
 }
 
 /** Logical blocks of a file's content that hold data. */
-function dataRuns(node: Node): Run[] {
-  return dataBlockRuns(node.content!, BLOCK);
+function dataRuns(node: FileNode): Run[] {
+  return dataBlockRuns(node.content, BLOCK);
 }
 
 function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Node, Ino> } {
@@ -82,15 +82,14 @@ function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Nod
     return i;
   };
   add(tree.root, ROOT_INO);
-  let lostFound = tree.root.entries!.get('lost+found');
+  let lostFound = tree.root.entries.get('lost+found');
   if (lostFound && lostFound.type !== 'dir') throw new Error('/lost+found is not a directory; ext4 needs it to be one');
   if (!lostFound) {
-    lostFound = { type: 'dir', mode: 0o700, uid: 0, gid: 0, mtime: epoch, xattrs: new Map(), entries: new Map() };
+    lostFound = makeNode('dir', { mode: 0o700, uid: 0, gid: 0, mtime: epoch }); // not in the tree: written as 4 empty blocks
     counts.set(lostFound, 2);
     counts.set(tree.root, counts.get(tree.root)! + 1);
     byNode.get(tree.root)!.links = counts.get(tree.root)! > 65000 ? 1 : counts.get(tree.root)!;
     add(lostFound, LOST_FOUND_INO);
-    lostFound.entries = undefined; // marks the synthesized one: written as 4 empty blocks
   } else add(lostFound, LOST_FOUND_INO);
   for (const { node } of tree.walk()) if (!byNode.has(node)) add(node, next++);
   return { inodes, byNode };
@@ -101,13 +100,15 @@ function numberInodes(tree: Tree, epoch: Time): { inodes: Ino[]; byNode: Map<Nod
  * stack of directories still to do: depth costs no JS stack; the order does not matter).
  */
 function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array): void {
-  const todo: Array<{ dir: Node; parent: number }> = [{ dir: tree.root, parent: ROOT_INO }];
+  const todo: Array<{ dir: DirNode; parent: number }> = [{ dir: tree.root, parent: ROOT_INO }];
+  let synthesized: Node | undefined; // the lost+found numberInodes made, not in the tree
   while (todo.length) {
     const { dir, parent } = todo.pop()!;
     const self = byNode.get(dir)!;
-    const names = sortedKeys(dir).map((k) => ({ name: keyBytes(k), node: dir.entries!.get(k)! }));
-    if (dir === tree.root && !dir.entries!.has('lost+found')) {
+    const names = sortedKeys(dir).map((k) => ({ name: keyBytes(k), node: dir.entries.get(k)! }));
+    if (dir === tree.root && !dir.entries.has('lost+found')) {
       const lf = [...byNode.values()].find((i) => i.ino === LOST_FOUND_INO)!;
+      synthesized = lf.node;
       names.push({ name: Buffer.from('lost+found'), node: lf.node });
       lf.blocks = emptyDirBlocks(LOST_FOUND_INO, ROOT_INO, 4).map((data) => ({ kind: 'leaf', data }));
     }
@@ -120,12 +121,12 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
     self.blocks = d.blocks;
     self.indexed = d.indexed;
     for (const { node } of names) {
-      if (node.type === 'dir' && node.entries) todo.push({ dir: node, parent: self.ino });
-      else if (node.type === 'symlink' && node.target!.length > FAST_SYMLINK_MAX) {
+      if (node.type === 'dir' && node !== synthesized) todo.push({ dir: node, parent: self.ino });
+      else if (node.type === 'symlink' && node.target.length > FAST_SYMLINK_MAX) {
         const i = byNode.get(node)!;
         if (i.blocks) continue;
         const data = Buffer.alloc(BLOCK);
-        data.set(node.target!);
+        data.set(node.target);
         i.blocks = [{ kind: 'raw', data }];
       }
     }
@@ -214,7 +215,7 @@ function planLayout(inodes: Ino[], spareBlocks: number, spareInodes: number): La
 
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
 function writeFileData(w: BlockWriter, i: Ino, hash: ReturnType<typeof createHash>): void {
-  const content = i.node.content!;
+  const content = contentOf(i.node);
   for (const e of i.extents) {
     const start = e.logical * BLOCK;
     const end = Math.min((e.logical + e.length) * BLOCK, content.size);
@@ -263,7 +264,7 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   // 4. directory, symlink, extent-tree and xattr blocks
   const used = new Uint8Array(Math.ceil(geo.groups * BLOCKS_PER_GROUP / 8));
   const inodeTable = new Map<number, Buffer>();
-  const journalIno: Ino = { ino: JOURNAL_INO, node: { type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: o.epoch, xattrs: new Map() }, links: 1, inodeXattrs: [], extents: [], treeBlocks: [], xattrBlock: 0 };
+  const journalIno: Ino = { ino: JOURNAL_INO, node: makeNode('file', { mode: 0o600, uid: 0, gid: 0, mtime: o.epoch }), links: 1, inodeXattrs: [], extents: [], treeBlocks: [], xattrBlock: 0 };
   let logical = 0;
   for (const r of layout.journal) {
     for (let k = 0; k < r.length; k += MAX_EXTENT_LEN) journalIno.extents.push({ logical: logical + k, physical: r.start + k, length: Math.min(MAX_EXTENT_LEN, r.length - k) });
@@ -299,15 +300,15 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
       flags = EXTENTS_FL | (i.indexed ? INDEX_FL : 0);
     } else if (node.type === 'symlink') {
       iblock = Buffer.alloc(60);
-      iblock.set(node.target!);
+      iblock.set(node.target);
     } else if (node.type === 'char' || node.type === 'block') {
       // the kernel's "new" encoding in i_block[1], i_block[0] = 0 (fs/ext4/inode.c)
       iblock = Buffer.alloc(60);
-      const { major, minor } = node.rdev!;
+      const { major, minor } = node.rdev;
       iblock.writeUInt32LE(((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0, 4);
     } else iblock = Buffer.alloc(60);
     if (i.ino === JOURNAL_INO) journalIblock = iblock;
-    const size = node.type === 'file' ? (i.ino === JOURNAL_INO ? journalSize : node.content!.size) : node.type === 'dir' ? (i.blocks?.length ?? 0) * BLOCK : node.type === 'symlink' ? node.target!.length : 0;
+    const size = node.type === 'file' ? (i.ino === JOURNAL_INO ? journalSize : node.content.size) : node.type === 'dir' ? (i.blocks?.length ?? 0) * BLOCK : node.type === 'symlink' ? node.target.length : 0;
     const sectors = (dataBlocks + i.treeBlocks.length + (i.xattrBlock ? 1 : 0)) * (BLOCK / 512);
     const inode = encodeInode({
       mode: S_IF[node.type] | node.mode,

@@ -13,7 +13,7 @@
 // u16 gid index (into the id table), u32 mtime (unsigned seconds), u32 inode number.
 // A hard link is one inode with several directory entries; its link count is the
 // number of names (extended inode when > 1).
-import { dirsPostOrder, keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
+import { type DirNode, dirsPostOrder, keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
 import type { BlockCompressor } from './codec.js';
 import { NO_FRAGMENT, type FileData } from './data.js';
 import { METADATA_SIZE, MetaWriter } from './metadata.js';
@@ -92,7 +92,7 @@ function numberInodes(tree: Tree): Map<Node, number> {
   let next = 1;
   dirsPostOrder(tree.root, (dir, keys) => {
     for (const k of keys) {
-      const c = dir.entries!.get(k)!;
+      const c = dir.entries.get(k)!;
       if (!nums.has(c)) nums.set(c, next++);
     }
   });
@@ -184,7 +184,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
       }
     } else if (n.type === 'file') {
       const d = data.get(n) ?? { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
-      const size = n.content!.size;
+      const size = n.content.size;
       const sizes = u32array(d.sizes);
       // basic: u32 start, u32 fragment, u32 offset, u32 size, u32 sizes[].
       // extended (hard links, xattrs, sparse, ≥ 4 GiB): u64 start, u64 size, u64 sparse,
@@ -197,12 +197,12 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
       }
     } else if (n.type === 'symlink') {
       // u32 nlink, u32 target size, target; extended adds u32 xattr after the target.
-      const target = Buffer.from(n.target!);
+      const target = Buffer.from(n.target);
       body = Buffer.concat([u32s(nlink, target.length), target, ...(ext ? [u32s(xattr)] : [])]);
       if (ext) type += 7;
     } else if (n.type === 'char' || n.type === 'block') {
       // u32 nlink, u32 device; extended adds u32 xattr.
-      body = u32s(nlink, encodeDev(n.rdev!.major, n.rdev!.minor), ...(ext ? [xattr] : []));
+      body = u32s(nlink, encodeDev(n.rdev.major, n.rdev.minor), ...(ext ? [xattr] : []));
       if (ext) type += 7;
     } else {
       // fifo, socket: u32 nlink; extended adds u32 xattr.
@@ -226,7 +226,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
   // crosses into the next 8 KiB metadata block (then the header is added to the
   // directory index: u32 offset from the listing start, u32 metadata block, u32 name
   // size − 1, first name), as mksquashfs does.
-  const writeListing = (dir: Node): Listing => {
+  const writeListing = (dir: DirNode): Listing => {
     const start = dirs.pos();
     const base = dirs.length;
     const index: Buffer[] = [];
@@ -244,7 +244,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
       run = undefined;
     };
     for (const k of sortedKeys(dir)) {
-      const c = dir.entries!.get(k)!;
+      const c = dir.entries.get(k)!;
       const name = keyBytes(k);
       const ref = refs.get(c)!;
       const block = Math.floor(ref / 65536);
@@ -276,7 +276,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
 
   dirsPostOrder(tree.root, (dir, keys) => {
     for (const k of keys) {
-      const c = dir.entries!.get(k)!;
+      const c = dir.entries.get(k)!;
       if (!refs.has(c)) writeInode(c, nums.get(dir)!);
     }
     listings.set(dir, writeListing(dir));

@@ -13,7 +13,7 @@
 // at the next table's start), as mksquashfs writes it.
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
-import type { Node, Time, Tree } from '../tree/tree.js';
+import type { FileNode, Node, Time, Tree } from '../tree/tree.js';
 import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor } from './codec.js';
 import { checkLimits } from '../tree/limits.js';
 import { writeData } from './data.js';
@@ -76,7 +76,7 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
   }
 
   // data: every regular file once (hard links are one node), in walk order
-  const files: Node[] = [];
+  const files: FileNode[] = [];
   const seen = new Set<Node>();
   for (const { node } of tree.walk()) {
     if (node.type === 'file' && !seen.has(node)) {
