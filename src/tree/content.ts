@@ -39,7 +39,11 @@ export class ContentReader {
   private piece = 0;
   private fds = new Map<string, number>();
 
-  constructor(readonly content: Content) {}
+  /** `Fail`: the error class of a short read (a file that changed while building) */
+  constructor(
+    readonly content: Content,
+    private readonly Fail: new (message: string) => Error = BuildError,
+  ) {}
 
   /** Where the first data byte at or after `from` is (the content's size when none is). */
   nextData(from: number): number {
@@ -111,7 +115,7 @@ export class ContentReader {
     if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
     for (let o = 0; o < buf.length; ) {
       const n = readSync(fd, buf, o, buf.length - o, p.from + at + o);
-      if (n === 0) throw new BuildError(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
+      if (n === 0) throw new this.Fail(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
       o += n;
     }
   }
