@@ -103,7 +103,7 @@ export async function dispatchCopy(b: Builder, s: Stage, state: StageState, inst
 
 async function localSources(inst: Instruction, src: { tree: Tree; fromContext: boolean; where: string }, word: string, sources: CopySource[], archives: Tree[]): Promise<void> {
   for (const found of resolveSources(src.tree, [word], src.where)) {
-    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content!, word) : undefined;
+    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content, word) : undefined;
     if (archive) archives.push(archive);
     else sources.push(found);
   }

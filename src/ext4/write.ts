@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
 import { dataBlockRuns, readRange } from '../tree/content.js';
-import { contentOf, type DirNode, type FileNode, keyBytes, linkCounts, makeNode, type Node, shapeDigest, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { contentOf, type DirNode, type FileNode, keyBytes, linkCounts, makeNode, type Node, shapeDigest, sortedEntries, type Time, type Tree } from '../tree/tree.js';
 import { checkLimits } from '../tree/limits.js';
 import { crc32c } from './crc32c.js';
 import { type DirBlockKind, dirBlocks, emptyDirBlocks, sealDirBlock } from './dir.js';
@@ -105,7 +105,7 @@ function contentBlocks(tree: Tree, byNode: Map<Node, Ino>, hashSeed: Uint32Array
   while (todo.length) {
     const { dir, parent } = todo.pop()!;
     const self = byNode.get(dir)!;
-    const names = sortedKeys(dir).map((k) => ({ name: keyBytes(k), node: dir.entries.get(k)! }));
+    const names = sortedEntries(dir).map(([k, node]) => ({ name: keyBytes(k), node }));
     if (dir === tree.root && !dir.entries.has('lost+found')) {
       const lf = [...byNode.values()].find((i) => i.ino === LOST_FOUND_INO)!;
       synthesized = lf.node;

@@ -193,7 +193,7 @@ class TarFile {
     readonly label: string,
   ) {
     this.size = statSync(path).size;
-    this.reader = new ContentReader(fileContent(path, this.size));
+    this.reader = new ContentReader(fileContent(path, this.size), TarError);
   }
 
   close(): void {

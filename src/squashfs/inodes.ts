@@ -13,7 +13,7 @@
 // u16 gid index (into the id table), u32 mtime (unsigned seconds), u32 inode number.
 // A hard link is one inode with several directory entries; its link count is the
 // number of names (extended inode when > 1).
-import { type DirNode, dirsPostOrder, keyBytes, linkCounts, sortedKeys, type Node, type Tree } from '../tree/tree.js';
+import { type DirNode, dirsPostOrder, keyBytes, linkCounts, sortedEntries, type Node, type Tree } from '../tree/tree.js';
 import type { BlockCompressor } from './codec.js';
 import { NO_FRAGMENT, type FileData } from './data.js';
 import { METADATA_SIZE, MetaWriter } from './metadata.js';
@@ -90,11 +90,8 @@ function u64(n: number): Buffer {
 function numberInodes(tree: Tree): Map<Node, number> {
   const nums = new Map<Node, number>();
   let next = 1;
-  dirsPostOrder(tree.root, (dir, keys) => {
-    for (const k of keys) {
-      const c = dir.entries.get(k)!;
-      if (!nums.has(c)) nums.set(c, next++);
-    }
+  dirsPostOrder(tree.root, (_dir, entries) => {
+    for (const [, c] of entries) if (!nums.has(c)) nums.set(c, next++);
   });
   nums.set(tree.root, next);
   return nums;
@@ -243,8 +240,7 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
       dirs.append(Buffer.concat([u32s(run.count - 1, run.block, run.number), ...run.entries]));
       run = undefined;
     };
-    for (const k of sortedKeys(dir)) {
-      const c = dir.entries.get(k)!;
+    for (const [k, c] of sortedEntries(dir)) {
       const name = keyBytes(k);
       const ref = refs.get(c)!;
       const block = Math.floor(ref / 65536);
@@ -274,9 +270,8 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
     return { start: start.block, offset: start.offset, fileSize: dirs.length - base + 3, index };
   };
 
-  dirsPostOrder(tree.root, (dir, keys) => {
-    for (const k of keys) {
-      const c = dir.entries.get(k)!;
+  dirsPostOrder(tree.root, (dir, entries) => {
+    for (const [, c] of entries) {
       if (!refs.has(c)) writeInode(c, nums.get(dir)!);
     }
     listings.set(dir, writeListing(dir));

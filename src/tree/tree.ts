@@ -248,7 +248,7 @@ export class Tree {
 
   /** The entries of dir as [name key, node], in byte order of the names. */
   children(dir: DirNode): Array<[string, Node]> {
-    return [...dir.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return sortedEntries(dir);
   }
 
   /**
@@ -326,20 +326,25 @@ const SLASH = Buffer.from('/');
  * (children in name order, top last: mksquashfs's order), with an explicit stack, so a
  * deep tree costs no JS stack.
  */
-export function dirsPostOrder(top: DirNode, fn: (dir: DirNode, keys: string[]) => void): void {
-  const stack = [{ dir: top, keys: sortedKeys(top), next: 0 }];
+export function dirsPostOrder(top: DirNode, fn: (dir: DirNode, entries: Array<[string, Node]>) => void): void {
+  const stack = [{ dir: top, entries: sortedEntries(top), next: 0 }];
   for (let frame = stack.at(-1); frame; frame = stack.at(-1)) {
     let sub: DirNode | undefined;
-    while (!sub && frame.next < frame.keys.length) {
-      const child = frame.dir.entries.get(frame.keys[frame.next++] ?? '');
+    while (!sub && frame.next < frame.entries.length) {
+      const child = frame.entries[frame.next++]?.[1];
       if (child?.type === 'dir') sub = child;
     }
-    if (sub) stack.push({ dir: sub, keys: sortedKeys(sub), next: 0 });
+    if (sub) stack.push({ dir: sub, entries: sortedEntries(sub), next: 0 });
     else {
       stack.pop();
-      fn(frame.dir, frame.keys);
+      fn(frame.dir, frame.entries);
     }
   }
+}
+
+/** A directory's entries as [name key, node], in byte order of the names (latin1 keys compare as bytes). */
+export function sortedEntries(dir: DirNode): Array<[string, Node]> {
+  return [...dir.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A directory's entry keys in byte order (latin1 keys compare as bytes). */

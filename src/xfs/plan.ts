@@ -4,7 +4,7 @@
 // a filesystem of a given size: inode chunks first from AG 0's first chunk, then
 // directory, symlink, data, bmbt and attribute blocks in inode order.
 import { dataBlockRuns } from '../tree/content.js';
-import { type DirNode, type FileNode, keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
+import { type DirNode, type FileNode, keyBytes, linkCounts, type Node, sortedEntries, type Tree } from '../tree/tree.js';
 import { bmbtBlocks, type Extent, MAX_EXTLEN } from './bmap.js';
 import { type BtreeShape, levelCounts } from './btree.js';
 import { type DirEntry, type DirForm, directory } from './dir.js';
@@ -79,10 +79,7 @@ export function collectInodes(tree: Tree, epochNode: Node): { inodes: Ino[]; byN
 
 /** The entries of directory `dir` (inode i; names in byte order) with the inode numbers `ino` gives. */
 export function dirForm(i: Ino, dir: DirNode, parent: Ino, byNode: Map<Node, Ino>, ino: (x: Ino) => number): DirForm {
-  const entries: DirEntry[] = sortedKeys(dir).map((k) => {
-    const child = dir.entries.get(k)!;
-    return { name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] };
-  });
+  const entries: DirEntry[] = sortedEntries(dir).map(([k, child]) => ({ name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] }));
   return directory(entries, ino(i), ino(parent), i.room);
 }
 

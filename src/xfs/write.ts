@@ -123,7 +123,7 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
     }
     size = d.size;
   }
-  if (node.type === 'symlink') c.w.write(i.extents[0].physical, symlinkBlock(node.target!, i.extents[0].physical, own, c.uuid));
+  if (node.type === 'symlink') c.w.write(i.extents[0].physical, symlinkBlock(node.target, i.extents[0].physical, own, c.uuid));
   const fork = buildFork(i.extents, i.room, i.bmbt, (b) => c.layout.geo.fsb(b));
   for (const b of fork.blocks) {
     LBTREE.encode({ blkno: b.at * SECTORS, uuid: c.uuid, owner: own }, b.data);
