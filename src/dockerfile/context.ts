@@ -7,6 +7,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { newDecodeDev, S_IALLUGO } from '../posix.js';
 import { fileContent } from '../tree/content.js';
 import { type DirNode, makeNode, type Node, type NodeData, type NodeType, Tree } from '../tree/tree.js';
 import { type IgnoreMatcher, parseDockerignore } from './match.js';
@@ -25,15 +26,14 @@ function nodeOf(abs: string, st: BigIntStats, type: 'dir'): DirNode;
 function nodeOf(abs: string, st: BigIntStats, type: NodeType): Node;
 function nodeOf(abs: string, st: BigIntStats, type: NodeType): Node {
   const mtime = { sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n) };
-  return makeNode(type, { mode: Number(st.mode) & 0o7777, uid: 0, gid: 0, mtime }, dataOf(abs, st, type));
+  return makeNode(type, { mode: Number(st.mode) & S_IALLUGO, uid: 0, gid: 0, mtime }, dataOf(abs, st, type));
 }
 
 function dataOf(abs: string, st: BigIntStats, type: NodeType): NodeData {
   if (type === 'file') return { content: fileContent(abs, Number(st.size)) };
   if (type === 'symlink') return { target: new Uint8Array(readlinkSync(abs, { encoding: 'buffer' })) };
   if (type !== 'char' && type !== 'block') return {};
-  const rdev = Number(st.rdev);
-  return { rdev: { major: (rdev >> 8) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) } };
+  return { rdev: newDecodeDev(Number(st.rdev)) };
 }
 
 /** The matcher of the context: Dockerfile.dockerignore beside the Dockerfile, else context/.dockerignore. */
