@@ -1,29 +1,28 @@
-// The content-addressed blob cache: cacheDir()/blobs/sha256/<hex>. A blob is written to a
-// temp file beside its final name, hashed as it is written (a resumed download goes on
-// with the same hash), and enters the cache by rename only once it has been read to its
-// end with the expected size and sha256. A file under its final name is trusted.
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+// The content-addressed blob cache: cacheDir()/blobs/<algorithm>/<hex>, for sha256 and
+// sha512 (the OCI spec's registered algorithms, src/oci/digest.ts). A blob is written to
+// a temp file beside its final name, hashed with its digest's algorithm as it is written
+// (a resumed download goes on with the same hash), and enters the cache by rename only
+// once it has been read to its end with the expected size and digest. A file under its
+// final name is trusted.
+import { randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { trackTemp, untrackTemp } from '../cleanup.js';
 import { cacheDir } from '../download.js';
 import { BuildError } from '../errors.js';
+import { hasherFor, splitDigest } from './digest.js';
 import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
 
-function hexOf(digest: string): string {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new BuildError(`blob digest "${digest}" is not sha256:<64 hex>; only sha256 digests are supported`);
-  return m[1];
-}
-
-export function blobDir(): string {
-  return join(cacheDir(), 'blobs', 'sha256');
+/** The cache's folder of blobs of one digest algorithm. */
+export function blobDir(algorithm = 'sha256'): string {
+  return join(cacheDir(), 'blobs', algorithm);
 }
 
 /** Where the blob with this digest lives (or would live) in the cache. */
 export function blobPath(digest: string): string {
-  return join(blobDir(), hexOf(digest));
+  const { algorithm, hex } = splitDigest(digest, 'blob cache');
+  return join(blobDir(algorithm), hex);
 }
 
 /** The cached file of a blob, if it is there with the expected size. */
@@ -38,7 +37,7 @@ export function cachedBlob(digest: string, size?: number): string | undefined {
 export class BlobWriter {
   written = 0;
   private nextFreeCheck = 0;
-  private hash: Hash = createHash('sha256');
+  private hash: Hash;
   private constructor(
     readonly digest: string,
     readonly size: number,
@@ -46,12 +45,14 @@ export class BlobWriter {
     private readonly tmp: string,
     private fh: FileHandle | undefined,
     private readonly minFreeBytes: number,
-  ) {}
+  ) {
+    this.hash = hasherFor(digest, where);
+  }
 
   /** `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
   static async open(digest: string, size: number, where: string, minFreeBytes = 0): Promise<BlobWriter> {
     const path = blobPath(digest);
-    mkdirSync(blobDir(), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
     trackTemp(tmp);
     return new BlobWriter(digest, size, where, tmp, await open(tmp, 'w'), minFreeBytes);
@@ -63,7 +64,7 @@ export class BlobWriter {
       throw new BuildError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
     }
     if (this.written >= this.nextFreeCheck) {
-      checkFreeSpace(blobDir(), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
+      checkFreeSpace(dirname(this.tmp), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
       this.nextFreeCheck = this.written + FREE_CHECK_EVERY;
     }
     this.hash.update(chunk);
@@ -76,19 +77,19 @@ export class BlobWriter {
   async restart(): Promise<void> {
     if (!this.fh) throw new Error('BlobWriter: restart after close');
     await this.fh.truncate(0);
-    this.hash = createHash('sha256');
+    this.hash = hasherFor(this.digest, this.where);
     this.written = 0;
     this.nextFreeCheck = 0;
   }
 
-  /** Verify size and sha256, then move the blob to its place in the cache; returns that path. */
+  /** Verify size and digest, then move the blob to its place in the cache; returns that path. */
   async commit(): Promise<string> {
     await this.close();
     try {
       if (this.written !== this.size) {
         throw new BuildError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
       }
-      const got = `sha256:${this.hash.digest('hex')}`;
+      const got = `${splitDigest(this.digest, this.where).algorithm}:${this.hash.digest('hex')}`;
       if (got !== this.digest) {
         throw new BuildError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
       }
