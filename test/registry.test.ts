@@ -6,12 +6,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { blobDir } from '../src/oci/cache.js';
+import { blobDir } from '../src/cache.js';
 import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
 import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
-import { isInsecure, pullImage } from '../src/oci/registry.js';
+import { isInsecure, pullImage } from '../src/oci/remote/registry.js';
 import { flatten } from '../src/oci/image.js';
-import { openImage } from '../src/oci/source.js';
+import { openImage } from '../src/oci/sources/open.js';
 import { readContent } from '../src/tree/content.js';
 import { serveFiles } from './helpers/http.js';
 import { Layout, push, putManifest, sha256, startProxy, startRegistry, startTokenServer, uploadBlob, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
@@ -342,7 +342,7 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     await putManifest(open.host, repo, 'v1', { schemaVersion: 2, mediaType: `${oci}.manifest.v1+json`, config: { mediaType: `${oci}.config.v1+json`, digest: configDigest, size: config.length }, layers: [{ mediaType: `${oci}.layer.v1.tar+gzip`, digest: layerDigest, size: gz.length }] } as { mediaType: string });
     const img = await pullImage(`${open.host}/${repo}:v1`);
     expect(img.configDigest).toBe(configDigest);
-    expect(img.layers[0].path).toBe(join(blobDir('sha512'), layerDigest.slice(7)));
+    expect(img.layers[0].path).toBe(join(blobDir(undefined, 'sha512'), layerDigest.slice(7)));
     const tree = await flatten(await openImage(`docker://${open.host}/${repo}:v1`));
     expect(Buffer.concat([...readContent(tree.get('hello')!.content!)]).toString()).toBe('a sha512 layer\n');
 
@@ -352,7 +352,7 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     const err = (await pullImage(`${p.host}/${repo}:v1`).catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(/(?:config|blob) sha512:[0-9a-f]{128} (?:arrived with|has) digest sha512:[0-9a-f]{128}; /);
     expect(err.message).not.toContain('\n');
-    expect(existsSync(blobDir('sha512')) ? readdirSync(blobDir('sha512')) : []).toEqual([]);
+    expect(existsSync(blobDir(undefined, 'sha512')) ? readdirSync(blobDir(undefined, 'sha512')) : []).toEqual([]);
   });
 
   it('retries after 429 (honoring Retry-After) and after 500', async () => {

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ArtifactFile } from '../artifact.js';
 import type { FilesystemConfig } from '../config/types.js';
-import { BuildError, UsageError } from '../errors.js';
+import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
 import { writeQcow2 } from '../qcow2/write.js';
 import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
@@ -48,7 +48,8 @@ async function writeFilesystem(tree: Tree, out: ArtifactFile, fs: FilesystemConf
   return 0;
 }
 
-const ERRORS: Record<string, new (message: string) => Error> = { BuildError, UsageError };
+/** The error classes a writer throws, rebuilt by name on this side of the thread. */
+const ERRORS: Record<string, new (message: string) => Error> = { BuildError, ImageError, FormatLimitError, UsageError };
 
 /**
  * Runs a synchronous writer (ext4, xfs, btrfs) on a worker thread (src/pipeline/fs-worker.ts)
