@@ -16,7 +16,7 @@ import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { BuiltImage } from './dockerfile/build.js';
 import { builtImage, buildConfig } from './dockerfile/source.js';
-import { imageName } from './oci/source.js';
+import { imageName } from './oci/sources/open.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
 import { checkRootfsType, rootfsFileName, writeRootfs } from './pipeline/write-rootfs.js';

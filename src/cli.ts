@@ -42,10 +42,18 @@ function limitsFrom(a: { 'network-timeout'?: number; 'max-layer-size'?: string; 
   };
 }
 
+/**
+ * The exit status by class (src/errors.ts): 2 for a UsageError (ConfigError and
+ * DockerfileError among them), 1 for every other BuildError. Anything else escaped by
+ * mistake (a bug, or a system error nobody named): 1 as well, so a script sees a failure.
+ */
+function exitStatus(e: unknown): 1 | 2 {
+  return e instanceof UsageError ? 2 : 1;
+}
+
 function fail(e: unknown): never {
-  const err = e as Error & { exitCode?: number };
-  process.stderr.write(`fledge-pure: ${err.message}\n`);
-  process.exit(err.exitCode ?? 1);
+  process.stderr.write(`fledge-pure: ${(e as Error).message}\n`);
+  process.exit(exitStatus(e));
 }
 
 exitCleanlyOnSignals();

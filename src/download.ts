@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackTemp, untrackTemp } from './cleanup.js';
-import { BuildError } from './errors.js';
+import { BuildError, NetworkError, UsageError } from './errors.js';
 import { type Limits, formatBytes, limitsWith } from './limits.js';
 import { readBody, release, timedFetch } from './net.js';
 import { proxyAgent } from './proxy.js';
@@ -44,17 +44,18 @@ function readLocal(path: string, what: string, hint: string, max: number): Buffe
 async function fetchBytes(url: string, what: string, hint: string, limits: Limits, max = limits.maxDownloadBytes): Promise<Buffer> {
   const path = localPath(url);
   if (path !== undefined) return readLocal(path, what, hint, max);
-  const tooLarge = (cap: string) => new BuildError(`${what}: ${url} is larger than ${cap}, more than allowed; ${hint}`);
+  const tooLarge = (cap: string) => new NetworkError(`${what}: ${url} is larger than ${cap}, more than allowed; ${hint}`);
   try {
     const res = await timedFetch(url, { redirect: 'follow', agent: (u) => proxyAgent(u) }, limits);
     if (!res.ok) {
       release(res);
-      throw new BuildError(`${what}: ${url} answered HTTP ${res.status}; ${hint}`);
+      throw new NetworkError(`${what}: ${url} answered HTTP ${res.status}; ${hint}`);
     }
     return await readBody(res, max, tooLarge);
   } catch (e) {
-    if (e instanceof BuildError) throw e;
-    throw new BuildError(`${what}: cannot download ${url} (${(e as Error).message}); ${hint}`);
+    // ours pass as they are; a proxy setting's UsageError is named as this download's failure
+    if (e instanceof BuildError && !(e instanceof UsageError)) throw e;
+    throw new NetworkError(`${what}: cannot download ${url} (${(e as Error).message}); ${hint}`, { cause: e });
   }
 }
 
@@ -94,6 +95,6 @@ export async function fetchJson(url: string, what: string, hint: string, limits:
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new BuildError(`${what}: ${url} did not answer JSON; ${hint}`);
+    throw new NetworkError(`${what}: ${url} did not answer JSON; ${hint}`);
   }
 }

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { cacheDir } from '../download.js';
 import { applyLayer } from '../oci/apply.js';
-import { sniffCompression, zstdDecompress } from '../oci/layer-file.js';
+import { sniffCompression, zstdDecompress } from '../oci/layer/uncompress.js';
 import { readTar } from '../oci/tar.js';
 import { type Content, readContent, readRange } from '../tree/content.js';
 import { Tree } from '../tree/tree.js';

@@ -5,9 +5,9 @@
 // its base image's ONBUILD triggers, then its instructions.
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { BuildError, UsageError } from '../errors.js';
+import { BuildError, relocated, UsageError } from '../errors.js';
 import { flatten } from '../oci/image.js';
-import { openImage } from '../oci/source.js';
+import { openImage } from '../oci/sources/open.js';
 import { cloneTree } from '../tree/clone.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { contextIgnore, loadContext } from './context.js';
@@ -85,7 +85,7 @@ export class Builder {
   located(inst: Instruction, e: unknown): Error {
     if (e instanceof DockerfileError) return e;
     const msg = `${this.file}:${inst.line}: ${inst.cmd}: ${(e as Error).message}`;
-    return e instanceof BuildError ? new BuildError(msg) : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`);
+    return e instanceof BuildError && !(e instanceof UsageError) ? relocated(e, msg) : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`, { cause: e });
   }
 
   targetStage(): Stage {

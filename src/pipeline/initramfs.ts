@@ -10,7 +10,7 @@ import { BuildError } from '../errors.js';
 import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
 import { flatten } from '../oci/image.js';
-import { openImage } from '../oci/source.js';
+import { openImage } from '../oci/sources/open.js';
 import { fetchAgent } from './agent.js';
 import { applyMappings } from './mappings.js';
 import { placeNode } from './place.js';

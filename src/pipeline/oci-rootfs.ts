@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import type { FledgeConfig } from '../config/types.js';
 import type { Limits } from '../limits.js';
 import { flatten } from '../oci/image.js';
-import { openImage } from '../oci/source.js';
+import { openImage } from '../oci/sources/open.js';
 import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, type Time, type Tree } from '../tree/tree.js';
 import { fetchAgent } from './agent.js';

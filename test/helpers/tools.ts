@@ -60,6 +60,7 @@ export const TOOLS: Record<string, string[]> = {
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'dockerfile-run.test.ts': ['buildah', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
+  'errors.test.ts': [...HARD_IMAGE],
   'export-tar.test.ts': [...SNAPSHOT],
   'export.test.ts': ['umoci', ...HARD_IMAGE, ...SNAPSHOT],
   'ext4.test.ts': ['debugfs', 'dumpe2fs', 'e2fsck', 'mke2fs', ...DISK_BOOT],

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizePlatform, selectPlatform, type ImageIndex } from '../../src/oci/manifest.js';
 import { apiHost, formatReference, parseReference, parseSource } from '../../src/oci/reference.js';
-import { isInsecure } from '../../src/oci/registry.js';
+import { isInsecure } from '../../src/oci/remote/registry.js';
 
 describe('references', () => {
   it('normalizes like Docker', () => {

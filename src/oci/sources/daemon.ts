@@ -8,10 +8,10 @@ import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { cacheDir } from '../download.js';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { BuildError } from '../errors.js';
-import { DEFAULT_LIMITS, seconds } from '../limits.js';
+import { cacheDir } from '../../download.js';
+import { trackTemp, untrackTemp } from '../../cleanup.js';
+import { NetworkError } from '../../errors.js';
+import { DEFAULT_LIMITS, seconds } from '../../limits.js';
 
 /** Where the daemon listens, as http.request options; undefined when there is no daemon to ask. */
 export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): RequestOptions | undefined {
@@ -59,7 +59,7 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
   try {
     ping = await get(endpoint, '/_ping');
   } catch (e) {
-    throw new BuildError(`docker daemon at ${where}: ${(e as Error).message}; start it, set DOCKER_HOST, or name a registry image with docker://`);
+    throw new NetworkError(`docker daemon at ${where}: ${(e as Error).message}; start it, set DOCKER_HOST, or name a registry image with docker://`, { cause: e });
   }
   await text(ping);
   const version = ping.headers['api-version'];
@@ -69,7 +69,7 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
     await text(res);
     return undefined;
   }
-  if (res.statusCode !== 200) throw new BuildError(`docker daemon at ${where}: saving ${name} answered HTTP ${res.statusCode}: ${(await text(res)).trim().slice(0, 200)}`);
+  if (res.statusCode !== 200) throw new NetworkError(`docker daemon at ${where}: saving ${name} answered HTTP ${res.statusCode}: ${(await text(res)).trim().slice(0, 200)}`);
   const dir = join(cacheDir(), 'daemon');
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `${process.pid}-${Date.now()}.partial`);
@@ -85,7 +85,7 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
     await pipeline(res, hashing, createWriteStream(tmp));
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new BuildError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`);
+    throw new NetworkError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`, { cause: e });
   } finally {
     untrackTemp(tmp);
   }

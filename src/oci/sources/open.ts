@@ -3,16 +3,17 @@
 // archives and layouts are read in place.
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { BuildError, UsageError } from '../errors.js';
-import type { Limits } from '../limits.js';
+import { ImageError, NetworkError, UsageError } from '../../errors.js';
+import type { Limits } from '../../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
 import { daemonEndpoint, saveFromDaemon } from './daemon.js';
 import { dockerArchiveImage } from './docker-archive.js';
-import { diffIds, type LocalImage } from './image.js';
+import { diffIds, type LocalImage } from '../image.js';
+import { blobLayer } from '../layer/layer.js';
 import { layoutImage } from './layout.js';
-import { parsePlatform, type Platform } from './manifest.js';
-import { formatReference, parseSource } from './reference.js';
-import { pullImage } from './registry.js';
+import { parsePlatform, type Platform } from '../manifest.js';
+import { formatReference, parseSource } from '../reference.js';
+import { pullImage } from '../remote/registry.js';
 
 export interface SourceOptions {
   /** os/arch[/variant]; default linux/amd64 */
@@ -58,15 +59,15 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
       return {
         name: pulled.reference,
         config: pulled.config,
-        layers: pulled.layers.map((l, i) => ({ blob: { file: l.path, from: 0, length: statSync(l.path).size }, diffId: ids[i] })),
+        layers: pulled.layers.map((l, i) => blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i])),
       };
     }
     case 'docker-daemon': {
       const endpoint = daemonEndpoint();
       const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
-      if (!endpoint) throw new BuildError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
+      if (!endpoint) throw new NetworkError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
       const saved = await saveFromDaemon(endpoint, name);
-      if (!saved) throw new BuildError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
+      if (!saved) throw new ImageError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
       return dockerArchiveImage(tarBundle(saved), undefined, text);
     }
     case 'docker-archive':

@@ -6,14 +6,14 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { cacheDir } from '../download.js';
-import { BuildError } from '../errors.js';
+import { trackTemp, untrackTemp } from './cleanup.js';
+import { cacheDir } from './download.js';
+import { ImageError, NetworkError } from './errors.js';
 import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new BuildError(`blob digest "${digest}" is not sha256:<64 hex>; only sha256 digests are supported`);
+  if (!m) throw new ImageError(`blob digest "${digest}" is not sha256:<64 hex>; only sha256 digests are supported`);
   return m[1];
 }
 
@@ -60,7 +60,7 @@ export class BlobWriter {
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.fh) throw new Error('BlobWriter: write after close');
     if (this.written + chunk.length > this.size) {
-      throw new BuildError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
+      throw new NetworkError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
     }
     if (this.written >= this.nextFreeCheck) {
       checkFreeSpace(blobDir(), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
@@ -86,11 +86,11 @@ export class BlobWriter {
     await this.close();
     try {
       if (this.written !== this.size) {
-        throw new BuildError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
+        throw new NetworkError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
       }
       const got = `sha256:${this.hash.digest('hex')}`;
       if (got !== this.digest) {
-        throw new BuildError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
+        throw new NetworkError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
       }
       const path = blobPath(this.digest);
       await rename(this.tmp, path);
