@@ -10,7 +10,8 @@
 // sha256 d00e9cfbf8ad6032a8ff0566fe1b9729f2eb927ac8ff3632a5931a5bd416b83c.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { lookupTable, MetaWriter, METADATA_SIZE } from '../../src/squashfs/metadata.js';
+import { SQFS_META_BLOCK_SIZE } from '../../src/squashfs/format.js';
+import { lookupTable, MetaWriter } from '../../src/squashfs/metadata.js';
 
 const raw = () => null; // no compression: every block stored raw, as with -noI -noId
 
@@ -38,7 +39,7 @@ describe('squashfs metadata blocks', () => {
   it('cuts the stream at 8 KiB and references a byte as (header position << 16) | offset', () => {
     // kernel fs/squashfs/squashfs_fs.h: SQUASHFS_METADATA_SIZE 8192, SQUASHFS_COMPRESSED_BIT 1 << 15;
     // an inode reference is block << 16 | offset (SQUASHFS_INODE_BLK / SQUASHFS_INODE_OFFSET)
-    expect(METADATA_SIZE).toBe(8192);
+    expect(SQFS_META_BLOCK_SIZE).toBe(8192);
     const m = new MetaWriter(raw);
     m.append(Buffer.alloc(8190, 1));
     expect(m.ref()).toBe(8190);
