@@ -36,6 +36,9 @@ export const PACKAGE: Record<string, string> = {
   debugfs: 'e2fsprogs',
   dumpe2fs: 'e2fsprogs',
   mke2fs: 'e2fsprogs',
+  clang: 'clang',
+  'wasm-ld': 'lld',
+  time: 'time',
 };
 
 // what the helpers start (test/helpers/*.ts)
@@ -48,7 +51,7 @@ const SNAPSHOT = ['getfattr'];
 /** integration test file (under test/) → the tools it needs, its helpers' included. */
 export const TOOLS: Record<string, string[]> = {
   'apply.test.ts': [],
-  'boot.test.ts': [...QEMU],
+  'boot.test.ts': ['zstd', ...QEMU],
   'btrfs.test.ts': ['btrfs', ...DISK_BOOT],
   'cli.test.ts': ['busybox', ...HARD_IMAGE],
   'cpio-trailer.test.ts': ['bsdtar', ...QEMU],
@@ -91,6 +94,8 @@ export const TOOLS: Record<string, string[]> = {
   'volant.test.ts': [],
   'xfs.test.ts': ['mkfs.xfs', 'xfs_db', 'xfs_repair', ...DISK_BOOT],
   'zstd-codec.test.ts': ['zstd'],
+  // wasm/zstd/build.sh also needs wasi-libc and libclang-rt-14-dev-wasm32 (no command of their own)
+  'zstd-stream.test.ts': ['zstd', 'clang', 'wasm-ld', 'time'],
 };
 
 const found = new Map<string, boolean>();
