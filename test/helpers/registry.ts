@@ -11,6 +11,7 @@ import { get as httpsGet } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { skopeoEnv } from './skopeo.js';
 
 const run = promisify(execFile);
 
@@ -348,7 +349,7 @@ export class Layout {
 
 /** skopeo copy oci:DIR:TAG docker://DEST (plain HTTP); asynchronous, as the token server runs in this process. */
 export async function push(layout: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
-  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...extra, `oci:${layout}:${tag}`, `docker://${dest}`]);
+  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...extra, `oci:${layout}:${tag}`, `docker://${dest}`], { env: skopeoEnv() });
 }
 
 // ---- pushing by hand (distribution-spec push API), for what skopeo will not push ----
