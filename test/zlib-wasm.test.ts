@@ -20,8 +20,24 @@ const scratch = mkdtempSync(join(tmpdir(), 'fp-zlib-wasm-'));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** pako (zlib's deflate in JavaScript); `legacyHash`: with zlib's own hash. */
-function pako(data: Uint8Array, o: { level: number; windowBits: number; memLevel: number; last: boolean; dictionary?: Uint8Array; legacyHash: boolean }): Buffer {
-  const options = { raw: true, level: o.level as 6, windowBits: o.windowBits, memLevel: o.memLevel, legacyHash: o.legacyHash };
+function pako(
+  data: Uint8Array,
+  o: {
+    level: number;
+    windowBits: number;
+    memLevel: number;
+    last: boolean;
+    dictionary?: Uint8Array;
+    legacyHash: boolean;
+  },
+): Buffer {
+  const options = {
+    raw: true,
+    level: o.level as 6,
+    windowBits: o.windowBits,
+    memLevel: o.memLevel,
+    legacyHash: o.legacyHash,
+  };
   const d = new Deflate(o.dictionary ? { ...options, dictionary: o.dictionary } : options);
   const parts: Uint8Array[] = [];
   d.onData = (c: Uint8Array) => parts.push(c);
@@ -60,7 +76,9 @@ describe('zlib built to WebAssembly', () => {
     expect(compressed).toBeGreaterThan(20);
     // random bytes do not shrink
     const noise = createHash('sha512').update('x').digest();
-    const random = Buffer.concat(Array.from({ length: 1024 }, (_, i) => createHash('sha512').update(noise).update(String(i)).digest()));
+    const random = Buffer.concat(
+      Array.from({ length: 1024 }, (_, i) => createHash('sha512').update(noise).update(String(i)).digest()),
+    );
     expect(zlibDeflate(random, { ...settings, flush: Z_FINISH, outputCapacity: 65535, pako: false })).toBeNull();
   });
 
@@ -92,7 +110,7 @@ describe('zlib built to WebAssembly', () => {
     const settings = { level: 6, windowBits: 15, memLevel: 8 };
     const theirs = (n: number) => pako(text.subarray(0, n), { ...settings, last: false, legacyHash: false });
     let lo = 1;
-    for (let hi = text.length; lo < hi; ) {
+    for (let hi = text.length; lo < hi;) {
       const mid = (lo + hi) >> 1;
       if (theirs(mid).length < 16384 + 5) lo = mid + 1;
       else hi = mid;

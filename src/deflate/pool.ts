@@ -70,7 +70,8 @@ export class DeflatePool {
       return;
     }
     if (!this.workers.length) this.startWorkers(this.o.workers);
-    const own = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b) ? b : new Uint8Array(b));
+    const own = (b: Uint8Array) =>
+      b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b) ? b : new Uint8Array(b);
     const job: DeflateJob = { id, data: own(data), dictionary: dictionary && new Uint8Array(dictionary), last };
     this.workers[id % this.workers.length].postMessage(job, [job.data.buffer as ArrayBuffer]);
   }

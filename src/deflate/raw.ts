@@ -17,8 +17,10 @@ export interface DeflateSettings {
 }
 
 export function checkSettings(s: DeflateSettings): void {
-  const bad = (what: string, v: number, lo: number, hi: number) => !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v}: use ${lo} to ${hi}` : '';
-  const problem = bad('level', s.level, 1, 9) || bad('windowBits', s.windowBits, 8, 15) || bad('memLevel', s.memLevel, 1, 9);
+  const bad = (what: string, v: number, lo: number, hi: number) =>
+    !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v}: use ${lo} to ${hi}` : '';
+  const problem =
+    bad('level', s.level, 1, 9) || bad('windowBits', s.windowBits, 8, 15) || bad('memLevel', s.memLevel, 1, 9);
   if (problem) throw new Error(`deflate: ${problem}`);
 }
 

@@ -77,8 +77,25 @@ export function zlibDeflate(data: Uint8Array, j: ZlibJob): Uint8Array | null {
   const memory = new Uint8Array(z.memory.buffer);
   memory.set(data, input);
   memory.set(dictionary, dict);
-  const n = z.deflate_job(input, data.length, dict, dictionary.length, output, j.outputCapacity, j.level, j.windowBits, j.memLevel, j.flush, j.pako ? 1 : 0, state, stateEnd);
+  const n = z.deflate_job(
+    input,
+    data.length,
+    dict,
+    dictionary.length,
+    output,
+    j.outputCapacity,
+    j.level,
+    j.windowBits,
+    j.memLevel,
+    j.flush,
+    j.pako ? 1 : 0,
+    state,
+    stateEnd,
+  );
   if (n === -1) return null;
-  if (n < 0) throw new Error(`deflate: zlib error ${n + 100} (level ${j.level}, windowBits ${j.windowBits}, memLevel ${j.memLevel})`);
+  if (n < 0)
+    throw new Error(
+      `deflate: zlib error ${n + 100} (level ${j.level}, windowBits ${j.windowBits}, memLevel ${j.memLevel})`,
+    );
   return memory.slice(output, output + n);
 }

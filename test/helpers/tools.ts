@@ -93,6 +93,7 @@ export const TOOLS: Record<string, string[]> = {
   'tar.test.ts': ['setfattr'],
   'volant.test.ts': [],
   'xfs.test.ts': ['mkfs.xfs', 'xfs_db', 'xfs_repair', ...DISK_BOOT],
+  'zlib-wasm.test.ts': ['clang', 'wasm-ld', 'patch'],
   'zstd-codec.test.ts': ['zstd'],
   // wasm/zstd/build.sh also needs wasi-libc and libclang-rt-14-dev-wasm32 (no command of their own)
   'zstd-stream.test.ts': ['zstd', 'clang', 'wasm-ld', 'time'],
