@@ -6,7 +6,8 @@
 import { UsageError } from './errors.js';
 import type { Node, Time, Tree } from './tree/tree.js';
 
-function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
+/** SOURCE_DATE_EPOCH as a time, or undefined when it is not set. */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): Time | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a whole number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`);

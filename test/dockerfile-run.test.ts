@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDockerfile } from '../src/dockerfile/build.js';
 import { readContent } from '../src/tree/content.js';
+import type { Time } from '../src/tree/tree.js';
 import { buildahBuild } from './helpers/buildah.js';
 import { serveFiles } from './helpers/http.js';
 import { writeHardLayout } from './helpers/hard-image.js';
@@ -27,7 +28,7 @@ let base: string;
 /** One boot under TCG on a loaded 2-core machine can take minutes. */
 const BOOTS_MS = 300_000;
 
-const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget'];
+const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget', 'cp'];
 
 function put(root: string, path: string, data: string, mode = 0o644): void {
   mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -42,6 +43,13 @@ function baseLayout(): string {
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a));
+  // setcap (libcap2-bin) from the host, with its libraries and loader at the same paths
+  const libs = [...execFileSync('ldd', ['/usr/sbin/setcap'], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+  for (const f of ['/usr/sbin/setcap', ...libs]) {
+    mkdirSync(dirname(join(root, f)), { recursive: true });
+    copyFileSync(f, join(root, f));
+    chmodSync(join(root, f), 0o755);
+  }
   put(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n');
   put(root, 'etc/group', 'root:x:0:\nalicegrp:x:1001:\n');
   put(root, 'etc/removeme', 'gone\n');
@@ -70,10 +78,10 @@ afterAll(async () => {
   else process.env.XDG_CACHE_HOME = savedCache;
 });
 
-async function ours(text: string, log: (l: string) => void = () => {}) {
+async function ours(text: string, log: (l: string) => void = () => {}, clamp?: Time) {
   const dir = mkdtempSync(join(scratch, 'df-'));
   writeFileSync(join(dir, 'Dockerfile'), text);
-  return { dir, built: buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log }) };
+  return { dir, built: buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, clamp, log }) };
 }
 
 describe('RUN in a build VM', () => {
@@ -83,16 +91,22 @@ ENV GREETING=hello
 WORKDIR /work
 RUN echo "$GREETING from $(pwd)" > made.txt && mkdir -p /new/dir && echo x > /new/dir/f && ln /new/dir/f /new/hard \\
  && chmod 4750 /new/dir/f && chown 1000:1001 /new/dir && mkfifo /new/fifo && ln -s ../work/made.txt /new/link \\
- && rm /etc/removeme && rm -rf /etc/old && mkdir /etc/old && echo new > /etc/old/n && echo streamed-output
+ && rm /etc/removeme && rm -rf /etc/old && mkdir /etc/old && echo new > /etc/old/n && echo streamed-output \\
+ && cp /bin/busybox /bin/x && /usr/sbin/setcap cap_net_raw+ep /bin/x
 USER alice
 RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
 `;
     const lines: string[] = [];
-    const { dir, built } = await ours(text, (l) => lines.push(l));
+    const { dir, built } = await ours(text, (l) => lines.push(l), { sec: 1000, nsec: 0 });
     const tree = (await built).tree;
     const theirs = buildahBuild(scratch, { context: dir, dockerfile: join(dir, 'Dockerfile') });
     const skip = (p: string) => p === 'tmp/id.txt';
-    expect(snapshotTree(tree, { skip })).toEqual(snapshotDir(theirs.rootfs, { skip }));
+    expect(snapshotTree(tree, { skip, xattrs: true })).toEqual(snapshotDir(theirs.rootfs, { skip, xattrs: true }));
+    // setcap's security.capability (VFS_CAP_REVISION_2, cap_net_raw = bit 13, effective)
+    expect(Buffer.from(tree.get('bin/x')!.xattrs.get('security.capability')!).toString('hex')).toBe('0100000200200000000000000000000000000000');
+    // SOURCE_DATE_EPOCH: the steps' times are clamped to it, the image's own are kept
+    for (const p of ['work/made.txt', 'new/dir/f', 'etc', 'etc/old', 'tmp/alice-file']) expect(tree.get(p)!.mtime, p).toEqual({ sec: 1000, nsec: 0 });
+    expect(tree.get('etc/passwd')!.mtime.sec).toBe(1700000000);
     const paths = new Set(snapshotTree(tree).map((e) => e.path));
     for (const p of ['work/made.txt', 'new/hard', 'new/fifo', 'etc/old/n', 'tmp/alice-file']) expect(paths.has(p), p).toBe(true);
     for (const p of ['etc/removeme', 'etc/old/a', 'etc/old/sub']) expect(paths.has(p), p).toBe(false);

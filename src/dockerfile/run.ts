@@ -19,7 +19,7 @@ import { readTar } from '../oci/tar.js';
 import { cacheDir } from '../download.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
-import { writeHelperInitramfs } from '../vm/helper.js';
+import { LOADER, writeHelperInitramfs } from '../vm/helper.js';
 import { bootableKernel, findKernel } from '../vm/kernel.js';
 import { runVm } from '../vm/qemu.js';
 import type { Builder } from './build.js';
@@ -30,6 +30,9 @@ import { configJson } from './image-config.js';
 import { cachedStep, rememberStep, stepKey, treeDigest } from './run-cache.js';
 import { keepTar, stepLayer } from './run-layer.js';
 import { resolveOwner } from './users.js';
+
+/** The cached layer tar's shape (GNU tar with xattrs): a cache made by an older shape is not reused. */
+const LAYER_FORMAT = 2;
 
 /** Scratch space for the upper layer (a sparse file: only what the step writes is allocated). */
 const SCRATCH_MB = 4096;
@@ -68,7 +71,7 @@ function stepScript(state: StageState, argv: string[], setpriv: boolean): string
   let drop = '';
   if (owner.uid !== 0 || owner.gid !== 0) {
     if (!setpriv) throw new Error(`USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`);
-    drop = `/dev/.fp/lib/ld-linux-x86-64.so.2 --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
+    drop = `/dev/.fp/lib/${LOADER} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
   }
   return `exec chroot /root /dev/.fp/busybox env -i ${env.join(' ')} ${drop}/dev/.fp/busybox sh -c ${q(WRAP)} ${q(c.WorkingDir || '/')} ${argv.map(q).join(' ')}\n`;
 }
@@ -125,14 +128,14 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
   const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
   const cache = join(cacheDir(), 'run');
-  const key = stepKey({ tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network });
+  const key = stepKey({ layer: LAYER_FORMAT, tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network });
   let tar = b.o.noCache ? undefined : cachedStep(cache, key);
   if (tar) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
   else {
     tar = await runInVm(b, state, inst, { argv, network, prefix, cache });
     rememberStep(cache, key, tar);
   }
-  applyLayer(state.tree, stepLayer([...readTar(tar)], !state.tree.get('dev')), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+  applyLayer(state.tree, stepLayer([...readTar(tar)], { dropDev: !state.tree.get('dev'), clamp: b.o.clamp }), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
 }
 
 interface RunPlan {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadFledgeConfig } from '../config/fledge.js';
 import type { FledgeConfig } from '../config/types.js';
+import { sourceDateEpoch } from '../epoch.js';
 import { UsageError } from '../errors.js';
 import type { Time } from '../tree/tree.js';
 import { type BuiltImage, buildDockerfile } from './build.js';
@@ -79,6 +80,7 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
     insecure: o.insecure,
     cwd: dirname(dockerfile),
     epoch: at.epoch,
+    clamp: sourceDateEpoch(),
     log: at.log,
     noCache: o.noCache,
   });
