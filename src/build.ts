@@ -15,6 +15,7 @@ import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { BuiltImage } from './dockerfile/build.js';
+import { parseOutputImage, writeOutputImage } from './dockerfile/output-image.js';
 import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/source.js';
 import { initramfsTree } from './pipeline/initramfs.js';
@@ -51,6 +52,8 @@ export interface BuildOptions {
   buildArgs?: string[];
   /** Dockerfile builds: run every RUN step, ignoring the step cache */
   noCache?: boolean;
+  /** Dockerfile builds: also write the built image as `oci:DIR[:REF]` or `oci-archive:FILE[:REF]` */
+  outputImage?: string;
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
@@ -147,6 +150,12 @@ interface Written {
   kernelArgs?: string;
 }
 
+function writeBuiltImage(spec: string, built: BuiltImage | undefined, cwd: string, epoch: Time, log: (line: string) => void): void {
+  if (!built) throw new UsageError(`--output-image ${spec}: only a Dockerfile build makes an image to write; give the Dockerfile (fledge-pure build ./Dockerfile)`);
+  clampTimes(built.tree);
+  log(`image: written as ${writeOutputImage(built, spec, cwd, epoch)}`);
+}
+
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
@@ -159,7 +168,9 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
+  if (o.outputImage) parseOutputImage(o.outputImage, cwd); // a typo fails before the build
   const built = await builtImage(o, config, { cwd: imageCwd, epoch, log });
+  if (o.outputImage) writeBuiltImage(o.outputImage, built, cwd, epoch, log);
   let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image, built?.name);
   const run: Run = {

@@ -70,6 +70,7 @@ await yargs(hideBin(process.argv))
         .option('target', { type: 'string', describe: 'Dockerfile multi-stage target' })
         .option('build-arg', { type: 'string', array: true, describe: 'Dockerfile build argument KEY=VALUE' })
         .option('no-cache', { type: 'boolean', default: false, describe: 'Dockerfile builds: run every RUN step in a VM, ignoring the step cache' })
+        .option('output-image', { type: 'string', describe: 'Dockerfile builds: also write the built image as oci:DIR[:REF] or oci-archive:FILE[:REF]' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
     async (a) => {
       const p = progress(a.quiet);
@@ -89,6 +90,7 @@ await yargs(hideBin(process.argv))
           target: a.target,
           buildArgs: a['build-arg'],
           noCache: a['no-cache'],
+          outputImage: a['output-image'],
           log: p.log,
           limits: limitsFrom(a),
         });
