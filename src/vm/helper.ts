@@ -7,7 +7,8 @@
 // /scratch/step.sh (written by the host) and, when it succeeds, writes the upper layer
 // as a pax tar with every xattr (SCHILY.xattr.*: security.capability, and overlayfs's
 // trusted.overlay.opaque) to /dev/vdc. It reports on the console with
-// lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`.
+// lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`, and marks the step's
+// start and end (`@@FP-<nonce> STEP start|end`) for the timing line.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -54,8 +55,10 @@ mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev
 [ -d /root/sys ] && mount -t sysfs sys /root/sys
 ${NETWORK_SCRIPT}
 cp -a /fp /dev/.fp
+echo "@@FP-$nonce STEP start"
 sh /scratch/step.sh
 code=$?
+echo "@@FP-$nonce STEP end"
 umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
 umount /root/dev
 if [ $code = 0 ]; then
