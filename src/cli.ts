@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { build, validate } from './build.js';
+import { defaultCacheDir } from './cache.js';
 import { exitCleanlyOnSignals } from './cleanup.js';
 import { formatProblem } from './config/fledge.js';
 import { UsageError } from './errors.js';
@@ -42,10 +43,18 @@ function limitsFrom(a: { 'network-timeout'?: number; 'max-layer-size'?: string; 
   };
 }
 
+/**
+ * The exit status by class (src/errors.ts): 2 for a UsageError (ConfigError and
+ * DockerfileError among them), 1 for every other BuildError. Anything else escaped by
+ * mistake (a bug, or a system error nobody named): 1 as well, so a script sees a failure.
+ */
+function exitStatus(e: unknown): 1 | 2 {
+  return e instanceof UsageError ? 2 : 1;
+}
+
 function fail(e: unknown): never {
-  const err = e as Error & { exitCode?: number };
-  process.stderr.write(`fledge-pure: ${err.message}\n`);
-  process.exit(err.exitCode ?? 1);
+  process.stderr.write(`fledge-pure: ${(e as Error).message}\n`);
+  process.exit(exitStatus(e));
 }
 
 exitCleanlyOnSignals();
@@ -130,7 +139,7 @@ await yargs(hideBin(process.argv))
       const p = progress(a.quiet);
       try {
         const output = a.output === '-' ? '-' : resolve(a.output);
-        const r = await exportImage(a.image, output, { platform: a.platform, insecure: a['insecure-registry'], log: p.log, limits: limitsFrom(a) });
+        const r = await exportImage(a.image, output, { platform: a.platform, insecure: a['insecure-registry'], log: p.log, limits: limitsFrom(a), cacheDir: defaultCacheDir(process.env) });
         p.done();
         for (const s of r.skipped) process.stderr.write(`warning: /${s} is a socket, which tar cannot hold: left out\n`);
         if (output !== '-') process.stdout.write(`${output}\n`);
@@ -146,7 +155,7 @@ await yargs(hideBin(process.argv))
     (y) => imageOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'as for export' })),
     async (a) => {
       try {
-        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'], limits: limitsFrom(a) }));
+        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'], limits: limitsFrom(a), cacheDir: defaultCacheDir(process.env) }));
       } catch (e) {
         fail(e);
       }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flatten } from '../src/oci/image.js';
-import { openImage } from '../src/oci/source.js';
+import { openImage } from '../src/oci/sources/open.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 import { push, startRegistry } from './helpers/registry.js';
 import { type Entry, snapshotDir, snapshotTree } from './helpers/snapshot.js';

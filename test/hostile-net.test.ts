@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE } from './helpers/cli.js';
-import { pullImage } from '../src/oci/registry.js';
-import { blobFromUrls } from '../src/oci/foreign.js';
+import { pullImage } from '../src/oci/remote/registry.js';
+import { blobFromUrls } from '../src/oci/remote/urls.js';
 import { expectNoPartials, expectOneLineFailure, runMeasured } from './helpers/hostile.js';
 
 interface Server {

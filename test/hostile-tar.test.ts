@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError } from '../src/errors.js';
 import { applyLayer } from '../src/oci/apply.js';
 import { flatten } from '../src/oci/image.js';
-import { openImage } from '../src/oci/source.js';
+import { openImage } from '../src/oci/sources/open.js';
 import { readTar, TarError } from '../src/oci/tar.js';
 import { Tree } from '../src/tree/tree.js';
 import { runCli } from './helpers/cli.js';

@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Region } from '../src/oci/bundle.js';
-import { sniffCompression, uncompressedLayer } from '../src/oci/layer-file.js';
+import type { Region } from '../src/oci/sources/bundle.js';
+import { sniffCompression, uncompressedLayer } from '../src/oci/layer/uncompress.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-layer-'));
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');

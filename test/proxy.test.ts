@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { download } from '../src/download.js';
-import { pullImage } from '../src/oci/registry.js';
+import { pullImage } from '../src/oci/remote/registry.js';
 import { bypassesProxy } from '../src/proxy.js';
 import { runCli } from './helpers/cli.js';
 import { serveFiles, startForwardProxy, type FileServer, type ForwardProxy } from './helpers/http.js';

@@ -6,12 +6,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { blobDir } from '../src/oci/cache.js';
+import { blobDir } from '../src/cache.js';
 import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
 import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
-import { isInsecure, pullImage } from '../src/oci/registry.js';
+import { isInsecure, pullImage } from '../src/oci/remote/registry.js';
 import { flatten } from '../src/oci/image.js';
-import { openImage } from '../src/oci/source.js';
+import { openImage } from '../src/oci/sources/open.js';
 import { readContent } from '../src/tree/content.js';
 import { serveFiles } from './helpers/http.js';
 import { Layout, push, putManifest, sha256, startProxy, startRegistry, startTokenServer, uploadBlob, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';

@@ -13,7 +13,7 @@ import { writeSquashfs, type SquashfsOptions } from '../src/squashfs/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
 import { flatten } from '../src/oci/image.js';
-import { openImage } from '../src/oci/source.js';
+import { openImage } from '../src/oci/sources/open.js';
 import { diffListings, type Entry, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 import { hardTree } from './helpers/hard-tree.js';

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import toml from 'toml';
+import { UsageError } from '../errors.js';
 import type { Problem } from './types.js';
 
 export type Table = Record<string, unknown>;
@@ -18,9 +19,8 @@ export function formatProblem(p: Problem): string {
   return `${file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends UsageError {
   readonly problems: Problem[];
-  readonly exitCode = 2;
   constructor(problems: Problem[]) {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'ConfigError';

@@ -27,20 +27,11 @@
 // Inode numbers are assigned in walk order from 1 (the root "." is 1), so the same
 // tree always gives the same archive. xattrs have no place in newc: the caller is
 // told how many were left out.
+import { S_IF } from '../posix.js';
 import { readContent } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { linkCounts, type Node, type Tree } from '../tree/tree.js';
 import { NEWC_LIMITS } from './limits.js';
-
-const TYPE_BITS: Record<Node['type'], number> = {
-  socket: 0o140000,
-  symlink: 0o120000,
-  file: 0o100000,
-  block: 0o060000,
-  dir: 0o040000,
-  char: 0o020000,
-  fifo: 0o010000,
-};
 
 const MAX32 = 0xffffffff;
 const TRAILER = Buffer.from('TRAILER!!!');
@@ -92,7 +83,7 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     if (node && node.xattrs.size) droppedXattrs++;
     const fields = [
       ino,
-      node ? TYPE_BITS[node.type] | node.mode : 0,
+      node ? S_IF[node.type] | node.mode : 0,
       node?.uid ?? 0,
       node?.gid ?? 0,
       nlink,

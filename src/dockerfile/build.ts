@@ -5,9 +5,10 @@
 // its base image's ONBUILD triggers, then its instructions.
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { BuildError, UsageError } from '../errors.js';
+import { defaultCacheDir } from '../cache.js';
+import { BuildError, relocated, UsageError } from '../errors.js';
 import { flatten } from '../oci/image.js';
-import { openImage } from '../oci/source.js';
+import { openImage } from '../oci/sources/open.js';
 import { cloneTree } from '../tree/clone.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { contextIgnore, loadContext } from './context.js';
@@ -39,6 +40,8 @@ export interface DockerfileOptions {
   log: (line: string) => void;
   /** run every RUN step in a VM, even when the step cache has it */
   noCache?: boolean;
+  /** the cache folder (src/cache.ts): images, ADD downloads and archives, RUN steps, the VM's kernel; default defaultCacheDir() */
+  cacheDir?: string;
 }
 
 export interface BuiltImage {
@@ -59,7 +62,9 @@ export class Builder {
   private images = new Map<string, Promise<{ tree: Tree; config: Buffer }>>();
   private contextTree?: Tree;
 
-  constructor(readonly o: DockerfileOptions) {
+  readonly o: DockerfileOptions & { cacheDir: string };
+  constructor(o: DockerfileOptions) {
+    this.o = { ...o, cacheDir: o.cacheDir ?? defaultCacheDir() };
     this.file = basename(o.dockerfile);
     let text: string;
     try {
@@ -87,7 +92,7 @@ export class Builder {
   located(inst: Instruction, e: unknown): Error {
     if (e instanceof DockerfileError) return e;
     const msg = `${this.file}:${inst.line}: ${inst.cmd}: ${(e as Error).message}`;
-    return e instanceof BuildError ? new BuildError(msg) : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`);
+    return e instanceof BuildError && !(e instanceof UsageError) ? relocated(e, msg) : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`, { cause: e });
   }
 
   targetStage(): Stage {
@@ -156,7 +161,7 @@ export class Builder {
     let p = this.images.get(key);
     if (!p) {
       p = (async () => {
-        const local = await openImage(ref, { cwd: this.o.cwd, log: this.o.log, platform, insecure: this.o.insecure });
+        const local = await openImage(ref, { cwd: this.o.cwd, log: this.o.log, platform, insecure: this.o.insecure, cacheDir: this.o.cacheDir });
         return { tree: await flatten(local, this.o.log, this.o.epoch), config: local.config };
       })().catch((e: unknown) => {
         throw this.located(inst, e);

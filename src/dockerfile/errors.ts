@@ -2,7 +2,7 @@
 import { UsageError } from '../errors.js';
 
 export class DockerfileError extends UsageError {
-  constructor(file: string, line: number, message: string) {
-    super(`${file}:${line}: ${message}`);
+  constructor(file: string, line: number, message: string, options?: ErrorOptions) {
+    super(`${file}:${line}: ${message}`, options);
   }
 }

@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { cacheDir } from '../download.js';
 import { keyBytes, type Time, Tree } from '../tree/tree.js';
 
 export interface StepMount {
@@ -85,9 +84,8 @@ export function mountFrom(o: Map<string, string>, workdir: string): Omit<StepMou
   return { kind, target, readonly, id: kind === 'cache' ? (o.get('id') ?? target) : undefined, size: size === undefined ? undefined : Number(size) };
 }
 
-/** The cache mount's disk, made empty (owned and moded as asked) on first use. */
-export function cacheDisk(id: string, o: Map<string, string>, epoch: Time, write: (tree: Tree, path: string) => void): string {
-  const dir = join(cacheDir(), 'run', 'mounts');
+/** The cache mount's disk in dir, made empty (owned and moded as asked) on first use. */
+export function cacheDisk(dir: string, id: string, o: Map<string, string>, epoch: Time, write: (tree: Tree, path: string) => void): string {
   const path = join(dir, `${createHash('sha256').update(id).digest('hex')}.img`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });

@@ -16,7 +16,7 @@ import { BuildError } from '../errors.js';
 import { writeExt4 } from '../ext4/write.js';
 import { applyLayer } from '../oci/apply.js';
 import { readTar } from '../oci/tar.js';
-import { cacheDir } from '../download.js';
+import { cachePaths } from '../cache.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
 import { LOADER, writeHelperInitramfs } from '../vm/helper.js';
@@ -155,7 +155,7 @@ async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruc
       const src = await sourceTree(b, s, o.get('from'), inst);
       Object.assign(m, bindSource(src.tree, o.get('source') ?? '/', src.where));
     }
-    if (m.kind === 'cache') m.disk = cacheDisk(m.id!, o, b.o.epoch, (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch));
+    if (m.kind === 'cache') m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch));
     mounts.push(m);
   }
   return mounts;
@@ -167,7 +167,7 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
   const argv = runArgv(inst, state.image.config.Shell ?? ['/bin/sh', '-c']);
   const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
-  const cache = join(cacheDir(), 'run');
+  const cache = cachePaths.run(b.o.cacheDir);
   const key = stepKey({ layer: LAYER_FORMAT, tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network, mounts: mounts.map((m) => mountKey(m, treeDigest)) });
   const cached = b.o.noCache ? undefined : cachedStep(cache, key);
   if (cached) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
@@ -218,7 +218,7 @@ async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv,
   try {
     const nonce = randomBytes(8).toString('hex');
     const kernel = findKernel();
-    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel);
+    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, b.o.cacheDir);
     const script = stepScript(state, argv, helper.setpriv, mounts);
     const [lower, scratch, out] = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
     writeDisk(state.tree, lower, 0, b.o.epoch);
@@ -227,7 +227,7 @@ async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv,
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
     const disks: VmDisk[] = [{ file: lower, readonly: true }, { file: scratch }, { file: out }, ...mountDisks(mounts, dir, b.o.epoch)];
-    const r = await boot({ kernel: bootableKernel(kernel, join(cacheDir(), 'vm')), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
+    const r = await boot({ kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
     if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
     if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ArtifactFile } from '../artifact.js';
 import { plainStream } from '../compress.js';
 import { flatten } from '../oci/image.js';
-import { openImage, type SourceOptions } from '../oci/source.js';
+import { openImage, type SourceOptions } from '../oci/sources/open.js';
 import { type Content, holeBytes, layoutDigest, readContent } from '../tree/content.js';
 import { quoteName } from '../tree/quote.js';
 import type { Tree } from '../tree/tree.js';

@@ -1,35 +1,27 @@
-// An image ready to flatten, wherever it came from: its config blob and, per layer, the
-// region holding the layer blob and the digests to check it against. Flattening applies
-// the layers oldest first onto one tree (image-spec layer.md).
+// An image ready to flatten, wherever it came from: its config blob and its layers
+// (src/oci/layer/layer.ts). Flattening is: for each layer, oldest first, apply its
+// uncompressed tar onto one tree (image-spec layer.md).
 import { statSync } from 'node:fs';
-import { BuildError } from '../errors.js';
+import { BuildError, ImageError } from '../errors.js';
 import { type Limits, formatBytes, limitsWith } from '../limits.js';
 import { Tree, type Time } from '../tree/tree.js';
 import { applyLayer } from './apply.js';
-import type { Region } from './bundle.js';
-import { type LayerBudget, uncompressedLayer } from './layer-file.js';
+import type { Layer } from './layer/layer.js';
+import type { LayerBudget } from './layer/uncompress.js';
 import { configDiffIds, parseDocument } from './shape.js';
 import { readTar } from './tar.js';
-
-export interface ImageLayer {
-  blob: Region;
-  /** the uncompressed digest, from the config's rootfs.diff_ids */
-  diffId: string;
-  /** the blob's own digest, when the source names it */
-  digest?: string;
-}
 
 export interface LocalImage {
   /** the image as the user named it */
   name: string;
   config: Buffer;
-  layers: ImageLayer[];
+  layers: Layer[];
 }
 
 /** The config's rootfs.diff_ids, checked against the number of layers. */
 export function diffIds(config: Buffer, layerCount: number, where: string): string[] {
   const ids = configDiffIds(parseDocument(config, where, 'image config'), where);
-  if (ids.length !== layerCount) throw new BuildError(`${where}: the image has ${layerCount} layers but its config lists ${ids.length} diff_ids`);
+  if (ids.length !== layerCount) throw new ImageError(`${where}: the image has ${layerCount} layers but its config lists ${ids.length} diff_ids`);
   return ids as string[];
 }
 
@@ -49,13 +41,13 @@ export async function flatten(image: LocalImage, log: (line: string) => void = (
     const where = `${image.name}: layer ${i + 1} of ${image.layers.length} (${layer.digest ?? layer.diffId})`;
     log(where);
     const budget = layerBudget(caps, used);
-    const tar = await uncompressedLayer(layer.blob, layer.diffId, where, layer.digest, budget);
+    const tar = await layer.uncompressed(where, budget);
     used += statSync(tar).size;
-    if (used > caps.maxImageBytes) throw new BuildError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
+    if (used > caps.maxImageBytes) throw new ImageError(`${where}: the image's layers decompress to more than ${formatBytes(caps.maxImageBytes)} (--max-image-size); raise the limit if the image is right`);
     try {
       applyLayer(tree, readTar(tar, where), { layerName: where, parentAttrs: { mode: 0o755, uid: 0, gid: 0, mtime: epoch } });
     } catch (e) {
-      throw e instanceof BuildError ? e : new BuildError((e as Error).message);
+      throw e instanceof BuildError ? e : new ImageError((e as Error).message, { cause: e });
     }
   }
   return tree;

@@ -5,7 +5,7 @@
 // (an array of {Config, RepoTags, Layers}; moby image/tarexport). A bad document is one
 // line naming it, the field and what is wrong; its bytes are never quoted (a blob may be
 // any file).
-import { BuildError } from '../errors.js';
+import { ImageError } from '../errors.js';
 import type { Descriptor, ImageIndex, ImageManifest } from './manifest.js';
 
 type Obj = Record<string, unknown>;
@@ -21,7 +21,7 @@ function kind(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-export class DocumentError extends BuildError {}
+export class DocumentError extends ImageError {}
 
 function fail(where: string, doc: string, what: string): never {
   throw new DocumentError(`${where}: ${doc}: ${what}; the image is malformed — rebuild it, or pull or save it again`);

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Content, Piece } from '../tree/content.js';
 import type { Time } from '../tree/tree.js';
-import { BuildError } from '../errors.js';
+import { ImageError } from '../errors.js';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -85,7 +85,7 @@ function field(h: Buffer, [at, len]: readonly [number, number]): Buffer {
 }
 
 /** What every malformed archive throws: one line naming the layer, the entry and the field. */
-export class TarError extends BuildError {}
+export class TarError extends ImageError {}
 
 export const U32_MAX = 2 ** 32 - 1;
 const SAFE = Number.MAX_SAFE_INTEGER;

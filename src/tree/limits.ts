@@ -3,7 +3,7 @@
 // one line naming the entry, the limit and the format. Each format declares its limits
 // as data beside its writer (src/ext4/limits.ts, src/squashfs/limits.ts,
 // src/cpio/limits.ts, src/export/limits.ts), with the source of each number.
-import { BuildError } from '../errors.js';
+import { FormatLimitError } from '../errors.js';
 import { quoteName } from './quote.js';
 import type { Node, Tree } from './tree.js';
 
@@ -28,7 +28,7 @@ export interface FormatLimits {
 }
 
 /** An entry the format cannot hold. */
-export class LimitError extends BuildError {}
+export class LimitError extends FormatLimitError {}
 
 /** Throws a LimitError for the first entry (in walk order) that exceeds a limit. */
 export function checkLimits(tree: Tree, l: FormatLimits): void {

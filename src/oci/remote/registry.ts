@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import type { Response } from 'node-fetch';
-import { BuildError, UsageError } from '../errors.js';
-import { type Limits, formatBytes, limitsWith } from '../limits.js';
-import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../net.js';
-import { proxyAgent, proxyFor } from '../proxy.js';
-import { BlobWriter, cachedBlob } from './cache.js';
+import { BuildError, ImageError, NetworkError, UsageError } from '../../errors.js';
+import { type Limits, formatBytes, limitsWith } from '../../limits.js';
+import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../../net.js';
+import { proxyAgent, proxyFor } from '../../proxy.js';
+import { BlobWriter, cachedBlob, defaultCacheDir } from '../../cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
-import { digestOf, sha256Digest } from './digest.js';
-import { blobFromUrls } from './foreign.js';
+import { digestOf, sha256Digest } from '../digest.js';
+import { foreignBlob } from './urls.js';
 import {
   MANIFEST_ACCEPT,
   formatPlatform,
@@ -28,9 +28,9 @@ import {
   type Descriptor,
   type ImageManifest,
   type Platform,
-} from './manifest.js';
-import { checkIndex, checkManifest, parseDocument } from './shape.js';
-import { apiHost, formatReference, parseSource, type ImageRef } from './reference.js';
+} from '../manifest.js';
+import { checkIndex, checkManifest, parseDocument } from '../shape.js';
+import { apiHost, formatReference, parseSource, type ImageRef } from '../reference.js';
 
 export interface PullOptions {
   /** `os/arch[/variant]` or a Platform; default linux/amd64 */
@@ -45,6 +45,8 @@ export interface PullOptions {
   concurrency?: number;
   /** timeouts and caps (src/limits.ts); defaults for those not given */
   limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts); default defaultCacheDir() */
+  cacheDir?: string;
 }
 
 export interface PulledLayer {
@@ -141,12 +143,14 @@ export class RegistryClient {
   private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
   private readonly limits: Limits;
+  private readonly cacheDir: string;
 
   constructor(
     readonly registry: string,
     private readonly opts: PullOptions = {},
   ) {
     this.limits = limitsWith(opts.limits);
+    this.cacheDir = opts.cacheDir ?? defaultCacheDir();
     this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
@@ -170,7 +174,7 @@ export class RegistryClient {
         res = await this.follow(url, headers, init);
       } catch (e) {
         if (e instanceof UsageError) throw e;
-        if (attempt >= TRIES && e instanceof NetTimeout) throw new BuildError(`${where}: ${url}: ${timeoutHint(e)} (${TRIES} tries)`);
+        if (attempt >= TRIES && e instanceof NetTimeout) throw new NetworkError(`${where}: ${url}: ${timeoutHint(e)} (${TRIES} tries)`, { cause: e });
         if (attempt >= TRIES) {
           const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
           const untrusted = /certificate|self[- ]signed|CERT_/i.test(String(e));
@@ -181,7 +185,7 @@ export class RegistryClient {
               : proxy
                 ? `check the proxy ${proxy.host} (from the environment), or list the host in NO_PROXY`
                 : 'check the host name, the port and your network';
-          throw new BuildError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`);
+          throw new NetworkError(`${where}: cannot reach ${url} (${(e as Error).message}); ${hint}`, { cause: e });
         }
       }
       if (res && !RETRY_STATUS.has(res.status)) return res;
@@ -236,10 +240,10 @@ export class RegistryClient {
     discard(res);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
-      if (!challenge) throw new BuildError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
+      if (!challenge) throw new NetworkError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
       return challenge;
     }
-    if (!res.ok) throw new BuildError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+    if (!res.ok) throw new NetworkError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
     return undefined;
   }
 
@@ -247,7 +251,7 @@ export class RegistryClient {
     const cached = this.tokens.get(scope);
     if (!fresh && cached && cached.expires > Date.now()) return cached.token;
     const { realm, service } = this.challenge!.params;
-    if (!realm) throw new BuildError(`${where}: the Bearer challenge names no realm; the registry is misconfigured`);
+    if (!realm) throw new NetworkError(`${where}: the Bearer challenge names no realm; the registry is misconfigured`);
     const creds = this.credentials(repo);
     let res: Response;
     if (creds?.identityToken) {
@@ -262,11 +266,11 @@ export class RegistryClient {
       if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       res = await this.send(u.toString(), headers, where, { document: true });
     }
-    if (res.status === 401 || res.status === 403) throw new BuildError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
-    if (!res.ok) throw new BuildError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res, this.limits.maxErrorBodyBytes)}; try again later`);
+    if (res.status === 401 || res.status === 403) throw new NetworkError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
+    if (!res.ok) throw new NetworkError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res, this.limits.maxErrorBodyBytes)}; try again later`);
     const body = await this.tokenAnswer(res, realm, where);
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-    if (typeof token !== 'string' || !token) throw new BuildError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
+    if (typeof token !== 'string' || !token) throw new NetworkError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
     const life = typeof body.expires_in === 'number' && body.expires_in > 0 ? Math.min(body.expires_in, 86_400) : 60;
     this.tokens.set(scope, { token, expires: Date.now() + Math.max(life - 10, 1) * 1000 });
     return token;
@@ -285,9 +289,9 @@ export class RegistryClient {
   /** A small body read whole (at most `max` bytes) within the document deadline. */
   private async readDocument(res: Response, what: string, where: string, max: number): Promise<Buffer> {
     try {
-      return await readBody(res, max, (cap) => new BuildError(`${where}: ${what} is larger than ${cap}, more than it can be; the registry is broken or hostile`));
+      return await readBody(res, max, (cap) => new NetworkError(`${where}: ${what} is larger than ${cap}, more than it can be; the registry is broken or hostile`));
     } catch (e) {
-      if (e instanceof NetTimeout) throw new BuildError(`${where}: ${what}: ${timeoutHint(e)}`);
+      if (e instanceof NetTimeout) throw new NetworkError(`${where}: ${what}: ${timeoutHint(e)}`, { cause: e });
       throw e;
     }
   }
@@ -299,7 +303,7 @@ export class RegistryClient {
       const c = this.credentials(repo);
       return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
     }
-    throw new BuildError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
+    throw new NetworkError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
   }
 
   /** GET /v2/<repo>/<path> with auth; a 401 gets one retry with a fresh token (and the scope it names). */
@@ -320,10 +324,10 @@ export class RegistryClient {
   async statusError(res: Response, repo: string, what: string, where: string, notFound: string): Promise<BuildError> {
     const detail = await errorDetail(res, this.limits.maxErrorBodyBytes);
     const s = res.status;
-    if (s === 401 || s === 403) return new BuildError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
-    if (s === 404) return new BuildError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
-    if (s === 429) return new BuildError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
-    return new BuildError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
+    if (s === 401 || s === 403) return new NetworkError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
+    if (s === 404) return new NetworkError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
+    if (s === 429) return new NetworkError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
+    return new NetworkError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
   }
 
   /** A manifest by tag or digest: its bytes, kind and sha256 digest (checked when asked by digest). */
@@ -336,27 +340,27 @@ export class RegistryClient {
     const bytes = await this.readDocument(res, what, where, this.limits.maxManifestBytes);
     const digest = byDigest ? digestOf(bytes, reference, where) : sha256Digest(bytes);
     if (byDigest && digest !== reference) {
-      throw new BuildError(`${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`);
+      throw new NetworkError(`${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`);
     }
     const parsed = parseDocument(bytes, where, what);
     const json = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { mediaType?: unknown; schemaVersion?: unknown };
-    if (typeof json.mediaType !== 'string' && json.mediaType !== undefined) throw new BuildError(`${where}: ${what}: mediaType must be a string; the registry is broken`);
-    if (json.schemaVersion === 1) throw new BuildError(`${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
+    if (typeof json.mediaType !== 'string' && json.mediaType !== undefined) throw new NetworkError(`${where}: ${what}: mediaType must be a string; the registry is broken`);
+    if (json.schemaVersion === 1) throw new ImageError(`${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
     const byType = kindOf(res.headers.get('content-type'));
     const byBody = kindOf(json.mediaType);
     const kind = byType ?? byBody;
-    if (!kind) throw new BuildError(`${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`);
-    if (byBody && byBody !== kind) throw new BuildError(`${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`);
+    if (!kind) throw new ImageError(`${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`);
+    if (byBody && byBody !== kind) throw new NetworkError(`${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`);
     return { bytes, kind, digest, json: parsed };
   }
 
   /** Fetch a blob into the cache (skipped when already there), from its urls when the registry lacks it; the cached path. */
   async blob(repo: string, desc: Descriptor): Promise<string> {
-    const hit = cachedBlob(desc.digest, desc.size);
+    const hit = cachedBlob(desc.digest, desc.size, this.cacheDir);
     if (hit) return hit;
     const where = `${this.registry}/${repo}`;
     this.opts.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${where}`);
-    const w = await BlobWriter.open(desc.digest, desc.size, where, this.limits.minFreeBytes);
+    const w = await BlobWriter.open(desc.digest, desc.size, where, this.cacheDir, this.limits.minFreeBytes);
     try {
       for (let resumes = 0; ; resumes++) {
         const from = w.written;
@@ -367,18 +371,18 @@ export class RegistryClient {
           const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
           if (!range || Number(range[1]) !== from || Number(range[2]) !== desc.size - 1 || (range[3] !== '*' && Number(range[3]) !== desc.size)) {
             discard(res);
-            throw new BuildError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
+            throw new NetworkError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
           }
         } else if (res.status === 404 && desc.urls?.length) {
           discard(res);
-          return await blobFromUrls(desc, where, 'is not in the registry (HTTP 404)', this.opts);
+          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', { ...this.opts, cacheDir: this.cacheDir });
         } else if (!res.ok) {
           throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {
           const length = res.headers.get('content-length');
           if (length !== null && Number(length) !== desc.size) {
             discard(res);
-            throw new BuildError(`${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`);
+            throw new NetworkError(`${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`);
           }
         }
         let cut: unknown;
@@ -390,7 +394,7 @@ export class RegistryClient {
         }
         if (w.written === desc.size) break;
         if (resumes + 1 >= TRIES) {
-          throw new BuildError(`${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`);
+          throw new NetworkError(`${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`, { cause: cut });
         }
         this.opts.log?.(`${where}: blob ${desc.digest.slice(0, 19)} cut at byte ${w.written}, resuming`);
       }
@@ -440,17 +444,17 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
   let m = await client.manifest(repo, image.digest ?? image.tag ?? 'latest');
   for (let depth = 0; m.kind === 'index'; depth++) {
     const index = checkIndex(m.json, where, `index ${m.digest}`);
-    if (depth >= 4) throw new BuildError(`${where}: index ${m.digest} is nested more than 4 deep; check the image`);
+    if (depth >= 4) throw new ImageError(`${where}: index ${m.digest} is nested more than 4 deep; check the image`);
     const entry = selectPlatform(index, platform);
     if (!entry) {
-      throw new BuildError(`${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`);
+      throw new ImageError(`${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`);
     }
     m = await client.manifest(repo, entry.digest);
   }
   const manifest: ImageManifest = checkManifest(m.json, where, `manifest ${m.digest}`);
-  if (manifest.config.size > client.maxConfig) throw new BuildError(`${where}: config ${manifest.config.digest} is ${manifest.config.size} bytes, more than an image config can be; check the image`);
+  if (manifest.config.size > client.maxConfig) throw new ImageError(`${where}: config ${manifest.config.digest} is ${manifest.config.size} bytes, more than an image config can be; check the image`);
   const tooBig = manifest.layers.find((l) => l.size > client.maxLayer);
-  if (tooBig) throw new BuildError(`${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`);
+  if (tooBig) throw new ImageError(`${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`);
   const configPath = await client.blob(repo, manifest.config);
   const config = readFileSync(configPath);
   const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (d) => ({

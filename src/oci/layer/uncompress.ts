@@ -5,19 +5,18 @@
 // the uncompressed bytes must equal the config's rootfs.diff_ids entry
 // (image-spec config.md) before the file enters the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { cacheDir } from '../download.js';
-import { BuildError } from '../errors.js';
-import { formatBytes } from '../limits.js';
-import { readRegion, type Region } from './bundle.js';
-import { hasherFor } from './digest.js';
-import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
+import { CacheTemp, cachePaths, defaultCacheDir } from '../../cache.js';
+import { BuildError, ImageError } from '../../errors.js';
+import { formatBytes } from '../../limits.js';
+import { readRegion, type Region } from '../sources/bundle.js';
+import { hasherFor } from '../digest.js';
+import { checkFreeSpace, FREE_CHECK_EVERY } from '../../free-space.js';
 
 /** zstd input handed to fzstd at a time: at most 256 RLE blocks (32 MiB) of output per slice */
 const ZSTD_SLICE = 1024;
@@ -70,7 +69,7 @@ function capStage(budget: LayerBudget, dir: string, where: string): Transform {
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       total += chunk.length;
       if (total > budget.maxBytes) {
-        return done(new BuildError(`${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`));
+        return done(new ImageError(`${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`));
       }
       try {
         if (total >= nextCheck) [nextCheck] = [total + FREE_CHECK_EVERY, checkFreeSpace(dir, budget.minFreeBytes, where)];
@@ -87,7 +86,7 @@ function decompressError(e: unknown, compression: Compression, dir: string, wher
   if (e instanceof BuildError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new BuildError(`${where}: the cache ${dir} ran out of space while decompressing; free some space, or point XDG_CACHE_HOME at a larger disk`);
-  return new BuildError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`);
+  return new ImageError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`, { cause: e });
 }
 
 const NO_BUDGET: LayerBudget = { maxBytes: Number.MAX_SAFE_INTEGER, limit: 'no limit', minFreeBytes: 0 };
@@ -97,15 +96,14 @@ const NO_BUDGET: LayerBudget = { maxBytes: Number.MAX_SAFE_INTEGER, limit: 'no l
  * With `digest`, the compressed bytes are checked against it in the same pass (in its
  * own algorithm). `budget` caps the uncompressed size and keeps free space on the cache.
  */
-export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET): Promise<string> {
+export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET, cacheDir = defaultCacheDir()): Promise<string> {
   const hex = diffId.replace(/^sha256:/, '');
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new BuildError(`${where}: diff_id ${diffId} is not a sha256 digest`);
-  const dir = join(cacheDir(), 'layers', 'sha256');
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new ImageError(`${where}: diff_id ${diffId} is not a sha256 digest`);
+  const dir = cachePaths.layers(cacheDir);
   const path = join(dir, hex);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   checkFreeSpace(dir, budget.minFreeBytes, where);
-  const tmp = `${path}.${process.pid}.partial`;
   const hash = createHash('sha256');
   const blobHash = digest ? hasherFor(digest, where) : createHash('sha256');
   const compression = sniffCompression(readRegion({ ...blob, length: Math.min(4, blob.length) }));
@@ -118,29 +116,26 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
       done(null, chunk);
     },
   });
-  trackTemp(tmp);
+  const temp = new CacheTemp(path);
   try {
     // an empty blob is an empty layer (a read stream cannot end before its start)
     const source = blob.length ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 }) : Readable.from([]);
     source.on('data', (chunk: Buffer) => blobHash.update(chunk));
-    await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(tmp)]);
-    checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where });
-    renameSync(tmp, path);
-    return path;
+    await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(temp.tmp)]);
+    return temp.commit(() => checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where }));
   } catch (e) {
     throw decompressError(e, compression, dir, where);
   } finally {
-    rmSync(tmp, { force: true });
-    untrackTemp(tmp);
+    temp.drop();
   }
 }
 
 function checkDigests(blobHex: string, layerHex: string, o: { digest?: string; diffId: string; where: string }): void {
   const gotBlob = `${o.digest?.split(':')[0] ?? 'sha256'}:${blobHex}`;
   if (o.digest && gotBlob !== o.digest) {
-    throw new BuildError(`${o.where}: blob has ${gotBlob}, but the manifest says ${o.digest}; the image is corrupt — pull or save it again`);
+    throw new ImageError(`${o.where}: blob has ${gotBlob}, but the manifest says ${o.digest}; the image is corrupt — pull or save it again`);
   }
   if (`sha256:${layerHex}` !== o.diffId) {
-    throw new BuildError(`${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`);
+    throw new ImageError(`${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`);
   }
 }

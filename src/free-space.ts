@@ -1,8 +1,8 @@
 // The cache's disk must keep some room free: what is written into it (blobs, layers) is
 // checked against that before it starts and every 64 MiB as it grows.
 import { statfsSync } from 'node:fs';
-import { BuildError } from '../errors.js';
-import { formatBytes } from '../limits.js';
+import { BuildError } from './errors.js';
+import { formatBytes } from './limits.js';
 
 /** how often, in bytes written, the free space is looked at again */
 export const FREE_CHECK_EVERY = 64 << 20;

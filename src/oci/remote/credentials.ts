@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError } from '../../errors.js';
 
 export interface Credentials {
   username: string;

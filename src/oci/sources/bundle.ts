@@ -3,10 +3,10 @@
 // file on disk. Layers inside an archive are never copied out: they are read in place.
 import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, sep } from 'node:path';
-import { BuildError } from '../errors.js';
-import { DEFAULT_LIMITS, formatBytes } from '../limits.js';
-import { parseDocument } from './shape.js';
-import { readTar, type TarEntry } from './tar.js';
+import { ImageError } from '../../errors.js';
+import { DEFAULT_LIMITS, formatBytes } from '../../limits.js';
+import { parseDocument } from '../shape.js';
+import { readTar, type TarEntry } from '../tar.js';
 
 /** A run of bytes of a file on disk. */
 export interface Region {
@@ -28,7 +28,7 @@ export function readRegion(r: Region): Buffer {
   try {
     for (let o = 0; o < r.length; ) {
       const n = readSync(fd, buf, o, r.length - o, r.from + o);
-      if (n === 0) throw new BuildError(`${r.file}: ends before byte ${r.from + r.length}`);
+      if (n === 0) throw new ImageError(`${r.file}: ends before byte ${r.from + r.length}`);
       o += n;
     }
   } finally {
@@ -40,8 +40,8 @@ export function readRegion(r: Region): Buffer {
 /** The bytes of path (at most `max`), or a one-line error saying which bundle lacks it. */
 export function readFromBundle(b: Bundle, path: string, max: number): Buffer {
   const r = b.region(path);
-  if (!r) throw new BuildError(`${b.where}: has no ${path}; is it really this kind of image archive?`);
-  if (r.length > max) throw new BuildError(`${b.where}: ${path} is ${formatBytes(r.length)}, more than the ${formatBytes(max)} such a document may have; the image is malformed`);
+  if (!r) throw new ImageError(`${b.where}: has no ${path}; is it really this kind of image archive?`);
+  if (r.length > max) throw new ImageError(`${b.where}: ${path} is ${formatBytes(r.length)}, more than the ${formatBytes(max)} such a document may have; the image is malformed`);
   return readRegion(r);
 }
 
@@ -61,15 +61,15 @@ function fileInside(root: string, file: string, where: string, path: string): st
   } catch {
     return undefined;
   }
-  if (!real.startsWith(root + sep)) throw new BuildError(`${where}: ${path} leads outside the layout (a symlink); a layout's files must be inside it — copy the image again (skopeo copy, umoci)`);
+  if (!real.startsWith(root + sep)) throw new ImageError(`${where}: ${path} leads outside the layout (a symlink); a layout's files must be inside it — copy the image again (skopeo copy, umoci)`);
   const st = statSync(real);
   if (st.isDirectory()) return undefined;
-  if (!st.isFile()) throw new BuildError(`${where}: ${path} is not a regular file (a device, FIFO or socket); the layout is malformed`);
+  if (!st.isFile()) throw new ImageError(`${where}: ${path} is not a regular file (a device, FIFO or socket); the layout is malformed`);
   return real;
 }
 
 export function dirBundle(dir: string): Bundle {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BuildError(`${dir}: not a folder; an OCI layout is a folder with oci-layout, index.json and blobs/`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImageError(`${dir}: not a folder; an OCI layout is a folder with oci-layout, index.json and blobs/`);
   const root = realpathSync(dir);
   return {
     where: dir,
@@ -84,7 +84,7 @@ export function dirBundle(dir: string): Bundle {
 
 /** A tar archive's regular files by cleaned name; symlinks and hard links followed inside it. */
 export function tarBundle(file: string): Bundle {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new BuildError(`${file}: no such archive file`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new ImageError(`${file}: no such archive file`);
   const entries = new Map<string, TarEntry>();
   for (const e of readTar(file)) {
     const name = clean(e.name.toString('utf8'));
@@ -107,7 +107,7 @@ export function tarBundle(file: string): Bundle {
       const piece = e.content.pieces[0];
       if (!piece) return { file, from: 0, length: 0 };
       if (e.content.pieces.length > 1 || !('file' in piece) || piece.at !== 0 || piece.length !== e.size) {
-        throw new BuildError(`${file}: ${path} is stored as a sparse file; re-create the archive without --sparse`);
+        throw new ImageError(`${file}: ${path} is stored as a sparse file; re-create the archive without --sparse`);
       }
       return { file, from: piece.from, length: e.size };
     },
