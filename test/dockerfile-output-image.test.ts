@@ -39,8 +39,9 @@ describe('fledge-pure build --output-image', () => {
     linkSync(join(dir, 'files/a'), join(dir, 'files/hard-a'));
     symlinkSync('a', join(dir, 'files/link'));
     mkdirSync(join(dir, 'files/empty'));
-    for (const [out, image] of [['1.img', 'oci-archive:one.tar'], ['2.img', 'oci-archive:two.tar:app:v1'], ['3.img', 'oci:layout']]) {
-      const r = await runCli(['build', '-q', '-o', out, '--output-image', image], { cwd: dir });
+    // --no-cache (yargs reads it as --cache=false) changes nothing for a RUN-less build
+    for (const [out, image, ...more] of [['1.img', 'oci-archive:one.tar'], ['2.img', 'oci-archive:two.tar:app:v1'], ['3.img', 'oci:layout', '--no-cache']]) {
+      const r = await runCli(['build', '-q', '-o', out, '--output-image', image, ...more], { cwd: dir });
       expect([r.code, r.stderr]).toEqual([0, '']);
     }
     const again = await runCli(['build', '-q', '-o', '4.img', '--output-image', 'oci-archive:again.tar'], { cwd: dir });
