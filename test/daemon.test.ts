@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
+import { skopeoEnv } from './helpers/skopeo.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-daemon-'));
 const socket = join(scratch, 'docker.sock');
@@ -18,7 +19,7 @@ let server: Server;
 beforeAll(async () => {
   writeHardLayout(join(scratch, 'layout'), hardLayers(), 'gzip');
   const archive = join(scratch, 'saved.tar');
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'layout')}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe' });
+  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'layout')}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
   server = createServer((req, res) => {
     seen.push(req.url ?? '');
     if (req.url === '/_ping') return void res.writeHead(200, { 'Api-Version': '1.43' }).end('OK');

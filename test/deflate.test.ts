@@ -10,7 +10,6 @@ import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gzipStream } from '../src/compress.js';
 import { writeNewc } from '../src/cpio/newc.js';
-import { crc32, crc32Table } from '../src/deflate/crc32.js';
 import { CHUNK, deflateEach, deflateParallel } from '../src/deflate/parallel.js';
 import { writeInitramfs } from '../src/pipeline/write-initramfs.js';
 import { bytesContent } from '../src/tree/content.js';
@@ -100,15 +99,6 @@ describe('deflateParallel and deflateEach', () => {
 
   it('refuses bad settings with one line', () => {
     expect(() => deflateParallel(chunks, { ...settings, level: 10 })).toThrow('deflate: level 10: use 1 to 9');
-  });
-});
-
-describe('crc32', () => {
-  it('the table fallback gives zlib.crc32 numbers', () => {
-    const d = mixed(100_000);
-    expect(crc32Table(d)).toBe(crc32(d));
-    expect(crc32Table(d.subarray(5), crc32Table(d.subarray(0, 5)))).toBe(crc32(d));
-    expect(crc32Table(Buffer.from('123456789'))).toBe(0xcbf43926); // the check value of CRC-32/ISO-HDLC
   });
 });
 

@@ -12,6 +12,7 @@ import { openImage } from '../src/oci/sources/open.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 import { push, startRegistry } from './helpers/registry.js';
 import { type Entry, snapshotDir, snapshotTree } from './helpers/snapshot.js';
+import { skopeoEnv } from './helpers/skopeo.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-flatten-'));
 let layers: Buffer[];
@@ -63,7 +64,7 @@ describe('flattening', () => {
 
   it('equals umoci unpack for a docker-archive written by skopeo', async () => {
     const archive = join(scratch, 'docker.tar');
-    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'gzip')}:hard`, `docker-archive:${archive}:example.com/hard:v1`], { stdio: 'pipe' });
+    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'gzip')}:hard`, `docker-archive:${archive}:example.com/hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
     expect(snapshotTree(await flat(`docker-archive:${archive}`), { xattrs: true, mtimes: true })).toEqual(umoci);
     expect(snapshotTree(await flat(`docker-archive:${archive}:example.com/hard:v1`), { xattrs: true, mtimes: true })).toEqual(umoci);
   });

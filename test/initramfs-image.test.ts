@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { project, runCli } from './helpers/cli.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 import { bootInitramfs } from './helpers/qemu.js';
+import { skopeoEnv } from './helpers/skopeo.js';
 
 const BUSYBOX = readFileSync('/bin/busybox');
 const scratch = mkdtempSync(join(tmpdir(), 'fp-initimg-'));
@@ -17,7 +18,7 @@ const layout = join(scratch, 'layout');
 
 beforeAll(() => {
   writeHardLayout(layout, hardLayers(), 'gzip');
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe' });
+  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
 });
 
 function files(extra: string): Record<string, string | Buffer> {

@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { blobDir } from '../src/cache.js';
-import { normalizePlatform, selectPlatform, type ImageIndex } from '../src/oci/manifest.js';
-import { apiHost, formatReference, parseReference, parseSource } from '../src/oci/reference.js';
-import { isInsecure, pullImage } from '../src/oci/remote/registry.js';
+import { pullImage } from '../src/oci/remote/registry.js';
 import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/sources/open.js';
 import { readContent } from '../src/tree/content.js';
@@ -79,61 +77,6 @@ beforeEach(() => {
   process.env.DOCKER_CONFIG = fresh('fledge-docker-');
   delete process.env.REGISTRY_AUTH_FILE;
   delete process.env.XDG_RUNTIME_DIR;
-});
-
-describe('references', () => {
-  it('normalizes like Docker', () => {
-    expect(formatReference(parseReference('nginx'))).toBe('docker.io/library/nginx:latest');
-    expect(formatReference(parseReference('index.docker.io/foo/bar:1'))).toBe('docker.io/foo/bar:1');
-    expect(parseReference('localhost:5000/a/b:t')).toEqual({ registry: 'localhost:5000', repository: 'a/b', tag: 't' });
-    expect(parseReference('[::1]:5000/x')).toEqual({ registry: '[::1]:5000', repository: 'x', tag: 'latest' });
-    expect(parseReference('foo/bar')).toEqual({ registry: 'docker.io', repository: 'foo/bar', tag: 'latest' });
-    expect(parseReference('localhost/x').registry).toBe('localhost');
-    expect(parseReference('localhost:5000')).toEqual({ registry: 'docker.io', repository: 'library/localhost', tag: '5000' });
-    const d = `sha256:${'a'.repeat(64)}`;
-    expect(parseReference(`ghcr.io/o/app:v1@${d}`)).toEqual({ registry: 'ghcr.io', repository: 'o/app', digest: d });
-    expect(apiHost('docker.io')).toBe('registry-1.docker.io');
-  });
-
-  it('explains an invalid reference in one line with an example', () => {
-    for (const bad of ['', 'Nginx', 'nginx:-x', 'a//b', 'nginx@sha256:abc', 'UPPER.io/x/Y']) {
-      expect(() => parseReference(bad)).toThrow(/^invalid image reference .*: .*; write it like .*alpine:3\.20/);
-    }
-    expect(() => parseReference('Nginx')).toThrow(/must be lowercase/);
-  });
-
-  it('reads skopeo transports', () => {
-    expect(parseSource('docker://alpine')).toEqual({ transport: 'docker', ref: { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' } });
-    expect(parseSource('docker-daemon:alpine:3').transport).toBe('docker-daemon');
-    expect(parseSource('docker-archive:/tmp/a.tar:foo/bar:v2')).toEqual({ transport: 'docker-archive', path: '/tmp/a.tar', ref: 'foo/bar:v2' });
-    expect(parseSource('docker-archive:/tmp/a.tar')).toEqual({ transport: 'docker-archive', path: '/tmp/a.tar' });
-    expect(parseSource('oci:./layout:tag')).toEqual({ transport: 'oci', path: './layout', ref: 'tag' });
-    expect(parseSource('oci-archive:/x.tar')).toEqual({ transport: 'oci-archive', path: '/x.tar' });
-    expect(() => parseSource('docker:alpine')).toThrow(/docker:\/\/REFERENCE/);
-  });
-});
-
-describe('platforms', () => {
-  it('normalizes and skips attestations', () => {
-    expect(normalizePlatform({ os: 'linux', architecture: 'aarch64', variant: 'v8' })).toEqual({ os: 'linux', architecture: 'arm64' });
-    expect(normalizePlatform({ os: 'linux', architecture: 'x86_64' })).toEqual({ os: 'linux', architecture: 'amd64' });
-    const d = (digest: string, platform?: { os: string; architecture: string }, annotations?: Record<string, string>) => ({ mediaType: 'x', digest, size: 1, platform, annotations });
-    const index: ImageIndex = {
-      schemaVersion: 2,
-      manifests: [d('att', { os: 'unknown', architecture: 'unknown' }), d('att2', { os: 'linux', architecture: 'amd64' }, { 'vnd.docker.reference.type': 'attestation-manifest' }), d('noplat')],
-    };
-    expect(selectPlatform(index, { os: 'linux', architecture: 'amd64' })?.digest).toBe('noplat');
-    expect(selectPlatform(index, { os: 'linux', architecture: 'arm64' })).toBeUndefined();
-  });
-
-  it('treats loopback registries as plain HTTP', () => {
-    expect(isInsecure('127.0.0.1:5000')).toBe(true);
-    expect(isInsecure('127.1.2.3')).toBe(true);
-    expect(isInsecure('[::1]:5000')).toBe(true);
-    expect(isInsecure('localhost')).toBe(true);
-    expect(isInsecure('ghcr.io')).toBe(false);
-    expect(isInsecure('reg.lan:5000', ['reg.lan'])).toBe(true);
-  });
 });
 
 describe('pulling from a real registry', () => {
@@ -326,6 +269,33 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     const p = await proxyTo(open.host);
     p.fault = (req) => (req.url?.includes('/manifests/') ? 'corrupt' : undefined);
     await expect(pullImage(`${p.host}/test/oci@${ociManifest.digest}`)).rejects.toThrow(/manifest sha256:.* arrived with digest/);
+  });
+
+  it('pulls sha512 blobs (config and layer), verified by sha512, and rejects a tampered one in one line', async () => {
+    const repo = 'test/sha512';
+    const dir = fresh('fledge-sha512-');
+    writeFileSync(join(dir, 'hello'), 'a sha512 layer\n');
+    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, 'hello']);
+    const gz = execFileSync('gzip', ['-n', '-c'], { input: tar });
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    const configDigest = await uploadBlob(open.host, repo, config, 'sha512');
+    const layerDigest = await uploadBlob(open.host, repo, gz, 'sha512');
+    expect(layerDigest).toMatch(/^sha512:[0-9a-f]{128}$/);
+    const oci = 'application/vnd.oci.image';
+    await putManifest(open.host, repo, 'v1', { schemaVersion: 2, mediaType: `${oci}.manifest.v1+json`, config: { mediaType: `${oci}.config.v1+json`, digest: configDigest, size: config.length }, layers: [{ mediaType: `${oci}.layer.v1.tar+gzip`, digest: layerDigest, size: gz.length }] } as { mediaType: string });
+    const img = await pullImage(`${open.host}/${repo}:v1`);
+    expect(img.configDigest).toBe(configDigest);
+    expect(img.layers[0].path).toBe(join(blobDir(undefined, 'sha512'), layerDigest.slice(7)));
+    const tree = await flatten(await openImage(`docker://${open.host}/${repo}:v1`));
+    expect(Buffer.concat([...readContent(tree.get('hello')!.content!)]).toString()).toBe('a sha512 layer\n');
+
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    const p = await proxyTo(open.host);
+    p.fault = (req) => (req.url?.includes('/blobs/') ? 'corrupt' : undefined);
+    const err = (await pullImage(`${p.host}/${repo}:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/(?:config|blob) sha512:[0-9a-f]{128} (?:arrived with|has) digest sha512:[0-9a-f]{128}; /);
+    expect(err.message).not.toContain('\n');
+    expect(existsSync(blobDir(undefined, 'sha512')) ? readdirSync(blobDir(undefined, 'sha512')) : []).toEqual([]);
   });
 
   it('retries after 429 (honoring Retry-After) and after 500', async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli.js';
 import { golden, manifestSha } from './helpers/golden.js';
 import { push, type Registry, startRegistry } from './helpers/registry.js';
+import { skopeoEnv } from './helpers/skopeo.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 /** Each example and the artifacts it writes. */
@@ -76,7 +77,7 @@ describe('one image, three transports, one rootfs', () => {
     const root = examples();
     const layout = join(root, 'hello-image');
     await push(layout, 'hello', `${registry.host}/examples/hello:v1`);
-    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hello`, `docker-archive:${join(root, 'hello.tar')}:hello:v1`]);
+    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hello`, `docker-archive:${join(root, 'hello.tar')}:hello:v1`], { env: skopeoEnv() });
     for (const [example, artifact] of [['hello-ext4', 'hello-ext4.img'], ['hello-squashfs', 'hello-squashfs.squashfs']]) {
       const dir = join(root, example);
       const config = readFileSync(join(dir, 'fledge.toml'), 'utf8');

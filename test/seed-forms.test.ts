@@ -11,6 +11,7 @@ import { checkFledgeConfig, formatProblem, loadFledgeConfig } from '../src/confi
 import { project, runCli } from './helpers/cli.js';
 import { type FileServer, serveFiles } from './helpers/http.js';
 import { volantProblems } from './helpers/volant.js';
+import { skopeoEnv } from './helpers/skopeo.js';
 
 const SEED_002 = `[plugin]
 name = "nginx-alpine"
@@ -50,7 +51,7 @@ function problems(text: string): string[] {
 /** examples/hello-image saved as a docker-archive (what `docker save` / `podman save` write). */
 function dockerArchive(dir: string): string {
   const tar = join(dir, 'image.tar');
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${resolve('examples/hello-image')}:hello`, `docker-archive:${tar}:hello:v1`]);
+  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${resolve('examples/hello-image')}:hello`, `docker-archive:${tar}:hello:v1`], { env: skopeoEnv() });
   return tar;
 }
 

@@ -68,8 +68,8 @@ export function bindSource(tree: Tree, path: string, where: string): { source: T
   const node = keys.length ? tree.get(keyBytes(keys.join('/'))) : tree.root;
   if (!node) throw new Error(`--mount source=${path || '/'} does not exist in ${where}`);
   const source = new Tree({ mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime });
-  if (node.type === 'dir') for (const [k, child] of node.entries!) source.root.entries!.set(k, child);
-  else if (node.type === 'file') source.root.entries!.set('f', node);
+  if (node.type === 'dir') for (const [k, child] of node.entries) source.add(source.root, k, child);
+  else if (node.type === 'file') source.add(source.root, 'f', node);
   else throw new Error(`--mount source=${path}: is a ${node.type}; bind a folder or a file`);
   return { source, file: node.type === 'file' };
 }

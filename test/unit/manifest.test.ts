@@ -9,8 +9,8 @@ import {
   manifestJson,
   splitCommand,
   MANIFEST_SCHEMA,
-} from '../src/config/manifest.js';
-import { formatProblem, ConfigError } from '../src/config/fledge.js';
+} from '../../src/config/manifest.js';
+import { formatProblem, ConfigError } from '../../src/config/fledge.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fledge-manifest-'));
 let n = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineStruct } from '../src/struct.js';
+import { defineStruct } from '../../src/struct.js';
 
 const S = defineStruct('demo', 16, {
   a: [0, 'le16'],

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkFledgeConfig, loadFledgeConfig, formatProblem, ConfigError } from '../src/config/fledge.js';
+import { checkFledgeConfig, loadFledgeConfig, formatProblem, ConfigError } from '../../src/config/fledge.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fledge-config-'));
 let n = 0;

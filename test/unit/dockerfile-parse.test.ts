@@ -2,10 +2,10 @@
 // Dockerfile reference (its own examples where it gives them), Go's filepath.Match
 // documentation and moby/patternmatcher's rules.
 import { describe, expect, it } from 'vitest';
-import { expandHeredoc, expandWord, expandWords } from '../src/dockerfile/lex.js';
-import { goMatch, parseDockerignore } from '../src/dockerfile/match.js';
-import { parseDuration } from '../src/dockerfile/metadata.js';
-import { parseDockerfile } from '../src/dockerfile/parse.js';
+import { expandHeredoc, expandWord, expandWords } from '../../src/dockerfile/lex.js';
+import { goMatch, parseDockerignore } from '../../src/dockerfile/match.js';
+import { parseDuration } from '../../src/dockerfile/metadata.js';
+import { parseDockerfile } from '../../src/dockerfile/parse.js';
 
 const env = new Map([
   ['A', 'a'],
