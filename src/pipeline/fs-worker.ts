@@ -11,12 +11,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { outputError, type ImageSink } from '../artifact.js';
 import { writeBtrfs } from '../btrfs/write.js';
 import { writeExt4 } from '../ext4/write.js';
-import { Tree, type Node, type Time } from '../tree/tree.js';
+import { Tree, type DirNode, type Time } from '../tree/tree.js';
 import { writeXfs } from '../xfs/write.js';
 
 export interface FsJob {
   type: 'ext4' | 'xfs' | 'btrfs';
-  root: Node;
+  root: DirNode;
   fd: number;
   /** the artifact's name, for error messages */
   path: string;
