@@ -10,6 +10,8 @@
 //   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one,
 //   "cold" the cold ext4 build from a local registry)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
+//   npm run bench -- --dockerfile a COPY-only Dockerfile build against buildah bud, and a RUN
+//                                 step's time split (bench/dockerfile-run.mjs)
 // Every case also measures the limit (read the cached layer tars once, write a file as
 // large as fledge-pure's artifact) in the same rounds; every tool's time is printed
 // against it.
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
+    dockerfile: { type: 'boolean', default: false },
     only: { type: 'string' },
     cache: { type: 'string' },
     mirror: { type: 'string' },
@@ -40,7 +43,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 14).map((l) => l.slice(3)).join('\n') + '\n');
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 16).map((l) => l.slice(3)).join('\n') + '\n');
   process.exit(0);
 }
 const ROUNDS = Number(args.rounds);
@@ -574,6 +577,11 @@ function describeMachine(m) {
 // ---- main -------------------------------------------------------------------------------
 
 async function main() {
+  if (args.dockerfile) {
+    const { runDockerfile } = await import('./dockerfile-run.mjs');
+    await runDockerfile({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w), rounds: ROUNDS, env: FP_ENV });
+    return;
+  }
   if (args.scale) {
     checkTools(false);
     const { runScale } = await import('./scale-run.mjs');

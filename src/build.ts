@@ -17,6 +17,7 @@ import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { BuiltImage } from './dockerfile/build.js';
+import { parseOutputImage, writeOutputImage } from './dockerfile/output-image.js';
 import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/sources/open.js';
 import { initramfsTree } from './pipeline/initramfs.js';
@@ -53,6 +54,8 @@ export interface BuildOptions {
   buildArgs?: string[];
   /** Dockerfile builds: run every RUN step, ignoring the step cache */
   noCache?: boolean;
+  /** Dockerfile builds: also write the built image as `oci:DIR[:REF]` or `oci-archive:FILE[:REF]` */
+  outputImage?: string;
   /** progress lines; default none */
   log?: (line: string) => void;
   cwd?: string;
@@ -176,6 +179,12 @@ interface Written {
   kernelArgs?: string;
 }
 
+function writeBuiltImage(spec: string, built: BuiltImage | undefined, { cwd, epoch, sourceDate, log }: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void }): void {
+  if (!built) throw new UsageError(`--output-image ${spec}: only a Dockerfile build makes an image to write; give the Dockerfile (fledge-pure build ./Dockerfile)`);
+  clampTimes(built.tree, sourceDate);
+  log(`image: written as ${writeOutputImage(built, spec, cwd, epoch)}`);
+}
+
 export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
@@ -192,7 +201,9 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const built = await builtImage(o, config, { cwd: imageCwd, epoch, log, cacheDir });
+  if (o.outputImage) parseOutputImage(o.outputImage, cwd); // a typo fails before the build
+  const built = await builtImage(o, config, { cwd: imageCwd, epoch, sourceDate, log, cacheDir });
+  if (o.outputImage) writeBuiltImage(o.outputImage, built, { cwd, epoch, sourceDate, log });
   let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image, built?.name);
   const run: Run = {

@@ -10,6 +10,7 @@
 //   daemon/<sha256>.tar   archives saved from a Docker daemon
 //   add/<hash>            ADD archives decompressed (src/dockerfile/archive.ts)
 //   run/                  RUN step layers (src/dockerfile/run.ts)
+//   run/mounts/<hex>.img  RUN --mount=type=cache disks, by the sha256 of the id (src/dockerfile/run-mounts.ts)
 //   vm/                   the build VM's uncompressed kernel (src/vm/kernel.ts)
 //
 // A blob is hashed with its digest's algorithm as it is written (a resumed download goes on

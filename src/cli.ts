@@ -78,7 +78,8 @@ await yargs(hideBin(process.argv))
         .option('context', { type: 'string', describe: 'Dockerfile build context' })
         .option('target', { type: 'string', describe: 'Dockerfile multi-stage target' })
         .option('build-arg', { type: 'string', array: true, describe: 'Dockerfile build argument KEY=VALUE' })
-        .option('no-cache', { type: 'boolean', default: false, describe: 'Dockerfile builds: run every RUN step in a VM, ignoring the step cache' })
+        .option('cache', { type: 'boolean', default: true, describe: 'Dockerfile builds: --no-cache runs every RUN step in a VM, ignoring the step cache' })
+        .option('output-image', { type: 'string', describe: 'Dockerfile builds: also write the built image as oci:DIR[:REF] or oci-archive:FILE[:REF]' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
     async (a) => {
       const p = progress(a.quiet);
@@ -97,7 +98,8 @@ await yargs(hideBin(process.argv))
           context: a.context,
           target: a.target,
           buildArgs: a['build-arg'],
-          noCache: a['no-cache'],
+          noCache: !a.cache, // yargs reads --no-cache as cache = false
+          outputImage: a['output-image'],
           log: p.log,
           limits: limitsFrom(a),
         });

@@ -134,9 +134,9 @@ describe('fledge-pure CLI', () => {
   });
 
   it('says plainly which capabilities are not in this version', async () => {
-    const dir = project({ ...minimal(), Dockerfile: 'FROM scratch\nRUN --mount=type=cache,target=/c echo hi\n' });
+    const dir = project({ ...minimal(), Dockerfile: 'FROM scratch\nRUN --mount=type=secret,id=token echo hi\n' });
     const want: Array<[string[], RegExp]> = [
-      [['build', '-q', './Dockerfile'], /^fledge-pure: Dockerfile:2: RUN: --mount=type=cache,target=\/c is not supported by fledge-pure yet/],
+      [['build', '-q', './Dockerfile'], /^fledge-pure: Dockerfile:2: RUN: --mount=type=secret,id=token: type=secret is not supported by fledge-pure yet/],
       [['build', '-q', '--build-arg', 'A=1'], /^fledge-pure: --context, --target and --build-arg are for Dockerfile builds/],
     ];
     for (const [args, message] of want) {

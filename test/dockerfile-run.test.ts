@@ -3,7 +3,8 @@
 // link, a fifo, a symlink, a setuid file, a folder with another owner, removes image
 // paths (whiteouts) and replaces a folder (opaque), then runs as a USER from the image's
 // /etc/passwd. Our tree must equal buildah's (paths, types, modes, owners, content,
-// links). A failing step stops the build with its line and exit code; its output
+// links). RUN --mount binds a context folder, keeps a cache between steps, mounts a
+// tmpfs. A failing step stops the build with its line and exit code; its output
 // streams, prefixed by the step. A step reaches the host through QEMU's user-mode NAT;
 // the same step on the same tree comes from the step cache without a VM.
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDockerfile } from '../src/dockerfile/build.js';
 import { readContent } from '../src/tree/content.js';
+import type { Time } from '../src/tree/tree.js';
 import { buildahBuild } from './helpers/buildah.js';
 import { serveFiles } from './helpers/http.js';
 import { writeHardLayout } from './helpers/hard-image.js';
@@ -27,7 +29,7 @@ let base: string;
 /** One boot under TCG on a loaded 2-core machine can take minutes. */
 const BOOTS_MS = 300_000;
 
-const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget'];
+const APPLETS = ['sh', 'echo', 'mkdir', 'ln', 'chmod', 'chown', 'rm', 'mkfifo', 'id', 'pwd', 'touch', 'cat', 'wget', 'cp', 'wc', 'ls'];
 
 function put(root: string, path: string, data: string, mode = 0o644): void {
   mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -42,6 +44,13 @@ function baseLayout(): string {
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a));
+  // setcap (libcap2-bin) from the host, with its libraries and loader at the same paths
+  const libs = [...execFileSync('ldd', ['/usr/sbin/setcap'], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+  for (const f of ['/usr/sbin/setcap', ...libs]) {
+    mkdirSync(dirname(join(root, f)), { recursive: true });
+    copyFileSync(f, join(root, f));
+    chmodSync(join(root, f), 0o755);
+  }
   put(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n');
   put(root, 'etc/group', 'root:x:0:\nalicegrp:x:1001:\n');
   put(root, 'etc/removeme', 'gone\n');
@@ -70,10 +79,11 @@ afterAll(async () => {
   else process.env.XDG_CACHE_HOME = savedCache;
 });
 
-async function ours(text: string, log: (l: string) => void = () => {}) {
+async function ours(text: string, log: (l: string) => void = () => {}, clamp?: Time, files: Record<string, string> = {}) {
   const dir = mkdtempSync(join(scratch, 'df-'));
   writeFileSync(join(dir, 'Dockerfile'), text);
-  return { dir, built: buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log }) };
+  for (const [path, data] of Object.entries(files)) put(dir, path, data);
+  return { dir, built: buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, clamp, log }) };
 }
 
 describe('RUN in a build VM', () => {
@@ -83,16 +93,22 @@ ENV GREETING=hello
 WORKDIR /work
 RUN echo "$GREETING from $(pwd)" > made.txt && mkdir -p /new/dir && echo x > /new/dir/f && ln /new/dir/f /new/hard \\
  && chmod 4750 /new/dir/f && chown 1000:1001 /new/dir && mkfifo /new/fifo && ln -s ../work/made.txt /new/link \\
- && rm /etc/removeme && rm -rf /etc/old && mkdir /etc/old && echo new > /etc/old/n && echo streamed-output
+ && rm /etc/removeme && rm -rf /etc/old && mkdir /etc/old && echo new > /etc/old/n && echo streamed-output \\
+ && cp /bin/busybox /bin/x && /usr/sbin/setcap cap_net_raw+ep /bin/x
 USER alice
 RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
 `;
     const lines: string[] = [];
-    const { dir, built } = await ours(text, (l) => lines.push(l));
+    const { dir, built } = await ours(text, (l) => lines.push(l), { sec: 1000, nsec: 0 });
     const tree = (await built).tree;
     const theirs = buildahBuild(scratch, { context: dir, dockerfile: join(dir, 'Dockerfile') });
     const skip = (p: string) => p === 'tmp/id.txt';
-    expect(snapshotTree(tree, { skip })).toEqual(snapshotDir(theirs.rootfs, { skip }));
+    expect(snapshotTree(tree, { skip, xattrs: true })).toEqual(snapshotDir(theirs.rootfs, { skip, xattrs: true }));
+    // setcap's security.capability (VFS_CAP_REVISION_2, cap_net_raw = bit 13, effective)
+    expect(Buffer.from(tree.get('bin/x')!.xattrs.get('security.capability')!).toString('hex')).toBe('0100000200200000000000000000000000000000');
+    // SOURCE_DATE_EPOCH: the steps' times are clamped to it, the image's own are kept
+    for (const p of ['work/made.txt', 'new/dir/f', 'etc', 'etc/old', 'tmp/alice-file']) expect(tree.get(p)!.mtime, p).toEqual({ sec: 1000, nsec: 0 });
+    expect(tree.get('etc/passwd')!.mtime.sec).toBe(1700000000);
     const paths = new Set(snapshotTree(tree).map((e) => e.path));
     for (const p of ['work/made.txt', 'new/hard', 'new/fifo', 'etc/old/n', 'tmp/alice-file']) expect(paths.has(p), p).toBe(true);
     for (const p of ['etc/removeme', 'etc/old/a', 'etc/old/sub']) expect(paths.has(p), p).toBe(false);
@@ -100,6 +116,29 @@ RUN ["/bin/sh", "-c", "id > /tmp/id.txt && touch /tmp/alice-file"]
     expect(tree.get('new/dir/f')!.mode).toBe(0o4750);
     expect(tree.get('tmp/alice-file')).toMatchObject({ uid: 1000, gid: 1001 });
     expect(lines).toContain('[0] RUN | streamed-output');
+  }, BOOTS_MS * 2);
+
+  it('RUN --mount: a bind of the context (read-only), a cache kept between steps, a tmpfs; mount stubs leave nothing behind', async () => {
+    const text = `FROM ${base}
+WORKDIR /work
+RUN --mount=type=bind,source=sub,target=/ctx --mount=type=cache,target=/var/cache/t --mount=type=tmpfs,target=/work/tmp \\
+    cat /ctx/a > /from-bind && echo x >> /var/cache/t/count && echo t > /work/tmp/f && ls /work/tmp > /tmpfs-list \\
+ && (touch /ctx/b 2>/dev/null && echo writable || echo read-only) > /bind-ro
+RUN --mount=type=cache,target=/var/cache/t wc -l < /var/cache/t/count > /cache-count
+`;
+    const lines: string[] = [];
+    const { dir, built } = await ours(text, (l) => lines.push(l), undefined, { 'sub/a': 'from the context\n' });
+    // the VM's console lines say why, should the step fail
+    const tree = (await built.catch((e: Error) => Promise.reject(new Error(`${e.message}\n${lines.join('\n')}`)))).tree;
+    expect(lines.filter((l) => /^\[0\] RUN: time: disks [\d.]+ s, VM start [\d.]+ s, step [\d.]+ s, layer read-back [\d.]+ s$/.test(l))).toHaveLength(2);
+    const cat = (p: string) => Buffer.concat([...readContent(tree.get(p)!.content!)]).toString();
+    expect([cat('from-bind'), cat('tmpfs-list'), cat('bind-ro'), cat('cache-count').trim()]).toEqual(['from the context\n', 'f\n', 'read-only\n', '1']);
+    for (const p of ['ctx', 'var', 'work/tmp']) expect(tree.get(p), p).toBeUndefined();
+    // buildah removes the mount points it made but keeps their new parent folders (var,
+    // var/cache); BuildKit's stub cleaner removes those too, as we do
+    const theirs = buildahBuild(scratch, { context: dir, dockerfile: join(dir, 'Dockerfile') });
+    const skip = (p: string) => p === 'var' || p === 'var/cache';
+    expect(snapshotTree(tree, { xattrs: true })).toEqual(snapshotDir(theirs.rootfs, { xattrs: true, skip }));
   }, BOOTS_MS * 2);
 
   it('reaches the host through user-mode NAT (10.0.2.2 is the host\'s loopback); a rebuild takes the step from the cache', async () => {

@@ -35,6 +35,8 @@ export interface DockerfileOptions {
   /** where relative image paths (oci:, docker-archive:) in FROM resolve */
   cwd: string;
   epoch: Time;
+  /** SOURCE_DATE_EPOCH, when set: times in RUN layers newer than it become it (BuildKit's rewrite-timestamp) */
+  clamp?: Time;
   log: (line: string) => void;
   /** run every RUN step in a VM, even when the step cache has it */
   noCache?: boolean;

@@ -63,7 +63,7 @@ async function urlSource(url: string, checksum: string | undefined, o: CopyOptio
   return { name, node: makeNode('file', { mode: 0o600, mtime: o.epoch }, { content: fileContent(path, statSync(path).size) }) };
 }
 
-async function sourceTree(b: Builder, s: Stage, from: string | undefined, inst: Instruction): Promise<{ tree: Tree; fromContext: boolean; where: string }> {
+export async function sourceTree(b: Builder, s: Stage, from: string | undefined, inst: Instruction): Promise<{ tree: Tree; fromContext: boolean; where: string }> {
   if (from === undefined) return { tree: b.context(), fromContext: true, where: 'the build context' };
   const stage = findStage(b.plan.stages, from, s.index);
   if (stage) return { tree: (await b.stage(stage)).tree, fromContext: false, where: `stage ${from}` };

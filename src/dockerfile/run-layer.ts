@@ -1,14 +1,18 @@
-// A RUN step's upper layer, as the build VM wrote it (busybox tar of `upper/` and
-// `opaque.list`), turned into OCI layer entries (image-spec layer.md): overlayfs
+// A RUN step's upper layer, as the build VM wrote it (GNU tar of `upper/`, pax, every
+// xattr as SCHILY.xattr.*), turned into OCI layer entries (image-spec layer.md): overlayfs
 // whiteouts — character devices 0/0 (kernel Documentation/filesystems/overlayfs.rst,
-// "whiteouts and opaque directories") — become `.wh.<name>` entries, and each opaque
-// folder gets a `.wh..wh..opq` entry after it. The tar is first copied out of the raw
-// disk into the cache (`run/<sha256>.tar`), so that file content can point into it.
+// "whiteouts and opaque directories") — become `.wh.<name>` entries, each folder with
+// the xattr trusted.overlay.opaque = "y" gets a `.wh..wh..opq` entry after it, and
+// overlayfs's own trusted.overlay.* xattrs are dropped; the rest (security.capability,
+// user.*) are kept. With SOURCE_DATE_EPOCH set, times newer than it become it (BuildKit's
+// rewrite-timestamp). The tar is first copied out of the raw disk into the cache
+// (`run/<sha256>.tar`), so that file content can point into it.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTar, type TarEntry } from '../oci/tar.js';
 import { fileContent, readContent } from '../tree/content.js';
+import type { Time } from '../tree/tree.js';
 
 const BLOCK = 512;
 
@@ -44,16 +48,32 @@ function marker(e: TarEntry, name: string): TarEntry {
   return { ...e, name: Buffer.from(name, 'latin1'), type: 'file', mode: 0, size: 0, linkname: Buffer.alloc(0), xattrs: new Map(), content: { size: 0, pieces: [] } };
 }
 
-/** The opaque folders, as "a/b" ("" for the root), from opaque.list ("./a/b" lines). */
-function opaqueDirs(entries: TarEntry[]): Set<string> {
-  const list = entries.find((e) => e.name.toString('latin1') === 'opaque.list');
-  const text = list ? Buffer.concat([...readContent(list.content)].map((c) => Buffer.from(c))).toString('latin1') : '';
-  return new Set(text.split('\n').filter(Boolean).map((l) => l.replace(/^\.\/?/, '')));
+/** overlayfs's private xattrs (overlayfs.rst: "trusted.overlay." prefix; opaque = "y") */
+const OVERLAY_XATTR = 'trusted.overlay.';
+const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
+function isOpaque(e: TarEntry): boolean {
+  const v = e.xattrs.get(OPAQUE_XATTR);
+  return e.type === 'dir' && v !== undefined && Buffer.from(v).toString('latin1') === 'y';
 }
 
-/** The layer's entries; `dropDev`: the stage had no /dev, so the VM's mount point is not part of it. */
-export function stepLayer(entries: TarEntry[], dropDev: boolean): TarEntry[] {
-  const opaque = opaqueDirs(entries);
+function ownXattrs(e: TarEntry): Map<string, Uint8Array> {
+  return new Map([...e.xattrs].filter(([k]) => !k.startsWith(OVERLAY_XATTR)));
+}
+
+function clamped(t: Time, clamp: Time | undefined): Time {
+  return clamp && (t.sec > clamp.sec || (t.sec === clamp.sec && t.nsec > clamp.nsec)) ? { ...clamp } : t;
+}
+
+export interface LayerOptions {
+  /** the stage had no /dev, so the VM's mount point is not part of the layer */
+  dropDev: boolean;
+  /** SOURCE_DATE_EPOCH, when set */
+  clamp?: Time;
+}
+
+/** The layer's entries. */
+export function stepLayer(entries: TarEntry[], { dropDev, clamp }: LayerOptions): TarEntry[] {
   const out: TarEntry[] = [];
   for (const e of entries) {
     const raw = e.name.toString('latin1');
@@ -66,9 +86,8 @@ export function stepLayer(entries: TarEntry[], dropDev: boolean): TarEntry[] {
       continue;
     }
     const link = e.type === 'hardlink' ? { linkname: Buffer.from(e.linkname.toString('latin1').replace(/^upper\//, ''), 'latin1') } : {};
-    out.push({ ...renamed(e, name), ...link });
-    if (e.type === 'dir' && opaque.has(name)) out.push(marker(e, `${name}/.wh..wh..opq`));
+    out.push({ ...renamed(e, name), ...link, xattrs: ownXattrs(e), mtime: clamped(e.mtime, clamp) });
+    if (isOpaque(e)) out.push(marker(e, `${name}/.wh..wh..opq`));
   }
-  if (opaque.has('')) out.unshift(marker(entries[0], '.wh..wh..opq'));
   return out;
 }

@@ -19,9 +19,12 @@ import { readTar } from '../oci/tar.js';
 import { cachePaths } from '../cache.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
-import { writeHelperInitramfs } from '../vm/helper.js';
+import { LOADER, writeHelperInitramfs } from '../vm/helper.js';
 import { bootableKernel, findKernel } from '../vm/kernel.js';
-import { runVm } from '../vm/qemu.js';
+import { runVm, type VmDisk } from '../vm/qemu.js';
+import { sourceTree } from './copy-instruction.js';
+import { expandWord } from './lex.js';
+import { bindSource, cacheDisk, mountFrom, mountKey, mountLines, mountOptions, type StepMount, unmountLines } from './run-mounts.js';
 import type { Builder } from './build.js';
 import { type StageState, stageEnv } from './metadata.js';
 import type { Instruction } from './parse.js';
@@ -30,6 +33,12 @@ import { configJson } from './image-config.js';
 import { cachedStep, rememberStep, stepKey, treeDigest } from './run-cache.js';
 import { keepTar, stepLayer } from './run-layer.js';
 import { resolveOwner } from './users.js';
+
+/** The cached layer tar's shape (GNU tar with xattrs): a cache made by an older shape is not reused. */
+const LAYER_FORMAT = 2;
+
+/** Room for a step's writes to a `rw` bind mount (thrown away after the step, as BuildKit does). */
+const BIND_RW_MB = 1024;
 
 /** Scratch space for the upper layer (a sparse file: only what the step writes is allocated). */
 const SCRATCH_MB = 4096;
@@ -48,6 +57,7 @@ const WRAP = [
 function checkFlags(inst: Instruction): void {
   for (const f of inst.flags) {
     if (f.name === 'network' && (f.value === 'none' || f.value === 'default')) continue;
+    if (f.name === 'mount' && f.value) continue;
     throw new Error(`--${f.name}${f.value === undefined ? '' : `=${f.value}`} is not supported by fledge-pure yet; remove it`);
   }
 }
@@ -61,16 +71,30 @@ export function runArgv(inst: Instruction, shell: string[]): string[] {
   return [...shell, docs ? `${inst.rest}\n${docs}` : inst.rest];
 }
 
-function stepScript(state: StageState, argv: string[], setpriv: boolean): string {
+function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts: StepMount[]): string {
   const c = state.image.config;
   const env = [...stageEnv(state)].map(([k, v]) => q(`${k}=${v}`));
   const owner = c.User ? resolveOwner(state.tree, c.User) : { uid: 0, gid: 0 };
   let drop = '';
   if (owner.uid !== 0 || owner.gid !== 0) {
     if (!setpriv) throw new Error(`USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`);
-    drop = `/dev/.fp/lib/ld-linux-x86-64.so.2 --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
+    drop = `/dev/.fp/lib/${LOADER} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
   }
-  return `exec chroot /root /dev/.fp/busybox env -i ${env.join(' ')} ${drop}/dev/.fp/busybox sh -c ${q(WRAP)} ${q(c.WorkingDir || '/')} ${argv.map(q).join(' ')}\n`;
+  const devs = diskDevices(mounts);
+  return [
+    ...mounts.flatMap((m, i) => mountLines(m, i, devs[i])),
+    `chroot /root /dev/.fp/busybox env -i ${env.join(' ')} ${drop}/dev/.fp/busybox sh -c ${q(WRAP)} ${q(c.WorkingDir || '/')} ${argv.map(q).join(' ')}`,
+    'code=$?',
+    ...[...mounts.keys()].reverse().flatMap((i) => unmountLines(mounts[i], i)),
+    'exit $code',
+    '',
+  ].join('\n');
+}
+
+/** The virtio device of each mount's disk: after vda (lower), vdb (scratch), vdc (out). */
+function diskDevices(mounts: StepMount[]): string[] {
+  let next = 'd'.charCodeAt(0);
+  return mounts.map((m) => (m.kind === 'tmpfs' ? '' : `vd${String.fromCharCode(next++)}`));
 }
 
 /** A throwaway disk: written in place, not hashed (an artifact file reads itself back to hash it). */
@@ -100,68 +124,116 @@ function scratchTree(script: string, nonce: string, epoch: Time): Tree {
 interface StepResult {
   code: number | undefined;
   failure?: string;
+  /** clock readings (ms) at boot and at the step's start and end: for the timing line only */
+  at: { boot: number; start?: number; end?: number };
 }
 
-async function boot(vm: { kernel: string; initrd: string; network: boolean }, disks: string[], nonce: string, log: (l: string) => void, prefix: string): Promise<StepResult> {
-  const r: StepResult = { code: undefined };
-  const marker = new RegExp(`^@@FP-(?:${nonce})? (EXIT|FAIL) (.*)$`);
-  const [lower, scratch, out] = disks;
+async function boot(vm: { kernel: string; initrd: string; network: boolean }, disks: VmDisk[], nonce: string, log: (l: string) => void, prefix: string): Promise<StepResult> {
+  const r: StepResult = { code: undefined, at: { boot: Date.now() } };
+  const marker = new RegExp(`^@@FP-(?:${nonce})? (EXIT|FAIL|STEP) (.*)$`);
   await runVm({
     ...vm,
-    disks: [{ file: lower, readonly: true }, { file: scratch }, { file: out }],
+    disks,
     onLine: (line) => {
       const m = marker.exec(line);
       if (!m) log(`${prefix} | ${line}`);
       else if (m[1] === 'EXIT') r.code = Number(m[2]);
+      else if (m[1] === 'STEP') r.at[m[2] === 'start' ? 'start' : 'end'] = Date.now();
       else r.failure = m[2];
     },
   });
   return r;
 }
 
+/** The step's --mount flags: options checked, bind sources resolved, cache disks made. */
+async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruction): Promise<StepMount[]> {
+  const mounts: StepMount[] = [];
+  for (const f of inst.flags.filter((x) => x.name === 'mount')) {
+    const o = mountOptions(expandWord(f.value!, stageEnv(state), b.scope.escape));
+    const m: StepMount = mountFrom(o, state.image.config.WorkingDir ?? '/');
+    if (m.kind === 'bind') {
+      const src = await sourceTree(b, s, o.get('from'), inst);
+      Object.assign(m, bindSource(src.tree, o.get('source') ?? '/', src.where));
+    }
+    if (m.kind === 'cache') m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch));
+    mounts.push(m);
+  }
+  return mounts;
+}
+
 export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst: Instruction): Promise<void> {
   checkFlags(inst);
+  const mounts = await stepMounts(b, s, state, inst);
   const argv = runArgv(inst, state.image.config.Shell ?? ['/bin/sh', '-c']);
   const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
   const cache = cachePaths.run(b.o.cacheDir);
-  const key = stepKey({ tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network });
-  let tar = b.o.noCache ? undefined : cachedStep(cache, key);
-  if (tar) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
-  else {
-    tar = await runInVm(b, state, inst, { argv, network, prefix, cache });
-    rememberStep(cache, key, tar);
-  }
-  applyLayer(state.tree, stepLayer([...readTar(tar)], !state.tree.get('dev')), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+  const key = stepKey({ layer: LAYER_FORMAT, tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network, mounts: mounts.map((m) => mountKey(m, treeDigest)) });
+  const cached = b.o.noCache ? undefined : cachedStep(cache, key);
+  if (cached) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
+  const ran = cached ? undefined : await runInVm(b, state, inst, { argv, network, prefix, cache, mounts });
+  const tar = cached ?? ran!.tar;
+  if (ran) rememberStep(cache, key, tar);
+  const applying = Date.now();
+  applyLayer(state.tree, stepLayer([...readTar(tar)], { dropDev: !state.tree.get('dev'), clamp: b.o.clamp }), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+  if (ran) b.o.log(`${prefix}: ${timingLine({ ...ran.ms, readBack: ran.ms.readBack + Date.now() - applying })}`);
+}
+
+/** Where a step's time went (ms): writing its disks, booting to the step, the step, reading its layer back (in the VM, then on the host). */
+interface StepTimes {
+  disks: number;
+  start: number;
+  step: number;
+  readBack: number;
+}
+
+function timingLine(t: StepTimes): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return `time: disks ${s(t.disks)}, VM start ${s(t.start)}, step ${s(t.step)}, layer read-back ${s(t.readBack)}`;
 }
 
 interface RunPlan {
   argv: string[];
+  mounts: StepMount[];
   network: boolean;
   prefix: string;
   cache: string;
 }
 
-/** Runs the step in a VM; returns its layer tar, kept in the cache. */
-async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv, network, prefix, cache }: RunPlan): Promise<string> {
+/** The mounts' disks, in device order: a bind source written by our ext4 writer (room to write when rw; the writes are thrown away), a cache's own disk. */
+function mountDisks(mounts: StepMount[], dir: string, epoch: Time): VmDisk[] {
+  return mounts.flatMap((m, i) => {
+    if (m.kind === 'cache') return [{ file: m.disk!, readonly: m.readonly }];
+    if (m.kind !== 'bind') return [];
+    const file = join(dir, `mount${i}.img`);
+    writeDisk(m.source!, file, m.readonly ? 0 : BIND_RW_MB, epoch);
+    return [{ file, readonly: m.readonly }];
+  });
+}
+
+/** Runs the step in a VM; returns its layer tar, kept in the cache, and where the time went. */
+async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv, network, prefix, cache, mounts }: RunPlan): Promise<{ tar: string; ms: StepTimes }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
+  const began = Date.now();
   try {
     const nonce = randomBytes(8).toString('hex');
     const kernel = findKernel();
     const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, b.o.cacheDir);
-    const script = stepScript(state, argv, helper.setpriv);
-    const disks = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
-    const [lower, scratch, out] = disks;
+    const script = stepScript(state, argv, helper.setpriv, mounts);
+    const [lower, scratch, out] = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
     writeDisk(state.tree, lower, 0, b.o.epoch);
     writeDisk(scratchTree(script, nonce, b.o.epoch), scratch, SCRATCH_MB, b.o.epoch);
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
+    const disks: VmDisk[] = [{ file: lower, readonly: true }, { file: scratch }, { file: out }, ...mountDisks(mounts, dir, b.o.epoch)];
     const r = await boot({ kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
     if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
     if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);
-    return keepTar(out, cache);
+    const tar = keepTar(out, cache);
+    const { boot: booted, start = booted, end = start } = r.at;
+    return { tar, ms: { disks: booted - began, start: start - booted, step: end - start, readBack: Date.now() - end } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

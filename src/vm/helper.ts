@@ -1,11 +1,14 @@
 // The helper initramfs of a build VM, written by our own newc writer: a static busybox,
-// the kernel modules for virtio disks and network, ext4 and overlayfs, setpriv (util-linux, with its
-// libraries and loader) to run a step as a non-root USER, and /init. /init mounts the
+// the kernel modules for virtio disks and network, ext4 and overlayfs, the host's GNU tar
+// (to keep xattrs) and setpriv (util-linux, to run a step as a non-root USER), each with
+// its libraries and loader, and /init. /init mounts the
 // stage's root (/dev/vda, ext4, read-only) under an overlayfs whose upper layer is on
 // the scratch disk (/dev/vdb, ext4), mounts /dev, /proc, /sys inside, runs
 // /scratch/step.sh (written by the host) and, when it succeeds, writes the upper layer
-// and the list of opaque folders as a tar to /dev/vdc. It reports on the console with
-// lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`.
+// as a pax tar with every xattr (SCHILY.xattr.*: security.capability, and overlayfs's
+// trusted.overlay.opaque) to /dev/vdc. It reports on the console with
+// lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`, and marks the step's
+// start and end (`@@FP-<nonce> STEP start|end`) for the timing line.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -15,6 +18,9 @@ import { writeInitramfs } from '../pipeline/write-initramfs.js';
 import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, Tree } from '../tree/tree.js';
 import { moduleFiles, type VmKernel } from './kernel.js';
+
+/** The dynamic loader the host's tools are run with (glibc x86_64: /lib64/ld-linux-x86-64.so.2). */
+export const LOADER = 'ld-linux-x86-64.so.2';
 
 const MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay', 'virtio_net'];
 
@@ -31,22 +37,6 @@ const NETWORK_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
   [ -f /root/etc/resolv.conf ] && mount --bind /resolv.conf /root/etc/resolv.conf
 fi`;
 
-/**
- * An opaque folder of the upper layer is one that hides a lower entry without a
- * whiteout (overlayfs marks it with an xattr, which busybox cannot read): found by
- * comparing the lower folder with the merged view.
- */
-const OPAQUE_SCRIPT = `cd /scratch/upper
-find . -type d | while IFS= read -r d; do
-  [ -d "/lower/$d" ] || continue
-  for e in "/lower/$d"/* "/lower/$d"/.[!.]* "/lower/$d"/..?*; do
-    [ -e "$e" ] || [ -L "$e" ] || continue
-    n=\${e##*/}
-    if [ ! -e "/root/$d/$n" ] && [ ! -L "/root/$d/$n" ] && [ ! -c "$d/$n" ]; then echo "$d"; break; fi
-  done
-done > /scratch/opaque.list
-cd /`;
-
 const INIT = (modules: string[]) => `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -59,20 +49,21 @@ ${modules.map((m) => `insmod /lib/modules/${basename(m)} || fail "cannot load th
 mount -t ext4 -o ro,noload /dev/vda /lower || fail "cannot mount the stage's root"
 mount -t ext4 /dev/vdb /scratch || fail "cannot mount the scratch disk"
 nonce=$(cat /scratch/nonce)
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work /root || fail "cannot mount the overlay"
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work,redirect_dir=off,index=off,metacopy=off /root || fail "cannot mount the overlay"
 mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev in the step's root"
 [ -d /root/proc ] && mount -t proc proc /root/proc
 [ -d /root/sys ] && mount -t sysfs sys /root/sys
 ${NETWORK_SCRIPT}
 cp -a /fp /dev/.fp
+echo "@@FP-$nonce STEP start"
 sh /scratch/step.sh
 code=$?
+echo "@@FP-$nonce STEP end"
 umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
 umount /root/dev
 if [ $code = 0 ]; then
-${OPAQUE_SCRIPT}
   umount /root || fail "cannot unmount the overlay"
-  tar -C /scratch -cf /dev/vdc upper opaque.list || fail "cannot write the step's layer"
+  /fp/lib/${LOADER} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' --numeric-owner -C /scratch -cf /dev/vdc upper || fail "cannot write the step's layer"
 fi
 sync
 echo "@@FP-$nonce EXIT $code"
@@ -91,13 +82,19 @@ async function busybox(cacheDir: string): Promise<string> {
   return download(DEFAULT_BUSYBOX_URL, DEFAULT_BUSYBOX_SHA256, 'RUN: busybox for the build VM', 'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox', {}, cacheDir);
 }
 
-/** setpriv with its libraries and loader under /fp (they run inside the step's root from /dev/.fp). */
-function addSetpriv(tree: Tree): boolean {
-  if (!existsSync('/usr/bin/setpriv')) return false;
-  hostFile(tree, '/usr/bin/setpriv', 'fp/setpriv');
-  const libs = [...execFileSync('ldd', ['/usr/bin/setpriv'], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+/** A host tool with its libraries and loader under /fp (setpriv runs inside the step's root from /dev/.fp). */
+function addHostTool(tree: Tree, path: string, name: string): void {
+  hostFile(tree, path, `fp/${name}`);
+  const libs = [...execFileSync('ldd', [path], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
   for (const lib of libs) hostFile(tree, lib, `fp/lib/${basename(lib)}`);
-  return true;
+}
+
+/** GNU tar (busybox tar drops xattrs): the first of /usr/bin/tar, /bin/tar that says it is GNU tar. */
+function gnuTar(): string {
+  for (const p of ['/usr/bin/tar', '/bin/tar']) {
+    if (existsSync(p) && execFileSync(p, ['--version'], { encoding: 'utf8' }).startsWith('tar (GNU tar)')) return p;
+  }
+  throw new Error('RUN needs GNU tar on the host (/usr/bin/tar) to read back the step\'s files with their xattrs; install tar');
 }
 
 export interface Helper {
@@ -114,7 +111,9 @@ export async function writeHelperInitramfs(path: string, kernel: VmKernel, cache
   const bb = await busybox(cacheDir);
   hostFile(tree, bb, 'bin/busybox');
   hostFile(tree, bb, 'fp/busybox');
-  const setpriv = addSetpriv(tree);
+  addHostTool(tree, gnuTar(), 'tar');
+  const setpriv = existsSync('/usr/bin/setpriv');
+  if (setpriv) addHostTool(tree, '/usr/bin/setpriv', 'setpriv');
   const modules = moduleFiles(kernel, MODULES);
   for (const m of modules) hostFile(tree, m, `lib/modules/${basename(m)}`, 0o644);
   tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(INIT(modules))) }));
