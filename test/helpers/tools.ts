@@ -39,6 +39,8 @@ export const PACKAGE: Record<string, string> = {
   clang: 'clang',
   'wasm-ld': 'lld',
   time: 'time',
+  patch: 'patch',
+  setcap: 'libcap2-bin',
 };
 
 // what the helpers start (test/helpers/*.ts)
@@ -62,8 +64,10 @@ export const TOOLS: Record<string, string[]> = {
   'disk-format.test.ts': ['e2fsck', 'qemu-img', ...QEMU],
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
-  'dockerfile-run.test.ts': ['buildah', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
+  'dockerfile-output-image.test.ts': ['bsdtar', 'skopeo', 'umoci', ...HARD_IMAGE, ...SNAPSHOT],
+  'dockerfile-run.test.ts': ['buildah', 'setcap', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'errors.test.ts': [...HARD_IMAGE],
+  'dockerfile-seeds.test.ts': ['buildah', 'e2fsck', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'export-tar.test.ts': [...SNAPSHOT],
   'export.test.ts': ['umoci', ...HARD_IMAGE, ...SNAPSHOT],
   'ext4.test.ts': ['debugfs', 'dumpe2fs', 'e2fsck', 'mke2fs', ...DISK_BOOT],

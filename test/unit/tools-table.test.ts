@@ -7,7 +7,7 @@ import { PACKAGE, TOOLS } from '../helpers/tools.js';
 
 /** Part of every Debian system (sh, coreutils, tar, gzip, util-linux, bsdutils) or of Node. */
 const ESSENTIAL = new Set(
-  'sh bash sha256sum tar gzip dd truncate ln ls mkdir rm cat mount umount mknod mkfifo touch ldd node npm npx script unshare setpriv'.split(
+  'sh bash sha256sum tar gzip dd truncate ln ls mkdir rm cat mount umount mknod mkfifo touch ldd diff node npm npx script unshare setpriv'.split(
     ' ',
   ),
 );
