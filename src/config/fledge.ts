@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import { checkPluginForm, isPluginForm } from './plugin-form.js';
 import { Checker, ConfigError, isHttpUrl, readTomlFile, type Table } from './toml-file.js';
+import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, COMPRESSOR_LEVELS, COMPRESSOR_NAMES, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR } from '../squashfs/limits.js';
 
 export { ConfigError, formatProblem } from './toml-file.js';
 
@@ -28,7 +29,9 @@ const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
 const FS_TYPES: readonly FilesystemType[] = ['squashfs', 'ext4', 'xfs', 'btrfs'];
-const COMPRESSIONS: readonly SquashfsCompression[] = ['zstd', 'gzip', 'lz4'];
+/** the squashfs writer's compressors and levels (src/squashfs/limits.ts) */
+const COMPRESSIONS: readonly SquashfsCompression[] = COMPRESSOR_NAMES;
+const LEVEL_MAX = Math.max(...COMPRESSIONS.map((name) => COMPRESSOR_LEVELS[name].max));
 const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
 /** [filesystem] keys that only one kind of image reads: squashfs (compressed, read-only under a tmpfs overlay) or a disk filesystem (sized, writable) */
 const SQUASHFS_ONLY = ['compression', 'compression_level', 'block_size', 'overlay_size'];
@@ -246,15 +249,16 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   if (strategy === 'initramfs')
     c.report(fp, 'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)');
   const type = c.oneOf(c.str(t, 'type', fp), FS_TYPES, ['filesystem', 'type']);
-  const compression = c.oneOf(c.str(t, 'compression', fp), COMPRESSIONS, ['filesystem', 'compression']) ?? 'zstd';
-  const level = c.int(t, 'compression_level', fp, 1, 22, 'compression_level = 15');
-  if (compression === 'gzip' && level !== undefined && level > 9)
-    c.report(['filesystem', 'compression_level'], `gzip levels are 1 to 9 (got ${level}); e.g. compression_level = 9, or compression = "zstd" for levels up to 22`);
+  const compression = c.oneOf(c.str(t, 'compression', fp), COMPRESSIONS, ['filesystem', 'compression']) ?? DEFAULT_COMPRESSOR;
+  const levels = COMPRESSOR_LEVELS[compression];
+  const level = c.int(t, 'compression_level', fp, 1, LEVEL_MAX, `compression_level = ${COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel}`);
+  if (compression === 'gzip' && level !== undefined && level > levels.max)
+    c.report(['filesystem', 'compression_level'], `gzip levels are 1 to ${levels.max} (got ${level}); e.g. compression_level = ${levels.defaultLevel}, or compression = "zstd" for levels up to ${LEVEL_MAX}`);
   if (compression === 'lz4' && level !== undefined)
     c.report(['filesystem', 'compression_level'], 'lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"');
-  const blockSize = c.int(t, 'block_size', fp, 4096, 1048576, 'block_size = 131072');
+  const blockSize = c.int(t, 'block_size', fp, BLOCK_SIZE_MIN, BLOCK_SIZE_MAX, `block_size = ${DEFAULT_BLOCK_SIZE}`);
   if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
-    c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)`);
+    c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = ${DEFAULT_BLOCK_SIZE} (128 KiB) or ${BLOCK_SIZE_MAX} (1 MiB)`);
   const overlay = c.str(t, 'overlay_size', fp);
   if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
     c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
@@ -266,8 +270,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   return {
     type: type ?? 'squashfs',
     compression,
-    compression_level: compression === 'lz4' ? 1 : (level ?? (compression === 'gzip' ? 9 : 15)),
-    block_size: blockSize ?? 131072,
+    compression_level: compression === 'lz4' ? levels.defaultLevel : (level ?? levels.defaultLevel),
+    block_size: blockSize ?? DEFAULT_BLOCK_SIZE,
     overlay_size: overlay?.toUpperCase() ?? '1G',
     size_buffer_mb: buffer ?? 0,
     preallocate: prealloc ?? false,

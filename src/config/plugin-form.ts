@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { MAX_MEMORY_MB, type ManifestTemplate } from './manifest.js';
 import { Checker, isHttpUrl, type KeyPath, type Table } from './toml-file.js';
 import type { FledgeConfig, PluginInfo, Problem } from './types.js';
+import { COMPRESSOR_LEVELS, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR } from '../squashfs/limits.js';
 
 const PLUGIN_KEYS = ['name', 'version', 'description', 'runtime', 'manifest'];
 const RUNTIME_KEYS = ['type', 'source', 'qcow2_compression'];
@@ -54,7 +55,7 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {}, ...runtime.source },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'qcow2', qcow2_compression: runtime.qcow2 },
+    filesystem: { type: 'ext4', compression: DEFAULT_COMPRESSOR, compression_level: COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel, block_size: DEFAULT_BLOCK_SIZE, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'qcow2', qcow2_compression: runtime.qcow2 },
     init: { mode: 'default' },
     mappings: [],
     plugin,

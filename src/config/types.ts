@@ -1,5 +1,6 @@
 // The validated, resolved form of fledge.toml. Every local path here is absolute
 // (resolved against the folder of the config file).
+import type { CompressorName } from '../squashfs/limits.js';
 import type { ManifestTemplate } from './manifest.js';
 
 export type Strategy = 'oci_rootfs' | 'initramfs';
@@ -21,7 +22,8 @@ export interface SourceConfig {
 
 export type FilesystemType = 'squashfs' | 'ext4' | 'xfs' | 'btrfs';
 
-export type SquashfsCompression = 'zstd' | 'gzip' | 'lz4';
+/** the squashfs writer's compressors (src/squashfs/limits.ts) */
+export type SquashfsCompression = CompressorName;
 
 /** how the filesystem image is stored: as it is (raw) or in a qcow2 disk */
 export type DiskFormat = 'raw' | 'qcow2';

@@ -9,23 +9,22 @@
 // it smaller; otherwise raw, and the reader is told so by a flag bit.
 import { deflate } from 'pako';
 import { loadZstd } from '../zstd.js';
+import { GZIP_OPTIONS, LZ4_OPTIONS, LZ4LEGACY, SQFS_COMP, ZSTD_OPTIONS } from './format.js';
+import { COMPRESSOR_LEVELS, type CompressorName } from './limits.js';
 import { lz4CompressBlock } from './lz4.js';
 
-export type CompressorName = 'zstd' | 'gzip' | 'lz4';
+export type { CompressorName } from './limits.js';
 
 export interface Codec {
   name: CompressorName;
   level: number;
 }
 
-/**
- * Superblock compressor id (format.adoc, "The Superblock"), levels, squashfs-tools'
- * default; lz4 has no levels in squashfs (only a high-compression flag, not written here).
- */
+/** Superblock compressor id (format.ts SQFS_COMP) and levels (limits.ts). */
 export const COMPRESSORS: Record<CompressorName, { id: number; max: number; defaultLevel: number }> = {
-  gzip: { id: 1, max: 9, defaultLevel: 9 },
-  lz4: { id: 5, max: 1, defaultLevel: 1 },
-  zstd: { id: 6, max: 22, defaultLevel: 15 },
+  gzip: { id: SQFS_COMP.gzip, ...COMPRESSOR_LEVELS.gzip },
+  lz4: { id: SQFS_COMP.lz4, ...COMPRESSOR_LEVELS.lz4 },
+  zstd: { id: SQFS_COMP.zstd, ...COMPRESSOR_LEVELS.zstd },
 };
 
 /** Compresses a block; null when the result would not be smaller (store it raw). */
@@ -45,20 +44,21 @@ export function checkCodec(c: Codec): void {
  * apart), u32 version 1 (LZ4_LEGACY, the one the kernel reads) and u32 flags 0 (no HC).
  */
 export function compressorOptions(c: Codec): Buffer | undefined {
-  if (c.name === 'lz4') return Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  if (c.name === 'lz4') return LZ4_OPTIONS.encode({ version: LZ4LEGACY, flags: 0 });
   if (c.level === COMPRESSORS[c.name].defaultLevel) return undefined;
-  const b = Buffer.alloc(c.name === 'gzip' ? 8 : 4);
-  b.writeUInt32LE(c.level, 0);
-  if (c.name === 'gzip') b.writeUInt16LE(15, 4);
-  return b;
+  if (c.name === 'gzip') return GZIP_OPTIONS.encode({ level: c.level, window: GZIP_WINDOW, strategies: 0 });
+  return ZSTD_OPTIONS.encode({ level: c.level });
 }
+
+/** zlib's window bits, as gzip_wrapper.c uses and its options record */
+const GZIP_WINDOW = 15;
 
 export async function loadCompressor(c: Codec): Promise<BlockCompressor> {
   checkCodec(c);
   const smaller = (block: Uint8Array, out: Uint8Array) => (out.length < block.length ? out : null);
   if (c.name === 'gzip') {
     const level = c.level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-    return (block) => smaller(block, deflate(block, { level, windowBits: 15, memLevel: 8 }));
+    return (block) => smaller(block, deflate(block, { level, windowBits: GZIP_WINDOW, memLevel: 8 }));
   }
   if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block));
   const z = await loadZstd();

@@ -22,11 +22,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
 import { layoutDigest, readRange, segments, type Content } from '../tree/content.js';
 import type { Node } from '../tree/tree.js';
+import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
 import type { Compressed, CompressPool } from './pool.js';
-
-export const NO_FRAGMENT = 0xffffffff;
-/** bit 24 of a stored block size: the block is stored raw */
-export const RAW_BLOCK = 1 << 24;
 
 export interface FileData {
   /** absolute position of the first block */

@@ -1,5 +1,6 @@
 // What a squashfs 4.0 image can hold so that the kernel and unsquashfs give back the
-// same tree.
+// same tree, and the choices this writer takes (block sizes, compressors and levels).
+// Plain data: config imports it to check fledge.toml against the writer's own rules.
 import type { FormatLimits } from '../tree/limits.js';
 
 export const SQUASHFS_LIMITS: FormatLimits = {
@@ -20,4 +21,25 @@ export const SQUASHFS_LIMITS: FormatLimits = {
   // include/linux/kdev_t.h): a 12-bit major and a 20-bit minor
   major: 0xfff,
   minor: 0xfffff,
+};
+
+/** data block sizes: a power of two in this range (super.h SQFS_MIN/MAX_BLOCK_SIZE), mksquashfs's default */
+export const BLOCK_SIZE_MIN = 4096;
+export const BLOCK_SIZE_MAX = 1048576;
+export const DEFAULT_BLOCK_SIZE = 131072;
+
+export type CompressorName = 'zstd' | 'gzip' | 'lz4';
+
+/** the compressors this writer has */
+export const COMPRESSOR_NAMES: readonly CompressorName[] = ['zstd', 'gzip', 'lz4'];
+export const DEFAULT_COMPRESSOR: CompressorName = 'zstd';
+
+/**
+ * Levels: 1 to max, squashfs-tools' default; lz4 has no levels in squashfs (only a
+ * high-compression flag, not written here).
+ */
+export const COMPRESSOR_LEVELS: Record<CompressorName, { max: number; defaultLevel: number }> = {
+  gzip: { max: 9, defaultLevel: 9 },
+  lz4: { max: 1, defaultLevel: 1 },
+  zstd: { max: 22, defaultLevel: 15 },
 };

@@ -12,9 +12,7 @@
 // followed by a plain array of u64 absolute positions of those blocks; the superblock
 // points at that array.
 import type { BlockCompressor } from './codec.js';
-
-export const METADATA_SIZE = 8192;
-const RAW_META = 0x8000;
+import { encodeArray, META_HEADER, metaRef, META_UNCOMPRESSED, SQFS_META_BLOCK_SIZE as METADATA_SIZE, TABLE_LOCATION } from './format.js';
 
 export interface MetaPos {
   /** position of the current block's header, relative to the table start */
@@ -39,7 +37,7 @@ export class MetaWriter {
 
   /** The reference of the next byte: block << 16 | offset. */
   ref(): number {
-    return this.stored * 65536 + this.pendingSize;
+    return metaRef(this.stored, this.pendingSize);
   }
 
   /** Bytes of uncompressed stream appended so far. */
@@ -66,10 +64,9 @@ export class MetaWriter {
 
   private emit(chunk: Uint8Array): void {
     const c = this.compress(chunk);
-    const head = Buffer.alloc(2);
-    head.writeUInt16LE(c ? c.length : chunk.length | RAW_META);
+    const head = META_HEADER.encode({ size: c ? c.length : chunk.length | META_UNCOMPRESSED });
     this.blocks.push(head, c ?? Uint8Array.from(chunk));
-    this.stored += 2 + (c ? c.length : chunk.length);
+    this.stored += head.length + (c ? c.length : chunk.length);
     this.emitted++;
   }
 
@@ -83,19 +80,25 @@ export class MetaWriter {
 }
 
 /**
- * A lookup table placed at `start`: returns its bytes and the absolute position of its
- * u64 block-position array (what the superblock stores). Empty tables have no blocks:
- * the position is `start` itself.
+ * Entries cut into metadata blocks placed at `start`: the blocks and the u64 absolute
+ * position of each (what a lookup table, or the xattr id table header, lists).
  */
-export function lookupTable(entries: Buffer, start: number, compress: BlockCompressor): { bytes: Buffer; listAt: number } {
+export function metaBlocks(entries: Buffer, start: number, compress: BlockCompressor): { blocks: Buffer; locations: Buffer } {
   const meta = new MetaWriter(compress);
   const positions: number[] = [];
   for (let o = 0; o < entries.length; o += METADATA_SIZE) {
     positions.push(start + meta.pos().block);
     meta.append(entries.subarray(o, o + METADATA_SIZE));
   }
-  const blocks = meta.finish();
-  const list = Buffer.alloc(8 * positions.length);
-  positions.forEach((p, i) => list.writeBigUInt64LE(BigInt(p), 8 * i));
-  return { bytes: Buffer.concat([blocks, list]), listAt: start + blocks.length };
+  return { blocks: meta.finish(), locations: encodeArray(TABLE_LOCATION, 'start', positions) };
+}
+
+/**
+ * A lookup table placed at `start`: returns its bytes and the absolute position of its
+ * u64 block-position array (what the superblock stores). Empty tables have no blocks:
+ * the position is `start` itself.
+ */
+export function lookupTable(entries: Buffer, start: number, compress: BlockCompressor): { bytes: Buffer; listAt: number } {
+  const { blocks, locations } = metaBlocks(entries, start, compress);
+  return { bytes: Buffer.concat([blocks, locations]), listAt: start + blocks.length };
 }

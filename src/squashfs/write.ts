@@ -14,13 +14,28 @@
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
 import type { Node, Time, Tree } from '../tree/tree.js';
-import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor } from './codec.js';
+import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor, type BlockCompressor } from './codec.js';
 import { checkLimits } from '../tree/limits.js';
-import { writeData } from './data.js';
-import { clampTime, writeTables } from './inodes.js';
-import { SQUASHFS_LIMITS } from './limits.js';
-import { lookupTable, MetaWriter } from './metadata.js';
+import { type DataResult, writeData } from './data.js';
+import {
+  encodeArray,
+  encodeRecords,
+  EXPORT_ENTRY,
+  FRAGMENT,
+  META_HEADER,
+  META_UNCOMPRESSED,
+  NO_TABLE,
+  SQFS_MAGIC,
+  SQFS_VERSION_MAJOR,
+  SQFS_VERSION_MINOR,
+  SUPER,
+  SUPER_FLAGS,
+} from './format.js';
+import { clampTime } from './inodes.js';
+import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
+import { lookupTable } from './metadata.js';
 import { CompressPool } from './pool.js';
+import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
   /** zstd (default), gzip or lz4 */
@@ -35,20 +50,23 @@ export interface SquashfsOptions {
   workers?: number;
 }
 
-export const DEFAULT_BLOCK_SIZE = 131072;
-const SUPERBLOCK_SIZE = 96;
-const MAGIC = 0x73717368;
-const NONE = 2n ** 64n - 1n;
-
-// superblock flags (format.adoc, "The Superblock"): informational except COMPRESSOR_OPTIONS
-const ALWAYS_FRAGMENTS = 0x0020;
-const DUPLICATES = 0x0040;
-const EXPORTABLE = 0x0080;
-const COMPRESSOR_OPTIONS = 0x0400;
+/** the image is padded to a multiple of this (mksquashfs pads for block devices) */
+const DEVICE_BLOCK = 4096;
 
 export function checkBlockSize(size: number): void {
-  if (!Number.isInteger(size) || size < 4096 || size > 1048576 || (size & (size - 1)) !== 0)
-    throw new Error(`squashfs: block size ${size}: use a power of two from 4096 to 1048576`);
+  if (!Number.isInteger(size) || size < BLOCK_SIZE_MIN || size > BLOCK_SIZE_MAX || (size & (size - 1)) !== 0)
+    throw new Error(`squashfs: block size ${size}: use a power of two from ${BLOCK_SIZE_MIN} to ${BLOCK_SIZE_MAX}`);
+}
+
+/** Positions of the tables the superblock points at. */
+interface Placed {
+  inodeTable: number;
+  dirTable: number;
+  fragTable: number;
+  exportTable: number;
+  idTable: number;
+  xattrTable: bigint;
+  end: number;
 }
 
 /** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
@@ -56,26 +74,56 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
   checkLimits(tree, SQUASHFS_LIMITS);
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  const codec: Codec = { name: o.compressor ?? 'zstd', level: o.level };
+  const codec: Codec = { name: o.compressor ?? DEFAULT_COMPRESSOR, level: o.level };
   checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
   const compress = await loadCompressor(codec);
 
-  // compressor options: a raw metadata block right after the superblock, written only
-  // for a non-default level (both C tools)
-  let pos = SUPERBLOCK_SIZE;
-  let flags = ALWAYS_FRAGMENTS | DUPLICATES | EXPORTABLE;
-  const options = compressorOptions(codec);
-  if (options) {
-    const block = Buffer.alloc(2 + options.length);
-    block.writeUInt16LE(0x8000 | options.length, 0);
-    options.copy(block, 2);
-    out.writeAt(block, pos);
-    pos += block.length;
-    flags |= COMPRESSOR_OPTIONS;
-  }
+  const options = writeCompressorOptions(codec, out);
+  const data = await writeFileData(tree, out, SUPER.size + options, blockSize, codec, workers);
+  const t = writeTables(tree, data.files, compress);
+  const placed = writeTablesAt(t, data, out, compress);
+  const flags = SUPER_FLAGS.ALWAYS_FRAGMENTS | SUPER_FLAGS.DUPLICATES | SUPER_FLAGS.EXPORTABLE | (options ? SUPER_FLAGS.COMPRESSOR_OPTIONS : 0);
+  const sb = SUPER.encode({
+    magic: SQFS_MAGIC,
+    inode_count: t.inodeCount,
+    modification_time: clampTime(o.epoch.sec),
+    block_size: blockSize,
+    fragment_entry_count: data.fragments.length,
+    compression_id: COMPRESSORS[codec.name].id,
+    block_log: Math.log2(blockSize),
+    flags,
+    id_count: t.ids.count,
+    version_major: SQFS_VERSION_MAJOR,
+    version_minor: SQFS_VERSION_MINOR,
+    root_inode_ref: t.rootRef,
+    bytes_used: placed.end,
+    id_table_start: placed.idTable,
+    xattr_id_table_start: placed.xattrTable,
+    inode_table_start: placed.inodeTable,
+    directory_table_start: placed.dirTable,
+    fragment_table_start: placed.fragTable,
+    export_table_start: placed.exportTable,
+  });
+  out.writeAt(sb, 0);
+  out.setSize(Math.ceil(placed.end / DEVICE_BLOCK) * DEVICE_BLOCK);
+  return { droppedXattrs: t.xattrs.dropped };
+}
 
-  // data: every regular file once (hard links are one node), in walk order
+/**
+ * Compressor options: a raw metadata block right after the superblock, written only for
+ * a non-default level (both C tools) and always for lz4. Returns its size (0 = none).
+ */
+function writeCompressorOptions(codec: Codec, out: ImageSink): number {
+  const options = compressorOptions(codec);
+  if (!options) return 0;
+  const block = Buffer.concat([META_HEADER.encode({ size: META_UNCOMPRESSED | options.length }), options]);
+  out.writeAt(block, SUPER.size);
+  return block.length;
+}
+
+/** Data: every regular file once (hard links are one node), in walk order, from `start`. */
+async function writeFileData(tree: Tree, out: ImageSink, start: number, blockSize: number, codec: Codec, workers: number): Promise<DataResult> {
   const files: Node[] = [];
   const seen = new Set<Node>();
   for (const { node } of tree.walk()) {
@@ -85,95 +133,33 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
     }
   }
   const pool = await CompressPool.start(codec, workers);
-  let data;
   try {
-    data = await writeData(files, out, pos, blockSize, pool, Math.max(4, workers * 4));
+    return await writeData(files, out, start, blockSize, pool, Math.max(4, workers * 4));
   } finally {
     await pool.close();
   }
-  pos = data.end;
+}
 
-  const t = writeTables(tree, data.files, compress);
-  const inodeTable = pos;
-  out.writeAt(t.inodes, pos);
-  pos += t.inodes.length;
-  const dirTable = pos;
-  out.writeAt(t.directories, pos);
-  pos += t.directories.length;
-
+/** The tables after the data, in the order the kernel checks (see the top of this file). */
+function writeTablesAt(t: Tables, data: DataResult, out: ImageSink, compress: BlockCompressor): Placed {
+  let pos = data.end;
+  const put = (bytes: Buffer): number => {
+    const at = pos;
+    out.writeAt(bytes, at);
+    pos += bytes.length;
+    return at;
+  };
   const table = (entries: Buffer): number => {
     const { bytes, listAt } = lookupTable(entries, pos, compress);
-    out.writeAt(bytes, pos);
-    pos += bytes.length;
+    put(bytes);
     return listAt;
   };
-  const fragEntries = Buffer.alloc(16 * data.fragments.length);
-  data.fragments.forEach((f, i) => {
-    fragEntries.writeBigUInt64LE(BigInt(f.start), 16 * i);
-    fragEntries.writeUInt32LE(f.size, 16 * i + 8);
-  });
-  const fragTable = table(fragEntries);
-  const exportEntries = Buffer.alloc(8 * t.refs.length);
-  t.refs.forEach((r, i) => exportEntries.writeBigUInt64LE(BigInt(r), 8 * i));
-  const exportTable = table(exportEntries);
-  const idEntries = Buffer.alloc(4 * t.ids.length);
-  t.ids.forEach((id, i) => idEntries.writeUInt32LE(id, 4 * i));
-  const idTable = table(idEntries);
-
-  // xattrs: the key/value blocks, then the id entries (u64 ref, u32 count, u32 size)
-  // in metadata blocks, then an uncompressed header (u64 key/value start, u32 count,
-  // u32 0) followed by the u64 positions of the id-entry blocks; the superblock points
-  // at that header.
-  let xattrTable = NONE;
-  if (t.xattrIds.length) {
-    const kvStart = pos;
-    out.writeAt(t.xattrKv, pos);
-    pos += t.xattrKv.length;
-    const entries = Buffer.alloc(16 * t.xattrIds.length);
-    t.xattrIds.forEach((x, i) => {
-      entries.writeBigUInt64LE(BigInt(x.ref), 16 * i);
-      entries.writeUInt32LE(x.count, 16 * i + 8);
-      entries.writeUInt32LE(x.size, 16 * i + 12);
-    });
-    const meta = new MetaWriter(compress);
-    const positions: number[] = [];
-    for (let i = 0; i < entries.length; i += 8192) {
-      positions.push(pos + meta.pos().block);
-      meta.append(entries.subarray(i, i + 8192));
-    }
-    const blocks = meta.finish();
-    out.writeAt(blocks, pos);
-    pos += blocks.length;
-    const head = Buffer.alloc(16 + 8 * positions.length);
-    head.writeBigUInt64LE(BigInt(kvStart), 0);
-    head.writeUInt32LE(t.xattrIds.length, 8);
-    positions.forEach((p, i) => head.writeBigUInt64LE(BigInt(p), 16 + 8 * i));
-    xattrTable = BigInt(pos);
-    out.writeAt(head, pos);
-    pos += head.length;
-  }
-
-  const sb = Buffer.alloc(SUPERBLOCK_SIZE);
-  sb.writeUInt32LE(MAGIC, 0);
-  sb.writeUInt32LE(t.inodeCount, 4);
-  sb.writeUInt32LE(clampTime(o.epoch.sec), 8);
-  sb.writeUInt32LE(blockSize, 12);
-  sb.writeUInt32LE(data.fragments.length, 16);
-  sb.writeUInt16LE(COMPRESSORS[codec.name].id, 20);
-  sb.writeUInt16LE(Math.log2(blockSize), 22);
-  sb.writeUInt16LE(flags, 24);
-  sb.writeUInt16LE(t.ids.length, 26);
-  sb.writeUInt16LE(4, 28);
-  sb.writeUInt16LE(0, 30);
-  sb.writeBigUInt64LE(BigInt(t.rootRef), 32);
-  sb.writeBigUInt64LE(BigInt(pos), 40);
-  sb.writeBigUInt64LE(BigInt(idTable), 48);
-  sb.writeBigUInt64LE(xattrTable, 56);
-  sb.writeBigUInt64LE(BigInt(inodeTable), 64);
-  sb.writeBigUInt64LE(BigInt(dirTable), 72);
-  sb.writeBigUInt64LE(BigInt(fragTable), 80);
-  sb.writeBigUInt64LE(BigInt(exportTable), 88);
-  out.writeAt(sb, 0);
-  out.setSize(Math.ceil(pos / 4096) * 4096);
-  return { droppedXattrs: t.droppedXattrs };
+  const inodeTable = put(t.inodes);
+  const dirTable = put(t.directories);
+  const fragTable = table(encodeRecords(FRAGMENT, data.fragments.map((f) => ({ start_offset: f.start, size: f.size, pad0: 0 }))));
+  const exportTable = table(encodeArray(EXPORT_ENTRY, 'inode_ref', t.refs));
+  const idTable = table(t.ids.entries());
+  const xattrs = t.xattrs.finish(pos, compress);
+  if (xattrs) put(xattrs.bytes);
+  return { inodeTable, dirTable, fragTable, exportTable, idTable, xattrTable: xattrs ? BigInt(xattrs.tableAt) : NO_TABLE, end: pos };
 }
