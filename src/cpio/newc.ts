@@ -73,14 +73,15 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     let size = 0;
     let data: Iterable<Uint8Array> = [];
     if (node?.type === 'file' && !written.has(node)) {
-      size = node.content!.size;
-      data = readContent(node.content!);
+      size = node.content.size;
+      data = readContent(node.content);
       written.add(node);
     } else if (node?.type === 'symlink') {
-      size = node.target!.length;
-      data = [node.target!];
+      size = node.target.length;
+      data = [node.target];
     }
     if (node && node.xattrs.size) droppedXattrs++;
+    const rdev = node?.type === 'char' || node?.type === 'block' ? node.rdev : undefined;
     const fields = [
       ino,
       node ? S_IF[node.type] | node.mode : 0,
@@ -91,8 +92,8 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
       size,
       0,
       0,
-      node?.rdev?.major ?? 0,
-      node?.rdev?.minor ?? 0,
+      rdev?.major ?? 0,
+      rdev?.minor ?? 0,
       name.length + 1,
       0,
     ];
@@ -112,11 +113,11 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
   };
 
   inodes.set(tree.root, 1);
-  entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root)!);
+  entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root) ?? 2);
   for (const { path, node } of tree.walk()) {
     let ino = inodes.get(node);
     if (ino === undefined) inodes.set(node, (ino = inodes.size + 1));
-    entry(archiveName(path), node, ino, nlinks.get(node)!);
+    entry(archiveName(path), node, ino, nlinks.get(node) ?? 1);
   }
   entry(TRAILER, null, 0, 1);
   return { droppedXattrs };
