@@ -1,5 +1,6 @@
 // What ext4 (4 KiB blocks, extents, the inode fields this writer fills) can hold.
 import type { FormatLimits } from '../tree/limits.js';
+import { BLOCK } from './format.js';
 
 export const EXT4_LIMITS: FormatLimits = {
   format: 'ext4',
@@ -13,7 +14,7 @@ export const EXT4_LIMITS: FormatLimits = {
   links: 65000,
   // ext4_max_size (fs/ext4/super.c): extent files end at logical block EXT_MAX_BLOCKS
   // (2^32 − 1), times the 4096-byte block
-  fileSize: (2 ** 32 - 1) * 4096,
+  fileSize: (2 ** 32 - 1) * BLOCK,
   // i_uid/i_gid low 16 bits + osd2 high 16 bits (Documentation/filesystems/ext4/inodes.rst)
   id: 2 ** 32 - 1,
   // the "new" encoding in i_block[1] (fs/ext4/inode.c, __ext4_iget and

@@ -10,7 +10,7 @@
 //   inode), and spreads size / inode_ratio inodes over its groups the way
 //   lib/ext2fs/initialize.c does (per group: rounded up to fill whole inode-table blocks,
 //   then down to a multiple of 8).
-import { INODE_SIZE } from './format.js';
+import { BLOCK, INODE_SIZE } from './format.js';
 
 const MiB = 1024 * 1024;
 
@@ -41,9 +41,9 @@ function spread(bytes: number, blockSize: number, inodes: number): number {
   return (ipg & ~7) * groups;
 }
 
-/** The inodes `mke2fs -t ext4` gives a filesystem of `bytes` (with its own blocksize, and with -b 4096), whichever is more. */
+/** The inodes `mke2fs -t ext4` gives a filesystem of `bytes` (with its own blocksize, and with -b BLOCK), whichever is more. */
 export function mke2fsInodes(bytes: number): number {
   const [, blockSize, ratio] = USAGE_TYPES.find(([below]) => bytes < below)!;
   const inodes = Math.floor(bytes / ratio);
-  return Math.max(spread(bytes, blockSize, inodes), spread(bytes, 4096, inodes));
+  return Math.max(spread(bytes, blockSize, inodes), spread(bytes, BLOCK, inodes));
 }
