@@ -10,7 +10,9 @@ import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManife
 import type { FilesystemConfig, FledgeConfig, Problem } from './config/types.js';
 import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
-import { buildEpoch, clampTimes } from './epoch.js';
+import { buildEpoch, clampTimes, sourceDateEpoch } from './epoch.js';
+import { defaultCacheDir } from './cache.js';
+import { GITHUB_API } from './pipeline/agent.js';
 import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
@@ -56,6 +58,16 @@ export interface BuildOptions {
   cwd?: string;
   /** timeouts and caps for image sources (src/limits.ts) */
   limits?: Partial<Limits>;
+  /**
+   * The environment, read here once and nowhere deeper: SOURCE_DATE_EPOCH, and
+   * XDG_CACHE_HOME and FLEDGE_PURE_GITHUB_API for the two options below when they are
+   * not given. Default process.env.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** the cache folder (src/cache.ts); default $XDG_CACHE_HOME/fledge-pure (~/.cache/fledge-pure) */
+  cacheDir?: string;
+  /** the GitHub API base that release agents are looked up at; default https://api.github.com */
+  githubApi?: string;
 }
 
 export interface BuildResult {
@@ -127,6 +139,21 @@ function checkUrlBase(urlBase: string | undefined): void {
     throw new UsageError(`--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`);
 }
 
+/** What the tree's makers (src/pipeline) are given. */
+interface SourceOptions {
+  config: FledgeConfig;
+  epoch: Time;
+  log: (line: string) => void;
+  cwd: string;
+  platform?: string;
+  insecure?: string[];
+  limits?: Partial<Limits>;
+  cacheDir: string;
+  githubApi: string;
+  onImageConfig: (c: Buffer) => void;
+  built?: BuiltImage;
+}
+
 /** What the build steps share. */
 interface Run {
   o: BuildOptions;
@@ -136,7 +163,10 @@ interface Run {
   image?: string;
   name: string;
   out: Target;
-  sourceOptions: { config: FledgeConfig; epoch: Time; log: (line: string) => void; cwd: string; platform?: string; insecure?: string[]; limits?: Partial<Limits>; onImageConfig: (c: Buffer) => void; built?: BuiltImage };
+  /** SOURCE_DATE_EPOCH when set: the time newer times are clamped to */
+  sourceDate?: Time;
+  sourceOptions: SourceOptions;
+
 }
 
 interface Written {
@@ -151,7 +181,11 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const log = o.log ?? (() => {});
   checkUrlBase(o.urlBase);
-  const epoch = buildEpoch();
+  const env = o.env ?? process.env;
+  const sourceDate = sourceDateEpoch(env);
+  const epoch = buildEpoch(sourceDate);
+  const cacheDir = o.cacheDir ?? defaultCacheDir(env);
+  const githubApi = o.githubApi ?? (env.FLEDGE_PURE_GITHUB_API || GITHUB_API);
   const config = buildConfig(o, cwd);
   const template = manifestTemplateOf(config, defaultManifest(cwd, o.manifest));
   for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
@@ -159,13 +193,13 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  const built = await builtImage(o, config, { cwd: imageCwd, epoch, log });
+  const built = await builtImage(o, config, { cwd: imageCwd, epoch, log, cacheDir });
   let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image, built?.name);
   const run: Run = {
-    o, cwd, log, config, image, name,
+    o, cwd, log, config, image, name, sourceDate,
     out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
-    sourceOptions: { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, limits: o.limits, onImageConfig: (c) => (imageConfig = c), built },
+    sourceOptions: { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, limits: o.limits, cacheDir, githubApi, onImageConfig: (c) => (imageConfig = c), built },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   try {
@@ -184,7 +218,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   }
 }
 
-async function buildInitramfs({ o, log, image, name, out, sourceOptions }: Run): Promise<Written> {
+async function buildInitramfs({ o, log, image, name, out, sourceDate, sourceOptions }: Run): Promise<Written> {
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
@@ -192,14 +226,14 @@ async function buildInitramfs({ o, log, image, name, out, sourceOptions }: Run):
   const artifact = out.place(`${name}.${format}`);
   log('initramfs: assembling the tree');
   const tree = await initramfsTree({ ...sourceOptions, image });
-  logClamped(log, clampTimes(tree));
+  logClamped(log, clampTimes(tree, sourceDate));
   log(`initramfs: writing ${artifact}`);
   const w = await writeInitramfs(tree, artifact, compression);
   if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
   return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'initramfs', format } };
 }
 
-async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: Run): Promise<Written> {
+async function buildRootfs({ o, log, config, image, name, out, sourceDate, sourceOptions }: Run): Promise<Written> {
   const fs = withDiskFormat(config, out.output);
   if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
   if (!image && !sourceOptions.built) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
@@ -209,7 +243,7 @@ async function buildRootfs({ o, log, config, image, name, out, sourceOptions }: 
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
   log('oci_rootfs: assembling the tree');
   const tree = await ociRootfsTree({ ...sourceOptions, image });
-  logClamped(log, clampTimes(tree));
+  logClamped(log, clampTimes(tree, sourceDate));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
   const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
   if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);

@@ -1,15 +1,71 @@
-// The content-addressed blob cache: cacheDir()/blobs/sha256/<hex>. A blob is written to a
-// temp file beside its final name, hashed as it is written (a resumed download goes on
-// with the same hash), and enters the cache by rename only once it has been read to its
-// end with the expected size and sha256. A file under its final name is trusted.
+// The one cache module: every path under the cache folder, and the one way a file enters
+// it — written to a temp file beside its final name (removed on a signal), then verified,
+// then renamed into place; a file under its final name is trusted. The folder is given
+// by the entry (build(), the CLI's export/inspect, openImage) as `cacheDir`; only
+// defaultCacheDir reads the environment, and only those entries call it.
+//
+//   blobs/sha256/<hex>    verified blobs: registry pulls, foreign layers, downloads (busybox, agent, ADD)
+//   layers/sha256/<hex>   uncompressed layer tars by diff_id (src/oci/layer/uncompress.ts)
+//   daemon/<sha256>.tar   archives saved from a Docker daemon
+//   add/<hash>            ADD archives decompressed (src/dockerfile/archive.ts)
+//   run/                  RUN step layers (src/dockerfile/run.ts)
+//   vm/                   the build VM's uncompressed kernel (src/vm/kernel.ts)
+//
+// A blob is hashed as it is written (a resumed download goes on with the same hash) and
+// enters the cache only once it has been read to its end with the expected size and sha256.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { trackTemp, untrackTemp } from './cleanup.js';
-import { cacheDir } from './download.js';
 import { ImageError, NetworkError } from './errors.js';
 import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
+
+/** $XDG_CACHE_HOME/fledge-pure, default ~/.cache/fledge-pure: read by the entries only. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fledge-pure');
+}
+
+/** Every folder of the cache. */
+export const cachePaths = {
+  blobs: (root: string) => join(root, 'blobs', 'sha256'),
+  layers: (root: string) => join(root, 'layers', 'sha256'),
+  daemon: (root: string) => join(root, 'daemon'),
+  add: (root: string) => join(root, 'add'),
+  run: (root: string) => join(root, 'run'),
+  vm: (root: string) => join(root, 'vm'),
+};
+
+/**
+ * A file on its way into the cache: a temp name beside `path` (its folder made), which
+ * commit() renames into place once `verify` (which throws when the bytes are wrong) has
+ * passed; the temp file is removed either way, and by drop().
+ */
+export class CacheTemp {
+  readonly tmp: string;
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
+    trackTemp(this.tmp);
+  }
+
+  /** Verify, then rename to `as` (default the path given); returns where it went. */
+  commit(verify: () => void = () => {}, as = this.path): string {
+    try {
+      verify();
+      renameSync(this.tmp, as);
+      return as;
+    } finally {
+      this.drop();
+    }
+  }
+
+  drop(): void {
+    rmSync(this.tmp, { force: true });
+    untrackTemp(this.tmp);
+  }
+}
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
@@ -17,18 +73,18 @@ function hexOf(digest: string): string {
   return m[1];
 }
 
-export function blobDir(): string {
-  return join(cacheDir(), 'blobs', 'sha256');
+export function blobDir(root = defaultCacheDir()): string {
+  return cachePaths.blobs(root);
 }
 
 /** Where the blob with this digest lives (or would live) in the cache. */
-export function blobPath(digest: string): string {
-  return join(blobDir(), hexOf(digest));
+export function blobPath(digest: string, root: string): string {
+  return join(cachePaths.blobs(root), hexOf(digest));
 }
 
 /** The cached file of a blob, if it is there with the expected size. */
-export function cachedBlob(digest: string, size?: number): string | undefined {
-  const path = blobPath(digest);
+export function cachedBlob(digest: string, size: number | undefined, root: string): string | undefined {
+  const path = blobPath(digest, root);
   if (!existsSync(path)) return undefined;
   if (size !== undefined && statSync(path).size !== size) return undefined;
   return path;
@@ -43,18 +99,15 @@ export class BlobWriter {
     readonly digest: string,
     readonly size: number,
     readonly where: string,
-    private readonly tmp: string,
+    private readonly temp: CacheTemp,
     private fh: FileHandle | undefined,
     private readonly minFreeBytes: number,
   ) {}
 
-  /** `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
-  static async open(digest: string, size: number, where: string, minFreeBytes = 0): Promise<BlobWriter> {
-    const path = blobPath(digest);
-    mkdirSync(blobDir(), { recursive: true });
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
-    trackTemp(tmp);
-    return new BlobWriter(digest, size, where, tmp, await open(tmp, 'w'), minFreeBytes);
+  /** Into the blob cache under `root`; `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
+  static async open(digest: string, size: number, where: string, root: string, minFreeBytes = 0): Promise<BlobWriter> {
+    const temp = new CacheTemp(blobPath(digest, root));
+    return new BlobWriter(digest, size, where, temp, await open(temp.tmp, 'w'), minFreeBytes);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -63,7 +116,7 @@ export class BlobWriter {
       throw new NetworkError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
     }
     if (this.written >= this.nextFreeCheck) {
-      checkFreeSpace(blobDir(), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
+      checkFreeSpace(dirname(this.temp.path), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
       this.nextFreeCheck = this.written + FREE_CHECK_EVERY;
     }
     this.hash.update(chunk);
@@ -84,7 +137,7 @@ export class BlobWriter {
   /** Verify size and sha256, then move the blob to its place in the cache; returns that path. */
   async commit(): Promise<string> {
     await this.close();
-    try {
+    return this.temp.commit(() => {
       if (this.written !== this.size) {
         throw new NetworkError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
       }
@@ -92,20 +145,13 @@ export class BlobWriter {
       if (got !== this.digest) {
         throw new NetworkError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
       }
-      const path = blobPath(this.digest);
-      await rename(this.tmp, path);
-      return path;
-    } finally {
-      await rm(this.tmp, { force: true });
-      untrackTemp(this.tmp);
-    }
+    });
   }
 
   /** Drop the temp file (harmless after commit). */
   async abort(): Promise<void> {
     await this.close();
-    await rm(this.tmp, { force: true });
-    untrackTemp(this.tmp);
+    this.temp.drop();
   }
 
   private async close(): Promise<void> {

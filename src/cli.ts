@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { build, validate } from './build.js';
+import { defaultCacheDir } from './cache.js';
 import { exitCleanlyOnSignals } from './cleanup.js';
 import { formatProblem } from './config/fledge.js';
 import { UsageError } from './errors.js';
@@ -136,7 +137,7 @@ await yargs(hideBin(process.argv))
       const p = progress(a.quiet);
       try {
         const output = a.output === '-' ? '-' : resolve(a.output);
-        const r = await exportImage(a.image, output, { platform: a.platform, insecure: a['insecure-registry'], log: p.log, limits: limitsFrom(a) });
+        const r = await exportImage(a.image, output, { platform: a.platform, insecure: a['insecure-registry'], log: p.log, limits: limitsFrom(a), cacheDir: defaultCacheDir(process.env) });
         p.done();
         for (const s of r.skipped) process.stderr.write(`warning: /${s} is a socket, which tar cannot hold: left out\n`);
         if (output !== '-') process.stdout.write(`${output}\n`);
@@ -152,7 +153,7 @@ await yargs(hideBin(process.argv))
     (y) => imageOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'as for export' })),
     async (a) => {
       try {
-        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'], limits: limitsFrom(a) }));
+        process.stdout.write(await inspectImage(a.image, { platform: a.platform, insecure: a['insecure-registry'], limits: limitsFrom(a), cacheDir: defaultCacheDir(process.env) }));
       } catch (e) {
         fail(e);
       }

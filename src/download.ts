@@ -3,24 +3,18 @@
 // enters the cache; an unpinned one is fetched every time. HTTPS_PROXY, HTTP_PROXY and
 // NO_PROXY apply.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trackTemp, untrackTemp } from './cleanup.js';
+import { CacheTemp, cachePaths, defaultCacheDir } from './cache.js';
 import { BuildError, NetworkError, UsageError } from './errors.js';
 import { type Limits, formatBytes, limitsWith } from './limits.js';
 import { readBody, release, timedFetch } from './net.js';
 import { proxyAgent } from './proxy.js';
 
-export function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'fledge-pure');
-}
-
 /** The shared blob cache's file for a sha256 (hex), the same place registry blobs go. */
-function blobPath(sha256: string): string {
-  return join(cacheDir(), 'blobs', 'sha256', sha256);
+function blobPath(sha256: string, cacheDir: string): string {
+  return join(cachePaths.blobs(cacheDir), sha256);
 }
 
 export function sha256Hex(data: Uint8Array): string {
@@ -63,29 +57,25 @@ async function fetchBytes(url: string, what: string, hint: string, limits: Limit
  * The path of a local copy of url (http, https, file:// or a plain path). With `sha256` the bytes must match it (else a
  * BuildError naming both digests); without, the caller has accepted an unchecked file.
  */
-export async function download(url: string, sha256: string | undefined, what: string, hint: string, limits: Partial<Limits> = {}): Promise<string> {
+export async function download(url: string, sha256: string | undefined, what: string, hint: string, limits: Partial<Limits> = {}, cacheDir = defaultCacheDir()): Promise<string> {
   const local = localPath(url);
-  if (local === undefined && sha256 && existsSync(blobPath(sha256))) return blobPath(sha256);
+  if (local === undefined && sha256 && existsSync(blobPath(sha256, cacheDir))) return blobPath(sha256, cacheDir);
   const bytes = await fetchBytes(url, what, hint, limitsWith(limits));
   const got = sha256Hex(bytes);
   if (sha256 && got !== sha256) {
     throw new BuildError(`${what}: ${url} has sha256 ${got}, expected ${sha256}; fix the checksum in fledge.toml or the URL`);
   }
   if (local !== undefined) return local;
-  const path = blobPath(got);
-  if (!existsSync(path)) {
-    mkdirSync(join(cacheDir(), 'blobs', 'sha256'), { recursive: true });
-    const tmp = `${path}.${process.pid}.partial`;
-    trackTemp(tmp);
-    try {
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, path);
-    } finally {
-      rmSync(tmp, { force: true });
-      untrackTemp(tmp);
-    }
+  const path = blobPath(got, cacheDir);
+  if (existsSync(path)) return path;
+  const temp = new CacheTemp(path);
+  try {
+    writeFileSync(temp.tmp, bytes);
+  } catch (e) {
+    temp.drop();
+    throw e;
   }
-  return path;
+  return temp.commit(); // verified above
 }
 
 /** GET a JSON document (an API answer). */

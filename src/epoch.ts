@@ -6,20 +6,22 @@
 import { UsageError } from './errors.js';
 import type { Node, Time, Tree } from './tree/tree.js';
 
-function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
+/** SOURCE_DATE_EPOCH as a time, or undefined when unset; read once, by the entry (build()). */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a whole number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`);
   return { sec: Number(v), nsec: 0 };
 }
 
-export function buildEpoch(env: NodeJS.ProcessEnv = process.env): Time {
-  return sourceDateEpoch(env) ?? { sec: 0, nsec: 0 };
+/** The build's "now": SOURCE_DATE_EPOCH (as sourceDateEpoch read it), else 0. */
+export function buildEpoch(sourceDate: Time | undefined): Time {
+  return sourceDate ?? { sec: 0, nsec: 0 };
 }
 
-/** With SOURCE_DATE_EPOCH set, every time newer than it becomes it; returns how many. */
-export function clampTimes(tree: Tree, env: NodeJS.ProcessEnv = process.env): number {
-  const epoch = sourceDateEpoch(env);
+/** With SOURCE_DATE_EPOCH set (`sourceDate`), every time newer than it becomes it; returns how many. */
+export function clampTimes(tree: Tree, sourceDate: Time | undefined): number {
+  const epoch = sourceDate;
   if (!epoch) return 0;
   let clamped = 0;
   const seen = new Set<object>();

@@ -7,23 +7,37 @@
 
 /** u8; le/be 16, 32, 64-bit unsigned integers; bytes: a fixed-size byte field. */
 export type FieldType = 'u8' | 'le16' | 'le32' | 'le64' | 'be16' | 'be32' | 'be64' | 'bytes';
+type IntType = Exclude<FieldType, 'bytes'>;
 
-/** [offset, type] or, for bytes, [offset, 'bytes', size]. */
-export type Field = readonly [number, Exclude<FieldType, 'bytes'>] | readonly [number, 'bytes', number];
+/**
+ * [offset, type]; for bytes [offset, 'bytes', size]; for an array of integers (a C
+ * `__le32 x[17]`) [offset, type, count].
+ */
+export type Field = readonly [number, IntType] | readonly [number, 'bytes', number] | readonly [number, IntType, number];
 
 export type Fields = Readonly<Record<string, Field>>;
 
-type Value<F extends Field> = F[1] extends 'bytes' ? Uint8Array : F[1] extends 'le64' | 'be64' ? number | bigint : number;
+type Int<T> = T extends 'le64' | 'be64' ? number | bigint : number;
+type Value<F extends Field> = F extends readonly [number, 'bytes', number]
+  ? Uint8Array
+  : F extends readonly [number, infer T, number]
+    ? readonly Int<T>[]
+    : Int<F[1]>;
+type DecodedInt<T> = T extends 'le64' | 'be64' ? bigint : number;
 
 /** A record to encode: every field optional (absent = zero). */
 export type Record_<L extends Fields> = { [K in keyof L]?: Value<L[K]> };
 
-/** A decoded record: numbers (64-bit fields as bigint), byte fields as Buffers. */
+/** A decoded record: numbers (64-bit fields as bigint), byte fields as Buffers, arrays as arrays. */
 export type Decoded<L extends Fields> = {
-  [K in keyof L]: L[K][1] extends 'bytes' ? Buffer : L[K][1] extends 'le64' | 'be64' ? bigint : number;
+  [K in keyof L]: L[K] extends readonly [number, 'bytes', number]
+    ? Buffer
+    : L[K] extends readonly [number, infer T, number]
+      ? DecodedInt<T>[]
+      : DecodedInt<L[K][1]>;
 };
 
-const WIDTH: Record<Exclude<FieldType, 'bytes'>, number> = { u8: 1, le16: 2, be16: 2, le32: 4, be32: 4, le64: 8, be64: 8 };
+const WIDTH: Record<IntType, number> = { u8: 1, le16: 2, be16: 2, le32: 4, be32: 4, le64: 8, be64: 8 };
 
 export interface Struct<L extends Fields> {
   readonly name: string;
@@ -35,7 +49,7 @@ export interface Struct<L extends Fields> {
 }
 
 function width(f: Field): number {
-  return f[1] === 'bytes' ? f[2] : WIDTH[f[1]];
+  return f[1] === 'bytes' ? f[2] : WIDTH[f[1]] * (f[2] ?? 1);
 }
 
 /** Checks the table (fields inside the structure, none overlapping) and returns its codec. */
@@ -56,7 +70,7 @@ export function defineStruct<L extends Fields>(name: string, size: number, field
       for (const [k, v] of Object.entries(values)) {
         const f = fields[k];
         if (!f) throw new Error(`${name}: no field ${k}`);
-        if (v !== undefined) putField(buf, offset + f[0], f, v as number | bigint | Uint8Array, `${name}.${k}`);
+        if (v !== undefined) putField(buf, offset + f[0], f, v as FieldValue, `${name}.${k}`);
       }
       return offset === 0 && buf.length === size ? buf : buf.subarray(offset, offset + size);
     },
@@ -69,36 +83,55 @@ export function defineStruct<L extends Fields>(name: string, size: number, field
   };
 }
 
-function checkInt(v: number | bigint, bits: number, where: string): bigint {
+type FieldValue = number | bigint | Uint8Array | readonly (number | bigint)[];
+
+function checkInt(v: number | bigint, bits: number, where: string): void {
   if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`${where}: ${v} is not an integer`);
+  // the common case (a number that fits) without a BigInt
+  if (typeof v === 'number' && bits <= 32 && v >= 0 && v < 2 ** bits) return;
   const b = BigInt(v);
   if (b < 0n || b >= 1n << BigInt(bits)) throw new RangeError(`${where}: ${v} is outside 0..2^${bits}-1`);
-  return b;
 }
 
-function putField(buf: Buffer, at: number, f: Field, v: number | bigint | Uint8Array, where: string): void {
+function putField(buf: Buffer, at: number, f: Field, v: FieldValue, where: string): void {
   if (f[1] === 'bytes') {
     if (!(v instanceof Uint8Array)) throw new TypeError(`${where}: bytes expected`);
     if (v.length > f[2]) throw new RangeError(`${where}: ${v.length} bytes do not fit in ${f[2]}`);
     buf.set(v, at);
     return;
   }
+  const count = f[2];
+  if (count === undefined) return putInt(buf, at, f[1], v, where);
+  if (!Array.isArray(v)) throw new TypeError(`${where}: an array of ${count} numbers expected`);
+  if (v.length > count) throw new RangeError(`${where}: ${v.length} elements do not fit in ${count}`);
+  v.forEach((e: number | bigint, k) => putInt(buf, at + k * WIDTH[f[1]], f[1], e, `${where}[${k}]`));
+}
+
+function putInt(buf: Buffer, at: number, type: IntType, v: FieldValue, where: string): void {
   if (typeof v !== 'number' && typeof v !== 'bigint') throw new TypeError(`${where}: a number expected`);
-  const n = checkInt(v, WIDTH[f[1]] * 8, where);
-  switch (f[1]) {
-    case 'u8': return void buf.writeUInt8(Number(n), at);
-    case 'le16': return void buf.writeUInt16LE(Number(n), at);
-    case 'be16': return void buf.writeUInt16BE(Number(n), at);
-    case 'le32': return void buf.writeUInt32LE(Number(n), at);
-    case 'be32': return void buf.writeUInt32BE(Number(n), at);
-    case 'le64': return void buf.writeBigUInt64LE(n, at);
-    case 'be64': return void buf.writeBigUInt64BE(n, at);
+  checkInt(v, WIDTH[type] * 8, where);
+  const n = Number(v);
+  switch (type) {
+    case 'u8': return void buf.writeUInt8(n, at);
+    case 'le16': return void buf.writeUInt16LE(n, at);
+    case 'be16': return void buf.writeUInt16BE(n, at);
+    case 'le32': return void buf.writeUInt32LE(n, at);
+    case 'be32': return void buf.writeUInt32BE(n, at);
+    case 'le64': return void buf.writeBigUInt64LE(BigInt(v), at);
+    case 'be64': return void buf.writeBigUInt64BE(BigInt(v), at);
   }
 }
 
-function getField(buf: Buffer, at: number, f: Field): number | bigint | Buffer {
-  switch (f[1]) {
-    case 'bytes': return Buffer.from(buf.subarray(at, at + f[2]));
+function getField(buf: Buffer, at: number, f: Field): number | bigint | Buffer | (number | bigint)[] {
+  if (f[1] === 'bytes') return Buffer.from(buf.subarray(at, at + f[2]));
+  const type = f[1];
+  const count = f[2];
+  if (count === undefined) return getInt(buf, at, type);
+  return Array.from({ length: count }, (_, k) => getInt(buf, at + k * WIDTH[type], type));
+}
+
+function getInt(buf: Buffer, at: number, type: IntType): number | bigint {
+  switch (type) {
     case 'u8': return buf.readUInt8(at);
     case 'le16': return buf.readUInt16LE(at);
     case 'be16': return buf.readUInt16BE(at);

@@ -35,4 +35,15 @@ describe('struct field tables', () => {
     expect(() => defineStruct('x', 4, { a: [0, 'le32'], b: [2, 'le16'] })).toThrow('x.b: overlaps x.a');
     expect(() => defineStruct('x', 4, { a: [2, 'le32'] })).toThrow('x.a: outside the 4-byte structure');
   });
+  it('encodes and decodes arrays of integers, element by element, and rejects too many', () => {
+    const A = defineStruct('arr', 12, { seed: [0, 'le32', 2], hi: [8, 'be16', 2] });
+    const buf = A.encode({ seed: [1, 0x01020304], hi: [0xabcd] });
+    expect(buf.toString('hex')).toBe('01000000' + '04030201' + 'abcd' + '0000');
+    expect(A.decode(buf)).toEqual({ seed: [1, 0x01020304], hi: [0xabcd, 0] });
+    expect(() => A.encode({ seed: [1, 2, 3] })).toThrow('arr.seed: 3 elements do not fit in 2');
+    expect(() => A.encode({ seed: [1, -1] })).toThrow('arr.seed[1]: -1 is outside 0..2^32-1');
+    expect(() => A.encode({ seed: 5 as never })).toThrow('arr.seed: an array of 2 numbers expected');
+    expect(() => defineStruct('x', 8, { a: [0, 'le32', 2], b: [4, 'u8'] })).toThrow('x.b: overlaps x.a');
+    expect(() => defineStruct('x', 8, { a: [2, 'le16', 4] })).toThrow('x.a: outside the 8-byte structure');
+  });
 });

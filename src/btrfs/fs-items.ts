@@ -4,6 +4,7 @@
 // EXTENT_DATA items (by file offset). Items that share a key (two names, or two xattrs,
 // with one hash; two names of one inode in one directory) are packed into one item, as
 // the kernel does (btrfs.readthedocs.io "On-disk format": DIR_ITEM, INODE_REF, XATTR_ITEM).
+import { mkdev, S_IF } from '../posix.js';
 import { readRange } from '../tree/content.js';
 import type { Node, Time } from '../tree/tree.js';
 import { type Item, LEAF_DATA } from './btree.js';
@@ -11,12 +12,11 @@ import { nameHash } from './checksum.js';
 import { dirItem, FILE_EXTENT, fileExtentHead, fileExtentReg, FT, inodeItem, inodeRef, KEY } from './format.js';
 import { type Inode, isInline } from './inodes.js';
 
-const S_IF: Record<Node['type'], number> = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000, socket: 0o140000 };
 const FT_OF: Record<Node['type'], number> = { file: FT.REG_FILE, dir: FT.DIR, char: FT.CHRDEV, block: FT.BLKDEV, fifo: FT.FIFO, socket: FT.SOCK, symlink: FT.SYMLINK };
 
 /** The kernel's dev_t, as btrfs stores inode->i_rdev: MKDEV(major, minor) = major << 20 | minor. */
 function rdevOf(node: Node): number {
-  return node.rdev ? node.rdev.major * 2 ** 20 + node.rdev.minor : 0;
+  return node.rdev ? mkdev(node.rdev) : 0;
 }
 
 /** struct btrfs_timespec: seconds as a signed 64-bit number (two's complement before 1970). */

@@ -4,6 +4,7 @@
 // filesystem tree's data and blocks accounted for. Sources: btrfs_tree.h for each item,
 // btrfs.readthedocs.io "On-disk format" for the trees; the kernel's free-space-tree.c for
 // FREE_SPACE_INFO/EXTENT; file-item.c (MAX_CSUM_ITEMS) for checksum item sizes.
+import { S_IFDIR } from '../posix.js';
 import type { Time } from '../tree/tree.js';
 import { compareKeys, type Item, LEAF_DATA } from './btree.js';
 import {
@@ -75,7 +76,7 @@ export interface RootInfo {
 }
 
 /** The inode item every subvolume-like root carries (mkfs: generation 1, size 3, one link, 040755, no times). */
-const ROOT_INODE = inodeItem.encode({ generation: 1, size: 3, nbytes: NODE, nlink: 1, mode: 0o040755 });
+const ROOT_INODE = inodeItem.encode({ generation: 1, size: 3, nbytes: NODE, nlink: 1, mode: S_IFDIR | 0o755 });
 
 function rootItemBytes(r: RootInfo, ids: Ids, time: Time): Buffer {
   const subvol = r.id === OBJ.FS_TREE || r.id === OBJ.DATA_RELOC_TREE;
@@ -97,7 +98,7 @@ function rootItemBytes(r: RootInfo, ids: Ids, time: Time): Buffer {
 export function rootTreeItems(roots: RootInfo[], ids: Ids, time: Time): Item[] {
   const g = ids.generation;
   const name = Buffer.from('default');
-  const dir = encodeInodeItem({ generation: g, size: 0, nbytes: NODE, nlink: 1, uid: 0, gid: 0, mode: 0o040755, rdev: 0, time });
+  const dir = encodeInodeItem({ generation: g, size: 0, nbytes: NODE, nlink: 1, uid: 0, gid: 0, mode: S_IFDIR | 0o755, rdev: 0, time });
   const entry = Buffer.concat([dirItem.encode({ locationObjectid: OBJ.FS_TREE, locationType: KEY.ROOT_ITEM, locationOffset: 2n ** 64n - 1n, transid: g, nameLen: name.length, type: FT.DIR }), name]);
   const items = [
     ...roots.map((r) => item(r.id, KEY.ROOT_ITEM, 0, rootItemBytes(r, ids, time))),
@@ -111,7 +112,7 @@ export function rootTreeItems(roots: RootInfo[], ids: Ids, time: Time): Item[] {
 
 /** The data relocation tree: just its root directory, as mkfs makes it. */
 export function relocTreeItems(ids: Ids, time: Time): Item[] {
-  const dir = encodeInodeItem({ generation: ids.generation, size: 0, nbytes: 0, nlink: 1, uid: 0, gid: 0, mode: 0o040755, rdev: 0, time });
+  const dir = encodeInodeItem({ generation: ids.generation, size: 0, nbytes: 0, nlink: 1, uid: 0, gid: 0, mode: S_IFDIR | 0o755, rdev: 0, time });
   return [item(256n, KEY.INODE_ITEM, 0, dir), item(256n, KEY.INODE_REF, 256, Buffer.concat([inodeRef.encode({ index: 0, nameLen: 2 }), Buffer.from('..')]))];
 }
 

@@ -27,21 +27,12 @@
 // Inode numbers are assigned in walk order from 1 (the root "." is 1), so the same
 // tree always gives the same archive. xattrs have no place in newc: the caller is
 // told how many were left out.
+import { S_IF } from '../posix.js';
 import { readContent } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { linkCounts, type Node, type Tree } from '../tree/tree.js';
 import { defineStruct, type Record_ } from '../struct.js';
 import { NEWC_LIMITS } from './limits.js';
-
-const TYPE_BITS: Record<Node['type'], number> = {
-  socket: 0o140000,
-  symlink: 0o120000,
-  file: 0o100000,
-  block: 0o060000,
-  dir: 0o040000,
-  char: 0o020000,
-  fifo: 0o010000,
-};
 
 /**
  * The newc header (buffer-format.rst's field names; usr/gen_init_cpio.c writes it with
@@ -117,7 +108,7 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     // [field, value, what it is in an error]
     const fields: [NewcField, number, string][] = [
       ['c_ino', ino, 'inode'],
-      ['c_mode', node ? TYPE_BITS[node.type] | node.mode : 0, 'mode'],
+      ['c_mode', node ? S_IF[node.type] | node.mode : 0, 'mode'],
       ['c_uid', node?.uid ?? 0, 'uid'],
       ['c_gid', node?.gid ?? 0, 'gid'],
       ['c_nlink', nlink, 'link count'],

@@ -5,12 +5,12 @@
 // its entries are applied with the layer code (owners, modes, xattrs, hard links kept).
 // bzip2 and xz archives are refused with one line.
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { cacheDir } from '../download.js';
+import { CacheTemp, cachePaths } from '../cache.js';
 import { applyLayer } from '../oci/apply.js';
 import { sniffCompression, zstdDecompress } from '../oci/layer/uncompress.js';
 import { readTar } from '../oci/tar.js';
@@ -33,15 +33,15 @@ function contentHash(c: Content): string {
 }
 
 /** The path of the archive's plain tar, or undefined when the content is not a tar archive. */
-async function plainTar(c: Content, what: string): Promise<string | undefined> {
+async function plainTar(c: Content, what: string, cacheDir: string): Promise<string | undefined> {
   const h = head(c, 512);
   if (h.subarray(0, 3).toString('latin1') === 'BZh' || h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))) {
     throw new Error(`${what} is a bzip2 or xz archive, which fledge-pure does not extract; recompress it with gzip or zstd, or COPY it`);
   }
   const compression = sniffCompression(h);
-  if (compression === 'none') return isTar(h) ? writeTar(c, []) : undefined;
+  if (compression === 'none') return isTar(h) ? writeTar(c, [], cacheDir) : undefined;
   const stage: Duplex = compression === 'gzip' ? createGunzip() : Duplex.from(zstdDecompress);
-  const path = await writeTar(c, [stage]);
+  const path = await writeTar(c, [stage], cacheDir);
   const fd = openSync(path, 'r');
   const first = Buffer.alloc(512);
   try {
@@ -52,28 +52,25 @@ async function plainTar(c: Content, what: string): Promise<string | undefined> {
   return isTar(first) ? path : undefined;
 }
 
-async function writeTar(c: Content, stages: Duplex[]): Promise<string> {
-  const dir = join(cacheDir(), 'add');
-  const path = join(dir, contentHash(c));
+async function writeTar(c: Content, stages: Duplex[], cacheDir: string): Promise<string> {
+  const path = join(cachePaths.add(cacheDir), contentHash(c));
   if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${path}.${process.pid}.partial`;
+  const temp = new CacheTemp(path);
   try {
-    await pipeline([Readable.from(readContent(c)), ...stages, createWriteStream(tmp)]);
+    await pipeline([Readable.from(readContent(c)), ...stages, createWriteStream(temp.tmp)]);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    temp.drop();
     throw e;
   }
-  renameSync(tmp, path);
-  return path;
+  return temp.commit();
 }
 
 /** The archive's entries as a tree, or undefined when the file is not a tar archive. */
-export async function archiveTree(c: Content, what: string): Promise<Tree | undefined> {
+export async function archiveTree(c: Content, what: string, cacheDir: string): Promise<Tree | undefined> {
   if (c.size < 4) return undefined;
   let tar: string | undefined;
   try {
-    tar = await plainTar(c, what);
+    tar = await plainTar(c, what, cacheDir);
   } catch (e) {
     if ((e as Error).message.startsWith(what)) throw e;
     return undefined; // looked compressed but is not: copied as a plain file

@@ -5,6 +5,7 @@
 // its base image's ONBUILD triggers, then its instructions.
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { defaultCacheDir } from '../cache.js';
 import { BuildError, relocated, UsageError } from '../errors.js';
 import { flatten } from '../oci/image.js';
 import { openImage } from '../oci/sources/open.js';
@@ -37,6 +38,8 @@ export interface DockerfileOptions {
   log: (line: string) => void;
   /** run every RUN step in a VM, even when the step cache has it */
   noCache?: boolean;
+  /** the cache folder (src/cache.ts): images, ADD downloads and archives, RUN steps, the VM's kernel; default defaultCacheDir() */
+  cacheDir?: string;
 }
 
 export interface BuiltImage {
@@ -57,7 +60,9 @@ export class Builder {
   private images = new Map<string, Promise<{ tree: Tree; config: Buffer }>>();
   private contextTree?: Tree;
 
-  constructor(readonly o: DockerfileOptions) {
+  readonly o: DockerfileOptions & { cacheDir: string };
+  constructor(o: DockerfileOptions) {
+    this.o = { ...o, cacheDir: o.cacheDir ?? defaultCacheDir() };
     this.file = basename(o.dockerfile);
     let text: string;
     try {
@@ -154,7 +159,7 @@ export class Builder {
     let p = this.images.get(key);
     if (!p) {
       p = (async () => {
-        const local = await openImage(ref, { cwd: this.o.cwd, log: this.o.log, platform, insecure: this.o.insecure });
+        const local = await openImage(ref, { cwd: this.o.cwd, log: this.o.log, platform, insecure: this.o.insecure, cacheDir: this.o.cacheDir });
         return { tree: await flatten(local, this.o.log, this.o.epoch), config: local.config };
       })().catch((e: unknown) => {
         throw this.located(inst, e);

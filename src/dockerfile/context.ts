@@ -7,6 +7,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { newDecodeDev, S_IALLUGO } from '../posix.js';
 import { fileContent } from '../tree/content.js';
 import { makeNode, type Node, type NodeType, Tree } from '../tree/tree.js';
 import { type IgnoreMatcher, parseDockerignore } from './match.js';
@@ -23,12 +24,11 @@ function typeOf(st: BigIntStats): NodeType | undefined {
 
 function nodeOf(abs: string, st: BigIntStats, type: NodeType): Node {
   const mtime = { sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n) };
-  const node = makeNode(type, { mode: Number(st.mode) & 0o7777, uid: 0, gid: 0, mtime });
+  const node = makeNode(type, { mode: Number(st.mode) & S_IALLUGO, uid: 0, gid: 0, mtime });
   if (type === 'file') node.content = fileContent(abs, Number(st.size));
   if (type === 'symlink') node.target = new Uint8Array(readlinkSync(abs, { encoding: 'buffer' }));
   if (type === 'char' || type === 'block') {
-    const rdev = Number(st.rdev);
-    node.rdev = { major: (rdev >> 8) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) };
+    node.rdev = newDecodeDev(Number(st.rdev));
   }
   return node;
 }

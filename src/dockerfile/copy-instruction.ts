@@ -55,10 +55,10 @@ function heredocSource(inst: Instruction, word: string, env: Env, o: CopyOptions
   return { name: name!, node: makeNode('file', { mode: 0o644, mtime: o.epoch }, { content: bytesContent(Buffer.from(text)) }) };
 }
 
-async function urlSource(url: string, checksum: string | undefined, o: CopyOptions): Promise<CopySource> {
+async function urlSource(url: string, checksum: string | undefined, o: CopyOptions, cacheDir: string): Promise<CopySource> {
   const hex = checksum?.replace(/^sha256:/, '');
   if (checksum !== undefined && !/^[0-9a-f]{64}$/.test(hex!)) throw new Error(`--checksum=${checksum}: write sha256:<64 hex digits>`);
-  const path = await download(url, hex, `ADD ${url}`, 'check the URL, or download the file into the context and COPY it');
+  const path = await download(url, hex, `ADD ${url}`, 'check the URL, or download the file into the context and COPY it', {}, cacheDir);
   const name = posix.basename(new URL(url).pathname) || 'index.html';
   return { name, node: makeNode('file', { mode: 0o600, mtime: o.epoch }, { content: fileContent(path, statSync(path).size) }) };
 }
@@ -89,9 +89,9 @@ export async function dispatchCopy(b: Builder, s: Stage, state: StageState, inst
   for (const w of words) {
     const doc = heredocSource(inst, w, env, o);
     if (doc) sources.push(doc);
-    else if (inst.cmd === 'ADD' && /^https?:\/\//.test(w)) sources.push(await urlSource(w, checksum, o));
+    else if (inst.cmd === 'ADD' && /^https?:\/\//.test(w)) sources.push(await urlSource(w, checksum, o, b.o.cacheDir));
     else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(w) || (inst.cmd === 'ADD' && /^git@/.test(w))) throw new Error(`${w}: ${inst.cmd} takes local paths${inst.cmd === 'ADD' ? ' and http(s) URLs' : ''}; git sources are not supported`);
-    else await localSources(inst, src, w, sources, archives);
+    else await localSources(inst, src, w, { sources, archives, cacheDir: b.o.cacheDir });
   }
   if (sources.length + archives.length > 1 && !dest.endsWith('/')) {
     const existing = state.tree.get(state.tree.resolve(dest, true).join('/'));
@@ -101,9 +101,10 @@ export async function dispatchCopy(b: Builder, s: Stage, state: StageState, inst
   for (const a of archives) copyChildren(mkdirDest(state.tree, dest, o.chown, o.epoch), a.root, { ...o, fromContext: false }, new Map());
 }
 
-async function localSources(inst: Instruction, src: { tree: Tree; fromContext: boolean; where: string }, word: string, sources: CopySource[], archives: Tree[]): Promise<void> {
+async function localSources(inst: Instruction, src: { tree: Tree; fromContext: boolean; where: string }, word: string, into: { sources: CopySource[]; archives: Tree[]; cacheDir: string }): Promise<void> {
+  const { sources, archives } = into;
   for (const found of resolveSources(src.tree, [word], src.where)) {
-    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content!, word) : undefined;
+    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content!, word, into.cacheDir) : undefined;
     if (archive) archives.push(archive);
     else sources.push(found);
   }

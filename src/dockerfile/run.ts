@@ -16,7 +16,7 @@ import { BuildError } from '../errors.js';
 import { writeExt4 } from '../ext4/write.js';
 import { applyLayer } from '../oci/apply.js';
 import { readTar } from '../oci/tar.js';
-import { cacheDir } from '../download.js';
+import { cachePaths } from '../cache.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
 import { writeHelperInitramfs } from '../vm/helper.js';
@@ -124,7 +124,7 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
   const argv = runArgv(inst, state.image.config.Shell ?? ['/bin/sh', '-c']);
   const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
-  const cache = join(cacheDir(), 'run');
+  const cache = cachePaths.run(b.o.cacheDir);
   const key = stepKey({ tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network });
   let tar = b.o.noCache ? undefined : cachedStep(cache, key);
   if (tar) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
@@ -148,7 +148,7 @@ async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv,
   try {
     const nonce = randomBytes(8).toString('hex');
     const kernel = findKernel();
-    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel);
+    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, b.o.cacheDir);
     const script = stepScript(state, argv, helper.setpriv);
     const disks = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
     const [lower, scratch, out] = disks;
@@ -157,7 +157,7 @@ async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv,
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
-    const r = await boot({ kernel: bootableKernel(kernel, join(cacheDir(), 'vm')), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
+    const r = await boot({ kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
     if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
     if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);

@@ -59,7 +59,7 @@ export function parseBuildArgs(args: string[] = [], env: NodeJS.ProcessEnv = pro
 }
 
 /** The image the Dockerfile builds, or undefined when the build has no Dockerfile. */
-export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: { cwd: string; epoch: Time; log: (line: string) => void }): Promise<BuiltImage | undefined> {
+export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: { cwd: string; epoch: Time; log: (line: string) => void; cacheDir: string }): Promise<BuiltImage | undefined> {
   const dockerfile = o.dockerfile ? resolve(at.cwd, o.dockerfile) : config.source.dockerfile;
   if (!dockerfile) {
     if (o.context || o.target || o.buildArgs?.length) throw new UsageError('--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure build ./Dockerfile) or [source] dockerfile in fledge.toml');
@@ -81,5 +81,6 @@ export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: {
     epoch: at.epoch,
     log: at.log,
     noCache: o.noCache,
+    cacheDir: at.cacheDir,
   });
 }

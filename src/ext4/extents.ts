@@ -1,13 +1,29 @@
-// Extent trees (kernel Documentation/filesystems/ext4/ifork.rst, fs/ext4/ext4_extents.h).
-// A node is a 12-byte header (le16 magic 0xF30A, le16 entries, le16 max, le16 depth,
-// le32 generation) then 12-byte entries: leaves (depth 0) hold extents (le32 first
-// logical block, le16 length ≤ 32768, le16 start_hi, le32 start_lo), index nodes hold
-// (le32 first logical block, le32 leaf_lo, le16 leaf_hi, le16 unused). The root lives in
-// the inode's 60-byte i_block (max 4 entries); a tree block holds (4096 − 12) / 12 = 340
-// and ends with a le32 crc32c tail (inode seed over the block before it) at 4092.
+// Extent trees (kernel Documentation/filesystems/ext4/ifork.rst, fs/ext4/ext4_extents.h;
+// structures in format.ts). A node is an ext4_extent_header then 12-byte entries: leaves
+// (depth 0) hold ext4_extent (length ≤ 32768), index nodes ext4_extent_idx. The root
+// lives in the inode's 60-byte i_block (4 entries); a tree block holds (4096 − 12) / 12
+// = 340 and ends with an ext4_extent_tail (crc32c from the inode seed over the block
+// before it, filled by sealExtentBlock).
+import { crc32c } from './crc32c.js';
+import {
+  BLOCK,
+  EXT4_EXT_MAGIC,
+  EXTENT,
+  EXTENT_HEADER,
+  EXTENT_IDX,
+  EXTENT_TAIL,
+  hi32,
+  IBLOCK_SIZE,
+  lo32,
+  MAX_EXTENT_LEN,
+} from './format.js';
 
-export const MAX_EXTENT_LEN = 32768;
-const PER_BLOCK = Math.floor((4096 - 12) / 12);
+const ENTRY = EXTENT.size;
+/** entries in i_block and in a tree block (ext4_ext_space_root, ext4_ext_space_block) */
+const PER_ROOT = (IBLOCK_SIZE - EXTENT_HEADER.size) / ENTRY;
+const PER_BLOCK = Math.floor((BLOCK - EXTENT_HEADER.size - EXTENT_TAIL.size) / ENTRY);
+/** where a tree block's tail sits: after eh_max entries (EXT4_EXTENT_TAIL_OFFSET) */
+const TAIL_AT = EXTENT_HEADER.size + PER_BLOCK * ENTRY;
 
 export interface Extent {
   logical: number;
@@ -18,33 +34,39 @@ export interface Extent {
 /** How many tree blocks an extent list needs (0 when it fits in the inode). */
 export function extentTreeBlocks(count: number): number {
   let total = 0;
-  for (let level = count; level > 4; ) {
+  for (let level = count; level > PER_ROOT; ) {
     level = Math.ceil(level / PER_BLOCK);
     total += level;
   }
   return total;
 }
 
-function header(buf: Buffer, at: number, entries: number, max: number, depth: number): void {
-  buf.writeUInt16LE(0xf30a, at);
-  buf.writeUInt16LE(entries, at + 2);
-  buf.writeUInt16LE(max, at + 4);
-  buf.writeUInt16LE(depth, at + 6);
-  buf.writeUInt32LE(0, at + 8);
+/** Extents covering `runs` of physical blocks from logical block `logical` on, none longer than MAX_EXTENT_LEN. */
+export function extentsOf(logical: number, runs: { start: number; length: number }[]): Extent[] {
+  const out: Extent[] = [];
+  for (const r of runs) {
+    for (let o = 0; o < r.length; o += MAX_EXTENT_LEN) out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTENT_LEN, r.length - o) });
+    logical += r.length;
+  }
+  return out;
 }
 
-function putExtent(buf: Buffer, at: number, e: Extent): void {
-  buf.writeUInt32LE(e.logical, at);
-  buf.writeUInt16LE(e.length, at + 4);
-  buf.writeUInt16LE(Math.floor(e.physical / 2 ** 32), at + 6);
-  buf.writeUInt32LE(e.physical % 2 ** 32, at + 8);
-}
+/** A node's entries and who writes them. */
+type Entry = { logical: number; write: (buf: Buffer, at: number) => void };
 
-function putIndex(buf: Buffer, at: number, logical: number, block: number): void {
-  buf.writeUInt32LE(logical, at);
-  buf.writeUInt32LE(block % 2 ** 32, at + 4);
-  buf.writeUInt16LE(Math.floor(block / 2 ** 32), at + 8);
-  buf.writeUInt16LE(0, at + 10);
+const extentEntry = (e: Extent): Entry => ({
+  logical: e.logical,
+  write: (b, at) => EXTENT.encode({ ee_block: e.logical, ee_len: e.length, ee_start_hi: hi32(e.physical), ee_start_lo: lo32(e.physical) }, b, at),
+});
+
+const indexEntry = (logical: number, block: number): Entry => ({
+  logical,
+  write: (b, at) => EXTENT_IDX.encode({ ei_block: logical, ei_leaf_lo: lo32(block), ei_leaf_hi: hi32(block) }, b, at),
+});
+
+function putNode(buf: Buffer, entries: Entry[], max: number, depth: number): void {
+  EXTENT_HEADER.encode({ eh_magic: EXT4_EXT_MAGIC, eh_entries: entries.length, eh_max: max, eh_depth: depth }, buf, 0);
+  entries.forEach((n, k) => n.write(buf, EXTENT_HEADER.size + ENTRY * k));
 }
 
 /**
@@ -52,27 +74,29 @@ function putIndex(buf: Buffer, at: number, logical: number, block: number): void
  * logical order and tree blocks at the given physical numbers (extentTreeBlocks of them).
  */
 export function extentTree(extents: Extent[], treeBlocks: number[]): { iblock: Buffer; blocks: { block: number; data: Buffer }[] } {
-  const iblock = Buffer.alloc(60);
+  const iblock = Buffer.alloc(IBLOCK_SIZE);
   const blocks: { block: number; data: Buffer }[] = [];
-  // level: (first logical block, node) pairs, built bottom-up
-  let level: { logical: number; write: (buf: Buffer, at: number) => void }[] = extents.map((e) => ({ logical: e.logical, write: (b, at) => putExtent(b, at, e) }));
+  // built bottom-up, a level at a time
+  let level = extents.map(extentEntry);
   let depth = 0;
-  let next = 0;
-  while (level.length > 4) {
-    const up: typeof level = [];
+  while (level.length > PER_ROOT) {
+    const up: Entry[] = [];
     for (let i = 0; i < level.length; i += PER_BLOCK) {
       const chunk = level.slice(i, i + PER_BLOCK);
-      const data = Buffer.alloc(4096);
-      header(data, 0, chunk.length, PER_BLOCK, depth);
-      chunk.forEach((n, k) => n.write(data, 12 + 12 * k));
-      const block = treeBlocks[next++];
+      const data = Buffer.alloc(BLOCK);
+      putNode(data, chunk, PER_BLOCK, depth);
+      const block = treeBlocks[blocks.length];
       blocks.push({ block, data });
-      up.push({ logical: chunk[0].logical, write: (b, at) => putIndex(b, at, chunk[0].logical, block) });
+      up.push(indexEntry(chunk[0].logical, block));
     }
     level = up;
     depth++;
   }
-  header(iblock, 0, level.length, 4, depth);
-  level.forEach((n, k) => n.write(iblock, 12 + 12 * k));
+  putNode(iblock, level, PER_ROOT, depth);
   return { iblock, blocks };
+}
+
+/** Fills a tree block's ext4_extent_tail, given the inode's checksum seed. */
+export function sealExtentBlock(data: Buffer, inodeSeed: number): void {
+  EXTENT_TAIL.encode({ et_checksum: crc32c(inodeSeed, data, 0, TAIL_AT) }, data, TAIL_AT);
 }

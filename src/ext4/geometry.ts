@@ -8,11 +8,9 @@
 // each table contiguous), then the journal, then file data — all handed out in order by
 // an allocator that steps over the backup copies.
 
-export const BLOCK = 4096;
-export const BLOCKS_PER_GROUP = 32768;
-export const INODE_SIZE = 256;
+import { BLOCK, BLOCKS_PER_GROUP, DESC_SIZE, INODE_SIZE } from './format.js';
+
 export const INODES_PER_BLOCK = BLOCK / INODE_SIZE;
-export const DESC_SIZE = 64;
 
 export interface Run {
   start: number;

@@ -1,23 +1,12 @@
-// The 256-byte inode (kernel Documentation/filesystems/ext4/inodes.rst).
-// 0x00 le16 mode, 0x02 le16 uid_lo, 0x04 le32 size_lo, 0x08/0x0C/0x10 le32 atime, ctime,
-// mtime, 0x14 dtime, 0x18 le16 gid_lo, 0x1A le16 links, 0x1C le32 blocks_lo (512-byte
-// units: huge_file without HUGE_FILE_FL), 0x20 le32 flags, 0x28 i_block[60], 0x64
-// generation, 0x68 le32 file_acl_lo (xattr block), 0x6C le32 size_high, 0x74 le16
-// blocks_hi, 0x76 le16 file_acl_hi, 0x78 le16 uid_hi, 0x7A le16 gid_hi, 0x7C le16
-// checksum_lo; 0x80 le16 extra_isize (32), 0x82 le16 checksum_hi, 0x84/0x88/0x8C
-// ctime/mtime/atime_extra, 0x90 crtime, 0x94 crtime_extra; then in-inode xattrs.
+// The 256-byte inode (format.ts INODE; kernel Documentation/filesystems/ext4/inodes.rst).
+// Sizes, block counts (512-byte units: huge_file without HUGE_FILE_FL), the xattr block
+// and ids are split into _lo/_hi (l_i_*_high) halves. The extra fields are all there
+// (i_extra_isize 32: up to i_projid), in-inode xattrs follow them.
 // A time is le32 seconds (low 32 bits, signed) + extra = nanoseconds << 2 | epoch bits,
 // epoch = ((sec − (int32)sec) >> 32) & 3, so 1901..2446 round-trips (inodes.rst).
 // Checksum: crc32c(fs seed, le32 ino, le32 generation, the inode with both halves zero).
 import { crc32c, crc32cU32 } from './crc32c.js';
-import { INODE_SIZE } from './geometry.js';
-
-export const EXTRA_ISIZE = 32;
-/** bytes after the extra fields, for in-inode xattrs */
-export const INODE_XATTR_ROOM = INODE_SIZE - 128 - EXTRA_ISIZE;
-
-export const EXTENTS_FL = 0x80000;
-export const INDEX_FL = 0x1000;
+import { EXTRA_ISIZE, hi16, hi32, INODE, INODE_XATTR_AT, lo16, lo32 } from './format.js';
 
 export interface InodeFields {
   mode: number;
@@ -35,36 +24,42 @@ export interface InodeFields {
   xattrs?: Uint8Array;
 }
 
-function putTime(b: Buffer, at: number, extraAt: number, t: { sec: number; nsec: number }): void {
+/** The low 32 bits of a time and its extra word (nanoseconds and epoch bits). */
+function timeFields(t: { sec: number; nsec: number }): { low: number; extra: number } {
   const low = t.sec - Math.floor(t.sec / 2 ** 32) * 2 ** 32; // sec mod 2^32
   const signedLow = low >= 2 ** 31 ? low - 2 ** 32 : low;
   const epoch = ((t.sec - signedLow) / 2 ** 32) & 3;
-  b.writeUInt32LE(low, at);
-  b.writeUInt32LE(((t.nsec << 2) | epoch) >>> 0, extraAt);
+  return { low, extra: ((t.nsec << 2) | epoch) >>> 0 };
 }
 
 export function encodeInode(f: InodeFields): Buffer {
-  const b = Buffer.alloc(INODE_SIZE);
-  b.writeUInt16LE(f.mode, 0x00);
-  b.writeUInt16LE(f.uid & 0xffff, 0x02);
-  b.writeUInt32LE(f.size % 2 ** 32, 0x04);
-  putTime(b, 0x08, 0x8c, f.time);
-  putTime(b, 0x0c, 0x84, f.time);
-  putTime(b, 0x10, 0x88, f.time);
-  putTime(b, 0x90, 0x94, f.time);
-  b.writeUInt16LE(f.gid & 0xffff, 0x18);
-  b.writeUInt16LE(f.links, 0x1a);
-  b.writeUInt32LE(f.sectors % 2 ** 32, 0x1c);
-  b.writeUInt32LE(f.flags, 0x20);
-  b.set(f.iblock, 0x28);
-  b.writeUInt32LE(f.xattrBlock % 2 ** 32, 0x68);
-  b.writeUInt32LE(Math.floor(f.size / 2 ** 32), 0x6c);
-  b.writeUInt16LE(Math.floor(f.sectors / 2 ** 32), 0x74);
-  b.writeUInt16LE(Math.floor(f.xattrBlock / 2 ** 32), 0x76);
-  b.writeUInt16LE(f.uid >>> 16, 0x78);
-  b.writeUInt16LE(f.gid >>> 16, 0x7a);
-  b.writeUInt16LE(EXTRA_ISIZE, 0x80);
-  if (f.xattrs) b.set(f.xattrs, 128 + EXTRA_ISIZE);
+  const { low, extra } = timeFields(f.time);
+  const b = INODE.encode({
+    i_mode: f.mode,
+    i_uid: lo16(f.uid),
+    l_i_uid_high: hi16(f.uid),
+    i_gid: lo16(f.gid),
+    l_i_gid_high: hi16(f.gid),
+    i_size_lo: lo32(f.size),
+    i_size_high: hi32(f.size),
+    i_atime: low,
+    i_atime_extra: extra,
+    i_ctime: low,
+    i_ctime_extra: extra,
+    i_mtime: low,
+    i_mtime_extra: extra,
+    i_crtime: low,
+    i_crtime_extra: extra,
+    i_links_count: f.links,
+    i_blocks_lo: lo32(f.sectors),
+    l_i_blocks_high: hi32(f.sectors),
+    i_flags: f.flags,
+    i_block: f.iblock,
+    i_file_acl_lo: lo32(f.xattrBlock),
+    l_i_file_acl_high: hi32(f.xattrBlock),
+    i_extra_isize: EXTRA_ISIZE,
+  });
+  if (f.xattrs) b.set(f.xattrs, INODE_XATTR_AT);
   return b;
 }
 
@@ -74,9 +69,7 @@ export function inodeSeed(fsSeed: number, ino: number): number {
 }
 
 export function sealInode(b: Buffer, seed: number): void {
-  b.writeUInt16LE(0, 0x7c);
-  b.writeUInt16LE(0, 0x82);
+  INODE.encode({ l_i_checksum_lo: 0, i_checksum_hi: 0 }, b);
   const c = crc32c(seed, b);
-  b.writeUInt16LE(c & 0xffff, 0x7c);
-  b.writeUInt16LE(c >>> 16, 0x82);
+  INODE.encode({ l_i_checksum_lo: lo16(c), i_checksum_hi: hi16(c) }, b);
 }

@@ -10,9 +10,9 @@
 //   inode), and spreads size / inode_ratio inodes over its groups the way
 //   lib/ext2fs/initialize.c does (per group: rounded up to fill whole inode-table blocks,
 //   then down to a multiple of 8).
+import { INODE_SIZE } from './format.js';
 
 const MiB = 1024 * 1024;
-const INODE_SIZE = 256;
 
 export const AUTO_BUFFER = { fraction: 0.25, min: 64 * MiB, max: 1024 * MiB };
 

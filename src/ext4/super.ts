@@ -1,88 +1,110 @@
-// Superblock, group descriptors, bitmaps and the journal superblock.
-// Superblock (1024 bytes at byte 1024, copies at the start of backup groups with
-// s_block_group_nr set): offsets as in e2fsprogs lib/ext2fs/ext2_fs.h struct
-// ext2_super_block; checksum crc32c(~0, bytes 0..0x3FB) at 0x3FC.
-// Group descriptor (64 bytes with 64bit): bitmaps, inode table, free counts, flags,
-// bitmap checksums (crc32c(fs seed, bitmap), lo/hi halves), checksum =
-// crc32c(fs seed, le32 group, descriptor with checksum zeroed) & 0xFFFF (group_descr.rst).
-// Bitmap bits past the group's end (last group) and past inodes_per_group are 1
-// (e2fsck pass5 checks the padding).
-// JBD2 superblock (big-endian, journal block 0): as mke2fs writes it
-// (lib/ext2fs/mkjournal.c): v2, blocksize, maxlen, first = 1, sequence = 1, start = 0
-// (clean: nothing to replay), nr_users = 1, uuid = the filesystem's.
+// Superblock, group descriptors and the journal superblock, filled by field name
+// (format.ts).
+// Superblock (at byte 1024, copies at the start of backup groups with s_block_group_nr
+// set): as mke2fs writes it for this feature set; s_checksum = crc32c(~0, the bytes
+// before it) (ext4_superblock_csum).
+// Group descriptor: bitmaps, inode table, free counts, flags, bitmap checksums
+// (crc32c(fs seed, bitmap), lo/hi halves), bg_checksum = crc32c(fs seed, le32 group,
+// descriptor with bg_checksum zero) & 0xFFFF (Documentation/filesystems/ext4/group_descr.rst).
+// JBD2 superblock (journal block 0): as mke2fs writes it (lib/ext2fs/mkjournal.c): v2,
+// blocksize, maxlen, s_first = 1, s_sequence = 1, s_start = 0 (clean: nothing to
+// replay), s_nr_users = 1, s_uuid = the filesystem's.
 import { crc32c, crc32cU32 } from './crc32c.js';
-import { BLOCK, DESC_SIZE, type Geometry } from './geometry.js';
+import {
+  BG_INODE_ZEROED,
+  BLOCK,
+  BLOCKS_PER_GROUP,
+  CRC32C_CHKSUM,
+  DEFM_XATTR_USER_ACL,
+  DESC_SIZE,
+  DX_HASH_HALF_MD4,
+  EXT3_JNL_BACKUP_BLOCKS,
+  EXT4_DYNAMIC_REV,
+  EXT4_ERRORS_CONTINUE,
+  EXT4_SUPER_MAGIC,
+  EXT4_VALID_FS,
+  EXTRA_ISIZE,
+  FEATURES,
+  FLAGS_UNSIGNED_HASH,
+  GROUP_DESC,
+  hi16,
+  hi32,
+  IBLOCK_SIZE,
+  INODE_SIZE,
+  JBD2_MAGIC_NUMBER,
+  JBD2_SUPERBLOCK_V2,
+  JOURNAL_SUPER,
+  lo16,
+  lo32,
+  SUPER,
+  SUPER_CSUM_END,
+} from './format.js';
+import type { Geometry } from './geometry.js';
 
-export const FEATURES = {
-  // has_journal, ext_attr, dir_index
-  compat: 0x0004 | 0x0008 | 0x0020,
-  // filetype, extents, 64bit, flex_bg
-  incompat: 0x0002 | 0x0040 | 0x0080 | 0x0200,
-  // sparse_super, large_file, huge_file, dir_nlink, extra_isize, metadata_csum
-  roCompat: 0x0001 | 0x0002 | 0x0008 | 0x0020 | 0x0040 | 0x0400,
-};
+/** The journal's inode number (EXT4_JOURNAL_INO) and the first one not reserved (EXT4_GOOD_OLD_FIRST_INO). */
+export const JOURNAL_INO = 8;
+export const FIRST_NONRESERVED_INO = 11;
 
 export interface SuperFields {
   geo: Geometry;
   freeBlocks: number;
   freeInodes: number;
   uuid: Buffer;
-  hashSeed: Buffer;
+  /** s_hash_seed as four words */
+  hashSeed: Uint32Array;
   time: number;
   /** the journal inode's i_block and size, copied into s_jnl_blocks */
   journalIblock: Buffer;
   journalSize: number;
 }
 
-const lo32 = (n: number) => n % 2 ** 32;
-const hi32 = (n: number) => Math.floor(n / 2 ** 32);
-
+/** The superblock copy for `group` (0: the primary). */
 export function encodeSuper(f: SuperFields, group: number): Buffer {
-  const s = Buffer.alloc(1024);
   const g = f.geo;
   const t = Math.max(0, Math.min(f.time, 2 ** 32 - 1));
-  s.writeUInt32LE(g.inodes, 0x00);
-  s.writeUInt32LE(lo32(g.blocks), 0x04);
-  s.writeUInt32LE(lo32(f.freeBlocks), 0x0c);
-  s.writeUInt32LE(f.freeInodes, 0x10);
-  s.writeUInt32LE(0, 0x14); // first data block
-  s.writeUInt32LE(2, 0x18); // 1024 << 2 = 4096
-  s.writeUInt32LE(2, 0x1c);
-  s.writeUInt32LE(32768, 0x20);
-  s.writeUInt32LE(32768, 0x24);
-  s.writeUInt32LE(g.inodesPerGroup, 0x28);
-  s.writeUInt32LE(t, 0x30); // wtime
-  s.writeInt16LE(-1, 0x36); // max mount count: no forced checks
-  s.writeUInt16LE(0xef53, 0x38);
-  s.writeUInt16LE(1, 0x3a); // clean
-  s.writeUInt16LE(1, 0x3c); // errors: continue
-  s.writeUInt32LE(t, 0x40); // lastcheck
-  s.writeUInt32LE(1, 0x4c); // dynamic inode sizes
-  s.writeUInt32LE(11, 0x54); // first non-reserved inode
-  s.writeUInt16LE(256, 0x58);
-  s.writeUInt16LE(group, 0x5a);
-  s.writeUInt32LE(FEATURES.compat, 0x5c);
-  s.writeUInt32LE(FEATURES.incompat, 0x60);
-  s.writeUInt32LE(FEATURES.roCompat, 0x64);
-  f.uuid.copy(s, 0x68);
-  s.writeUInt32LE(8, 0xe0); // journal inode
-  f.hashSeed.copy(s, 0xec);
-  s[0xfc] = 1; // half-MD4
-  s[0xfd] = 1; // s_jnl_blocks holds a copy of the journal's i_block
-  s.writeUInt16LE(DESC_SIZE, 0xfe);
-  s.writeUInt32LE(0x000c, 0x100); // default mount options: user_xattr, acl (as mke2fs)
-  s.writeUInt32LE(t, 0x108); // mkfs time
-  f.journalIblock.copy(s, 0x10c);
-  s.writeUInt32LE(hi32(f.journalSize), 0x10c + 15 * 4);
-  s.writeUInt32LE(lo32(f.journalSize), 0x10c + 16 * 4);
-  s.writeUInt32LE(hi32(g.blocks), 0x150);
-  s.writeUInt32LE(hi32(f.freeBlocks), 0x158);
-  s.writeUInt16LE(32, 0x15c); // min extra isize
-  s.writeUInt16LE(32, 0x15e); // want extra isize
-  s.writeUInt32LE(0x2, 0x160); // unsigned directory hash
-  s[0x174] = 4; // 16 groups per flex group
-  s[0x175] = 1; // crc32c
-  s.writeUInt32LE(crc32c(0xffffffff, s, 0, 0x3fc), 0x3fc);
+  const iblock = Array.from({ length: IBLOCK_SIZE / 4 }, (_, k) => f.journalIblock.readUInt32LE(4 * k));
+  const s = SUPER.encode({
+    s_inodes_count: g.inodes,
+    s_blocks_count_lo: lo32(g.blocks),
+    s_blocks_count_hi: hi32(g.blocks),
+    s_free_blocks_count_lo: lo32(f.freeBlocks),
+    s_free_blocks_count_hi: hi32(f.freeBlocks),
+    s_free_inodes_count: f.freeInodes,
+    s_first_data_block: 0,
+    s_log_block_size: Math.log2(BLOCK / 1024),
+    s_log_cluster_size: Math.log2(BLOCK / 1024),
+    s_blocks_per_group: BLOCKS_PER_GROUP,
+    s_clusters_per_group: BLOCKS_PER_GROUP,
+    s_inodes_per_group: g.inodesPerGroup,
+    s_wtime: t,
+    s_max_mnt_count: 0xffff, // -1: no forced checks
+    s_magic: EXT4_SUPER_MAGIC,
+    s_state: EXT4_VALID_FS,
+    s_errors: EXT4_ERRORS_CONTINUE,
+    s_lastcheck: t,
+    s_rev_level: EXT4_DYNAMIC_REV,
+    s_first_ino: FIRST_NONRESERVED_INO,
+    s_inode_size: INODE_SIZE,
+    s_block_group_nr: group,
+    s_feature_compat: FEATURES.compat,
+    s_feature_incompat: FEATURES.incompat,
+    s_feature_ro_compat: FEATURES.roCompat,
+    s_uuid: f.uuid,
+    s_journal_inum: JOURNAL_INO,
+    s_hash_seed: [...f.hashSeed],
+    s_def_hash_version: DX_HASH_HALF_MD4,
+    s_jnl_backup_type: EXT3_JNL_BACKUP_BLOCKS,
+    s_desc_size: DESC_SIZE,
+    s_default_mount_opts: DEFM_XATTR_USER_ACL,
+    s_mkfs_time: t,
+    s_jnl_blocks: [...iblock, hi32(f.journalSize), lo32(f.journalSize)],
+    s_min_extra_isize: EXTRA_ISIZE,
+    s_want_extra_isize: EXTRA_ISIZE,
+    s_flags: FLAGS_UNSIGNED_HASH,
+    s_log_groups_per_flex: 4, // 16 groups per flex group
+    s_checksum_type: CRC32C_CHKSUM,
+  });
+  SUPER.encode({ s_checksum: crc32c(0xffffffff, s, 0, SUPER_CSUM_END) }, s);
   return s;
 }
 
@@ -98,41 +120,46 @@ export interface GroupFields {
   inodeBitmapCsum: number;
 }
 
-function put64(b: Buffer, loAt: number, hiAt: number, n: number): void {
-  b.writeUInt32LE(lo32(n), loAt);
-  b.writeUInt32LE(hi32(n), hiAt);
-}
-
-function put32(b: Buffer, loAt: number, hiAt: number, n: number): void {
-  b.writeUInt16LE(n & 0xffff, loAt);
-  b.writeUInt16LE(n >>> 16, hiAt);
-}
-
 export function encodeGroupDesc(d: GroupFields, group: number, fsSeed: number): Buffer {
-  const b = Buffer.alloc(DESC_SIZE);
-  put64(b, 0x00, 0x20, d.blockBitmap);
-  put64(b, 0x04, 0x24, d.inodeBitmap);
-  put64(b, 0x08, 0x28, d.inodeTable);
-  put32(b, 0x0c, 0x2c, d.freeBlocks);
-  put32(b, 0x0e, 0x2e, d.freeInodes);
-  put32(b, 0x10, 0x30, d.usedDirs);
-  b.writeUInt16LE(0x0004, 0x12); // inode table zeroed
-  put32(b, 0x18, 0x38, d.blockBitmapCsum);
-  put32(b, 0x1a, 0x3a, d.inodeBitmapCsum);
-  put32(b, 0x1c, 0x32, d.itableUnused);
-  b.writeUInt16LE(crc32c(crc32cU32(fsSeed, group), b) & 0xffff, 0x1e);
-  return b;
+  const b = GROUP_DESC.encode({
+    bg_block_bitmap_lo: lo32(d.blockBitmap),
+    bg_block_bitmap_hi: hi32(d.blockBitmap),
+    bg_inode_bitmap_lo: lo32(d.inodeBitmap),
+    bg_inode_bitmap_hi: hi32(d.inodeBitmap),
+    bg_inode_table_lo: lo32(d.inodeTable),
+    bg_inode_table_hi: hi32(d.inodeTable),
+    bg_free_blocks_count_lo: lo16(d.freeBlocks),
+    bg_free_blocks_count_hi: hi16(d.freeBlocks),
+    bg_free_inodes_count_lo: lo16(d.freeInodes),
+    bg_free_inodes_count_hi: hi16(d.freeInodes),
+    bg_used_dirs_count_lo: lo16(d.usedDirs),
+    bg_used_dirs_count_hi: hi16(d.usedDirs),
+    bg_flags: BG_INODE_ZEROED,
+    bg_block_bitmap_csum_lo: lo16(d.blockBitmapCsum),
+    bg_block_bitmap_csum_hi: hi16(d.blockBitmapCsum),
+    bg_inode_bitmap_csum_lo: lo16(d.inodeBitmapCsum),
+    bg_inode_bitmap_csum_hi: hi16(d.inodeBitmapCsum),
+    bg_itable_unused_lo: lo16(d.itableUnused),
+    bg_itable_unused_hi: hi16(d.itableUnused),
+  });
+  return GROUP_DESC.encode({ bg_checksum: crc32c(crc32cU32(fsSeed, group), b) & 0xffff }, b);
 }
 
+/** The journal's block 0; the rest of the journal stays zero. */
 export function journalSuper(blocks: number, uuid: Buffer): Buffer {
   const j = Buffer.alloc(BLOCK);
-  j.writeUInt32BE(0xc03b3998, 0x00);
-  j.writeUInt32BE(4, 0x04); // superblock v2
-  j.writeUInt32BE(BLOCK, 0x0c);
-  j.writeUInt32BE(blocks, 0x10);
-  j.writeUInt32BE(1, 0x14); // first log block
-  j.writeUInt32BE(1, 0x18); // sequence
-  uuid.copy(j, 0x30);
-  j.writeUInt32BE(1, 0x40); // nr_users
+  JOURNAL_SUPER.encode(
+    {
+      h_magic: JBD2_MAGIC_NUMBER,
+      h_blocktype: JBD2_SUPERBLOCK_V2,
+      s_blocksize: BLOCK,
+      s_maxlen: blocks,
+      s_first: 1,
+      s_sequence: 1,
+      s_uuid: uuid,
+      s_nr_users: 1,
+    },
+    j,
+  );
   return j;
 }

@@ -1,15 +1,34 @@
 // Extended attributes on disk (kernel Documentation/filesystems/ext4/attributes.rst,
-// fs/ext4/xattr.c; e2fsprogs lib/ext2fs/ext_attr.c).
-// An entry: u8 name_len, u8 name_index, le16 value_offs, le32 value_inum (0), le32
-// value_size, le32 hash, name (without the prefix its index stands for), padded to 4.
-// Values sit at the end of their region, each padded to 4; entries end with 4 zero bytes.
-// - In the inode: after i_extra_isize, le32 magic 0xEA020000, then entries; value_offs
-//   counts from the first entry.
-// - In a block: a 32-byte header (magic, refcount, blocks = 1, hash, checksum), entries
-//   from byte 32 sorted by (index, name length, name) as the kernel's lookup requires;
-//   value_offs counts from the block start. Identical blocks are shared (refcount).
-// POSIX ACLs (system.posix_acl_*) are stored in ext4's own compact form (ext4_acl.h).
+// fs/ext4/xattr.c; e2fsprogs lib/ext2fs/ext_attr.c; structures in format.ts).
+// An ext4_xattr_entry (e_value_inum 0), then the name without the prefix its index
+// stands for, padded to 4. Values sit at the end of their region, each padded to 4;
+// entries end with 4 zero bytes.
+// - In the inode: after i_extra_isize, an ext4_xattr_ibody_header, then entries;
+//   e_value_offs counts from the first entry.
+// - In a block: an ext4_xattr_header (h_blocks 1), entries after it sorted by (index,
+//   name length, name) as the kernel's lookup requires; e_value_offs counts from the
+//   block start. Identical blocks are shared (h_refcount).
+// POSIX ACLs (system.posix_acl_*) are stored in ext4's own compact form (fs/ext4/acl.h).
+import { crc32c } from './crc32c.js';
+import {
+  ACL_ENTRY,
+  ACL_ENTRY_SHORT,
+  ACL_GROUP,
+  ACL_HEADER,
+  ACL_USER,
+  BLOCK,
+  EXT4_ACL_VERSION,
+  POSIX_ACL_XATTR_ENTRY,
+  POSIX_ACL_XATTR_HEADER,
+  POSIX_ACL_XATTR_VERSION,
+  XATTR_END,
+  XATTR_ENTRY,
+  XATTR_HEADER,
+  XATTR_IBODY_HEADER,
+  XATTR_MAGIC,
+} from './format.js';
 
+/** xattr.h EXT4_XATTR_INDEX_*: the name prefix each e_name_index stands for. */
 const PREFIXES: [string, number][] = [
   ['system.posix_acl_access', 2],
   ['system.posix_acl_default', 3],
@@ -18,8 +37,6 @@ const PREFIXES: [string, number][] = [
   ['security.', 6],
   ['system.', 7],
 ];
-
-export const XATTR_MAGIC = 0xea020000;
 
 export interface XattrEntry {
   index: number;
@@ -39,22 +56,22 @@ function entryHash(name: Buffer, value: Uint8Array): number {
 }
 
 /**
- * POSIX ACL from the xattr form (le32 version 2, then 8-byte entries: le16 tag, le16
- * perm, le32 id) to ext4's (le32 version 1, then 4-byte entries for USER_OBJ, GROUP_OBJ,
- * MASK, OTHER and 8-byte ones with the id for USER and GROUP).
+ * POSIX ACL from the xattr form (posix_acl_xattr_header version 2, then
+ * posix_acl_xattr_entry) to ext4's (ext4_acl_header version 1, then ext4_acl_entry_short
+ * for USER_OBJ, GROUP_OBJ, MASK, OTHER and ext4_acl_entry, with the id, for USER and GROUP).
  */
 function ext4Acl(value: Uint8Array, name: string): Uint8Array {
+  const head = POSIX_ACL_XATTR_HEADER.size;
+  const size = POSIX_ACL_XATTR_ENTRY.size;
   const v = Buffer.from(value);
-  if (v.length < 4 || (v.length - 4) % 8 !== 0 || v.readUInt32LE(0) !== 2) throw new Error(`${name}: not a POSIX ACL (version 2) value`);
-  const parts: Buffer[] = [Buffer.from([1, 0, 0, 0])];
-  for (let o = 4; o < v.length; o += 8) {
-    const tag = v.readUInt16LE(o);
-    const withId = tag === 0x02 || tag === 0x08; // ACL_USER, ACL_GROUP
-    const e = Buffer.alloc(withId ? 8 : 4);
-    e.writeUInt16LE(tag, 0);
-    e.writeUInt16LE(v.readUInt16LE(o + 2), 2);
-    if (withId) e.writeUInt32LE(v.readUInt32LE(o + 4), 4);
-    parts.push(e);
+  if (v.length < head || (v.length - head) % size !== 0 || POSIX_ACL_XATTR_HEADER.decode(v).a_version !== POSIX_ACL_XATTR_VERSION) {
+    throw new Error(`${name}: not a POSIX ACL (version 2) value`);
+  }
+  const parts: Buffer[] = [ACL_HEADER.encode({ a_version: EXT4_ACL_VERSION })];
+  for (let o = head; o < v.length; o += size) {
+    const { e_tag, e_perm, e_id } = POSIX_ACL_XATTR_ENTRY.decode(v, o);
+    const withId = e_tag === ACL_USER || e_tag === ACL_GROUP;
+    parts.push(withId ? ACL_ENTRY.encode({ e_tag, e_perm, e_id }) : ACL_ENTRY_SHORT.encode({ e_tag, e_perm }));
   }
   return Buffer.concat(parts);
 }
@@ -73,7 +90,8 @@ export function xattrEntries(xattrs: Map<string, Uint8Array>): XattrEntry[] {
   return out.sort((a, b) => a.index - b.index || a.name.length - b.name.length || Buffer.compare(a.name, b.name));
 }
 
-const entrySize = (e: XattrEntry) => (16 + e.name.length + 3) & ~3;
+/** EXT4_XATTR_LEN, EXT4_XATTR_SIZE: an entry with its name, a value, each padded to 4. */
+const entrySize = (e: XattrEntry) => (XATTR_ENTRY.size + e.name.length + 3) & ~3;
 const valueSize = (e: XattrEntry) => (e.value.length + 3) & ~3;
 
 /** Lays entries into region [0, size): entries from `first`, values from the end down. */
@@ -83,13 +101,8 @@ function layEntries(entries: XattrEntry[], region: Buffer, first: number, offsBa
   for (const e of entries) {
     end -= valueSize(e);
     region.set(e.value, end);
-    region[at] = e.name.length;
-    region[at + 1] = e.index;
-    region.writeUInt16LE(end - offsBase, at + 2);
-    region.writeUInt32LE(0, at + 4);
-    region.writeUInt32LE(e.value.length, at + 8);
-    region.writeUInt32LE(e.hash, at + 12);
-    region.set(e.name, at + 16);
+    XATTR_ENTRY.encode({ e_name_len: e.name.length, e_name_index: e.index, e_value_offs: end - offsBase, e_value_size: e.value.length, e_hash: e.hash }, region, at);
+    region.set(e.name, at + XATTR_ENTRY.size);
     at += entrySize(e);
   }
 }
@@ -101,7 +114,7 @@ function layEntries(entries: XattrEntry[], region: Buffer, first: number, offsBa
 export function splitXattrs(entries: XattrEntry[], room: number): { inode: XattrEntry[]; block: XattrEntry[] } {
   const inode: XattrEntry[] = [];
   const block: XattrEntry[] = [];
-  let used = 4 + 4; // magic + the terminating zero word
+  let used = XATTR_IBODY_HEADER.size + XATTR_END;
   for (const e of entries) {
     const need = entrySize(e) + valueSize(e);
     if (!block.length && used + need <= room) {
@@ -110,8 +123,8 @@ export function splitXattrs(entries: XattrEntry[], room: number): { inode: Xattr
     } else block.push(e);
   }
   if (block.length) {
-    const size = block.reduce((s, e) => s + entrySize(e) + valueSize(e), 32 + 4);
-    if (size > 4096) throw new Error(`xattrs need ${size} bytes, more than one 4 KiB block (ext4 without ea_inode)`);
+    const size = block.reduce((s, e) => s + entrySize(e) + valueSize(e), XATTR_HEADER.size + XATTR_END);
+    if (size > BLOCK) throw new Error(`xattrs need ${size} bytes, more than one 4 KiB block (ext4 without ea_inode)`);
   }
   return { inode, block };
 }
@@ -119,23 +132,27 @@ export function splitXattrs(entries: XattrEntry[], room: number): { inode: Xattr
 /** The in-inode xattr region (magic + entries + values), `room` bytes long. */
 export function inodeXattrs(entries: XattrEntry[], room: number): Buffer {
   const region = Buffer.alloc(room);
-  region.writeUInt32LE(XATTR_MAGIC, 0);
-  layEntries(entries, region, 4, 4);
+  XATTR_IBODY_HEADER.encode({ h_magic: XATTR_MAGIC }, region);
+  layEntries(entries, region, XATTR_IBODY_HEADER.size, XATTR_IBODY_HEADER.size);
   return region;
 }
 
-/** An xattr block without its checksum (set by the writer: it covers the block number). */
-export function xattrBlock(entries: XattrEntry[], refcount: number, blockSize: number): Buffer {
-  const b = Buffer.alloc(blockSize);
-  b.writeUInt32LE(XATTR_MAGIC, 0);
-  b.writeUInt32LE(refcount, 4);
-  b.writeUInt32LE(1, 8);
+/** An xattr block without its checksum (sealXattrBlock: it covers the block number). */
+export function xattrBlock(entries: XattrEntry[], refcount: number): Buffer {
+  const b = Buffer.alloc(BLOCK);
   // h_hash: the entry hashes folded together (ext4_xattr_rehash)
   let h = 0;
   for (const e of entries) h = ((h << 16) ^ (h >>> 16) ^ e.hash) >>> 0;
-  b.writeUInt32LE(h, 12);
-  layEntries(entries, b, 32, 0);
+  XATTR_HEADER.encode({ h_magic: XATTR_MAGIC, h_refcount: refcount, h_blocks: 1, h_hash: h }, b);
+  layEntries(entries, b, XATTR_HEADER.size, 0);
   return b;
+}
+
+/** h_checksum: crc32c(fs seed, le64 block number, the block with h_checksum zero) (ext4_xattr_block_csum). */
+export function sealXattrBlock(b: Buffer, block: number, fsSeed: number): void {
+  const id = Buffer.alloc(8);
+  id.writeBigUInt64LE(BigInt(block));
+  XATTR_HEADER.encode({ h_checksum: crc32c(crc32c(fsSeed, id), b) }, b);
 }
 
 /** A key equal for equal entry lists: blocks with the same key are shared. */

@@ -6,9 +6,15 @@ import { download, fetchJson } from '../download.js';
 import { BuildError } from '../errors.js';
 import type { Limits } from '../limits.js';
 
-/** Overridable for tests and mirrors; Fledge always asks api.github.com. */
-function githubApi(): string {
-  return (process.env.FLEDGE_PURE_GITHUB_API || 'https://api.github.com').replace(/\/$/, '');
+/** Fledge always asks api.github.com; build() takes another base (FLEDGE_PURE_GITHUB_API) for tests and mirrors. */
+export const GITHUB_API = 'https://api.github.com';
+
+export interface AgentOptions {
+  limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts); default defaultCacheDir() */
+  cacheDir?: string;
+  /** the GitHub API base for release agents; default GITHUB_API */
+  githubApi?: string;
 }
 
 interface Release {
@@ -17,7 +23,8 @@ interface Release {
 }
 
 /** The path of the agent binary to install at /bin/kestrel. */
-export async function fetchAgent(agent: AgentConfig, limits: Partial<Limits> = {}): Promise<string> {
+export async function fetchAgent(agent: AgentConfig, o: AgentOptions = {}): Promise<string> {
+  const { limits = {}, cacheDir } = o;
   switch (agent.source_strategy) {
     case 'local':
       if (!existsSync(agent.path) || !statSync(agent.path).isFile()) {
@@ -25,16 +32,16 @@ export async function fetchAgent(agent: AgentConfig, limits: Partial<Limits> = {
       }
       return agent.path;
     case 'http':
-      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"', limits);
+      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"', limits, cacheDir);
     case 'release': {
       const hint = 'the release agent needs network access to GitHub; offline, use [agent] source_strategy = "local" with a path';
       const which = agent.version === 'latest' ? 'latest' : `tags/${agent.version}`;
-      const url = `${githubApi()}/repos/volantvm/volant/releases/${which}`;
+      const url = `${(o.githubApi ?? GITHUB_API).replace(/\/$/, '')}/repos/volantvm/volant/releases/${which}`;
       const release = (await fetchJson(url, 'agent', hint, limits)) as Release;
       const asset = release.assets?.find((a) => a.name === 'kestrel');
       if (!asset) throw new BuildError(`agent: release ${release.tag_name ?? agent.version} of volantvm/volant has no asset named "kestrel"; pick another [agent] version`);
       const sha = asset.digest?.startsWith('sha256:') ? asset.digest.slice(7) : undefined;
-      return download(asset.browser_download_url, sha, 'agent', hint, limits);
+      return download(asset.browser_download_url, sha, 'agent', hint, limits, cacheDir);
     }
   }
 }

@@ -64,6 +64,10 @@ export interface InitramfsInputs {
   insecure?: string[];
   log: (line: string) => void;
   limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts) */
+  cacheDir?: string;
+  /** the GitHub API base for release agents */
+  githubApi?: string;
 }
 
 /** The skeleton's folders and devices, where the tree (an image) does not have them already. */
@@ -79,14 +83,14 @@ function addSkeleton(tree: Tree, epoch: Time): void {
   }
 }
 
-async function addBusybox(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
+async function addBusybox(tree: Tree, { config, epoch, log, limits, cacheDir }: InitramfsInputs): Promise<void> {
   const { busybox_url, busybox_sha256 } = config.source;
   // a plain path (not a URL) is a local file, relative to the config's folder
   const url = !busybox_url ? DEFAULT_BUSYBOX_URL : /^[a-z]+:\/\//.test(busybox_url) ? busybox_url : resolve(config.dir, busybox_url);
   const sha = busybox_url ? busybox_sha256 : (busybox_sha256 ?? DEFAULT_BUSYBOX_SHA256);
   if (!sha) log(`warning: [source] busybox_url has no busybox_sha256: ${url} is used unchecked`);
   log(`busybox: ${url}`);
-  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits);
+  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits, cacheDir);
   const size = statSync(path).size;
   placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
   const bin = tree.get(tree.resolve('/bin', true).join('/'))!;
@@ -96,7 +100,7 @@ async function addBusybox(tree: Tree, { config, epoch, log, limits }: InitramfsI
   }
 }
 
-async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInputs): Promise<void> {
+async function addInit(tree: Tree, { config, epoch, log, limits, cacheDir, githubApi }: InitramfsInputs): Promise<void> {
   const init = config.init;
   if (init.mode === 'none') {
     log('init: none (your /init is PID 1)');
@@ -113,7 +117,7 @@ async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInpu
     placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
     return;
   }
-  const agent = await fetchAgent(config.agent!, limits);
+  const agent = await fetchAgent(config.agent!, { limits, cacheDir, githubApi });
   log(`agent: ${agent}`);
   placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
   const content = fileContent(agent, statSync(agent).size);
@@ -121,14 +125,14 @@ async function addInit(tree: Tree, { config, epoch, log, limits }: InitramfsInpu
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, cacheDir, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
   if (built) {
     onImageConfig?.(built.config);
     return built.tree;
   }
   if (!image) return new Tree({ mode: 0o755, mtime: epoch });
   log(`image: ${image}`);
-  const local = await openImage(image, { cwd, log, platform, insecure, limits });
+  const local = await openImage(image, { cwd, log, platform, insecure, limits, cacheDir });
   onImageConfig?.(local.config);
   return flatten(local, log, epoch, limits);
 }

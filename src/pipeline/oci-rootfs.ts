@@ -27,14 +27,18 @@ export interface OciRootfsInputs {
   platform?: string;
   insecure?: string[];
   limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts) */
+  cacheDir?: string;
+  /** the GitHub API base for release agents */
+  githubApi?: string;
   /** told the image's config blob */
   onImageConfig?: (config: Buffer) => void;
 }
 
-async function imageTree({ image, built, epoch, log, cwd, platform, insecure, limits }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
+async function imageTree({ image, built, epoch, log, cwd, platform, insecure, limits, cacheDir }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
   if (built) return built;
   log(`image: ${image}`);
-  const local = await openImage(image!, { cwd, log, platform, insecure, limits });
+  const local = await openImage(image!, { cwd, log, platform, insecure, limits, cacheDir });
   return { tree: await flatten(local, log, epoch, limits), config: local.config };
 }
 
@@ -43,7 +47,7 @@ export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
   const { tree, config: imageConfig } = await imageTree(inputs);
   inputs.onImageConfig?.(imageConfig);
   placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
-  const agent = await fetchAgent(config.agent!, inputs.limits);
+  const agent = await fetchAgent(config.agent!, { limits: inputs.limits, cacheDir: inputs.cacheDir, githubApi: inputs.githubApi });
   log(`agent: ${agent}`);
   placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
   applyMappings(tree, config.mappings, epoch);

@@ -6,6 +6,7 @@
 // directories an index or a listing over 64 KiB; for files hard links, holes or a size or
 // position past 4 GiB. A hard link is one inode with several directory entries; its link
 // count is the number of names.
+import { newEncodeDev, S_IALLUGO } from '../posix.js';
 import type { Node } from '../tree/tree.js';
 import type { FileData } from './data.js';
 import type { Listing } from './directory.js';
@@ -45,11 +46,6 @@ export interface InodeCommon {
 export interface InodeBody {
   type: number;
   body: Buffer;
-}
-
-/** Kernel device encoding (new_encode_dev): major in bits 8–19, minor split around it. */
-export function encodeDev(major: number, minor: number): number {
-  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
 
 export function clampTime(sec: number): number {
@@ -109,7 +105,7 @@ export function symlinkInode(target: Uint8Array, c: InodeCommon): InodeBody {
 
 export function deviceInode(type: 'char' | 'block', rdev: { major: number; minor: number }, c: InodeCommon): InodeBody {
   const ext = c.xattr !== NO_XATTR;
-  const devno = encodeDev(rdev.major, rdev.minor);
+  const devno = newEncodeDev(rdev);
   const body = ext ? INODE_DEV_EXT.encode({ nlink: c.nlink, devno, xattr_idx: c.xattr }) : INODE_DEV.encode({ nlink: c.nlink, devno });
   return { type: kind(SQFS_INODE[type], ext), body };
 }
@@ -124,7 +120,7 @@ export function ipcInode(type: 'fifo' | 'socket', c: InodeCommon): InodeBody {
 export function encodeInode(n: Node, b: InodeBody, ids: { uid: number; gid: number }, number: number): Buffer {
   const head = INODE.encode({
     type: b.type,
-    mode: n.mode & 0o7777,
+    mode: n.mode & S_IALLUGO,
     uid_idx: ids.uid,
     gid_idx: ids.gid,
     mod_time: clampTime(n.mtime.sec),

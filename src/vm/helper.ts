@@ -84,11 +84,11 @@ function hostFile(tree: Tree, from: string, to: string, mode = 0o755): void {
 }
 
 /** A static busybox: FLEDGE_PURE_BUSYBOX, else the host's /bin/busybox (Debian busybox-static), else Fledge's pinned one. */
-async function busybox(): Promise<string> {
+async function busybox(cacheDir: string): Promise<string> {
   const given = process.env.FLEDGE_PURE_BUSYBOX;
   if (given) return given;
   if (existsSync('/bin/busybox')) return '/bin/busybox';
-  return download(DEFAULT_BUSYBOX_URL, DEFAULT_BUSYBOX_SHA256, 'RUN: busybox for the build VM', 'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox');
+  return download(DEFAULT_BUSYBOX_URL, DEFAULT_BUSYBOX_SHA256, 'RUN: busybox for the build VM', 'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox', {}, cacheDir);
 }
 
 /** setpriv with its libraries and loader under /fp (they run inside the step's root from /dev/.fp). */
@@ -106,11 +106,12 @@ export interface Helper {
   setpriv: boolean;
 }
 
-export async function writeHelperInitramfs(path: string, kernel: VmKernel): Promise<Helper> {
+/** The build VM's initramfs at `path`; a busybox it has to download goes to the cache under `cacheDir`. */
+export async function writeHelperInitramfs(path: string, kernel: VmKernel, cacheDir: string): Promise<Helper> {
   const tree = new Tree();
   for (const d of ['bin', 'dev', 'proc', 'sys', 'lower', 'scratch', 'root', 'lib/modules', 'fp']) tree.mkdirp(d);
   tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
-  const bb = await busybox();
+  const bb = await busybox(cacheDir);
   hostFile(tree, bb, 'bin/busybox');
   hostFile(tree, bb, 'fp/busybox');
   const setpriv = addSetpriv(tree);

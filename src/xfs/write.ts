@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
+import { S_IALLUGO, S_IF, sysvEncodeDev } from '../posix.js';
 import { bufferBytes } from '../ext4/sizing.js';
 import { readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
@@ -34,7 +35,6 @@ export interface XfsOptions {
   epoch: Time;
 }
 
-const S_IF: Record<Node['type'], number> = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000, socket: 0o140000 };
 /** 32 MiB: two AGs (xfs_repair cannot check the geometry of a single-AG filesystem) */
 const MIN_BLOCKS = 8192;
 const SECTORS = BLOCK / 512;
@@ -107,7 +107,7 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
   const own = c.ino(i);
   if (node.type === 'char' || node.type === 'block') {
     const b = Buffer.alloc(4);
-    b.writeUInt32BE(((node.rdev!.major << 18) | node.rdev!.minor) >>> 0); // sysv_encode_dev
+    b.writeUInt32BE(sysvEncodeDev(node.rdev!));
     return { format: FMT.dev, bytes: b, size: 0 };
   }
   if (node.type === 'fifo' || node.type === 'socket') return { format: FMT.dev, bytes: Buffer.alloc(4), size: 0 };
@@ -169,7 +169,7 @@ function inodeBytes(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): Buffer
   return encodeInode({
     ino: own,
     uuid: c.uuid,
-    mode: S_IF[i.node.type] | (i.node.mode & 0o7777),
+    mode: S_IF[i.node.type] | (i.node.mode & S_IALLUGO),
     format: fork.format,
     uid: i.node.uid,
     gid: i.node.gid,

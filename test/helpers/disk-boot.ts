@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { S_IF, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../../src/posix.js';
 import { writeInitramfs } from '../../src/pipeline/write-initramfs.js';
 import { bytesContent, fileContent, readContent } from '../../src/tree/content.js';
 import { linkCounts, makeNode, type Node, Tree } from '../../src/tree/tree.js';
@@ -192,7 +193,6 @@ export interface Entry {
   inode?: string;
 }
 
-const TYPE_BITS: Record<Node['type'], number> = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000, socket: 0o140000 };
 
 /** The listing a correct filesystem gives for the tree. Inode groups are named by first path. */
 export function treeListing(tree: Tree): Map<string, Entry> {
@@ -202,7 +202,7 @@ export function treeListing(tree: Tree): Map<string, Entry> {
   const entry = (path: string, n: Node): Entry => {
     if (!first.has(n)) first.set(n, path);
     const e: Entry = {
-      mode: (TYPE_BITS[n.type] | n.mode).toString(16),
+      mode: (S_IF[n.type] | n.mode).toString(16),
       uid: n.uid,
       gid: n.gid,
       mtime: `${n.mtime.sec}.${String(n.mtime.nsec).padStart(9, '0')}`,
@@ -243,12 +243,12 @@ export function parseListing(report: string): Map<string, Entry> {
       const path = name.join('|');
       const frac = /\.(\d+)/.exec(human)?.[1] ?? '0';
       const sec = Number(f[9]);
-      const isDir = (parseInt(mode, 16) & 0o170000) === 0o040000;
-      const type = parseInt(mode, 16) & 0o170000;
+      const type = parseInt(mode, 16) & S_IFMT;
+      const isDir = type === S_IFDIR;
       if (!byInode.has(ino)) byInode.set(ino, path);
       const e: Entry = { mode, uid: Number(uid), gid: Number(gid), mtime: `${sec}.${frac.padEnd(9, '0')}`, nlink: Number(nlink), xattrs: {}, inode: byInode.get(ino) };
-      if (type === 0o020000 || type === 0o060000) e.rdev = `${parseInt(maj, 16)}:${parseInt(min, 16)}`;
-      if (!isDir && (type === 0o100000 || type === 0o120000)) e.size = Number(size);
+      if (type === S_IFCHR || type === S_IFBLK) e.rdev = `${parseInt(maj, 16)}:${parseInt(min, 16)}`;
+      if (!isDir && (type === S_IFREG || type === S_IFLNK)) e.size = Number(size);
       out.set(path, e);
     } else if (f[0] === 'H') {
       const m = /^H\|([0-9a-f]{64}) {2}(.*)$/.exec(line)!;

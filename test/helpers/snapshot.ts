@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { newDecodeDev, S_IALLUGO, typeOfMode } from '../../src/posix.js';
 import { readContent } from '../../src/tree/content.js';
 import type { Node, Tree } from '../../src/tree/tree.js';
 
@@ -27,16 +28,7 @@ export interface Entry {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function typeOf(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o040000: return 'dir';
-    case 0o100000: return 'file';
-    case 0o120000: return 'symlink';
-    case 0o020000: return 'char';
-    case 0o060000: return 'block';
-    case 0o010000: return 'fifo';
-    case 0o140000: return 'socket';
-  }
-  return 'unknown';
+  return typeOfMode(mode) ?? 'unknown';
 }
 
 function withLinks(entries: Entry[], ids: Map<string, string>): Entry[] {
@@ -88,14 +80,17 @@ export function snapshotDir(root: string, opts: SnapshotOptions = {}): Entry[] {
       const st = lstatSync(abs);
       const display = relPath.toString('utf8');
       if (opts.skip?.(display)) continue;
-      const e: Entry = { path: display, type: typeOf(st.mode), mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid };
+      const e: Entry = { path: display, type: typeOf(st.mode), mode: (st.mode & S_IALLUGO).toString(8), uid: st.uid, gid: st.gid };
       if (e.type === 'file') {
         e.size = st.size;
         e.sha256 = createHash('sha256').update(readFileSync(abs)).digest('hex');
         ids.set(display, String(st.ino));
       }
       if (e.type === 'symlink') e.target = hex(readlinkSync(abs, { encoding: 'buffer' }));
-      if (e.type === 'char' || e.type === 'block') e.rdev = `${((st.rdev >> 8) & 0xfff)}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
+      if (e.type === 'char' || e.type === 'block') {
+        const { major, minor } = newDecodeDev(st.rdev);
+        e.rdev = `${major}:${minor}`;
+      }
       if (opts.mtimes && e.type !== 'symlink') e.mtime = Math.floor(st.mtimeMs / 1000);
       const x = xattrs?.get(display);
       if (x && Object.keys(x).length) e.xattrs = x;

@@ -15,7 +15,7 @@ export interface Layer {
   uncompressed(where: string, budget: LayerBudget): Promise<string>;
 }
 
-/** The layer whose compressed (or plain) blob is `blob`. */
-export function blobLayer(blob: Region, diffId: string, digest?: string): Layer {
-  return { diffId, digest, uncompressed: (where, budget) => uncompressedLayer(blob, diffId, where, digest, budget) };
+/** The layer whose compressed (or plain) blob is `blob`; its tar is made in the cache under `cacheDir`. */
+export function blobLayer(blob: Region, diffId: string, digest: string | undefined, cacheDir: string): Layer {
+  return { diffId, digest, uncompressed: (where, budget) => uncompressedLayer(blob, diffId, where, digest, budget, cacheDir) };
 }

@@ -5,14 +5,13 @@
 // the uncompressed bytes must equal the config's rootfs.diff_ids entry
 // (image-spec config.md) before the file enters the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { trackTemp, untrackTemp } from '../../cleanup.js';
-import { cacheDir } from '../../download.js';
+import { CacheTemp, cachePaths, defaultCacheDir } from '../../cache.js';
 import { BuildError, ImageError } from '../../errors.js';
 import { formatBytes } from '../../limits.js';
 import { readRegion, type Region } from '../sources/bundle.js';
@@ -97,15 +96,14 @@ const NO_BUDGET: LayerBudget = { maxBytes: Number.MAX_SAFE_INTEGER, limit: 'no l
  * With `digest`, the compressed bytes are checked against it in the same pass (in its
  * own algorithm). `budget` caps the uncompressed size and keeps free space on the cache.
  */
-export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET): Promise<string> {
+export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET, cacheDir = defaultCacheDir()): Promise<string> {
   const hex = diffId.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new ImageError(`${where}: diff_id ${diffId} is not a sha256 digest`);
-  const dir = join(cacheDir(), 'layers', 'sha256');
+  const dir = cachePaths.layers(cacheDir);
   const path = join(dir, hex);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   checkFreeSpace(dir, budget.minFreeBytes, where);
-  const tmp = `${path}.${process.pid}.partial`;
   const hash = createHash('sha256');
   const blobHash = digest ? hasherFor(digest, where) : createHash('sha256');
   const compression = sniffCompression(readRegion({ ...blob, length: Math.min(4, blob.length) }));
@@ -118,20 +116,17 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
       done(null, chunk);
     },
   });
-  trackTemp(tmp);
+  const temp = new CacheTemp(path);
   try {
     // an empty blob is an empty layer (a read stream cannot end before its start)
     const source = blob.length ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 }) : Readable.from([]);
     source.on('data', (chunk: Buffer) => blobHash.update(chunk));
-    await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(tmp)]);
-    checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where });
-    renameSync(tmp, path);
-    return path;
+    await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(temp.tmp)]);
+    return temp.commit(() => checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where }));
   } catch (e) {
     throw decompressError(e, compression, dir, where);
   } finally {
-    rmSync(tmp, { force: true });
-    untrackTemp(tmp);
+    temp.drop();
   }
 }
 

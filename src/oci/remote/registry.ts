@@ -14,7 +14,7 @@ import { BuildError, ImageError, NetworkError, UsageError } from '../../errors.j
 import { type Limits, formatBytes, limitsWith } from '../../limits.js';
 import { NetTimeout, bodyChunks, readBody, release, timedFetch } from '../../net.js';
 import { proxyAgent, proxyFor } from '../../proxy.js';
-import { BlobWriter, cachedBlob } from '../../cache.js';
+import { BlobWriter, cachedBlob, defaultCacheDir } from '../../cache.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import { digestOf, sha256Digest } from '../digest.js';
 import { foreignBlob } from './urls.js';
@@ -45,6 +45,8 @@ export interface PullOptions {
   concurrency?: number;
   /** timeouts and caps (src/limits.ts); defaults for those not given */
   limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts); default defaultCacheDir() */
+  cacheDir?: string;
 }
 
 export interface PulledLayer {
@@ -141,12 +143,14 @@ export class RegistryClient {
   private creds = new Map<string, Credentials | undefined>();
   private tokens = new Map<string, { token: string; expires: number }>();
   private readonly limits: Limits;
+  private readonly cacheDir: string;
 
   constructor(
     readonly registry: string,
     private readonly opts: PullOptions = {},
   ) {
     this.limits = limitsWith(opts.limits);
+    this.cacheDir = opts.cacheDir ?? defaultCacheDir();
     this.base = `${isInsecure(registry, opts.insecure) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
@@ -352,11 +356,11 @@ export class RegistryClient {
 
   /** Fetch a blob into the cache (skipped when already there), from its urls when the registry lacks it; the cached path. */
   async blob(repo: string, desc: Descriptor): Promise<string> {
-    const hit = cachedBlob(desc.digest, desc.size);
+    const hit = cachedBlob(desc.digest, desc.size, this.cacheDir);
     if (hit) return hit;
     const where = `${this.registry}/${repo}`;
     this.opts.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${where}`);
-    const w = await BlobWriter.open(desc.digest, desc.size, where, this.limits.minFreeBytes);
+    const w = await BlobWriter.open(desc.digest, desc.size, where, this.cacheDir, this.limits.minFreeBytes);
     try {
       for (let resumes = 0; ; resumes++) {
         const from = w.written;
@@ -371,7 +375,7 @@ export class RegistryClient {
           }
         } else if (res.status === 404 && desc.urls?.length) {
           discard(res);
-          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', this.opts);
+          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', { ...this.opts, cacheDir: this.cacheDir });
         } else if (!res.ok) {
           throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
         } else {

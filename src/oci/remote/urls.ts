@@ -9,16 +9,26 @@ import { NetworkError } from '../../errors.js';
 import { type Limits, limitsWith } from '../../limits.js';
 import { bodyChunks, release, timedFetch } from '../../net.js';
 import { proxyAgent } from '../../proxy.js';
-import { BlobWriter, cachedBlob } from '../../cache.js';
+import { BlobWriter, cachedBlob, defaultCacheDir } from '../../cache.js';
 import type { Descriptor } from '../manifest.js';
 
-/** The blob fetched from the first of desc.urls that serves it; `why` says why the image's own store did not, `fix` how else to get it. */
-export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: { agent?: Agent; log?: (line: string) => void; fix?: string; limits?: Partial<Limits> } = {}): Promise<string> {
+export interface UrlOptions {
+  agent?: Agent;
+  log?: (line: string) => void;
+  fix?: string;
+  limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts); default defaultCacheDir() */
+  cacheDir?: string;
+}
+
+/** The blob fetched from the first of desc.urls that serves it; `why` says why the image's own store did not, `o.fix` how else to get it. */
+export async function blobFromUrls(desc: Descriptor, where: string, why: string, o: UrlOptions = {}): Promise<string> {
   const failures: string[] = [];
+  const cacheDir = o.cacheDir ?? defaultCacheDir();
   const limits = limitsWith(o.limits);
   for (const url of desc.urls ?? []) {
     o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
-    const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`, limits.minFreeBytes);
+    const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`, cacheDir, limits.minFreeBytes);
     try {
       const res = await timedFetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) }, limits);
       if (!res.ok) {
@@ -38,6 +48,6 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
 }
 
 /** A blob the image's store lacks: from the blob cache, else from the first of desc.urls that serves it (see blobFromUrls). */
-export async function foreignBlob(desc: Descriptor, where: string, why: string, o: Parameters<typeof blobFromUrls>[3] = {}): Promise<string> {
-  return cachedBlob(desc.digest, desc.size) ?? (await blobFromUrls(desc, where, why, o));
+export async function foreignBlob(desc: Descriptor, where: string, why: string, o: UrlOptions = {}): Promise<string> {
+  return cachedBlob(desc.digest, desc.size, o.cacheDir ?? defaultCacheDir()) ?? (await blobFromUrls(desc, where, why, o));
 }

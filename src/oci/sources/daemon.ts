@@ -3,13 +3,12 @@
 // DOCKER_HOST (unix:///path or tcp://host:port) or /var/run/docker.sock. The archive
 // is kept in the cache under its sha256, to be read in place like any docker-archive.
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { cacheDir } from '../../download.js';
-import { trackTemp, untrackTemp } from '../../cleanup.js';
+import { CacheTemp, cachePaths } from '../../cache.js';
 import { NetworkError } from '../../errors.js';
 import { DEFAULT_LIMITS, seconds } from '../../limits.js';
 
@@ -53,7 +52,7 @@ const MAX_TEXT = 16 * 1024;
  * Saves `name` from the daemon into the cache and returns the archive's path, or
  * undefined when the daemon does not have the image (so the caller may try a registry).
  */
-export async function saveFromDaemon(endpoint: RequestOptions, name: string): Promise<string | undefined> {
+export async function saveFromDaemon(endpoint: RequestOptions, name: string, cacheDir: string): Promise<string | undefined> {
   const where = endpoint.socketPath ?? `${endpoint.host}:${endpoint.port}`;
   let ping;
   try {
@@ -70,9 +69,8 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
     return undefined;
   }
   if (res.statusCode !== 200) throw new NetworkError(`docker daemon at ${where}: saving ${name} answered HTTP ${res.statusCode}: ${(await text(res)).trim().slice(0, 200)}`);
-  const dir = join(cacheDir(), 'daemon');
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `${process.pid}-${Date.now()}.partial`);
+  // named by its sha256 once it is all there
+  const temp = new CacheTemp(join(cachePaths.daemon(cacheDir), 'saving'));
   const hash = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -80,16 +78,11 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string): Pr
       done(null, chunk);
     },
   });
-  trackTemp(tmp);
   try {
-    await pipeline(res, hashing, createWriteStream(tmp));
+    await pipeline(res, hashing, createWriteStream(temp.tmp));
   } catch (e) {
-    rmSync(tmp, { force: true });
+    temp.drop();
     throw new NetworkError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`, { cause: e });
-  } finally {
-    untrackTemp(tmp);
   }
-  const path = join(dir, `${hash.digest('hex')}.tar`);
-  renameSync(tmp, path);
-  return path;
+  return temp.commit(undefined, join(cachePaths.daemon(cacheDir), `${hash.digest('hex')}.tar`));
 }

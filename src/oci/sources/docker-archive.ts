@@ -26,8 +26,8 @@ function normalized(tag: string): string {
   }
 }
 
-/** `ref` picks an image by tag, or `@N` by position; with one image it may be left out. */
-export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: string): LocalImage {
+/** `ref` picks an image by tag, or `@N` by position; with one image it may be left out. Layer tars are made under `cacheDir`. */
+export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: string, cacheDir: string): LocalImage {
   const entries = checkDockerSave(readJson(b, 'manifest.json'), b.where);
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
   let entry: SaveEntry | undefined;
@@ -51,7 +51,7 @@ export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: str
       const blob = b.region(path);
       if (!blob) throw new ImageError(`${b.where}: layer ${path} named by manifest.json is missing`);
       const hex = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path)?.[1];
-      return blobLayer(blob, ids[i], hex ? `sha256:${hex}` : undefined);
+      return blobLayer(blob, ids[i], hex ? `sha256:${hex}` : undefined, cacheDir);
     }),
   };
 }

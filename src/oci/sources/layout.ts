@@ -43,7 +43,13 @@ function pickByName(index: ImageIndex, refName: string | undefined, where: strin
   throw new ImageError(`${where}: index.json holds ${index.manifests.length} images; name one as PATH:NAME (names: ${names.join(', ') || 'none'})`);
 }
 
-async function layerRegion(b: Bundle, l: Descriptor, o: { log?: (line: string) => void; limits?: Partial<Limits> }): Promise<Region> {
+interface LayoutOptions {
+  log?: (line: string) => void;
+  limits?: Partial<Limits>;
+  cacheDir: string;
+}
+
+async function layerRegion(b: Bundle, l: Descriptor, o: LayoutOptions): Promise<Region> {
   const inLayout = b.region(blobPath(l, b.where));
   if (inLayout) return inLayout;
   if (!l.urls?.length) throw new ImageError(`${b.where}: layer blob ${l.digest} is missing`);
@@ -56,7 +62,7 @@ export async function layoutImage(
   refName: string | undefined,
   platform: Platform,
   name: string,
-  o: { log?: (line: string) => void; limits?: Partial<Limits> } = {},
+  o: LayoutOptions,
 ): Promise<LocalImage> {
   const version = (readJson(b, 'oci-layout') as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (version !== '1.0.0') throw new ImageError(`${b.where}: oci-layout says imageLayoutVersion ${JSON.stringify(version)}; only 1.0.0 is known`);
@@ -76,6 +82,6 @@ export async function layoutImage(
   return {
     name,
     config,
-    layers: await Promise.all(manifest.layers.map(async (l, i) => blobLayer(await layerRegion(b, l, o), ids[i], l.digest))),
+    layers: await Promise.all(manifest.layers.map(async (l, i) => blobLayer(await layerRegion(b, l, o), ids[i], l.digest, o.cacheDir))),
   };
 }

@@ -3,6 +3,7 @@
 // archives and layouts are read in place.
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { defaultCacheDir } from '../../cache.js';
 import { ImageError, NetworkError, UsageError } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
@@ -24,6 +25,8 @@ export interface SourceOptions {
   log?: (line: string) => void;
   /** timeouts and caps (src/limits.ts) */
   limits?: Partial<Limits>;
+  /** the cache folder (src/cache.ts); default defaultCacheDir() */
+  cacheDir?: string;
 }
 
 function platformOf(text: string | undefined): Platform {
@@ -45,36 +48,37 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
   const source = parseSource(text);
   const plain = !text.startsWith('docker://');
   const platform = platformOf(o.platform);
+  const cacheDir = o.cacheDir ?? defaultCacheDir();
   switch (source.transport) {
     case 'docker': {
       // a plain reference asks the local daemon first, as Fledge does (seed 000)
       const endpoint = plain ? daemonEndpoint() : undefined;
       if (endpoint) {
-        const saved = await saveFromDaemon(endpoint, formatReference(source.ref));
-        if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text);
+        const saved = await saveFromDaemon(endpoint, formatReference(source.ref), cacheDir);
+        if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
         o.log?.(`image: the docker daemon does not have ${formatReference(source.ref)}; trying its registry`);
       }
-      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log, limits: o.limits });
+      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log, limits: o.limits, cacheDir });
       const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
       return {
         name: pulled.reference,
         config: pulled.config,
-        layers: pulled.layers.map((l, i) => blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i])),
+        layers: pulled.layers.map((l, i) => blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i], undefined, cacheDir)),
       };
     }
     case 'docker-daemon': {
       const endpoint = daemonEndpoint();
       const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
       if (!endpoint) throw new NetworkError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
-      const saved = await saveFromDaemon(endpoint, name);
+      const saved = await saveFromDaemon(endpoint, name, cacheDir);
       if (!saved) throw new ImageError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
-      return dockerArchiveImage(tarBundle(saved), undefined, text);
+      return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
     }
     case 'docker-archive':
-      return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text);
+      return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text, cacheDir);
     case 'oci':
-      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o);
+      return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, { ...o, cacheDir });
     case 'oci-archive':
-      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, o);
+      return layoutImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, { ...o, cacheDir });
   }
 }

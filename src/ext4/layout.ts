@@ -1,0 +1,97 @@
+// Step 2 of the ext4 writer: where every block goes, for a filesystem of a given size,
+// and the smallest size that holds everything plus the free space asked for.
+// Order (geometry.ts): all block bitmaps, all inode bitmaps, every group's inode table,
+// then each planned inode in plan order (the journal first): its blocks, its extent
+// tree blocks, its xattr block (identical xattr blocks are one, shared).
+import { extentsOf, type Extent, extentTreeBlocks } from './extents.js';
+import { BLOCK, BLOCKS_PER_GROUP } from './format.js';
+import { Allocator, Geometry, journalBlocks, type Run } from './geometry.js';
+import type { Body, PlannedInode } from './plan.js';
+import { mke2fsInodes } from './sizing.js';
+import type { XattrEntry } from './xattr.js';
+
+/** Where one planned inode's blocks are. */
+export interface Placement {
+  /** its blocks (directory, symlink target, file data, journal) in logical order */
+  extents: Extent[];
+  /** its extent tree blocks (none when the extents fit the inode) */
+  treeBlocks: number[];
+  /** its xattr block, or 0 */
+  xattrBlock: number;
+}
+
+export interface XattrBlock {
+  block: number;
+  entries: XattrEntry[];
+  /** how many inodes share it (h_refcount) */
+  refs: number;
+}
+
+export interface Layout {
+  geo: Geometry;
+  blockBitmaps: number;
+  inodeBitmaps: number;
+  inodeTables: number[];
+  /** one per planned inode, in plan order */
+  placements: Placement[];
+  xattrBlocks: XattrBlock[];
+  /** one past the last block in use */
+  end: number;
+}
+
+/** The logical runs a body's blocks fill in a filesystem of `fsBlocks`. */
+function logicalRuns(body: Body, fsBlocks: number): Run[] {
+  switch (body.kind) {
+    case 'file': return body.runs;
+    case 'dir': return [{ start: 0, length: body.blocks.length }];
+    case 'slow-symlink': return [{ start: 0, length: 1 }];
+    case 'journal': return [{ start: 0, length: journalBlocks(fsBlocks) }];
+    case 'inline': return [];
+  }
+}
+
+/** Places one inode's blocks; `shared` gathers the xattr blocks by content. */
+function place(alloc: Allocator, i: PlannedInode, fsBlocks: number, shared: Map<string, XattrBlock>): Placement {
+  const extents = logicalRuns(i.body, fsBlocks).flatMap((r) => extentsOf(r.start, alloc.runs(r.length)));
+  const treeCount = extentTreeBlocks(extents.length);
+  const treeStart = treeCount ? alloc.contiguous(treeCount) : 0;
+  const treeBlocks = Array.from({ length: treeCount }, (_, k) => treeStart + k);
+  if (!i.blockXattrs) return { extents, treeBlocks, xattrBlock: 0 };
+  let x = shared.get(i.blockXattrs.key);
+  if (!x) shared.set(i.blockXattrs.key, (x = { block: alloc.contiguous(1), entries: i.blockXattrs.entries, refs: 0 }));
+  x.refs++;
+  return { extents, treeBlocks, xattrBlock: x.block };
+}
+
+/** Places everything in a filesystem of `blocks` blocks; `end` says how much was used. */
+function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): Layout {
+  const geo = new Geometry(blocks, inodeCount);
+  const alloc = new Allocator(1 + geo.gdtBlocks, geo.reserved);
+  const blockBitmaps = alloc.contiguous(geo.groups);
+  const inodeBitmaps = alloc.contiguous(geo.groups);
+  const inodeTables = Array.from({ length: geo.groups }, () => alloc.contiguous(geo.itableBlocks));
+  const shared = new Map<string, XattrBlock>();
+  const placements = inodes.map((i) => place(alloc, i, blocks, shared));
+  return { geo, blockBitmaps, inodeBitmaps, inodeTables, placements, xattrBlocks: [...shared.values()], end: alloc.next };
+}
+
+/**
+ * The smallest layout holding everything plus `spareBlocks` free blocks, with room for
+ * `spareInodes` more inodes and at least the inodes mke2fs would give a filesystem of
+ * that size (sizing.ts).
+ */
+export function planLayout(inodes: PlannedInode[], spareBlocks: number, spareInodes: number): Layout {
+  const used = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
+  const ownCount = used + Math.ceil(used / 10) + 64 + spareInodes;
+  let blocks = 2048;
+  for (let round = 0; round < 20; round++) {
+    const layout = allocate(inodes, blocks, Math.max(ownCount, mke2fsInodes(blocks * BLOCK)));
+    let want = Math.max(layout.end + spareBlocks, (layout.geo.groups - 1) * BLOCKS_PER_GROUP + 1);
+    // a last group shorter than its own metadata copy plus some room is not worth having
+    const last = want - (layout.geo.groups - 1) * BLOCKS_PER_GROUP;
+    if (layout.geo.groups > 1 && last < 64 + layout.geo.gdtBlocks) want += 64 + layout.geo.gdtBlocks - last;
+    if (want === blocks || (want < blocks && round > 0 && layout.end + spareBlocks <= blocks)) return layout;
+    blocks = want;
+  }
+  throw new Error('ext4: the filesystem size did not settle');
+}

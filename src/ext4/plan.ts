@@ -1,0 +1,150 @@
+// Step 1 of the ext4 writer: every inode of the image and what its blocks hold, before
+// any block is placed. Numbers: the journal 8 (EXT4_JOURNAL_INO), root 2
+// (EXT4_ROOT_INO), lost+found 11 (the first non-reserved inode, where e2fsck looks
+// for it), the rest from 12 in walk order; a hard link is one node, so one inode.
+// lost+found is the tree's when it has one, else an empty one of 4 blocks (as mke2fs
+// makes it) listed last in the root. The journal is planned like any file; its length
+// depends on the filesystem's size, so its blocks are counted when the layout is.
+import { S_IF, S_IFDIR, S_IFREG, newEncodeDev } from '../posix.js';
+import { type Content, dataBlockRuns } from '../tree/content.js';
+import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { type DirBlock, dirBlocks, type DirEntry, emptyDirBlocks } from './dir.js';
+import { BLOCK, DEVICE_IBLOCK, FT, IBLOCK_SIZE, INODE_XATTR_ROOM } from './format.js';
+import type { Run } from './geometry.js';
+import { JOURNAL_INO } from './super.js';
+import { splitXattrs, type XattrEntry, xattrEntries, xattrKey } from './xattr.js';
+
+export const ROOT_INO = 2;
+export const LOST_FOUND_INO = 11;
+const FIRST_INO = 12;
+/** EXT4_LINK_MAX: a directory with more links is written with 1 (dir_nlink) */
+const LINK_MAX = 65000;
+/** a symlink target shorter than i_block (with its NUL) is kept in the inode */
+const FAST_SYMLINK_MAX = IBLOCK_SIZE - 1;
+const LOST_FOUND = Buffer.from('lost+found');
+
+/** What an inode's blocks hold. */
+export type Body =
+  /** a regular file: its content and the logical block runs that hold data (the rest are holes) */
+  | { kind: 'file'; content: Content; runs: Run[] }
+  | { kind: 'dir'; blocks: DirBlock[]; indexed: boolean }
+  /** a symlink whose target does not fit i_block: the target in one block */
+  | { kind: 'slow-symlink'; size: number; block: Buffer }
+  /** the journal: zeros but its superblock, as long as the filesystem's size asks */
+  | { kind: 'journal' }
+  /** everything in i_block: a fast symlink's target, a device number, nothing (fifo, socket) */
+  | { kind: 'inline'; size: number; iblock: Buffer };
+
+export interface PlannedInode {
+  ino: number;
+  /** i_mode: the S_IFMT bits and the permissions */
+  mode: number;
+  uid: number;
+  gid: number;
+  time: Time;
+  links: number;
+  body: Body;
+  inodeXattrs: XattrEntry[];
+  /** the xattrs that did not fit the inode; `key` equal for equal lists (shared blocks) */
+  blockXattrs?: { key: string; entries: XattrEntry[] };
+}
+
+/** Blocks of data and directories the body holds (the journal's are not content). */
+export function contentBlocks(body: Body): number {
+  switch (body.kind) {
+    case 'file': return body.runs.reduce((n, r) => n + r.length, 0);
+    case 'dir': return body.blocks.length;
+    case 'slow-symlink': return 1;
+    default: return 0;
+  }
+}
+
+/** The inodes of the image: the journal, root, lost+found, then the tree in walk order. */
+export function planInodes(tree: Tree, epoch: Time, hashSeed: Uint32Array): PlannedInode[] {
+  const counts = linkCounts(tree);
+  const found = tree.root.entries!.get('lost+found');
+  if (found && found.type !== 'dir') throw new Error('/lost+found is not a directory; ext4 needs it to be one');
+  const inoOf = numberInodes(tree, found);
+  const parents = parentDirs(tree.root);
+  const bodyOf = (node: Node, ino: number): Body => {
+    if (node.type !== 'dir') return leafBody(node);
+    const entries = sortedKeys(node).map((k): DirEntry => {
+      const child = node.entries!.get(k)!;
+      return { name: keyBytes(k), ino: inoOf.get(child)!, type: FT[child.type] };
+    });
+    if (node === tree.root && !found) entries.push({ name: LOST_FOUND, ino: LOST_FOUND_INO, type: FT.dir });
+    return { kind: 'dir', ...dirBlocks(ino, inoOf.get(parents.get(node)!)!, entries, hashSeed) };
+  };
+  const rootLinks = counts.get(tree.root)! + (found ? 0 : 1);
+  const out: PlannedInode[] = [journalInode(epoch)];
+  for (const [node, ino] of inoOf) {
+    const links = node === tree.root ? rootLinks : counts.get(node)!;
+    out.push(planned(node, ino, node.type === 'dir' && links > LINK_MAX ? 1 : links, bodyOf(node, ino)));
+    if (node === tree.root && !found) out.push(emptyLostFound(epoch));
+  }
+  return out;
+}
+
+/** Inode numbers in plan order: root, lost+found (when the tree has one), the rest in walk order. */
+function numberInodes(tree: Tree, found: Node | undefined): Map<Node, number> {
+  const inoOf = new Map<Node, number>([[tree.root, ROOT_INO]]);
+  if (found) inoOf.set(found, LOST_FOUND_INO);
+  let next = FIRST_INO;
+  for (const { node } of tree.walk()) if (!inoOf.has(node)) inoOf.set(node, next++);
+  return inoOf;
+}
+
+/** Each directory's parent (the root is its own), with an explicit stack. */
+function parentDirs(root: Node): Map<Node, Node> {
+  const parents = new Map<Node, Node>([[root, root]]);
+  const todo = [root];
+  while (todo.length) {
+    const dir = todo.pop()!;
+    for (const child of dir.entries!.values()) {
+      if (child.type !== 'dir') continue;
+      parents.set(child, dir);
+      todo.push(child);
+    }
+  }
+  return parents;
+}
+
+/** The body of anything but a directory. */
+function leafBody(node: Node): Body {
+  const iblock = Buffer.alloc(IBLOCK_SIZE);
+  switch (node.type) {
+    case 'file':
+      return { kind: 'file', content: node.content!, runs: dataBlockRuns(node.content!, BLOCK) };
+    case 'symlink': {
+      const target = node.target!;
+      if (target.length <= FAST_SYMLINK_MAX) {
+        iblock.set(target);
+        return { kind: 'inline', size: target.length, iblock };
+      }
+      const block = Buffer.alloc(BLOCK);
+      block.set(target);
+      return { kind: 'slow-symlink', size: target.length, block };
+    }
+    case 'char':
+    case 'block':
+      return { kind: 'inline', size: 0, iblock: DEVICE_IBLOCK.encode({ new_dev: newEncodeDev(node.rdev!) }) };
+    default:
+      return { kind: 'inline', size: 0, iblock };
+  }
+}
+
+function planned(node: Node, ino: number, links: number, body: Body): PlannedInode {
+  const { inode, block } = splitXattrs(xattrEntries(node.xattrs), INODE_XATTR_ROOM);
+  const i: PlannedInode = { ino, mode: S_IF[node.type] | node.mode, uid: node.uid, gid: node.gid, time: node.mtime, links, body, inodeXattrs: inode };
+  if (block.length) i.blockXattrs = { key: xattrKey(block), entries: block };
+  return i;
+}
+
+function journalInode(epoch: Time): PlannedInode {
+  return { ino: JOURNAL_INO, mode: S_IFREG | 0o600, uid: 0, gid: 0, time: epoch, links: 1, body: { kind: 'journal' }, inodeXattrs: [] };
+}
+
+function emptyLostFound(epoch: Time): PlannedInode {
+  const body: Body = { kind: 'dir', blocks: emptyDirBlocks(LOST_FOUND_INO, ROOT_INO, 4), indexed: false };
+  return { ino: LOST_FOUND_INO, mode: S_IFDIR | 0o700, uid: 0, gid: 0, time: epoch, links: 2, body, inodeXattrs: [] };
+}
