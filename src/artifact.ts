@@ -116,6 +116,11 @@ export class ArtifactFile implements ImageSink {
     this.size += chunk.length;
   }
 
+  /** The open file, for a writer on a worker thread (src/pipeline/fs-worker.ts) to write at positions. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   writeAt(chunk: Uint8Array, position: number): void {
     this.positional = true;
     this.guard(() => writeAll(this.fd, chunk, position));

@@ -166,7 +166,6 @@ interface Run {
   /** SOURCE_DATE_EPOCH when set: the time newer times are clamped to */
   sourceDate?: Time;
   sourceOptions: SourceOptions;
-
 }
 
 interface Written {

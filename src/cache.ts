@@ -5,22 +5,25 @@
 // defaultCacheDir reads the environment, and only those entries call it.
 //
 //   blobs/sha256/<hex>    verified blobs: registry pulls, foreign layers, downloads (busybox, agent, ADD)
+//   blobs/sha512/<hex>    blobs named by sha512 digests (the OCI spec's other registered algorithm)
 //   layers/sha256/<hex>   uncompressed layer tars by diff_id (src/oci/layer/uncompress.ts)
 //   daemon/<sha256>.tar   archives saved from a Docker daemon
 //   add/<hash>            ADD archives decompressed (src/dockerfile/archive.ts)
 //   run/                  RUN step layers (src/dockerfile/run.ts)
 //   vm/                   the build VM's uncompressed kernel (src/vm/kernel.ts)
 //
-// A blob is hashed as it is written (a resumed download goes on with the same hash) and
-// enters the cache only once it has been read to its end with the expected size and sha256.
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+// A blob is hashed with its digest's algorithm as it is written (a resumed download goes on
+// with the same hash) and enters the cache only once it has been read to its end with the
+// expected size and digest.
+import { randomBytes, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { trackTemp, untrackTemp } from './cleanup.js';
-import { ImageError, NetworkError } from './errors.js';
+import { NetworkError } from './errors.js';
 import { checkFreeSpace, FREE_CHECK_EVERY } from './free-space.js';
+import { hasherFor, splitDigest } from './oci/digest.js';
 
 /** $XDG_CACHE_HOME/fledge-pure, default ~/.cache/fledge-pure: read by the entries only. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -29,7 +32,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Every folder of the cache. */
 export const cachePaths = {
-  blobs: (root: string) => join(root, 'blobs', 'sha256'),
+  blobs: (root: string, algorithm = 'sha256') => join(root, 'blobs', algorithm),
   layers: (root: string) => join(root, 'layers', 'sha256'),
   daemon: (root: string) => join(root, 'daemon'),
   add: (root: string) => join(root, 'add'),
@@ -67,19 +70,14 @@ export class CacheTemp {
   }
 }
 
-function hexOf(digest: string): string {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new ImageError(`blob digest "${digest}" is not sha256:<64 hex>; only sha256 digests are supported`);
-  return m[1];
+export function blobDir(root = defaultCacheDir(), algorithm = 'sha256'): string {
+  return cachePaths.blobs(root, algorithm);
 }
 
-export function blobDir(root = defaultCacheDir()): string {
-  return cachePaths.blobs(root);
-}
-
-/** Where the blob with this digest lives (or would live) in the cache. */
+/** Where the blob with this digest (sha256 or sha512) lives (or would live) in the cache. */
 export function blobPath(digest: string, root: string): string {
-  return join(cachePaths.blobs(root), hexOf(digest));
+  const { algorithm, hex } = splitDigest(digest, 'blob cache');
+  return join(cachePaths.blobs(root, algorithm), hex);
 }
 
 /** The cached file of a blob, if it is there with the expected size. */
@@ -94,7 +92,7 @@ export function cachedBlob(digest: string, size: number | undefined, root: strin
 export class BlobWriter {
   written = 0;
   private nextFreeCheck = 0;
-  private hash: Hash = createHash('sha256');
+  private hash: Hash;
   private constructor(
     readonly digest: string,
     readonly size: number,
@@ -102,7 +100,9 @@ export class BlobWriter {
     private readonly temp: CacheTemp,
     private fh: FileHandle | undefined,
     private readonly minFreeBytes: number,
-  ) {}
+  ) {
+    this.hash = hasherFor(digest, where);
+  }
 
   /** Into the blob cache under `root`; `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
   static async open(digest: string, size: number, where: string, root: string, minFreeBytes = 0): Promise<BlobWriter> {
@@ -129,19 +129,19 @@ export class BlobWriter {
   async restart(): Promise<void> {
     if (!this.fh) throw new Error('BlobWriter: restart after close');
     await this.fh.truncate(0);
-    this.hash = createHash('sha256');
+    this.hash = hasherFor(this.digest, this.where);
     this.written = 0;
     this.nextFreeCheck = 0;
   }
 
-  /** Verify size and sha256, then move the blob to its place in the cache; returns that path. */
+  /** Verify size and digest, then move the blob to its place in the cache; returns that path. */
   async commit(): Promise<string> {
     await this.close();
     return this.temp.commit(() => {
       if (this.written !== this.size) {
         throw new NetworkError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
       }
-      const got = `sha256:${this.hash.digest('hex')}`;
+      const got = `${splitDigest(this.digest, this.where).algorithm}:${this.hash.digest('hex')}`;
       if (got !== this.digest) {
         throw new NetworkError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
       }

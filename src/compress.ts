@@ -5,7 +5,7 @@
 import { crc32 } from './deflate/crc32.js';
 import { gzipHeader, gzipTrailer } from './deflate/format.js';
 import { ChainedDeflate, type ParallelOptions } from './deflate/parallel.js';
-import { loadZstd } from './zstd.js';
+import { zstdFrameWriter } from './zstd-stream.js';
 
 export interface ByteStream {
   write(chunk: Uint8Array): void;
@@ -69,16 +69,16 @@ export function plainStream(out: (chunk: Uint8Array) => void): ByteStream {
 }
 
 /**
- * zstd (src/zstd.ts) as one frame: the stream keeps its input until end(), then
- * compresses it in one call; fine for an initramfs, which the kernel holds in memory
- * anyway (and whose zstd decompressor reads one frame).
+ * zstd as one frame (src/zstd-stream.ts), compressed as the data comes: memory stays
+ * bounded (zstd's window and tables) whatever the size. One frame, because the
+ * kernel's initramfs unpacker reads one.
  */
 export async function zstdStream(level: number, out: (chunk: Uint8Array) => void): Promise<ByteStream> {
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new Error(`zstd level ${level}: use 1 to 22`);
-  const zstd = await loadZstd();
-  const chunks: Buffer[] = [];
-  return batched((chunk, last) => {
-    if (chunk.length) chunks.push(Buffer.from(chunk));
-    if (last) out(zstd.compress(Buffer.concat(chunks), level));
+  const frame = zstdFrameWriter(level, out);
+  const stream = batched((chunk, last) => {
+    if (chunk.length) frame.write(chunk);
+    if (last) frame.end();
   });
+  return { ...stream, close: () => frame.close() };
 }

@@ -20,8 +20,7 @@ export function buildEpoch(sourceDate: Time | undefined): Time {
 }
 
 /** With SOURCE_DATE_EPOCH set (`sourceDate`), every time newer than it becomes it; returns how many. */
-export function clampTimes(tree: Tree, sourceDate: Time | undefined): number {
-  const epoch = sourceDate;
+export function clampTimes(tree: Tree, epoch: Time | undefined): number {
   if (!epoch) return 0;
   let clamped = 0;
   const seen = new Set<object>();

@@ -1,6 +1,7 @@
 // The initramfs boots under a real Linux kernel (Debian's, in QEMU) in each init mode.
 // busybox comes from Debian's busybox-static, served over loopback HTTP so that the
 // url + sha256 path is the one exercised; the agent is a stand-in script.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,15 +68,21 @@ describe('initramfs boots', () => {
     expect(boot.exitedCleanly).toBe(true);
   });
 
-  it('a zstd-compressed initramfs boots too', async () => {
+  it('a zstd-compressed initramfs (one streamed frame) boots too, its 6 MiB file intact', async () => {
+    // 6 MiB: past zstd's 2 MiB window and many 128 KiB blocks, so the kernel's
+    // decompressor goes through the whole streamed frame (lib/decompress_unzstd.c)
+    const big = Buffer.alloc(6 << 20);
+    for (let i = 0, x = 7; i < big.length; i++) big[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 61 === 0 ? x >>> 24 : 97 + (i % 13);
     const dir = project({
-      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n'),
-      'init*': '#!/bin/busybox sh\n/bin/busybox echo "ZSTD-MARKER pid=$$"\n/bin/busybox poweroff -f\n',
+      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n"./big" = "/big"\n'),
+      'init*': '#!/bin/busybox sh\n/bin/busybox echo "ZSTD-MARKER pid=$$ $(/bin/busybox sha256sum /big)"\n/bin/busybox poweroff -f\n',
+      big,
     });
     const initrd = await buildIn(dir, ['--compression', 'zstd']);
     expect(readFileSync(initrd).readUInt32LE(0)).toBe(0xfd2fb528); // zstd frame magic
+    expect(execFileSync('zstd', ['-lv', initrd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(/Zstandard Frames: 1\n/);
     const boot = await bootInitramfs(initrd);
-    expect(boot.output).toContain('ZSTD-MARKER pid=1');
+    expect(boot.output).toContain(`ZSTD-MARKER pid=1 ${createHash('sha256').update(big).digest('hex')}  /big`);
     expect(boot.exitedCleanly).toBe(true);
   });
 });

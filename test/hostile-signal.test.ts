@@ -195,4 +195,36 @@ describe('signals', () => {
     expect(readdirSync(dir).sort()).toEqual(['fledge.toml', 'kestrel']);
     expect(partialFiles(cache, dir)).toEqual([]);
   });
+
+  // ext4, xfs and btrfs are written by synchronous code on a worker thread, so the main
+  // thread's signal handlers run during the write: the write of a 512 MiB file (seconds)
+  // is cut short — without that, the signal waited for the end and the image was left in
+  // place. One layer and one cache for the three (the layer is decompressed once).
+  describe('during a synchronous filesystem writer', () => {
+    const cache = tmp('fp-cache-');
+    let layout: string | undefined;
+    const bigLayout = () => {
+      const src = tmp('fp-big-');
+      sh(`yes "a line of a large file, not zeros: every block is written" | head -c 512M > ${src}/big`);
+      const tar = `tar --owner=0 --group=0 --mtime=@0 -C ${src} -cf - big`;
+      return layoutOf([{ blob: sh(`${tar} | gzip -1 -n`), diffId: `sha256:${sh(`${tar} | sha256sum`).toString().slice(0, 64)}` }]);
+    };
+    for (const [type, signal, code] of [['ext4', 'SIGINT', 130], ['xfs', 'SIGTERM', 143], ['btrfs', 'SIGINT', 130]] as const) {
+      it(`${signal} while a ${type} image is written: .NAME.PID.partial removed, no artifact, exit ${code}`, async () => {
+        layout ??= bigLayout();
+        const dir = tmp('fp-proj-');
+        sh(`cp /bin/busybox ${dir}/kestrel`);
+        writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "${type}"\n`);
+        const r = await runMeasured(['build', '-q'], {
+          cwd: dir,
+          env: { XDG_CACHE_HOME: cache },
+          onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
+        });
+        expect(r.code, r.stderr).toBe(code);
+        expect(r.stderr).toBe(`fledge-pure: interrupted (${signal}); its temporary files were removed\n`);
+        expect(readdirSync(dir).sort()).toEqual(['fledge.toml', 'kestrel']);
+        expect(partialFiles(cache, dir)).toEqual([]);
+      }, 180_000);
+    }
+  });
 });

@@ -328,6 +328,33 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     await expect(pullImage(`${p.host}/test/oci@${ociManifest.digest}`)).rejects.toThrow(/manifest sha256:.* arrived with digest/);
   });
 
+  it('pulls sha512 blobs (config and layer), verified by sha512, and rejects a tampered one in one line', async () => {
+    const repo = 'test/sha512';
+    const dir = fresh('fledge-sha512-');
+    writeFileSync(join(dir, 'hello'), 'a sha512 layer\n');
+    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, 'hello']);
+    const gz = execFileSync('gzip', ['-n', '-c'], { input: tar });
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    const configDigest = await uploadBlob(open.host, repo, config, 'sha512');
+    const layerDigest = await uploadBlob(open.host, repo, gz, 'sha512');
+    expect(layerDigest).toMatch(/^sha512:[0-9a-f]{128}$/);
+    const oci = 'application/vnd.oci.image';
+    await putManifest(open.host, repo, 'v1', { schemaVersion: 2, mediaType: `${oci}.manifest.v1+json`, config: { mediaType: `${oci}.config.v1+json`, digest: configDigest, size: config.length }, layers: [{ mediaType: `${oci}.layer.v1.tar+gzip`, digest: layerDigest, size: gz.length }] } as { mediaType: string });
+    const img = await pullImage(`${open.host}/${repo}:v1`);
+    expect(img.configDigest).toBe(configDigest);
+    expect(img.layers[0].path).toBe(join(blobDir(undefined, 'sha512'), layerDigest.slice(7)));
+    const tree = await flatten(await openImage(`docker://${open.host}/${repo}:v1`));
+    expect(Buffer.concat([...readContent(tree.get('hello')!.content!)]).toString()).toBe('a sha512 layer\n');
+
+    process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
+    const p = await proxyTo(open.host);
+    p.fault = (req) => (req.url?.includes('/blobs/') ? 'corrupt' : undefined);
+    const err = (await pullImage(`${p.host}/${repo}:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/(?:config|blob) sha512:[0-9a-f]{128} (?:arrived with|has) digest sha512:[0-9a-f]{128}; /);
+    expect(err.message).not.toContain('\n');
+    expect(existsSync(blobDir(undefined, 'sha512')) ? readdirSync(blobDir(undefined, 'sha512')) : []).toEqual([]);
+  });
+
   it('retries after 429 (honoring Retry-After) and after 500', async () => {
     const p = await proxyTo(open.host);
     p.fault = (req, seen) => {

@@ -6,7 +6,7 @@
 // the kernel does (btrfs.readthedocs.io "On-disk format": DIR_ITEM, INODE_REF, XATTR_ITEM).
 import { mkdev, S_IF } from '../posix.js';
 import { readRange } from '../tree/content.js';
-import type { Node, Time } from '../tree/tree.js';
+import { contentOf, type Node, type Time } from '../tree/tree.js';
 import { type Item, LEAF_DATA } from './btree.js';
 import { nameHash } from './checksum.js';
 import { dirItem, FILE_EXTENT, fileExtentHead, fileExtentReg, FT, inodeItem, inodeRef, KEY } from './format.js';
@@ -16,7 +16,7 @@ const FT_OF: Record<Node['type'], number> = { file: FT.REG_FILE, dir: FT.DIR, ch
 
 /** The kernel's dev_t, as btrfs stores inode->i_rdev: MKDEV(major, minor) = major << 20 | minor. */
 function rdevOf(node: Node): number {
-  return node.rdev ? mkdev(node.rdev) : 0;
+  return node.type === 'char' || node.type === 'block' ? mkdev(node.rdev) : 0;
 }
 
 /** struct btrfs_timespec: seconds as a signed 64-bit number (two's complement before 1970). */
@@ -33,9 +33,9 @@ export function encodeInodeItem(v: { generation: number; size: number; nbytes: n
 function sizes(i: Inode): { size: number; nbytes: number } {
   const n = i.node;
   if (n.type === 'dir') return { size: 2 * i.entries!.reduce((s, e) => s + e.name.length, 0), nbytes: 0 };
-  if (n.type === 'symlink') return { size: n.target!.length, nbytes: n.target!.length };
+  if (n.type === 'symlink') return { size: n.target.length, nbytes: n.target.length };
   if (n.type !== 'file') return { size: 0, nbytes: 0 };
-  const size = n.content!.size;
+  const size = n.content.size;
   return { size, nbytes: isInline(n) ? size : i.extents.reduce((s, e) => s + e.length, 0) };
 }
 
@@ -92,8 +92,9 @@ function dirItems(i: Inode, ftOf: (ino: number) => number, gen: number): Item[] 
 }
 
 function inlineBytes(node: Node): Buffer {
-  if (node.type === 'symlink') return Buffer.from(node.target!);
-  return Buffer.concat([...readRange(node.content!, 0, node.content!.size)]);
+  if (node.type === 'symlink') return Buffer.from(node.target);
+  const content = contentOf(node);
+  return Buffer.concat([...readRange(content, 0, content.size)]);
 }
 
 function extentItems(i: Inode, gen: number): Item[] {

@@ -7,7 +7,7 @@
 // their EXTENT_DATA item; larger ones get regular extents for the sectors that hold data,
 // holes are left out (NO_HOLES), each extent at most 128 MiB (BTRFS_MAX_EXTENT_SIZE).
 import { dataBlockRuns } from '../tree/content.js';
-import { keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
+import { contentOf, keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
 import { SECTOR } from './format.js';
 import { MAX_EXTENT, type Run, type Space } from './layout.js';
 
@@ -54,15 +54,16 @@ export function numberInodes(tree: Tree): Inode[] {
   // sibling; an explicit stack, so depth costs no JS stack (limits were checked before)
   root.entries = [];
   const stack = [{ dir: root, keys: sortedKeys(tree.root), next: 0, index: 2 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    if (top.next === top.keys.length) {
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length || top.dir.node.type !== 'dir') {
       stack.pop();
       continue;
     }
-    const key = top.keys[top.next++]!;
+    const key = top.keys[top.next++] ?? '';
     const name = keyBytes(key);
-    const c = add(top.dir.node.entries!.get(key)!, `${top.dir.path === '/' ? '' : top.dir.path}/${name.toString('utf8')}`);
+    const child = top.dir.node.entries.get(key);
+    if (!child) continue;
+    const c = add(child, `${top.dir.path === '/' ? '' : top.dir.path}/${name.toString('utf8')}`);
     c.refs.push({ parent: top.dir.ino, index: top.index, name });
     top.dir.entries!.push({ name, ino: c.ino, index: top.index++ });
     if (c.node.type === 'dir') {
@@ -75,11 +76,11 @@ export function numberInodes(tree: Tree): Inode[] {
 
 /** Sector runs of a file that hold data: its pieces rounded out to sectors, merged. */
 function dataRuns(node: Node): Run[] {
-  return dataBlockRuns(node.content!, SECTOR).map((r) => ({ start: r.start * SECTOR, length: r.length * SECTOR }));
+  return dataBlockRuns(contentOf(node), SECTOR).map((r) => ({ start: r.start * SECTOR, length: r.length * SECTOR }));
 }
 
 export function isInline(node: Node): boolean {
-  return node.type === 'file' && node.content!.size > 0 && node.content!.size <= MAX_INLINE;
+  return node.type === 'file' && node.content.size > 0 && node.content.size <= MAX_INLINE;
 }
 
 /** Places the data of every non-inline file, in inode order, in `space`. */

@@ -10,7 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
-import type { Time, Tree } from '../tree/tree.js';
+import { contentOf, type Time, type Tree } from '../tree/tree.js';
 import { type BlockContext, encodeTree, type Packed, pack } from './btree.js';
 import { csum } from './checksum.js';
 import { NODE, OBJ, SECTOR } from './format.js';
@@ -37,7 +37,7 @@ const CHUNK = 8 * MIB;
 
 /** Streams one extent of a file into the image; returns the crc32c of each of its sectors. */
 function writeExtent(out: ImageSink, i: Inode, e: Inode['extents'][number], hash: Hash): Uint32Array {
-  const content = i.node.content!;
+  const content = contentOf(i.node);
   const csums = new Uint32Array(e.length / SECTOR);
   for (let off = 0; off < e.length; off += CHUNK) {
     const n = Math.min(CHUNK, e.length - off);

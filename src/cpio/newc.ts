@@ -97,14 +97,15 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     let size = 0;
     let data: Iterable<Uint8Array> = [];
     if (node?.type === 'file' && !written.has(node)) {
-      size = node.content!.size;
-      data = readContent(node.content!);
+      size = node.content.size;
+      data = readContent(node.content);
       written.add(node);
     } else if (node?.type === 'symlink') {
-      size = node.target!.length;
-      data = [node.target!];
+      size = node.target.length;
+      data = [node.target];
     }
     if (node && node.xattrs.size) droppedXattrs++;
+    const rdev = node?.type === 'char' || node?.type === 'block' ? node.rdev : undefined;
     // [field, value, what it is in an error]
     const fields: [NewcField, number, string][] = [
       ['c_ino', ino, 'inode'],
@@ -116,8 +117,8 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
       ['c_filesize', size, 'size'],
       ['c_maj', 0, ''],
       ['c_min', 0, ''],
-      ['c_rmaj', node?.rdev?.major ?? 0, 'device major'],
-      ['c_rmin', node?.rdev?.minor ?? 0, 'device minor'],
+      ['c_rmaj', rdev?.major ?? 0, 'device major'],
+      ['c_rmin', rdev?.minor ?? 0, 'device minor'],
       ['c_namesize', name.length + 1, 'name size'],
       ['c_chksum', 0, ''],
     ];
@@ -137,11 +138,11 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
   };
 
   inodes.set(tree.root, 1);
-  entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root)!);
+  entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root) ?? 2);
   for (const { path, node } of tree.walk()) {
     let ino = inodes.get(node);
     if (ino === undefined) inodes.set(node, (ino = inodes.size + 1));
-    entry(archiveName(path), node, ino, nlinks.get(node)!);
+    entry(archiveName(path), node, ino, nlinks.get(node) ?? 1);
   }
   entry(TRAILER, null, 0, 1);
   return { droppedXattrs };

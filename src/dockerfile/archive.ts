@@ -5,7 +5,7 @@
 // its entries are applied with the layer code (owners, modes, xattrs, hard links kept).
 // bzip2 and xz archives are refused with one line.
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, openSync, readSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,7 @@ import { CacheTemp, cachePaths } from '../cache.js';
 import { applyLayer } from '../oci/apply.js';
 import { sniffCompression, zstdDecompress } from '../oci/layer/uncompress.js';
 import { readTar } from '../oci/tar.js';
-import { type Content, readContent, readRange } from '../tree/content.js';
+import { type Content, ContentReader, fileContent, readContent, readRange } from '../tree/content.js';
 import { Tree } from '../tree/tree.js';
 
 function head(c: Content, n: number): Buffer {
@@ -42,12 +42,12 @@ async function plainTar(c: Content, what: string, cacheDir: string): Promise<str
   if (compression === 'none') return isTar(h) ? writeTar(c, [], cacheDir) : undefined;
   const stage: Duplex = compression === 'gzip' ? createGunzip() : Duplex.from(zstdDecompress);
   const path = await writeTar(c, [stage], cacheDir);
-  const fd = openSync(path, 'r');
-  const first = Buffer.alloc(512);
+  const reader = new ContentReader(fileContent(path, statSync(path).size));
+  let first;
   try {
-    readSync(fd, first, 0, 512, 0);
+    first = reader.read(0, 512) ?? Buffer.alloc(512);
   } finally {
-    closeSync(fd);
+    reader.close();
   }
   return isTar(first) ? path : undefined;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { newDecodeDev, S_IALLUGO } from '../posix.js';
 import { fileContent } from '../tree/content.js';
-import { makeNode, type Node, type NodeType, Tree } from '../tree/tree.js';
+import { type DirNode, makeNode, type Node, type NodeData, type NodeType, Tree } from '../tree/tree.js';
 import { type IgnoreMatcher, parseDockerignore } from './match.js';
 
 function typeOf(st: BigIntStats): NodeType | undefined {
@@ -22,15 +22,18 @@ function typeOf(st: BigIntStats): NodeType | undefined {
   return undefined;
 }
 
+function nodeOf(abs: string, st: BigIntStats, type: 'dir'): DirNode;
+function nodeOf(abs: string, st: BigIntStats, type: NodeType): Node;
 function nodeOf(abs: string, st: BigIntStats, type: NodeType): Node {
   const mtime = { sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n) };
-  const node = makeNode(type, { mode: Number(st.mode) & S_IALLUGO, uid: 0, gid: 0, mtime });
-  if (type === 'file') node.content = fileContent(abs, Number(st.size));
-  if (type === 'symlink') node.target = new Uint8Array(readlinkSync(abs, { encoding: 'buffer' }));
-  if (type === 'char' || type === 'block') {
-    node.rdev = newDecodeDev(Number(st.rdev));
-  }
-  return node;
+  return makeNode(type, { mode: Number(st.mode) & S_IALLUGO, uid: 0, gid: 0, mtime }, dataOf(abs, st, type));
+}
+
+function dataOf(abs: string, st: BigIntStats, type: NodeType): NodeData {
+  if (type === 'file') return { content: fileContent(abs, Number(st.size)) };
+  if (type === 'symlink') return { target: new Uint8Array(readlinkSync(abs, { encoding: 'buffer' })) };
+  if (type !== 'char' && type !== 'block') return {};
+  return { rdev: newDecodeDev(Number(st.rdev)) };
 }
 
 /** The matcher of the context: Dockerfile.dockerignore beside the Dockerfile, else context/.dockerignore. */
@@ -52,12 +55,12 @@ export function loadContext(context: string, ignore: IgnoreMatcher): Tree {
   const root = nodeOf(context, st, 'dir');
   const tree = new Tree();
   Object.assign(tree.root, root);
-  addChildren(tree.root, context, '', ignore, new Map());
+  addChildren(tree, tree.root, context, '', ignore, new Map());
   return tree;
 }
 
 /** Adds the kept children of dir; returns whether anything was kept. */
-function addChildren(dir: Node, abs: string, rel: string, ignore: IgnoreMatcher, inodes: Map<string, Node>): boolean {
+function addChildren(tree: Tree, dir: DirNode, abs: string, rel: string, ignore: IgnoreMatcher, inodes: Map<string, Node>): boolean {
   let kept = false;
   for (const name of readdirSync(abs, { encoding: 'buffer' })) {
     const key = name.toString('latin1');
@@ -70,8 +73,8 @@ function addChildren(dir: Node, abs: string, rel: string, ignore: IgnoreMatcher,
     if (type === 'dir') {
       if (excluded && !ignore.hasExceptions) continue;
       const node = nodeOf(childAbs, st, 'dir');
-      if (addChildren(node, childAbs, childRel, ignore, inodes) || !excluded) {
-        dir.entries!.set(key, node);
+      if (addChildren(tree, node, childAbs, childRel, ignore, inodes) || !excluded) {
+        tree.add(dir, key, node);
         kept = true;
       }
       continue;
@@ -80,7 +83,7 @@ function addChildren(dir: Node, abs: string, rel: string, ignore: IgnoreMatcher,
     const id = `${st.dev}:${st.ino}`;
     const node = (st.nlink > 1n && inodes.get(id)) || nodeOf(childAbs, st, type);
     if (st.nlink > 1n) inodes.set(id, node);
-    dir.entries!.set(key, node);
+    tree.add(dir, key, node);
     kept = true;
   }
   return kept;

@@ -98,13 +98,13 @@ export async function dispatchCopy(b: Builder, s: Stage, state: StageState, inst
     if (existing?.type !== 'dir') throw new Error(`with more than one source the destination must be a folder ending in "/": write ${destWord}/`);
   }
   copyInto(state.tree, dest, sources, o);
-  for (const a of archives) copyChildren(mkdirDest(state.tree, dest, o.chown, o.epoch), a.root, { ...o, fromContext: false }, new Map());
+  for (const a of archives) copyChildren(state.tree, mkdirDest(state.tree, dest, o.chown, o.epoch), a.root, { ...o, fromContext: false }, new Map());
 }
 
 async function localSources(inst: Instruction, src: { tree: Tree; fromContext: boolean; where: string }, word: string, into: { sources: CopySource[]; archives: Tree[]; cacheDir: string }): Promise<void> {
   const { sources, archives } = into;
   for (const found of resolveSources(src.tree, [word], src.where)) {
-    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content!, word, into.cacheDir) : undefined;
+    const archive = inst.cmd === 'ADD' && src.fromContext && found.node.type === 'file' ? await archiveTree(found.node.content, word, into.cacheDir) : undefined;
     if (archive) archives.push(archive);
     else sources.push(found);
   }

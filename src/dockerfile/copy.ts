@@ -14,7 +14,7 @@
 //   inside one source stay hard links (buildah copies each source on its own);
 // - a folder landing on a folder merges into it, taking the copied folder's metadata.
 import type { Time, Tree } from '../tree/tree.js';
-import { keyBytes, makeNode, type Node, sortedKeys } from '../tree/tree.js';
+import { type DirNode, keyBytes, makeNode, type Node, nodeData, sortedKeys } from '../tree/tree.js';
 import { cleanPath, goMatch, hasWildcard } from './match.js';
 import type { Owner } from './users.js';
 
@@ -71,7 +71,7 @@ export function resolveSources(tree: Tree, sources: string[], where: string): Co
 }
 
 /** Makes the folder at the keys (resolved through dest's symlinks), missing parts owned by `owner`. */
-export function mkdirDest(dest: Tree, path: string, owner: Owner | undefined, epoch: Time): Node {
+export function mkdirDest(dest: Tree, path: string, owner: Owner | undefined, epoch: Time): DirNode {
   const keys = dest.resolve(path, true);
   return dest.mkdirp(keyBytes(keys.join('/')), { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: epoch });
 }
@@ -85,26 +85,27 @@ function setAttrs(node: Node, src: Node, o: CopyOptions): void {
 }
 
 /** Copies src under name into dir: folders merge, anything else replaces. */
-function copyEntry(dir: Node, name: string, src: Node, o: CopyOptions, links: Map<Node, Node>): void {
-  const old = dir.entries!.get(name);
+function copyEntry(tree: Tree, dir: DirNode, name: string, src: Node, o: CopyOptions, links: Map<Node, Node>): void {
+  const old = dir.entries.get(name);
   if (src.type === 'dir') {
     const node = old?.type === 'dir' ? old : makeNode('dir');
     setAttrs(node, src, o);
-    dir.entries!.set(name, node);
-    copyChildren(node, src, o, links);
+    tree.replace(dir, name, node);
+    copyChildren(tree, node, src, o, links);
     return;
   }
   let node = links.get(src);
   if (!node) {
-    node = makeNode(src.type, {}, { content: src.content, target: src.target, rdev: src.rdev });
+    node = makeNode(src.type, {}, nodeData(src));
     setAttrs(node, src, o);
     links.set(src, node);
   }
-  dir.entries!.set(name, node);
+  tree.replace(dir, name, node);
 }
 
-export function copyChildren(dir: Node, src: Node, o: CopyOptions, links: Map<Node, Node>): void {
-  for (const k of sortedKeys(src)) copyEntry(dir, k, src.entries!.get(k)!, o, links);
+/** Copies the children of src (of any tree) into dir of tree. */
+export function copyChildren(tree: Tree, dir: DirNode, src: DirNode, o: CopyOptions, links: Map<Node, Node>): void {
+  for (const [k, child] of tree.children(src)) copyEntry(tree, dir, k, child, o, links);
 }
 
 /** Puts the sources at dest (absolute, trailing "/" kept) of the tree; several sources go into a folder. */
@@ -115,13 +116,13 @@ export function copyInto(tree: Tree, dest: string, sources: CopySource[], o: Cop
     // hard links are kept inside one source, not between sources (buildah)
     const links = new Map<Node, Node>();
     if (s.node.type === 'dir') {
-      copyChildren(mkdirDest(tree, dest, o.chown, o.epoch), s.node, o, links);
+      copyChildren(tree, mkdirDest(tree, dest, o.chown, o.epoch), s.node, o, links);
       continue;
     }
     const target = intoDir ? `${dest.replace(/\/+$/, '')}/${keyBytes(s.name).toString('utf8')}` : dest;
     const keys = tree.resolve(target);
     const name = keys.pop()!;
     const parent = mkdirDest(tree, `/${keyBytes(keys.join('/')).toString('utf8')}`, o.chown, o.epoch);
-    copyEntry(parent, name, s.node, o, links);
+    copyEntry(tree, parent, name, s.node, o, links);
   }
 }

@@ -5,10 +5,10 @@
 // folder gets a `.wh..wh..opq` entry after it. The tar is first copied out of the raw
 // disk into the cache (`run/<sha256>.tar`), so that file content can point into it.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTar, type TarEntry } from '../oci/tar.js';
-import { readContent } from '../tree/content.js';
+import { fileContent, readContent } from '../tree/content.js';
 
 const BLOCK = 512;
 
@@ -19,19 +19,14 @@ export function keepTar(disk: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${process.pid}.partial`);
   const hash = createHash('sha256');
-  const src = openSync(disk, 'r');
   const dst = openSync(tmp, 'w');
   try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let at = 0; at < end; ) {
-      const n = readSync(src, buf, 0, Math.min(buf.length, end - at), at);
-      hash.update(buf.subarray(0, n));
-      writeSync(dst, buf, 0, n);
-      at += n;
+    for (const chunk of readContent(fileContent(disk, end))) {
+      hash.update(chunk);
+      writeSync(dst, chunk);
     }
     writeSync(dst, Buffer.alloc(2 * BLOCK));
   } finally {
-    closeSync(src);
     closeSync(dst);
   }
   const path = join(dir, `${hash.digest('hex')}.tar`);

@@ -15,7 +15,7 @@ export interface Owner {
 function records(tree: Tree, path: string): string[][] {
   const node = tree.get(tree.resolve(path, true).join('/'));
   if (node?.type !== 'file') return [];
-  const text = Buffer.concat([...readContent(node.content!)].map((c) => Buffer.from(c))).toString('utf8');
+  const text = Buffer.concat([...readContent(node.content)].map((c) => Buffer.from(c))).toString('utf8');
   return text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))

@@ -61,13 +61,13 @@ export async function inspectImage(image: string, o: SourceOptions = {}): Promis
   for (const { path, node } of tree.walk()) {
     let what = '-';
     if (node.type === 'file') {
-      what = fileDigest(node.content!);
+      what = fileDigest(node.content);
     } else if (node.type === 'symlink') {
-      what = `-> ${quoteName(node.target!)}`;
-    } else if (node.rdev) {
+      what = `-> ${quoteName(node.target)}`;
+    } else if (node.type === 'char' || node.type === 'block') {
       what = `${node.rdev.major},${node.rdev.minor}`;
     }
-    const size = node.type === 'file' ? node.content!.size : 0;
+    const size = node.type === 'file' ? node.content.size : 0;
     lines.push(`${node.type.padEnd(7)} ${node.mode.toString(8).padStart(4, '0')} ${node.uid}:${node.gid} ${size} ${what} /${quoteName(path)}`);
   }
   return lines.join('\n') + '\n';

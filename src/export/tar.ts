@@ -93,9 +93,9 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
     const name = node.type === 'dir' ? Buffer.concat([path, Buffer.from('/')]) : path;
     const records: Buffer[] = [];
     let type = typeflag;
-    let linkname: Buffer | undefined = node.target ? Buffer.from(node.target) : undefined;
-    let size = node.type === 'file' ? node.content!.size : 0;
-    let data: Iterable<Uint8Array> = node.type === 'file' ? readContent(node.content!) : [];
+    let linkname: Buffer | undefined = node.type === 'symlink' ? Buffer.from(node.target) : undefined;
+    let size = node.type === 'file' ? node.content.size : 0;
+    let data: Iterable<Uint8Array> = node.type === 'file' ? readContent(node.content) : [];
     let headerName: Buffer = name;
     const link = node.type === 'file' ? firstName.get(node) : undefined;
     if (link) {
@@ -105,20 +105,20 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
       data = [];
     } else if (node.type === 'file') {
       firstName.set(node, path);
-      const segs = segments(node.content!);
-      const holes = segs.reduce((n, s) => n - s.length, node.content!.size) > 0;
+      const segs = segments(node.content);
+      const holes = segs.reduce((n, s) => n - s.length, node.content.size) > 0;
       if (holes) {
         // a file ending in a hole ends its map with an empty segment there, as GNU tar
         // writes it; without it GNU tar extracts the file cut short at its last data
         const last = segs[segs.length - 1];
-        if (!last || last.at + last.length < node.content!.size) segs.push({ at: node.content!.size, length: 0 });
+        if (!last || last.at + last.length < node.content.size) segs.push({ at: node.content.size, length: 0 });
         const map = Buffer.from(`${segs.length}\n${segs.map((s) => `${s.at}\n${s.length}\n`).join('')}`);
         const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
         records.push(paxRecord('GNU.sparse.major', Buffer.from('1')), paxRecord('GNU.sparse.minor', Buffer.from('0')));
-        records.push(paxRecord('GNU.sparse.name', path), paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content!.size))));
+        records.push(paxRecord('GNU.sparse.name', path), paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content.size))));
         headerName = Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]);
         size = mapBlock.length + segs.reduce((n, s) => n + s.length, 0);
-        data = withHead(mapBlock, readContent(packed(node.content!)));
+        data = withHead(mapBlock, readContent(packed(node.content)));
       }
     }
     if (headerName.length > 100) records.push(paxRecord('path', headerName));
@@ -138,7 +138,8 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
       out(header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(sec, 0) }));
       out(Buffer.concat([body, Buffer.alloc(pad512(body.length))]));
     }
-    out(header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: node.rdev?.major, minor: node.rdev?.minor }));
+    const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : undefined;
+    out(header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: rdev?.major, minor: rdev?.minor }));
     let n = 0;
     for (const chunk of data) {
       out(chunk);

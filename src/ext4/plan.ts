@@ -7,7 +7,7 @@
 // depends on the filesystem's size, so its blocks are counted when the layout is.
 import { S_IF, S_IFDIR, S_IFREG, newEncodeDev } from '../posix.js';
 import { type Content, dataBlockRuns } from '../tree/content.js';
-import { keyBytes, linkCounts, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { type DirNode, keyBytes, linkCounts, type Node, sortedEntries, type Time, type Tree } from '../tree/tree.js';
 import { type DirBlock, dirBlocks, type DirEntry, emptyDirBlocks } from './dir.js';
 import { BLOCK, DEVICE_IBLOCK, FT, IBLOCK_SIZE, INODE_XATTR_ROOM } from './format.js';
 import type { Run } from './geometry.js';
@@ -62,16 +62,13 @@ export function contentBlocks(body: Body): number {
 /** The inodes of the image: the journal, root, lost+found, then the tree in walk order. */
 export function planInodes(tree: Tree, epoch: Time, hashSeed: Uint32Array): PlannedInode[] {
   const counts = linkCounts(tree);
-  const found = tree.root.entries!.get('lost+found');
+  const found = tree.root.entries.get('lost+found');
   if (found && found.type !== 'dir') throw new Error('/lost+found is not a directory; ext4 needs it to be one');
   const inoOf = numberInodes(tree, found);
   const parents = parentDirs(tree.root);
   const bodyOf = (node: Node, ino: number): Body => {
     if (node.type !== 'dir') return leafBody(node);
-    const entries = sortedKeys(node).map((k): DirEntry => {
-      const child = node.entries!.get(k)!;
-      return { name: keyBytes(k), ino: inoOf.get(child)!, type: FT[child.type] };
-    });
+    const entries = sortedEntries(node).map(([k, child]): DirEntry => ({ name: keyBytes(k), ino: inoOf.get(child)!, type: FT[child.type] }));
     if (node === tree.root && !found) entries.push({ name: LOST_FOUND, ino: LOST_FOUND_INO, type: FT.dir });
     return { kind: 'dir', ...dirBlocks(ino, inoOf.get(parents.get(node)!)!, entries, hashSeed) };
   };
@@ -95,12 +92,11 @@ function numberInodes(tree: Tree, found: Node | undefined): Map<Node, number> {
 }
 
 /** Each directory's parent (the root is its own), with an explicit stack. */
-function parentDirs(root: Node): Map<Node, Node> {
+function parentDirs(root: DirNode): Map<Node, Node> {
   const parents = new Map<Node, Node>([[root, root]]);
   const todo = [root];
-  while (todo.length) {
-    const dir = todo.pop()!;
-    for (const child of dir.entries!.values()) {
+  for (let dir = todo.pop(); dir; dir = todo.pop()) {
+    for (const child of dir.entries.values()) {
       if (child.type !== 'dir') continue;
       parents.set(child, dir);
       todo.push(child);
@@ -114,9 +110,9 @@ function leafBody(node: Node): Body {
   const iblock = Buffer.alloc(IBLOCK_SIZE);
   switch (node.type) {
     case 'file':
-      return { kind: 'file', content: node.content!, runs: dataBlockRuns(node.content!, BLOCK) };
+      return { kind: 'file', content: node.content, runs: dataBlockRuns(node.content, BLOCK) };
     case 'symlink': {
-      const target = node.target!;
+      const target = node.target;
       if (target.length <= FAST_SYMLINK_MAX) {
         iblock.set(target);
         return { kind: 'inline', size: target.length, iblock };
@@ -127,7 +123,7 @@ function leafBody(node: Node): Body {
     }
     case 'char':
     case 'block':
-      return { kind: 'inline', size: 0, iblock: DEVICE_IBLOCK.encode({ new_dev: newEncodeDev(node.rdev!) }) };
+      return { kind: 'inline', size: 0, iblock: DEVICE_IBLOCK.encode({ new_dev: newEncodeDev(node.rdev) }) };
     default:
       return { kind: 'inline', size: 0, iblock };
   }

@@ -16,7 +16,7 @@
 // - missing parents are created as root:root 0755 directories with mtime 0 (the epoch;
 //   `opts.parentAttrs` overrides), so the result does not depend on the clock.
 import type { TarEntry } from './tar.js';
-import { type Attrs, keyBytes, makeNode, type Node, type Tree } from '../tree/tree.js';
+import { type Attrs, type DirNode, keyBytes, makeNode, type Node, type NodeData, type Tree } from '../tree/tree.js';
 
 export interface ApplyOptions {
   /** attributes of parent directories the layer does not list; default root:root 0755, mtime 0 */
@@ -68,9 +68,9 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       const hidden = base.slice(WH.length);
       if (hidden === '' || hidden === '.' || hidden === '..') throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
       if (dir?.type !== 'dir') continue;
-      const node = dir.entries!.get(hidden);
+      const node = dir.entries.get(hidden);
       if (!node) continue;
-      if (!ours.has(dir, hidden)) dir.entries!.delete(hidden);
+      if (!ours.has(dir, hidden)) tree.remove(dir, hidden);
       else if (node.type === 'dir') ours.pruneLower(node);
       continue;
     }
@@ -90,11 +90,8 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
         ours.mark(path);
         continue;
       }
-      node = makeNode(e.type);
+      node = makeNode(e.type, {}, dataOf(e));
       setMeta(node, e);
-      if (e.type === 'file') node.content = e.content;
-      else if (e.type === 'symlink') node.target = new Uint8Array(e.linkname);
-      else if (e.type === 'char' || e.type === 'block') node.rdev = { major: e.devmajor, minor: e.devminor };
     }
     try {
       tree.set(at, node, parentAttrs);
@@ -120,7 +117,7 @@ class Ours {
   mark(keys: string[]): void {
     let dir: Node | undefined = this.tree.root;
     for (const k of keys) {
-      if (!dir?.entries) return;
+      if (dir?.type !== 'dir') return;
       let set = this.names.get(dir);
       if (!set) this.names.set(dir, (set = new Set()));
       set.add(k);
@@ -133,12 +130,11 @@ class Ours {
   }
 
   /** Removes everything below dir that this layer did not put there (an explicit stack, no recursion). */
-  pruneLower(top: Node): void {
+  pruneLower(top: DirNode): void {
     const todo = [top];
-    while (todo.length) {
-      const dir = todo.pop()!;
-      for (const [k, child] of [...dir.entries!]) {
-        if (!this.has(dir, k)) dir.entries!.delete(k);
+    for (let dir = todo.pop(); dir; dir = todo.pop()) {
+      for (const [k, child] of [...dir.entries]) {
+        if (!this.has(dir, k)) this.tree.remove(dir, k);
         else if (child.type === 'dir') todo.push(child);
       }
     }
@@ -152,6 +148,14 @@ function resolveParent(tree: Tree, keys: string[], what: string): string[] {
   } catch (e) {
     throw new Error(`${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`);
   }
+}
+
+/** What the node of a non-directory entry holds besides its attributes. */
+function dataOf(e: TarEntry): NodeData {
+  if (e.type === 'file') return { content: e.content };
+  if (e.type === 'symlink') return { target: new Uint8Array(e.linkname) };
+  if (e.type === 'char' || e.type === 'block') return { rdev: { major: e.devmajor, minor: e.devminor } };
+  return {};
 }
 
 function setMeta(node: Node, e: TarEntry): void {

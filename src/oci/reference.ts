@@ -12,7 +12,7 @@ export interface ImageRef {
   repository: string;
   /** the tag; absent when a digest names the image */
   tag?: string;
-  /** `sha256:<64 hex>` */
+  /** `sha256:<64 hex>` or `sha512:<128 hex>` */
   digest?: string;
 }
 
@@ -24,7 +24,7 @@ export type ImageSource =
 
 const EXAMPLE = 'e.g. alpine:3.20, ghcr.io/owner/app:v1 or localhost:5000/app@sha256:<64 hex>';
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const HOST = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 
@@ -43,7 +43,7 @@ export function parseReference(text: string): ImageRef {
   if (at >= 0) {
     digest = name.slice(at + 1);
     name = name.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(text, `"${digest}" is not a digest (sha256: and 64 lowercase hex digits)`);
+    if (!DIGEST.test(digest)) throw invalid(text, `"${digest}" is not a digest (sha256: and 64, or sha512: and 128 lowercase hex digits)`);
   }
   const colon = name.lastIndexOf(':');
   if (colon > name.lastIndexOf('/') && colon >= 0) {

@@ -4,8 +4,8 @@
 // holes stay holes. Formats: POSIX ustar and pax (IEEE Std 1003.1, "pax" utility,
 // "ustar Interchange Format" and "pax Extended Header"), GNU tar's extensions (GNU tar
 // manual, "Basic Tar Format", "GNU Extensions to the Archive Format", "Sparse Formats").
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { Content, Piece } from '../tree/content.js';
+import { statSync } from 'node:fs';
+import { type Content, ContentReader, fileContent, type Piece } from '../tree/content.js';
 import type { Time } from '../tree/tree.js';
 import { ImageError } from '../errors.js';
 import { defineStruct } from '../struct.js';
@@ -212,13 +212,18 @@ const MAX_MAP_LINE = 20;
 /** The tar file, read by position: every short read is a truncated-archive error. */
 class TarFile {
   readonly size: number;
+  private reader: ContentReader;
 
   constructor(
-    readonly fd: number,
     readonly path: string,
     readonly label: string,
   ) {
-    this.size = fstatSync(fd).size;
+    this.size = statSync(path).size;
+    this.reader = new ContentReader(fileContent(path, this.size), TarError);
+  }
+
+  close(): void {
+    this.reader.close();
   }
 
   block(at: number, what: string): Buffer {
@@ -227,13 +232,7 @@ class TarFile {
 
   bytes(at: number, len: number, what: string): Buffer {
     if (at + len > this.size) throw new TarError(`${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`);
-    const b = Buffer.alloc(len);
-    for (let got = 0; got < len; ) {
-      const n = readSync(this.fd, b, got, len - got, at + got);
-      if (n === 0) throw new TarError(`${this.label}: truncated archive: ${what} at byte ${at} ends at byte ${at + got}`);
-      got += n;
-    }
-    return b;
+    return this.reader.read(at, len) ?? Buffer.alloc(0);
   }
 }
 
@@ -299,9 +298,8 @@ class MetaHeaders {
 
 /** Reads the tar file at path, one entry at a time; `label` (e.g. the layer) names it in errors. */
 export function* readTar(path: string, label = path): Generator<TarEntry> {
-  const fd = openSync(path, 'r');
+  const tar = new TarFile(path, label);
   try {
-    const tar = new TarFile(fd, path, label);
     const meta = new MetaHeaders();
     for (let pos: number | undefined = 0; pos !== undefined; ) {
       const step = readHeader(tar, pos, meta);
@@ -309,7 +307,7 @@ export function* readTar(path: string, label = path): Generator<TarEntry> {
       pos = step?.next;
     }
   } finally {
-    closeSync(fd);
+    tar.close();
   }
 }
 

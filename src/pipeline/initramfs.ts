@@ -13,7 +13,6 @@ import { flatten } from '../oci/image.js';
 import { openImage } from '../oci/sources/open.js';
 import { fetchAgent } from './agent.js';
 import { applyMappings } from './mappings.js';
-import { placeNode } from './place.js';
 
 /** Fledge's pinned default (seed 003). */
 export const DEFAULT_BUSYBOX_URL = 'https://busybox.net/downloads/binaries/1.35.0-x86_64-linux-musl/busybox';
@@ -92,11 +91,12 @@ async function addBusybox(tree: Tree, { config, epoch, log, limits, cacheDir }: 
   log(`busybox: ${url}`);
   const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits, cacheDir);
   const size = statSync(path).size;
-  placeNode(tree, '/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
-  const bin = tree.get(tree.resolve('/bin', true).join('/'))!;
+  tree.place('/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
+  const bin = tree.get(tree.resolve('/bin', true).join('/'));
+  if (bin?.type !== 'dir') throw new BuildError('/bin is not a directory after placing /bin/busybox');
   for (const applet of BUSYBOX_APPLETS) {
-    if (bin.entries!.has(applet)) continue;
-    bin.entries!.set(applet, makeNode('symlink', { mode: 0o777, mtime: epoch }, { target: Buffer.from('busybox') }));
+    if (bin.entries.has(applet)) continue;
+    tree.add(bin, applet, makeNode('symlink', { mode: 0o777, mtime: epoch }, { target: Buffer.from('busybox') }));
   }
 }
 
@@ -114,14 +114,14 @@ async function addInit(tree: Tree, { config, epoch, log, limits, cacheDir, githu
     } catch {
       throw new BuildError(`init: ${init.path} does not exist; fix [init] path in fledge.toml`);
     }
-    placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
+    tree.place('/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
     return;
   }
   const agent = await fetchAgent(config.agent!, { limits, cacheDir, githubApi });
   log(`agent: ${agent}`);
-  placeNode(tree, '/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
+  tree.place('/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
   const content = fileContent(agent, statSync(agent).size);
-  placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content }), epoch);
+  tree.place('/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content }), epoch);
 }
 
 /** The image's tree (flattened), or an empty root. */

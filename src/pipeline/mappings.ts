@@ -11,7 +11,6 @@ import type { Mapping } from '../config/types.js';
 import { BuildError } from '../errors.js';
 import { fileContent } from '../tree/content.js';
 import { makeNode, type Time, type Tree } from '../tree/tree.js';
-import { placeNode } from './place.js';
 
 const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/', '/usr/local/sbin/', '/opt/bin/', '/opt/sbin/'];
 const LIB_DIRS = ['/lib/', '/lib64/', '/usr/lib/', '/usr/lib64/', '/usr/local/lib/', '/usr/local/lib64/'];
@@ -31,14 +30,14 @@ function copyInto(tree: Tree, source: string, destination: string, mtime: Time):
   const st = lstatSync(source);
   const attrs = { mtime, uid: 0, gid: 0 };
   if (st.isDirectory()) {
-    placeNode(tree, destination, makeNode('dir', { ...attrs, mode: 0o755 }), mtime);
+    tree.place(destination, makeNode('dir', { ...attrs, mode: 0o755 }), mtime);
     for (const name of readdirSync(source).sort()) copyInto(tree, join(source, name), posix.join(destination, name), mtime);
   } else if (st.isFile()) {
     const node = makeNode('file', { ...attrs, mode: fhsMode(st.mode, destination) }, { content: fileContent(source, st.size) });
-    placeNode(tree, destination, node, mtime);
+    tree.place(destination, node, mtime);
   } else if (st.isSymbolicLink()) {
     const node = makeNode('symlink', { ...attrs, mode: 0o777 }, { target: Buffer.from(readlinkSync(source, 'buffer')) });
-    placeNode(tree, destination, node, mtime);
+    tree.place(destination, node, mtime);
   } else {
     throw new BuildError(`mappings: ${source} is neither a file, a folder nor a symlink; map regular files only`);
   }

@@ -13,7 +13,6 @@ import { bytesContent, fileContent } from '../tree/content.js';
 import { makeNode, type Time, type Tree } from '../tree/tree.js';
 import { fetchAgent } from './agent.js';
 import { applyMappings } from './mappings.js';
-import { placeNode } from './place.js';
 
 export interface OciRootfsInputs {
   config: FledgeConfig;
@@ -46,10 +45,10 @@ export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
   const { config, epoch, log } = inputs;
   const { tree, config: imageConfig } = await imageTree(inputs);
   inputs.onImageConfig?.(imageConfig);
-  placeNode(tree, '/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
+  tree.place('/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
   const agent = await fetchAgent(config.agent!, { limits: inputs.limits, cacheDir: inputs.cacheDir, githubApi: inputs.githubApi });
   log(`agent: ${agent}`);
-  placeNode(tree, '/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
+  tree.place('/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
   applyMappings(tree, config.mappings, epoch);
   return tree;
 }

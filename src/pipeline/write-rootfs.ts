@@ -4,14 +4,14 @@
 // "qcow2" the filesystem image is first written to a hidden raw file beside the target,
 // then converted (src/qcow2) into the artifact; the raw file is removed either way.
 import { availableParallelism } from 'node:os';
-import { ArtifactFile, type ImageSink } from '../artifact.js';
-import { writeBtrfs } from '../btrfs/write.js';
+import { Worker } from 'node:worker_threads';
+import { ArtifactFile } from '../artifact.js';
 import type { FilesystemConfig } from '../config/types.js';
-import { UsageError } from '../errors.js';
-import { writeExt4 } from '../ext4/write.js';
+import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
 import { writeQcow2 } from '../qcow2/write.js';
 import { writeSquashfs } from '../squashfs/write.js';
-import { writeXfs } from '../xfs/write.js';
+import { compiledWorker } from '../worker-url.js';
+import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
 
 export interface WrittenRootfs {
@@ -41,13 +41,33 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
-async function writeFilesystem(tree: Tree, out: ImageSink, fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' }, epoch: Time): Promise<number> {
+async function writeFilesystem(tree: Tree, out: ArtifactFile, fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' }, epoch: Time): Promise<number> {
+  if (fs.type === 'squashfs') return (await writeSquashfs(tree, out, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch })).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  if (fs.type === 'ext4') writeExt4(tree, out, disk);
-  else if (fs.type === 'xfs') writeXfs(tree, out, disk);
-  else if (fs.type === 'btrfs') writeBtrfs(tree, out, disk);
-  else return (await writeSquashfs(tree, out, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch })).droppedXattrs;
+  out.setSize(await writeOnWorker({ type: fs.type, root: tree.root, fd: out.descriptor, path: out.path, disk }));
   return 0;
+}
+
+/** The error classes a writer throws, rebuilt by name on this side of the thread. */
+const ERRORS: Record<string, new (message: string) => Error> = { BuildError, ImageError, FormatLimitError, UsageError };
+
+/**
+ * Runs a synchronous writer (ext4, xfs, btrfs) on a worker thread (src/pipeline/fs-worker.ts)
+ * so that this thread's event loop, and with it the SIGINT/SIGTERM handlers, keeps running.
+ * Resolves to the image's size.
+ */
+function writeOnWorker(job: FsJob): Promise<number> {
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), { workerData: job });
+  return new Promise((resolve, reject) => {
+    let result: FsResult | undefined;
+    worker.once('message', (r: FsResult) => (result = r));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!result) return reject(new Error(`the ${job.type} writer's thread stopped (exit ${code}) without a result`));
+      if ('error' in result) return reject(new (ERRORS[result.error.name] ?? Error)(result.error.message));
+      resolve(result.size);
+    });
+  });
 }
 
 export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {

@@ -6,8 +6,9 @@
 // the L1 table, the refcount blocks and the refcount table follow it, and the header
 // goes into cluster 0 last. Only the mapping (8 bytes per guest cluster) and the
 // refcounts (one number per host cluster) are held in memory.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
+import { ContentReader, fileContent } from '../tree/content.js';
 import type { Stored } from './deflate.js';
 import { CLUSTER, CLUSTER_BITS, compressedL2Entry, Header, HeaderExtension, L2_ENTRIES, MAGIC, REFCOUNT_ORDER, standardL2Entry } from './format.js';
 import { writeMetadata } from './metadata.js';
@@ -32,14 +33,10 @@ interface Mapping {
 }
 
 /** The non-zero clusters of one batch, each in a buffer of its own (zero-padded at the image's end). */
-function readBatch(fd: number, first: number, size: number): { index: number; bytes: Uint8Array }[] {
+function readBatch(raw: ContentReader, first: number, size: number): { index: number; bytes: Uint8Array }[] {
   const from = first * CLUSTER;
-  const buf = Buffer.alloc(Math.min(BATCH * CLUSTER, Math.ceil((size - from) / CLUSTER) * CLUSTER));
-  for (let o = 0, want = Math.min(buf.length, size - from); o < want; ) {
-    const n = readSync(fd, buf, o, want - o, from + o);
-    if (n === 0) throw new Error(`qcow2: the raw image ends before byte ${size} (changed while converting?)`);
-    o += n;
-  }
+  const buf = raw.read(from, Math.min(BATCH * CLUSTER, Math.ceil((size - from) / CLUSTER) * CLUSTER));
+  if (!buf) return [];
   const out: { index: number; bytes: Uint8Array }[] = [];
   for (let k = 0; k * CLUSTER < buf.length; k++) {
     const c = buf.subarray(k * CLUSTER, (k + 1) * CLUSTER);
@@ -55,14 +52,14 @@ function place(m: Mapping, index: number, s: Stored): void {
 }
 
 /** Reads, compresses (in order, `inFlight` batches ahead) and places every non-zero cluster. */
-async function writeData(fd: number, size: number, m: Mapping, pool: ClusterPool | undefined, inFlight: number): Promise<void> {
+async function writeData(raw: ContentReader, size: number, m: Mapping, pool: ClusterPool | undefined, inFlight: number): Promise<void> {
   const queue: Promise<{ indices: number[]; stored: Stored[] }>[] = [];
   const settle = async () => {
     const { indices, stored } = await queue.shift()!;
     indices.forEach((index, k) => place(m, index, stored[k]));
   };
   for (let first = 0; first * CLUSTER < size; first += BATCH) {
-    const batch = readBatch(fd, first, size);
+    const batch = readBatch(raw, first, size);
     const indices = batch.map((c) => c.index);
     const clusters = batch.map((c) => c.bytes);
     if (!pool) indices.forEach((index, k) => place(m, index, { bytes: clusters[k], compressed: false }));
@@ -91,20 +88,20 @@ function writeHeader(out: ImageSink, size: number, l1: { offset: number; entries
 
 /** Converts the raw image at `raw` into a qcow2 image written to `out`. */
 export async function writeQcow2(raw: string, out: ImageSink, o: Qcow2Options = {}): Promise<void> {
-  const fd = openSync(raw, 'r');
+  const size = statSync(raw).size;
+  const reader = new ContentReader(fileContent(raw, size));
   const workers = o.workers ?? 0;
   const pool = o.compress === false ? undefined : await ClusterPool.start(workers);
   try {
-    const size = fstatSync(fd).size;
     const space = new HostSpace();
     space.clusters(1); // the header
     const m: Mapping = { space, entries: new BigUint64Array(Math.ceil(size / CLUSTER)), out };
-    await writeData(fd, size, m, pool, Math.max(2, workers * 2));
+    await writeData(reader, size, m, pool, Math.max(2, workers * 2));
     const meta = writeMetadata(space, m.entries, out, Math.max(1, Math.ceil(m.entries.length / L2_ENTRIES)));
     writeHeader(out, size, meta.l1, meta.refcounts);
     out.setSize(space.end);
   } finally {
-    closeSync(fd);
+    reader.close();
     await pool?.close();
   }
 }

@@ -18,10 +18,9 @@
 // Compression runs on the pool; results are written strictly in submission order, so
 // the layout does not depend on which worker finishes first. Content is read block by
 // block from its pieces: holes are never read and a big file is never held whole.
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
-import { layoutDigest, readRange, segments, type Content } from '../tree/content.js';
-import type { Node } from '../tree/tree.js';
+import { ContentReader, layoutDigest, readRange, segments, type Content } from '../tree/content.js';
+import type { FileNode, Node } from '../tree/tree.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
 import type { Compressed, CompressPool } from './pool.js';
 
@@ -56,20 +55,20 @@ type Item =
  */
 export class Dedup {
   private sizes = new Map<number, number>();
-  private seen = new Map<string, Node[]>();
+  private seen = new Map<string, FileNode[]>();
 
-  constructor(files: Node[]) {
-    for (const f of files) this.sizes.set(f.content!.size, (this.sizes.get(f.content!.size) ?? 0) + 1);
+  constructor(files: FileNode[]) {
+    for (const f of files) this.sizes.set(f.content.size, (this.sizes.get(f.content.size) ?? 0) + 1);
   }
 
-  find(f: Node): Node | undefined {
-    const size = f.content!.size;
+  find(f: FileNode): FileNode | undefined {
+    const size = f.content.size;
     if (size === 0 || this.sizes.get(size)! < 2) return undefined;
     // the hash covers where the data is and its bytes, never the holes' zeros: two
     // sparse files of 1 TiB compare in the time of their data
-    const key = `${size}:${layoutDigest(f.content!)}`;
+    const key = `${size}:${layoutDigest(f.content)}`;
     const earlier = this.seen.get(key);
-    const same = earlier?.find((g) => sameContent(g.content!, f.content!));
+    const same = earlier?.find((g) => sameContent(g.content, f.content));
     if (same) return same;
     if (earlier) earlier.push(f);
     else this.seen.set(key, [f]);
@@ -107,58 +106,8 @@ function sameBytes(ia: Iterator<Uint8Array>, ib: Iterator<Uint8Array>): boolean 
   }
 }
 
-/** Reads byte ranges of a content in increasing order; holes are not read. */
-class RangeReader {
-  private piece = 0;
-  private fds = new Map<string, number>();
-
-  constructor(private c: Content) {}
-
-  /** Where the first data byte at or after `from` is (the content's size when none is). */
-  nextData(from: number): number {
-    const pieces = this.c.pieces;
-    while (this.piece < pieces.length && pieces[this.piece].at + pieces[this.piece].length <= from) this.piece++;
-    for (let i = this.piece; i < pieces.length; i++) if (pieces[i].length) return Math.max(from, pieces[i].at);
-    return Math.max(from, this.c.size);
-  }
-
-  /** The bytes of [from, from + length), or null when that range is all hole. */
-  read(from: number, length: number): Buffer | null {
-    const pieces = this.c.pieces;
-    const end = from + length;
-    while (this.piece < pieces.length && pieces[this.piece].at + pieces[this.piece].length <= from) this.piece++;
-    if (this.piece >= pieces.length || pieces[this.piece].at >= end) return null;
-    const buf = Buffer.allocUnsafeSlow(length);
-    let filled = from;
-    for (let i = this.piece; i < pieces.length && pieces[i].at < end; i++) {
-      const p = pieces[i];
-      const a = Math.max(from, p.at);
-      const b = Math.min(end, p.at + p.length);
-      if (a > filled) buf.fill(0, filled - from, a - from);
-      if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
-      else {
-        let fd = this.fds.get(p.file);
-        if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
-        for (let o = a; o < b; ) {
-          const n = readSync(fd, buf, o - from, b - o, p.from + (o - p.at));
-          if (n === 0) throw new Error(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
-          o += n;
-        }
-      }
-      filled = b;
-    }
-    if (filled < end) buf.fill(0, filled - from);
-    return buf;
-  }
-
-  close(): void {
-    for (const fd of this.fds.values()) closeSync(fd);
-    this.fds.clear();
-  }
-}
-
 /** Writes the data of `files` (each node once, in order) from position `start`. */
-export async function writeData(files: Node[], out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
+export async function writeData(files: FileNode[], out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
   const infos = new Map<Node, FileData>();
   const fragments: { start: number; size: number }[] = [];
   const queue: Item[] = [];
@@ -214,12 +163,12 @@ export async function writeData(files: Node[], out: ImageSink, start: number, bl
       infos.set(file, infos.get(first)!);
       continue;
     }
-    const c = file.content!;
+    const c = file.content;
     const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     infos.set(file, info);
     const full = Math.floor(c.size / blockSize);
     const tail = c.size % blockSize;
-    const reader = new RangeReader(c);
+    const reader = new ContentReader(c);
     try {
       await push({ kind: 'start', info });
       for (let b = 0; b < full; ) {

@@ -7,7 +7,7 @@
 // inodes are written in that order, then the directory's listing is written. The root
 // comes last with the highest number. Inodes are written in number order, so entries
 // of one directory sit next to each other and share directory headers.
-import { dirsPostOrder, keyBytes, linkCounts, type Node, type Tree } from '../tree/tree.js';
+import { type DirNode, dirsPostOrder, keyBytes, linkCounts, type Node, type Tree } from '../tree/tree.js';
 import type { BlockCompressor } from './codec.js';
 import type { FileData } from './data.js';
 import { type Listing, type ListingEntry, writeListing } from './directory.js';
@@ -32,11 +32,8 @@ export interface Tables {
 function numberInodes(tree: Tree): Map<Node, number> {
   const nums = new Map<Node, number>();
   let next = 1;
-  dirsPostOrder(tree.root, (dir, keys) => {
-    for (const k of keys) {
-      const c = dir.entries!.get(k)!;
-      if (!nums.has(c)) nums.set(c, next++);
-    }
+  dirsPostOrder(tree.root, (_dir, entries) => {
+    for (const [, c] of entries) if (!nums.has(c)) nums.set(c, next++);
   });
   nums.set(tree.root, next);
   return nums;
@@ -76,32 +73,26 @@ class TableWriter {
   private body(n: Node, parent: number, c: InodeCommon): InodeBody {
     switch (n.type) {
       case 'dir': return dirInode(this.listings.get(n)!, parent, c);
-      case 'file': return fileInode(n.content!.size, this.data.get(n), c);
-      case 'symlink': return symlinkInode(n.target!, c);
+      case 'file': return fileInode(n.content.size, this.data.get(n), c);
+      case 'symlink': return symlinkInode(n.target, c);
       case 'char':
-      case 'block': return deviceInode(n.type, n.rdev!, c);
+      case 'block': return deviceInode(n.type, n.rdev, c);
       case 'fifo':
       case 'socket': return ipcInode(n.type, c);
     }
   }
 
-  /** A directory (`keys` in name order): its entries' inodes (those not written yet), then its listing. */
-  writeDir(dir: Node, keys: string[]): void {
-    for (const k of keys) {
-      const c = dir.entries!.get(k)!;
-      if (!this.refs.has(c)) this.writeInode(c, this.nums.get(dir)!);
-    }
-    const entries: ListingEntry[] = keys.map((k) => {
-      const c = dir.entries!.get(k)!;
-      return { name: keyBytes(k), ref: this.refs.get(c)!, number: this.nums.get(c)!, type: SQFS_INODE[c.type] };
-    });
+  /** A directory (`children` in name order): its entries' inodes (those not written yet), then its listing. */
+  writeDir(dir: DirNode, children: Array<[string, Node]>): void {
+    for (const [, c] of children) if (!this.refs.has(c)) this.writeInode(c, this.nums.get(dir)!);
+    const entries: ListingEntry[] = children.map(([k, c]) => ({ name: keyBytes(k), ref: this.refs.get(c)!, number: this.nums.get(c)!, type: SQFS_INODE[c.type] }));
     this.listings.set(dir, writeListing(this.dirs, entries));
   }
 }
 
 export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: BlockCompressor): Tables {
   const w = new TableWriter(tree, data, compress);
-  dirsPostOrder(tree.root, (dir, keys) => w.writeDir(dir, keys));
+  dirsPostOrder(tree.root, (dir, children) => w.writeDir(dir, children));
   const count = w.nums.size;
   // the root's parent: one past the last inode, as mksquashfs writes it
   w.writeInode(tree.root, count + 1);

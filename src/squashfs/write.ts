@@ -13,7 +13,7 @@
 // at the next table's start), as mksquashfs writes it.
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
-import type { Node, Time, Tree } from '../tree/tree.js';
+import type { FileNode, Node, Time, Tree } from '../tree/tree.js';
 import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor, type BlockCompressor } from './codec.js';
 import { checkLimits } from '../tree/limits.js';
 import { type DataResult, writeData } from './data.js';
@@ -124,7 +124,7 @@ function writeCompressorOptions(codec: Codec, out: ImageSink): number {
 
 /** Data: every regular file once (hard links are one node), in walk order, from `start`. */
 async function writeFileData(tree: Tree, out: ImageSink, start: number, blockSize: number, codec: Codec, workers: number): Promise<DataResult> {
-  const files: Node[] = [];
+  const files: FileNode[] = [];
   const seen = new Set<Node>();
   for (const { node } of tree.walk()) {
     if (node.type === 'file' && !seen.has(node)) {

@@ -4,6 +4,7 @@
 // as zeros and writers that know sparse files keep them unallocated.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { BuildError } from '../errors.js';
 
 export type Piece =
   | { at: number; length: number; bytes: Uint8Array }
@@ -25,23 +26,98 @@ export function fileContent(file: string, size: number, from = 0): Content {
 
 const CHUNK = 1 << 20;
 
-/** Reads a piece's bytes in chunks of at most 1 MiB (synchronous: one file at a time). */
-function* readPiece(p: Piece): Generator<Uint8Array> {
-  if ('bytes' in p) {
-    for (let o = 0; o < p.length; o += CHUNK) yield p.bytes.subarray(o, Math.min(p.length, o + CHUNK));
-    return;
+type FilePiece = Extract<Piece, { file: string }>;
+
+/**
+ * Reads the bytes of a content: the one place where file pieces are read from disk
+ * (synchronously, one descriptor per file, kept open until `close`). `read` serves
+ * ranges in increasing order and says when a range is all hole; `chunks` streams a
+ * range with holes as zeros.
+ */
+export class ContentReader {
+  /** the first piece that may still hold data for `read` (ranges come in increasing order) */
+  private piece = 0;
+  private fds = new Map<string, number>();
+
+  /** `Fail`: the error class of a short read (a file that changed while building) */
+  constructor(
+    readonly content: Content,
+    private readonly Fail: new (message: string) => Error = BuildError,
+  ) {}
+
+  /** Where the first data byte at or after `from` is (the content's size when none is). */
+  nextData(from: number): number {
+    const pieces = this.content.pieces;
+    this.skipTo(from);
+    for (let i = this.piece; i < pieces.length; i++) if (pieces[i].length) return Math.max(from, pieces[i].at);
+    return Math.max(from, this.content.size);
   }
-  const fd = openSync(p.file, 'r');
-  try {
-    for (let o = 0; o < p.length; ) {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, p.length - o));
-      const n = readSync(fd, buf, 0, buf.length, p.from + o);
-      if (n === 0) throw new Error(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
-      o += n;
-      yield buf.subarray(0, n);
+
+  /** The bytes of [from, from + length) (past the end as zeros), or null when that range is all hole. */
+  read(from: number, length: number): Buffer | null {
+    const pieces = this.content.pieces;
+    const end = from + length;
+    this.skipTo(from);
+    if (this.piece >= pieces.length || pieces[this.piece].at >= end) return null;
+    const buf = Buffer.allocUnsafeSlow(length);
+    let filled = from;
+    for (let i = this.piece; i < pieces.length && pieces[i].at < end; i++) {
+      const p = pieces[i];
+      const a = Math.max(from, p.at);
+      const b = Math.min(end, p.at + p.length);
+      if (a > filled) buf.fill(0, filled - from, a - from);
+      if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
+      else this.readFile(p, buf.subarray(a - from, b - from), a - p.at);
+      filled = b;
     }
-  } finally {
-    closeSync(fd);
+    if (filled < end) buf.fill(0, filled - from);
+    return buf;
+  }
+
+  /** The bytes in [start, end) in chunks of at most 1 MiB, holes as zeros (any order of calls). */
+  *chunks(start = 0, end = this.content.size): Generator<Uint8Array> {
+    let pos = start;
+    for (const p of this.content.pieces) {
+      if (p.at + p.length <= pos) continue;
+      if (p.at >= end) break;
+      if (p.at > pos) {
+        yield* zeros(p.at - pos);
+        pos = p.at;
+      }
+      const to = Math.min(p.length, end - p.at);
+      for (let o = pos - p.at; o < to; o += CHUNK) {
+        const n = Math.min(CHUNK, to - o);
+        if ('bytes' in p) yield p.bytes.subarray(o, o + n);
+        else {
+          const buf = Buffer.allocUnsafe(n);
+          this.readFile(p, buf, o);
+          yield buf;
+        }
+      }
+      pos = p.at + to;
+    }
+    if (end > pos) yield* zeros(end - pos);
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+
+  private skipTo(from: number): void {
+    const pieces = this.content.pieces;
+    while (this.piece < pieces.length && pieces[this.piece].at + pieces[this.piece].length <= from) this.piece++;
+  }
+
+  /** Fills buf with the piece's bytes from offset `at` of the piece on. */
+  private readFile(p: FilePiece, buf: Uint8Array, at: number): void {
+    let fd = this.fds.get(p.file);
+    if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
+    for (let o = 0; o < buf.length; ) {
+      const n = readSync(fd, buf, o, buf.length - o, p.from + at + o);
+      if (n === 0) throw new this.Fail(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
+      o += n;
+    }
   }
 }
 
@@ -84,33 +160,18 @@ export function layoutDigest(c: Content): string {
 }
 
 /** Every byte of the content in order, holes as zeros. */
-export function* readContent(c: Content): Generator<Uint8Array> {
-  let pos = 0;
-  for (const p of c.pieces) {
-    if (p.at > pos) yield* zeros(p.at - pos);
-    yield* readPiece(p);
-    pos = p.at + p.length;
-  }
-  if (c.size > pos) yield* zeros(c.size - pos);
+export function readContent(c: Content): Generator<Uint8Array> {
+  return readRange(c, 0, c.size);
 }
 
 /** The bytes in [start, end) of the content, holes as zeros. */
 export function* readRange(c: Content, start: number, end: number): Generator<Uint8Array> {
-  let pos = start;
-  for (const p of c.pieces) {
-    if (p.at + p.length <= pos) continue;
-    if (p.at >= end) break;
-    if (p.at > pos) {
-      yield* zeros(p.at - pos);
-      pos = p.at;
-    }
-    const from = pos - p.at;
-    const to = Math.min(p.length, end - p.at);
-    const part: Piece = 'bytes' in p ? { at: pos, length: to - from, bytes: p.bytes.subarray(from, to) } : { at: pos, length: to - from, file: p.file, from: p.from + from };
-    yield* readPiece(part);
-    pos = p.at + to;
+  const reader = new ContentReader(c);
+  try {
+    yield* reader.chunks(start, end);
+  } finally {
+    reader.close();
   }
-  if (end > pos) yield* zeros(end - pos);
 }
 
 /** The blocks of `block` bytes that hold data (pieces rounded out to blocks, merged), as

@@ -52,9 +52,9 @@ type Fail = (what: string, have: number | string, max: number | string) => Limit
 
 function checkNode(node: Node, l: FormatLimits, fail: Fail): void {
   for (const [what, id] of [['uid', node.uid], ['gid', node.gid]] as const) if (!Number.isInteger(id) || id < 0 || id > l.id) throw fail(what, id, l.id);
-  if (node.type === 'symlink' && node.target!.length > l.symlink) throw fail('symlink target of', `${node.target!.length} bytes`, `${l.symlink} bytes`);
-  if (node.type === 'file' && node.content!.size > l.fileSize) throw fail('file size', `${node.content!.size} bytes`, `${l.fileSize} bytes`);
-  if (node.rdev) {
+  if (node.type === 'symlink' && node.target.length > l.symlink) throw fail('symlink target of', `${node.target.length} bytes`, `${l.symlink} bytes`);
+  if (node.type === 'file' && node.content.size > l.fileSize) throw fail('file size', `${node.content.size} bytes`, `${l.fileSize} bytes`);
+  if (node.type === 'char' || node.type === 'block') {
     const { major, minor } = node.rdev;
     if (!Number.isInteger(major) || major < 0 || major > l.major) throw fail(`device ${major}:${minor}: major`, major, l.major);
     if (!Number.isInteger(minor) || minor < 0 || minor > l.minor) throw fail(`device ${major}:${minor}: minor`, minor, l.minor);

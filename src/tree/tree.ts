@@ -4,17 +4,21 @@
 // entries by the name's bytes as a latin1 string (one char per byte), which keeps
 // non-UTF-8 names exact and makes plain string order equal to byte order (strcmp).
 import { createHash } from 'node:crypto';
+import { BuildError } from '../errors.js';
 import type { Content } from './content.js';
-
-export type NodeType = 'dir' | 'file' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
 
 export interface Time {
   sec: number;
   nsec: number;
 }
 
-export interface Node {
-  type: NodeType;
+export interface Rdev {
+  major: number;
+  minor: number;
+}
+
+/** What every inode has, whatever its type. */
+interface NodeBase {
   /** permission and special bits only (0o7777) */
   mode: number;
   uid: number;
@@ -22,31 +26,116 @@ export interface Node {
   mtime: Time;
   /** name → value bytes, e.g. "security.capability" */
   xattrs: Map<string, Uint8Array>;
-  /** regular files */
-  content?: Content;
-  /** symlinks: the target bytes */
-  target?: Uint8Array;
-  /** char and block devices */
-  rdev?: { major: number; minor: number };
-  /** directories: name key (latin1 of the UTF-8 bytes) → node */
-  entries?: Map<string, Node>;
 }
 
-export type Attrs = Partial<Pick<Node, 'mode' | 'uid' | 'gid' | 'mtime'>>;
+export interface FileNode extends NodeBase {
+  type: 'file';
+  content: Content;
+}
+
+export interface DirNode extends NodeBase {
+  type: 'dir';
+  /** name key (latin1 of the UTF-8 bytes) → node; changed only through Tree's methods */
+  readonly entries: ReadonlyMap<string, Node>;
+}
+
+export interface SymlinkNode extends NodeBase {
+  type: 'symlink';
+  /** the target bytes */
+  target: Uint8Array;
+}
+
+export interface DeviceNode extends NodeBase {
+  type: 'char' | 'block';
+  rdev: Rdev;
+}
+
+export interface SpecialNode extends NodeBase {
+  type: 'fifo' | 'socket';
+}
+
+/** One inode, by type: `switch (node.type)` narrows to the fields that type has. A hard
+ *  link is no variant of its own: it is the same Node under several names. */
+export type Node = FileNode | DirNode | SymlinkNode | DeviceNode | SpecialNode;
+
+export type NodeType = Node['type'];
+
+/** What a non-directory needs besides its attributes, by type. */
+export interface NodeData {
+  content?: Content;
+  target?: Uint8Array;
+  rdev?: Rdev;
+}
+
+export type Attrs = Partial<Pick<NodeBase, 'mode' | 'uid' | 'gid' | 'mtime'>>;
 
 export type PathLike = string | Uint8Array;
 
-export function makeNode(type: NodeType, attrs: Attrs = {}, extra: Partial<Node> = {}): Node {
-  return {
-    type,
+const EMPTY: Content = { size: 0, pieces: [] };
+
+/**
+ * A new node of `type`: a directory with no entries, a file with `data.content` (empty
+ * when not given), a symlink with `data.target`, a device with `data.rdev`.
+ */
+export function makeNode(type: 'dir', attrs?: Attrs): DirNode;
+export function makeNode(type: 'file', attrs?: Attrs, data?: { content?: Content }): FileNode;
+export function makeNode(type: 'symlink', attrs: Attrs, data: { target: Uint8Array }): SymlinkNode;
+export function makeNode(type: 'char' | 'block', attrs: Attrs, data: { rdev: Rdev }): DeviceNode;
+export function makeNode(type: 'fifo' | 'socket', attrs?: Attrs): SpecialNode;
+export function makeNode(type: NodeType, attrs?: Attrs, data?: NodeData): Node;
+export function makeNode(type: NodeType, attrs: Attrs = {}, data: NodeData = {}): Node {
+  const base = {
     mode: attrs.mode ?? (type === 'dir' ? 0o755 : 0o644),
     uid: attrs.uid ?? 0,
     gid: attrs.gid ?? 0,
     mtime: attrs.mtime ?? { sec: 0, nsec: 0 },
-    xattrs: new Map(),
-    ...(type === 'dir' ? { entries: new Map() } : {}),
-    ...extra,
+    xattrs: new Map<string, Uint8Array>(),
   };
+  switch (type) {
+    case 'dir':
+      return { type, ...base, entries: new Map() };
+    case 'file':
+      return { type, ...base, content: data.content ?? EMPTY };
+    case 'symlink':
+      if (!data.target) throw new Error('a symlink node needs its target');
+      return { type, ...base, target: data.target };
+    case 'char':
+    case 'block':
+      if (!data.rdev) throw new Error(`a ${type} device node needs its device numbers`);
+      return { type, ...base, rdev: data.rdev };
+    default:
+      return { type, ...base };
+  }
+}
+
+/** The data of a node (content, target or device numbers), for a copy of it. */
+export function nodeData(node: Node): NodeData {
+  switch (node.type) {
+    case 'file':
+      return { content: node.content };
+    case 'symlink':
+      return { target: node.target };
+    case 'char':
+    case 'block':
+      return { rdev: node.rdev };
+    default:
+      return {};
+  }
+}
+
+/** The data of a node as a file's content: a file's own, none (0 bytes) for anything else. */
+export function contentOf(node: Node): Content {
+  return node.type === 'file' ? node.content : EMPTY;
+}
+
+/** The file size of a node as the stat of a file reports it: content for files, target for symlinks, else 0. */
+export function fileSize(node: Node): number {
+  return node.type === 'file' ? node.content.size : node.type === 'symlink' ? node.target.length : 0;
+}
+
+/** The entries of a directory for change: only the Tree's methods call this. */
+function entriesOf(dir: DirNode): Map<string, Node> {
+  return dir.entries as Map<string, Node>;
 }
 
 /** The entry key of a name given as text (UTF-8) or bytes. */
@@ -67,7 +156,7 @@ export function pathKeys(path: PathLike): string[] {
 }
 
 export class Tree {
-  readonly root: Node;
+  readonly root: DirNode;
 
   constructor(rootAttrs: Attrs = {}) {
     this.root = makeNode('dir', rootAttrs);
@@ -77,7 +166,7 @@ export class Tree {
   get(path: PathLike): Node | undefined {
     let node: Node | undefined = this.root;
     for (const k of pathKeys(path)) {
-      node = node.entries?.get(k);
+      node = node.type === 'dir' ? node.entries.get(k) : undefined;
       if (!node) return undefined;
     }
     return node;
@@ -87,39 +176,79 @@ export class Tree {
    * The directory at path, created with `attrs` (and its missing parents) when absent.
    * Throws when a non-directory is in the way.
    */
-  mkdirp(path: PathLike, attrs: Attrs = {}): Node {
+  mkdirp(path: PathLike, attrs: Attrs = {}): DirNode {
     let node = this.root;
     const seen: string[] = [];
     for (const k of pathKeys(path)) {
       seen.push(k);
-      let next = node.entries!.get(k);
-      if (!next) {
-        next = makeNode('dir', attrs);
-        node.entries!.set(k, next);
-      } else if (next.type !== 'dir') {
-        throw new Error(`/${keyBytes(seen.join('/')).toString('utf8')} is a ${next.type}, not a directory`);
-      }
+      const next = node.entries.get(k) ?? this.add(node, k, makeNode('dir', attrs));
+      if (next.type !== 'dir') throw new Error(`/${keyBytes(seen.join('/')).toString('utf8')} is a ${next.type}, not a directory`);
       node = next;
     }
     return node;
   }
 
   /** Puts node at path, replacing what is there; missing parents are created with `parentAttrs`. */
-  set(path: PathLike, node: Node, parentAttrs: Attrs = {}): Node {
+  set<N extends Node>(path: PathLike, node: N, parentAttrs: Attrs = {}): N {
     const keys = pathKeys(path);
     const name = keys.pop();
     if (name === undefined) throw new Error('cannot replace the root directory');
-    this.mkdirp(keyBytes(keys.join('/')), parentAttrs).entries!.set(name, node);
+    return this.replace(this.mkdirp(keyBytes(keys.join('/')), parentAttrs), name, node);
+  }
+
+  /**
+   * Puts node at path the way a copy into a chroot would: the parent path resolves
+   * through the tree's own symlinks (Debian's /bin → usr/bin) without leaving the root,
+   * missing parents are created 0755 root-owned with `mtime`, and whatever is at the
+   * final name is replaced — except that a directory placed on a directory merges (the
+   * one already there is returned).
+   */
+  place(path: string, node: Node, mtime: Time): Node {
+    const keys = this.resolve(path);
+    const name = keys.pop();
+    if (name === undefined) throw new BuildError(`cannot place anything at ${path}: it is the root directory`);
+    let parent;
+    try {
+      parent = this.mkdirp(keyBytes(keys.join('/')), { mode: 0o755, uid: 0, gid: 0, mtime });
+    } catch (e) {
+      throw new BuildError(`cannot place ${path}: ${(e as Error).message}`);
+    }
+    const old = parent.entries.get(name);
+    if (old?.type === 'dir' && node.type === 'dir') return old;
+    return this.replace(parent, name, node);
+  }
+
+  /** Adds node to dir under a name key it does not have yet (throws when it has). */
+  add<N extends Node>(dir: DirNode, key: string, node: N): N {
+    if (dir.entries.has(key)) throw new Error(`${keyBytes(key).toString('utf8')} is already there`);
+    entriesOf(dir).set(key, node);
     return node;
   }
 
-  /** Removes the entry at path (a directory with everything below it); false when absent. */
-  remove(path: PathLike): boolean {
-    const keys = pathKeys(path);
+  /** Puts node into dir under the name key, replacing what is there (if anything). */
+  replace<N extends Node>(dir: DirNode, key: string, node: N): N {
+    entriesOf(dir).set(key, node);
+    return node;
+  }
+
+  /**
+   * Removes an entry (a directory with everything below it): the one at path, or the
+   * one under the name key in dir. False when absent.
+   */
+  remove(path: PathLike): boolean;
+  remove(dir: DirNode, key: string): boolean;
+  remove(at: PathLike | DirNode, key?: string): boolean {
+    if (typeof at === 'object' && !(at instanceof Uint8Array)) return entriesOf(at).delete(key ?? '');
+    const keys = pathKeys(at);
     const name = keys.pop();
     if (name === undefined) return false;
     const parent = this.get(keyBytes(keys.join('/')));
-    return parent?.entries?.delete(name) ?? false;
+    return parent?.type === 'dir' ? entriesOf(parent).delete(name) : false;
+  }
+
+  /** The entries of dir as [name key, node], in byte order of the names. */
+  children(dir: DirNode): Array<[string, Node]> {
+    return sortedEntries(dir);
   }
 
   /**
@@ -139,8 +268,8 @@ export class Tree {
     const nodes: Array<Node | undefined> = [this.root];
     let hops = 0;
     while (todo.length) {
-      const k = todo.pop()!;
-      if (!real(k)) continue;
+      const k = todo.pop();
+      if (k === undefined || !real(k)) continue;
       rest--;
       if (k === '..') {
         if (done.length) {
@@ -149,16 +278,17 @@ export class Tree {
         }
         continue;
       }
-      const node = nodes[nodes.length - 1]?.entries?.get(k);
+      const dir = nodes[nodes.length - 1];
+      const node = dir?.type === 'dir' ? dir.entries.get(k) : undefined;
       if (node?.type === 'symlink' && (rest > 0 || followLast)) {
         if (++hops > 40) throw new Error(`/${keyBytes([...done, k].join('/')).toString('utf8')}: too many levels of symbolic links`);
-        const target = Buffer.from(node.target!).toString('latin1');
+        const target = Buffer.from(node.target).toString('latin1');
         if (target.startsWith('/')) {
           done.length = 0;
           nodes.length = 1;
         }
         const parts = target.split('/');
-        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+        todo.push(...parts.reverse());
         rest += parts.filter(real).length;
         continue;
       }
@@ -173,15 +303,15 @@ export class Tree {
    * walk keeps its own stack (one frame per directory level), so depth costs no JS stack.
    */
   *walk(): Generator<{ path: Buffer; node: Node; depth: number }> {
-    const stack: Array<{ dir: Node; keys: string[]; next: number; prefix: Buffer }> = [{ dir: this.root, keys: sortedKeys(this.root), next: 0, prefix: Buffer.alloc(0) }];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
+    const stack: Array<{ dir: DirNode; keys: string[]; next: number; prefix: Buffer }> = [{ dir: this.root, keys: sortedKeys(this.root), next: 0, prefix: Buffer.alloc(0) }];
+    for (let top = stack.at(-1); top; top = stack.at(-1)) {
       if (top.next === top.keys.length) {
         stack.pop();
         continue;
       }
-      const key = top.keys[top.next++]!;
-      const node = top.dir.entries!.get(key)!;
+      const key = top.keys[top.next++] ?? '';
+      const node = top.dir.entries.get(key);
+      if (!node) continue;
       const path = top.prefix.length ? Buffer.concat([top.prefix, SLASH, keyBytes(key)]) : keyBytes(key);
       yield { path, node, depth: stack.length };
       if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0, prefix: path });
@@ -196,26 +326,30 @@ const SLASH = Buffer.from('/');
  * (children in name order, top last: mksquashfs's order), with an explicit stack, so a
  * deep tree costs no JS stack.
  */
-export function dirsPostOrder(top: Node, fn: (dir: Node, keys: string[]) => void): void {
-  const stack = [{ dir: top, keys: sortedKeys(top), next: 0 }];
-  while (stack.length) {
-    const frame = stack[stack.length - 1]!;
-    let sub: Node | undefined;
-    while (!sub && frame.next < frame.keys.length) {
-      const child = frame.dir.entries!.get(frame.keys[frame.next++]!)!;
-      if (child.type === 'dir') sub = child;
+export function dirsPostOrder(top: DirNode, fn: (dir: DirNode, entries: Array<[string, Node]>) => void): void {
+  const stack = [{ dir: top, entries: sortedEntries(top), next: 0 }];
+  for (let frame = stack.at(-1); frame; frame = stack.at(-1)) {
+    let sub: DirNode | undefined;
+    while (!sub && frame.next < frame.entries.length) {
+      const child = frame.entries[frame.next++]?.[1];
+      if (child?.type === 'dir') sub = child;
     }
-    if (sub) stack.push({ dir: sub, keys: sortedKeys(sub), next: 0 });
+    if (sub) stack.push({ dir: sub, entries: sortedEntries(sub), next: 0 });
     else {
       stack.pop();
-      fn(frame.dir, frame.keys);
+      fn(frame.dir, frame.entries);
     }
   }
 }
 
+/** A directory's entries as [name key, node], in byte order of the names (latin1 keys compare as bytes). */
+export function sortedEntries(dir: DirNode): Array<[string, Node]> {
+  return [...dir.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** A directory's entry keys in byte order (latin1 keys compare as bytes). */
-export function sortedKeys(dir: Node): string[] {
-  return [...dir.entries!.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+export function sortedKeys(dir: DirNode): string[] {
+  return [...dir.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -224,18 +358,19 @@ export function sortedKeys(dir: Node): string[] {
  */
 export function linkCounts(tree: Tree): Map<Node, number> {
   const counts = new Map<Node, number>([[tree.root, 2]]);
-  const todo: Node[] = [tree.root]; // directories still to count, an explicit stack
-  while (todo.length) {
-    const dir = todo.pop()!;
-    for (const child of dir.entries!.values()) {
+  const todo: DirNode[] = [tree.root]; // directories still to count, an explicit stack
+  for (let dir = todo.pop(); dir; dir = todo.pop()) {
+    let subdirs = 0;
+    for (const child of dir.entries.values()) {
       if (child.type === 'dir') {
-        counts.set(dir, counts.get(dir)! + 1);
+        subdirs++;
         counts.set(child, 2);
         todo.push(child);
       } else {
         counts.set(child, (counts.get(child) ?? 0) + 1);
       }
     }
+    counts.set(dir, 2 + subdirs);
   }
   return counts;
 }
@@ -247,8 +382,9 @@ export function shapeDigest(tree: Tree, salt = ''): Buffer {
   const h = createHash('sha256').update(salt);
   for (const { path, node } of tree.walk()) {
     h.update(path).update('\0');
-    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.content?.size ?? 0, node.rdev ?? 0]));
-    if (node.target) h.update(node.target);
+    const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : 0;
+    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.type === 'file' ? node.content.size : 0, rdev]));
+    if (node.type === 'symlink') h.update(node.target);
     for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
   }
   return h.digest();

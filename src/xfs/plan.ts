@@ -4,7 +4,7 @@
 // a filesystem of a given size: inode chunks first from AG 0's first chunk, then
 // directory, symlink, data, bmbt and attribute blocks in inode order.
 import { dataBlockRuns } from '../tree/content.js';
-import { keyBytes, linkCounts, type Node, sortedKeys, type Tree } from '../tree/tree.js';
+import { type DirNode, type FileNode, keyBytes, linkCounts, type Node, sortedEntries, type Tree } from '../tree/tree.js';
 import { bmbtBlocks, type Extent, MAX_EXTLEN } from './bmap.js';
 import { type BtreeShape, levelCounts } from './btree.js';
 import { type DirEntry, type DirForm, directory } from './dir.js';
@@ -35,8 +35,8 @@ export interface Ino {
 }
 
 /** Logical blocks of a file's content that hold data. */
-function dataRuns(node: Node): Run[] {
-  return dataBlockRuns(node.content!, BLOCK);
+function dataRuns(node: FileNode): Run[] {
+  return dataBlockRuns(node.content, BLOCK);
 }
 
 /** `where` names the entry in an error (built only then: deep paths are long). */
@@ -52,7 +52,7 @@ function newIno(index: number, node: Node, nlink: number, where: () => string): 
   }
   if (node.type === 'file') i.runs = dataRuns(node);
   if (node.type === 'symlink') {
-    if (node.target!.length > i.room) i.runs = [{ start: 0, length: 1 }];
+    if (node.target.length > i.room) i.runs = [{ start: 0, length: 1 }];
   }
   return i;
 }
@@ -77,12 +77,9 @@ export function collectInodes(tree: Tree, epochNode: Node): { inodes: Ino[]; byN
   return { inodes, byNode };
 }
 
-/** A directory's entries (names in byte order) with the inode numbers `ino` gives. */
-export function dirForm(i: Ino, parent: Ino, byNode: Map<Node, Ino>, ino: (x: Ino) => number): DirForm {
-  const entries: DirEntry[] = sortedKeys(i.node).map((k) => {
-    const child = i.node.entries!.get(k)!;
-    return { name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] };
-  });
+/** The entries of directory `dir` (inode i; names in byte order) with the inode numbers `ino` gives. */
+export function dirForm(i: Ino, dir: DirNode, parent: Ino, byNode: Map<Node, Ino>, ino: (x: Ino) => number): DirForm {
+  const entries: DirEntry[] = sortedEntries(dir).map(([k, child]) => ({ name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] }));
   return directory(entries, ino(i), ino(parent), i.room);
 }
 

@@ -13,7 +13,7 @@ import { S_IALLUGO, S_IF, sysvEncodeDev } from '../posix.js';
 import { bufferBytes } from '../ext4/sizing.js';
 import { readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
-import { makeNode, type Node, shapeDigest, type Time, type Tree } from '../tree/tree.js';
+import { type FileNode, fileSize, makeNode, type Node, shapeDigest, type Time, type Tree } from '../tree/tree.js';
 import { agStates, writeAgs } from './ags.js';
 import { buildFork, type Extent } from './bmap.js';
 import { sealCrc } from './crc.js';
@@ -61,8 +61,8 @@ function planLayout(inodes: Ino[], dirBlocks: Map<Ino, number[]>, spare: number)
 
 
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
-function writeFileData(w: BlockWriter, node: Node, extents: Extent[], hash: ReturnType<typeof createHash>): void {
-  const content = node.content!;
+function writeFileData(w: BlockWriter, node: FileNode, extents: Extent[], hash: ReturnType<typeof createHash>): void {
+  const content = node.content;
   for (const e of extents) {
     let block = e.physical;
     let carry = Buffer.alloc(0);
@@ -107,14 +107,14 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
   const own = c.ino(i);
   if (node.type === 'char' || node.type === 'block') {
     const b = Buffer.alloc(4);
-    b.writeUInt32BE(sysvEncodeDev(node.rdev!));
+    b.writeUInt32BE(sysvEncodeDev(node.rdev));
     return { format: FMT.dev, bytes: b, size: 0 };
   }
   if (node.type === 'fifo' || node.type === 'socket') return { format: FMT.dev, bytes: Buffer.alloc(4), size: 0 };
-  if (node.type === 'symlink' && !i.runs.length) return { format: FMT.local, bytes: Buffer.from(node.target!), size: node.target!.length };
-  let size = node.type === 'file' ? node.content!.size : node.target?.length ?? 0;
+  if (node.type === 'symlink' && !i.runs.length) return { format: FMT.local, bytes: Buffer.from(node.target), size: node.target.length };
+  let size = fileSize(node);
   if (node.type === 'dir') {
-    const d = dirForm(i, parent, byNode, c.ino);
+    const d = dirForm(i, node, parent, byNode, c.ino);
     if (d.form === 'sf') return { format: FMT.local, bytes: d.fork, size: d.fork.length };
     for (const b of d.blocks) {
       const at = physicalOf(i.extents, b.dablk);
@@ -123,7 +123,7 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
     }
     size = d.size;
   }
-  if (node.type === 'symlink') c.w.write(i.extents[0].physical, symlinkBlock(node.target!, i.extents[0].physical, own, c.uuid));
+  if (node.type === 'symlink') c.w.write(i.extents[0].physical, symlinkBlock(node.target, i.extents[0].physical, own, c.uuid));
   const fork = buildFork(i.extents, i.room, i.bmbt, (b) => c.layout.geo.fsb(b));
   for (const b of fork.blocks) {
     LBTREE.encode({ blkno: b.at * SECTORS, uuid: c.uuid, owner: own }, b.data);
@@ -200,7 +200,7 @@ function writeInodes(c: Ctx, inodes: Ino[], parents: Map<Ino, Ino>, byNode: Map<
 function parentsOf(inodes: Ino[], byNode: Map<Node, Ino>): Map<Ino, Ino> {
   const parents = new Map<Ino, Ino>();
   for (const i of inodes) {
-    const subdirs = i.node.type === 'dir' ? [...i.node.entries!.values()].filter((c) => c.type === 'dir') : [];
+    const subdirs = i.node.type === 'dir' ? [...i.node.entries.values()].filter((c) => c.type === 'dir') : [];
     for (const child of subdirs) parents.set(byNode.get(child)!, i);
   }
   return parents;
@@ -214,7 +214,7 @@ export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
   const dirBlocks = new Map<Ino, number[]>();
   for (const i of inodes) {
     if (i.node.type !== 'dir') continue;
-    const d = dirForm(i, parents.get(i) ?? i, byNode, () => 0);
+    const d = dirForm(i, i.node, parents.get(i) ?? i, byNode, () => 0);
     if (d.form === 'blocks') dirBlocks.set(i, d.blocks.map((b) => b.dablk));
   }
   const content = inodes.reduce((s, i) => s + i.runs.reduce((n, r) => n + r.length, 0) + (dirBlocks.get(i)?.length ?? 0), 0) * BLOCK;

@@ -354,14 +354,15 @@ export async function push(layout: string, tag: string, dest: string, extra: str
 // ---- pushing by hand (distribution-spec push API), for what skopeo will not push ----
 
 /** Upload a blob to an open registry (POST an upload, PUT it whole with its digest). */
-export async function uploadBlob(host: string, repo: string, bytes: Buffer): Promise<string> {
+export async function uploadBlob(host: string, repo: string, bytes: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
   const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
   if (start.status !== 202) throw new Error(`upload to ${host}/${repo}: HTTP ${start.status}`);
   const at = new URL(start.headers.get('location')!, `http://${host}`);
-  at.searchParams.set('digest', sha256(bytes));
+  const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  at.searchParams.set('digest', digest);
   const put = await fetch(at, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   if (put.status !== 201) throw new Error(`upload to ${host}/${repo}: HTTP ${put.status} ${await put.text()}`);
-  return sha256(bytes);
+  return digest;
 }
 
 /** PUT a manifest as `tag`; the registry checks that the blobs it needs are there. */

@@ -1,10 +1,11 @@
 // Image files that arrive as a folder (an OCI layout) or as one tar archive (`docker
 // save`, oci-archive) read the same way: a path inside the bundle gives a region of a
 // file on disk. Layers inside an archive are never copied out: they are read in place.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, sep } from 'node:path';
 import { ImageError } from '../../errors.js';
 import { DEFAULT_LIMITS, formatBytes } from '../../limits.js';
+import { ContentReader, fileContent } from '../../tree/content.js';
 import { parseDocument } from '../shape.js';
 import { readTar, type TarEntry } from '../tar.js';
 
@@ -23,18 +24,12 @@ export interface Bundle {
 }
 
 export function readRegion(r: Region): Buffer {
-  const buf = Buffer.alloc(r.length);
-  const fd = openSync(r.file, 'r');
+  const reader = new ContentReader(fileContent(r.file, r.length, r.from), ImageError);
   try {
-    for (let o = 0; o < r.length; ) {
-      const n = readSync(fd, buf, o, r.length - o, r.from + o);
-      if (n === 0) throw new ImageError(`${r.file}: ends before byte ${r.from + r.length}`);
-      o += n;
-    }
+    return reader.read(0, r.length) ?? Buffer.alloc(0);
   } finally {
-    closeSync(fd);
+    reader.close();
   }
-  return buf;
 }
 
 /** The bytes of path (at most `max`), or a one-line error saying which bundle lacks it. */

@@ -1,0 +1,63 @@
+// The ext4, xfs and btrfs writers are synchronous: run on the main thread they would
+// hold its event loop for the whole write, and a SIGINT/SIGTERM would wait for the end.
+// So they run here, on a worker thread, while the main thread waits on a promise and its
+// signal handlers (src/cleanup.ts) can remove the temp file and exit at once.
+// The tree arrives as a structured clone: nodes are plain objects with Maps and byte
+// arrays, and one message keeps shared objects shared, so a hard link stays one node.
+// The image goes to the artifact's open file descriptor (one per process, shared with
+// the worker), at positions, as the writers write it.
+import { ftruncateSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { outputError, type ImageSink } from '../artifact.js';
+import { writeBtrfs } from '../btrfs/write.js';
+import { writeExt4 } from '../ext4/write.js';
+import { Tree, type Node, type Time } from '../tree/tree.js';
+import { writeXfs } from '../xfs/write.js';
+
+export interface FsJob {
+  type: 'ext4' | 'xfs' | 'btrfs';
+  root: Node;
+  fd: number;
+  /** the artifact's name, for error messages */
+  path: string;
+  disk: { sizeBufferMb: number; preallocate: boolean; epoch: Time };
+}
+
+/** What the worker posts back: the image's size, or the error it stopped with. */
+export type FsResult = { size: number } | { error: { name: string; message: string } };
+
+function fdSink(fd: number, path: string): ImageSink & { size: number } {
+  const guard = (io: () => void) => {
+    try {
+      io();
+    } catch (e) {
+      throw outputError(e, path);
+    }
+  };
+  return {
+    size: 0,
+    writeAt(chunk, position) {
+      guard(() => {
+        for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
+      });
+    },
+    setSize(size) {
+      guard(() => ftruncateSync(fd, size));
+      this.size = size;
+    },
+  };
+}
+
+function run(job: FsJob): FsResult {
+  const tree = Object.assign(Object.create(Tree.prototype) as Tree, { root: job.root });
+  const sink = fdSink(job.fd, job.path);
+  try {
+    const write = { ext4: writeExt4, xfs: writeXfs, btrfs: writeBtrfs }[job.type];
+    write(tree, sink, job.disk);
+    return { size: sink.size };
+  } catch (e) {
+    return { error: { name: (e as Error).constructor.name, message: (e as Error).message } };
+  }
+}
+
+parentPort?.postMessage(run(workerData as FsJob));
