@@ -118,8 +118,48 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const c = new Checker(read.source);
   const d = read.source.data;
   c.keys(d, [], { allowed: TOP, sections: SECTIONS });
-  const rules = { topLevel: TOP };
+  const top = checkTop(c, d);
+  const resources = checkResources(c, d);
+  const network = checkNetwork(c, d); // before [workload]: the first exposed tcp port defaults base_url
+  const workload = checkWorkload(c, d, network.expose);
+  const health = checkHealthCheck(c, d);
+  const actions = checkActions(c, d);
+  const disks = checkDisks(c, d);
+  const cloudInit = checkCloudInit(c, d);
+  const devices = checkDevices(c, d);
+  const labels = c.strMap(d, 'labels', [], '[labels] with team = "web"') ?? {};
 
+  const problems = c.sorted();
+  const { name, version, runtime } = top;
+  const { entrypoint, baseUrl, missingBaseUrl } = workload;
+  if (problems.length || !name || !version || !runtime || !entrypoint || (!baseUrl && !missingBaseUrl)) return { problems };
+  const template: ManifestTemplate = {
+    file: path.resolve(file),
+    schema_version: top.schema,
+    name,
+    version,
+    runtime,
+    enabled: top.enabled,
+    resources,
+    workload: { type: 'http', entrypoint, env: workload.env },
+    network,
+    actions,
+    disks,
+    labels,
+  };
+  if (baseUrl) template.workload.base_url = baseUrl;
+  else template.missingBaseUrl = missingBaseUrl;
+  if (workload.workdir) template.workload.workdir = workload.workdir;
+  if (health) template.health_check = health;
+  if (cloudInit) template.cloud_init = cloudInit;
+  if (devices) template.devices = devices;
+  return { template, problems };
+}
+
+const RULES = { topLevel: TOP };
+
+/** The top-level keys: schema_version, name, version, runtime, enabled. */
+function checkTop(c: Checker, d: Table) {
   const schema = c.str(d, 'schema_version', []) ?? 'v1';
   if (!(SCHEMA_VERSIONS as readonly string[]).includes(schema))
     c.report(['schema_version'], `unsupported ${JSON.stringify(schema)}; use schema_version = "v1" or "1.0" (or leave it out)`);
@@ -129,16 +169,22 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const version = c.str(d, 'version', [], { required: 'version = "1.0.0" at the top of the file' });
   const runtime = c.str(d, 'runtime', [], { required: 'runtime = "myapp" at the top of the file (usually the same as name)' });
   const enabled = c.bool(d, 'enabled', []) ?? true;
+  return { schema, name, version, runtime, enabled };
+}
 
-  // [resources]
+/** [resources] */
+function checkResources(c: Checker, d: Table): ManifestTemplate['resources'] {
   const res = c.table(d, 'resources', [], '[resources] with cpu_cores = 1 and memory_mb = 256') ?? {};
-  c.keys(res, ['resources'], { allowed: ['cpu_cores', 'memory_mb'], ...rules });
+  c.keys(res, ['resources'], { allowed: ['cpu_cores', 'memory_mb'], ...RULES });
   const cpu = c.int(res, 'cpu_cores', ['resources'], 1, 1024, 'cpu_cores = 2') ?? 1;
   const mem = c.int(res, 'memory_mb', ['resources'], 128, MAX_MEMORY_MB, 'memory_mb = 512') ?? 256;
+  return { cpu_cores: cpu, memory_mb: mem };
+}
 
-  // [network] (read before [workload]: the first exposed tcp port defaults base_url)
+/** [network] and its [[network.expose]] ports */
+function checkNetwork(c: Checker, d: Table): ManifestTemplate['network'] {
   const net = c.table(d, 'network', [], '[network] with mode = "bridged"') ?? {};
-  c.keys(net, ['network'], { allowed: NETWORK_KEYS, ...rules });
+  c.keys(net, ['network'], { allowed: NETWORK_KEYS, ...RULES });
   const np = ['network'];
   const mode = c.oneOf(c.str(net, 'mode', np), ['bridged', 'vsock', 'dhcp'] as const, ['network', 'mode']) ?? 'bridged';
   const subnet = c.str(net, 'subnet', np, { nonEmpty: true });
@@ -156,13 +202,20 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const hostPort = c.int(e, 'host_port', ep, 1, 65535, 'host_port = 8080');
     if (port !== undefined) expose.push(hostPort !== undefined ? { port, protocol, host_port: hostPort } : { port, protocol });
   });
+  const network: ManifestTemplate['network'] = { mode, expose };
+  if (subnet) network.subnet = subnet;
+  if (gateway) network.gateway = gateway;
+  if (autoAssign !== undefined) network.auto_assign = autoAssign;
+  return network;
+}
 
-  // [workload]
+/** [workload] (and the top-level [env] merged under it); base_url defaults to the first exposed tcp port. */
+function checkWorkload(c: Checker, d: Table, expose: ManifestTemplate['network']['expose']) {
   const wp = ['workload'];
   const w = c.table(d, 'workload', [], '[workload] with entrypoint = "/usr/bin/myapp"');
   if (d.workload === undefined) c.missing(wp, 'a [workload] section with entrypoint = "/usr/bin/myapp" (the command the agent starts)');
   const wl = w ?? {};
-  if (w) c.keys(w, wp, { allowed: WORKLOAD_KEYS, ...rules });
+  if (w) c.keys(w, wp, { allowed: WORKLOAD_KEYS, ...RULES });
   const typeRaw = c.str(wl, 'type', wp);
   if (typeRaw !== undefined && typeRaw !== 'http')
     c.report(['workload', 'type'], `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key`);
@@ -181,21 +234,24 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   if (workdir !== undefined && !workdir.startsWith('/')) c.report(['workload', 'workdir'], `must be an absolute path inside the VM (got ${JSON.stringify(workdir)})`);
   const topEnv = c.strMap(d, 'env', [], '[env] with LOG_LEVEL = "info"') ?? {};
   const wEnv = c.strMap(wl, 'env', wp, 'env = { LOG_LEVEL = "info" }') ?? {};
+  return { entrypoint, baseUrl, missingBaseUrl, workdir, env: { ...topEnv, ...wEnv } };
+}
 
-  // [health_check]
-  let health: ManifestTemplate['health_check'];
+/** [health_check] */
+function checkHealthCheck(c: Checker, d: Table): ManifestTemplate['health_check'] {
   const hc = c.table(d, 'health_check', [], '[health_check] with endpoint = "/healthz"');
-  if (hc) {
-    const hp = ['health_check'];
-    c.keys(hc, hp, { allowed: ['endpoint', 'timeout_ms'], ...rules });
-    const endpoint = c.str(hc, 'endpoint', hp, { required: 'endpoint = "/healthz" under [health_check]' });
-    if (endpoint && !endpoint.startsWith('/')) c.report(['health_check', 'endpoint'], `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`);
-    // 0 = the agent's default wait (it waits at least 2 minutes anyway)
-    const timeout = c.int(hc, 'timeout_ms', hp, 0, MAX_TIMEOUT_MS, 'timeout_ms = 10000') ?? 0;
-    if (endpoint) health = { endpoint, timeout_ms: timeout };
-  }
+  if (!hc) return undefined;
+  const hp = ['health_check'];
+  c.keys(hc, hp, { allowed: ['endpoint', 'timeout_ms'], ...RULES });
+  const endpoint = c.str(hc, 'endpoint', hp, { required: 'endpoint = "/healthz" under [health_check]' });
+  if (endpoint && !endpoint.startsWith('/')) c.report(['health_check', 'endpoint'], `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`);
+  // 0 = the agent's default wait (it waits at least 2 minutes anyway)
+  const timeout = c.int(hc, 'timeout_ms', hp, 0, MAX_TIMEOUT_MS, 'timeout_ms = 10000') ?? 0;
+  return endpoint ? { endpoint, timeout_ms: timeout } : undefined;
+}
 
-  // [actions.NAME]
+/** [actions.NAME] */
+function checkActions(c: Checker, d: Table): ManifestTemplate['actions'] {
   const actions: ManifestTemplate['actions'] = Object.create(null); // an action may be named __proto__
   const at = c.table(d, 'actions', [], '[actions.NAME] with method = "POST" and path = "/do"') ?? {};
   for (const an of Object.keys(at)) {
@@ -208,14 +264,16 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     if (p && !p.startsWith('/')) c.report([...ap, 'path'], `must start with / (got ${JSON.stringify(p)})`);
     const timeout = c.int(a, 'timeout_ms', ap, 0, MAX_TIMEOUT_MS, 'timeout_ms = 30000');
     const description = c.str(a, 'description', ap);
-    if (method && p) {
-      actions[an] = { method: method.toUpperCase(), path: p };
-      if (description !== undefined) actions[an].description = description;
-      if (timeout !== undefined) actions[an].timeout_ms = timeout;
-    }
+    if (!method || !p) continue;
+    actions[an] = { method: method.toUpperCase(), path: p };
+    if (description !== undefined) actions[an].description = description;
+    if (timeout !== undefined) actions[an].timeout_ms = timeout;
   }
+  return actions;
+}
 
-  // [[disks]]
+/** [[disks]] */
+function checkDisks(c: Checker, d: Table): ManifestTemplate['disks'] {
   const disks: ManifestTemplate['disks'] = [];
   (c.tables(d, 'disks', [], '[[disks]] name = "data" source = "https://.../data.img"') ?? []).forEach((t, i) => {
     const dp: KeyPath = ['disks', i];
@@ -228,77 +286,49 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
     const format = c.oneOf(c.str(t, 'format', dp), DISK_FORMATS, [...dp, 'format']);
     const readonly = c.bool(t, 'readonly', dp) ?? false;
     const target = c.str(t, 'target', dp, { nonEmpty: true });
-    if (dn && source) {
-      const disk: ManifestTemplate['disks'][number] = { name: dn, source, readonly };
-      if (checksum) disk.checksum = checksum;
-      if (format) disk.format = format;
-      if (target) disk.target = target;
-      disks.push(disk);
-    }
+    if (!dn || !source) return;
+    const disk: ManifestTemplate['disks'][number] = { name: dn, source, readonly };
+    if (checksum) disk.checksum = checksum;
+    if (format) disk.format = format;
+    if (target) disk.target = target;
+    disks.push(disk);
   });
+  return disks;
+}
 
-  // [cloud_init]
-  let cloudInit: ManifestTemplate['cloud_init'];
+/** [cloud_init] */
+function checkCloudInit(c: Checker, d: Table): ManifestTemplate['cloud_init'] {
   const ci = c.table(d, 'cloud_init', [], '[cloud_init] with datasource = "NoCloud"');
-  if (ci) {
-    const cp = ['cloud_init'];
-    c.keys(ci, cp, { allowed: CLOUD_INIT_KEYS, ...rules });
-    cloudInit = {};
-    const ds = c.str(ci, 'datasource', cp, { nonEmpty: true });
-    if (ds) cloudInit.datasource = ds;
-    const seed = c.oneOf(c.str(ci, 'seed_mode', cp), ['vfat'] as const, ['cloud_init', 'seed_mode']);
-    if (seed) cloudInit.seed_mode = seed;
-    for (const doc of ['user_data', 'meta_data', 'network_config'] as const) {
-      const parsed = cloudInitDoc(c, ci, doc);
-      if (parsed) cloudInit[doc] = parsed;
-    }
+  if (!ci) return undefined;
+  const cp = ['cloud_init'];
+  c.keys(ci, cp, { allowed: CLOUD_INIT_KEYS, ...RULES });
+  const cloudInit: NonNullable<ManifestTemplate['cloud_init']> = {};
+  const ds = c.str(ci, 'datasource', cp, { nonEmpty: true });
+  if (ds) cloudInit.datasource = ds;
+  const seed = c.oneOf(c.str(ci, 'seed_mode', cp), ['vfat'] as const, ['cloud_init', 'seed_mode']);
+  if (seed) cloudInit.seed_mode = seed;
+  for (const doc of ['user_data', 'meta_data', 'network_config'] as const) {
+    const parsed = cloudInitDoc(c, ci, doc);
+    if (parsed) cloudInit[doc] = parsed;
   }
+  return cloudInit;
+}
 
-  // [devices]
-  let devices: ManifestTemplate['devices'];
+/** [devices] */
+function checkDevices(c: Checker, d: Table): ManifestTemplate['devices'] {
   const dv = c.table(d, 'devices', [], '[devices] with pci_passthrough = ["0000:01:00.0"]');
-  if (dv) {
-    c.keys(dv, ['devices'], { allowed: ['pci_passthrough', 'allowlist'], ...rules });
-    devices = {};
-    const pci = c.strArray(dv, 'pci_passthrough', ['devices'], 'pci_passthrough = ["0000:01:00.0"]');
-    pci?.forEach((a, i) => {
-      if (!/^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(a))
-        c.report(['devices', 'pci_passthrough', i], `must be a PCI address like "0000:01:00.0" (got ${JSON.stringify(a)}); see lspci -D`);
-    });
-    if (pci?.length) devices.pci_passthrough = pci;
-    const allow = c.strArray(dv, 'allowlist', ['devices'], 'allowlist = ["10de:*"]');
-    if (allow?.length) devices.allowlist = allow;
-  }
-
-  const labels = c.strMap(d, 'labels', [], '[labels] with team = "web"') ?? {};
-
-  const problems = c.sorted();
-  if (problems.length || !name || !version || !runtime || !entrypoint || (!baseUrl && !missingBaseUrl)) return { problems };
-  const network: ManifestTemplate['network'] = { mode, expose };
-  if (subnet) network.subnet = subnet;
-  if (gateway) network.gateway = gateway;
-  if (autoAssign !== undefined) network.auto_assign = autoAssign;
-  const template: ManifestTemplate = {
-    file: path.resolve(file),
-    schema_version: schema,
-    name,
-    version,
-    runtime,
-    enabled,
-    resources: { cpu_cores: cpu, memory_mb: mem },
-    workload: { type: 'http', entrypoint, env: { ...topEnv, ...wEnv } },
-    network,
-    actions,
-    disks,
-    labels,
-  };
-  if (baseUrl) template.workload.base_url = baseUrl;
-  else template.missingBaseUrl = missingBaseUrl;
-  if (workdir) template.workload.workdir = workdir;
-  if (health) template.health_check = health;
-  if (cloudInit) template.cloud_init = cloudInit;
-  if (devices) template.devices = devices;
-  return { template, problems };
+  if (!dv) return undefined;
+  c.keys(dv, ['devices'], { allowed: ['pci_passthrough', 'allowlist'], ...RULES });
+  const devices: NonNullable<ManifestTemplate['devices']> = {};
+  const pci = c.strArray(dv, 'pci_passthrough', ['devices'], 'pci_passthrough = ["0000:01:00.0"]');
+  pci?.forEach((a, i) => {
+    if (!/^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(a))
+      c.report(['devices', 'pci_passthrough', i], `must be a PCI address like "0000:01:00.0" (got ${JSON.stringify(a)}); see lspci -D`);
+  });
+  if (pci?.length) devices.pci_passthrough = pci;
+  const allow = c.strArray(dv, 'allowlist', ['devices'], 'allowlist = ["10de:*"]');
+  if (allow?.length) devices.allowlist = allow;
+  return devices;
 }
 
 /** The problem a missing base_url is, reported only when the image cannot supply it either. */

@@ -3,7 +3,7 @@
 // Sources: the kernel's Documentation/driver-api/early-userspace/buffer-format.rst,
 // init/initramfs.c and usr/gen_init_cpio.c.
 //
-// Each entry is a 110-byte ASCII header, the NUL-terminated name, padding to a
+// Each entry is a 110-byte ASCII header (NEWC below), the NUL-terminated name, padding to a
 // multiple of 4, the data, padding to a multiple of 4:
 //   c_magic "070701" | ino | mode | uid | gid | nlink | mtime | filesize |
 //   devmajor | devminor | rdevmajor | rdevminor | namesize (with the NUL) | check
@@ -31,7 +31,31 @@ import { S_IF } from '../posix.js';
 import { readContent } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { linkCounts, type Node, type Tree } from '../tree/tree.js';
+import { defineStruct, type Record_ } from '../struct.js';
 import { NEWC_LIMITS } from './limits.js';
+
+/**
+ * The newc header (buffer-format.rst's field names; usr/gen_init_cpio.c writes it with
+ * one sprintf): ASCII, the magic then 8 hex digits per field.
+ */
+const NEWC = defineStruct('newc header', 110, {
+  c_magic: [0, 'bytes', 6],
+  c_ino: [6, 'bytes', 8],
+  c_mode: [14, 'bytes', 8],
+  c_uid: [22, 'bytes', 8],
+  c_gid: [30, 'bytes', 8],
+  c_nlink: [38, 'bytes', 8],
+  c_mtime: [46, 'bytes', 8],
+  c_filesize: [54, 'bytes', 8],
+  c_maj: [62, 'bytes', 8],
+  c_min: [70, 'bytes', 8],
+  c_rmaj: [78, 'bytes', 8],
+  c_rmin: [86, 'bytes', 8],
+  c_namesize: [94, 'bytes', 8],
+  c_chksum: [102, 'bytes', 8],
+});
+type NewcField = Exclude<keyof typeof NEWC.fields, 'c_magic'>;
+const NEWC_MAGIC = Buffer.from('070701', 'latin1');
 
 const MAX32 = 0xffffffff;
 const TRAILER = Buffer.from('TRAILER!!!');
@@ -82,26 +106,27 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     }
     if (node && node.xattrs.size) droppedXattrs++;
     const rdev = node?.type === 'char' || node?.type === 'block' ? node.rdev : undefined;
-    const fields = [
-      ino,
-      node ? S_IF[node.type] | node.mode : 0,
-      node?.uid ?? 0,
-      node?.gid ?? 0,
-      nlink,
-      Math.min(Math.max(node?.mtime.sec ?? 0, 0), MAX32),
-      size,
-      0,
-      0,
-      rdev?.major ?? 0,
-      rdev?.minor ?? 0,
-      name.length + 1,
-      0,
+    // [field, value, what it is in an error]
+    const fields: [NewcField, number, string][] = [
+      ['c_ino', ino, 'inode'],
+      ['c_mode', node ? S_IF[node.type] | node.mode : 0, 'mode'],
+      ['c_uid', node?.uid ?? 0, 'uid'],
+      ['c_gid', node?.gid ?? 0, 'gid'],
+      ['c_nlink', nlink, 'link count'],
+      ['c_mtime', Math.min(Math.max(node?.mtime.sec ?? 0, 0), MAX32), 'mtime'],
+      ['c_filesize', size, 'size'],
+      ['c_maj', 0, ''],
+      ['c_min', 0, ''],
+      ['c_rmaj', rdev?.major ?? 0, 'device major'],
+      ['c_rmin', rdev?.minor ?? 0, 'device minor'],
+      ['c_namesize', name.length + 1, 'name size'],
+      ['c_chksum', 0, ''],
     ];
-    const what = ['inode', 'mode', 'uid', 'gid', 'link count', 'mtime', 'size', '', '', 'device major', 'device minor', 'name size', ''];
-    const header = '070701' + fields.map((f, i) => hex8(f, what[i], display)).join('');
-    const head = Buffer.alloc(110 + name.length + 1 + pad4(110 + name.length + 1));
-    head.write(header, 0, 'latin1');
-    name.copy(head, 110);
+    const header: Record_<typeof NEWC.fields> = { c_magic: NEWC_MAGIC };
+    for (const [field, value, what] of fields) header[field] = Buffer.from(hex8(value, what, display), 'latin1');
+    const head = Buffer.alloc(NEWC.size + name.length + 1 + pad4(NEWC.size + name.length + 1));
+    NEWC.encode(header, head);
+    name.copy(head, NEWC.size);
     out(head);
     let n = 0;
     for (const chunk of data) {

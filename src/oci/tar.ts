@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { type Content, ContentReader, fileContent, type Piece } from '../tree/content.js';
 import type { Time } from '../tree/tree.js';
 import { ImageError } from '../errors.js';
+import { defineStruct } from '../struct.js';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -36,32 +37,57 @@ export interface TarEntry {
 
 const BLOCK = 512;
 
-// ustar header fields, [offset, length] (POSIX ustar; GNU tar manual "Standard")
-const F = {
-  name: [0, 100],
-  mode: [100, 8],
-  uid: [108, 8],
-  gid: [116, 8],
-  size: [124, 12],
-  mtime: [136, 12],
-  chksum: [148, 8],
-  typeflag: [156, 1],
-  linkname: [157, 100],
-  magic: [257, 6],
-  version: [263, 2],
-  devmajor: [329, 8],
-  devminor: [337, 8],
-  prefix: [345, 155],
-} as const;
-// old GNU header (magic "ustar  \0"): the prefix area holds atime, ctime, offset,
-// longnames, then the sparse map of type 'S' (GNU tar manual "Old GNU Format"):
-// 4 × {offset 12, numbytes 12} at 386, isextended at 482, realsize at 483.
-const OLDGNU_SPARSE = 386;
-const OLDGNU_ISEXTENDED = 482;
-const OLDGNU_REALSIZE = 483;
-// a sparse extension block: 21 × {offset 12, numbytes 12}, isextended at 504
-const EXT_SPARSE_COUNT = 21;
-const EXT_ISEXTENDED = 504;
+// Headers, declared as data (GNU tar manual "Basic Tar Format": struct posix_header,
+// struct oldgnu_header, struct sparse, struct sparse_header). Text fields are NUL-padded
+// bytes; numeric fields octal text (or GNU base-256), read by num().
+/** POSIX ustar header (POSIX "ustar Interchange Format"; GNU tar manual "Standard") */
+const USTAR = defineStruct('ustar header', BLOCK, {
+  name: [0, 'bytes', 100],
+  mode: [100, 'bytes', 8],
+  uid: [108, 'bytes', 8],
+  gid: [116, 'bytes', 8],
+  size: [124, 'bytes', 12],
+  mtime: [136, 'bytes', 12],
+  chksum: [148, 'bytes', 8],
+  typeflag: [156, 'u8'],
+  linkname: [157, 'bytes', 100],
+  magic: [257, 'bytes', 6],
+  version: [263, 'bytes', 2],
+  uname: [265, 'bytes', 32],
+  gname: [297, 'bytes', 32],
+  devmajor: [329, 'bytes', 8],
+  devminor: [337, 'bytes', 8],
+  prefix: [345, 'bytes', 155],
+});
+const F = USTAR.fields;
+/** old GNU header (magic "ustar  \0"): the ustar prefix area holds times and the sparse map of type 'S' (GNU tar manual "Old GNU Format") */
+const OLDGNU = defineStruct('old GNU header', BLOCK, {
+  atime: [345, 'bytes', 12],
+  ctime: [357, 'bytes', 12],
+  offset: [369, 'bytes', 12],
+  longnames: [381, 'bytes', 4],
+  unused: [385, 'u8'],
+  sparse: [386, 'bytes', 4 * 24], // 4 × struct sparse
+  isextended: [482, 'u8'],
+  realsize: [483, 'bytes', 12],
+});
+/** one sparse map slot: a data segment's offset and length */
+const SPARSE = defineStruct('GNU sparse slot', 24, { offset: [0, 'bytes', 12], numbytes: [12, 'bytes', 12] });
+/** a sparse extension block after an old GNU sparse header */
+const SPARSE_EXT = defineStruct('GNU sparse extension', BLOCK, {
+  sparse: [0, 'bytes', 21 * 24], // 21 × struct sparse
+  isextended: [504, 'u8'],
+});
+/** the ustar magic (magic field, NUL-terminated) */
+const USTAR_MAGIC = 'ustar\0';
+/** typeflag of an old GNU sparse file */
+const GNU_SPARSE = 'S';
+
+type TextField = readonly [number, 'bytes', number];
+
+function typeflagOf(h: Buffer): string {
+  return String.fromCharCode(h[F.typeflag[0]]!);
+}
 
 const TYPES: Record<string, TarEntryType> = {
   '0': 'file',
@@ -78,7 +104,7 @@ const TYPES: Record<string, TarEntryType> = {
 };
 
 /** Bytes of a NUL-terminated field. */
-function field(h: Buffer, [at, len]: readonly [number, number]): Buffer {
+function field(h: Buffer, [at, , len]: TextField): Buffer {
   const f = h.subarray(at, at + len);
   const nul = f.indexOf(0);
   return Buffer.from(nul < 0 ? f : f.subarray(0, nul));
@@ -107,7 +133,7 @@ function outOfRange(where: string, what: string, v: bigint | number, [min, max]:
  * complement number (GNU tar manual "Basic Tar Format", numeric fields). Values outside
  * `bounds` are refused: a negative size would step the reader backwards forever.
  */
-function num(h: Buffer, [at, len]: readonly [number, number], what: string, where: string, bounds: Bounds = SIZE): number {
+function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bounds: Bounds = SIZE): number {
   const f = h.subarray(at, at + len);
   if (f[0]! & 0x80) {
     const negative = (f[0]! & 0x40) !== 0;
@@ -218,8 +244,9 @@ function checkChecksum(h: Buffer, where: string): void {
   const stored = num(h, F.chksum, 'checksum', where);
   let unsigned = 0;
   let signed = 0;
+  const [from, , len] = F.chksum;
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    const b = i >= from && i < from + len ? 0x20 : h[i]!;
     unsigned += b;
     signed += b > 127 ? b - 256 : b;
   }
@@ -235,18 +262,37 @@ interface Pending {
   longLink?: Buffer;
 }
 
-const isPending = (p: Pending) => p.local.length > 0 || p.longName !== undefined || p.longLink !== undefined;
+/** typeflags of headers that describe the next entry (pax 'x', GNU 'L'/'K') or all later ones (pax 'g') */
+const META_TYPES = new Set(['x', 'g', 'L', 'K']);
 
-/** Takes in a meta header's data: 'x' for the next entry, 'g' for all later ones, GNU 'L'/'K' names. */
-function readMeta(typeflag: string, data: Buffer, where: string, global: Map<string, Buffer>, pending: Pending): void {
-  if (typeflag === 'x') pending.local = pending.local.concat(parsePax(data, where));
-  else if (typeflag === 'g') {
-    for (const [k, v] of parsePax(data, where)) v.length ? global.set(k, v) : global.delete(k);
-  } else {
-    const nul = data.indexOf(0);
-    const name = nul < 0 ? data : data.subarray(0, nul);
-    if (typeflag === 'L') pending.longName = name;
-    else pending.longLink = name;
+/** The one accumulator of meta headers: pax global records, and what applies to the next entry. */
+class MetaHeaders {
+  private global = new Map<string, Buffer>(); // from 'g' headers: apply to every later entry
+  private pending: Pending = { local: [] };
+
+  get isPending(): boolean {
+    const p = this.pending;
+    return p.local.length > 0 || p.longName !== undefined || p.longLink !== undefined;
+  }
+
+  /** Takes in a meta header's data: 'x' for the next entry, 'g' for all later ones, GNU 'L'/'K' names. */
+  take(typeflag: string, data: Buffer, where: string): void {
+    if (typeflag === 'x') this.pending.local = this.pending.local.concat(parsePax(data, where));
+    else if (typeflag === 'g') {
+      for (const [k, v] of parsePax(data, where)) v.length ? this.global.set(k, v) : this.global.delete(k);
+    } else {
+      const nul = data.indexOf(0);
+      const name = nul < 0 ? data : data.subarray(0, nul);
+      if (typeflag === 'L') this.pending.longName = name;
+      else this.pending.longLink = name;
+    }
+  }
+
+  /** What applies to the entry that follows, and a fresh start for the one after it. */
+  forEntry(): { pax: Pax; pending: Pending } {
+    const pending = this.pending;
+    this.pending = { local: [] };
+    return { pax: paxRecords(this.global, pending.local), pending };
   }
 }
 
@@ -254,41 +300,43 @@ function readMeta(typeflag: string, data: Buffer, where: string, global: Map<str
 export function* readTar(path: string, label = path): Generator<TarEntry> {
   const tar = new TarFile(path, label);
   try {
-    const global = new Map<string, Buffer>(); // from 'g' headers: apply to every later entry
-    let pending: Pending = { local: [] };
-    let pos = 0;
-    for (;;) {
-      if (pos === tar.size && !isPending(pending)) return; // no end-of-archive blocks: accepted
-      const h = tar.block(pos, 'header');
-      const where = `${label}: entry at byte ${pos}`;
-      if (h.every((b) => b === 0)) {
-        // end of archive: two zero blocks (POSIX); a single one before end of file is accepted
-        if (isPending(pending)) throw new TarError(`${where}: archive ends after an extended header, before its entry`);
-        return;
-      }
-      checkChecksum(h, where);
-      const typeflag = String.fromCharCode(h[156]!);
-      const size = num(h, F.size, 'size', `${label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
-      if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-        if (size > MAX_META) throw new TarError(`${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`);
-        readMeta(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where, global, pending);
-        pos += BLOCK + padded(size);
-        continue;
-      }
-      if (typeflag === 'V') {
-        // GNU volume label: not a file
-        pos += BLOCK + padded(size);
-        continue;
-      }
-      if (typeflag === 'M' || typeflag === 'N') throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
-      const { entry, next } = readEntry(tar, h, pos, paxRecords(global, pending.local), pending);
-      yield entry;
-      pending = { local: [] };
-      pos = next;
+    const meta = new MetaHeaders();
+    for (let pos: number | undefined = 0; pos !== undefined; ) {
+      const step = readHeader(tar, pos, meta);
+      if (step?.entry) yield step.entry;
+      pos = step?.next;
     }
   } finally {
     tar.close();
   }
+}
+
+/**
+ * The header at pos: an entry, or a meta header taken into `meta`, or a skipped volume
+ * label; and where the next header is. Undefined at the end of the archive.
+ */
+function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: TarEntry; next: number } | undefined {
+  if (pos === tar.size && !meta.isPending) return undefined; // no end-of-archive blocks: accepted
+  const h = tar.block(pos, 'header');
+  const where = `${tar.label}: entry at byte ${pos}`;
+  if (h.every((b) => b === 0)) {
+    // end of archive: two zero blocks (POSIX); a single one before end of file is accepted
+    if (meta.isPending) throw new TarError(`${where}: archive ends after an extended header, before its entry`);
+    return undefined;
+  }
+  checkChecksum(h, where);
+  const typeflag = typeflagOf(h);
+  const size = num(h, F.size, 'size', `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
+  const next = pos + BLOCK + padded(size);
+  if (META_TYPES.has(typeflag)) {
+    if (size > MAX_META) throw new TarError(`${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`);
+    meta.take(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where);
+    return { next };
+  }
+  if (typeflag === 'V') return { next }; // GNU volume label: not a file
+  if (typeflag === 'M' || typeflag === 'N') throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
+  const { pax, pending } = meta.forEntry();
+  return readEntry(tar, h, pos, pax, pending);
 }
 
 interface Pax {
@@ -319,8 +367,8 @@ function paxPath(pax: Pax, key: string, where: string): Buffer | undefined {
 /** The entry whose (non-meta) header is h at pos, and where the next header is. */
 function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pending): { entry: TarEntry; next: number } {
   const where = `${tar.label}: entry at byte ${pos}`;
-  const typeflag = String.fromCharCode(h[156]!);
-  const ustar = h.subarray(257, 263).toString('latin1') === 'ustar\0';
+  const typeflag = typeflagOf(h);
+  const ustar = h.subarray(F.magic[0], F.magic[0] + F.magic[2]).toString('latin1') === USTAR_MAGIC;
   let name = field(h, F.name);
   if (ustar && h[F.prefix[0]] !== 0) name = Buffer.concat([field(h, F.prefix), Buffer.from('/'), name]);
   name = paxPath(pax, 'GNU.sparse.name', where) ?? paxPath(pax, 'path', where) ?? pending.longName ?? name;
@@ -358,17 +406,31 @@ function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pend
 
 /** A regular file's content, sparse or not, and where its stored data starts. */
 function fileData(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, pax: Pax, at: string): { content: Content; dataPos: number } {
-  if (h[156] === 0x53) return oldGnuSparse(tar, h, dataAt, dataSize, at); // 'S'
+  if (typeflagOf(h) === GNU_SPARSE) return oldGnuSparse(tar, h, dataAt, dataSize, at);
   if (pax.map.get('GNU.sparse.major')?.toString() === '1') return { content: pax10Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
-  if (pax.map.has('GNU.sparse.map') || pax.map.has('GNU.sparse.numblocks')) {
-    // pax sparse 0.1: "GNU.sparse.map=off,size,..."; 0.0: repeated offset/numbytes records
-    const real = decimal(pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.size', at);
-    const map = pax.map.has('GNU.sparse.map')
-      ? pax.map.get('GNU.sparse.map')!.toString('latin1').split(',').filter((s) => s !== '').map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at))
-      : pax.sparse00.map(([k, v]) => decimal(v, k, at));
-    return { content: mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at), dataPos: dataAt };
-  }
+  if (pax.map.has('GNU.sparse.map')) return { content: pax01Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
+  if (pax.map.has('GNU.sparse.numblocks')) return { content: pax00Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
   return { content: { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: tar.path, from: dataAt }] : [] }, dataPos: dataAt };
+}
+
+/** pax sparse 0.x: the expanded size. */
+function pax0RealSize(pax: Pax, at: string): number {
+  return decimal(pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.size', at);
+}
+
+/** pax sparse 0.1: the map in one record, "GNU.sparse.map=offset,size,..."; the data holds the segments. */
+function pax01Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+  const real = pax0RealSize(pax, at);
+  const text = pax.map.get('GNU.sparse.map')!.toString('latin1');
+  const map = text.split(',').filter((s) => s !== '').map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at));
+  return mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at);
+}
+
+/** pax sparse 0.0: the map as repeated GNU.sparse.offset / GNU.sparse.numbytes records. */
+function pax00Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+  const real = pax0RealSize(pax, at);
+  const map = pax.sparse00.map(([k, v]) => decimal(v, k, at));
+  return mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at);
 }
 
 /** Content from a sparse map (offset, length pairs): the stored data is the segments back to back in [from, limit). */
@@ -388,24 +450,29 @@ function mapPieces(file: string, map: number[], from: number, limit: number, rea
   return { size: real, pieces };
 }
 
+/** A slot's field at `base` in its block. */
+function shift([at, , len]: TextField, base: number): TextField {
+  return [base + at, 'bytes', len];
+}
+
 /** Old GNU sparse (type 'S'): the map in the header, continued in extension blocks after it. */
 function oldGnuSparse(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, at: string): { content: Content; dataPos: number } {
   const map: number[] = [];
-  const read = (b: Buffer, base: number, count: number) => {
-    for (let i = 0; i < count; i++) {
-      const o = base + i * 24;
-      if (b[o] === 0) continue; // unused slot
-      map.push(num(b, [o, 12], 'sparse offset', at), num(b, [o + 12, 12], 'sparse numbytes', at));
+  const read = (b: Buffer, [base, , len]: TextField) => {
+    for (let o = base; o < base + len; o += SPARSE.size) {
+      const slot = SPARSE.fields;
+      if (b[o + slot.offset[0]] === 0) continue; // unused slot
+      map.push(num(b, shift(slot.offset, o), 'sparse offset', at), num(b, shift(slot.numbytes, o), 'sparse numbytes', at));
     }
   };
-  read(h, OLDGNU_SPARSE, 4);
+  read(h, OLDGNU.fields.sparse);
   let dataPos = dataAt;
-  for (let more = h[OLDGNU_ISEXTENDED] !== 0; more; dataPos += BLOCK) {
+  for (let more = h[OLDGNU.fields.isextended[0]] !== 0; more; dataPos += BLOCK) {
     const ext = tar.block(dataPos, `sparse extension header of ${at}`);
-    read(ext, 0, EXT_SPARSE_COUNT);
-    more = ext[EXT_ISEXTENDED] !== 0;
+    read(ext, SPARSE_EXT.fields.sparse);
+    more = ext[SPARSE_EXT.fields.isextended[0]] !== 0;
   }
-  const real = num(h, [OLDGNU_REALSIZE, 12], 'realsize', at);
+  const real = num(h, OLDGNU.fields.realsize, 'realsize', at);
   return { content: mapPieces(tar.path, map, dataPos, dataPos + dataSize, real, at), dataPos };
 }
 
