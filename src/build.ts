@@ -215,7 +215,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   try {
     const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
     log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
-    if (run.out.bundle) return writeBundleOf(run, run.out.bundle.path, w, template, imageConfig);
+    if (run.out.bundle) return await writeBundleOf(run, run.out.bundle.path, w, template, imageConfig);
     const result: BuildResult = { artifact: w.artifact, sha256: w.sha256, size: w.size };
     const manifest = writeManifest(run, w, template, imageConfig);
     if (manifest) result.manifest = manifest;
@@ -299,11 +299,11 @@ function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefi
 }
 
 /** The bundle: the artifact and its manifest.json (url = the artifact's bare file name); a bundle needs a manifest. */
-function writeBundleOf(run: Run, path: string, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): BuildResult {
+async function writeBundleOf(run: Run, path: string, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): Promise<BuildResult> {
   const t = manifestTemplate(run, template, imageConfig, join(dirname(w.artifact), 'manifest.json'));
   if (!t) throw new UsageError(`--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`);
   const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
-  const bundle = writeBundle(path, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })), w.artifact, run.sourceOptions.epoch);
+  const bundle = await writeBundle(path, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })), w.artifact, run.sourceOptions.epoch);
   run.log(`bundle: ${path} (${basename(w.artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
   return { artifact: path, ...bundle };
 }

@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ArtifactFile } from './artifact.js';
 import { gzipStream } from './compress.js';
-import { writePaxTar } from './export/tar.js';
+import { drain } from './chunks.js';
+import { paxTarChunks } from './export/tar.js';
 import { bytesContent, fileContent } from './tree/content.js';
 import { makeNode, type Time, Tree } from './tree/tree.js';
 
@@ -18,7 +19,7 @@ export function isBundlePath(output: string): boolean {
 }
 
 /** Writes the bundle at `path`; returns its sha256 and size. */
-export function writeBundle(path: string, manifestJson: string, artifact: string, mtime: Time): { sha256: string; size: number } {
+export async function writeBundle(path: string, manifestJson: string, artifact: string, mtime: Time): Promise<{ sha256: string; size: number }> {
   const tree = new Tree({ mode: 0o755, mtime });
   const attrs = { mode: 0o644, mtime };
   tree.set('manifest.json', makeNode('file', attrs, { content: bytesContent(Buffer.from(manifestJson)) }));
@@ -26,7 +27,7 @@ export function writeBundle(path: string, manifestJson: string, artifact: string
   const file = new ArtifactFile(path);
   try {
     const gz = gzipStream(6, (chunk) => file.write(chunk));
-    writePaxTar(tree, (chunk) => gz.write(chunk));
+    await drain(paxTarChunks(tree), (chunk) => gz.write(chunk));
     gz.end();
     const size = file.size;
     return { sha256: file.commit(), size };

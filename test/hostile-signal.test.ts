@@ -226,5 +226,40 @@ describe('signals', () => {
         expect(partialFiles(cache, dir)).toEqual([]);
       }, 180_000);
     }
+
+    // the initramfs (newc, then gzip or zstd) and the export tar stream from a generator
+    // that gives the event loop a turn every 8 MiB (src/chunks.ts)
+    for (const [compression, signal, code] of [['gzip', 'SIGTERM', 143], ['zstd', 'SIGINT', 130]] as const) {
+      it(`${signal} while a ${compression} initramfs is written: .NAME.PID.partial removed, no artifact, exit ${code}`, async () => {
+        layout ??= bigLayout();
+        const dir = tmp('fp-proj-');
+        sh(`cp /bin/busybox ${dir}/busybox`);
+        const busyboxSha = createHash('sha256').update(sh(`cat ${dir}/busybox`)).digest('hex');
+        writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nimage = "oci:${layout}:x"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${busyboxSha}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`);
+        const r = await runMeasured(['build', '-q', '--compression', compression], {
+          cwd: dir,
+          env: { XDG_CACHE_HOME: cache },
+          onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
+        });
+        expect(r.code, r.stderr).toBe(code);
+        expect(r.stderr).toBe(`fledge-pure: interrupted (${signal}); its temporary files were removed\n`);
+        expect(readdirSync(dir).sort()).toEqual(['busybox', 'fledge.toml']);
+        expect(partialFiles(cache, dir)).toEqual([]);
+      }, 180_000);
+    }
+
+    it('SIGINT while export writes its tar: .NAME.PID.partial removed, no tar, exit 130', async () => {
+      layout ??= bigLayout();
+      const dir = tmp('fp-export-');
+      const r = await runMeasured(['export', '-q', `oci:${layout}:x`, '-o', join(dir, 'rootfs.tar')], {
+        cwd: dir,
+        env: { XDG_CACHE_HOME: cache },
+        onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 100)),
+      });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toBe('fledge-pure: interrupted (SIGINT); its temporary files were removed\n');
+      expect(readdirSync(dir)).toEqual([]);
+      expect(partialFiles(cache, dir)).toEqual([]);
+    }, 180_000);
   });
 });

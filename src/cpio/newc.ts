@@ -27,6 +27,7 @@
 // Inode numbers are assigned in walk order from 1 (the root "." is 1), so the same
 // tree always gives the same archive. xattrs have no place in newc: the caller is
 // told how many were left out.
+import { drainSync } from '../chunks.js';
 import { S_IF } from '../posix.js';
 import { readContent } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
@@ -86,13 +87,18 @@ function pad4(n: number): number {
  * chunk may be reused by the caller only after `out` returns).
  */
 export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcResult {
+  return drainSync(newcChunks(tree), out);
+}
+
+/** The tree as a newc archive, chunk by chunk (a chunk may be reused once the next is asked for). */
+export function* newcChunks(tree: Tree): Generator<Uint8Array, NewcResult> {
   checkLimits(tree, NEWC_LIMITS);
   const nlinks = linkCounts(tree);
   const inodes = new Map<Node, number>();
   const written = new Set<Node>();
   let droppedXattrs = 0;
 
-  const entry = (name: Buffer, node: Node | null, ino: number, nlink: number): void => {
+  function* entry(name: Buffer, node: Node | null, ino: number, nlink: number): Generator<Uint8Array> {
     const display = name.toString('utf8');
     let size = 0;
     let data: Iterable<Uint8Array> = [];
@@ -127,23 +133,23 @@ export function writeNewc(tree: Tree, out: (chunk: Uint8Array) => void): NewcRes
     const head = Buffer.alloc(NEWC.size + name.length + 1 + pad4(NEWC.size + name.length + 1));
     NEWC.encode(header, head);
     name.copy(head, NEWC.size);
-    out(head);
+    yield head;
     let n = 0;
     for (const chunk of data) {
-      out(chunk);
+      yield chunk;
       n += chunk.length;
     }
     if (n !== size) throw new Error(`cpio: "${display}" gave ${n} bytes, expected ${size}`);
-    if (pad4(size)) out(new Uint8Array(pad4(size)));
-  };
+    if (pad4(size)) yield new Uint8Array(pad4(size));
+  }
 
   inodes.set(tree.root, 1);
-  entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root) ?? 2);
+  yield* entry(Buffer.from('.'), tree.root, 1, nlinks.get(tree.root) ?? 2);
   for (const { path, node } of tree.walk()) {
     let ino = inodes.get(node);
     if (ino === undefined) inodes.set(node, (ino = inodes.size + 1));
-    entry(archiveName(path), node, ino, nlinks.get(node) ?? 1);
+    yield* entry(archiveName(path), node, ino, nlinks.get(node) ?? 1);
   }
-  entry(TRAILER, null, 0, 1);
+  yield* entry(TRAILER, null, 0, 1);
   return { droppedXattrs };
 }

@@ -7,7 +7,8 @@ import { openImage, type SourceOptions } from '../oci/sources/open.js';
 import { type Content, holeBytes, layoutDigest, readContent } from '../tree/content.js';
 import { quoteName } from '../tree/quote.js';
 import type { Tree } from '../tree/tree.js';
-import { writePaxTar } from './tar.js';
+import { drain } from '../chunks.js';
+import { paxTarChunks } from './tar.js';
 
 async function imageTree(image: string, o: SourceOptions): Promise<{ tree: Tree; config: Buffer }> {
   const local = await openImage(image, o);
@@ -20,7 +21,7 @@ export async function exportImage(image: string, output: string, o: SourceOption
   const file = new ArtifactFile(output);
   try {
     const stream = plainStream((chunk) => file.write(chunk));
-    const skipped = writePaxTar(tree, (chunk) => stream.write(chunk));
+    const skipped = await drain(paxTarChunks(tree), (chunk) => stream.write(chunk));
     stream.end();
     return { sha256: file.commit(), skipped };
   } catch (e) {

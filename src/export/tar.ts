@@ -12,6 +12,7 @@
 // Files with holes use GNU sparse 1.0: the 'x' header carries GNU.sparse.major=1,
 // minor=0, name and realsize; the data starts with the map ("N\n" then offset and
 // length per segment, decimal, newline-ended, padded to 512) followed by the segments.
+import { drainSync } from '../chunks.js';
 import { readContent, segments, type Content } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import type { Node, Tree } from '../tree/tree.js';
@@ -81,6 +82,11 @@ function* withHead(head: Uint8Array, rest: Iterable<Uint8Array>): Generator<Uint
 
 /** Writes the tree as a PAX tar through `out`; returns the paths left out (sockets). */
 export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): string[] {
+  return drainSync(paxTarChunks(tree), out);
+}
+
+/** The tree as a PAX tar, chunk by chunk; returns the paths left out (sockets). */
+export function* paxTarChunks(tree: Tree): Generator<Uint8Array, string[]> {
   checkLimits(tree, TAR_LIMITS);
   const firstName = new Map<Node, Buffer>();
   const skipped: string[] = [];
@@ -135,19 +141,19 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
     for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
     if (records.length) {
       const body = Buffer.concat(records);
-      out(header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(sec, 0) }));
-      out(Buffer.concat([body, Buffer.alloc(pad512(body.length))]));
+      yield header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(sec, 0) });
+      yield Buffer.concat([body, Buffer.alloc(pad512(body.length))]);
     }
     const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : undefined;
-    out(header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: rdev?.major, minor: rdev?.minor }));
+    yield header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: rdev?.major, minor: rdev?.minor });
     let n = 0;
     for (const chunk of data) {
-      out(chunk);
+      yield chunk;
       n += chunk.length;
     }
     if (n !== size) throw new Error(`tar: "${path.toString('utf8')}" gave ${n} bytes, expected ${size}`);
-    if (pad512(size)) out(new Uint8Array(pad512(size)));
+    if (pad512(size)) yield new Uint8Array(pad512(size));
   }
-  out(new Uint8Array(1024));
+  yield new Uint8Array(1024);
   return skipped;
 }

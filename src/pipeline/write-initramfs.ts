@@ -1,7 +1,8 @@
 // Tree → newc cpio → gzip (or zstd) → artifact file, all streamed.
 import { ArtifactFile } from '../artifact.js';
 import { type ByteStream, gzipStream, zstdStream } from '../compress.js';
-import { writeNewc } from '../cpio/newc.js';
+import { drain } from '../chunks.js';
+import { newcChunks } from '../cpio/newc.js';
 import type { Tree } from '../tree/tree.js';
 
 export type InitramfsCompression = 'gzip' | 'zstd';
@@ -23,7 +24,7 @@ export async function writeInitramfs(tree: Tree, path: string, compression: Init
     const write = (chunk: Uint8Array) => file.write(chunk);
     // gzip 6 as `gzip` does by default; zstd 3 as `zstd` does
     stream = compression === 'zstd' ? await zstdStream(3, write) : gzipStream(6, write);
-    const { droppedXattrs } = writeNewc(tree, (chunk) => stream!.write(chunk));
+    const { droppedXattrs } = await drain(newcChunks(tree), (chunk) => stream!.write(chunk));
     stream.end();
     const size = file.size;
     return { path, sha256: file.commit(), size, droppedXattrs };
