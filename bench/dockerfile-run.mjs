@@ -14,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/cli.js');
-const TOML = 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
+const TOML =
+  'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
 
 /** The COPY context: 100 folders × 20 files of 32 KiB, deterministic bytes. */
 function copyContext(dir) {
@@ -25,7 +26,11 @@ function copyContext(dir) {
     for (let f = 0; f < 20; f++) {
       const buf = Buffer.alloc(32 * 1024);
       for (let i = 0; i < buf.length; i += 4) {
-        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+        x ^= x << 13;
+        x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
         buf.writeUInt32LE(x, i);
       }
       writeFileSync(join(dir, `d${d}`, `f${f}`), buf);
@@ -52,7 +57,21 @@ function copyCase(work, rounds, timed, env, log) {
   const r = { case: 'dockerfile COPY', fledgePure: [], buildah: [] };
   for (let i = 0; i < rounds; i++) {
     log(`dockerfile COPY: round ${i + 1}/${rounds}`);
-    r.fledgePure.push(timed(['node', CLI, 'build', '-q', '-o', join(work, `copy${i}.img`), '--output-image', `oci:${join(work, `copy-layout${i}`)}`], { cwd: ctx, env }).wall);
+    r.fledgePure.push(
+      timed(
+        [
+          'node',
+          CLI,
+          'build',
+          '-q',
+          '-o',
+          join(work, `copy${i}.img`),
+          '--output-image',
+          `oci:${join(work, `copy-layout${i}`)}`,
+        ],
+        { cwd: ctx, env },
+      ).wall,
+    );
     r.buildah.push(timed(buildahArgv(work, ctx, i)).wall);
   }
   return r;
@@ -62,19 +81,36 @@ function runCase(work, env, log) {
   const ctx = join(work, 'run-ctx');
   mkdirSync(ctx, { recursive: true });
   copyFileSync('/bin/busybox', join(ctx, 'busybox'));
-  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /out && /bin/busybox seq 1 100000 > /out/n"]\n');
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /out && /bin/busybox seq 1 100000 > /out/n"]\n',
+  );
   writeFileSync(join(ctx, 'fledge.toml'), TOML);
   writeFileSync(join(ctx, 'kestrel'), '#!/bin/sh\n');
   chmodSync(join(ctx, 'kestrel'), 0o755);
   log('dockerfile RUN: one step in the build VM (--no-cache)');
   const t0 = process.hrtime.bigint();
-  const p = spawnSync('node', [CLI, 'build', '--no-cache', '-o', join(work, 'run.img')], { cwd: ctx, env, encoding: 'utf8' });
+  const p = spawnSync('node', [CLI, 'build', '--no-cache', '-o', join(work, 'run.img')], {
+    cwd: ctx,
+    env,
+    encoding: 'utf8',
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (p.status !== 0) throw new Error(`the RUN build failed: ${p.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-  const m = /RUN: time: disks ([\d.]+) s, VM start ([\d.]+) s, step ([\d.]+) s, layer read-back ([\d.]+) s/.exec(p.stderr);
+  const m = /RUN: time: disks ([\d.]+) s, VM start ([\d.]+) s, step ([\d.]+) s, layer read-back ([\d.]+) s/.exec(
+    p.stderr,
+  );
   if (!m) throw new Error('the RUN build printed no time line');
   const accel = existsSync('/dev/kvm') ? 'KVM when /dev/kvm works' : 'TCG: no /dev/kvm';
-  return { case: 'dockerfile RUN', wall, accel, disks: Number(m[1]), vmStart: Number(m[2]), step: Number(m[3]), readBack: Number(m[4]) };
+  return {
+    case: 'dockerfile RUN',
+    wall,
+    accel,
+    disks: Number(m[1]),
+    vmStart: Number(m[2]),
+    step: Number(m[3]),
+    readBack: Number(m[4]),
+  };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -92,8 +128,12 @@ export async function runDockerfile({ json, log, machine, describeMachine, timed
     const fp = median(copy.fledgePure);
     const bu = median(copy.buildah);
     process.stdout.write(`${describeMachine(machine)}\n`);
-    process.stdout.write(`dockerfile COPY (2 000 files, 64 MiB; median of ${rounds}): fledge-pure ${fp.toFixed(2)} s (ext4 artifact + OCI layout), buildah bud + push oci: ${bu.toFixed(2)} s; ratio ${(fp / bu).toFixed(2)}\n`);
-    process.stdout.write(`dockerfile RUN (one step, ${run.accel}): ${run.wall.toFixed(1)} s in all; disks ${run.disks} s, VM start ${run.vmStart} s, step ${run.step} s, layer read-back ${run.readBack} s\n`);
+    process.stdout.write(
+      `dockerfile COPY (2 000 files, 64 MiB; median of ${rounds}): fledge-pure ${fp.toFixed(2)} s (ext4 artifact + OCI layout), buildah bud + push oci: ${bu.toFixed(2)} s; ratio ${(fp / bu).toFixed(2)}\n`,
+    );
+    process.stdout.write(
+      `dockerfile RUN (one step, ${run.accel}): ${run.wall.toFixed(1)} s in all; disks ${run.disks} s, VM start ${run.vmStart} s, step ${run.step} s, layer read-back ${run.readBack} s\n`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,7 +11,20 @@
 // follows the mirror's current bookworm point release.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** Bump when the recipe changes: a new folder name means a fresh image. */
@@ -28,7 +41,9 @@ const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 export function debianMirror() {
   const files = [];
   if (existsSync('/etc/apt/sources.list')) files.push('/etc/apt/sources.list');
-  if (existsSync('/etc/apt/sources.list.d')) for (const f of readdirSync('/etc/apt/sources.list.d').sort()) if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
+  if (existsSync('/etc/apt/sources.list.d'))
+    for (const f of readdirSync('/etc/apt/sources.list.d').sort())
+      if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
     if (f.endsWith('.sources')) {
@@ -67,7 +82,15 @@ function walk(root) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, r));
       const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'link' : 'other';
-      out.set(r, { type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, target: type === 'link' ? readlinkSync(join(root, r)) : undefined });
+      out.set(r, {
+        type,
+        mode: st.mode,
+        uid: st.uid,
+        gid: st.gid,
+        size: st.size,
+        rdev: st.rdev,
+        target: type === 'link' ? readlinkSync(join(root, r)) : undefined,
+      });
       if (type === 'dir') visit(r);
     }
   };
@@ -92,12 +115,20 @@ function diffInto(lower, upper, dest, log) {
     const l = lo.get(p);
     if (l && sameFile(l, u, join(lower, p), join(upper, p))) continue;
     take.add(p);
-    for (let d = p; d.includes('/'); ) take.add((d = d.slice(0, d.lastIndexOf('/'))));
+    for (let d = p; d.includes('/');) take.add((d = d.slice(0, d.lastIndexOf('/'))));
   }
   const gone = [...lo.keys()].filter((p) => !up.has(p) && !hasGoneParent(p, up));
   const list = join(dest, '..', 'layer2.list');
-  writeFileSync(list, [...take].sort().map((p) => `./${p}\0`).join(''));
-  sh(`tar -C ${q(upper)} --no-recursion --null -T ${q(list)} --format=pax --xattrs --xattrs-include='*' -cf - | tar -C ${q(dest)} --xattrs --xattrs-include='*' --numeric-owner -xpf -`);
+  writeFileSync(
+    list,
+    [...take]
+      .sort()
+      .map((p) => `./${p}\0`)
+      .join(''),
+  );
+  sh(
+    `tar -C ${q(upper)} --no-recursion --null -T ${q(list)} --format=pax --xattrs --xattrs-include='*' -cf - | tar -C ${q(dest)} --xattrs --xattrs-include='*' --numeric-owner -xpf -`,
+  );
   for (const p of gone) {
     const i = p.lastIndexOf('/');
     const wh = join(dest, p.slice(0, i + 1), `.wh.${p.slice(i + 1)}`);
@@ -108,7 +139,7 @@ function diffInto(lower, upper, dest, log) {
 }
 
 function hasGoneParent(p, up) {
-  for (let d = p; d.includes('/'); ) {
+  for (let d = p; d.includes('/');) {
     d = d.slice(0, d.lastIndexOf('/'));
     if (!up.has(d)) return true;
   }
@@ -130,20 +161,32 @@ function changesInto(flat, dest) {
   put('usr/share/man/README', 'man pages removed by the bench image\n');
   // a hard link pair, owned by a user, with xattrs; a capability on a copy of a binary
   put('opt/bench/bin/tool', readFileSync(join(flat, 'usr/bin/ls')), 0o755);
-  sh('ln opt/bench/bin/tool opt/bench/bin/tool-link && chown -R 1000:1000 opt/bench && setfattr -n user.bench -v "fledge-pure=bench" opt/bench/bin/tool', { cwd: dest });
+  sh(
+    'ln opt/bench/bin/tool opt/bench/bin/tool-link && chown -R 1000:1000 opt/bench && setfattr -n user.bench -v "fledge-pure=bench" opt/bench/bin/tool',
+    { cwd: dest },
+  );
   put('usr/local/bin/ping-like', readFileSync(join(flat, 'usr/bin/cat')), 0o755);
-  sh('setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 usr/local/bin/ping-like', { cwd: dest });
+  sh('setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 usr/local/bin/ping-like', {
+    cwd: dest,
+  });
   // some data: a compressible log-like text and a sparse file with two islands
   const lines = [];
-  for (let i = 0; i < 200000; i++) lines.push(`${String(i).padStart(6, '0')} bench line ${(i * 2654435761) % 4294967296}`);
+  for (let i = 0; i < 200000; i++)
+    lines.push(`${String(i).padStart(6, '0')} bench line ${(i * 2654435761) % 4294967296}`);
   put('var/log/bench.log', lines.join('\n') + '\n');
-  sh('truncate -s 64M var/lib/sparse.img && printf island | dd of=var/lib/sparse.img bs=1 seek=1048576 conv=notrunc 2>/dev/null && printf tail | dd of=var/lib/sparse.img bs=1 seek=67108860 conv=notrunc 2>/dev/null', { cwd: (mkdirSync(join(dest, 'var/lib'), { recursive: true }), dest) });
+  sh(
+    'truncate -s 64M var/lib/sparse.img && printf island | dd of=var/lib/sparse.img bs=1 seek=1048576 conv=notrunc 2>/dev/null && printf tail | dd of=var/lib/sparse.img bs=1 seek=67108860 conv=notrunc 2>/dev/null',
+    { cwd: (mkdirSync(join(dest, 'var/lib'), { recursive: true }), dest) },
+  );
 }
 
 const TAR = `tar --format=pax --xattrs --xattrs-include='*' --sparse --sort=name --numeric-owner --mtime=@${EPOCH} --clamp-mtime --pax-option=delete=atime,delete=ctime`;
 
 function cleanApt(root) {
-  sh('rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/*; mkdir -p var/lib/apt/lists/partial', { cwd: root });
+  sh(
+    'rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/*; mkdir -p var/lib/apt/lists/partial',
+    { cwd: root },
+  );
 }
 
 /**
@@ -155,7 +198,10 @@ export async function prepareImage(cacheRoot, { mirror = debianMirror(), log = (
   const layout = join(dir, 'layout');
   const infoFile = join(dir, 'info.json');
   if (existsSync(infoFile)) return { layout, tag: IMAGE_TAG, info: JSON.parse(readFileSync(infoFile, 'utf8')) };
-  if (process.getuid?.() !== 0) throw new Error(`the bench image is not cached yet (${dir}) and making it needs root (debootstrap creates device nodes and owners): run the bench once as root`);
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `the bench image is not cached yet (${dir}) and making it needs root (debootstrap creates device nodes and owners): run the bench once as root`,
+    );
 
   mkdirSync(cacheRoot, { recursive: true });
   rmSync(dir, { recursive: true, force: true });
@@ -166,8 +212,12 @@ export async function prepareImage(cacheRoot, { mirror = debianMirror(), log = (
     const base = join(work, 'base');
     const full = join(work, 'full');
     const boot = (target, include) => {
-      log(`debootstrap ${SUITE} into ${target}${include ? ` with ${include}` : ''} (from ${mirror}; takes a minute or two)`);
-      sh(`debootstrap --variant=minbase --cache-dir=${q(debs)} ${include ? `--include=${include}` : ''} ${SUITE} ${q(target)} ${q(mirror)} >${q(target)}.log 2>&1 || { tail -5 ${q(target)}.log >&2; exit 1; }`);
+      log(
+        `debootstrap ${SUITE} into ${target}${include ? ` with ${include}` : ''} (from ${mirror}; takes a minute or two)`,
+      );
+      sh(
+        `debootstrap --variant=minbase --cache-dir=${q(debs)} ${include ? `--include=${include}` : ''} ${SUITE} ${q(target)} ${q(mirror)} >${q(target)}.log 2>&1 || { tail -5 ${q(target)}.log >&2; exit 1; }`,
+      );
       cleanApt(target);
     };
     boot(base);
@@ -191,7 +241,12 @@ export async function prepareImage(cacheRoot, { mirror = debianMirror(), log = (
       const diffId = await sha256File(tar);
       const digest = await sha256File(`${tar}.gz`);
       renameSync(`${tar}.gz`, join(blobs, digest));
-      layers.push({ diffId: `sha256:${diffId}`, digest: `sha256:${digest}`, size: statSync(join(blobs, digest)).size, tarSize: statSync(tar).size });
+      layers.push({
+        diffId: `sha256:${diffId}`,
+        digest: `sha256:${digest}`,
+        size: statSync(join(blobs, digest)).size,
+        tarSize: statSync(tar).size,
+      });
       rmSync(tar);
     }
     const blob = (obj, mediaType) => {
@@ -214,12 +269,22 @@ export async function prepareImage(cacheRoot, { mirror = debianMirror(), log = (
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
         config,
-        layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+        layers: layers.map((l) => ({
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: l.digest,
+          size: l.size,
+        })),
       },
       'application/vnd.oci.image.manifest.v1+json',
     );
     writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': IMAGE_TAG } }] }));
+    writeFileSync(
+      join(layout, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': IMAGE_TAG } }],
+      }),
+    );
     const info = {
       version: IMAGE_VERSION,
       suite: SUITE,

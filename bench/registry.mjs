@@ -32,7 +32,8 @@ export async function startRegistry(dir) {
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
   const deadline = Date.now() + 15_000;
   while ((await status(`http://${host}/v2/`)) !== 200) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start; see ${join(dir, 'registry.log')}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`docker-registry did not start; see ${join(dir, 'registry.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { host, stop: () => child.kill('SIGTERM') };
@@ -40,5 +41,9 @@ export async function startRegistry(dir) {
 
 /** Pushes the OCI layout's tag to docker://dest (untimed, once). */
 export function push(layout, tag, dest) {
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${dest}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    'skopeo',
+    ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${dest}`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
 }

@@ -17,7 +17,18 @@
 // against it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, homedir, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,12 +54,23 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 16).map((l) => l.slice(3)).join('\n') + '\n');
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .slice(0, 16)
+      .map((l) => l.slice(3))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 const ROUNDS = Number(args.rounds);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) die(`--rounds ${args.rounds}: give a whole number ≥ 1`);
-const CACHE = resolve(args.cache ?? process.env.FLEDGE_PURE_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fledge-pure-bench'));
+const CACHE = resolve(
+  args.cache ??
+    process.env.FLEDGE_PURE_BENCH_CACHE ??
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fledge-pure-bench'),
+);
 // fledge-pure's own cache (blobs/, layers/) lives inside the bench cache: warm, and apart from the user's
 const FP_ENV = { ...process.env, XDG_CACHE_HOME: join(CACHE, 'xdg') };
 
@@ -82,7 +104,11 @@ const TOOLS = [
   ['docker-registry', 'docker-registry'],
   ['qemu-img', 'qemu-utils'],
 ];
-const have = (tool) => spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
+const have = (tool) =>
+  spawnSync('sh', ['-c', `command -v ${q(tool)} || test -x ${q(tool)}`], {
+    stdio: 'ignore',
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+  }).status === 0;
 
 function checkTools(needDebootstrap) {
   const need = needDebootstrap ? [...TOOLS, ['debootstrap', 'debootstrap']] : TOOLS;
@@ -104,10 +130,18 @@ function timed(argv, { cwd, env, stdout } = {}) {
   const tf = timeFile();
   const out = stdout ? openSync(stdout, 'w') : 'pipe';
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', tf, ...argv], { cwd, env, stdio: ['ignore', out, 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', tf, ...argv], {
+    cwd,
+    env,
+    stdio: ['ignore', out, 'pipe'],
+    maxBuffer: 1 << 26,
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (stdout) closeSync(out);
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${(r.stderr?.toString() || `exit ${r.status}`).trim().split('\n').slice(-3).join(' / ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${argv.join(' ')}: ${(r.stderr?.toString() || `exit ${r.status}`).trim().split('\n').slice(-3).join(' / ')}`,
+    );
   return { wall, rssKB: readRss(tf), stdout: r.stdout?.toString() ?? '' };
 }
 
@@ -116,9 +150,15 @@ function timedPipeline(stages, { cwd, stdin, stdout }) {
   const files = stages.map(() => timeFile());
   const line = stages.map((argv, i) => `/usr/bin/time -f %M -o ${q(files[i])} ${argv.map(q).join(' ')}`).join(' | ');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${line}${stdin ? ` < ${q(stdin)}` : ''} > ${q(stdout)}`], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${line}${stdin ? ` < ${q(stdin)}` : ''} > ${q(stdout)}`], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${stages.map((s) => s.join(' ')).join(' | ')}: ${r.stderr.toString().trim().split('\n').slice(-3).join(' / ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${stages.map((s) => s.join(' ')).join(' | ')}: ${r.stderr.toString().trim().split('\n').slice(-3).join(' / ')}`,
+    );
   return { wall, rssKB: Math.max(...files.map(readRss)) };
 }
 
@@ -146,7 +186,8 @@ const median = (xs) => {
 
 function machine() {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const version = (argv) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' }).stdout?.split('\n')[0].trim() ?? '?';
+  const version = (argv) =>
+    spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' }).stdout?.split('\n')[0].trim() ?? '?';
   return {
     cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? '?',
     cores: cpus().length,
@@ -291,10 +332,12 @@ function peerBtrfs(layout, tag, bundle, img) {
   ];
 }
 
-const cleanup = (...paths) => () => {
-  for (const p of paths) rmSync(p, { recursive: true, force: true });
-  return { wall: 0, rssKB: 0 };
-};
+const cleanup =
+  (...paths) =>
+  () => {
+    for (const p of paths) rmSync(p, { recursive: true, force: true });
+    return { wall: 0, rssKB: 0 };
+  };
 
 // ---- the limit ----------------------------------------------------------------------------
 
@@ -328,12 +371,32 @@ function coldExt4(coldRef, tag, configs) {
   return {
     name: 'cold ext4',
     cold: true,
-    fp: { config: configs['cold-ext4'], out: join(work, 'fp-cold.img'), env: { ...process.env, XDG_CACHE_HOME: cache }, pre: cleanup(cache), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
+    fp: {
+      config: configs['cold-ext4'],
+      out: join(work, 'fp-cold.img'),
+      env: { ...process.env, XDG_CACHE_HOME: cache },
+      pre: cleanup(cache),
+      check: (f) => timed(['e2fsck', '-fn', f]),
+      checkName: 'e2fsck -fn',
+    },
     peers: [
       {
         tool: 'skopeo copy + umoci unpack + mke2fs -d',
         out: img,
-        steps: [cleanup(pulled), () => timed(['skopeo', '--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${coldRef}`, `oci:${pulled}:${tag}`]), ...peerExt4(pulled, tag, b, img)],
+        steps: [
+          cleanup(pulled),
+          () =>
+            timed([
+              'skopeo',
+              '--insecure-policy',
+              'copy',
+              '--quiet',
+              '--src-tls-verify=false',
+              `docker://${coldRef}`,
+              `oci:${pulled}:${tag}`,
+            ]),
+          ...peerExt4(pulled, tag, b, img),
+        ],
       },
     ],
   };
@@ -348,52 +411,133 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
       name: 'ext4',
       target: 0.5,
       limitTarget: 1.5,
-      fp: { config: configs.ext4, out: out('fp.img'), check: (f) => timed(['e2fsck', '-fn', f]), checkName: 'e2fsck -fn' },
-      peers: [{ tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') }],
+      fp: {
+        config: configs.ext4,
+        out: out('fp.img'),
+        check: (f) => timed(['e2fsck', '-fn', f]),
+        checkName: 'e2fsck -fn',
+      },
+      peers: [
+        { tool: 'umoci unpack + mke2fs -d', steps: peerExt4(layout, tag, b, out('peer.img')), out: out('peer.img') },
+      ],
     },
     {
       name: 'xfs',
       target: 0.5,
-      fp: { config: configs.xfs, out: out('fp.xfs'), check: (f) => timed(['xfs_repair', '-n', '-f', f]), checkName: 'xfs_repair -n' },
-      peers: [{ tool: 'umoci unpack + mkfs.xfs -p protofile', steps: peerXfs(layout, tag, b, out('peer.xfs')), out: out('peer.xfs') }],
+      fp: {
+        config: configs.xfs,
+        out: out('fp.xfs'),
+        check: (f) => timed(['xfs_repair', '-n', '-f', f]),
+        checkName: 'xfs_repair -n',
+      },
+      peers: [
+        {
+          tool: 'umoci unpack + mkfs.xfs -p protofile',
+          steps: peerXfs(layout, tag, b, out('peer.xfs')),
+          out: out('peer.xfs'),
+        },
+      ],
     },
     {
       name: 'btrfs',
       target: 0.5,
-      fp: { config: configs.btrfs, out: out('fp.btrfs'), check: (f) => timed(['btrfs', 'check', '--readonly', f]), checkName: 'btrfs check --readonly' },
-      peers: [{ tool: 'umoci unpack + mkfs.btrfs --rootdir', steps: peerBtrfs(layout, tag, b, out('peer.btrfs')), out: out('peer.btrfs') }],
+      fp: {
+        config: configs.btrfs,
+        out: out('fp.btrfs'),
+        check: (f) => timed(['btrfs', 'check', '--readonly', f]),
+        checkName: 'btrfs check --readonly',
+      },
+      peers: [
+        {
+          tool: 'umoci unpack + mkfs.btrfs --rootdir',
+          steps: peerBtrfs(layout, tag, b, out('peer.btrfs')),
+          out: out('peer.btrfs'),
+        },
+      ],
     },
     {
       name: 'squashfs zstd-15',
       target: 1.0,
-      fp: { config: configs.squashfs, out: out('fp.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]), checkName: 'unsquashfs -lln' },
+      fp: {
+        config: configs.squashfs,
+        out: out('fp.squashfs'),
+        check: (f) => timed(['unsquashfs', '-lln', f]),
+        checkName: 'unsquashfs -lln',
+      },
       peers: [
         {
           tool: 'umoci unpack + mksquashfs',
           out: out('peer.squashfs'),
-          steps: [umociUnpack(layout, tag, b), () => (rmSync(out('peer.squashfs'), { force: true }), timed(['mksquashfs', join(b, 'rootfs'), out('peer.squashfs'), '-comp', 'zstd', '-Xcompression-level', '15', '-noappend', '-no-progress']))],
+          steps: [
+            umociUnpack(layout, tag, b),
+            () => (
+              rmSync(out('peer.squashfs'), { force: true }),
+              timed([
+                'mksquashfs',
+                join(b, 'rootfs'),
+                out('peer.squashfs'),
+                '-comp',
+                'zstd',
+                '-Xcompression-level',
+                '15',
+                '-noappend',
+                '-no-progress',
+              ])
+            ),
+          ],
         },
         {
           tool: 'tar2sqfs -j 2 (flat tar made by export)',
           out: out('peer2.squashfs'),
-          steps: [() => timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'zstd', '-X', 'level=15', out('peer2.squashfs')]], { stdin: flatTar, stdout: '/dev/null' })],
+          steps: [
+            () =>
+              timedPipeline(
+                [['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'zstd', '-X', 'level=15', out('peer2.squashfs')]],
+                { stdin: flatTar, stdout: '/dev/null' },
+              ),
+          ],
         },
       ],
     },
     {
       name: 'squashfs lz4',
       target: 1.0,
-      fp: { config: configs['squashfs-lz4'], out: out('fp-lz4.squashfs'), check: (f) => timed(['unsquashfs', '-lln', f]), checkName: 'unsquashfs -lln' },
+      fp: {
+        config: configs['squashfs-lz4'],
+        out: out('fp-lz4.squashfs'),
+        check: (f) => timed(['unsquashfs', '-lln', f]),
+        checkName: 'unsquashfs -lln',
+      },
       peers: [
         {
           tool: 'umoci unpack + mksquashfs',
           out: out('peer-lz4.squashfs'),
-          steps: [umociUnpack(layout, tag, b), () => (rmSync(out('peer-lz4.squashfs'), { force: true }), timed(['mksquashfs', join(b, 'rootfs'), out('peer-lz4.squashfs'), '-comp', 'lz4', '-noappend', '-no-progress']))],
+          steps: [
+            umociUnpack(layout, tag, b),
+            () => (
+              rmSync(out('peer-lz4.squashfs'), { force: true }),
+              timed([
+                'mksquashfs',
+                join(b, 'rootfs'),
+                out('peer-lz4.squashfs'),
+                '-comp',
+                'lz4',
+                '-noappend',
+                '-no-progress',
+              ])
+            ),
+          ],
         },
         {
           tool: 'tar2sqfs -j 2 (flat tar made by export)',
           out: out('peer2-lz4.squashfs'),
-          steps: [() => timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'lz4', out('peer2-lz4.squashfs')]], { stdin: flatTar, stdout: '/dev/null' })],
+          steps: [
+            () =>
+              timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'lz4', out('peer2-lz4.squashfs')]], {
+                stdin: flatTar,
+                stdout: '/dev/null',
+              }),
+          ],
         },
       ],
     },
@@ -402,29 +546,66 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
       name: 'qcow2 (compressed)',
       target: 1.0,
       prepare: () => fledgePure(configs.ext4, out('raw.img'))(),
-      fp: { step: () => timed(['node', join(ROOT, 'bench/qcow2-convert.mjs'), out('raw.img'), out('fp.qcow2')]), out: out('fp.qcow2'), check: (f) => qcow2Check(f, out('raw.img')), checkName: 'qemu-img check + compare' },
+      fp: {
+        step: () => timed(['node', join(ROOT, 'bench/qcow2-convert.mjs'), out('raw.img'), out('fp.qcow2')]),
+        out: out('fp.qcow2'),
+        check: (f) => qcow2Check(f, out('raw.img')),
+        checkName: 'qemu-img check + compare',
+      },
       peers: [
         {
           tool: 'qemu-img convert -c -O qcow2',
           out: out('peer.qcow2'),
-          steps: [() => (rmSync(out('peer.qcow2'), { force: true }), timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', out('raw.img'), out('peer.qcow2')]))],
+          steps: [
+            () => (
+              rmSync(out('peer.qcow2'), { force: true }),
+              timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', out('raw.img'), out('peer.qcow2')])
+            ),
+          ],
         },
       ],
     },
     {
       name: 'cpio.gz',
       target: 1.0,
-      fp: { config: configs.cpio, out: out('fp.cpio.gz'), check: (f) => timed(['gzip', '-t', f]), checkName: 'gzip -t' },
+      fp: {
+        config: configs.cpio,
+        out: out('fp.cpio.gz'),
+        check: (f) => timed(['gzip', '-t', f]),
+        checkName: 'gzip -t',
+      },
       peers: [
         {
           tool: 'umoci unpack + cpio + gzip -6',
           out: out('peer.cpio.gz'),
-          steps: [umociUnpack(layout, tag, b), () => timedPipeline([['find', '.'], ['cpio', '-o', '-H', 'newc', '--quiet'], ['gzip', '-6']], { cwd: join(b, 'rootfs'), stdout: out('peer.cpio.gz') })],
+          steps: [
+            umociUnpack(layout, tag, b),
+            () =>
+              timedPipeline(
+                [
+                  ['find', '.'],
+                  ['cpio', '-o', '-H', 'newc', '--quiet'],
+                  ['gzip', '-6'],
+                ],
+                { cwd: join(b, 'rootfs'), stdout: out('peer.cpio.gz') },
+              ),
+          ],
         },
         {
           tool: 'umoci unpack + cpio + pigz -6',
           out: out('peer-pigz.cpio.gz'),
-          steps: [umociUnpack(layout, tag, b), () => timedPipeline([['find', '.'], ['cpio', '-o', '-H', 'newc', '--quiet'], ['pigz', '-6']], { cwd: join(b, 'rootfs'), stdout: out('peer-pigz.cpio.gz') })],
+          steps: [
+            umociUnpack(layout, tag, b),
+            () =>
+              timedPipeline(
+                [
+                  ['find', '.'],
+                  ['cpio', '-o', '-H', 'newc', '--quiet'],
+                  ['pigz', '-6'],
+                ],
+                { cwd: join(b, 'rootfs'), stdout: out('peer-pigz.cpio.gz') },
+              ),
+          ],
         },
       ],
     },
@@ -546,8 +727,18 @@ function table(results) {
         continue;
       }
       const vsLimit = ratioCell(t.vsLimit, t === r.tools[0] ? r.limitTarget : undefined);
-      const size = (t.bytes / MiB).toFixed(1) + (t.allocatedBytes < t.bytes * 0.9 ? ` (${(t.allocatedBytes / MiB).toFixed(1)} allocated)` : '');
-      rows.push([r.case, t.tool, t.medianWall.toFixed(2), ratioCell(t.ratio, r.target), vsLimit, (t.peakRssKB / 1024).toFixed(0), size]);
+      const size =
+        (t.bytes / MiB).toFixed(1) +
+        (t.allocatedBytes < t.bytes * 0.9 ? ` (${(t.allocatedBytes / MiB).toFixed(1)} allocated)` : '');
+      rows.push([
+        r.case,
+        t.tool,
+        t.medianWall.toFixed(2),
+        ratioCell(t.ratio, r.target),
+        vsLimit,
+        (t.peakRssKB / 1024).toFixed(0),
+        size,
+      ]);
     }
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -560,18 +751,30 @@ function notes(results) {
   for (const r of results) {
     const fp = r.tools[0];
     if (!fp.available) out.push(`${r.case}: fledge-pure not available: ${fp.reason}`);
-    else if (r.cold) out.push(`${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the image from a local docker-registry; artifact check: ${fp.check}`);
+    else if (r.cold)
+      out.push(
+        `${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the image from a local docker-registry; artifact check: ${fp.check}`,
+      );
     else {
-      const first = fp.warmup.cacheAddedBytes ? `cold build (filled the cache with ${(fp.warmup.cacheAddedBytes / MiB).toFixed(0)} MiB)` : 'warm-up build (the cache was already warm)';
-      out.push(`${r.case}: fledge-pure ${first} ${fp.warmup.wall.toFixed(2)} s, not counted; first measured build added ${fp.warmCache.addedBytes} bytes to the cache, rewrote ${fp.warmCache.changedFiles} cache files (${fp.warmCache.layerFiles} layer tars reused); artifact check: ${fp.check}`);
+      const first = fp.warmup.cacheAddedBytes
+        ? `cold build (filled the cache with ${(fp.warmup.cacheAddedBytes / MiB).toFixed(0)} MiB)`
+        : 'warm-up build (the cache was already warm)';
+      out.push(
+        `${r.case}: fledge-pure ${first} ${fp.warmup.wall.toFixed(2)} s, not counted; first measured build added ${fp.warmCache.addedBytes} bytes to the cache, rewrote ${fp.warmCache.changedFiles} cache files (${fp.warmCache.layerFiles} layer tars reused); artifact check: ${fp.check}`,
+      );
     }
-    for (const t of r.tools.slice(1)) if (!t.available && t.reason) out.push(`${r.case}: ${t.tool} failed: ${t.reason}`);
+    for (const t of r.tools.slice(1))
+      if (!t.available && t.reason) out.push(`${r.case}: ${t.tool} failed: ${t.reason}`);
   }
   return out.join('\n');
 }
 
 function describeMachine(m) {
-  return `machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}\ntools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${(/(\d+\.\d[\w.+~:-]*)/.exec(v)?.[1] ?? v)}`).join(', ')}`;
+  return `machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}\ntools: ${Object.entries(
+    m.tools,
+  )
+    .map(([k, v]) => `${k} ${/(\d+\.\d[\w.+~:-]*)/.exec(v)?.[1] ?? v}`)
+    .join(', ')}`;
 }
 
 // ---- main -------------------------------------------------------------------------------
@@ -579,7 +782,16 @@ function describeMachine(m) {
 async function main() {
   if (args.dockerfile) {
     const { runDockerfile } = await import('./dockerfile-run.mjs');
-    await runDockerfile({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w), rounds: ROUNDS, env: FP_ENV });
+    await runDockerfile({
+      json: args.json,
+      log,
+      machine: machine(),
+      describeMachine,
+      timed,
+      setWork: (w) => (work = w),
+      rounds: ROUNDS,
+      env: FP_ENV,
+    });
     return;
   }
   if (args.scale) {
@@ -597,11 +809,13 @@ async function main() {
   try {
     // the flattened tar tar2sqfs reads: made once, untimed, by fledge-pure export
     const flatTar = join(work, 'flat.tar');
-    log('flattening the image once for tar2sqfs (fledge-pure export; this also fills fledge-pure\'s layer cache)');
+    log("flattening the image once for tar2sqfs (fledge-pure export; this also fills fledge-pure's layer cache)");
     timed(['node', CLI, 'export', '-q', `oci:${image.layout}:${image.tag}`, '-o', flatTar], { env: FP_ENV });
     const flatBytes = statSync(flatTar).size;
     const only = args.only ? args.only.split(',') : undefined;
-    const layerTars = image.info.layers.map((l) => join(CACHE, 'xdg/fledge-pure/layers/sha256', l.diffId.replace(/^sha256:/, '')));
+    const layerTars = image.info.layers.map((l) =>
+      join(CACHE, 'xdg/fledge-pure/layers/sha256', l.diffId.replace(/^sha256:/, '')),
+    );
     const wanted = (name) => !only || only.some((o) => name.startsWith(o));
     const registry = wanted('cold ext4') ? await startRegistry(join(work, 'registry')) : undefined;
     const coldRef = registry && `${registry.host}/bench:${image.tag}`;
@@ -618,9 +832,22 @@ async function main() {
     }
     const imageLine = `image: Debian ${image.info.suite} + ${image.info.packages.join(' ')}, ${image.info.layers.length} gzip layers: ${(image.info.compressedBytes / MiB).toFixed(0)} MiB compressed, ${(image.info.uncompressedBytes / MiB).toFixed(0)} MiB of layer tars, ${(flatBytes / MiB).toFixed(0)} MiB flattened tar (${image.layout})`;
     if (args.json) {
-      process.stdout.write(JSON.stringify({ machine: m, image: { ...image.info, layout: image.layout, flattenedTarBytes: flatBytes }, rounds: ROUNDS, results }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            machine: m,
+            image: { ...image.info, layout: image.layout, flattenedTarBytes: flatBytes },
+            rounds: ROUNDS,
+            results,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
-      process.stdout.write(`${describeMachine(m)}\n${imageLine}\nrounds: ${ROUNDS} (alternating fledge-pure, peer); wall = median, RSS = max over rounds\n\n${table(results)}\n\n${notes(results)}\n`);
+      process.stdout.write(
+        `${describeMachine(m)}\n${imageLine}\nrounds: ${ROUNDS} (alternating fledge-pure, peer); wall = median, RSS = max over rounds\n\n${table(results)}\n\n${notes(results)}\n`,
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -18,7 +18,11 @@ function dataFile(path) {
   const buf = Buffer.alloc(64 * MiB);
   let x = 2463534242;
   for (let i = 0; i < buf.length / 2; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     buf.writeUInt32LE(x, i);
   }
   const text = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n');
@@ -41,7 +45,13 @@ export async function runScale({ json, log, machine, describeMachine, timed, set
       try {
         const t = timed(['node', join(HERE, 'scale.mjs'), type, out, data]);
         const st = statSync(out);
-        Object.assign(r, { wall: t.wall, rssKB: t.rssKB, bytes: st.size, allocatedBytes: st.blocks * 512, rssUnder1GiB: t.rssKB < RSS_LIMIT_KB });
+        Object.assign(r, {
+          wall: t.wall,
+          rssKB: t.rssKB,
+          bytes: st.size,
+          allocatedBytes: st.blocks * 512,
+          rssUnder1GiB: t.rssKB < RSS_LIMIT_KB,
+        });
       } catch (e) {
         Object.assign(r, { available: false, reason: e.message.replace(/^.*?fledge-pure: /, '') });
         log(`scale: ${type}: not available: ${r.reason}`);
@@ -52,11 +62,25 @@ export async function runScale({ json, log, machine, describeMachine, timed, set
         // e2fsck's summary "N/M files" counts every inode in use: the entries, the root, lost+found
         const c = spawnSync('e2fsck', ['-fn', out], { encoding: 'utf8' });
         const used = Number(/(\d+)\/\d+ files/.exec(c.stdout)?.[1] ?? 0);
-        r.check = c.status === 0 && used >= ENTRIES ? `e2fsck -fn clean, ${used} inodes in use` : `e2fsck -fn exit ${c.status}, ${used} inodes in use for ${ENTRIES} entries: ${c.stdout.trim().split('\n').filter((l) => !l.startsWith('Pass ')).slice(0, 4).join(' / ')}`;
+        r.check =
+          c.status === 0 && used >= ENTRIES
+            ? `e2fsck -fn clean, ${used} inodes in use`
+            : `e2fsck -fn exit ${c.status}, ${used} inodes in use for ${ENTRIES} entries: ${c.stdout
+                .trim()
+                .split('\n')
+                .filter((l) => !l.startsWith('Pass '))
+                .slice(0, 4)
+                .join(' / ')}`;
       } else {
         const c = spawnSync('unsquashfs', ['-lln', out], { encoding: 'utf8', maxBuffer: 1 << 30 });
-        const listed = c.stdout.trim().split('\n').filter((l) => /squashfs-root\//.test(l)).length;
-        r.check = c.status === 0 && listed === ENTRIES ? `unsquashfs -lln clean, ${listed} entries` : `unsquashfs -lln exit ${c.status}, ${listed} of ${ENTRIES} entries${c.stderr.trim() ? `: ${c.stderr.trim().split('\n')[0]}` : ''}`;
+        const listed = c.stdout
+          .trim()
+          .split('\n')
+          .filter((l) => /squashfs-root\//.test(l)).length;
+        r.check =
+          c.status === 0 && listed === ENTRIES
+            ? `unsquashfs -lln clean, ${listed} entries`
+            : `unsquashfs -lln exit ${c.status}, ${listed} of ${ENTRIES} entries${c.stderr.trim() ? `: ${c.stderr.trim().split('\n')[0]}` : ''}`;
       }
       rmSync(out, { force: true });
     }
@@ -72,5 +96,7 @@ export async function runScale({ json, log, machine, describeMachine, timed, set
       ? `| ${r.case} | ${r.wall.toFixed(1)} | ${(r.rssKB / 1024).toFixed(0)} (${r.rssUnder1GiB ? 'under' : 'OVER'} 1 GiB) | ${(r.bytes / MiB).toFixed(0)} (${(r.allocatedBytes / MiB).toFixed(0)} allocated) | ${r.check} |`
       : `| ${r.case} | not available: ${r.reason} | | | |`,
   );
-  process.stdout.write(`${describeMachine(machine)}\ninput: 200 folders × 1000 files (0–2 KiB, ~200 MiB) + a 5 GiB sparse file (3 islands)\n\n| case | wall s | peak RSS MiB | image MiB | check |\n|---|---|---|---|---|\n${lines.join('\n')}\n`);
+  process.stdout.write(
+    `${describeMachine(machine)}\ninput: 200 folders × 1000 files (0–2 KiB, ~200 MiB) + a 5 GiB sparse file (3 islands)\n\n| case | wall s | peak RSS MiB | image MiB | check |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
+  );
 }

@@ -28,22 +28,41 @@ for (let d = 0; d < DIRS; d++) {
     const i = d * PER_DIR + f;
     const size = (i * 37) % 2048; // 0–2047 bytes, about 200 MiB in all
     const from = (i * 7919 * 13) % (dataSize - 2048);
-    tree.set(`${dir}/f${String(f).padStart(4, '0')}`, makeNode('file', { mode: 0o644, uid: i % 3, gid: i % 5, mtime: epoch }, { content: fileContent(data, size, from) }));
+    tree.set(
+      `${dir}/f${String(f).padStart(4, '0')}`,
+      makeNode(
+        'file',
+        { mode: 0o644, uid: i % 3, gid: i % 5, mtime: epoch },
+        { content: fileContent(data, size, from) },
+      ),
+    );
   }
 }
 const MiB = 2 ** 20;
-tree.set('sparse-5g', makeNode('file', { mode: 0o600, mtime: epoch }, {
-  content: {
-    size: SPARSE_BYTES,
-    pieces: [
-      { at: 0, length: MiB, file: data, from: 0 },
-      { at: 2 * 2 ** 30, length: MiB, file: data, from: MiB },
-      { at: SPARSE_BYTES - 4096, length: 4096, file: data, from: 0 },
-    ],
-  },
-}));
+tree.set(
+  'sparse-5g',
+  makeNode(
+    'file',
+    { mode: 0o600, mtime: epoch },
+    {
+      content: {
+        size: SPARSE_BYTES,
+        pieces: [
+          { at: 0, length: MiB, file: data, from: 0 },
+          { at: 2 * 2 ** 30, length: MiB, file: data, from: MiB },
+          { at: SPARSE_BYTES - 4096, length: 4096, file: data, from: 0 },
+        ],
+      },
+    },
+  ),
+);
 try {
-  const w = await writeRootfs(tree, out, { type, compression_level: 15, overlay_size: '1G', size_buffer_mb: 0, preallocate: false }, epoch);
+  const w = await writeRootfs(
+    tree,
+    out,
+    { type, compression_level: 15, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
+    epoch,
+  );
   process.stdout.write(`${w.size} ${w.sha256}\n`);
 } catch (e) {
   process.stderr.write(`fledge-pure: ${e.message}\n`);

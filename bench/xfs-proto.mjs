@@ -25,7 +25,8 @@ function modeSpec(st) {
 function extra(path, st) {
   if (st.isFile()) return ` ${path}`;
   if (st.isSymbolicLink()) return ` ${readlinkSync(path)}`;
-  if (st.isCharacterDevice() || st.isBlockDevice()) return ` ${Math.floor(st.rdev / 256) & 0xfff} ${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
+  if (st.isCharacterDevice() || st.isBlockDevice())
+    return ` ${Math.floor(st.rdev / 256) & 0xfff} ${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
   return '';
 }
 

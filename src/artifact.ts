@@ -13,7 +13,17 @@ export interface ImageSink {
   setSize(size: number): void;
 }
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { trackTemp, untrackTemp } from './cleanup.js';
 import { BuildError, UsageError } from './errors.js';
@@ -29,20 +39,29 @@ export function outputError(e: unknown, path: string): Error {
   const fix: Record<string, () => Error> = {
     ENOENT: () => new UsageError(`output ${path}: folder ${dir} does not exist; create it first`),
     ENOTDIR: () => new UsageError(`output ${path}: ${dir} is not a folder; give a path inside a folder`),
-    EISDIR: () => new UsageError(`output ${path}: is a folder; give a file name, e.g. ${join(path, basename(path) || 'out')}.tar`),
-    EROFS: () => new UsageError(`output ${path}: ${dir} is on a read-only filesystem; write the output somewhere writable`),
+    EISDIR: () =>
+      new UsageError(`output ${path}: is a folder; give a file name, e.g. ${join(path, basename(path) || 'out')}.tar`),
+    EROFS: () =>
+      new UsageError(`output ${path}: ${dir} is on a read-only filesystem; write the output somewhere writable`),
     EACCES: () => new UsageError(`output ${path}: no permission to write in ${dir}; choose a folder you can write to`),
     EPERM: () => new UsageError(`output ${path}: not permitted to write in ${dir}; choose a folder you can write to`),
     ENAMETOOLONG: () => new UsageError(`output ${path}: the path is too long for the filesystem; use a shorter name`),
-    ENXIO: () => new UsageError(`output ${path}: cannot be opened for writing (a socket, or a FIFO nobody reads); write to a file`),
-    ENOSPC: () => new BuildError(`output ${path}: no space left on the filesystem of ${dir}; free some space or write elsewhere`),
+    ENXIO: () =>
+      new UsageError(
+        `output ${path}: cannot be opened for writing (a socket, or a FIFO nobody reads); write to a file`,
+      ),
+    ENOSPC: () =>
+      new BuildError(`output ${path}: no space left on the filesystem of ${dir}; free some space or write elsewhere`),
     EDQUOT: () => new BuildError(`output ${path}: disk quota exceeded in ${dir}; free some space or write elsewhere`),
   };
-  return fix[code ?? '']?.() ?? new BuildError(`output ${path}: cannot write (${code ?? (e as Error).message}); check the path and the disk`);
+  return (
+    fix[code ?? '']?.() ??
+    new BuildError(`output ${path}: cannot write (${code ?? (e as Error).message}); check the path and the disk`)
+  );
 }
 
 function writeAll(fd: number, chunk: Uint8Array, position?: number): void {
-  for (let o = 0; o < chunk.length; ) {
+  for (let o = 0; o < chunk.length;) {
     try {
       o += writeSync(fd, chunk, o, chunk.length - o, position === undefined ? null : position + o);
     } catch (e) {
@@ -90,10 +109,14 @@ export class ArtifactFile implements ImageSink {
     const kind = path === '-' ? 'special' : existingKind(path);
     if (kind === 'folder') throw outputError({ code: 'EISDIR' }, path);
     if (kind === 'special' && o.positional) {
-      throw new UsageError(`output ${path}: is not a regular file, and a filesystem image is written at positions and read back; write it to a file`);
+      throw new UsageError(
+        `output ${path}: is not a regular file, and a filesystem image is written at positions and read back; write it to a file`,
+      );
     }
     if (path !== '-' && Buffer.byteLength(basename(path)) > NAME_MAX) {
-      throw new UsageError(`output ${path}: the name is ${Buffer.byteLength(basename(path))} bytes, more than the ${NAME_MAX} a file name can have; use a shorter name`);
+      throw new UsageError(
+        `output ${path}: the name is ${Buffer.byteLength(basename(path))} bytes, more than the ${NAME_MAX} a file name can have; use a shorter name`,
+      );
     }
     this.tmp = kind === 'special' ? undefined : tempPathFor(path);
     this.fd = this.open(path === '-' ? undefined : (this.tmp ?? path));
@@ -142,9 +165,10 @@ export class ArtifactFile implements ImageSink {
 
   private hashBack(): void {
     const buf = Buffer.allocUnsafe(4 << 20);
-    for (let at = 0; at < this.size; ) {
+    for (let at = 0; at < this.size;) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.length, this.size - at), at);
-      if (n === 0) throw new BuildError(`output ${this.path}: its temp file ${this.tmp} is shorter than written; check the disk`);
+      if (n === 0)
+        throw new BuildError(`output ${this.path}: its temp file ${this.tmp} is shorter than written; check the disk`);
       this.hash.update(buf.subarray(0, n));
       at += n;
     }

@@ -6,7 +6,13 @@ import { isBundlePath, writeBundle } from './bundle.js';
 import { trackTemp, untrackTemp } from './cleanup.js';
 import { checkFledgeConfig, ConfigError, formatProblem } from './config/fledge.js';
 import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
-import { checkManifestTemplate, loadManifestTemplate, manifestJson, renderManifest, type ManifestTemplate } from './config/manifest.js';
+import {
+  checkManifestTemplate,
+  loadManifestTemplate,
+  manifestJson,
+  renderManifest,
+  type ManifestTemplate,
+} from './config/manifest.js';
 import type { FilesystemConfig, FledgeConfig, Problem } from './config/types.js';
 import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
@@ -93,7 +99,10 @@ interface Target {
 
 function target(cwd: string, output: string | undefined, urlBase: string | undefined): Target {
   if (!output || !isBundlePath(output)) return { output, place: (name) => outputPath(cwd, output ?? name) };
-  if (urlBase) throw new UsageError(`--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`);
+  if (urlBase)
+    throw new UsageError(
+      `--url-base with --output ${output}: a bundle's manifest names the artifact beside it inside the bundle; drop --url-base, or write a plain artifact`,
+    );
   const path = outputPath(cwd, output);
   const stage = mkdtempSync(join(dirname(path), `.${basename(path)}.`));
   trackTemp(stage);
@@ -114,7 +123,9 @@ function withDiskFormat(config: FledgeConfig, output: string | undefined): Files
 /** The manifest: fledge.toml's own ([plugin.manifest]) or manifest.toml's; never both. */
 function manifestTemplateOf(config: FledgeConfig, manifestFile: string | undefined): ManifestTemplate | undefined {
   if (config.manifest && manifestFile)
-    throw new UsageError(`${manifestFile}: ${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)`);
+    throw new UsageError(
+      `${manifestFile}: ${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)`,
+    );
   return config.manifest ?? (manifestFile ? loadManifestTemplate(manifestFile) : undefined);
 }
 
@@ -139,7 +150,9 @@ function artifactUrl(artifact: string, urlBase?: string): string {
 
 function checkUrlBase(urlBase: string | undefined): void {
   if (urlBase !== undefined && !/^https?:\/\/[^/]/i.test(urlBase))
-    throw new UsageError(`--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`);
+    throw new UsageError(
+      `--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`,
+    );
 }
 
 /** What the tree's makers (src/pipeline) are given. */
@@ -179,8 +192,15 @@ interface Written {
   kernelArgs?: string;
 }
 
-function writeBuiltImage(spec: string, built: BuiltImage | undefined, { cwd, epoch, sourceDate, log }: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void }): void {
-  if (!built) throw new UsageError(`--output-image ${spec}: only a Dockerfile build makes an image to write; give the Dockerfile (fledge-pure build ./Dockerfile)`);
+function writeBuiltImage(
+  spec: string,
+  built: BuiltImage | undefined,
+  { cwd, epoch, sourceDate, log }: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void },
+): void {
+  if (!built)
+    throw new UsageError(
+      `--output-image ${spec}: only a Dockerfile build makes an image to write; give the Dockerfile (fledge-pure build ./Dockerfile)`,
+    );
   clampTimes(built.tree, sourceDate);
   log(`image: written as ${writeOutputImage(built, spec, cwd, epoch)}`);
 }
@@ -207,9 +227,27 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image, built?.name);
   const run: Run = {
-    o, cwd, log, config, image, name, sourceDate,
+    o,
+    cwd,
+    log,
+    config,
+    image,
+    name,
+    sourceDate,
     out: target(cwd, o.output ?? (config.plugin ? `${name}.tar.gz` : undefined), o.urlBase),
-    sourceOptions: { config, epoch, log, cwd: imageCwd, platform: o.platform, insecure: o.insecure, limits: o.limits, cacheDir, githubApi, onImageConfig: (c) => (imageConfig = c), built },
+    sourceOptions: {
+      config,
+      epoch,
+      log,
+      cwd: imageCwd,
+      platform: o.platform,
+      insecure: o.insecure,
+      limits: o.limits,
+      cacheDir,
+      githubApi,
+      onImageConfig: (c) => (imageConfig = c),
+      built,
+    },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
   try {
@@ -232,7 +270,10 @@ async function buildInitramfs({ o, log, image, name, out, sourceDate, sourceOpti
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
-  if (out.output && /\.qcow2$/i.test(out.output)) throw new UsageError(`--output ${out.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`);
+  if (out.output && /\.qcow2$/i.test(out.output))
+    throw new UsageError(
+      `--output ${out.output}: a qcow2 disk holds a root filesystem image (strategy = "oci_rootfs"); an initramfs is a ${format} archive: name it .${format}`,
+    );
   const artifact = out.place(`${name}.${format}`);
   log('initramfs: assembling the tree');
   const tree = await initramfsTree({ ...sourceOptions, image });
@@ -245,8 +286,14 @@ async function buildInitramfs({ o, log, image, name, out, sourceDate, sourceOpti
 
 async function buildRootfs({ o, log, config, image, name, out, sourceDate, sourceOptions }: Run): Promise<Written> {
   const fs = withDiskFormat(config, out.output);
-  if (o.compression) throw new UsageError(`--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`);
-  if (!image && !sourceOptions.built) throw new UsageError(`${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`);
+  if (o.compression)
+    throw new UsageError(
+      `--compression ${o.compression} is for initramfs builds; a ${fs.type} image's compression is [filesystem] compression_level`,
+    );
+  if (!image && !sourceOptions.built)
+    throw new UsageError(
+      `${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`,
+    );
   checkRootfsType(fs);
   const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
@@ -256,18 +303,36 @@ async function buildRootfs({ o, log, config, image, name, out, sourceDate, sourc
   logClamped(log, clampTimes(tree, sourceDate));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
   const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
-  if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`);
-  return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'rootfs', format: w.format }, kernelArgs: w.kernelArgs };
+  if (w.droppedXattrs)
+    log(
+      `warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`,
+    );
+  return {
+    artifact,
+    sha256: w.sha256,
+    size: w.size,
+    ref: { kind: 'rootfs', format: w.format },
+    kernelArgs: w.kernelArgs,
+  };
 }
 
 /** The manifest template to render: the given one (base_url and entrypoint from the image when it has none), else one from the image alone. */
-function manifestTemplate(run: Run, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined, file: string): ManifestTemplate | undefined {
+function manifestTemplate(
+  run: Run,
+  template: ManifestTemplate | undefined,
+  imageConfig: Buffer | undefined,
+  file: string,
+): ManifestTemplate | undefined {
   const defaults = imageConfig ? imageDefaults(imageConfig) : { tcpPorts: [], argv: [] };
   if (template) return completeFromImage(run, template, defaults);
   const direct = templateFromImage(run.name, defaults, file);
   const fix = 'no manifest.json written (add a manifest.toml, or pass --manifest)';
-  if (!direct.template && !imageConfig) run.log(`warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; ${fix}`);
-  else if (!direct.template) run.log(`warning: no manifest.toml, and the image lacks what Volant requires: ${direct.missing.join(', ')}; ${fix}`);
+  if (!direct.template && !imageConfig)
+    run.log(`warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; ${fix}`);
+  else if (!direct.template)
+    run.log(
+      `warning: no manifest.toml, and the image lacks what Volant requires: ${direct.missing.join(', ')}; ${fix}`,
+    );
   else run.log('manifest: no manifest.toml: name, version, entrypoint and base_url from the image, 1 CPU, 512 MB');
   return direct.template;
 }
@@ -288,7 +353,12 @@ function completeFromImage(run: Run, t: ManifestTemplate, d: ImageDefaults): Man
   return { ...t, workload };
 }
 
-function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): string | undefined {
+function writeManifest(
+  run: Run,
+  w: Written,
+  template: ManifestTemplate | undefined,
+  imageConfig: Buffer | undefined,
+): string | undefined {
   const manifest = resolve(dirname(w.artifact), `${run.name}.manifest.json`);
   const t = manifestTemplate(run, template, imageConfig, manifest);
   if (!t) return undefined;
@@ -299,11 +369,25 @@ function writeManifest(run: Run, w: Written, template: ManifestTemplate | undefi
 }
 
 /** The bundle: the artifact and its manifest.json (url = the artifact's bare file name); a bundle needs a manifest. */
-async function writeBundleOf(run: Run, path: string, w: Written, template: ManifestTemplate | undefined, imageConfig: Buffer | undefined): Promise<BuildResult> {
+async function writeBundleOf(
+  run: Run,
+  path: string,
+  w: Written,
+  template: ManifestTemplate | undefined,
+  imageConfig: Buffer | undefined,
+): Promise<BuildResult> {
   const t = manifestTemplate(run, template, imageConfig, join(dirname(w.artifact), 'manifest.json'));
-  if (!t) throw new UsageError(`--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`);
+  if (!t)
+    throw new UsageError(
+      `--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`,
+    );
   const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
-  const bundle = await writeBundle(path, manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })), w.artifact, run.sourceOptions.epoch);
+  const bundle = await writeBundle(
+    path,
+    manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })),
+    w.artifact,
+    run.sourceOptions.epoch,
+  );
   run.log(`bundle: ${path} (${basename(w.artifact)} and manifest.json), ${bundle.size} bytes, sha256 ${bundle.sha256}`);
   return { artifact: path, ...bundle };
 }
@@ -313,21 +397,30 @@ function logClamped(log: (line: string) => void, clamped: number): void {
 }
 
 function outputPath(cwd: string, output: string): string {
-  if (output === '-') throw new UsageError('--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)');
+  if (output === '-')
+    throw new UsageError(
+      '--output -: build writes the artifact and manifest.json as files and prints their paths; give a file path (export -o - writes a tar to stdout)',
+    );
   const artifact = resolve(cwd, output);
-  if (!existsSync(dirname(artifact))) throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
+  if (!existsSync(dirname(artifact)))
+    throw new UsageError(`--output ${artifact}: folder ${dirname(artifact)} does not exist; create it first`);
   return artifact;
 }
 
 /** Every problem of both files; an empty list means both are valid. */
-export function validate(o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {}): Problem[] {
+export function validate(
+  o: { config?: string; manifest?: string; cwd?: string; onWarning?: (p: Problem) => void } = {},
+): Problem[] {
   const cwd = o.cwd ?? process.cwd();
   const { config, problems } = checkFledgeConfig(resolve(cwd, o.config ?? 'fledge.toml'));
   for (const w of config?.warnings ?? []) o.onWarning?.(w);
   const manifestFile = defaultManifest(cwd, o.manifest);
   if (!manifestFile) return problems;
   if (config?.manifest) {
-    problems.push({ file: manifestFile, message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)` });
+    problems.push({
+      file: manifestFile,
+      message: `${config.file} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)`,
+    });
     return problems;
   }
   const m = checkManifestTemplate(manifestFile);

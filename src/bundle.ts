@@ -19,7 +19,12 @@ export function isBundlePath(output: string): boolean {
 }
 
 /** Writes the bundle at `path`; returns its sha256 and size. */
-export async function writeBundle(path: string, manifestJson: string, artifact: string, mtime: Time): Promise<{ sha256: string; size: number }> {
+export async function writeBundle(
+  path: string,
+  manifestJson: string,
+  artifact: string,
+  mtime: Time,
+): Promise<{ sha256: string; size: number }> {
   const tree = new Tree({ mode: 0o755, mtime });
   const attrs = { mode: 0o644, mtime };
   tree.set('manifest.json', makeNode('file', attrs, { content: bytesContent(Buffer.from(manifestJson)) }));

@@ -114,7 +114,9 @@ export class BlobWriter {
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.fh) throw new Error('BlobWriter: write after close');
     if (this.written + chunk.length > this.size) {
-      throw new NetworkError(`${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`);
+      throw new NetworkError(
+        `${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`,
+      );
     }
     if (this.written >= this.nextFreeCheck) {
       checkFreeSpace(dirname(this.temp.path), this.minFreeBytes, `${this.where}: blob ${this.digest}`);
@@ -140,11 +142,15 @@ export class BlobWriter {
     await this.close();
     return this.temp.commit(() => {
       if (this.written !== this.size) {
-        throw new NetworkError(`${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`);
+        throw new NetworkError(
+          `${this.where}: blob ${this.digest} ended after ${this.written} of ${this.size} bytes; try again (the connection was cut)`,
+        );
       }
       const got = `${splitDigest(this.digest, this.where).algorithm}:${this.hash.digest('hex')}`;
       if (got !== this.digest) {
-        throw new NetworkError(`${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`);
+        throw new NetworkError(
+          `${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`,
+        );
       }
     });
   }

@@ -31,14 +31,24 @@ function readLocal(path: string, what: string, hint: string, max: number): Buffe
   if (!existsSync(path)) throw new BuildError(`${what}: ${path} does not exist; ${hint}`);
   const st = statSync(path);
   if (!st.isFile()) throw new BuildError(`${what}: ${path} is not a regular file; ${hint}`);
-  if (st.size > max) throw new BuildError(`${what}: ${path} is ${formatBytes(st.size)}, more than the ${formatBytes(max)} allowed; ${hint}`);
+  if (st.size > max)
+    throw new BuildError(
+      `${what}: ${path} is ${formatBytes(st.size)}, more than the ${formatBytes(max)} allowed; ${hint}`,
+    );
   return readFileSync(path);
 }
 
-async function fetchBytes(url: string, what: string, hint: string, limits: Limits, max = limits.maxDownloadBytes): Promise<Buffer> {
+async function fetchBytes(
+  url: string,
+  what: string,
+  hint: string,
+  limits: Limits,
+  max = limits.maxDownloadBytes,
+): Promise<Buffer> {
   const path = localPath(url);
   if (path !== undefined) return readLocal(path, what, hint, max);
-  const tooLarge = (cap: string) => new NetworkError(`${what}: ${url} is larger than ${cap}, more than allowed; ${hint}`);
+  const tooLarge = (cap: string) =>
+    new NetworkError(`${what}: ${url} is larger than ${cap}, more than allowed; ${hint}`);
   try {
     const res = await timedFetch(url, { redirect: 'follow', agent: (u) => proxyAgent(u) }, limits);
     if (!res.ok) {
@@ -57,13 +67,22 @@ async function fetchBytes(url: string, what: string, hint: string, limits: Limit
  * The path of a local copy of url (http, https, file:// or a plain path). With `sha256` the bytes must match it (else a
  * BuildError naming both digests); without, the caller has accepted an unchecked file.
  */
-export async function download(url: string, sha256: string | undefined, what: string, hint: string, limits: Partial<Limits> = {}, cacheDir = defaultCacheDir()): Promise<string> {
+export async function download(
+  url: string,
+  sha256: string | undefined,
+  what: string,
+  hint: string,
+  limits: Partial<Limits> = {},
+  cacheDir = defaultCacheDir(),
+): Promise<string> {
   const local = localPath(url);
   if (local === undefined && sha256 && existsSync(blobPath(sha256, cacheDir))) return blobPath(sha256, cacheDir);
   const bytes = await fetchBytes(url, what, hint, limitsWith(limits));
   const got = sha256Hex(bytes);
   if (sha256 && got !== sha256) {
-    throw new BuildError(`${what}: ${url} has sha256 ${got}, expected ${sha256}; fix the checksum in fledge.toml or the URL`);
+    throw new BuildError(
+      `${what}: ${url} has sha256 ${got}, expected ${sha256}; fix the checksum in fledge.toml or the URL`,
+    );
   }
   if (local !== undefined) return local;
   const path = blobPath(got, cacheDir);
@@ -79,7 +98,12 @@ export async function download(url: string, sha256: string | undefined, what: st
 }
 
 /** GET a JSON document (an API answer). */
-export async function fetchJson(url: string, what: string, hint: string, limits: Partial<Limits> = {}): Promise<unknown> {
+export async function fetchJson(
+  url: string,
+  what: string,
+  hint: string,
+  limits: Partial<Limits> = {},
+): Promise<unknown> {
   const caps = limitsWith(limits);
   const bytes = await fetchBytes(url, what, hint, caps, caps.maxJsonBytes);
   try {

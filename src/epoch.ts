@@ -10,7 +10,10 @@ import type { Node, Time, Tree } from './tree/tree.js';
 export function sourceDateEpoch(env: NodeJS.ProcessEnv): Time | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a whole number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`);
+  if (!/^\d+$/.test(v))
+    throw new UsageError(
+      `SOURCE_DATE_EPOCH=${v} is not a whole number of seconds; unset it or set e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`,
+    );
   return { sec: Number(v), nsec: 0 };
 }
 

@@ -37,6 +37,7 @@ export class UsageError extends BuildError {
 
 /** An error of the same kind as `e` whose message says more (e.g. the Dockerfile line it came from); `e` is its cause. */
 export function relocated(e: BuildError, message: string): BuildError {
-  for (const Kind of [ImageError, NetworkError, FormatLimitError]) if (e instanceof Kind) return new Kind(message, { cause: e });
+  for (const Kind of [ImageError, NetworkError, FormatLimitError])
+    if (e instanceof Kind) return new Kind(message, { cause: e });
   return new BuildError(message, { cause: e });
 }

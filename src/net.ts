@@ -47,10 +47,16 @@ const watches = new WeakMap<Response, Watched>();
  * fetch with the connect timeout, and `deadlineMs` for the whole exchange when given;
  * the body is then read with the idle timeout (through bodyChunks or readBody).
  */
-export async function timedFetch(url: string, init: RequestInit, limits: Limits, deadlineMs?: number): Promise<Response> {
+export async function timedFetch(
+  url: string,
+  init: RequestInit,
+  limits: Limits,
+  deadlineMs?: number,
+): Promise<Response> {
   const watch = new Watch();
   watch.arm('idle', limits.connectTimeoutMs, `no answer within ${seconds(limits.connectTimeoutMs)}`);
-  if (deadlineMs !== undefined) watch.arm('deadline', deadlineMs, `the answer did not complete within ${seconds(deadlineMs)}`);
+  if (deadlineMs !== undefined)
+    watch.arm('deadline', deadlineMs, `the answer did not complete within ${seconds(deadlineMs)}`);
   try {
     const res = await fetch(url, { ...init, signal: watch.controller.signal });
     watch.arm('idle', limits.idleTimeoutMs, `no data for ${seconds(limits.idleTimeoutMs)}`);

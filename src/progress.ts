@@ -1,6 +1,9 @@
 // Progress on stderr: one live line rewritten in place on a terminal, plain lines
 // otherwise (CI logs), nothing with --quiet. Warnings always get a line of their own.
-export function progress(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): { log: (line: string) => void; done: () => void } {
+export function progress(
+  quiet: boolean,
+  stream: NodeJS.WriteStream = process.stderr,
+): { log: (line: string) => void; done: () => void } {
   if (quiet) return { log: () => {}, done: () => {} };
   if (!stream.isTTY) return { log: (line) => stream.write(`${line}\n`), done: () => {} };
   let live = false;

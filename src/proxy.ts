@@ -8,7 +8,13 @@
 // absolute URI. The proxy itself is spoken to over plain HTTP, or over TLS for an
 // https:// proxy URL (checked against the system's CAs and NODE_EXTRA_CA_CERTS), with
 // Basic Proxy-Authorization when its URL carries user:password.
-import { Agent as HttpAgent, request, type ClientRequest, type ClientRequestArgs, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request,
+  type ClientRequest,
+  type ClientRequestArgs,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { BlockList, connect as netConnect, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -50,8 +56,14 @@ export function bypassesProxy(host: string, port: number, noProxy: string): bool
 
 /** The proxy for url from the environment, or undefined to go direct. */
 export function proxyFor(url: URL): URL | undefined {
-  const specific = url.protocol === 'https:' ? env('https_proxy', 'HTTPS_PROXY') : url.protocol === 'http:' ? env('http_proxy', 'HTTP_PROXY') : undefined;
-  const set = specific ?? (url.protocol === 'https:' || url.protocol === 'http:' ? env('all_proxy', 'ALL_PROXY') : undefined);
+  const specific =
+    url.protocol === 'https:'
+      ? env('https_proxy', 'HTTPS_PROXY')
+      : url.protocol === 'http:'
+        ? env('http_proxy', 'HTTP_PROXY')
+        : undefined;
+  const set =
+    specific ?? (url.protocol === 'https:' || url.protocol === 'http:' ? env('all_proxy', 'ALL_PROXY') : undefined);
   if (!set) return undefined;
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   if (bypassesProxy(url.hostname, port, env('no_proxy', 'NO_PROXY')?.value ?? '')) return undefined;
@@ -63,7 +75,9 @@ export function proxyFor(url: URL): URL | undefined {
     throw new UsageError(`proxy "${raw}" (from ${set.name}) is not a URL; write it like http://proxy.example:3128`);
   }
   if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:')
-    throw new UsageError(`proxy ${raw} (from ${set.name}): fledge-pure speaks to proxies over HTTP or HTTPS only; give an http:// or https:// proxy URL`);
+    throw new UsageError(
+      `proxy ${raw} (from ${set.name}): fledge-pure speaks to proxies over HTTP or HTTPS only; give an http:// or https:// proxy URL`,
+    );
   return proxy;
 }
 
@@ -118,15 +132,29 @@ class TunnelAgent extends HttpsAgent {
     const authority = `${hostPart(host)}:${options.port ?? 443}`;
     const done = callback ?? (() => {});
     const a = proxyAddress(this.proxy);
-    const connect = { host: a.host, port: a.port, method: 'CONNECT', path: authority, headers: { host: authority, ...proxyHeaders(this.proxy) }, agent: false as const };
+    const connect = {
+      host: a.host,
+      port: a.port,
+      method: 'CONNECT',
+      path: authority,
+      headers: { host: authority, ...proxyHeaders(this.proxy) },
+      agent: false as const,
+    };
     const req = a.tls ? httpsRequest({ ...connect, servername: a.servername }) : request(connect);
     req.once('connect', (res, socket) => {
       if (res.statusCode !== 200) {
         socket.destroy();
-        done(new Error(`the proxy ${this.proxy.host} answered CONNECT ${authority} with HTTP ${res.statusCode}`), socket);
+        done(
+          new Error(`the proxy ${this.proxy.host} answered CONNECT ${authority} with HTTP ${res.statusCode}`),
+          socket,
+        );
         return;
       }
-      const tls: ConnectionOptions = { ...(options as ConnectionOptions), socket, servername: options.servername ?? (isIP(host) ? undefined : host) };
+      const tls: ConnectionOptions = {
+        ...(options as ConnectionOptions),
+        socket,
+        servername: options.servername ?? (isIP(host) ? undefined : host),
+      };
       delete tls.host;
       delete tls.port;
       delete tls.path;

@@ -13,7 +13,8 @@ type IntType = Exclude<FieldType, 'bytes'>;
  * [offset, type]; for bytes [offset, 'bytes', size]; for an array of integers (a C
  * `__le32 x[17]`) [offset, type, count].
  */
-export type Field = readonly [number, IntType] | readonly [number, 'bytes', number] | readonly [number, IntType, number];
+export type Field =
+  readonly [number, IntType] | readonly [number, 'bytes', number] | readonly [number, IntType, number];
 
 export type Fields = Readonly<Record<string, Field>>;
 
@@ -112,13 +113,20 @@ function putInt(buf: Buffer, at: number, type: IntType, v: FieldValue, where: st
   checkInt(v, WIDTH[type] * 8, where);
   const n = Number(v);
   switch (type) {
-    case 'u8': return void buf.writeUInt8(n, at);
-    case 'le16': return void buf.writeUInt16LE(n, at);
-    case 'be16': return void buf.writeUInt16BE(n, at);
-    case 'le32': return void buf.writeUInt32LE(n, at);
-    case 'be32': return void buf.writeUInt32BE(n, at);
-    case 'le64': return void buf.writeBigUInt64LE(BigInt(v), at);
-    case 'be64': return void buf.writeBigUInt64BE(BigInt(v), at);
+    case 'u8':
+      return void buf.writeUInt8(n, at);
+    case 'le16':
+      return void buf.writeUInt16LE(n, at);
+    case 'be16':
+      return void buf.writeUInt16BE(n, at);
+    case 'le32':
+      return void buf.writeUInt32LE(n, at);
+    case 'be32':
+      return void buf.writeUInt32BE(n, at);
+    case 'le64':
+      return void buf.writeBigUInt64LE(BigInt(v), at);
+    case 'be64':
+      return void buf.writeBigUInt64BE(BigInt(v), at);
   }
 }
 
@@ -132,12 +140,19 @@ function getField(buf: Buffer, at: number, f: Field): number | bigint | Buffer |
 
 function getInt(buf: Buffer, at: number, type: IntType): number | bigint {
   switch (type) {
-    case 'u8': return buf.readUInt8(at);
-    case 'le16': return buf.readUInt16LE(at);
-    case 'be16': return buf.readUInt16BE(at);
-    case 'le32': return buf.readUInt32LE(at);
-    case 'be32': return buf.readUInt32BE(at);
-    case 'le64': return buf.readBigUInt64LE(at);
-    case 'be64': return buf.readBigUInt64BE(at);
+    case 'u8':
+      return buf.readUInt8(at);
+    case 'le16':
+      return buf.readUInt16LE(at);
+    case 'be16':
+      return buf.readUInt16BE(at);
+    case 'le32':
+      return buf.readUInt32LE(at);
+    case 'be32':
+      return buf.readUInt32BE(at);
+    case 'le64':
+      return buf.readBigUInt64LE(at);
+    case 'be64':
+      return buf.readBigUInt64BE(at);
   }
 }

@@ -77,7 +77,10 @@ export function zstdFrameWriter(level: number, out: (chunk: Uint8Array) => void)
       const produced = new DataView(z.memory.buffer).getUint32(outStruct + 8, true);
       if (produced) out(new Uint8Array(z.memory.buffer, outData, produced).slice());
       // zstd takes all input unless the output buffer filled; loop until it has it all
-    } while (new DataView(z.memory.buffer).getUint32(inStruct + 8, true) < length || (directive === E_END && remaining));
+    } while (
+      new DataView(z.memory.buffer).getUint32(inStruct + 8, true) < length ||
+      (directive === E_END && remaining)
+    );
     return remaining;
   }
 

@@ -44,7 +44,8 @@ function layer(spec: Spec, members = Object.keys(spec), extra: string[] = []): s
   }
   const out = join(scratch, `l${n++}.tar`);
   execFileSync('tar', ['--format=pax', '--no-recursion', '-P', ...extra, '-cf', out, ...lower, ...members], { cwd: d });
-  if (lower.length) execFileSync('tar', ['-P', ...extra, '--delete', '-f', out, ...lower.map((l) => (extra.length ? '/' + l : l))]);
+  if (lower.length)
+    execFileSync('tar', ['-P', ...extra, '--delete', '-f', out, ...lower.map((l) => (extra.length ? '/' + l : l))]);
   return out;
 }
 
@@ -71,7 +72,9 @@ const dir = { dir: true } as const;
 
 describe('applyLayer', () => {
   it('builds the tree of one layer; missing parents are root:root 0755 at time 0', () => {
-    const t = apply(layer({ 'etc/': dir, 'etc/hosts': 'h', 'bin/sh': { symlink: 'busybox' } }, ['etc/', 'etc/hosts', 'bin/sh']));
+    const t = apply(
+      layer({ 'etc/': dir, 'etc/hosts': 'h', 'bin/sh': { symlink: 'busybox' } }, ['etc/', 'etc/hosts', 'bin/sh']),
+    );
     expect(list(t)).toEqual(['bin dir', 'bin/sh symlink -> busybox', 'etc dir', 'etc/hosts file h']);
     const bin = t.get('bin')!;
     expect([bin.mode, bin.uid, bin.gid, bin.mtime]).toEqual([0o755, 0, 0, { sec: 0, nsec: 0 }]);
@@ -150,7 +153,9 @@ describe('applyLayer', () => {
   });
 
   it('rejects a hard link whose target is missing', () => {
-    expect(() => apply(layer({ 'bin/sh': { hardlink: 'bin/busybox' } }))).toThrow(/"bin\/sh".*hard link target "bin\/busybox" does not exist/);
+    expect(() => apply(layer({ 'bin/sh': { hardlink: 'bin/busybox' } }))).toThrow(
+      /"bin\/sh".*hard link target "bin\/busybox" does not exist/,
+    );
   });
 
   it('rejects a name with a ".." component', () => {
@@ -189,7 +194,9 @@ describe('applyLayer', () => {
     mkdirSync(d);
     writeFileSync(join(d, 'big'), '');
     execFileSync('truncate', ['-s', '8M', join(d, 'big')]);
-    execFileSync('dd', ['if=/dev/urandom', `of=${join(d, 'big')}`, 'bs=4096', 'count=1', 'seek=1000', 'conv=notrunc'], { stdio: 'ignore' });
+    execFileSync('dd', ['if=/dev/urandom', `of=${join(d, 'big')}`, 'bs=4096', 'count=1', 'seek=1000', 'conv=notrunc'], {
+      stdio: 'ignore',
+    });
     const tar = join(scratch, `sp${n++}.tar`);
     execFileSync('tar', ['--format=pax', '--sparse', '-cf', tar, 'big'], { cwd: d });
     const big = apply(tar).get('big')!;

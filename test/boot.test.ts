@@ -35,12 +35,20 @@ describe('initramfs boots', () => {
   it('default mode: /init mounts the basics and makes the agent (from http, checksummed) PID 1', async () => {
     const agentSha = createHash('sha256').update(AGENT).digest('hex');
     const dir = project({
-      'fledge.toml': config(`[agent]\nsource_strategy = "http"\nurl = "${server.url}/kestrel"\nchecksum = "sha256:${agentSha}"\n`),
+      'fledge.toml': config(
+        `[agent]\nsource_strategy = "http"\nurl = "${server.url}/kestrel"\nchecksum = "sha256:${agentSha}"\n`,
+      ),
     });
     const boot = await bootInitramfs(await buildIn(dir));
     expect(boot.output).toContain('AGENT-MARKER pid=1');
     const mounts = boot.output.slice(boot.output.indexOf('AGENT-MARKER'));
-    for (const m of [/^devtmpfs \/dev devtmpfs/m, /^proc \/proc proc/m, /^sysfs \/sys sysfs/m, /^tmpfs \/tmp tmpfs/m, /^tmpfs \/run tmpfs/m]) {
+    for (const m of [
+      /^devtmpfs \/dev devtmpfs/m,
+      /^proc \/proc proc/m,
+      /^sysfs \/sys sysfs/m,
+      /^tmpfs \/tmp tmpfs/m,
+      /^tmpfs \/run tmpfs/m,
+    ]) {
       expect(mounts).toMatch(m);
     }
     expect(boot.exitedCleanly).toBe(true);
@@ -59,8 +67,11 @@ describe('initramfs boots', () => {
 
   it('none mode: the mapped /init is PID 1', async () => {
     const dir = project({
-      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./supervisor" = "/init"\n"./conf" = "/etc/app/conf"\n'),
-      'supervisor*': '#!/bin/busybox sh\n/bin/busybox echo "NONE-MARKER pid=$$ $(/bin/busybox cat /etc/app/conf)"\n/bin/busybox poweroff -f\n',
+      'fledge.toml': config(
+        '[init]\nnone = true\n\n[mappings]\n"./supervisor" = "/init"\n"./conf" = "/etc/app/conf"\n',
+      ),
+      'supervisor*':
+        '#!/bin/busybox sh\n/bin/busybox echo "NONE-MARKER pid=$$ $(/bin/busybox cat /etc/app/conf)"\n/bin/busybox poweroff -f\n',
       conf: 'from-mapping',
     });
     const boot = await bootInitramfs(await buildIn(dir));
@@ -72,15 +83,19 @@ describe('initramfs boots', () => {
     // 6 MiB: past zstd's 2 MiB window and many 128 KiB blocks, so the kernel's
     // decompressor goes through the whole streamed frame (lib/decompress_unzstd.c)
     const big = Buffer.alloc(6 << 20);
-    for (let i = 0, x = 7; i < big.length; i++) big[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 61 === 0 ? x >>> 24 : 97 + (i % 13);
+    for (let i = 0, x = 7; i < big.length; i++)
+      big[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 61 === 0 ? x >>> 24 : 97 + (i % 13);
     const dir = project({
       'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n"./big" = "/big"\n'),
-      'init*': '#!/bin/busybox sh\n/bin/busybox echo "ZSTD-MARKER pid=$$ $(/bin/busybox sha256sum /big)"\n/bin/busybox poweroff -f\n',
+      'init*':
+        '#!/bin/busybox sh\n/bin/busybox echo "ZSTD-MARKER pid=$$ $(/bin/busybox sha256sum /big)"\n/bin/busybox poweroff -f\n',
       big,
     });
     const initrd = await buildIn(dir, ['--compression', 'zstd']);
     expect(readFileSync(initrd).readUInt32LE(0)).toBe(0xfd2fb528); // zstd frame magic
-    expect(execFileSync('zstd', ['-lv', initrd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(/Zstandard Frames: 1\n/);
+    expect(execFileSync('zstd', ['-lv', initrd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(
+      /Zstandard Frames: 1\n/,
+    );
     const boot = await bootInitramfs(initrd);
     expect(boot.output).toContain(`ZSTD-MARKER pid=1 ${createHash('sha256').update(big).digest('hex')}  /big`);
     expect(boot.exitedCleanly).toBe(true);

@@ -33,9 +33,11 @@ function expectClean(path: string): void {
   expect(r.status).toBe(0);
 }
 
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
 const dumpTree = (img: string, tree = 'fs') => run('btrfs', ['inspect-internal', 'dump-tree', '-t', tree, img]);
-const dumpSuper = (img: string, mirror = 0) => run('btrfs', ['inspect-internal', 'dump-super', '-f', '-s', String(mirror), img]);
+const dumpSuper = (img: string, mirror = 0) =>
+  run('btrfs', ['inspect-internal', 'dump-super', '-f', '-s', String(mirror), img]);
 
 /** btrfs restore with owners, modes, times (-m), symlinks (-S) and xattrs (-x) into a new folder. */
 function restore(img: string): string {
@@ -50,7 +52,9 @@ const file = (tree: Tree, path: string, data: string | Buffer, attrs: Parameters
 
 /** The inode item of the entry named `name` (a DIR_INDEX hit, then that inode's INODE_ITEM), from dump-tree. */
 function inodeOf(dump: string, name: string): string {
-  const m = new RegExp(`location key \\((\\d+) INODE_ITEM 0\\) type \\w+\\n[^\\n]*\\n\\s+name: ${name.replace(/[.+]/g, '\\$&')}\\n`).exec(dump);
+  const m = new RegExp(
+    `location key \\((\\d+) INODE_ITEM 0\\) type \\w+\\n[^\\n]*\\n\\s+name: ${name.replace(/[.+]/g, '\\$&')}\\n`,
+  ).exec(dump);
   if (!m) throw new Error(`no entry ${name} in the dump`);
   const at = new RegExp(`item \\d+ key \\(${m[1]} INODE_ITEM 0\\) itemoff`).exec(dump)!.index;
   return dump.slice(at, dump.indexOf('otime', at));
@@ -60,7 +64,13 @@ function inodeOf(dump: string, name: string): string {
 function acl(): Buffer {
   const b = Buffer.alloc(4 + 5 * 8);
   b.writeUInt32LE(2, 0);
-  [[0x01, 7, 0xffffffff], [0x02, 5, 1000], [0x04, 5, 0xffffffff], [0x10, 5, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], k) => {
+  [
+    [0x01, 7, 0xffffffff],
+    [0x02, 5, 1000],
+    [0x04, 5, 0xffffffff],
+    [0x10, 5, 0xffffffff],
+    [0x20, 4, 0xffffffff],
+  ].forEach(([tag, perm, id], k) => {
     b.writeUInt16LE(tag, 4 + 8 * k);
     b.writeUInt16LE(perm, 6 + 8 * k);
     b.writeUInt32LE(id, 8 + 8 * k);
@@ -70,7 +80,10 @@ function acl(): Buffer {
 
 function xattrTree(): Tree {
   const tree = new Tree({ mtime: T });
-  file(tree, 'bin/ping', 'ping').xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+  file(tree, 'bin/ping', 'ping').xattrs.set(
+    'security.capability',
+    Buffer.from('0100000200200000000000000000000000000000', 'hex'),
+  );
   const many = file(tree, 'many', 'x');
   many.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
   many.xattrs.set('user.large', Buffer.alloc(3000, 0xab));
@@ -85,15 +98,28 @@ describe('btrfs writer: btrfs-progs', () => {
     const img = image(new Tree({ mtime: T }));
     expectClean(img);
     const sb = dumpSuper(img);
-    expect(sb).toMatch(/incompat_flags\s+0x341\n\s+\( MIXED_BACKREF \|\n\s+EXTENDED_IREF \|\n\s+SKINNY_METADATA \|\n\s+NO_HOLES \)/);
+    expect(sb).toMatch(
+      /incompat_flags\s+0x341\n\s+\( MIXED_BACKREF \|\n\s+EXTENDED_IREF \|\n\s+SKINNY_METADATA \|\n\s+NO_HOLES \)/,
+    );
     expect(sb).toMatch(/compat_ro_flags\s+0x3\n\s+\( FREE_SPACE_TREE \|\n\s+FREE_SPACE_TREE_VALID \)/);
     expect(sb).toMatch(/csum_type\s+0 \(crc32c\)/);
     expect(sb).toMatch(/nodesize\s+16384/);
     expect(sb).toMatch(/sectorsize\s+4096/);
     const roots = dumpTree(img, 'root');
-    for (const t of ['EXTENT_TREE', 'DEV_TREE', 'FS_TREE', 'CSUM_TREE', 'UUID_TREE', 'FREE_SPACE_TREE', 'DATA_RELOC_TREE']) expect(roots).toContain(`key (${t} ROOT_ITEM 0)`);
+    for (const t of [
+      'EXTENT_TREE',
+      'DEV_TREE',
+      'FS_TREE',
+      'CSUM_TREE',
+      'UUID_TREE',
+      'FREE_SPACE_TREE',
+      'DATA_RELOC_TREE',
+    ])
+      expect(roots).toContain(`key (${t} ROOT_ITEM 0)`);
     // mkfs' profiles for one device: metadata (and the system chunk) DUP, data single
-    expect(dumpTree(img, 'chunk')).toMatch(/type SYSTEM\|DUP\n[^\n]*\n\s+num_stripes 2[\s\S]*type DATA\|single[\s\S]*type METADATA\|DUP\n[^\n]*\n\s+num_stripes 2/);
+    expect(dumpTree(img, 'chunk')).toMatch(
+      /type SYSTEM\|DUP\n[^\n]*\n\s+num_stripes 2[\s\S]*type DATA\|single[\s\S]*type METADATA\|DUP\n[^\n]*\n\s+num_stripes 2/,
+    );
     const fs = dumpTree(img);
     expect(fs).toMatch(/key \(256 INODE_ITEM 0\)[^\n]*\n[^\n]*size 0 nbytes 0\n[^\n]*mode 40755 links 1 uid 0 gid 0/);
     expect(fs).toMatch(/key \(256 INODE_REF 256\)[^\n]*\n\s+index 0 namelen 2 name: \.\./);
@@ -115,9 +141,12 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(readlinkSync(join(dir, 'lib/short'))).toBe('../etc/hostname');
     expect(readlinkSync(join(dir, 'lib/long-target'))).toBe('/' + 'x'.repeat(299));
     expect(readFileSync(join(dir, 'data/region')).equals(Buffer.alloc(70000, 7))).toBe(true);
-    expect(sha(readFileSync(join(dir, 'data/sparse')))).toBe(sha(Buffer.concat([Buffer.alloc(1 << 20), Buffer.from('0123456789'), Buffer.alloc((2 << 20) - 10)])));
+    expect(sha(readFileSync(join(dir, 'data/sparse')))).toBe(
+      sha(Buffer.concat([Buffer.alloc(1 << 20), Buffer.from('0123456789'), Buffer.alloc((2 << 20) - 10)])),
+    );
     expect(readFileSync(join(dir, `names/${'n'.repeat(180)}`), 'utf8')).toBe('long name');
-    for (const name of ['é', '\uFF21', '\u{1F600}', '日本']) expect(readFileSync(join(dir, 'names', name), 'utf8')).toBe(name);
+    for (const name of ['é', '\uFF21', '\u{1F600}', '日本'])
+      expect(readFileSync(join(dir, 'names', name), 'utf8')).toBe(name);
     expect(readFileSync(join(dir, 'big/entry-04321'), 'utf8')).toBe('4321');
     const fs = dumpTree(img);
     // hard links: one inode, three names; devices as the kernel's dev_t (major << 20 | minor)
@@ -128,7 +157,9 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(inodeOf(fs, 'sock')).toMatch(/mode 140755 links 1/);
     // the sparse file: 3 MiB, one 4 KiB extent at 1 MiB, no hole extents (no-holes)
     expect(inodeOf(fs, 'sparse')).toMatch(/size 3145728 nbytes 4096\n/);
-    expect(fs).toMatch(/EXTENT_DATA 1048576\)[^\n]*\n[^\n]*type 1 \(regular\)\n[^\n]*\n\s+extent data offset 0 nr 4096 ram 4096/);
+    expect(fs).toMatch(
+      /EXTENT_DATA 1048576\)[^\n]*\n[^\n]*type 1 \(regular\)\n[^\n]*\n\s+extent data offset 0 nr 4096 ram 4096/,
+    );
   });
 
   it('xattrs: security.capability, user, trusted, POSIX ACLs on a file and a directory', () => {
@@ -142,7 +173,9 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(get('many')).toContain('trusted.t=0x74727573746564');
     expect(get('acl-file')).toContain(`system.posix_acl_access=0x${acl().toString('hex')}`);
     // btrfs restore sets no xattrs on directories: the item itself, from dump-tree (the kernel test reads it)
-    expect(dumpTree(img)).toMatch(/XATTR_ITEM \d+\)[^\n]*\n[^\n]*type XATTR\n\s+transid 1 data_len 44 name_len 24\n\s+name: system.posix_acl_default\n/);
+    expect(dumpTree(img)).toMatch(
+      /XATTR_ITEM \d+\)[^\n]*\n[^\n]*type XATTR\n\s+transid 1 data_len 44 name_len 24\n\s+name: system.posix_acl_default\n/,
+    );
   });
 
   it('a file larger than 64 MiB: data split around the superblock mirror, which is written', () => {
@@ -158,7 +191,10 @@ describe('btrfs writer: btrfs-progs', () => {
     const dir = restore(img);
     expect(sha(readFileSync(join(dir, 'big')))).toBe(sha(big));
     // no extent covers the 64 KiB stripe at 64 MiB
-    const extents = [...dumpTree(img, 'extent').matchAll(/key \((\d+) EXTENT_ITEM (\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    const extents = [...dumpTree(img, 'extent').matchAll(/key \((\d+) EXTENT_ITEM (\d+)\)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
     for (const [at, len] of extents) expect(at + len <= 64 << 20 || at >= (64 << 20) + 65536).toBe(true);
   });
 
@@ -168,7 +204,10 @@ describe('btrfs writer: btrfs-progs', () => {
     const img = image(tree);
     expectClean(img);
     expect(dumpSuper(img, 1)).toMatch(/csum\s+0x[0-9a-f]+ \[match\]/);
-    const meta = /CHUNK_ITEM \d+\)[^\n]*\n\s+length (\d+) owner 2 stripe_len 65536 type METADATA\|DUP[\s\S]*?stripe 1 devid 1 offset (\d+)/.exec(dumpTree(img, 'chunk'))!;
+    const meta =
+      /CHUNK_ITEM \d+\)[^\n]*\n\s+length (\d+) owner 2 stripe_len 65536 type METADATA\|DUP[\s\S]*?stripe 1 devid 1 offset (\d+)/.exec(
+        dumpTree(img, 'chunk'),
+      )!;
     const [length, copy] = [Number(meta[1]), Number(meta[2])];
     expect(copy).toBeGreaterThan(64 << 20); // moved past the mirror it would have held
     expect(copy >= (64 << 20) + 65536 || copy + length <= 64 << 20).toBe(true);
@@ -177,13 +216,16 @@ describe('btrfs writer: btrfs-progs', () => {
   it('a 100 000-name directory: a multi-level filesystem tree, check clean, every name read back', () => {
     const tree = new Tree({ mtime: T });
     const wide = tree.mkdirp('wide', { mtime: T });
-    for (let i = 0; i < 100000; i++) wide.entries!.set(`name-${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
+    for (let i = 0; i < 100000; i++)
+      wide.entries!.set(`name-${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
     const img = image(tree);
     expectClean(img);
     const head = dumpTree(img, 'root');
     expect(head).toMatch(/key \(FS_TREE ROOT_ITEM 0\)[^\n]*\n[^\n]*\n[^\n]*\n[^\n]*\n\s+level 2 /);
     const dir = restore(img);
-    const names = execFileSync('ls', ['-f', join(dir, 'wide')], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter((x) => x.startsWith('name-'));
+    const names = execFileSync('ls', ['-f', join(dir, 'wide')], { encoding: 'utf8', maxBuffer: 1 << 26 })
+      .split('\n')
+      .filter((x) => x.startsWith('name-'));
     expect(names).toHaveLength(100000);
     expect(readFileSync(join(dir, 'wide/name-99999'), 'utf8')).toBe('99999');
     expect(readFileSync(join(dir, 'wide/name-0'), 'utf8')).toBe('0');
@@ -192,7 +234,22 @@ describe('btrfs writer: btrfs-progs', () => {
   it('a 5 GiB sparse file: two 4 KiB extents, no hole items, checksums for those two sectors only', () => {
     const tree = new Tree({ mtime: T });
     const g = 2 ** 30;
-    tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
+    tree.set(
+      'huge',
+      makeNode(
+        'file',
+        { mtime: T },
+        {
+          content: {
+            size: 5 * g,
+            pieces: [
+              { at: 0, length: 4, bytes: Buffer.from('head') },
+              { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') },
+            ],
+          },
+        },
+      ),
+    );
     const img = image(tree);
     expectClean(img);
     expect(statSync(img).size).toBeLessThan(96 << 20); // the auto buffer's 64 MiB included
@@ -227,19 +284,29 @@ describe('btrfs writer: btrfs-progs', () => {
   it('refuses what btrfs cannot hold, naming the entry: a 256-byte name, a 4096-byte symlink target, a 17 000-byte xattr', () => {
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(named)).toThrow(new RegExp(`^btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255 bytes; `));
+    expect(() => image(named)).toThrow(
+      new RegExp(`^btrfs: /d/${'n'.repeat(256)}: name of 256 bytes, btrfs holds at most 255 bytes; `),
+    );
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
-    expect(() => image(long)).toThrow(/^btrfs: \/etc\/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; /);
+    expect(() => image(long)).toThrow(
+      /^btrfs: \/etc\/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; /,
+    );
     const fat = new Tree({ mtime: T });
     file(fat, 'etc/fat', 'x').xattrs.set('user.big', Buffer.alloc(17000));
-    expect(() => image(fat)).toThrow('btrfs: /etc/fat: xattr user.big of 17000 bytes does not fit in one item (16220 bytes at most); drop or shorten it');
+    expect(() => image(fat)).toThrow(
+      'btrfs: /etc/fat: xattr user.big of 17000 bytes does not fit in one item (16220 bytes at most); drop or shorten it',
+    );
   });
 });
 
-
 describe('btrfs writer: the kernel', () => {
-  const busybox = () => makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) });
+  const busybox = () =>
+    makeNode(
+      'file',
+      { mode: 0o755, mtime: T },
+      { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) },
+    );
 
   /** What the kernel lists for the tree: btrfs gives every directory one link. */
   function btrfsListing(tree: Tree) {
@@ -259,8 +326,14 @@ describe('btrfs writer: the kernel', () => {
     tree.set('bin/busybox', busybox());
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     const img = image(tree);
-    const scrub = 'mount -t sysfs sys /sys; /usr/bin/btrfs scrub start -B -r /mnt > /tmp/scrub 2>&1; echo "SCRUB-RC=$?"; sed "s/^/S|/" /tmp/scrub';
-    const r = await bootDisk({ image: img, fstype: 'btrfs', tools: ['/usr/bin/btrfs', '/lib/x86_64-linux-gnu/libgcc_s.so.1'], script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'\n${scrub}` });
+    const scrub =
+      'mount -t sysfs sys /sys; /usr/bin/btrfs scrub start -B -r /mnt > /tmp/scrub 2>&1; echo "SCRUB-RC=$?"; sed "s/^/S|/" /tmp/scrub';
+    const r = await bootDisk({
+      image: img,
+      fstype: 'btrfs',
+      tools: ['/usr/bin/btrfs', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'\n${scrub}`,
+    });
     expect(r.report).toContain('CHROOT-OK 42');
     expect(r.report).toContain('SCRUB-RC=0');
     expect(r.report).toMatch(/S\|Error summary:\s+no errors found/);
@@ -294,7 +367,12 @@ describe('btrfs writer: the kernel', () => {
     tree.set('bin/busybox', busybox());
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     for (const d of ['dev', 'proc', 'sys', 'tmp']) tree.mkdirp(d, { mtime: T });
-    file(tree, 'bin/kestrel', '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
+    file(
+      tree,
+      'bin/kestrel',
+      '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n',
+      { mode: 0o755 },
+    );
     const out = await bootAsRoot(image(tree), 'btrfs', '/bin/kestrel', { until: /KESTREL-ROOT.*\n/ });
     expect(out).toMatch(/KESTREL-ROOT pid=1 \/dev\/vda \/ btrfs ro/);
   }, 180_000);

@@ -35,7 +35,19 @@ describe('fledge-pure CLI', () => {
     expect(top.stdout).toMatch(/build.*\n.*validate/s);
     const b = await runCli(['build', '--help'], { cwd });
     expect(b.code).toBe(0);
-    for (const o of ['--config', '--manifest', '--output', '--docker-archive', '--output-initramfs', '--context', '--target', '--build-arg', '--quiet', '--url-base']) expect(b.stdout).toContain(o);
+    for (const o of [
+      '--config',
+      '--manifest',
+      '--output',
+      '--docker-archive',
+      '--output-initramfs',
+      '--context',
+      '--target',
+      '--build-arg',
+      '--quiet',
+      '--url-base',
+    ])
+      expect(b.stdout).toContain(o);
     const v = await runCli(['validate', '--help'], { cwd });
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('--config');
@@ -59,7 +71,11 @@ describe('fledge-pure CLI', () => {
     const artifact = readFileSync(join(dir, 'hello.cpio.gz'));
     expect(r.stdout).toBe(`${join(dir, 'hello.cpio.gz')}\n${join(dir, 'hello.manifest.json')}\n`);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello.manifest.json'), 'utf8'));
-    expect(manifest.initramfs).toEqual({ url: join(dir, 'hello.cpio.gz'), checksum: `sha256:${sha(artifact)}`, format: 'cpio.gz' });
+    expect(manifest.initramfs).toEqual({
+      url: join(dir, 'hello.cpio.gz'),
+      checksum: `sha256:${sha(artifact)}`,
+      format: 'cpio.gz',
+    });
     expect(manifest.name).toBe('hello');
     expect(manifest.workload.entrypoint).toEqual(['/bin/kestrel']);
     expect(manifest.workload.type).toBe('http');
@@ -70,7 +86,10 @@ describe('fledge-pure CLI', () => {
     for (const env of [{ TZ: 'UTC' }, { TZ: 'Asia/Kolkata', LANG: 'de_DE.UTF-8' }]) {
       const dir = copyExample();
       const umask = env.TZ === 'UTC' ? '022' : '077';
-      execFileSync('sh', ['-c', `umask ${umask} && "${process.execPath}" "${resolve('dist/cli.js')}" build --quiet`], { cwd: dir, env: { ...process.env, ...env } });
+      execFileSync('sh', ['-c', `umask ${umask} && "${process.execPath}" "${resolve('dist/cli.js')}" build --quiet`], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+      });
       digests.push([sha(readFileSync(join(dir, 'hello.cpio.gz'))), manifestSha(join(dir, 'hello.manifest.json'))]);
     }
     expect(digests[0]).toEqual(digests[1]);
@@ -79,7 +98,11 @@ describe('fledge-pure CLI', () => {
 
   it('shows progress as one live line on a terminal, plain lines otherwise', async () => {
     const dir = copyExample();
-    const tty = execFileSync('script', ['-qec', `"${process.execPath}" "${resolve('dist/cli.js')}" build -o tty.cpio.gz`, '/dev/null'], { cwd: dir }).toString();
+    const tty = execFileSync(
+      'script',
+      ['-qec', `"${process.execPath}" "${resolve('dist/cli.js')}" build -o tty.cpio.gz`, '/dev/null'],
+      { cwd: dir },
+    ).toString();
     expect(tty).toMatch(/^\r\x1b\[Kinitramfs: assembling the tree\r\x1b\[Kbusybox: /);
     const plain = await runCli(['build', '-o', 'plain.cpio.gz'], { cwd: dir });
     expect(plain.stderr).toMatch(/^initramfs: assembling the tree\nbusybox: .*\nagent: /);
@@ -87,14 +110,22 @@ describe('fledge-pure CLI', () => {
   });
 
   it('honours --output exactly, --url-base, and names "plugin" without a manifest name', async () => {
-    const dir = project({ ...minimal(), 'manifest.toml': 'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/init"\nbase_url = "http://127.0.0.1:80"\n' });
+    const dir = project({
+      ...minimal(),
+      'manifest.toml':
+        'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/init"\nbase_url = "http://127.0.0.1:80"\n',
+    });
     const r = await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/folder .*out does not exist/);
     execFileSync('mkdir', ['out'], { cwd: dir });
-    expect((await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCli(['build', '-q', '-o', 'out/x.img', '--url-base', 'https://cdn.example/p/'], { cwd: dir })).code,
+    ).toBe(0);
     expect(readdirSync(join(dir, 'out')).sort()).toEqual(['app.manifest.json', 'x.img']);
-    expect(JSON.parse(readFileSync(join(dir, 'out/app.manifest.json'), 'utf8')).initramfs.url).toBe('https://cdn.example/p/x.img');
+    expect(JSON.parse(readFileSync(join(dir, 'out/app.manifest.json'), 'utf8')).initramfs.url).toBe(
+      'https://cdn.example/p/x.img',
+    );
     const bare = project(minimal());
     const b = await runCli(['build'], { cwd: bare });
     expect(b.code).toBe(0);
@@ -108,7 +139,9 @@ describe('fledge-pure CLI', () => {
     const before = readdirSync(dir).sort();
     const r = await runCli(['build'], { cwd: dir, env: {} });
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^fledge-pure: mappings: .*missing \(mapped to \/etc\/x\) does not exist; fix \[mappings\] in fledge.toml$/);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /^fledge-pure: mappings: .*missing \(mapped to \/etc\/x\) does not exist; fix \[mappings\] in fledge.toml$/,
+    );
     expect(readdirSync(dir).sort()).toEqual(before);
 
     const wrong = project(minimal());
@@ -120,7 +153,10 @@ describe('fledge-pure CLI', () => {
   });
 
   it('exits 2 naming the file, line and key for a config error', async () => {
-    const dir = project({ ...minimal(), 'fledge.toml': 'version = "1"\nstrategy = "initramfs"\n[filesystem]\ntype = "ext4"\n' });
+    const dir = project({
+      ...minimal(),
+      'fledge.toml': 'version = "1"\nstrategy = "initramfs"\n[filesystem]\ntype = "ext4"\n',
+    });
     const r = await runCli(['build'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/fledge\.toml:3/);
@@ -136,8 +172,14 @@ describe('fledge-pure CLI', () => {
   it('says plainly which capabilities are not in this version', async () => {
     const dir = project({ ...minimal(), Dockerfile: 'FROM scratch\nRUN --mount=type=secret,id=token echo hi\n' });
     const want: Array<[string[], RegExp]> = [
-      [['build', '-q', './Dockerfile'], /^fledge-pure: Dockerfile:2: RUN: --mount=type=secret,id=token: type=secret is not supported by fledge-pure yet/],
-      [['build', '-q', '--build-arg', 'A=1'], /^fledge-pure: --context, --target and --build-arg are for Dockerfile builds/],
+      [
+        ['build', '-q', './Dockerfile'],
+        /^fledge-pure: Dockerfile:2: RUN: --mount=type=secret,id=token: type=secret is not supported by fledge-pure yet/,
+      ],
+      [
+        ['build', '-q', '--build-arg', 'A=1'],
+        /^fledge-pure: --context, --target and --build-arg are for Dockerfile builds/,
+      ],
     ];
     for (const [args, message] of want) {
       const r = await runCli(args, { cwd: dir });
@@ -154,12 +196,15 @@ describe('fledge-pure CLI', () => {
     mkdirSync(join(src, 'in/etc'), { recursive: true });
     writeFileSync(join(src, 'in/etc/ok'), 'ok');
     writeFileSync(join(src, 'x'), 'outside');
-    const layer = execFileSync('tar', ['--format=pax', '--no-recursion', '-P', '-cf', '-', 'etc', 'etc/ok', '../x'], { cwd: join(src, 'in') });
+    const layer = execFileSync('tar', ['--format=pax', '--no-recursion', '-P', '-cf', '-', 'etc', 'etc/ok', '../x'], {
+      cwd: join(src, 'in'),
+    });
     const toml = `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = "oci:./img:evil"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`;
     const dir = project({ 'fledge.toml': toml, busybox: BUSYBOX });
     writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'evil');
     const before = readdirSync(dir).sort();
-    const line = /^fledge-pure: oci:\.\/img:evil: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "\.\.\/x" \(at byte \d+\): the name has a "\.\." component, so it would land outside the root; .*rebuild the image without that entry\n$/;
+    const line =
+      /^fledge-pure: oci:\.\/img:evil: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "\.\.\/x" \(at byte \d+\): the name has a "\.\." component, so it would land outside the root; .*rebuild the image without that entry\n$/;
     const e = await runCli(['export', '-q', 'oci:./img:evil', '-o', 'out.tar'], { cwd: dir });
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(line);

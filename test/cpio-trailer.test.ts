@@ -15,7 +15,8 @@ import { bootInitramfs } from './helpers/qemu.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-trailer-'));
 
-const file = (data: string | Buffer, mode = 0o644) => makeNode('file', { mode }, { content: bytesContent(Buffer.from(data)) });
+const file = (data: string | Buffer, mode = 0o644) =>
+  makeNode('file', { mode }, { content: bytesContent(Buffer.from(data)) });
 
 /** A tree whose names sort around TRAILER!!!: "A" before it, everything lowercase after, a hard link across it. */
 function trailerTree(): Tree {

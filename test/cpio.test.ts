@@ -57,7 +57,11 @@ describe('newc cpio writer', () => {
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(l).toMatch(/^-rwxr-xr-x\s+3 /);
     // "#!/bin/sh\necho tool\n" is 20 bytes: stored on one header only
-    const headers = [...bytes.toString('latin1').matchAll(/070701([0-9a-f]{8})([0-9a-f]{8})[0-9a-f]{32}([0-9a-f]{8})[0-9a-f]{40}[0-9a-f]{8}([^\0]*)\0/g)];
+    const headers = [
+      ...bytes
+        .toString('latin1')
+        .matchAll(/070701([0-9a-f]{8})([0-9a-f]{8})[0-9a-f]{32}([0-9a-f]{8})[0-9a-f]{40}[0-9a-f]{8}([^\0]*)\0/g),
+    ];
     const tools = headers.filter((h) => h[4].includes('tool'));
     expect(new Set(tools.map((h) => h[1])).size).toBe(1);
     expect(tools.map((h) => parseInt(h[3], 16)).sort()).toEqual([0, 0, 20]);
@@ -89,7 +93,9 @@ describe('newc cpio writer', () => {
   it('refuses what newc cannot hold, naming the entry', () => {
     const t = new Tree();
     t.set('huge', makeNode('file', {}, { content: { size: 2 ** 32, pieces: [] } }));
-    expect(() => archive(t)).toThrow(/^initramfs \(newc cpio\): \/huge: file size 4294967296 bytes, .* holds at most 4294967295 bytes; /);
+    expect(() => archive(t)).toThrow(
+      /^initramfs \(newc cpio\): \/huge: file size 4294967296 bytes, .* holds at most 4294967295 bytes; /,
+    );
     const u = new Tree();
     u.set('neg', makeNode('file', { uid: 2 ** 32 }, { content: { size: 0, pieces: [] } }));
     expect(() => archive(u)).toThrow(/\/neg: uid 4294967296, .* holds at most 4294967295/);

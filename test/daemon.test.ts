@@ -19,7 +19,17 @@ let server: Server;
 beforeAll(async () => {
   writeHardLayout(join(scratch, 'layout'), hardLayers(), 'gzip');
   const archive = join(scratch, 'saved.tar');
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'layout')}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
+  execFileSync(
+    'skopeo',
+    [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      `oci:${join(scratch, 'layout')}:hard`,
+      `docker-archive:${archive}:hard:v1`,
+    ],
+    { stdio: 'pipe', env: skopeoEnv() },
+  );
   server = createServer((req, res) => {
     seen.push(req.url ?? '');
     if (req.url === '/_ping') return void res.writeHead(200, { 'Api-Version': '1.43' }).end('OK');
@@ -46,11 +56,17 @@ describe('docker daemon source', () => {
   it('docker-daemon:REF too; an image the daemon lacks is one clear line', async () => {
     expect((await runCli(['inspect', 'docker-daemon:hard:v1'], { cwd: scratch, env })).code).toBe(0);
     const r = await runCli(['inspect', 'docker-daemon:other:v2'], { cwd: scratch, env });
-    expect([r.code, r.stderr]).toEqual([1, 'fledge-pure: docker-daemon:other:v2: the docker daemon has no image docker.io/library/other:v2; pull or build it first\n']);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      'fledge-pure: docker-daemon:other:v2: the docker daemon has no image docker.io/library/other:v2; pull or build it first\n',
+    ]);
   });
 
   it('without a daemon socket, docker-daemon: says so', async () => {
-    const r = await runCli(['inspect', 'docker-daemon:hard:v1'], { cwd: scratch, env: { DOCKER_HOST: `unix://${join(scratch, 'none.sock')}` } });
+    const r = await runCli(['inspect', 'docker-daemon:hard:v1'], {
+      cwd: scratch,
+      env: { DOCKER_HOST: `unix://${join(scratch, 'none.sock')}` },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^fledge-pure: docker-daemon:hard:v1: no docker daemon socket .*\n$/);
   });

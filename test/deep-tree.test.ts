@@ -29,7 +29,7 @@ function sink(path: string): ImageSink & { close(): void } {
   const fd = openSync(path, 'w');
   return {
     writeAt: (c, p) => {
-      for (let o = 0; o < c.length; ) o += writeSync(fd, c, o, c.length - o, p + o);
+      for (let o = 0; o < c.length;) o += writeSync(fd, c, o, c.length - o, p + o);
     },
     setSize: (n) => ftruncateSync(fd, n),
     close: () => closeSync(fd),
@@ -96,7 +96,9 @@ describe(`a ${DEPTH}-deep directory tree`, () => {
   it('squashfs: written in seconds; unsquashfs lists the bottom file', async () => {
     const img = join(scratch, 'deep.squashfs');
     const out = sink(img);
-    await timed('squashfs', 30_000, () => writeSquashfs(tree, out, { compressor: 'gzip', level: 1, epoch: T, workers: 0 }));
+    await timed('squashfs', 30_000, () =>
+      writeSquashfs(tree, out, { compressor: 'gzip', level: 1, epoch: T, workers: 0 }),
+    );
     out.close();
     const list = execFileSync('unsquashfs', ['-l', '-n', img], { encoding: 'utf8', maxBuffer: 1 << 30 });
     expect(list).toContain(`squashfs-root/${'d/'.repeat(DEPTH)}bottom\n`);
@@ -105,7 +107,11 @@ describe(`a ${DEPTH}-deep directory tree`, () => {
   it('tar export: written in seconds; bsdtar lists the bottom file', async () => {
     const parts: Buffer[] = [];
     await timed('tar', 30_000, () => writePaxTar(tree, (c) => parts.push(Buffer.from(c))));
-    const list = execFileSync('bsdtar', ['-tf', '-'], { input: Buffer.concat(parts), encoding: 'utf8', maxBuffer: 1 << 30 });
+    const list = execFileSync('bsdtar', ['-tf', '-'], {
+      input: Buffer.concat(parts),
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    });
     expect(list).toContain(`${'d/'.repeat(DEPTH)}bottom\n`);
   });
 
@@ -140,13 +146,17 @@ describe('a 64 GiB ext4 (size_buffer_mb = 65536)', () => {
     tree.set('f', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from('hi\n')) }));
     const img = join(scratch, 'big.ext4');
     const out = sink(img);
-    await timed('ext4 64 GiB', 30_000, () => writeExt4(tree, out, { sizeBufferMb: 65536, preallocate: false, epoch: T }));
+    await timed('ext4 64 GiB', 30_000, () =>
+      writeExt4(tree, out, { sizeBufferMb: 65536, preallocate: false, epoch: T }),
+    );
     out.close();
     const st = statSync(img);
     expect(st.size).toBeGreaterThan(64 * 2 ** 30);
     expect(st.blocks * 512).toBeLessThan(64 * 2 ** 20); // sparse: the metadata in use, not the empty inode tables
     const r = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(execFileSync('debugfs', ['-R', 'stat <8>', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(/EXTENTS:\n\(ETB0\)/);
+    expect(
+      execFileSync('debugfs', ['-R', 'stat <8>', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    ).toMatch(/EXTENTS:\n\(ETB0\)/);
   }, 120_000);
 });

@@ -23,7 +23,10 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 function mixed(size: number): Buffer {
   const out = Buffer.alloc(size);
   for (let at = 0, i = 0; at < size; i++) {
-    const part = i % 3 === 0 ? createHash('sha512').update(String(i)).digest() : Buffer.from(`line ${i % 997}: the quick brown fox ${'z'.repeat(i % 40)}\n`);
+    const part =
+      i % 3 === 0
+        ? createHash('sha512').update(String(i)).digest()
+        : Buffer.from(`line ${i % 997}: the quick brown fox ${'z'.repeat(i % 40)}\n`);
     at += part.copy(out, at);
   }
   return out;

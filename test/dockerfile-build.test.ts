@@ -19,8 +19,13 @@ const BUSYBOX = readFileSync('/bin/busybox');
 
 /** A base image as an OCI layout inside the project: /etc/passwd and a file. */
 function withBase(dir: string): void {
-  const root = project({ 'etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:100:101::/app:/bin/sh\n', 'etc/os-release': 'ID=base\n' });
-  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', 'etc'], { cwd: root });
+  const root = project({
+    'etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:100:101::/app:/bin/sh\n',
+    'etc/os-release': 'ID=base\n',
+  });
+  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', 'etc'], {
+    cwd: root,
+  });
   writeHardLayout(join(dir, 'base'), [tar], 'gzip', 'base', { config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] } });
 }
 
@@ -52,7 +57,12 @@ function debugfs(img: string, cmd: string): string {
 
 describe('fledge-pure build from a Dockerfile', () => {
   it('[source] dockerfile → ext4 oci_rootfs: e2fsck-clean, the built config in /etc/fsify-entrypoint, the same bytes twice', async () => {
-    const dir = project({ 'fledge.toml': toml('base'), Dockerfile: DOCKERFILE, 'hello.txt': 'hello\n', 'kestrel*': '#!/bin/sh\n' });
+    const dir = project({
+      'fledge.toml': toml('base'),
+      Dockerfile: DOCKERFILE,
+      'hello.txt': 'hello\n',
+      'kestrel*': '#!/bin/sh\n',
+    });
     withBase(dir);
     const env = { SOURCE_DATE_EPOCH: '1700000000' };
     const a = await runCli(['build', '-q', '-o', 'a.img'], { cwd: dir, env });
@@ -66,7 +76,12 @@ describe('fledge-pure build from a Dockerfile', () => {
     const fsck = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
     expect(fsck.status, fsck.stdout).toBe(0);
     const config = JSON.parse(debugfs(img, 'cat /etc/fsify-entrypoint'));
-    expect(config.config).toMatchObject({ Env: ['PATH=/bin', 'GREETING=hi'], Entrypoint: ['/app/run'], WorkingDir: '/app', ExposedPorts: { '8080/tcp': {} } });
+    expect(config.config).toMatchObject({
+      Env: ['PATH=/bin', 'GREETING=hi'],
+      Entrypoint: ['/app/run'],
+      WorkingDir: '/app',
+      ExposedPorts: { '8080/tcp': {} },
+    });
     expect(config.config.Cmd).toBeUndefined();
     expect(debugfs(img, 'cat /app/hello-toml.txt')).toBe('hello\n');
     expect(debugfs(img, 'cat /app/heredoc.txt')).toBe('flavor toml\n');
@@ -77,15 +92,25 @@ describe('fledge-pure build from a Dockerfile', () => {
   });
 
   it('a positional Dockerfile with --context and --target → initramfs, read back by bsdtar', async () => {
-    const dir = project({ 'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`, busybox: BUSYBOX, 'df/Dockerfile': DOCKERFILE, 'ctx/hello.txt': 'from ctx\n' });
+    const dir = project({
+      'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`,
+      busybox: BUSYBOX,
+      'df/Dockerfile': DOCKERFILE,
+      'ctx/hello.txt': 'from ctx\n',
+    });
     withBase(join(dir, 'df'));
-    const r = await runCli(['build', '-q', 'df/Dockerfile', '--context', 'ctx', '--target', 'other', '-o', 'out.cpio.gz'], { cwd: dir });
+    const r = await runCli(
+      ['build', '-q', 'df/Dockerfile', '--context', 'ctx', '--target', 'other', '-o', 'out.cpio.gz'],
+      { cwd: dir },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const listing = execFileSync('bsdtar', ['-tvf', join(dir, 'out.cpio.gz')], { encoding: 'utf8' });
     expect(listing).toMatch(/ other\.txt\n/);
     expect(listing).toMatch(/ app\/hello-plain\.txt\n/);
-    expect(execFileSync('bsdtar', ['-xOf', join(dir, 'out.cpio.gz'), 'other.txt'], { encoding: 'utf8' })).toBe('from ctx\n');
+    expect(execFileSync('bsdtar', ['-xOf', join(dir, 'out.cpio.gz'), 'other.txt'], { encoding: 'utf8' })).toBe(
+      'from ctx\n',
+    );
   });
 
   it('ADD of a URL: downloaded (0600), --checksum checked, name from the URL', async () => {
@@ -96,13 +121,24 @@ describe('fledge-pure build from a Dockerfile', () => {
       process.env.XDG_CACHE_HOME = join(project({}), 'cache');
       const build = (text: string) => {
         const dir = project({ Dockerfile: text });
-        return buildDockerfile({ dockerfile: join(dir, 'Dockerfile'), context: dir, buildArgs: {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log: () => {} });
+        return buildDockerfile({
+          dockerfile: join(dir, 'Dockerfile'),
+          context: dir,
+          buildArgs: {},
+          cwd: dir,
+          epoch: { sec: 0, nsec: 0 },
+          log: () => {},
+        });
       };
       const url = `${server.url}/dir/remote.txt`;
-      const { tree } = await build(`FROM scratch\nADD --checksum=sha256:${sha(data)} ${url} /srv/\nADD ${url} /renamed\n`);
+      const { tree } = await build(
+        `FROM scratch\nADD --checksum=sha256:${sha(data)} ${url} /srv/\nADD ${url} /renamed\n`,
+      );
       expect(tree.get('srv/remote.txt')).toMatchObject({ type: 'file', mode: 0o600, uid: 0 });
       expect(Buffer.concat([...readContent(tree.get('renamed')!.content!)])).toEqual(data);
-      await expect(build(`FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n`)).rejects.toThrow(/^Dockerfile:2: ADD: ADD http:.* has sha256 [0-9a-f]{64}, expected 0{64}/);
+      await expect(build(`FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n`)).rejects.toThrow(
+        /^Dockerfile:2: ADD: ADD http:.* has sha256 [0-9a-f]{64}, expected 0{64}/,
+      );
     } finally {
       process.env.XDG_CACHE_HOME = saved;
       await server.close();
@@ -111,16 +147,38 @@ describe('fledge-pure build from a Dockerfile', () => {
 
   it('errors are one line with the Dockerfile line and the fix, and leave no artifact', async () => {
     const cases: Array<[string, number, RegExp, string[]?]> = [
-      ['FROM oci:./base:base\nCOPY missing.txt /x\n', 2, /^fledge-pure: Dockerfile:2: COPY: "missing.txt" does not exist in the build context; check the path \(and \.dockerignore\)\n$/],
-      ['FROM oci:./base:base\nCOPY --chown=nobody hello.txt /x\n', 2, /^fledge-pure: Dockerfile:2: COPY: user "nobody" is not in the stage's \/etc\/passwd/],
-      ['FROM oci:./base:base\nCOPY hello.txt kestrel /x\n', 2, /^fledge-pure: Dockerfile:2: COPY: with more than one source the destination must be a folder ending in "\/": write \/x\/\n$/],
+      [
+        'FROM oci:./base:base\nCOPY missing.txt /x\n',
+        2,
+        /^fledge-pure: Dockerfile:2: COPY: "missing.txt" does not exist in the build context; check the path \(and \.dockerignore\)\n$/,
+      ],
+      [
+        'FROM oci:./base:base\nCOPY --chown=nobody hello.txt /x\n',
+        2,
+        /^fledge-pure: Dockerfile:2: COPY: user "nobody" is not in the stage's \/etc\/passwd/,
+      ],
+      [
+        'FROM oci:./base:base\nCOPY hello.txt kestrel /x\n',
+        2,
+        /^fledge-pure: Dockerfile:2: COPY: with more than one source the destination must be a folder ending in "\/": write \/x\/\n$/,
+      ],
       ['FROM oci:./base:base\nFROBNICATE x\n', 2, /^fledge-pure: Dockerfile:2: unknown instruction FROBNICATE/],
       ['FROM oci:./base:base\nENV A="unclosed\n', 2, /^fledge-pure: Dockerfile:2: ENV: unmatched double quote/],
       ['FROM oci:./nothing:here\n', 1, /^fledge-pure: Dockerfile:1: FROM: .*nothing/],
-      ['FROM oci:./base:base\n', 2, /^fledge-pure: --target nope: no stage has that name in Dockerfile \(no stage is named/, ['--target', 'nope']],
+      [
+        'FROM oci:./base:base\n',
+        2,
+        /^fledge-pure: --target nope: no stage has that name in Dockerfile \(no stage is named/,
+        ['--target', 'nope'],
+      ],
     ];
     for (const [text, code, message, extra] of cases) {
-      const dir = project({ 'fledge.toml': toml(), Dockerfile: text, 'hello.txt': 'hello\n', 'kestrel*': '#!/bin/sh\n' });
+      const dir = project({
+        'fledge.toml': toml(),
+        Dockerfile: text,
+        'hello.txt': 'hello\n',
+        'kestrel*': '#!/bin/sh\n',
+      });
       withBase(dir);
       const r = await runCli(['build', '-q', ...(extra ?? [])], { cwd: dir });
       expect([r.code, r.stderr], text).toEqual([code, expect.stringMatching(message)]);

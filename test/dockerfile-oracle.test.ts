@@ -32,7 +32,11 @@ function sh(cmd: string, cwd: string): Buffer {
 /** The base image: users and groups, a /bin symlink, xattrs, a folder with its own owner. */
 function baseLayout(): string {
   const root = join(scratch, 'base-root');
-  put(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n');
+  put(
+    root,
+    'etc/passwd',
+    'root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n',
+  );
   put(root, 'etc/group', 'root:x:0:\nbin:x:1:\nstaff:x:50:\nalicegrp:x:1001:\n');
   put(root, 'usr/bin/tool', '#!/bin/sh\necho tool\n', 0o755);
   symlinkSync('usr/bin', join(root, 'bin'));
@@ -41,11 +45,20 @@ function baseLayout(): string {
   mkdirSync(join(root, 'srv'));
   // chown first: the kernel drops security.capability on chown
   sh('chown 5:5 srv && chmod 700 srv && chown -R 7:8 opt/data', root);
-  sh('setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 opt/data/cap && setfattr -n user.comment -v hello opt/data/note', root);
-  const tar = sh(`tar --format=pax --xattrs --xattrs-include='*' --sort=name --numeric-owner --mtime=@1700000000 -cf - .`, root);
+  sh(
+    'setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 opt/data/cap && setfattr -n user.comment -v hello opt/data/note',
+    root,
+  );
+  const tar = sh(
+    `tar --format=pax --xattrs --xattrs-include='*' --sort=name --numeric-owner --mtime=@1700000000 -cf - .`,
+    root,
+  );
   const layout = join(scratch, 'base');
   // buildah needs a history entry per layer
-  writeHardLayout(layout, [tar], 'gzip', 'base', { history: [{ created_by: 'test base layer' }], config: { Env: ['PATH=/usr/bin:/bin'], Cmd: ['/usr/bin/tool'], OnBuild: ['COPY a.txt /onbuild.txt'] } });
+  writeHardLayout(layout, [tar], 'gzip', 'base', {
+    history: [{ created_by: 'test base layer' }],
+    config: { Env: ['PATH=/usr/bin:/bin'], Cmd: ['/usr/bin/tool'], OnBuild: ['COPY a.txt /onbuild.txt'] },
+  });
   return layout;
 }
 
@@ -137,7 +150,15 @@ afterAll(async () => {
 async function both(dockerfile: string, o: { target?: string; buildArgs?: Record<string, string> } = {}) {
   const file = join(scratch, `Dockerfile.${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, dockerfile);
-  const ours = await buildDockerfile({ dockerfile: file, context: ctx, target: o.target, buildArgs: o.buildArgs ?? {}, cwd: scratch, epoch: { sec: 0, nsec: 0 }, log: () => {} });
+  const ours = await buildDockerfile({
+    dockerfile: file,
+    context: ctx,
+    target: o.target,
+    buildArgs: o.buildArgs ?? {},
+    cwd: scratch,
+    epoch: { sec: 0, nsec: 0 },
+    log: () => {},
+  });
   const theirs = buildahBuild(scratch, { context: ctx, dockerfile: file, target: o.target, buildArgs: o.buildArgs });
   return { ours, theirs };
 }
@@ -150,8 +171,20 @@ describe('Dockerfile builds equal buildah', () => {
     expect(got).toEqual(expected);
     // the cases are really there (so that a shared mistake cannot pass)
     const at = new Map(got.map((e) => [e.path, e]));
-    for (const p of ['arch/etc/app.conf', 'ctx/build/keep.txt', 'ctx/deep/er/y.md', 'opt2/data/cap', 'usr/bin/tool2', 'usr/bin/through-symlink', 'w2/rel/a.txt', 'app/deep-copy/f', 'plain-set']) expect(at.has(p), p).toBe(true);
-    for (const p of ['ctx/debug.log', 'ctx/build/out.o', 'ctx/deep/er/x.tmp', 'does-not-exist']) expect(at.has(p), p).toBe(false);
+    for (const p of [
+      'arch/etc/app.conf',
+      'ctx/build/keep.txt',
+      'ctx/deep/er/y.md',
+      'opt2/data/cap',
+      'usr/bin/tool2',
+      'usr/bin/through-symlink',
+      'w2/rel/a.txt',
+      'app/deep-copy/f',
+      'plain-set',
+    ])
+      expect(at.has(p), p).toBe(true);
+    for (const p of ['ctx/debug.log', 'ctx/build/out.o', 'ctx/deep/er/x.tmp', 'does-not-exist'])
+      expect(at.has(p), p).toBe(false);
     expect(at.get('arch/etc/app.conf')).toMatchObject({ uid: 123, gid: 456 });
     expect(at.get('w2')).toMatchObject({ uid: 1000, gid: 1001 });
     expect(at.get('x')).toMatchObject({ uid: 1, gid: 50, mode: '640' });
@@ -160,6 +193,16 @@ describe('Dockerfile builds equal buildah', () => {
     // BuildKit (buildah moves it to the end), so Env is compared as a set
     const c = ours.image.config;
     expect([...c.Env!].sort()).toEqual([...(theirs.config.Env as string[])].sort());
-    for (const k of ['Entrypoint', 'Cmd', 'WorkingDir', 'User', 'Labels', 'ExposedPorts', 'Volumes', 'StopSignal'] as const) expect(c[k], k).toEqual(theirs.config[k]);
+    for (const k of [
+      'Entrypoint',
+      'Cmd',
+      'WorkingDir',
+      'User',
+      'Labels',
+      'ExposedPorts',
+      'Volumes',
+      'StopSignal',
+    ] as const)
+      expect(c[k], k).toEqual(theirs.config[k]);
   });
 });

@@ -77,10 +77,14 @@ async function pushBase(name: string, extra: Record<string, string>, config: Rec
   put(root, 'etc/group', 'root:x:0:\npostgres:x:70:\n');
   // what buildah mounts over (it leaves empty mount points in the layer otherwise)
   for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) put(root, f, '');
-  for (const [path, data] of Object.entries(extra)) (path.endsWith('/') ? mkdirSync(join(root, path), { recursive: true }) : put(root, path, data));
+  for (const [path, data] of Object.entries(extra))
+    path.endsWith('/') ? mkdirSync(join(root, path), { recursive: true }) : put(root, path, data);
   for (const d of ['tmp', 'dev', 'proc', 'sys', 'run']) mkdirSync(join(root, d));
   chmodSync(join(root, 'tmp'), 0o1777);
-  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', '.'], { cwd: root, maxBuffer: 1 << 26 });
+  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', '.'], {
+    cwd: root,
+    maxBuffer: 1 << 26,
+  });
   const layout = join(scratch, `layout-${name.replace(/[:/]/g, '-')}`);
   writeHardLayout(layout, [tar], 'gzip', 'base', { history: [{ created_by: 'test base layer' }], config });
   await push(layout, 'base', `${registry.host}/${name}`);
@@ -94,9 +98,27 @@ beforeAll(async () => {
   put(www, 'kestrel', KESTREL);
   put(www, 'nginx', '#!/bin/sh\necho nginx stand-in\n');
   await startHttpd(www);
-  await pushBase('alpine:3.19', { 'etc/alpine-release': '3.19.0\n', 'usr/sbin/': '', 'usr/local/bin/': '' }, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] });
-  await pushBase('golang:1.21-alpine', { 'usr/local/go/VERSION': 'go1.21\n', 'go/': '' }, { Env: ['PATH=/go/bin:/usr/local/go/bin:/bin', 'GOPATH=/go'], WorkingDir: '/go', Cmd: ['/bin/sh'] });
-  await pushBase('postgres:16-alpine', { 'usr/local/bin/postgres': '#!/bin/sh\n', 'docker-entrypoint-initdb.d/': '' }, { Env: ['PATH=/usr/local/bin:/bin', 'PGDATA=/var/lib/postgresql/data'], Entrypoint: ['docker-entrypoint.sh'], Cmd: ['postgres'], Volumes: { '/var/lib/postgresql/data': {} }, ExposedPorts: { '5432/tcp': {} } });
+  await pushBase(
+    'alpine:3.19',
+    { 'etc/alpine-release': '3.19.0\n', 'usr/sbin/': '', 'usr/local/bin/': '' },
+    { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
+  );
+  await pushBase(
+    'golang:1.21-alpine',
+    { 'usr/local/go/VERSION': 'go1.21\n', 'go/': '' },
+    { Env: ['PATH=/go/bin:/usr/local/go/bin:/bin', 'GOPATH=/go'], WorkingDir: '/go', Cmd: ['/bin/sh'] },
+  );
+  await pushBase(
+    'postgres:16-alpine',
+    { 'usr/local/bin/postgres': '#!/bin/sh\n', 'docker-entrypoint-initdb.d/': '' },
+    {
+      Env: ['PATH=/usr/local/bin:/bin', 'PGDATA=/var/lib/postgresql/data'],
+      Entrypoint: ['docker-entrypoint.sh'],
+      Cmd: ['postgres'],
+      Volumes: { '/var/lib/postgresql/data': {} },
+      ExposedPorts: { '5432/tcp': {} },
+    },
+  );
 }, 120_000);
 afterAll(async () => {
   httpd?.kill();
@@ -112,13 +134,24 @@ function context(entries: Record<string, string>): string {
 }
 
 /** Ours and buildah's builds of the context's Dockerfile: equal trees, equal config fields. */
-async function againstBuildah(dir: string, args: { ours?: Record<string, string>; theirs?: Record<string, string> } = {}) {
+async function againstBuildah(
+  dir: string,
+  args: { ours?: Record<string, string>; theirs?: Record<string, string> } = {},
+) {
   const dockerfile = join(dir, 'Dockerfile');
-  const built = await buildDockerfile({ dockerfile, context: dir, buildArgs: args.ours ?? {}, cwd: dir, epoch: { sec: 0, nsec: 0 }, log: () => {} });
+  const built = await buildDockerfile({
+    dockerfile,
+    context: dir,
+    buildArgs: args.ours ?? {},
+    cwd: dir,
+    epoch: { sec: 0, nsec: 0 },
+    log: () => {},
+  });
   const theirs = buildahBuild(scratch, { context: dir, dockerfile, buildArgs: args.theirs });
   expect(snapshotTree(built.tree, { xattrs: true })).toEqual(snapshotDir(theirs.rootfs, { xattrs: true }));
   const ours = JSON.parse(built.config.toString('utf8')).config;
-  for (const k of ['Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'ExposedPorts', 'Volumes', 'User']) expect(ours[k] || undefined, k).toEqual(theirs.config[k] || undefined);
+  for (const k of ['Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'ExposedPorts', 'Volumes', 'User'])
+    expect(ours[k] || undefined, k).toEqual(theirs.config[k] || undefined);
   return built;
 }
 
@@ -138,10 +171,18 @@ VOLUME /var/lib/postgresql/data
 
 EXPOSE 5432
 `;
-    const dir = context({ Dockerfile: text, 'init.sql': 'CREATE TABLE t (id int);\n', 'kestrel-config.yaml': KESTREL_CONFIG });
+    const dir = context({
+      Dockerfile: text,
+      'init.sql': 'CREATE TABLE t (id int);\n',
+      'kestrel-config.yaml': KESTREL_CONFIG,
+    });
     const built = await againstBuildah(dir);
     expect(built.tree.get('usr/local/bin/kestrel')).toMatchObject({ type: 'file', mode: 0o755 });
-    put(dir, 'fledge.toml', 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./agent"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n');
+    put(
+      dir,
+      'fledge.toml',
+      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./agent"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n',
+    );
     put(dir, 'agent', '#!/bin/sh\n', 0o755);
     for (const out of ['a.img', 'b.img']) {
       const r = await runCli(['build', '-q', '-o', out], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
@@ -189,8 +230,10 @@ EXPOSE 8080
     expect(built.tree.get('build')).toBeUndefined();
   }, 240_000);
 
-  it('the nginx plugin on alpine:3.19, with its RUN (downloads through the build VM’s NAT)', async () => {
-    const text = `FROM ${registry.host}/alpine:3.19
+  it(
+    'the nginx plugin on alpine:3.19, with its RUN (downloads through the build VM’s NAT)',
+    async () => {
+      const text = `FROM ${registry.host}/alpine:3.19
 ARG FILES
 
 # Install NGINX and kestrel agent (adapted: a stand-in nginx and kestrel from the test's server)
@@ -207,14 +250,20 @@ COPY kestrel-config.yaml /etc/kestrel/config.yaml
 
 EXPOSE 80
 `;
-    const dir = context({
-      Dockerfile: text,
-      'nginx.conf': 'events {\n    worker_connections 1024;\n}\n\nhttp {\n    server {\n        listen 80;\n        root /var/www/html;\n        index index.html;\n    }\n}\n',
-      'index.html': '<!DOCTYPE html>\n<html>\n<body>\n<h1>Hello from NGINX on Volant!</h1>\n</body>\n</html>\n',
-      'kestrel-config.yaml': KESTREL_CONFIG,
-    });
-    // the step reaches the host's loopback as 10.0.2.2 (QEMU's NAT); buildah's chroot shares the host's network
-    const built = await againstBuildah(dir, { ours: { FILES: `10.0.2.2:${port}` }, theirs: { FILES: `127.0.0.1:${port}` } });
-    expect(built.tree.get('usr/local/bin/kestrel')).toMatchObject({ type: 'file', mode: 0o755 });
-  }, BOOT_MS * 2);
+      const dir = context({
+        Dockerfile: text,
+        'nginx.conf':
+          'events {\n    worker_connections 1024;\n}\n\nhttp {\n    server {\n        listen 80;\n        root /var/www/html;\n        index index.html;\n    }\n}\n',
+        'index.html': '<!DOCTYPE html>\n<html>\n<body>\n<h1>Hello from NGINX on Volant!</h1>\n</body>\n</html>\n',
+        'kestrel-config.yaml': KESTREL_CONFIG,
+      });
+      // the step reaches the host's loopback as 10.0.2.2 (QEMU's NAT); buildah's chroot shares the host's network
+      const built = await againstBuildah(dir, {
+        ours: { FILES: `10.0.2.2:${port}` },
+        theirs: { FILES: `127.0.0.1:${port}` },
+      });
+      expect(built.tree.get('usr/local/bin/kestrel')).toMatchObject({ type: 'file', mode: 0o755 });
+    },
+    BOOT_MS * 2,
+  );
 });

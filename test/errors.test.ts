@@ -7,7 +7,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { build, BuildError, ConfigError, FormatLimitError, ImageError, NetworkError, UsageError } from '../src/index.js';
+import {
+  build,
+  BuildError,
+  ConfigError,
+  FormatLimitError,
+  ImageError,
+  NetworkError,
+  UsageError,
+} from '../src/index.js';
 import { exportImage, inspectImage } from '../src/export/commands.js';
 import { project, runCli } from './helpers/cli.js';
 import { writeHardLayout } from './helpers/hard-image.js';
@@ -52,7 +60,9 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
 describe('error classes', () => {
   it('reach library users as their class, each a BuildError', async () => {
     const port = await deadPort();
-    const network = await caught(inspectImage(`docker://127.0.0.1:${port}/none/x:1`, { limits: { maxRetryAfterMs: 10 } }));
+    const network = await caught(
+      inspectImage(`docker://127.0.0.1:${port}/none/x:1`, { limits: { maxRetryAfterMs: 10 } }),
+    );
     expect(network).toBeInstanceOf(NetworkError);
     expect((network as Error).cause).toBeDefined();
 
@@ -63,7 +73,9 @@ describe('error classes', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fp-out-')), 'root.tar');
     const limit = await caught(exportImage(`oci:${longNameLayout()}`, out));
     expect(limit).toBeInstanceOf(FormatLimitError);
-    expect((limit as Error).message).toMatch(/^tar export: \/n{256}: name of 256 bytes, tar export holds at most 255 bytes;/);
+    expect((limit as Error).message).toMatch(
+      /^tar export: \/n{256}: name of 256 bytes, tar export holds at most 255 bytes;/,
+    );
 
     const config = await caught(build({ cwd: project(BAD_CONFIG) }));
     expect(config).toBeInstanceOf(ConfigError);
@@ -80,7 +92,12 @@ describe('error classes', () => {
     const cases: [string[], string, number, RegExp][] = [
       [['inspect', `docker://127.0.0.1:${port}/none/x:1`], cwd, 1, /cannot reach http:\/\/127\.0\.0\.1:\d+\/v2\//],
       [['inspect', `oci:${badLayout()}`], cwd, 1, /only 1\.0\.0 is known$/],
-      [['export', '-q', `oci:${longNameLayout()}`, '-o', join(cwd, 'root.tar')], cwd, 1, /tar export holds at most 255 bytes/],
+      [
+        ['export', '-q', `oci:${longNameLayout()}`, '-o', join(cwd, 'root.tar')],
+        cwd,
+        1,
+        /tar export holds at most 255 bytes/,
+      ],
       [['build'], project(BAD_CONFIG), 2, /fledge\.toml:2: strategy: /],
     ];
     for (const [args, dir, code, message] of cases) {

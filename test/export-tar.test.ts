@@ -22,7 +22,8 @@ describe('PAX tar writer', () => {
 
   it('carries big ids, times before 1970 and nanoseconds, binary xattrs', () => {
     const tree = new Tree();
-    const f = (name: string, attrs: Parameters<typeof makeNode>[1]) => tree.set(name, makeNode('file', attrs, { content: bytesContent(Buffer.from(name)) }));
+    const f = (name: string, attrs: Parameters<typeof makeNode>[1]) =>
+      tree.set(name, makeNode('file', attrs, { content: bytesContent(Buffer.from(name)) }));
     f('big-ids', { uid: 3_000_000, gid: 4_000_000_000, mtime: { sec: 1700000000, nsec: 0 } });
     f('old', { mtime: { sec: -100, nsec: 500_000_000 } });
     f('precise', { mtime: { sec: 1700000000, nsec: 123456789 } });
@@ -38,7 +39,9 @@ describe('PAX tar writer', () => {
     expect([st('big-ids').uid, st('big-ids').gid]).toEqual([3_000_000n, 4_000_000_000n]);
     expect(st('old').mtimeNs).toBe(-99_500_000_000n);
     expect(st('precise').mtimeNs).toBe(1_700_000_000_123_456_789n);
-    expect(execFileSync('getfattr', ['-n', 'user.binary', '--only-values', join(out, 'cap')]).toString('latin1')).toBe(Buffer.from([0, 0xff, 10, 61, 0xc3]).toString('latin1'));
+    expect(execFileSync('getfattr', ['-n', 'user.binary', '--only-values', join(out, 'cap')]).toString('latin1')).toBe(
+      Buffer.from([0, 0xff, 10, 61, 0xc3]).toString('latin1'),
+    );
     // and our own reader gives back the same tree
     const entries = [...readTar(file)];
     expect(entries.map((e) => [e.name.toString(), e.uid, e.mtime.sec, e.mtime.nsec])).toEqual([

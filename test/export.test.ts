@@ -18,7 +18,9 @@ beforeAll(() => {
   const layers = hardLayers();
   writeHardLayout(layout, layers, 'zstd');
   writeHardLayout(join(scratch, 'gzip'), layers, 'gzip');
-  execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'gzip')}:hard`, join(scratch, 'bundle')], { stdio: 'pipe' });
+  execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'gzip')}:hard`, join(scratch, 'bundle')], {
+    stdio: 'pipe',
+  });
   umoci = snapshotDir(join(scratch, 'bundle/rootfs'), { xattrs: true, mtimes: true });
 });
 
@@ -28,7 +30,15 @@ describe('export', () => {
     expect([r.code, r.stderr]).toEqual([0, '']);
     const out = join(scratch, 'x');
     mkdirSync(out);
-    execFileSync('tar', ['--xattrs', "--xattrs-include=*", '--numeric-owner', '-xpf', join(scratch, 'rootfs.tar'), '-C', out]);
+    execFileSync('tar', [
+      '--xattrs',
+      '--xattrs-include=*',
+      '--numeric-owner',
+      '-xpf',
+      join(scratch, 'rootfs.tar'),
+      '-C',
+      out,
+    ]);
     expect(snapshotDir(out, { xattrs: true, mtimes: true })).toEqual(umoci);
   });
 

@@ -33,7 +33,11 @@ function expectClean(path: string): void {
 }
 
 function debugfs(path: string, cmd: string): string {
-  return execFileSync('debugfs', ['-R', cmd, path], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
+  return execFileSync('debugfs', ['-R', cmd, path], {
+    encoding: 'latin1',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 28,
+  });
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -49,11 +53,18 @@ function xattrTree(): Tree {
   big.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
   big.xattrs.set('user.large', Buffer.alloc(300, 0xab));
   big.xattrs.set('trusted.t', Buffer.from('trusted'));
-  for (const name of ['shared-1', 'shared-2', 'shared-3']) file(tree, name, name).xattrs.set('user.shared', Buffer.alloc(200, 0x5a));
+  for (const name of ['shared-1', 'shared-2', 'shared-3'])
+    file(tree, name, name).xattrs.set('user.shared', Buffer.alloc(200, 0x5a));
   // POSIX ACL (xattr form v2): user::rwx user:1000:r-x group::r-x mask::r-x other::r--
   const acl = Buffer.alloc(4 + 5 * 8);
   acl.writeUInt32LE(2, 0);
-  [[0x01, 7, 0xffffffff], [0x02, 5, 1000], [0x04, 5, 0xffffffff], [0x10, 5, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], k) => {
+  [
+    [0x01, 7, 0xffffffff],
+    [0x02, 5, 1000],
+    [0x04, 5, 0xffffffff],
+    [0x10, 5, 0xffffffff],
+    [0x20, 4, 0xffffffff],
+  ].forEach(([tag, perm, id], k) => {
     acl.writeUInt16LE(tag, 4 + 8 * k);
     acl.writeUInt16LE(perm, 6 + 8 * k);
     acl.writeUInt32LE(id, 8 + 8 * k);
@@ -68,7 +79,9 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     const img = image(new Tree({ mtime: T }));
     expectClean(img);
     const head = execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    expect(head).toMatch(/features:\s+has_journal ext_attr dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum\n/);
+    expect(head).toMatch(
+      /features:\s+has_journal ext_attr dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum\n/,
+    );
     expect(head).toMatch(/Total journal size:\s+4096k/);
     expect(debugfs(img, 'ls -l /')).toMatch(/40700 \(2\)\s+0\s+0\s+16384 .* lost\+found/);
   });
@@ -81,7 +94,9 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     expect(stat('/usr/bin/su')).toMatch(/Mode:\s+04755[\s\S]*User:\s+1000\s+Group:\s+1000/);
     expect(stat('/home/big/ids')).toMatch(/User:\s+70000\s+Group:\s+65534/);
     expect(stat('/usr/bin/tool')).toMatch(/Links: 3/);
-    expect(debugfs(img, 'ls -l /usr/sbin')).toMatch(new RegExp(`^\\s*${/Inode: (\d+)/.exec(stat('/usr/bin/tool'))![1]}\\s+100755.*tool-link`, 'm'));
+    expect(debugfs(img, 'ls -l /usr/sbin')).toMatch(
+      new RegExp(`^\\s*${/Inode: (\d+)/.exec(stat('/usr/bin/tool'))![1]}\\s+100755.*tool-link`, 'm'),
+    );
     expect(stat('/dev/big')).toMatch(/Device major\/minor number: 240:300/);
     expect(stat('/dev/sda')).toMatch(/Type: block[\s\S]*Device major\/minor number: 08:00/);
     expect(stat('/run/fifo')).toMatch(/Type: FIFO/);
@@ -93,7 +108,9 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     expect(debugfs(img, 'cat /data/region')).toBe('\x07'.repeat(70000));
     // the sparse file: 3 MiB, one data block at 1 MiB, nothing else allocated
     expect(stat('/data/sparse')).toMatch(/Size: 3145728[\s\S]*Blockcount: 8\n[\s\S]*EXTENTS:\n\(256\):\d+\n/);
-    expect(sha(Buffer.from(debugfs(img, 'cat /data/sparse'), 'latin1'))).toBe(sha(Buffer.concat([Buffer.alloc(1 << 20), Buffer.from('0123456789'), Buffer.alloc((2 << 20) - 10)])));
+    expect(sha(Buffer.from(debugfs(img, 'cat /data/sparse'), 'latin1'))).toBe(
+      sha(Buffer.concat([Buffer.alloc(1 << 20), Buffer.from('0123456789'), Buffer.alloc((2 << 20) - 10)])),
+    );
     // names in byte order survive; the 5000-entry folder is an htree
     expect(debugfs(img, `cat "/names/${'n'.repeat(180)}"`)).toBe('long name');
     expect(debugfs(img, 'htree /big')).toMatch(/Indirect levels: 0/);
@@ -107,19 +124,25 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     const img = image(tree);
     expectClean(img);
     expect(debugfs(img, 'stat /old')).toMatch(/mtime: 0xb669fd2e:1d6f3454 -- .*1930/);
-    expect(debugfs(img, 'stat /future')).toMatch(/mtime: 0xf4865700:ee6b27fd -- .*2100[\s\S]*crtime: 0xf4865700:ee6b27fd/);
+    expect(debugfs(img, 'stat /future')).toMatch(
+      /mtime: 0xf4865700:ee6b27fd -- .*2100[\s\S]*crtime: 0xf4865700:ee6b27fd/,
+    );
   });
 
   it('xattrs in the inode, in a block, shared blocks, ACLs in ext4 form', () => {
     const img = image(xattrTree());
     expectClean(img);
-    expect(debugfs(img, 'ea_get -x /bin/ping security.capability')).toMatch(/01 00 00 02 00 20 00 00 00 00 00 00 00 00 00 00 00 00 00 00/i);
+    expect(debugfs(img, 'ea_get -x /bin/ping security.capability')).toMatch(
+      /01 00 00 02 00 20 00 00 00 00 00 00 00 00 00 00 00 00 00 00/i,
+    );
     expect(debugfs(img, 'stat /bin/ping')).toMatch(/File ACL: 0/);
     const bigStat = debugfs(img, 'stat /big-xattrs');
     expect(bigStat).toMatch(/File ACL: [1-9]/);
     expect(bigStat).toMatch(/user.small \(4\) = 00 01 02 ff/);
     expect(bigStat).toMatch(/user.large \(300\)/);
-    const acls = ['shared-1', 'shared-2', 'shared-3'].map((f) => /File ACL: (\d+)/.exec(debugfs(img, `stat /${f}`))![1]);
+    const acls = ['shared-1', 'shared-2', 'shared-3'].map(
+      (f) => /File ACL: (\d+)/.exec(debugfs(img, `stat /${f}`))![1],
+    );
     expect(new Set(acls).size).toBe(1);
     expect(acls[0]).not.toBe('0');
     expect(debugfs(img, 'ea_list /acl-file')).toMatch(/system.posix_acl_access/);
@@ -128,14 +151,20 @@ describe('ext4 writer: e2fsck and debugfs', () => {
   it('a 20 000-entry folder and a two-level htree, deep paths, a depth-2 extent tree', () => {
     const tree = new Tree({ mtime: T });
     const wide = tree.mkdirp('wide', { mtime: T });
-    for (let i = 0; i < 20000; i++) wide.entries!.set(`f${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
+    for (let i = 0; i < 20000; i++)
+      wide.entries!.set(`f${i}`, makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from(String(i))) }));
     const huge = tree.mkdirp('two-level', { mtime: T });
-    for (let i = 0; i < 12000; i++) huge.entries!.set(`${String(i).padStart(6, '0')}-${'L'.repeat(200)}`, makeNode('fifo', { mtime: T }));
+    for (let i = 0; i < 12000; i++)
+      huge.entries!.set(`${String(i).padStart(6, '0')}-${'L'.repeat(200)}`, makeNode('fifo', { mtime: T }));
     let deep = 'deep';
     for (let i = 0; i < 200; i++) deep += `/d${i}`;
     file(tree, `${deep}/leaf`, 'bottom');
     // 1500 separate data blocks: more extents than one tree block holds under the inode's 4
-    const pieces = Array.from({ length: 1500 }, (_, k) => ({ at: k * 8192, length: 1, bytes: Buffer.from([k & 0xff]) }));
+    const pieces = Array.from({ length: 1500 }, (_, k) => ({
+      at: k * 8192,
+      length: 1,
+      bytes: Buffer.from([k & 0xff]),
+    }));
     tree.set('fragmented', makeNode('file', { mtime: T }, { content: { size: 1500 * 8192, pieces } }));
     const img = image(tree);
     expectClean(img);
@@ -153,13 +182,38 @@ describe('ext4 writer: e2fsck and debugfs', () => {
   it('a 5 GiB sparse file, holes unallocated; size_buffer_mb adds free space; preallocate writes every block', () => {
     const tree = new Tree({ mtime: T });
     const g = 2 ** 30;
-    tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
+    tree.set(
+      'huge',
+      makeNode(
+        'file',
+        { mtime: T },
+        {
+          content: {
+            size: 5 * g,
+            pieces: [
+              { at: 0, length: 4, bytes: Buffer.from('head') },
+              { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') },
+            ],
+          },
+        },
+      ),
+    );
     const img = image(tree);
     expectClean(img);
     expect(debugfs(img, 'stat /huge')).toMatch(/Size: 5368709120[\s\S]*Blockcount: 16\n/);
     expect(debugfs(img, 'dump_extents /huge')).toMatch(/1179648 - 1179648/);
-    const blocksOf = (p: string) => Number(/Block count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
-    const freeOf = (p: string) => Number(/Free blocks:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
+    const blocksOf = (p: string) =>
+      Number(
+        /Block count:\s+(\d+)/.exec(
+          execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+        )![1],
+      );
+    const freeOf = (p: string) =>
+      Number(
+        /Free blocks:\s+(\d+)/.exec(
+          execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+        )![1],
+      );
     // size_buffer_mb = 0: the auto buffer, here its 64 MiB minimum (the data is 2 blocks)
     expect(freeOf(img)).toBeGreaterThanOrEqual(16384);
     expect(freeOf(img)).toBeLessThan(16384 + 64);
@@ -197,24 +251,51 @@ describe('ext4 writer: e2fsck and debugfs', () => {
 
   it("size_buffer_mb = 0 is Fledge's auto buffer: 25 % of the content, at least 64 MiB, at most 1024 MiB", () => {
     const MiB = 1024 * 1024;
-    expect([bufferBytes(0, 0), bufferBytes(0, 256 * MiB), bufferBytes(0, 400 * MiB), bufferBytes(0, 4096 * MiB), bufferBytes(0, 8192 * MiB)]).toEqual([64 * MiB, 64 * MiB, 100 * MiB, 1024 * MiB, 1024 * MiB]);
+    expect([
+      bufferBytes(0, 0),
+      bufferBytes(0, 256 * MiB),
+      bufferBytes(0, 400 * MiB),
+      bufferBytes(0, 4096 * MiB),
+      bufferBytes(0, 8192 * MiB),
+    ]).toEqual([64 * MiB, 64 * MiB, 100 * MiB, 1024 * MiB, 1024 * MiB]);
     expect(bufferBytes(8, 400 * MiB)).toBe(8 * MiB);
   });
 
   it('never fewer inodes than `mke2fs -t ext4` (and -b 4096) gives a filesystem of the same size', () => {
-    const inodesOf = (p: string) => Number(/Inode count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]);
+    const inodesOf = (p: string) =>
+      Number(
+        /Inode count:\s+(\d+)/.exec(
+          execFileSync('dumpe2fs', ['-h', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+        )![1],
+      );
     const small = new Tree({ mtime: T });
     file(small, 'a', 'a');
     const sparse = new Tree({ mtime: T });
-    sparse.set('huge', makeNode('file', { mtime: T }, { content: { size: 2 ** 31, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }] } }));
-    const cases = [image(small), image(small, { sizeBufferMb: 1 }), image(small, { sizeBufferMb: 600 }), image(hardTree(scratch, { bigDir: 3000 }), { sizeBufferMb: 2 }), image(sparse)];
+    sparse.set(
+      'huge',
+      makeNode(
+        'file',
+        { mtime: T },
+        { content: { size: 2 ** 31, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }] } },
+      ),
+    );
+    const cases = [
+      image(small),
+      image(small, { sizeBufferMb: 1 }),
+      image(small, { sizeBufferMb: 600 }),
+      image(hardTree(scratch, { bigDir: 3000 }), { sizeBufferMb: 2 }),
+      image(sparse),
+    ];
     for (const img of cases) {
       expectClean(img);
       const ours = inodesOf(img);
       const same = join(scratch, `mke2fs-${n++}.img`);
       execFileSync('truncate', ['-s', String(statSync(img).size), same]);
       for (const args of [[], ['-b', '4096']]) {
-        const plan = execFileSync('mke2fs', ['-n', '-F', '-t', 'ext4', ...args, same], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const plan = execFileSync('mke2fs', ['-n', '-F', '-t', 'ext4', ...args, same], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         const theirs = Number(/and (\d+) inodes/.exec(plan)![1]);
         expect([img, args, ours >= theirs, ours, theirs]).toEqual([img, args, true, ours, theirs]);
       }
@@ -225,10 +306,14 @@ describe('ext4 writer: e2fsck and debugfs', () => {
   it('refuses what ext4 cannot hold, naming the entry: a 4096-byte symlink target, a 256-byte name', () => {
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
-    expect(() => image(long)).toThrow('ext4: /etc/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; change the image (rename, shorten or drop the entry) or choose another format');
+    expect(() => image(long)).toThrow(
+      'ext4: /etc/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; change the image (rename, shorten or drop the entry) or choose another format',
+    );
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(named)).toThrow(`ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image (rename, shorten or drop the entry) or choose another format`);
+    expect(() => image(named)).toThrow(
+      `ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image (rename, shorten or drop the entry) or choose another format`,
+    );
   });
 
   it('the same bytes on every run; the UUID follows the content', () => {
@@ -243,7 +328,12 @@ describe('ext4 writer: e2fsck and debugfs', () => {
 });
 
 describe('ext4 writer: the kernel', () => {
-  const busybox = () => makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) });
+  const busybox = () =>
+    makeNode(
+      'file',
+      { mode: 0o755, mtime: T },
+      { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) },
+    );
 
   it('mounts it read-only and lists every entry as the tree has it; the image runs its own /bin/sh', async () => {
     const tree = hardTree(scratch);
@@ -254,7 +344,11 @@ describe('ext4 writer: the kernel', () => {
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     tree.mkdirp('lost+found', { mode: 0o700, mtime: T });
     const img = image(tree);
-    const r = await bootDisk({ image: img, fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'` });
+    const r = await bootDisk({
+      image: img,
+      fstype: 'ext4',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'`,
+    });
     expect(r.report).toContain('CHROOT-OK 42');
     const diffs = diffListings(treeListing(tree), parseListing(r.report));
     expect(diffs).toEqual([]);
@@ -265,7 +359,8 @@ describe('ext4 writer: the kernel', () => {
     const img = image(tree); // size_buffer_mb = 0: the auto buffer (64 MiB here)
     // 8 000 small files: each takes an inode and a block; a buffer with too few inodes
     // fails with ENOSPC long before the blocks run out
-    const many = 'mkdir many && i=0; while [ $i -lt 8000 ]; do echo $i > many/f$i || break; i=$((i+1)); done; echo MADE $i; df -i /mnt | tail -1';
+    const many =
+      'mkdir many && i=0; while [ $i -lt 8000 ]; do echo $i > many/f$i || break; i=$((i+1)); done; echo MADE $i; df -i /mnt | tail -1';
     const r = await bootDisk({
       image: img,
       fstype: 'ext4',
@@ -288,7 +383,12 @@ describe('ext4 writer: the kernel', () => {
     tree.set('bin/busybox', busybox());
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     for (const d of ['dev', 'proc', 'sys', 'tmp']) tree.mkdirp(d, { mtime: T });
-    file(tree, 'bin/kestrel', '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
+    file(
+      tree,
+      'bin/kestrel',
+      '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n',
+      { mode: 0o755 },
+    );
     const out = await bootAsRoot(image(tree), 'ext4', '/bin/kestrel', { until: /KESTREL-ROOT.*\n/ });
     expect(out).toMatch(/KESTREL-ROOT pid=1 \/dev\/vda \/ ext4 ro/);
   }, 180_000);

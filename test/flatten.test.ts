@@ -28,7 +28,9 @@ beforeAll(() => {
   process.env.XDG_CACHE_HOME = join(scratch, 'cache');
   layers = hardLayers();
   for (const c of ['gzip', 'zstd', 'none'] as const) writeHardLayout(join(scratch, c), layers, c);
-  execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'gzip')}:hard`, join(scratch, 'bundle')], { stdio: 'pipe' });
+  execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'gzip')}:hard`, join(scratch, 'bundle')], {
+    stdio: 'pipe',
+  });
   umoci = snapshotDir(join(scratch, 'bundle/rootfs'), { xattrs: true, mtimes: true });
 });
 afterAll(() => {
@@ -40,12 +42,23 @@ describe('flattening', () => {
   it('has the hard cases where they should be (so that a shared mistake cannot pass)', async () => {
     const tree = await flat(`oci:${join(scratch, 'gzip')}:hard`);
     const paths = new Set(snapshotTree(tree).map((e) => e.path));
-    for (const gone of ['etc/remove-me', 'var/cache/a', 'var/cache/b', 'opaque/old1', 'opaque/sub', 'becomes-file/child']) expect(paths.has(gone)).toBe(false);
-    for (const kept of ['var/cache/new', 'opaque/new', 'usr/sbin/tool-link', 'dev/tty0', 'run-fifo', 'big/f4999']) expect(paths.has(kept)).toBe(true);
+    for (const gone of [
+      'etc/remove-me',
+      'var/cache/a',
+      'var/cache/b',
+      'opaque/old1',
+      'opaque/sub',
+      'becomes-file/child',
+    ])
+      expect(paths.has(gone)).toBe(false);
+    for (const kept of ['var/cache/new', 'opaque/new', 'usr/sbin/tool-link', 'dev/tty0', 'run-fifo', 'big/f4999'])
+      expect(paths.has(kept)).toBe(true);
     expect(tree.get('becomes-file')?.type).toBe('file');
     expect(tree.get('usr/sbin/tool-link')).toBe(tree.get('usr/bin/tool'));
     expect(Buffer.from(tree.get('etc/motd')!.xattrs.get('user.comment')!).toString()).toBe('héllo=world');
-    expect(Buffer.from(tree.get('usr/bin/ping')!.xattrs.get('security.capability')!).toString('hex')).toBe('0100000200200000000000000000000000000000');
+    expect(Buffer.from(tree.get('usr/bin/ping')!.xattrs.get('security.capability')!).toString('hex')).toBe(
+      '0100000200200000000000000000000000000000',
+    );
     expect(tree.get('sparse')!.content!.pieces.length).toBeLessThan(3);
     expect(tree.get('big')!.entries!.size).toBe(5000);
   });
@@ -64,9 +77,21 @@ describe('flattening', () => {
 
   it('equals umoci unpack for a docker-archive written by skopeo', async () => {
     const archive = join(scratch, 'docker.tar');
-    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${join(scratch, 'gzip')}:hard`, `docker-archive:${archive}:example.com/hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
+    execFileSync(
+      'skopeo',
+      [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        `oci:${join(scratch, 'gzip')}:hard`,
+        `docker-archive:${archive}:example.com/hard:v1`,
+      ],
+      { stdio: 'pipe', env: skopeoEnv() },
+    );
     expect(snapshotTree(await flat(`docker-archive:${archive}`), { xattrs: true, mtimes: true })).toEqual(umoci);
-    expect(snapshotTree(await flat(`docker-archive:${archive}:example.com/hard:v1`), { xattrs: true, mtimes: true })).toEqual(umoci);
+    expect(
+      snapshotTree(await flat(`docker-archive:${archive}:example.com/hard:v1`), { xattrs: true, mtimes: true }),
+    ).toEqual(umoci);
   });
 
   it('equals umoci unpack when pulled from a real registry: OCI gzip, OCI zstd, Docker v2s2', async () => {
@@ -76,7 +101,9 @@ describe('flattening', () => {
       await push(join(scratch, 'zstd'), 'hard', `${registry.host}/hard:oci-zstd`);
       await push(join(scratch, 'gzip'), 'hard', `${registry.host}/hard:v2s2`, ['--format', 'v2s2']);
       for (const tag of ['oci-gzip', 'oci-zstd', 'v2s2']) {
-        expect(snapshotTree(await flat(`docker://${registry.host}/hard:${tag}`), { xattrs: true, mtimes: true })).toEqual(umoci);
+        expect(
+          snapshotTree(await flat(`docker://${registry.host}/hard:${tag}`), { xattrs: true, mtimes: true }),
+        ).toEqual(umoci);
       }
     } finally {
       await registry.stop();
@@ -84,7 +111,9 @@ describe('flattening', () => {
   });
 
   it('says in one line what is wrong with a bad source', async () => {
-    await expect(openImage(`oci:${join(scratch, 'gzip')}:nope`)).rejects.toThrow(/no image named "nope" in index.json \(it has: hard\)/);
+    await expect(openImage(`oci:${join(scratch, 'gzip')}:nope`)).rejects.toThrow(
+      /no image named "nope" in index.json \(it has: hard\)/,
+    );
     await expect(openImage(`oci:${join(scratch, 'missing')}`)).rejects.toThrow(/not a folder/);
     process.env.DOCKER_HOST = `unix://${join(scratch, 'no.sock')}`;
     await expect(openImage(`docker-daemon:alpine`)).rejects.toThrow(/^docker-daemon:alpine: no docker daemon socket/);
@@ -98,24 +127,36 @@ describe('flattening', () => {
     writeFileSync(join(d, 'etc/target'), 'hello\n');
     linkSync(join(d, 'etc/target'), join(d, 'etc/link'));
     const tar = join(scratch, 'early.tar');
-    execFileSync('tar', ['--format=pax', '--no-recursion', '--mtime=@0', '-cf', tar, 'etc', 'etc/target', 'etc/link'], { cwd: d });
+    execFileSync('tar', ['--format=pax', '--no-recursion', '--mtime=@0', '-cf', tar, 'etc', 'etc/target', 'etc/link'], {
+      cwd: d,
+    });
     const inOrder = execFileSync('cat', [tar]);
     execFileSync('tar', ['--delete', '-f', tar, 'etc/target']);
     execFileSync('tar', ['--format=pax', '--no-recursion', '--mtime=@0', '-rf', tar, 'etc/target'], { cwd: d });
-    expect(execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' })).toMatch(/^d.* etc\/\nh.* etc\/link link to etc\/target\n-.* etc\/target\n$/);
+    expect(execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' })).toMatch(
+      /^d.* etc\/\nh.* etc\/link link to etc\/target\n-.* etc\/target\n$/,
+    );
     writeHardLayout(join(scratch, 'early'), [execFileSync('cat', [tar])], 'gzip', 'early');
     writeHardLayout(join(scratch, 'in-order'), [inOrder], 'gzip', 'in-order');
 
     // the same entries with the target first: umoci unpacks them and we agree
-    execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'in-order')}:in-order`, join(scratch, 'in-order-bundle')], { stdio: 'pipe' });
+    execFileSync(
+      'umoci',
+      ['unpack', '--image', `${join(scratch, 'in-order')}:in-order`, join(scratch, 'in-order-bundle')],
+      { stdio: 'pipe' },
+    );
     const tree = await flat(`oci:${join(scratch, 'in-order')}:in-order`);
-    expect(snapshotTree(tree, { xattrs: true, mtimes: true })).toEqual(snapshotDir(join(scratch, 'in-order-bundle/rootfs'), { xattrs: true, mtimes: true }));
+    expect(snapshotTree(tree, { xattrs: true, mtimes: true })).toEqual(
+      snapshotDir(join(scratch, 'in-order-bundle/rootfs'), { xattrs: true, mtimes: true }),
+    );
     expect(tree.get('etc/link')).toBe(tree.get('etc/target'));
 
     // link first: umoci's os.Link finds no target
     let umociError = '';
     try {
-      execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'early')}:early`, join(scratch, 'early-bundle')], { stdio: 'pipe' });
+      execFileSync('umoci', ['unpack', '--image', `${join(scratch, 'early')}:early`, join(scratch, 'early-bundle')], {
+        stdio: 'pipe',
+      });
     } catch (e) {
       umociError = String((e as { stderr: Buffer }).stderr);
     }

@@ -5,7 +5,17 @@
 // output, bounded time and memory.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,10 +69,26 @@ describe('outputs that are not a plain file in an existing folder', () => {
   it('refuses a folder, a missing folder, a read-only filesystem and a 300-byte name with one line each', async () => {
     const cwd = tmp('fp-out-');
     mkdirSync(join(cwd, 'dir'));
-    expectOneLineFailure(await exportTo(layout, join(cwd, 'dir'), cwd), 2, /output .*dir: is a folder; give a file name/);
-    expectOneLineFailure(await exportTo(layout, join(cwd, 'nope', 'x.tar'), cwd), 2, /folder .*nope does not exist; create it first/);
-    expectOneLineFailure(await exportTo(layout, join(cwd, 'n'.repeat(300)), cwd), 2, /the name is 300 bytes, more than the 255/);
-    expectOneLineFailure(await exportTo(layout, '/sys/kernel/x.tar', cwd), 2, /no permission to write in \/sys\/kernel/);
+    expectOneLineFailure(
+      await exportTo(layout, join(cwd, 'dir'), cwd),
+      2,
+      /output .*dir: is a folder; give a file name/,
+    );
+    expectOneLineFailure(
+      await exportTo(layout, join(cwd, 'nope', 'x.tar'), cwd),
+      2,
+      /folder .*nope does not exist; create it first/,
+    );
+    expectOneLineFailure(
+      await exportTo(layout, join(cwd, 'n'.repeat(300)), cwd),
+      2,
+      /the name is 300 bytes, more than the 255/,
+    );
+    expectOneLineFailure(
+      await exportTo(layout, '/sys/kernel/x.tar', cwd),
+      2,
+      /no permission to write in \/sys\/kernel/,
+    );
     const ro = join(cwd, 'ro');
     mkdirSync(ro);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
@@ -76,14 +102,24 @@ describe('outputs that are not a plain file in an existing folder', () => {
   });
 
   it('a full disk is one line and leaves no partial on it', async () => {
-    const big = writeLayout({}, execFileSync('gzip', ['-1nc'], { maxBuffer: 1 << 28, input: layerTar({ random: randomBytes(3 << 20).toString('latin1') }) }));
+    const big = writeLayout(
+      {},
+      execFileSync('gzip', ['-1nc'], {
+        maxBuffer: 1 << 28,
+        input: layerTar({ random: randomBytes(3 << 20).toString('latin1') }),
+      }),
+    );
     const cwd = tmp('fp-out-');
     const full = join(cwd, 'full');
     mkdirSync(full);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full]);
     try {
       const r = await exportTo(big, join(full, 'x.tar'), cwd);
-      expectOneLineFailure(r, 1, /output .*full\/x.tar: no space left on the filesystem of .*full; free some space or write elsewhere/);
+      expectOneLineFailure(
+        r,
+        1,
+        /output .*full\/x.tar: no space left on the filesystem of .*full; free some space or write elsewhere/,
+      );
       expect(readdirSync(full)).toEqual([]);
     } finally {
       execFileSync('umount', [full]);
@@ -104,9 +140,17 @@ describe('outputs that are not a plain file in an existing folder', () => {
       join(cwd, 'fledge.toml'),
       `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "ext4"\n`,
     );
-    expectOneLineFailure(await runMeasured(['build', '-q', '-o', '/dev/null'], { cwd }), 2, /output \/dev\/null: is not a regular file, and a filesystem image is written at positions/);
+    expectOneLineFailure(
+      await runMeasured(['build', '-q', '-o', '/dev/null'], { cwd }),
+      2,
+      /output \/dev\/null: is not a regular file, and a filesystem image is written at positions/,
+    );
     expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
-    expectOneLineFailure(await runMeasured(['build', '-q', '-o', '-'], { cwd }), 2, /--output -: build writes the artifact and manifest.json as files/);
+    expectOneLineFailure(
+      await runMeasured(['build', '-q', '-o', '-'], { cwd }),
+      2,
+      /--output -: build writes the artifact and manifest.json as files/,
+    );
     expect(readdirSync(cwd).sort()).toEqual(['fledge.toml', 'kestrel']);
     expectNoPartials(cwd);
   });
@@ -118,7 +162,10 @@ describe('config files that are not small UTF-8 text', () => {
 
   it('refuses devices and FIFOs without reading them (/dev/zero, /dev/urandom)', async () => {
     const r = await validate('--config', '/dev/zero');
-    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/^\/dev\/zero: is not a regular file \(a device, FIFO or socket\)[^\n]*\n$/)]);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^\/dev\/zero: is not a regular file \(a device, FIFO or socket\)[^\n]*\n$/),
+    ]);
     expect(r.rssMiB).toBeLessThan(300);
     const b = await runMeasured(['build', '--config', '/dev/zero'], { cwd });
     expectOneLineFailure(b, 2, /\/dev\/zero: is not a regular file/, { ms: 20_000, rssMiB: 300 });
@@ -134,14 +181,21 @@ describe('config files that are not small UTF-8 text', () => {
   it('refuses a config over 1 MiB and one that is not UTF-8', async () => {
     writeFileSync(join(cwd, 'big.toml'), `version = "1"\n${'#'.repeat(2 << 20)}\n`);
     const big = await validate('--config', 'big.toml');
-    expect([big.code, big.stderr]).toEqual([2, 'big.toml: is 2097167 bytes, more than a config file can be (1 MiB); is this the right file?\n']);
+    expect([big.code, big.stderr]).toEqual([
+      2,
+      'big.toml: is 2097167 bytes, more than a config file can be (1 MiB); is this the right file?\n',
+    ]);
     writeFileSync(join(cwd, 'bin.toml'), Buffer.from([0x76, 0x3d, 0x22, 0xff, 0xfe, 0x22, 0x0a]));
     const bin = await validate('--config', 'bin.toml');
-    expect([bin.code, bin.stderr]).toEqual([2, 'bin.toml: is not UTF-8 text (TOML files are UTF-8); is this the right file? Save it as UTF-8\n']);
+    expect([bin.code, bin.stderr]).toEqual([
+      2,
+      'bin.toml: is not UTF-8 text (TOML files are UTF-8); is this the right file? Save it as UTF-8\n',
+    ]);
   });
 
   it('checks the range of every number, and refuses floats where integers go', async () => {
-    const fledge = (fs: string) => `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "/bin/sh"\n[source]\nimage = "nginx"\n[filesystem]\ntype = "ext4"\n${fs}\n`;
+    const fledge = (fs: string) =>
+      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "/bin/sh"\n[source]\nimage = "nginx"\n[filesystem]\ntype = "ext4"\n${fs}\n`;
     const cases: [string, RegExp][] = [
       ['size_buffer_mb = 1000000000000', /size_buffer_mb: must be between 0 and 1048576 \(got 1000000000000\)/],
       ['size_buffer_mb = 1e12', /size_buffer_mb: must be an integer, not a float \(1e12\)/],
@@ -156,7 +210,8 @@ describe('config files that are not small UTF-8 text', () => {
       expect(r.stderr.trimEnd().split('\n'), line).toHaveLength(1);
       expect(r.stderr, line).toMatch(problem);
     }
-    const manifest = (extra: string) => `name = "x"\nversion = "1"\nruntime = "x"\n[workload]\nbase_url = "http://127.0.0.1:1"\nentrypoint = "/x"\n${extra}\n`;
+    const manifest = (extra: string) =>
+      `name = "x"\nversion = "1"\nruntime = "x"\n[workload]\nbase_url = "http://127.0.0.1:1"\nentrypoint = "/x"\n${extra}\n`;
     for (const [extra, problem] of [
       ['[resources]\nmemory_mb = 99999999999', /memory_mb: must be between 128 and 1048576/],
       ['[resources]\ncpu_cores = 2.5', /cpu_cores: must be an integer, not a float \(2.5\)/],
@@ -173,7 +228,10 @@ describe('config files that are not small UTF-8 text', () => {
   it('keeps __proto__ keys of [labels], [env] and [actions] as data', async () => {
     const dir = tmp('fp-proto-');
     writeFileSync(join(dir, 'busybox'), BUSYBOX);
-    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`);
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
+    );
     writeFileSync(
       join(dir, 'manifest.toml'),
       `name = "p"\nversion = "1"\nruntime = "p"\n[workload]\nbase_url = "http://127.0.0.1:1"\nentrypoint = "/x"\n[env]\n__proto__ = "e"\n[labels]\n"__proto__" = "l"\nconstructor = "c"\n[actions.__proto__]\nmethod = "GET"\npath = "/p"\n`,
@@ -189,22 +247,70 @@ describe('config files that are not small UTF-8 text', () => {
 
 describe('image JSON documents of the wrong shape', () => {
   const cases: [string, Partial<typeof GOOD>, RegExp][] = [
-    ['index.json not JSON', { index: () => '{"schemaVersion": 2, "manifests": [' }, /index.json: is not valid JSON \(\d+ bytes\)/],
+    [
+      'index.json not JSON',
+      { index: () => '{"schemaVersion": 2, "manifests": [' },
+      /index.json: is not valid JSON \(\d+ bytes\)/,
+    ],
     ['index.json an array', { index: () => [] }, /index.json: must be a JSON object, not an array/],
-    ['manifests null', { index: () => ({ schemaVersion: 2, manifests: null }) }, /index.json: manifests must be an array of descriptors, not null/],
-    ['index entry without digest', { index: (m) => ({ schemaVersion: 2, manifests: [{ ...m, digest: 7 }] }) }, /index.json: manifests\[0\].digest must be a string, not a number/],
-    ['negative size', { index: (m) => ({ schemaVersion: 2, manifests: [{ ...m, size: -1 }] }) }, /index.json: manifests\[0\].size must be a whole number of bytes/],
+    [
+      'manifests null',
+      { index: () => ({ schemaVersion: 2, manifests: null }) },
+      /index.json: manifests must be an array of descriptors, not null/,
+    ],
+    [
+      'index entry without digest',
+      { index: (m) => ({ schemaVersion: 2, manifests: [{ ...m, digest: 7 }] }) },
+      /index.json: manifests\[0\].digest must be a string, not a number/,
+    ],
+    [
+      'negative size',
+      { index: (m) => ({ schemaVersion: 2, manifests: [{ ...m, size: -1 }] }) },
+      /index.json: manifests\[0\].size must be a whole number of bytes/,
+    ],
     ['manifest not JSON', { manifest: () => 'nope' }, /manifest sha256:[0-9a-f]{64}: is not valid JSON/],
-    ['manifest without layers', { manifest: (c) => ({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: c }) }, /manifest sha256:[0-9a-f]{64}: layers must be an array of descriptors, not missing/],
-    ['layers an object', { manifest: (c, l) => ({ schemaVersion: 2, config: c, layers: { 0: l } }) }, /layers must be an array of descriptors, not an object/],
+    [
+      'manifest without layers',
+      { manifest: (c) => ({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: c }) },
+      /manifest sha256:[0-9a-f]{64}: layers must be an array of descriptors, not missing/,
+    ],
+    [
+      'layers an object',
+      { manifest: (c, l) => ({ schemaVersion: 2, config: c, layers: { 0: l } }) },
+      /layers must be an array of descriptors, not an object/,
+    ],
     ['no config', { manifest: (_c, l) => ({ schemaVersion: 2, layers: [l] }) }, /has no config descriptor/],
-    ['config a string', { manifest: (_c, l) => ({ schemaVersion: 2, config: 'sha256:00', layers: [l] }) }, /config must be a descriptor object, not a string/],
-    ['schemaVersion 3', { manifest: (c, l) => ({ schemaVersion: 3, config: c, layers: [l] }) }, /schemaVersion must be 2, not 3/],
-    ['bad digest', { manifest: (c, l) => ({ schemaVersion: 2, config: c, layers: [{ ...l, digest: '../../etc/passwd' }] }) }, /layers\[0\].digest is not a digest/],
+    [
+      'config a string',
+      { manifest: (_c, l) => ({ schemaVersion: 2, config: 'sha256:00', layers: [l] }) },
+      /config must be a descriptor object, not a string/,
+    ],
+    [
+      'schemaVersion 3',
+      { manifest: (c, l) => ({ schemaVersion: 3, config: c, layers: [l] }) },
+      /schemaVersion must be 2, not 3/,
+    ],
+    [
+      'bad digest',
+      { manifest: (c, l) => ({ schemaVersion: 2, config: c, layers: [{ ...l, digest: '../../etc/passwd' }] }) },
+      /layers\[0\].digest is not a digest/,
+    ],
     ['config not JSON', { config: () => '\u0000\u0001' }, /image config: is not valid JSON/],
-    ['config without rootfs', { config: () => ({ architecture: 'amd64', os: 'linux' }) }, /image config: rootfs must be an object, not missing/],
-    ['diff_ids not strings', { config: () => ({ rootfs: { type: 'layers', diff_ids: [1] } }) }, /rootfs.diff_ids\[0\] must be a string, not a number/],
-    ['config.config a string', { config: (d) => ({ rootfs: { type: 'layers', diff_ids: [d] }, config: 'x' }) }, /image config: config must be an object, not a string/],
+    [
+      'config without rootfs',
+      { config: () => ({ architecture: 'amd64', os: 'linux' }) },
+      /image config: rootfs must be an object, not missing/,
+    ],
+    [
+      'diff_ids not strings',
+      { config: () => ({ rootfs: { type: 'layers', diff_ids: [1] } }) },
+      /rootfs.diff_ids\[0\] must be a string, not a number/,
+    ],
+    [
+      'config.config a string',
+      { config: (d) => ({ rootfs: { type: 'layers', diff_ids: [d] }, config: 'x' }) },
+      /image config: config must be an object, not a string/,
+    ],
   ];
   for (const [name, parts, problem] of cases) {
     it(name, async () => {
@@ -221,17 +327,26 @@ describe('image JSON documents of the wrong shape', () => {
     const config = Buffer.from(JSON.stringify(GOOD.config(`sha256:${sha(tar)}`)));
     for (const [manifest, problem] of [
       [[{ Config: 7, Layers: ['l.tar'] }], /manifest.json: \[0\].Config must be a string, not a number/],
-      [[{ Config: 'c.json' }], /manifest.json: \[0\].Layers must be an array of strings, not undefined|\[0\].Layers must be an array of strings/],
+      [
+        [{ Config: 'c.json' }],
+        /manifest.json: \[0\].Layers must be an array of strings, not undefined|\[0\].Layers must be an array of strings/,
+      ],
       [[], /manifest.json: must be a non-empty array of images, not empty/],
       [{ Config: 'c.json' }, /manifest.json: must be a non-empty array of images, not an object/],
-      [[{ Config: 'c.json', Layers: ['l.tar'], RepoTags: 'x' }], /\[0\].RepoTags must be an array of strings, not a string/],
+      [
+        [{ Config: 'c.json', Layers: ['l.tar'], RepoTags: 'x' }],
+        /\[0\].RepoTags must be an array of strings, not a string/,
+      ],
     ] as [unknown, RegExp][]) {
       const src = tmp('fp-save-');
       writeFileSync(join(src, 'manifest.json'), JSON.stringify(manifest));
       writeFileSync(join(src, 'c.json'), config);
       writeFileSync(join(src, 'l.tar'), tar);
       execFileSync('tar', ['-cf', join(src, 'img.tar'), '-C', src, 'manifest.json', 'c.json', 'l.tar']);
-      const r = await runMeasured(['export', `docker-archive:${join(src, 'img.tar')}`, '-o', join(src, 'out.tar'), '-q'], { cwd: src });
+      const r = await runMeasured(
+        ['export', `docker-archive:${join(src, 'img.tar')}`, '-o', join(src, 'out.tar'), '-q'],
+        { cwd: src },
+      );
       expectOneLineFailure(r, 1, problem);
       expect(existsSync(join(src, 'out.tar'))).toBe(false);
     }
@@ -264,9 +379,17 @@ describe('blobs: digests of every registered algorithm, files inside the layout'
     const ok = await exportTo(layoutWith('sha512'), join(cwd, 'ok.tar'), cwd);
     expect(ok.code, ok.stderr).toBe(0);
     const bad = await exportTo(layoutWith('sha512', true), join(cwd, 'bad.tar'), cwd);
-    expectOneLineFailure(bad, 1, /config sha512:[0-9a-f]{128} has digest sha512:[0-9a-f]{128}; the image is corrupt or was tampered with/);
+    expectOneLineFailure(
+      bad,
+      1,
+      /config sha512:[0-9a-f]{128} has digest sha512:[0-9a-f]{128}; the image is corrupt or was tampered with/,
+    );
     const other = await exportTo(layoutWith('sha384'), join(cwd, 'other.tar'), cwd);
-    expectOneLineFailure(other, 1, /digest "sha384:[0-9a-f]+" is not sha256:<64 hex> or sha512:<128 hex>; other algorithms are not supported/);
+    expectOneLineFailure(
+      other,
+      1,
+      /digest "sha384:[0-9a-f]+" is not sha256:<64 hex> or sha512:<128 hex>; other algorithms are not supported/,
+    );
     expect(readdirSync(cwd)).toEqual(['ok.tar']);
   });
 
@@ -279,7 +402,10 @@ describe('blobs: digests of every registered algorithm, files inside the layout'
       symlinkSync(target, blob);
       const cwd = tmp('fp-out-');
       const r = await exportTo(dir, join(cwd, 'x.tar'), cwd);
-      expectOneLineFailure(r, 1, /blobs\/sha256\/[0-9a-f]{64} leads outside the layout \(a symlink\)/, { ms: 20_000, rssMiB: 300 });
+      expectOneLineFailure(r, 1, /blobs\/sha256\/[0-9a-f]{64} leads outside the layout \(a symlink\)/, {
+        ms: 20_000,
+        rssMiB: 300,
+      });
       expect(r.stderr).not.toMatch(HOST_SECRET);
       expect(r.stdout.toString()).not.toMatch(HOST_SECRET);
       expect(readdirSync(cwd)).toEqual([]);
@@ -293,7 +419,9 @@ describe('blobs: digests of every registered algorithm, files inside the layout'
     rmSync(blob);
     execFileSync('mkfifo', [blob]);
     const r = await exportTo(dir, join(tmp('fp-out-'), 'x.tar'));
-    expectOneLineFailure(r, 1, /is not a regular file \(a device, FIFO or socket\); the layout is malformed/, { ms: 20_000 });
+    expectOneLineFailure(r, 1, /is not a regular file \(a device, FIFO or socket\); the layout is malformed/, {
+      ms: 20_000,
+    });
   });
 
   it('a manifest blob of a host file reached through a layout symlink to a folder outside is refused', async () => {

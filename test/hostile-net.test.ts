@@ -82,10 +82,23 @@ describe('registries that hang', () => {
     const tcp = createTcpServer((s) => sockets.add(s));
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
     const host = `127.0.0.1:${(tcp.address() as AddressInfo).port}`;
-    servers.push({ host, close: () => new Promise((r) => (sockets.forEach((s) => s.destroy()), tcp.close(() => r()))) });
+    servers.push({
+      host,
+      close: () => new Promise((r) => (sockets.forEach((s) => s.destroy()), tcp.close(() => r()))),
+    });
     const dir = cwd();
-    const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q', '--network-timeout', '0.3'], { cwd: dir });
-    expectOneLineFailure(r, 1, new RegExp(`registry ${host}: http://${host}/v2/: no answer within 0.3 s; the server is down, overloaded or not a registry .* raise --network-timeout \\(3 tries\\)`), { ms: 15_000 });
+    const r = await runMeasured(
+      ['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q', '--network-timeout', '0.3'],
+      { cwd: dir },
+    );
+    expectOneLineFailure(
+      r,
+      1,
+      new RegExp(
+        `registry ${host}: http://${host}/v2/: no answer within 0.3 s; the server is down, overloaded or not a registry .* raise --network-timeout \\(3 tries\\)`,
+      ),
+      { ms: 15_000 },
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -95,8 +108,16 @@ describe('registries that hang', () => {
       drip(res, Buffer.from('{'), 100, 600);
     });
     const dir = cwd();
-    const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q', '--network-timeout', '0.5'], { cwd: dir });
-    expectOneLineFailure(r, 1, /manifest y: the answer did not complete within 2 s; the server is down, overloaded or not a registry/, { ms: 15_000 });
+    const r = await runMeasured(
+      ['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q', '--network-timeout', '0.5'],
+      { cwd: dir },
+    );
+    expectOneLineFailure(
+      r,
+      1,
+      /manifest y: the answer did not complete within 2 s; the server is down, overloaded or not a registry/,
+      { ms: 15_000 },
+    );
   });
 
   it('a blob that stalls mid-body: idle timeout, resumed, then one line (no partial in the cache)', async () => {
@@ -117,7 +138,9 @@ describe('registries that hang', () => {
       res.write(layer.subarray(0, 1000)); // then nothing, until the client gives up
       setTimeout(() => res.destroy(), 10_000).unref();
     });
-    await expect(pullImage(`docker://${host}/x:y`, { limits: fast })).rejects.toThrow(/blob sha256:[0-9a-f]{64} was cut after 1000 of 1048576 bytes 3 times \(no data for 0.4 s\)/);
+    await expect(pullImage(`docker://${host}/x:y`, { limits: fast })).rejects.toThrow(
+      /blob sha256:[0-9a-f]{64} was cut after 1000 of 1048576 bytes 3 times \(no data for 0.4 s\)/,
+    );
     expectNoPartials();
   });
 });
@@ -130,7 +153,12 @@ describe('registries that send too much', () => {
     });
     const dir = cwd();
     const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], { cwd: dir });
-    expectOneLineFailure(r, 1, /manifest y is larger than 4 MiB, more than it can be; the registry is broken or hostile/, { ms: 20_000, rssMiB: 300 });
+    expectOneLineFailure(
+      r,
+      1,
+      /manifest y is larger than 4 MiB, more than it can be; the registry is broken or hostile/,
+      { ms: 20_000, rssMiB: 300 },
+    );
   });
 
   it('a manifest announced larger than 4 MiB is not read at all', async () => {
@@ -139,7 +167,9 @@ describe('registries that send too much', () => {
       res.write('{');
       setTimeout(() => res.destroy(), 5_000).unref();
     });
-    await expect(pullImage(`docker://${host}/x:y`, { limits: fast })).rejects.toThrow(/manifest y is larger than 4 MiB/);
+    await expect(pullImage(`docker://${host}/x:y`, { limits: fast })).rejects.toThrow(
+      /manifest y is larger than 4 MiB/,
+    );
   });
 
   it('endless 404 and 500 error pages are read only for their first KiB, memory bounded (CLI)', async () => {
@@ -151,7 +181,14 @@ describe('registries that send too much', () => {
       });
       const dir = cwd();
       const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], { cwd: dir });
-      expectOneLineFailure(r, 1, status === 404 ? /manifest y not found \(HTTP 404\); check the name and tag/ : /manifest y failed \(HTTP 500\); try again later/, { ms: 30_000, rssMiB: 300 });
+      expectOneLineFailure(
+        r,
+        1,
+        status === 404
+          ? /manifest y not found \(HTTP 404\); check the name and tag/
+          : /manifest y failed \(HTTP 500\); try again later/,
+        { ms: 30_000, rssMiB: 300 },
+      );
     }
   });
 
@@ -173,9 +210,16 @@ describe('registries that send too much', () => {
       flood(res, 1 << 30);
     });
     const silent = await registry(() => {});
-    const desc = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: `sha256:${'a'.repeat(64)}`, size: 1000, urls: [`http://${endless}/l`, `http://${silent}/l`] };
+    const desc = {
+      mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+      digest: `sha256:${'a'.repeat(64)}`,
+      size: 1000,
+      urls: [`http://${endless}/l`, `http://${silent}/l`],
+    };
     const err = await blobFromUrls(desc, 'test', 'is not in the registry', { limits: fast }).catch((e: Error) => e);
-    expect(String(err)).toMatch(/none of its urls served it \(http:\/\/127.0.0.1:\d+\/l: .*is larger than the 1000 bytes its descriptor says.*; http:\/\/127.0.0.1:\d+\/l: no answer within 0.4 s\)/);
+    expect(String(err)).toMatch(
+      /none of its urls served it \(http:\/\/127.0.0.1:\d+\/l: .*is larger than the 1000 bytes its descriptor says.*; http:\/\/127.0.0.1:\d+\/l: no answer within 0.4 s\)/,
+    );
     expectNoPartials();
   });
 
@@ -186,8 +230,16 @@ describe('registries that send too much', () => {
       flood(res, 1 << 30);
     });
     const dir = cwd();
-    const r = await runMeasured(['export', 'docker-daemon:x:y', '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { DOCKER_HOST: `tcp://${host}` } });
-    expectOneLineFailure(r, 1, /docker daemon at 127.0.0.1:\d+: saving docker.io\/library\/x:y answered HTTP 500: \{{200}$/, { ms: 20_000, rssMiB: 300 });
+    const r = await runMeasured(['export', 'docker-daemon:x:y', '-o', join(dir, 'x.tar'), '-q'], {
+      cwd: dir,
+      env: { DOCKER_HOST: `tcp://${host}` },
+    });
+    expectOneLineFailure(
+      r,
+      1,
+      /docker daemon at 127.0.0.1:\d+: saving docker.io\/library\/x:y answered HTTP 500: \{{200}$/,
+      { ms: 20_000, rssMiB: 300 },
+    );
     expectNoPartials(dir);
   });
 
@@ -195,9 +247,17 @@ describe('registries that send too much', () => {
     const silent = await registry(() => {});
     const dir = cwd();
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "http://${silent}/busybox"\nbusybox_sha256 = "${'a'.repeat(64)}"\n[init]\nnone = true\n`);
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "http://${silent}/busybox"\nbusybox_sha256 = "${'a'.repeat(64)}"\n[init]\nnone = true\n`,
+    );
     const r = await runMeasured(['build', '-q', '--network-timeout', '0.3'], { cwd: dir });
-    expectOneLineFailure(r, 1, /busybox: cannot download http:\/\/127.0.0.1:\d+\/busybox \(no answer within 0.3 s\); fix \[source\] busybox_url/, { ms: 15_000 });
+    expectOneLineFailure(
+      r,
+      1,
+      /busybox: cannot download http:\/\/127.0.0.1:\d+\/busybox \(no answer within 0.3 s\); fix \[source\] busybox_url/,
+      { ms: 15_000 },
+    );
     expect(readdirSync(dir)).toEqual(['fledge.toml']);
   });
 
@@ -221,8 +281,16 @@ describe('registries that send too much', () => {
     });
     try {
       const dir = cwd();
-      const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], { cwd: dir, env: { XDG_CACHE_HOME: cache } });
-      expectOneLineFailure(r, 1, /blob sha256:1{64}: only \d+(\.\d)? MiB free in the cache .*blobs\/sha256, less than the 256 MiB kept free/, { ms: 30_000 });
+      const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(dir, 'x.tar'), '-q'], {
+        cwd: dir,
+        env: { XDG_CACHE_HOME: cache },
+      });
+      expectOneLineFailure(
+        r,
+        1,
+        /blob sha256:1{64}: only \d+(\.\d)? MiB free in the cache .*blobs\/sha256, less than the 256 MiB kept free/,
+        { ms: 30_000 },
+      );
       expectNoPartials(cache, dir);
     } finally {
       execFileSync('umount', [cache]);
@@ -237,7 +305,9 @@ describe('registries that send too much', () => {
       ['--max-layer-size', '12Q', /--max-layer-size 12Q: write a size like 20G, 512M or a number of bytes/],
       ['--max-image-size', '0', /--max-image-size 0: write a size like 20G/],
     ] as [string, string, RegExp][]) {
-      const r = await runMeasured(['export', 'oci:/nonexistent:x', '-o', join(dir, 'x.tar'), flag, value], { cwd: dir });
+      const r = await runMeasured(['export', 'oci:/nonexistent:x', '-o', join(dir, 'x.tar'), flag, value], {
+        cwd: dir,
+      });
       expectOneLineFailure(r, 2, problem, { ms: 15_000 });
     }
   });

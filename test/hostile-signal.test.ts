@@ -34,7 +34,11 @@ function zeroBomb(mib: number, tool: 'gzip -1 -n' | 'zstd -q -1 -c'): { blob: Bu
   sh(`truncate -s ${mib}M ${dir}/zeros`);
   const header = sh(`tar --owner=0 --group=0 --mtime=@0 -C ${dir} -cf - zeros | head -c 512 || true`);
   const member = sh(`head -c 64M /dev/zero | ${tool}`);
-  const parts = [execFileSync('sh', ['-c', tool], { input: header }), ...Array.from({ length: mib / 64 }, () => member), execFileSync('sh', ['-c', tool], { input: Buffer.alloc(1024) })];
+  const parts = [
+    execFileSync('sh', ['-c', tool], { input: header }),
+    ...Array.from({ length: mib / 64 }, () => member),
+    execFileSync('sh', ['-c', tool], { input: Buffer.alloc(1024) }),
+  ];
   return { blob: Buffer.concat(parts), diffId: `sha256:${'0'.repeat(64)}` };
 }
 
@@ -47,10 +51,30 @@ function layoutOf(layers: { blob: Buffer; diffId: string }[]): string {
     writeFileSync(join(dir, 'blobs', 'sha256', sha256(bytes).slice(7)), bytes);
     return { mediaType, digest: sha256(bytes), size: bytes.length };
   };
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } })), 'application/vnd.oci.image.config.v1+json');
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      }),
+    ),
+    'application/vnd.oci.image.config.v1+json',
+  );
   const ls = layers.map((l) => put(l.blob, 'application/vnd.oci.image.layer.v1.tar+gzip'));
-  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: ls })), 'application/vnd.oci.image.manifest.v1+json');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'x' } }] }));
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: ls }),
+    ),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'x' } }],
+    }),
+  );
   return dir;
 }
 
@@ -71,8 +95,16 @@ describe('compression bombs', () => {
     const cache = tmp('fp-cache-');
     const layout = layoutOf([zeroBomb(512, 'gzip -1 -n')]);
     const out = tmp('fp-out-');
-    const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-layer-size', '64M'], { cwd: out, env: { XDG_CACHE_HOME: cache } });
-    expectOneLineFailure(r, 1, /layer 1 of 1 .*: decompresses to more than 64 MiB \(a layer may have 64 MiB, --max-layer-size\); a compression bomb/, { ms: 30_000, rssMiB: 400 });
+    const r = await runMeasured(
+      ['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-layer-size', '64M'],
+      { cwd: out, env: { XDG_CACHE_HOME: cache } },
+    );
+    expectOneLineFailure(
+      r,
+      1,
+      /layer 1 of 1 .*: decompresses to more than 64 MiB \(a layer may have 64 MiB, --max-layer-size\); a compression bomb/,
+      { ms: 30_000, rssMiB: 400 },
+    );
     expect(partialFiles(cache, out)).toEqual([]);
     expect(readdirSync(join(cache, 'fledge-pure', 'layers', 'sha256'))).toEqual([]);
   });
@@ -81,7 +113,10 @@ describe('compression bombs', () => {
     const cache = tmp('fp-cache-');
     const layout = layoutOf([zeroBomb(1024, 'zstd -q -1 -c')]);
     const out = tmp('fp-out-');
-    const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-layer-size', '256M'], { cwd: out, env: { XDG_CACHE_HOME: cache } });
+    const r = await runMeasured(
+      ['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-layer-size', '256M'],
+      { cwd: out, env: { XDG_CACHE_HOME: cache } },
+    );
     expectOneLineFailure(r, 1, /decompresses to more than 256 MiB/, { ms: 60_000, rssMiB: 400 });
     expect(partialFiles(cache, out)).toEqual([]);
   });
@@ -90,8 +125,16 @@ describe('compression bombs', () => {
     const cache = tmp('fp-cache-');
     const layout = layoutOf([zeroLayer(40, 'gzip -1', 'a'), zeroLayer(40, 'gzip -1', 'b')]);
     const out = tmp('fp-out-');
-    const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-image-size', '64M'], { cwd: out, env: { XDG_CACHE_HOME: cache } });
-    expectOneLineFailure(r, 1, /layer 2 of 2 .*: decompresses to more than 24 MiB \(the image's layers together may have 64 MiB, --max-image-size\)/, { ms: 30_000 });
+    const r = await runMeasured(
+      ['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q', '--max-image-size', '64M'],
+      { cwd: out, env: { XDG_CACHE_HOME: cache } },
+    );
+    expectOneLineFailure(
+      r,
+      1,
+      /layer 2 of 2 .*: decompresses to more than 24 MiB \(the image's layers together may have 64 MiB, --max-image-size\)/,
+      { ms: 30_000 },
+    );
     expect(partialFiles(cache, out)).toEqual([]);
   });
 
@@ -101,13 +144,24 @@ describe('compression bombs', () => {
     try {
       const layout = layoutOf([zeroBomb(512, 'gzip -1 -n')]);
       const out = tmp('fp-out-');
-      const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q'], { cwd: out, env: { XDG_CACHE_HOME: cache } });
-      expectOneLineFailure(r, 1, /only \d+(\.\d)? MiB free in the cache .*, less than the 256 MiB kept free; free some space, or point XDG_CACHE_HOME at a larger disk/, { ms: 30_000 });
+      const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q'], {
+        cwd: out,
+        env: { XDG_CACHE_HOME: cache },
+      });
+      expectOneLineFailure(
+        r,
+        1,
+        /only \d+(\.\d)? MiB free in the cache .*, less than the 256 MiB kept free; free some space, or point XDG_CACHE_HOME at a larger disk/,
+        { ms: 30_000 },
+      );
       expect(partialFiles(cache, out)).toEqual([]);
       const small = tmp('fp-cache-');
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', small]);
       try {
-        const s = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q'], { cwd: out, env: { XDG_CACHE_HOME: small } });
+        const s = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q'], {
+          cwd: out,
+          env: { XDG_CACHE_HOME: small },
+        });
         expectOneLineFailure(s, 1, /only 32 MiB free in the cache/);
       } finally {
         execFileSync('umount', [small]);
@@ -126,7 +180,8 @@ describe('signals', () => {
     const r = await runMeasured(['export', `oci:${layout}:x`, '-o', join(out, 'x.tar'), '-q'], {
       cwd: out,
       env: { XDG_CACHE_HOME: cache },
-      onStart: (pid) => whenFileAppears(join(cache, 'fledge-pure', 'layers'), /\.partial$/, () => process.kill(pid, 'SIGTERM')),
+      onStart: (pid) =>
+        whenFileAppears(join(cache, 'fledge-pure', 'layers'), /\.partial$/, () => process.kill(pid, 'SIGTERM')),
     });
     expect(r.code, r.stderr).toBe(143);
     expect(r.stderr).toBe('fledge-pure: interrupted (SIGTERM); its temporary files were removed\n');
@@ -146,7 +201,8 @@ describe('signals', () => {
     });
     const server = createServer((req, res) => {
       if (req.url === '/v2/') return void res.writeHead(200).end('{}');
-      if (req.url?.includes('/manifests/')) return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(manifest);
+      if (req.url?.includes('/manifests/'))
+        return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(manifest);
       if (req.url?.endsWith(sha256(config))) return void res.writeHead(200).end(config);
       res.writeHead(200, { 'content-length': layer.length });
       let at = 0;
@@ -163,7 +219,10 @@ describe('signals', () => {
       const r = await runMeasured(['export', `docker://${host}/x:y`, '-o', join(out, 'x.tar'), '-q'], {
         cwd: out,
         env: { XDG_CACHE_HOME: cache },
-        onStart: (pid) => whenFileAppears(join(cache, 'fledge-pure', 'blobs'), /\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 200)),
+        onStart: (pid) =>
+          whenFileAppears(join(cache, 'fledge-pure', 'blobs'), /\.partial$/, () =>
+            setTimeout(() => process.kill(pid, 'SIGINT'), 200),
+          ),
       });
       expect(r.code, r.stderr).toBe(130);
       expect(r.stderr).toBe('fledge-pure: interrupted (SIGINT); its temporary files were removed\n');
@@ -184,11 +243,15 @@ describe('signals', () => {
     const layout = layoutOf([{ blob, diffId }]);
     const dir = tmp('fp-proj-');
     sh(`cp /bin/busybox ${dir}/kestrel`);
-    writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "squashfs"\ncompression_level = 19\n`);
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "squashfs"\ncompression_level = 19\n`,
+    );
     const r = await runMeasured(['build', '-q'], {
       cwd: dir,
       env: { XDG_CACHE_HOME: cache },
-      onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 300)),
+      onStart: (pid) =>
+        whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 300)),
     });
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toBe('fledge-pure: interrupted (SIGINT); its temporary files were removed\n');
@@ -207,18 +270,28 @@ describe('signals', () => {
       const src = tmp('fp-big-');
       sh(`yes "a line of a large file, not zeros: every block is written" | head -c 512M > ${src}/big`);
       const tar = `tar --owner=0 --group=0 --mtime=@0 -C ${src} -cf - big`;
-      return layoutOf([{ blob: sh(`${tar} | gzip -1 -n`), diffId: `sha256:${sh(`${tar} | sha256sum`).toString().slice(0, 64)}` }]);
+      return layoutOf([
+        { blob: sh(`${tar} | gzip -1 -n`), diffId: `sha256:${sh(`${tar} | sha256sum`).toString().slice(0, 64)}` },
+      ]);
     };
-    for (const [type, signal, code] of [['ext4', 'SIGINT', 130], ['xfs', 'SIGTERM', 143], ['btrfs', 'SIGINT', 130]] as const) {
+    for (const [type, signal, code] of [
+      ['ext4', 'SIGINT', 130],
+      ['xfs', 'SIGTERM', 143],
+      ['btrfs', 'SIGINT', 130],
+    ] as const) {
       it(`${signal} while a ${type} image is written: .NAME.PID.partial removed, no artifact, exit ${code}`, async () => {
         layout ??= bigLayout();
         const dir = tmp('fp-proj-');
         sh(`cp /bin/busybox ${dir}/kestrel`);
-        writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "${type}"\n`);
+        writeFileSync(
+          join(dir, 'fledge.toml'),
+          `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "${type}"\n`,
+        );
         const r = await runMeasured(['build', '-q'], {
           cwd: dir,
           env: { XDG_CACHE_HOME: cache },
-          onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
+          onStart: (pid) =>
+            whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
         });
         expect(r.code, r.stderr).toBe(code);
         expect(r.stderr).toBe(`fledge-pure: interrupted (${signal}); its temporary files were removed\n`);
@@ -229,17 +302,26 @@ describe('signals', () => {
 
     // the initramfs (newc, then gzip or zstd) and the export tar stream from a generator
     // that gives the event loop a turn every 8 MiB (src/chunks.ts)
-    for (const [compression, signal, code] of [['gzip', 'SIGTERM', 143], ['zstd', 'SIGINT', 130]] as const) {
+    for (const [compression, signal, code] of [
+      ['gzip', 'SIGTERM', 143],
+      ['zstd', 'SIGINT', 130],
+    ] as const) {
       it(`${signal} while a ${compression} initramfs is written: .NAME.PID.partial removed, no artifact, exit ${code}`, async () => {
         layout ??= bigLayout();
         const dir = tmp('fp-proj-');
         sh(`cp /bin/busybox ${dir}/busybox`);
-        const busyboxSha = createHash('sha256').update(sh(`cat ${dir}/busybox`)).digest('hex');
-        writeFileSync(join(dir, 'fledge.toml'), `version = "1"\nstrategy = "initramfs"\n[source]\nimage = "oci:${layout}:x"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${busyboxSha}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`);
+        const busyboxSha = createHash('sha256')
+          .update(sh(`cat ${dir}/busybox`))
+          .digest('hex');
+        writeFileSync(
+          join(dir, 'fledge.toml'),
+          `version = "1"\nstrategy = "initramfs"\n[source]\nimage = "oci:${layout}:x"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${busyboxSha}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
+        );
         const r = await runMeasured(['build', '-q', '--compression', compression], {
           cwd: dir,
           env: { XDG_CACHE_HOME: cache },
-          onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
+          onStart: (pid) =>
+            whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, signal), 200)),
         });
         expect(r.code, r.stderr).toBe(code);
         expect(r.stderr).toBe(`fledge-pure: interrupted (${signal}); its temporary files were removed\n`);
@@ -254,7 +336,8 @@ describe('signals', () => {
       const r = await runMeasured(['export', '-q', `oci:${layout}:x`, '-o', join(dir, 'rootfs.tar')], {
         cwd: dir,
         env: { XDG_CACHE_HOME: cache },
-        onStart: (pid) => whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 100)),
+        onStart: (pid) =>
+          whenFileAppears(dir, /^\..*\.partial$/, () => setTimeout(() => process.kill(pid, 'SIGINT'), 100)),
       });
       expect(r.code, r.stderr).toBe(130);
       expect(r.stderr).toBe('fledge-pure: interrupted (SIGINT); its temporary files were removed\n');

@@ -66,7 +66,21 @@ describe('tar header fields out of range', () => {
   });
 
   it('reads the largest ids (2^32 − 1) and base-256 sizes that fit', () => {
-    const [e] = [...readTar(file(tarOf(entry({ name: 'f', uid: base256(2n ** 32n - 1n, 8), gid: 0o7777777, data: Buffer.from('abc'), size: base256(3n, 12) }))))];
+    const [e] = [
+      ...readTar(
+        file(
+          tarOf(
+            entry({
+              name: 'f',
+              uid: base256(2n ** 32n - 1n, 8),
+              gid: 0o7777777,
+              data: Buffer.from('abc'),
+              size: base256(3n, 12),
+            }),
+          ),
+        ),
+      ),
+    ];
     expect([e!.uid, e!.gid, e!.size]).toEqual([2 ** 32 - 1, 0o7777777, 3]);
   });
 
@@ -77,7 +91,11 @@ describe('tar header fields out of range', () => {
     ['mtime past 2^53', [['mtime', '99999999999999999999.5']], /pax mtime .* is out of range/],
     ['path with a NUL', [['path', Buffer.from('a\0b')]], /pax path contains a NUL byte/],
     ['linkpath with a NUL', [['linkpath', Buffer.from('/etc\0passwd')]], /pax linkpath contains a NUL byte/],
-    ['GNU.sparse.name with a NUL', [['GNU.sparse.name', Buffer.from('x\0')]], /pax GNU.sparse.name contains a NUL byte/],
+    [
+      'GNU.sparse.name with a NUL',
+      [['GNU.sparse.name', Buffer.from('x\0')]],
+      /pax GNU.sparse.name contains a NUL byte/,
+    ],
   ];
   for (const [what, pax, message] of paxCases) {
     it(`refuses a pax ${what}`, () => {
@@ -122,7 +140,13 @@ describe('empty, truncated and odd layers', () => {
     }
   });
 
-  for (const [name, type] of [['.', '0'], ['/', '2'], ['./', '3'], ['', '6'], ['.', '1']]) {
+  for (const [name, type] of [
+    ['.', '0'],
+    ['/', '2'],
+    ['./', '3'],
+    ['', '6'],
+    ['.', '1'],
+  ]) {
     it(`refuses a root entry ${JSON.stringify(name)} of type ${type}`, () => {
       const e = failure(tarOf(entry({ name, type, linkname: 'x' })));
       expect(e!.message).toMatch(/^LAYER: entry .*: the root must be a directory, not a /);
@@ -132,12 +156,18 @@ describe('empty, truncated and odd layers', () => {
 
 describe('found by fuzzing', () => {
   it('a symlink loop above an entry is one line naming the layer and the entry', () => {
-    const e = failure(tarOf(entry({ name: 'b', type: '2', linkname: 'b' }), entry({ name: 'b/a', data: Buffer.from('x') })));
-    expect(e!.message).toMatch(/^LAYER: entry "b\/a" \(at byte 512\): its parent \/b: too many levels of symbolic links; /);
+    const e = failure(
+      tarOf(entry({ name: 'b', type: '2', linkname: 'b' }), entry({ name: 'b/a', data: Buffer.from('x') })),
+    );
+    expect(e!.message).toMatch(
+      /^LAYER: entry "b\/a" \(at byte 512\): its parent \/b: too many levels of symbolic links; /,
+    );
   });
 
   it('so is a hard link whose target path loops', () => {
-    const e = failure(tarOf(entry({ name: 'l', type: '2', linkname: 'l/x' }), entry({ name: 'h', type: '1', linkname: 'l/y/z' })));
+    const e = failure(
+      tarOf(entry({ name: 'l', type: '2', linkname: 'l/x' }), entry({ name: 'h', type: '1', linkname: 'l/y/z' })),
+    );
     expect(e!.message).toMatch(/^LAYER: entry "h" \(at byte 512\): its parent .*too many levels of symbolic links; /);
   });
 });
@@ -155,10 +185,16 @@ describe('through flatten: the message names the image, the layer and the entry'
 
   it('refuses a layer with a negative uid (it used to become root with setuid kept)', async () => {
     const dir = join(scratch, 'neg-uid');
-    writeHardLayout(dir, [tarOf(entry({ name: 'bin/su', mode: 0o4755, uid: base256(-1n, 8), data: Buffer.from('x') }))], 'gzip');
+    writeHardLayout(
+      dir,
+      [tarOf(entry({ name: 'bin/su', mode: 0o4755, uid: base256(-1n, 8), data: Buffer.from('x') }))],
+      'gzip',
+    );
     const err = await flatten(await openImage(`oci:${dir}:hard`)).catch((e: Error) => e);
     expect(err).toBeInstanceOf(BuildError);
-    expect((err as Error).message).toMatch(/: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "bin\/su" at byte 0: uid -1 is out of range \(0 to 4294967295\)/);
+    expect((err as Error).message).toMatch(
+      /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "bin\/su" at byte 0: uid -1 is out of range \(0 to 4294967295\)/,
+    );
   });
 
   it('takes an empty (0-byte) layer blob as an empty layer', async () => {
@@ -172,22 +208,42 @@ describe('through flatten: the message names the image, the layer and the entry'
     const dir = join(scratch, 'short');
     writeHardLayout(dir, [Buffer.from('abc')], 'none');
     const err = (await flatten(await openImage(`oci:${dir}:hard`)).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/layer 1 of 1 .*: truncated archive: header at byte 0 needs 512 bytes, the layer ends at byte 3$/);
+    expect(err.message).toMatch(
+      /layer 1 of 1 .*: truncated archive: header at byte 0 needs 512 bytes, the layer ends at byte 3$/,
+    );
   });
 });
 
 describe('through the CLI: exit 1, one line, nothing written', () => {
   // [what, layer, export's error (null: the tar holds it), the ext4 build's error]
   const cases: Array<[string, Buffer, RegExp | null, RegExp]> = [
-    ["a negative base-256 size (export used to hang)", tarOf(entry({ name: "f", size: base256(-1n, 12) })), /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/, /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/],
-    ['a device 4104:1048577 (ext4 wrote 8:257)', tarOf(entry({ name: 'sdz', type: '4', devmajor: 4104, devminor: 1048577 })), null, /: \/sdz: device 4104:1048577: major 4104, ext4 holds at most 4095; /],
-    ['a 256-byte name', tarOf(entry({ name: 'x', data: Buffer.from('x') }, [['path', 'n'.repeat(256)]])), /name of 256 bytes, tar export holds at most 255 bytes; /, /name of 256 bytes, ext4 holds at most 255 bytes; /],
+    [
+      'a negative base-256 size (export used to hang)',
+      tarOf(entry({ name: 'f', size: base256(-1n, 12) })),
+      /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/,
+      /: layer 1 of 1 \(sha256:[0-9a-f]{64}\): entry "f" at byte 0: size -1 is out of range/,
+    ],
+    [
+      'a device 4104:1048577 (ext4 wrote 8:257)',
+      tarOf(entry({ name: 'sdz', type: '4', devmajor: 4104, devminor: 1048577 })),
+      null,
+      /: \/sdz: device 4104:1048577: major 4104, ext4 holds at most 4095; /,
+    ],
+    [
+      'a 256-byte name',
+      tarOf(entry({ name: 'x', data: Buffer.from('x') }, [['path', 'n'.repeat(256)]])),
+      /name of 256 bytes, tar export holds at most 255 bytes; /,
+      /name of 256 bytes, ext4 holds at most 255 bytes; /,
+    ],
   ];
   for (const [what, layer, exportError, buildError] of cases) {
     it(`export and an ext4 build, given ${what}`, async () => {
       const dir = mkdtempSync(join(scratch, 'cli-'));
       writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'bad');
-      writeFileSync(join(dir, 'fledge.toml'), 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:bad"\n\n[filesystem]\ntype = "ext4"\n');
+      writeFileSync(
+        join(dir, 'fledge.toml'),
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:bad"\n\n[filesystem]\ntype = "ext4"\n',
+      );
       writeFileSync(join(dir, 'kestrel'), 'agent');
       const before = readdirSync(dir).sort();
       const build = await runCli(['build', '-q', '-o', 'out.img'], { cwd: dir });

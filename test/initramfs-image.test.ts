@@ -18,7 +18,11 @@ const layout = join(scratch, 'layout');
 
 beforeAll(() => {
   writeHardLayout(layout, hardLayers(), 'gzip');
-  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hard`, `docker-archive:${archive}:hard:v1`], { stdio: 'pipe', env: skopeoEnv() });
+  execFileSync(
+    'skopeo',
+    ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:hard`, `docker-archive:${archive}:hard:v1`],
+    { stdio: 'pipe', env: skopeoEnv() },
+  );
 });
 
 function files(extra: string): Record<string, string | Buffer> {
@@ -55,7 +59,9 @@ describe('initramfs from an image', () => {
   });
 
   it('takes [source] image relative to fledge.toml, and never links an applet over an image file', async () => {
-    const dir = project(files('image = "oci:./img:hard"\n\n[init]\nnone = true\n\n[mappings]\n"./busybox" = "/init"\n'));
+    const dir = project(
+      files('image = "oci:./img:hard"\n\n[init]\nnone = true\n\n[mappings]\n"./busybox" = "/init"\n'),
+    );
     cpSync(layout, join(dir, 'img'), { recursive: true });
     const elsewhere = mkdtempSync(join(tmpdir(), 'fp-cwd-'));
     const r = await runCli(['build', '-q', '-c', join(dir, 'fledge.toml'), '-o', 'out.cpio.gz'], { cwd: elsewhere });

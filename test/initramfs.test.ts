@@ -23,13 +23,16 @@ beforeAll(async () => {
     '/dl/kestrel-latest': Buffer.from('#!/bin/sh\necho latest\n'),
     '/dl/kestrel-v0.6.5': Buffer.from('#!/bin/sh\necho v0.6.5\n'),
   });
-  const release = (tag: string, assets: { name: string; browser_download_url: string }[]) => Buffer.from(JSON.stringify({ tag_name: tag, assets }));
+  const release = (tag: string, assets: { name: string; browser_download_url: string }[]) =>
+    Buffer.from(JSON.stringify({ tag_name: tag, assets }));
   github = await serveFiles({
     '/repos/volantvm/volant/releases/latest': release('v0.7.0', [
       { name: 'kestrel.sha256', browser_download_url: `${server.url}/nothing` },
       { name: 'kestrel', browser_download_url: `${server.url}/dl/kestrel-latest` },
     ]),
-    '/repos/volantvm/volant/releases/tags/v0.6.5': release('v0.6.5', [{ name: 'kestrel', browser_download_url: `${server.url}/dl/kestrel-v0.6.5` }]),
+    '/repos/volantvm/volant/releases/tags/v0.6.5': release('v0.6.5', [
+      { name: 'kestrel', browser_download_url: `${server.url}/dl/kestrel-v0.6.5` },
+    ]),
     '/repos/volantvm/volant/releases/tags/v0.0.1': release('v0.0.1', []),
   });
 });
@@ -66,23 +69,34 @@ function extract(archive: string, path: string): string {
   return execFileSync('bsdtar', ['-xOzf', archive, path]).toString();
 }
 
-async function build(dir: string, env: Record<string, string> = {}): Promise<{ code: number; stderr: string; archive: string }> {
+async function build(
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; archive: string }> {
   const r = await runCli(['build', '--quiet', '-o', 'out.cpio.gz'], { cwd: dir, env });
   return { code: r.code, stderr: r.stderr, archive: join(dir, 'out.cpio.gz') };
 }
 
 describe('initramfs contents', () => {
   it('has the skeleton, the console and null devices, busybox and relative applet links', async () => {
-    const dir = project({ 'fledge.toml': config('[agent]\nsource_strategy = "local"\npath = "./agent"\n'), 'agent*': '#!/bin/sh\n' });
+    const dir = project({
+      'fledge.toml': config('[agent]\nsource_strategy = "local"\npath = "./agent"\n'),
+      'agent*': '#!/bin/sh\n',
+    });
     const b = await build(dir);
     expect(b.stderr).toBe('');
     const l = list(b.archive);
-    for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'usr/bin', 'usr/sbin', 'usr/lib', 'var/log']) expect(l.get(d)?.mode).toBe('drwxr-xr-x');
+    for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'usr/bin', 'usr/sbin', 'usr/lib', 'var/log'])
+      expect(l.get(d)?.mode).toBe('drwxr-xr-x');
     expect(l.get('tmp')?.mode).toBe('drwxrwxrwt');
     expect(l.get('root')?.mode).toBe('drwx------');
     expect(l.get('dev/console')).toMatchObject({ mode: 'crw-------', owner: '0:0' });
     expect(l.get('dev/null')?.mode).toBe('crw-rw-rw-');
-    expect(execFileSync('cpio', ['-itv', '--quiet'], { input: execFileSync('gzip', ['-dc', b.archive], { maxBuffer: 1 << 28 }) }).toString()).toMatch(/crw-------\s+1 root\s+root\s+5,\s+1 .* dev\/console/);
+    expect(
+      execFileSync('cpio', ['-itv', '--quiet'], {
+        input: execFileSync('gzip', ['-dc', b.archive], { maxBuffer: 1 << 28 }),
+      }).toString(),
+    ).toMatch(/crw-------\s+1 root\s+root\s+5,\s+1 .* dev\/console/);
     expect(l.get('bin/busybox')).toMatchObject({ mode: '-rwxr-xr-x', owner: '0:0', size: BUSYBOX.length });
     for (const a of BUSYBOX_APPLETS) expect(l.get(`bin/${a}`)).toMatchObject({ mode: 'lrwxrwxrwx', target: 'busybox' });
     expect(l.get('init')?.mode).toBe('-rwxr-xr-x');
@@ -105,18 +119,24 @@ describe('initramfs contents', () => {
     const none = project({ 'fledge.toml': config('[agent]\nsource_strategy = "release"\nversion = "v0.0.1"\n') });
     const b = await build(none, { FLEDGE_PURE_GITHUB_API: github.url });
     expect(b.code).toBe(1);
-    expect(b.stderr).toMatch(/^fledge-pure: agent: release v0.0.1 of volantvm\/volant has no asset named "kestrel"; .*\n$/);
+    expect(b.stderr).toMatch(
+      /^fledge-pure: agent: release v0.0.1 of volantvm\/volant has no asset named "kestrel"; .*\n$/,
+    );
     const offline = project({ 'fledge.toml': config('') });
     const o = await build(offline, { FLEDGE_PURE_GITHUB_API: 'http://127.0.0.1:9' });
     expect(o.code).toBe(1);
     expect(o.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(o.stderr).toMatch(/agent: cannot download http:\/\/127.0.0.1:9\/repos\/volantvm\/volant\/releases\/latest .*source_strategy = "local"/);
+    expect(o.stderr).toMatch(
+      /agent: cannot download http:\/\/127.0.0.1:9\/repos\/volantvm\/volant\/releases\/latest .*source_strategy = "local"/,
+    );
     expect(readFileSync(join(offline, 'fledge.toml'), 'utf8')).toContain('initramfs');
   });
 
   it('applies mappings with Fledge FHS modes, recursively for folders, owned by root', async () => {
     const dir = project({
-      'fledge.toml': config('[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n"./init" = "/init"\n'),
+      'fledge.toml': config(
+        '[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n"./init" = "/init"\n',
+      ),
       app: 'binary',
       conf: 'k=v',
       'tree/bin/tool': 'x',
@@ -141,7 +161,10 @@ describe('initramfs contents', () => {
   });
 
   it("custom init in the seed's own form (path + a mapping of the same file to /init) gives an executable /init; none with nothing at /init is one error line", async () => {
-    const seed = project({ 'fledge.toml': config('[init]\npath = "./my-init"\n\n[mappings]\n"./my-init" = "/init"\n'), 'my-init': '#!/bin/sh\n' });
+    const seed = project({
+      'fledge.toml': config('[init]\npath = "./my-init"\n\n[mappings]\n"./my-init" = "/init"\n'),
+      'my-init': '#!/bin/sh\n',
+    });
     const b = await build(seed);
     expect(b.stderr).toBe('');
     expect(list(b.archive).get('init')?.mode).toBe('-rwxr-xr-x');

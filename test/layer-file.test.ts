@@ -43,9 +43,16 @@ describe('uncompressed layers', () => {
 
   it('decompresses gzip (several members), zstd and plain tar to the diff_id', async () => {
     const half = tar.length >> 1;
-    const multi = Buffer.concat([execFileSync('gzip', ['-nc'], { input: tar.subarray(0, half) }), execFileSync('gzip', ['-nc'], { input: tar.subarray(half) })]);
+    const multi = Buffer.concat([
+      execFileSync('gzip', ['-nc'], { input: tar.subarray(0, half) }),
+      execFileSync('gzip', ['-nc'], { input: tar.subarray(half) }),
+    ]);
     const zst = execFileSync('zstd', ['-qc', '-19'], { input: tar, maxBuffer: 1 << 26 });
-    for (const [name, data] of [['multi.gz', multi], ['layer.zst', zst], ['layer.tar', tar]] as const) {
+    for (const [name, data] of [
+      ['multi.gz', multi],
+      ['layer.zst', zst],
+      ['layer.tar', tar],
+    ] as const) {
       rmCache();
       const path = await uncompressedLayer(blob(name, data), sha(tar), name);
       expect(readFileSync(path).equals(tar)).toBe(true);
@@ -55,14 +62,24 @@ describe('uncompressed layers', () => {
   it('refuses a layer whose content is not its diff_id, leaving nothing in the cache', async () => {
     rmCache();
     const wrong = sha(Buffer.from('other'));
-    await expect(uncompressedLayer(blob('l.gz', execFileSync('gzip', ['-nc'], { input: tar })), wrong, 'layer 1 of x')).rejects.toThrow(/^layer 1 of x: uncompressed layer has sha256:[0-9a-f]{64}, but the image config's rootfs.diff_ids says sha256:/);
+    await expect(
+      uncompressedLayer(blob('l.gz', execFileSync('gzip', ['-nc'], { input: tar })), wrong, 'layer 1 of x'),
+    ).rejects.toThrow(
+      /^layer 1 of x: uncompressed layer has sha256:[0-9a-f]{64}, but the image config's rootfs.diff_ids says sha256:/,
+    );
     const corrupt = execFileSync('gzip', ['-nc'], { input: tar });
     corrupt[corrupt.length >> 1] ^= 0xff;
-    await expect(uncompressedLayer(blob('c.gz', corrupt), sha(tar), 'layer 2')).rejects.toThrow(/^layer 2: cannot decompress \(gzip\)/);
+    await expect(uncompressedLayer(blob('c.gz', corrupt), sha(tar), 'layer 2')).rejects.toThrow(
+      /^layer 2: cannot decompress \(gzip\)/,
+    );
     const gz = execFileSync('gzip', ['-nc'], { input: tar });
-    await expect(uncompressedLayer(blob('d.gz', gz), sha(tar), 'layer 3', sha(Buffer.from('x')))).rejects.toThrow(/^layer 3: blob has sha256:[0-9a-f]{64}, but the manifest says sha256:2d71/);
+    await expect(uncompressedLayer(blob('d.gz', gz), sha(tar), 'layer 3', sha(Buffer.from('x')))).rejects.toThrow(
+      /^layer 3: blob has sha256:[0-9a-f]{64}, but the manifest says sha256:2d71/,
+    );
     expect(readdirSync(join(scratch, 'cache/fledge-pure/layers/sha256'))).toEqual([]);
-    expect(await uncompressedLayer(blob('e.gz', gz), sha(tar), 'layer 4', sha(gz))).toMatch(/layers\/sha256\/[0-9a-f]{64}$/);
+    expect(await uncompressedLayer(blob('e.gz', gz), sha(tar), 'layer 4', sha(gz))).toMatch(
+      /layers\/sha256\/[0-9a-f]{64}$/,
+    );
   });
 });
 

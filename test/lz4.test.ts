@@ -23,7 +23,12 @@ const cases: Record<string, Buffer> = {
   '1 MiB of zeros (long match lengths)': Buffer.alloc(1 << 20),
   '128 KiB random (literals only)': randomBytes(128 << 10),
   'text, 1 MiB': text.subarray(0, 1 << 20),
-  'random runs then repeats (long literal runs, far offsets)': Buffer.concat([randomBytes(70000), randomBytes(300), Buffer.alloc(5000, 1), randomBytes(65535)]),
+  'random runs then repeats (long literal runs, far offsets)': Buffer.concat([
+    randomBytes(70000),
+    randomBytes(300),
+    Buffer.alloc(5000, 1),
+    randomBytes(65535),
+  ]),
   'a repeat exactly 65535 back, one 65536 back': (() => {
     const r = randomBytes(40);
     return Buffer.concat([r, randomBytes(65535 - 40), r, randomBytes(1), r, randomBytes(100)]);

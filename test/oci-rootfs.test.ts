@@ -10,7 +10,8 @@ import { readContent } from '../src/tree/content.js';
 import type { Node } from '../src/tree/tree.js';
 import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 
-const text = (n: Node | undefined) => Buffer.concat([...readContent(n!.content!)].map((c) => Buffer.from(c))).toString();
+const text = (n: Node | undefined) =>
+  Buffer.concat([...readContent(n!.content!)].map((c) => Buffer.from(c))).toString();
 
 describe('oci_rootfs tree', () => {
   it('adds fsify-entrypoint, /bin/kestrel (through /bin → usr/bin) and mappings to the whole image', async () => {
@@ -19,13 +20,23 @@ describe('oci_rootfs tree', () => {
     writeHardLayout(join(dir, 'layout'), hardLayers(), 'gzip');
     writeFileSync(join(dir, 'kestrel'), 'agent-bytes', { mode: 0o600 });
     writeFileSync(join(dir, 'app.conf'), 'k=v');
-    writeFileSync(join(dir, 'fledge.toml'), 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./app.conf" = "/etc/app.conf"\n');
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./app.conf" = "/etc/app.conf"\n',
+    );
     const config = loadFledgeConfig(join(dir, 'fledge.toml'));
     const epoch = { sec: 1234, nsec: 0 };
     const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
     const blobs = join(dir, 'layout/blobs/sha256');
-    const manifest = JSON.parse(readFileSync(join(blobs, JSON.parse(readFileSync(join(dir, 'layout/index.json'), 'utf8')).manifests[0].digest.slice(7)), 'utf8'));
-    expect(text(tree.get('etc/fsify-entrypoint'))).toBe(readFileSync(join(blobs, manifest.config.digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(
+        join(blobs, JSON.parse(readFileSync(join(dir, 'layout/index.json'), 'utf8')).manifests[0].digest.slice(7)),
+        'utf8',
+      ),
+    );
+    expect(text(tree.get('etc/fsify-entrypoint'))).toBe(
+      readFileSync(join(blobs, manifest.config.digest.slice(7)), 'utf8'),
+    );
     expect(tree.get('bin')?.type).toBe('symlink');
     expect(tree.get('usr/bin/kestrel')).toMatchObject({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
     expect(text(tree.get('usr/bin/kestrel'))).toBe('agent-bytes');

@@ -12,7 +12,16 @@ import { runCli } from './helpers/cli.js';
 import { serveFiles, startForwardProxy, type FileServer, type ForwardProxy } from './helpers/http.js';
 import { Layout, push, selfSigned, startRegistry, type Desc, type Registry } from './helpers/registry.js';
 
-const VARS = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
+const VARS = [
+  'http_proxy',
+  'HTTP_PROXY',
+  'https_proxy',
+  'HTTPS_PROXY',
+  'all_proxy',
+  'ALL_PROXY',
+  'no_proxy',
+  'NO_PROXY',
+];
 const scratch = mkdtempSync(join(tmpdir(), 'fp-proxy-'));
 let plain: Registry;
 let secure: Registry;
@@ -60,20 +69,40 @@ describe('an https:// proxy (TLS to the proxy itself)', () => {
     writeFileSync(bundle, Buffer.concat([readFileSync(cert), readFileSync(proxyTls.cert)]));
     const tlsProxy = await startForwardProxy({ 'registry.test': '127.0.0.1' }, proxyTls);
     try {
-      const env = { HTTPS_PROXY: `https://fledge:secret@${tlsProxy.url.slice(8)}`, NODE_EXTRA_CA_CERTS: bundle, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
-      const secureRun = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], { cwd: scratch, env });
+      const env = {
+        HTTPS_PROXY: `https://fledge:secret@${tlsProxy.url.slice(8)}`,
+        NODE_EXTRA_CA_CERTS: bundle,
+        DOCKER_CONFIG: process.env.DOCKER_CONFIG,
+      };
+      const secureRun = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], {
+        cwd: scratch,
+        env,
+      });
       expect([secureRun.code, secureRun.stderr]).toEqual([0, '']);
       expect(secureRun.stdout).toMatch(/^file +0644 0:0 22 [0-9a-f]{64} \/etc\/hello$/m);
       expect(new Set(tlsProxy.requests)).toEqual(new Set([`CONNECT registry.test:${port(secure)} +auth`]));
       tlsProxy.requests.length = 0;
-      const plainEnv = { HTTP_PROXY: tlsProxy.url, NODE_EXTRA_CA_CERTS: bundle, DOCKER_CONFIG: process.env.DOCKER_CONFIG, XDG_CACHE_HOME: mkdtempSync(join(scratch, 'cache-')) };
-      const plainRun = await runCli(['inspect', `docker://registry.test:${port(plain)}/test/app:v1`, '--insecure-registry', 'registry.test'], { cwd: scratch, env: plainEnv });
+      const plainEnv = {
+        HTTP_PROXY: tlsProxy.url,
+        NODE_EXTRA_CA_CERTS: bundle,
+        DOCKER_CONFIG: process.env.DOCKER_CONFIG,
+        XDG_CACHE_HOME: mkdtempSync(join(scratch, 'cache-')),
+      };
+      const plainRun = await runCli(
+        ['inspect', `docker://registry.test:${port(plain)}/test/app:v1`, '--insecure-registry', 'registry.test'],
+        { cwd: scratch, env: plainEnv },
+      );
       expect([plainRun.code, plainRun.stderr]).toEqual([0, '']);
       expect(tlsProxy.requests).toContain(`GET http://registry.test:${port(plain)}/v2/test/app/manifests/v1`);
       // a proxy whose certificate is not trusted is refused
-      const untrusted = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], { cwd: scratch, env: { ...env, NODE_EXTRA_CA_CERTS: undefined } });
+      const untrusted = await runCli(['inspect', `docker://registry.test:${port(secure)}/test/app:v1`], {
+        cwd: scratch,
+        env: { ...env, NODE_EXTRA_CA_CERTS: undefined },
+      });
       expect(untrusted.code).toBe(1);
-      expect(untrusted.stderr).toMatch(/^fledge-pure: registry registry\.test:\d+: cannot reach .*self[- ]signed certificate.*; trust its CA with NODE_EXTRA_CA_CERTS=FILE \(a PEM bundle\), the proxy 127\.0\.0\.1:\d+'s too, or check the host name\n$/);
+      expect(untrusted.stderr).toMatch(
+        /^fledge-pure: registry registry\.test:\d+: cannot reach .*self[- ]signed certificate.*; trust its CA with NODE_EXTRA_CA_CERTS=FILE \(a PEM bundle\), the proxy 127\.0\.0\.1:\d+'s too, or check the host name\n$/,
+      );
     } finally {
       await tlsProxy.close();
     }
@@ -87,7 +116,14 @@ describe('proxies from the environment', () => {
     const img = await pullImage(ref, { insecure: ['registry.test'] });
     expect(img.manifestDigest).toBe(image.digest);
     const base = `http://registry.test:${port(plain)}/v2`;
-    expect(proxy.requests).toEqual(expect.arrayContaining([`GET ${base}/`, `GET ${base}/test/app/manifests/v1`, `GET ${base}/test/app/blobs/${img.configDigest}`, `GET ${base}/test/app/blobs/${img.layers[0].digest}`]));
+    expect(proxy.requests).toEqual(
+      expect.arrayContaining([
+        `GET ${base}/`,
+        `GET ${base}/test/app/manifests/v1`,
+        `GET ${base}/test/app/blobs/${img.configDigest}`,
+        `GET ${base}/test/app/blobs/${img.layers[0].digest}`,
+      ]),
+    );
     expect(proxy.requests.every((r) => r.startsWith(`GET ${base}/`))).toBe(true);
   });
 
@@ -115,7 +151,9 @@ describe('proxies from the environment', () => {
     expect((await download(url, sha, 'tool', 'check the URL')).endsWith(sha)).toBe(true);
     expect(proxy.requests).toEqual([`GET ${url} +auth`]);
     process.env.NO_PROXY = 'files.test';
-    await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(/^tool: cannot download http:\/\/files\.test:\d+\/tool \(.*ENOTFOUND.*\); check the URL$/);
+    await expect(download(url, undefined, 'tool', 'check the URL')).rejects.toThrow(
+      /^tool: cannot download http:\/\/files\.test:\d+\/tool \(.*ENOTFOUND.*\); check the URL$/,
+    );
     expect(proxy.requests).toHaveLength(1);
   });
 
@@ -135,7 +173,11 @@ describe('proxies from the environment', () => {
 
   it('pulls over HTTPS through a CONNECT tunnel (the CLI under HTTPS_PROXY), with Proxy-Authorization', async () => {
     const ref = `docker://registry.test:${port(secure)}/test/app:v1`;
-    const env = { HTTPS_PROXY: `http://fledge:secret@${proxy.url.slice(7)}`, NODE_EXTRA_CA_CERTS: cert, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+    const env = {
+      HTTPS_PROXY: `http://fledge:secret@${proxy.url.slice(7)}`,
+      NODE_EXTRA_CA_CERTS: cert,
+      DOCKER_CONFIG: process.env.DOCKER_CONFIG,
+    };
     const r = await runCli(['inspect', ref], { cwd: scratch, env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -144,6 +186,8 @@ describe('proxies from the environment', () => {
     expect(new Set(proxy.requests)).toEqual(new Set([`CONNECT registry.test:${port(secure)} +auth`]));
     const direct = await runCli(['inspect', ref], { cwd: scratch, env: { ...env, NO_PROXY: 'registry.test' } });
     expect(direct.code).toBe(1);
-    expect(direct.stderr).toMatch(/^fledge-pure: registry registry\.test:\d+: cannot reach https:\/\/registry\.test:\d+\/v2\/ \(.*ENOTFOUND.*\); check the host name/);
+    expect(direct.stderr).toMatch(
+      /^fledge-pure: registry registry\.test:\d+: cannot reach https:\/\/registry\.test:\d+\/v2\/ \(.*ENOTFOUND.*\); check the host name/,
+    );
   });
 });

@@ -40,7 +40,14 @@ function noise(length: number, seed: string): Buffer {
 function qcowTree(): Tree {
   const tree = hardTree(scratch);
   tree.set('data/noise', makeNode('file', { mtime: T }, { content: bytesContent(noise(400 << 10, 'noise')) }));
-  tree.set('bin/busybox', makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) }));
+  tree.set(
+    'bin/busybox',
+    makeNode(
+      'file',
+      { mode: 0o755, mtime: T },
+      { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) },
+    ),
+  );
   tree.mkdirp('lost+found', { mode: 0o700, mtime: T });
   return tree;
 }
@@ -80,11 +87,19 @@ function expectValid(qcow2: string, raw: string): Check {
   expect(text.out).toMatch(/No errors were found on the image/);
   expect(text.out).not.toMatch(/leak/i);
   expect(text.status).toBe(0);
-  expect(qemuImg(['compare', '-f', 'raw', '-F', 'qcow2', raw, qcow2])).toEqual({ status: 0, out: 'Images are identical.\n' });
+  expect(qemuImg(['compare', '-f', 'raw', '-F', 'qcow2', raw, qcow2])).toEqual({
+    status: 0,
+    out: 'Images are identical.\n',
+  });
   const info = JSON.parse(qemuImg(['info', '--output=json', qcow2]).out);
   expect(info['virtual-size']).toBe(statSync(raw).size);
   expect(info['cluster-size']).toBe(CLUSTER);
-  expect(info['format-specific'].data).toMatchObject({ compat: '1.1', 'compression-type': 'zlib', 'refcount-bits': 16, corrupt: false });
+  expect(info['format-specific'].data).toMatchObject({
+    compat: '1.1',
+    'compression-type': 'zlib',
+    'refcount-bits': 16,
+    corrupt: false,
+  });
   const check: Check = JSON.parse(qemuImg(['check', '--output=json', qcow2]).out);
   expect([check['check-errors'], check.leaks ?? 0, check.corruptions ?? 0]).toEqual([0, 0, 0]);
   return check;
@@ -139,11 +154,28 @@ describe('qcow2 writer, checked by qemu-img', () => {
       expect(check['allocated-clusters']).toBe(7); // 0, 3, 4, 5, 7, 8, 40
       expect(check['compressed-clusters'] ?? 0).toBe(compress ? 5 : 0); // 0, 5, 7, 8, 40
       // uncompressed clusters are the ones qemu-img map gives a host offset for
-      const stored = JSON.parse(qemuImg(['map', '--output=json', q]).out).filter((m: { offset?: number }) => m.offset !== undefined);
-      expect(stored.map((m: { start: number; length: number }) => [m.start / CLUSTER, m.length / CLUSTER])).toEqual(compress ? [[3, 2]] : [[0, 1], [3, 3], [7, 2], [40, 4096 / CLUSTER]]);
-      const map: { start: number; length: number; data: boolean }[] = JSON.parse(qemuImg(['map', '--output=json', q]).out);
+      const stored = JSON.parse(qemuImg(['map', '--output=json', q]).out).filter(
+        (m: { offset?: number }) => m.offset !== undefined,
+      );
+      expect(stored.map((m: { start: number; length: number }) => [m.start / CLUSTER, m.length / CLUSTER])).toEqual(
+        compress
+          ? [[3, 2]]
+          : [
+              [0, 1],
+              [3, 3],
+              [7, 2],
+              [40, 4096 / CLUSTER],
+            ],
+      );
+      const map: { start: number; length: number; data: boolean }[] = JSON.parse(
+        qemuImg(['map', '--output=json', q]).out,
+      );
       const holes = map.filter((m) => !m.data).map((m) => [m.start / CLUSTER, m.length / CLUSTER]);
-      expect(holes).toEqual([[1, 2], [6, 1], [9, 31]]);
+      expect(holes).toEqual([
+        [1, 2],
+        [6, 1],
+        [9, 31],
+      ]);
     }
   });
 });
@@ -153,7 +185,12 @@ describe('qcow2 under the kernel', () => {
     const tree = qcowTree();
     const raw = ext4Image(tree);
     const image = await convert(raw, { compress: true, workers: 2 });
-    const { report } = await bootDisk({ image, format: 'qcow2', fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/busybox echo CHROOT-OK` });
+    const { report } = await bootDisk({
+      image,
+      format: 'qcow2',
+      fstype: 'ext4',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/busybox echo CHROOT-OK`,
+    });
     expect(report).not.toContain('MOUNT-FAILED');
     expect(report).toContain('CHROOT-OK');
     const listing = parseListing(report);

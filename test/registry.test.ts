@@ -2,7 +2,16 @@
 // fed by skopeo from OCI layouts written here; faults come from a loopback proxy that
 // forwards to the real registry. Needs docker-registry, skopeo, apache2-utils.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +21,20 @@ import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/sources/open.js';
 import { readContent } from '../src/tree/content.js';
 import { serveFiles } from './helpers/http.js';
-import { Layout, push, putManifest, sha256, startProxy, startRegistry, startTokenServer, uploadBlob, type Desc, type Proxy, type Registry, type TokenServer } from './helpers/registry.js';
+import {
+  Layout,
+  push,
+  putManifest,
+  sha256,
+  startProxy,
+  startRegistry,
+  startTokenServer,
+  uploadBlob,
+  type Desc,
+  type Proxy,
+  type Registry,
+  type TokenServer,
+} from './helpers/registry.js';
 
 const USER = { name: 'fledge', password: 's3cret-pw' };
 let open: Registry;
@@ -53,7 +75,11 @@ beforeAll(async () => {
     layout.index([
       { ...amd64, platform: { os: 'linux', architecture: 'amd64' } },
       { ...arm64, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      { ...attestation, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+      {
+        ...attestation,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      },
     ]),
     'multi',
   );
@@ -110,37 +136,53 @@ describe('pulling from a real registry', () => {
     expect(b.manifestDigest).toBe(arm64.digest);
     expect(JSON.parse(b.config.toString()).architecture).toBe('arm64');
     expect((await pullImage(ref, { platform: 'linux/aarch64/v8' })).manifestDigest).toBe(arm64.digest);
-    await expect(pullImage(ref, { platform: 'linux/s390x' })).rejects.toThrow(/has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\); choose/);
+    await expect(pullImage(ref, { platform: 'linux/s390x' })).rejects.toThrow(
+      /has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\); choose/,
+    );
   });
 
   it('pulls by digest and checks it', async () => {
     const img = await pullImage(`${open.host}/test/oci@${ociManifest.digest}`);
     expect(img.manifestDigest).toBe(ociManifest.digest);
-    await expect(pullImage(`${open.host}/test/oci@sha256:${'0'.repeat(64)}`)).rejects.toThrow(/not found \(HTTP 404\).*check the digest/);
+    await expect(pullImage(`${open.host}/test/oci@sha256:${'0'.repeat(64)}`)).rejects.toThrow(
+      /not found \(HTTP 404\).*check the digest/,
+    );
   });
 
   it('says what is missing on 404', async () => {
     const err = await pullImage(`${open.host}/test/nothing:v9`).catch((e: Error) => e);
-    expect(String((err as Error).message)).toMatch(new RegExp(`^${open.host}/test/nothing: manifest v9 not found \\(HTTP 404\\).*; check the name and tag$`));
+    expect(String((err as Error).message)).toMatch(
+      new RegExp(`^${open.host}/test/nothing: manifest v9 not found \\(HTTP 404\\).*; check the name and tag$`),
+    );
     expect((err as Error).message).not.toContain('\n');
   });
 
   it('refuses a Basic-auth registry without credentials in one line', async () => {
     const err = (await pullImage(`${locked.host}/private/app:v1`).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/^127\.0\.0\.1:\d+\/private\/app: manifest v1 refused \(HTTP 401\).*; log in: add credentials for 127\.0\.0\.1:\d+ to ~\/\.docker\/config\.json/);
+    expect(err.message).toMatch(
+      /^127\.0\.0\.1:\d+\/private\/app: manifest v1 refused \(HTTP 401\).*; log in: add credentials for 127\.0\.0\.1:\d+ to ~\/\.docker\/config\.json/,
+    );
     expect(err.message).not.toContain('\n');
   });
 
   it('uses credentials from $DOCKER_CONFIG/config.json', async () => {
     const auth = Buffer.from(`${USER.name}:${USER.password}`).toString('base64');
-    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [`http://${locked.host}`]: { auth } } }));
+    writeFileSync(
+      join(process.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ auths: { [`http://${locked.host}`]: { auth } } }),
+    );
     const img = await pullImage(`${locked.host}/private/app:v1`);
     expect(img.manifestDigest).toBe(ociManifest.digest);
   });
 
   it('says which credentials were refused', async () => {
-    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: 'wrong' } } }));
-    await expect(pullImage(`${locked.host}/private/app:v1`)).rejects.toThrow(/refused \(HTTP 401\).*the credentials from .*config\.json were refused/);
+    writeFileSync(
+      join(process.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: 'wrong' } } }),
+    );
+    await expect(pullImage(`${locked.host}/private/app:v1`)).rejects.toThrow(
+      /refused \(HTTP 401\).*the credentials from .*config\.json were refused/,
+    );
   });
 
   it('takes the most specific auth.json key: host/namespace/repo, then host/namespace, then host', async () => {
@@ -157,8 +199,12 @@ describe('pulling from a real registry', () => {
     };
     const refused = /manifest v1 refused \(HTTP 401\)/;
     expect(await pull({ [locked.host]: bad, [`${locked.host}/private`]: good })).toBe(ociManifest.digest);
-    expect(await pull({ [`${locked.host}/private`]: good, [`${locked.host}/private/app`]: bad, [locked.host]: good })).toMatch(refused);
-    expect(await pull({ [`${locked.host}/private/app`]: good, [`${locked.host}/private`]: bad })).toBe(ociManifest.digest);
+    expect(
+      await pull({ [`${locked.host}/private`]: good, [`${locked.host}/private/app`]: bad, [locked.host]: good }),
+    ).toMatch(refused);
+    expect(await pull({ [`${locked.host}/private/app`]: good, [`${locked.host}/private`]: bad })).toBe(
+      ociManifest.digest,
+    );
     // another namespace's key does not apply; a URL key stands for its host only
     expect(await pull({ [`${locked.host}/other`]: good, [locked.host]: bad })).toMatch(refused);
     expect(await pull({ [`${locked.host}/privat`]: good })).toMatch(/log in: add credentials/);
@@ -168,13 +214,19 @@ describe('pulling from a real registry', () => {
   it('uses $REGISTRY_AUTH_FILE and a credential helper', async () => {
     const dir = fresh('fledge-auth-');
     process.env.REGISTRY_AUTH_FILE = join(dir, 'auth.json');
-    writeFileSync(process.env.REGISTRY_AUTH_FILE, JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: USER.password } } }));
+    writeFileSync(
+      process.env.REGISTRY_AUTH_FILE,
+      JSON.stringify({ auths: { [locked.host]: { username: USER.name, password: USER.password } } }),
+    );
     expect((await pullImage(`${locked.host}/private/app:v1`)).layers).toHaveLength(1);
 
     process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
     delete process.env.REGISTRY_AUTH_FILE;
     const helper = join(dir, 'docker-credential-fledgetest');
-    writeFileSync(helper, `#!/bin/sh\nread url\n[ "$url" = "${locked.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$url'","Username":"${USER.name}","Secret":"${USER.password}"}'\n`);
+    writeFileSync(
+      helper,
+      `#!/bin/sh\nread url\n[ "$url" = "${locked.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$url'","Username":"${USER.name}","Secret":"${USER.password}"}'\n`,
+    );
     chmodSync(helper, 0o755);
     writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ credsStore: 'fledgetest' }));
     const path = process.env.PATH;
@@ -206,7 +258,10 @@ describe('Bearer tokens (docker-registry token auth, a test token server)', () =
   });
 
   it('gets one token per scope with Basic credentials (token or access_token)', async () => {
-    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: USER.password } } }));
+    writeFileSync(
+      join(process.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: USER.password } } }),
+    );
     const img = await pullImage(`${tokened.host}/private/app:v1`);
     expect(img.layers).toHaveLength(1);
     expect(tokens.requests).toEqual([{ scope: 'repository:private/app:pull', basic: true }]);
@@ -216,14 +271,24 @@ describe('Bearer tokens (docker-registry token auth, a test token server)', () =
   });
 
   it('trades a Docker identity token for access tokens by the OAuth2 refresh_token POST', async () => {
-    const config = (identitytoken: string) => writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken } } }));
+    const config = (identitytoken: string) =>
+      writeFileSync(
+        join(process.env.DOCKER_CONFIG!, 'config.json'),
+        JSON.stringify({
+          auths: { [tokened.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken } },
+        }),
+      );
     config(tokens.refreshToken);
     const img = await pullImage(`${tokened.host}/private/app:v1`);
     expect(img.manifestDigest).toBe(ociManifest.digest);
-    expect(tokens.requests).toEqual([{ scope: 'repository:private/app:pull', basic: false, refreshToken: tokens.refreshToken }]);
+    expect(tokens.requests).toEqual([
+      { scope: 'repository:private/app:pull', basic: false, refreshToken: tokens.refreshToken },
+    ]);
     config('refresh-revoked');
     process.env.XDG_CACHE_HOME = fresh('fledge-cache-');
-    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);
+    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(
+      /the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/,
+    );
   });
 
   it('asks a registry for its challenge once per process, and answers a bare 401 with a fresh token', async () => {
@@ -240,8 +305,13 @@ describe('Bearer tokens (docker-registry token auth, a test token server)', () =
   });
 
   it('says the token server refused wrong credentials', async () => {
-    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: 'nope' } } }));
-    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(/the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/);
+    writeFileSync(
+      join(process.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ auths: { [tokened.host]: { username: USER.name, password: 'nope' } } }),
+    );
+    await expect(pullImage(`${tokened.host}/private/app:v1`)).rejects.toThrow(
+      /the token server http:\/\/127\.0\.0\.1:\d+\/token refused repository:private\/app:pull \(HTTP 401\); the credentials from .*config\.json were refused/,
+    );
   });
 });
 
@@ -268,21 +338,41 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
   it('rejects a tampered manifest pulled by digest', async () => {
     const p = await proxyTo(open.host);
     p.fault = (req) => (req.url?.includes('/manifests/') ? 'corrupt' : undefined);
-    await expect(pullImage(`${p.host}/test/oci@${ociManifest.digest}`)).rejects.toThrow(/manifest sha256:.* arrived with digest/);
+    await expect(pullImage(`${p.host}/test/oci@${ociManifest.digest}`)).rejects.toThrow(
+      /manifest sha256:.* arrived with digest/,
+    );
   });
 
   it('pulls sha512 blobs (config and layer), verified by sha512, and rejects a tampered one in one line', async () => {
     const repo = 'test/sha512';
     const dir = fresh('fledge-sha512-');
     writeFileSync(join(dir, 'hello'), 'a sha512 layer\n');
-    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, 'hello']);
+    const tar = execFileSync('tar', [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-cf',
+      '-',
+      '-C',
+      dir,
+      'hello',
+    ]);
     const gz = execFileSync('gzip', ['-n', '-c'], { input: tar });
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }),
+    );
     const configDigest = await uploadBlob(open.host, repo, config, 'sha512');
     const layerDigest = await uploadBlob(open.host, repo, gz, 'sha512');
     expect(layerDigest).toMatch(/^sha512:[0-9a-f]{128}$/);
     const oci = 'application/vnd.oci.image';
-    await putManifest(open.host, repo, 'v1', { schemaVersion: 2, mediaType: `${oci}.manifest.v1+json`, config: { mediaType: `${oci}.config.v1+json`, digest: configDigest, size: config.length }, layers: [{ mediaType: `${oci}.layer.v1.tar+gzip`, digest: layerDigest, size: gz.length }] } as { mediaType: string });
+    await putManifest(open.host, repo, 'v1', {
+      schemaVersion: 2,
+      mediaType: `${oci}.manifest.v1+json`,
+      config: { mediaType: `${oci}.config.v1+json`, digest: configDigest, size: config.length },
+      layers: [{ mediaType: `${oci}.layer.v1.tar+gzip`, digest: layerDigest, size: gz.length }],
+    } as { mediaType: string });
     const img = await pullImage(`${open.host}/${repo}:v1`);
     expect(img.configDigest).toBe(configDigest);
     expect(img.layers[0].path).toBe(join(blobDir(undefined, 'sha512'), layerDigest.slice(7)));
@@ -293,7 +383,9 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     const p = await proxyTo(open.host);
     p.fault = (req) => (req.url?.includes('/blobs/') ? 'corrupt' : undefined);
     const err = (await pullImage(`${p.host}/${repo}:v1`).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/(?:config|blob) sha512:[0-9a-f]{128} (?:arrived with|has) digest sha512:[0-9a-f]{128}; /);
+    expect(err.message).toMatch(
+      /(?:config|blob) sha512:[0-9a-f]{128} (?:arrived with|has) digest sha512:[0-9a-f]{128}; /,
+    );
     expect(err.message).not.toContain('\n');
     expect(existsSync(blobDir(undefined, 'sha512')) ? readdirSync(blobDir(undefined, 'sha512')) : []).toEqual([]);
   });
@@ -317,14 +409,27 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
   it('gives up after 3 tries with one line', async () => {
     const p = await proxyTo(open.host);
     p.fault = (req) => (req.url?.includes('/manifests/') ? { status: 503 } : undefined);
-    await expect(pullImage(`${p.host}/test/oci:v1`)).rejects.toThrow(/manifest v1 failed \(HTTP 503\).*; try again later$/);
+    await expect(pullImage(`${p.host}/test/oci:v1`)).rejects.toThrow(
+      /manifest v1 failed \(HTTP 503\).*; try again later$/,
+    );
     expect(p.seen.filter((s) => s.status === 503)).toHaveLength(3);
   });
 
   it('resumes a cut blob download with Range', async () => {
     const p = await proxyTo(open.host);
-    const layer = () => p.seen.filter((s) => s.path.endsWith(`/blobs/${(JSON.parse(readFileSync(join(layout.dir, 'blobs/sha256', ociManifest.digest.slice(7)), 'utf8')) as { layers: Desc[] }).layers[0].digest}`));
-    p.fault = (req) => (req.url?.includes('/blobs/') && !req.headers.range && layer().length === 1 && req.url.endsWith(layer()[0].path.split('/blobs/')[1]) ? 'truncate' : undefined);
+    const layer = () =>
+      p.seen.filter((s) =>
+        s.path.endsWith(
+          `/blobs/${(JSON.parse(readFileSync(join(layout.dir, 'blobs/sha256', ociManifest.digest.slice(7)), 'utf8')) as { layers: Desc[] }).layers[0].digest}`,
+        ),
+      );
+    p.fault = (req) =>
+      req.url?.includes('/blobs/') &&
+      !req.headers.range &&
+      layer().length === 1 &&
+      req.url.endsWith(layer()[0].path.split('/blobs/')[1])
+        ? 'truncate'
+        : undefined;
     const img = await pullImage(`${p.host}/test/oci:v1`);
     expect(sha256(readFileSync(img.layers[0].path))).toBe(img.layers[0].digest);
     const gets = layer();
@@ -338,35 +443,69 @@ describe('transfer faults (a proxy in front of the real registry)', () => {
     const other = await proxyTo(locked.host, '127.0.0.2');
     other.injectAuth = `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString('base64')}`;
     p.fault = (req) => (req.url?.includes('/blobs/') ? { redirect: `http://${other.host}${req.url}` } : undefined);
-    writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [p.host]: { username: USER.name, password: USER.password } } }));
+    writeFileSync(
+      join(process.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ auths: { [p.host]: { username: USER.name, password: USER.password } } }),
+    );
     const img = await pullImage(`${p.host}/private/app:v1`);
     expect(img.layers).toHaveLength(1);
-    expect(p.seen.filter((s) => s.path.includes('/blobs/')).every((s) => s.authorization?.startsWith('Basic '))).toBe(true);
+    expect(p.seen.filter((s) => s.path.includes('/blobs/')).every((s) => s.authorization?.startsWith('Basic '))).toBe(
+      true,
+    );
     expect(other.seen).toHaveLength(2);
     expect(other.seen.every((s) => s.authorization === undefined)).toBe(true);
   });
 });
 
-describe('foreign layers: a blob the registry lacks comes from the descriptor\'s urls', () => {
+describe("foreign layers: a blob the registry lacks comes from the descriptor's urls", () => {
   const layerOf = (files: Record<string, string>) => {
     const dir = fresh('fledge-foreign-');
     for (const [name, content] of Object.entries(files)) {
       mkdirSync(join(dir, name, '..'), { recursive: true });
       writeFileSync(join(dir, name), content);
     }
-    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, '.']);
+    const tar = execFileSync('tar', [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-cf',
+      '-',
+      '-C',
+      dir,
+      '.',
+    ]);
     return { tar, gz: execFileSync('gzip', ['-n', '-c'], { input: tar }) };
   };
 
   /** A manifest pushed to the open registry whose one layer is not in the registry, only at `urls`. */
   async function foreignImage(tag: string, oci: boolean, layer: Buffer, diffId: string, urls: string[]) {
     const repo = 'test/foreign';
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }),
+    );
     await uploadBlob(open.host, repo, config);
-    const layerDesc = { mediaType: oci ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256(layer), size: layer.length, urls };
-    const mediaType = oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
-    const configType = oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json';
-    await putManifest(open.host, repo, tag, { schemaVersion: 2, mediaType, config: { mediaType: configType, digest: sha256(config), size: config.length }, layers: [layerDesc] } as { mediaType: string });
+    const layerDesc = {
+      mediaType: oci
+        ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
+        : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+      digest: sha256(layer),
+      size: layer.length,
+      urls,
+    };
+    const mediaType = oci
+      ? 'application/vnd.oci.image.manifest.v1+json'
+      : 'application/vnd.docker.distribution.manifest.v2+json';
+    const configType = oci
+      ? 'application/vnd.oci.image.config.v1+json'
+      : 'application/vnd.docker.container.image.v1+json';
+    await putManifest(open.host, repo, tag, {
+      schemaVersion: 2,
+      mediaType,
+      config: { mediaType: configType, digest: sha256(config), size: config.length },
+      layers: [layerDesc],
+    } as { mediaType: string });
     return `docker://${open.host}/${repo}:${tag}`;
   }
 
@@ -376,7 +515,11 @@ describe('foreign layers: a blob the registry lacks comes from the descriptor\'s
     wrong[wrong.length >> 1] ^= 0xff;
     const files = await serveFiles({ '/good/layer.tgz': gz, '/wrong/layer.tgz': wrong });
     try {
-      const ref = await foreignImage('docker', false, gz, sha256(tar), [`${files.url}/missing/layer.tgz`, `${files.url}/wrong/layer.tgz`, `${files.url}/good/layer.tgz`]);
+      const ref = await foreignImage('docker', false, gz, sha256(tar), [
+        `${files.url}/missing/layer.tgz`,
+        `${files.url}/wrong/layer.tgz`,
+        `${files.url}/good/layer.tgz`,
+      ]);
       expect((await fetch(`http://${open.host}/v2/test/foreign/blobs/${sha256(gz)}`)).status).toBe(404);
       const img = await pullImage(ref);
       expect(img.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip');
@@ -414,18 +557,41 @@ describe('foreign layers: a blob the registry lacks comes from the descriptor\'s
     };
     /** an image whose one layer is named by the layout but only stored at url */
     const image = (name: string, l: { tar: Buffer; gz: Buffer }, url: string) => {
-      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(l.tar)] } }));
-      const layer = { mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', digest: sha256(l.gz), size: l.gz.length, urls: [url] };
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(config) }, layers: [layer] }));
-      return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...blob(manifest), annotations: { 'org.opencontainers.image.ref.name': name } };
+      const config = Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(l.tar)] } }),
+      );
+      const layer = {
+        mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+        digest: sha256(l.gz),
+        size: l.gz.length,
+        urls: [url],
+      };
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(config) },
+          layers: [layer],
+        }),
+      );
+      return {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...blob(manifest),
+        annotations: { 'org.opencontainers.image.ref.name': name },
+      };
     };
     const files = await serveFiles({ '/layer.tgz': served.gz });
     try {
-      const manifests = [image('served', served, `${files.url}/layer.tgz`), image('gone', gone, `${files.url}/gone.tgz`)];
+      const manifests = [
+        image('served', served, `${files.url}/layer.tgz`),
+        image('gone', gone, `${files.url}/gone.tgz`),
+      ];
       writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
       writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
       const tree = await flatten(await openImage(`oci:${dir}:served`));
-      expect(Buffer.concat([...readContent(tree.get('etc/from-url')!.content!)]).toString()).toBe('not in the layout\n');
+      expect(Buffer.concat([...readContent(tree.get('etc/from-url')!.content!)]).toString()).toBe(
+        'not in the layout\n',
+      );
       expect(files.requests).toEqual(['GET /layer.tgz']);
       await flatten(await openImage(`oci:${dir}:served`));
       expect(files.requests).toHaveLength(1);
@@ -444,7 +610,9 @@ describe('foreign layers: a blob the registry lacks comes from the descriptor\'s
     try {
       const ref = await foreignImage('gone', false, gz, sha256(tar), [`${files.url}/layer.tgz`]);
       const err = (await pullImage(ref).catch((e: Error) => e)) as Error;
-      expect(err.message).toMatch(/^127\.0\.0\.1:\d+\/test\/foreign: blob sha256:[0-9a-f]{64} is not in the registry \(HTTP 404\), and none of its urls served it \(http:\/\/127\.0\.0\.1:\d+\/layer\.tgz: HTTP 404\); make one of its urls reachable, or push the blob to the registry$/);
+      expect(err.message).toMatch(
+        /^127\.0\.0\.1:\d+\/test\/foreign: blob sha256:[0-9a-f]{64} is not in the registry \(HTTP 404\), and none of its urls served it \(http:\/\/127\.0\.0\.1:\d+\/layer\.tgz: HTTP 404\); make one of its urls reachable, or push the blob to the registry$/,
+      );
       expect(readdirSync(blobDir()).filter((f) => f.startsWith(sha256(gz).slice(7)))).toEqual([]);
     } finally {
       await files.close();

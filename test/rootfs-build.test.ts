@@ -29,9 +29,16 @@ async function buildExample(name: string): Promise<string> {
 describe('oci_rootfs builds', () => {
   it('examples/hello-ext4: golden bytes, e2fsck clean, boots as root into the agent', async () => {
     const dir = await buildExample('hello-ext4');
-    expect([sha(join(dir, 'hello-ext4.img')), manifestSha(join(dir, 'hello-ext4.manifest.json'))]).toEqual([golden['hello-ext4.img'], golden['hello-ext4.manifest.json']]);
+    expect([sha(join(dir, 'hello-ext4.img')), manifestSha(join(dir, 'hello-ext4.manifest.json'))]).toEqual([
+      golden['hello-ext4.img'],
+      golden['hello-ext4.manifest.json'],
+    ]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-ext4.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-ext4.img'), checksum: `sha256:${golden['hello-ext4.img']}`, format: 'ext4' });
+    expect(manifest.rootfs).toEqual({
+      url: join(dir, 'hello-ext4.img'),
+      checksum: `sha256:${golden['hello-ext4.img']}`,
+      format: 'ext4',
+    });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=ext4');
     expect(spawnSync('e2fsck', ['-fn', join(dir, 'hello-ext4.img')]).status).toBe(0);
     // the stand-in agent reads /etc/motd from the image, mounted from /dev/vda as ext4
@@ -42,7 +49,10 @@ describe('oci_rootfs builds', () => {
   it('examples/hello-xfs: golden bytes, xfs_repair clean, boots as root into the agent', async () => {
     const dir = await buildExample('hello-xfs');
     const img = join(dir, 'hello-xfs.xfs');
-    expect([sha(img), manifestSha(join(dir, 'hello-xfs.manifest.json'))]).toEqual([golden['hello-xfs.xfs'], golden['hello-xfs.manifest.json']]);
+    expect([sha(img), manifestSha(join(dir, 'hello-xfs.manifest.json'))]).toEqual([
+      golden['hello-xfs.xfs'],
+      golden['hello-xfs.manifest.json'],
+    ]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-xfs.manifest.json'), 'utf8'));
     expect(manifest.rootfs).toEqual({ url: img, checksum: `sha256:${golden['hello-xfs.xfs']}`, format: 'xfs' });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=xfs');
@@ -54,9 +64,16 @@ describe('oci_rootfs builds', () => {
   it('examples/hello-btrfs: golden bytes, btrfs check clean, boots as root into the agent', async () => {
     const dir = await buildExample('hello-btrfs');
     const img = join(dir, 'hello-btrfs.btrfs');
-    expect([sha(img), manifestSha(join(dir, 'hello-btrfs.manifest.json'))]).toEqual([golden['hello-btrfs.btrfs'], golden['hello-btrfs.manifest.json']]);
+    expect([sha(img), manifestSha(join(dir, 'hello-btrfs.manifest.json'))]).toEqual([
+      golden['hello-btrfs.btrfs'],
+      golden['hello-btrfs.manifest.json'],
+    ]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-btrfs.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-btrfs.btrfs'), checksum: `sha256:${golden['hello-btrfs.btrfs']}`, format: 'btrfs' });
+    expect(manifest.rootfs).toEqual({
+      url: join(dir, 'hello-btrfs.btrfs'),
+      checksum: `sha256:${golden['hello-btrfs.btrfs']}`,
+      format: 'btrfs',
+    });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=btrfs');
     const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', img], { encoding: 'utf8' });
     expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
@@ -67,16 +84,28 @@ describe('oci_rootfs builds', () => {
   it('examples/hello-squashfs: golden bytes, unsquashfs reads it, boots as root into the agent', async () => {
     const dir = await buildExample('hello-squashfs');
     const img = join(dir, 'hello-squashfs.squashfs');
-    expect([sha(img), manifestSha(join(dir, 'hello-squashfs.manifest.json'))]).toEqual([golden['hello-squashfs.squashfs'], golden['hello-squashfs.manifest.json']]);
+    expect([sha(img), manifestSha(join(dir, 'hello-squashfs.manifest.json'))]).toEqual([
+      golden['hello-squashfs.squashfs'],
+      golden['hello-squashfs.manifest.json'],
+    ]);
     const manifest = JSON.parse(readFileSync(join(dir, 'hello-squashfs.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: join(dir, 'hello-squashfs.squashfs'), checksum: `sha256:${golden['hello-squashfs.squashfs']}`, format: 'squashfs' });
+    expect(manifest.rootfs).toEqual({
+      url: join(dir, 'hello-squashfs.squashfs'),
+      checksum: `sha256:${golden['hello-squashfs.squashfs']}`,
+      format: 'squashfs',
+    });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=1G');
-    expect(spawnSync('unsquashfs', ['-lln', img], { encoding: 'utf8' }).stdout).toMatch(/-rwxr-xr-x 0\/0 +202 1970-01-01 00:00 squashfs-root\/bin\/kestrel/);
+    expect(spawnSync('unsquashfs', ['-lln', img], { encoding: 'utf8' }).stdout).toMatch(
+      /-rwxr-xr-x 0\/0 +202 1970-01-01 00:00 squashfs-root\/bin\/kestrel/,
+    );
     const out = await bootAsRoot(img, 'squashfs', '/bin/kestrel', { until: /mounts:\n/ });
     expect(out).toMatch(/hello from fledge-pure: kestrel stand-in running as PID 1\nhello from an OCI image\n/);
 
     // compression = "gzip": the kernel's zlib squashfs reader boots it too
-    writeFileSync(join(dir, 'fledge.toml'), readFileSync(join(dir, 'fledge.toml'), 'utf8').replace(/^type = .*$/m, 'type = "squashfs"\ncompression = "gzip"'));
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      readFileSync(join(dir, 'fledge.toml'), 'utf8').replace(/^type = .*$/m, 'type = "squashfs"\ncompression = "gzip"'),
+    );
     const r = await runCli(['build', '-q', '-o', 'gzip.squashfs'], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(readFileSync(join(dir, 'gzip.squashfs')).readUInt16LE(20)).toBe(1);
@@ -86,7 +115,8 @@ describe('oci_rootfs builds', () => {
 
   it('the hard-case image to ext4: what the kernel lists is the tree the build assembled', async () => {
     const dir = project({
-      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'fledge.toml':
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });
@@ -102,14 +132,19 @@ describe('oci_rootfs builds', () => {
     const epoch = { sec: 0, nsec: 0 };
     const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
     tree.mkdirp('lost+found', { mode: 0o700, mtime: epoch });
-    const boot = await bootDisk({ image: join(dir, 'root.img'), fstype: 'ext4', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    const boot = await bootDisk({
+      image: join(dir, 'root.img'),
+      fstype: 'ext4',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'`,
+    });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
   }, 240_000);
 
   it('the hard-case image to xfs: xfs_repair clean, what the kernel lists is the tree the build assembled', async () => {
     const dir = project({
-      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'fledge.toml':
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });
@@ -123,22 +158,35 @@ describe('oci_rootfs builds', () => {
 
     process.env.XDG_CACHE_HOME = CACHE;
     const config = loadFledgeConfig(join(dir, 'fledge.toml'));
-    const tree = await ociRootfsTree({ config, image: config.source.image!, epoch: { sec: 0, nsec: 0 }, log: () => {}, cwd: dir });
-    const boot = await bootDisk({ image: img, fstype: 'xfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    const tree = await ociRootfsTree({
+      config,
+      image: config.source.image!,
+      epoch: { sec: 0, nsec: 0 },
+      log: () => {},
+      cwd: dir,
+    });
+    const boot = await bootDisk({
+      image: img,
+      fstype: 'xfs',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'`,
+    });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(treeListing(tree), parseListing(boot.report))).toEqual([]);
   }, 240_000);
 
   it('the hard-case image to btrfs: btrfs check clean, and the kernel lists the tree the build assembled', async () => {
     const dir = project({
-      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+      'fledge.toml':
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });
     writeHardLayout(join(dir, 'img'), hardLayers(), 'gzip', 'hard');
     const r = await runCli(['build', '-q', '-o', 'root.btrfs'], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', join(dir, 'root.btrfs')], { encoding: 'utf8' });
+    const check = spawnSync('btrfs', ['check', '--readonly', '--check-data-csum', join(dir, 'root.btrfs')], {
+      encoding: 'utf8',
+    });
     expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringMatching(/no error found/)]);
 
     process.env.XDG_CACHE_HOME = CACHE;
@@ -147,7 +195,11 @@ describe('oci_rootfs builds', () => {
     const tree = await ociRootfsTree({ config, image: config.source.image!, epoch, log: () => {}, cwd: dir });
     const expected = treeListing(tree);
     for (const e of expected.values()) if (e.mode.startsWith('4')) e.nlink = 1; // btrfs: one link per directory
-    const boot = await bootDisk({ image: join(dir, 'root.btrfs'), fstype: 'btrfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'` });
+    const boot = await bootDisk({
+      image: join(dir, 'root.btrfs'),
+      fstype: 'btrfs',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK'`,
+    });
     expect(boot.report).toContain('CHROOT-OK');
     expect(diffListings(expected, parseListing(boot.report))).toEqual([]);
   }, 240_000);

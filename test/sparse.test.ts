@@ -4,7 +4,16 @@
 // in the listing are quoted as GNU tar quotes them.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,13 +50,21 @@ describe('a 1 TiB sparse file', () => {
     const fd = openSync(img, 'w');
     const rss = process.memoryUsage().rss;
     const start = Date.now();
-    await writeSquashfs(tree, { writeAt: (c, p) => writeSync(fd, c, 0, c.length, p), setSize: (n) => ftruncateSync(fd, n) }, { compressor: 'gzip', level: 1, epoch: T, workers: 0 });
+    await writeSquashfs(
+      tree,
+      { writeAt: (c, p) => writeSync(fd, c, 0, c.length, p), setSize: (n) => ftruncateSync(fd, n) },
+      { compressor: 'gzip', level: 1, epoch: T, workers: 0 },
+    );
     closeSync(fd);
     expect(Date.now() - start).toBeLessThan(30_000); // was past 60 s
     expect(process.memoryUsage().rss - rss).toBeLessThan(400 << 20); // was 750 MB; the block list alone is 32 MiB
     // rdsquashfs -s prints the 8 Mi block sizes after the header: keep the head
-    expect(execFileSync('sh', ['-c', 'rdsquashfs -s /big "$1" | head -20', 'sh', img], { encoding: 'utf8' })).toMatch(/^File size: 1099511627776$/m);
-    expect(execFileSync('unsquashfs', ['-lln', '-n', img], { encoding: 'utf8' })).toMatch(/ 1099511627776 .* squashfs-root\/big$/m);
+    expect(execFileSync('sh', ['-c', 'rdsquashfs -s /big "$1" | head -20', 'sh', img], { encoding: 'utf8' })).toMatch(
+      /^File size: 1099511627776$/m,
+    );
+    expect(execFileSync('unsquashfs', ['-lln', '-n', img], { encoding: 'utf8' })).toMatch(
+      / 1099511627776 .* squashfs-root\/big$/m,
+    );
   }, 60_000);
 
   it('a smaller sparse file comes back byte-exact from unsquashfs', async () => {
@@ -56,7 +73,11 @@ describe('a 1 TiB sparse file', () => {
     tree.set('mid', makeNode('file', { mtime: T }, { content }));
     const img = join(scratch, 'mid.squashfs');
     const fd = openSync(img, 'w');
-    await writeSquashfs(tree, { writeAt: (c, p) => writeSync(fd, c, 0, c.length, p), setSize: (n) => ftruncateSync(fd, n) }, { compressor: 'gzip', level: 1, epoch: T, workers: 0 });
+    await writeSquashfs(
+      tree,
+      { writeAt: (c, p) => writeSync(fd, c, 0, c.length, p), setSize: (n) => ftruncateSync(fd, n) },
+      { compressor: 'gzip', level: 1, epoch: T, workers: 0 },
+    );
     closeSync(fd);
     const out = join(scratch, 'mid-out');
     execFileSync('unsquashfs', ['-n', '-d', out, img]);
@@ -69,7 +90,11 @@ describe('a 1 TiB sparse file', () => {
     expect(fileDigest(content)).toBe(`sparse:${layoutDigest(content)}`);
     expect(Date.now() - start).toBeLessThan(1000);
     const small = sparse('small', 1 << 20, 100, 'x').content;
-    expect(fileDigest(small)).toBe(createHash('sha256').update(Buffer.concat([...readContent(small)])).digest('hex'));
+    expect(fileDigest(small)).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([...readContent(small)]))
+        .digest('hex'),
+    );
   });
 });
 

@@ -18,10 +18,19 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 async function mountAndList(compressor: 'zstd' | 'lz4'): Promise<void> {
   const t = { sec: 1700000000, nsec: 0 };
   const tree = hardTree(scratch);
-  tree.set('bin/busybox', makeNode('file', { mode: 0o755, mtime: t }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) }));
+  tree.set(
+    'bin/busybox',
+    makeNode(
+      'file',
+      { mode: 0o755, mtime: t },
+      { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) },
+    ),
+  );
   tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: t }, { target: Buffer.from('busybox') }));
   tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
-  tree.get('usr/bin/tool')!.xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+  tree
+    .get('usr/bin/tool')!
+    .xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
   tree.get('etc')!.xattrs.set('trusted.bin', Buffer.from([0, 1, 2, 255]));
   // several blocks with a tail, a copy (dedup), a file of zeros (sparse blocks)
   const big = Buffer.from(Array.from({ length: 50000 }, (_, i) => `line ${i}\n`).join(''));
@@ -32,7 +41,11 @@ async function mountAndList(compressor: 'zstd' | 'lz4'): Promise<void> {
   const f = new ArtifactFile(image);
   await writeSquashfs(tree, f, { compressor, level: compressor === 'lz4' ? 1 : 15, epoch: t });
   f.commit();
-  const { report } = await bootDisk({ image, fstype: 'squashfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c "echo CHROOT-OK"` });
+  const { report } = await bootDisk({
+    image,
+    fstype: 'squashfs',
+    script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c "echo CHROOT-OK"`,
+  });
   expect(report).toContain('CHROOT-OK');
   expect(report).not.toContain('MOUNT-FAILED');
   const listing = parseListing(report);

@@ -11,8 +11,10 @@ import { hardLayers, writeHardLayout } from './helpers/hard-image.js';
 describe('fledge-pure build, oci_rootfs squashfs', () => {
   it('writes NAME.squashfs and a manifest naming it, with the kernel arguments', async () => {
     const dir = project({
-      'fledge.toml': 'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 9\nblock_size = 65536\noverlay_size = "2G"\n',
-      'manifest.toml': 'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/usr/bin/tool"\nbase_url = "http://127.0.0.1:80"\n',
+      'fledge.toml':
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 9\nblock_size = 65536\noverlay_size = "2G"\n',
+      'manifest.toml':
+        'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/usr/bin/tool"\nbase_url = "http://127.0.0.1:80"\n',
       kestrel: 'agent-bytes',
     });
     writeHardLayout(join(dir, 'layout'), hardLayers(), 'gzip', 'hard');
@@ -23,7 +25,11 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
     const img = join(dir, 'app.squashfs');
     const bytes = readFileSync(img);
     const manifest = JSON.parse(readFileSync(join(dir, 'app.manifest.json'), 'utf8'));
-    expect(manifest.rootfs).toEqual({ url: img, checksum: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, format: 'squashfs' });
+    expect(manifest.rootfs).toEqual({
+      url: img,
+      checksum: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+      format: 'squashfs',
+    });
     expect(manifest.labels['fledge.kernel_args']).toBe('root=/dev/vda rootfstype=squashfs overlay_size=2G');
     // the config reached the writer: block size, level, creation time
     expect(bytes.readUInt32LE(8)).toBe(1700000000);
@@ -33,7 +39,10 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
     expect(list).toMatch(/^-rwxr-xr-x 0\/0 +11 .* squashfs-root\/usr\/bin\/kestrel$/m);
     expect(list).toMatch(/^-rwsr-xr-x 1000\/1000 .* squashfs-root\/usr\/bin\/su$/m);
     // the same build again gives the same bytes
-    const again = await runCli(['build', '-q', '-o', 'again.squashfs'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const again = await runCli(['build', '-q', '-o', 'again.squashfs'], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: '1700000000' },
+    });
     expect(again.code).toBe(0);
     expect(readFileSync(join(dir, 'again.squashfs')).equals(bytes)).toBe(true);
     // compression = "lz4" reaches the writer too
@@ -41,6 +50,8 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
     writeFileSync(toml, readFileSync(toml, 'utf8').replace('compression_level = 9', 'compression = "lz4"'));
     const lz4 = await runCli(['build', '-q', '-o', 'lz4.squashfs'], { cwd: dir });
     expect([lz4.code, lz4.stderr]).toEqual([0, '']);
-    expect(execFileSync('unsquashfs', ['-s', join(dir, 'lz4.squashfs')], { encoding: 'utf8' })).toMatch(/^Compression lz4$/m);
+    expect(execFileSync('unsquashfs', ['-s', join(dir, 'lz4.squashfs')], { encoding: 'utf8' })).toMatch(
+      /^Compression lz4$/m,
+    );
   });
 });

@@ -69,7 +69,9 @@ describe('squashfs writer', () => {
   it('writes the hard-case tree so that unsquashfs and rdsquashfs extract it exactly', async () => {
     const tree = hardTree(scratch);
     tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
-    tree.get('usr/bin/tool')!.xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+    tree
+      .get('usr/bin/tool')!
+      .xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
     tree.get('etc')!.xattrs.set('trusted.bin', Buffer.from([0, 1, 2, 255]));
     tree.get('lib/short')!.xattrs.set('trusted.link', Buffer.from('x'));
     const img = await squash(tree);
@@ -77,11 +79,15 @@ describe('squashfs writer', () => {
     expect(diffListings(expected, unsquashListing(img))).toEqual([]);
     // the 5000-entry directory has a listing over 64 KiB: extended inode with an index
     // (the kernel's lookups use it; the boot test looks up every entry)
-    expect(execFileSync('rdsquashfs', ['-s', '/big', img], { encoding: 'utf8' })).toMatch(/Inode type: extended directory/);
+    expect(execFileSync('rdsquashfs', ['-s', '/big', img], { encoding: 'utf8' })).toMatch(
+      /Inode type: extended directory/,
+    );
     // read the xattrs of the hard-linked file from the image itself (see loose)
     expect(diffListings(loose(treeListing(tree)), loose(rdsquashListing(img)))).toEqual([]);
     for (const p of ['/usr/bin/tool', '/usr/sbin/tool-link', '/bin2/tool-third'])
-      expect(execFileSync('rdsquashfs', ['-x', p, img], { encoding: 'utf8' })).toBe('security.capability=0x0100000200200000000000000000000000000000\n');
+      expect(execFileSync('rdsquashfs', ['-x', p, img], { encoding: 'utf8' })).toBe(
+        'security.capability=0x0100000200200000000000000000000000000000\n',
+      );
   });
 
   it('decodes at every zstd level 1–22; the options block is written exactly as mksquashfs writes it', async () => {
@@ -96,7 +102,14 @@ describe('squashfs writer', () => {
       if (level !== 15) expect(head.subarray(96, 102)).toEqual(mksquashfsOptions(level));
     }
     // the most memory-hungry case: 1 MiB blocks at the highest level
-    tree.set('b/mixed', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.concat([randomBytes(1 << 20), Buffer.from('mixed '.repeat(200000))])) }));
+    tree.set(
+      'b/mixed',
+      makeNode(
+        'file',
+        { mtime: T },
+        { content: bytesContent(Buffer.concat([randomBytes(1 << 20), Buffer.from('mixed '.repeat(200000))])) },
+      ),
+    );
     const img = await squash(tree, { level: 22, blockSize: 1 << 20 });
     expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
   });
@@ -117,7 +130,9 @@ describe('squashfs writer', () => {
       expect(statSync(img).size).toBeLessThan(big.length + (200 << 10));
       expect(statSync(img).size).toBeGreaterThan(3 << 20);
     }
-    await expect(squash(tree, { blockSize: 3000 })).rejects.toThrow(/block size 3000: use a power of two from 4096 to 1048576/);
+    await expect(squash(tree, { blockSize: 3000 })).rejects.toThrow(
+      /block size 3000: use a power of two from 4096 to 1048576/,
+    );
   });
 
   it('writes an empty tree', async () => {
@@ -162,7 +177,10 @@ describe('squashfs writer', () => {
   it('fails with the reading error, blocks still in flight, and nothing left running', async () => {
     const tree = smallTree();
     tree.set('c/first', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(2 << 20)) }));
-    tree.set('c/gone', makeNode('file', { mtime: T }, { content: fileContent(join(scratch, 'no-such-file'), 1 << 20) }));
+    tree.set(
+      'c/gone',
+      makeNode('file', { mtime: T }, { content: fileContent(join(scratch, 'no-such-file'), 1 << 20) }),
+    );
     await expect(squash(tree, { workers: 2 })).rejects.toThrow(/ENOENT.*no-such-file/);
   });
 
@@ -213,7 +231,9 @@ describe('squashfs gzip', () => {
       expect(head.readUInt16LE(24) & 0x400, `level ${level}`).toBe(level === 9 ? 0 : 0x400);
       if (level !== 9) expect(head.subarray(96, 106)).toEqual(mksquashfsOptions(level, 'gzip'));
     }
-    await expect(squash(tree, { compressor: 'gzip', level: 10 })).rejects.toThrow('squashfs: gzip level 10: use 1 to 9');
+    await expect(squash(tree, { compressor: 'gzip', level: 10 })).rejects.toThrow(
+      'squashfs: gzip level 10: use 1 to 9',
+    );
   });
 });
 
@@ -221,7 +241,10 @@ describe('squashfs lz4', () => {
   it('unsquashfs and rdsquashfs extract it exactly; id 5 and the options block mksquashfs writes; same bytes for 1 and 2 workers', async () => {
     const tree = hardTree(scratch);
     tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
-    for (const [name, t] of [['small', smallTree()], ['hard', tree]] as const) {
+    for (const [name, t] of [
+      ['small', smallTree()],
+      ['hard', tree],
+    ] as const) {
       const img = await squash(t, { compressor: 'lz4', level: 1, blockSize: 4096 });
       const expected = treeListing(t);
       expect(diffListings(expected, unsquashListing(img)), name).toEqual([]);
@@ -232,7 +255,9 @@ describe('squashfs lz4', () => {
       expect(head.subarray(96, 106)).toEqual(mksquashfsOptions(undefined, 'lz4'));
       expect(sha(await squash(t, { compressor: 'lz4', level: 1, blockSize: 4096, workers: 1 }))).toBe(sha(img));
     }
-    await expect(squash(tree, { compressor: 'lz4', level: 9 })).rejects.toThrow('squashfs: lz4 level 9: lz4 has no levels (use 1)');
+    await expect(squash(tree, { compressor: 'lz4', level: 9 })).rejects.toThrow(
+      'squashfs: lz4 level 9: lz4 has no levels (use 1)',
+    );
   });
 });
 

@@ -2,7 +2,19 @@
 // xattrs, sparse files in every GNU sparse format). The hand-built pax archive with a
 // binary xattr value is in test/unit/tar-pax.test.ts.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, linkSync, writeFileSync, openSync, writeSync, closeSync, truncateSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  linkSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,7 +115,12 @@ describe('tar reader on GNU tar pax archives', () => {
     expect(f.content.pieces).toHaveLength(1);
     const p = f.content.pieces[0]!;
     expect('file' in p && p.file).toBe(tar);
-    expect('from' in p && readFileSync(tar).subarray(p.from, p.from + 6).toString()).toBe('hello\n');
+    expect(
+      'from' in p &&
+        readFileSync(tar)
+          .subarray(p.from, p.from + 6)
+          .toString(),
+    ).toBe('hello\n');
   });
 
   it('applies pax global headers to every later entry', () => {
@@ -111,7 +128,10 @@ describe('tar reader on GNU tar pax archives', () => {
     writeFileSync(join(d, 'a'), 'a');
     writeFileSync(join(d, 'b'), 'b');
     const es = [...readTar(gnuTar(d, ['--format=pax', '--pax-option=uid=4242', 'a', 'b']))];
-    expect(es.map((e) => [e.name.toString(), e.uid])).toEqual([['a', 4242], ['b', 4242]]);
+    expect(es.map((e) => [e.name.toString(), e.uid])).toEqual([
+      ['a', 4242],
+      ['b', 4242],
+    ]);
   });
 });
 
@@ -120,10 +140,18 @@ describe('tar reader: xattrs', () => {
     const d = dir();
     writeFileSync(join(d, 'ping'), 'x');
     // cap_net_raw+ep, v2: has 0x00 bytes
-    execFileSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200200000000000000000000000000000', join(d, 'ping')]);
+    execFileSync('setfattr', [
+      '-n',
+      'security.capability',
+      '-v',
+      '0x0100000200200000000000000000000000000000',
+      join(d, 'ping'),
+    ]);
     execFileSync('setfattr', ['-n', 'user.note', '-v', 'héllo=\nworld', join(d, 'ping')]);
     const [e] = [...readTar(gnuTar(d, ['--format=pax', '--xattrs', '--xattrs-include=*', 'ping']))];
-    expect(Buffer.from(e!.xattrs.get('security.capability')!).toString('hex')).toBe('0100000200200000000000000000000000000000');
+    expect(Buffer.from(e!.xattrs.get('security.capability')!).toString('hex')).toBe(
+      '0100000200200000000000000000000000000000',
+    );
     expect(Buffer.from(e!.xattrs.get('user.note')!).toString('utf8')).toBe('héllo=\nworld');
   });
 });
@@ -156,7 +184,10 @@ describe('tar reader on GNU tar gnu-format archives', () => {
 describe('tar reader: sparse files', () => {
   const src = dir();
   const M = 1 << 20;
-  const small = sparseFile(join(src, 'small'), 3 * M, [[M, 'hello'], [2 * M, 'end']]);
+  const small = sparseFile(join(src, 'small'), 3 * M, [
+    [M, 'hello'],
+    [2 * M, 'end'],
+  ]);
   // 30 data segments: more than the 4 + 21 slots of an old GNU header and one extension block
   const many = sparseFile(
     join(src, 'many'),
@@ -166,7 +197,10 @@ describe('tar reader: sparse files', () => {
 
   const check = (tar: string) => {
     const es = entries(tar);
-    for (const [name, bytes, segments] of [['small', small, 2], ['many', many, 30]] as const) {
+    for (const [name, bytes, segments] of [
+      ['small', small, 2],
+      ['many', many, 30],
+    ] as const) {
       const e = es.get(name)!;
       expect(e.type).toBe('file');
       expect(e.size).toBe(bytes.length);
@@ -177,7 +211,8 @@ describe('tar reader: sparse files', () => {
   };
 
   for (const v of ['0.0', '0.1', '1.0']) {
-    it(`reads pax sparse format ${v}`, () => check(gnuTar(src, ['--format=pax', '--sparse', `--sparse-version=${v}`, 'small', 'many'])));
+    it(`reads pax sparse format ${v}`, () =>
+      check(gnuTar(src, ['--format=pax', '--sparse', `--sparse-version=${v}`, 'small', 'many'])));
   }
 
   it("reads old GNU sparse entries (type 'S', with extension headers)", () => {

@@ -11,7 +11,16 @@ import { MANIFEST_SCHEMA } from '../src/config/manifest.js';
 import { fsTypesVolantReads } from '../src/config/volant-url.js';
 import { runCli } from './helpers/cli.js';
 import { serveFiles } from './helpers/http.js';
-import { droppedNetworkKeys, FSTYPE_FROM_URL, fstypeFromUrl, launcherFetch, type ManifestJson, SOURCES, volantProblems, volarInstallUrl } from './helpers/volant.js';
+import {
+  droppedNetworkKeys,
+  FSTYPE_FROM_URL,
+  fstypeFromUrl,
+  launcherFetch,
+  type ManifestJson,
+  SOURCES,
+  volantProblems,
+  volarInstallUrl,
+} from './helpers/volant.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const readJson = (p: string): ManifestJson & Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8'));
@@ -19,7 +28,10 @@ const readJson = (p: string): ManifestJson & Record<string, unknown> => JSON.par
 /** A copy of examples/ in a fresh folder (the examples point at each other). */
 function examples(): string {
   const root = mkdtempSync(join(tmpdir(), 'fp-volant-'));
-  cpSync(resolve('examples'), root, { recursive: true, filter: (src) => !/\.(img|squashfs|cpio\.gz|manifest\.json)$/.test(src) });
+  cpSync(resolve('examples'), root, {
+    recursive: true,
+    filter: (src) => !/\.(img|squashfs|cpio\.gz|manifest\.json)$/.test(src),
+  });
   return root;
 }
 
@@ -81,7 +93,9 @@ describe('Volant takes the manifest.json as built', () => {
     expect(sha(bytes)).toBe(sha(readFileSync(join(dir, 'hello-ext4.img'))));
     // what the old relative url did: volar leaves it relative to where it ran, volantd refuses it
     expect(volarInstallUrl('hello-ext4.img', fromElsewhere)).not.toMatch(/^\//);
-    expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: 'hello-ext4.img' } }, 'newer')).toEqual(['rootfs url must be http(s), file://, or absolute path']);
+    expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: 'hello-ext4.img' } }, 'newer')).toEqual([
+      'rootfs url must be http(s), file://, or absolute path',
+    ]);
     // file:// passes the validator but the launcher opens it as a path and fails
     expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: `file://${url}` } }, 'newer')).toEqual([]);
     await expect(launcherFetch(`file://${url}`, m.rootfs!.checksum!)).rejects.toThrow(/ENOENT/);
@@ -96,14 +110,20 @@ describe('Volant takes the manifest.json as built', () => {
       const m = readJson(join(dir, 'hello.manifest.json'));
       expect(m.initramfs!.url).toBe(`${server.url}/plugins/hello.cpio.gz`);
       expect(volantProblems(m, 'v0.6.5')).toEqual([]);
-      const bytes = await launcherFetch(volarInstallUrl(m.initramfs!.url!, 'hello.manifest.json'), m.initramfs!.checksum!);
+      const bytes = await launcherFetch(
+        volarInstallUrl(m.initramfs!.url!, 'hello.manifest.json'),
+        m.initramfs!.checksum!,
+      );
       expect(sha(bytes)).toBe(sha(readFileSync(join(dir, 'hello.cpio.gz'))));
       expect(server.requests).toEqual(['GET /plugins/hello.cpio.gz']);
     } finally {
       await server.close();
     }
     const bad = await runCli(['build', '-q', '--url-base', 'file:///srv/'], { cwd: dir });
-    expect([bad.code, bad.stderr]).toEqual([2, 'fledge-pure: --url-base "file:///srv/": must be an http:// or https:// URL (Volant\'s launcher opens anything else as a local path); leave it out to name the artifact by its absolute path\n']);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      'fledge-pure: --url-base "file:///srv/": must be an http:// or https:// URL (Volant\'s launcher opens anything else as a local path); leave it out to name the artifact by its absolute path\n',
+    ]);
   }, 120_000);
 
   it(`the rootfs type newer Volant boots with follows the url's extension (${SOURCES.orchestrator}; ${SOURCES.fsdetect}); --output names it would misread get a warning`, async () => {
@@ -128,7 +148,9 @@ describe('Volant takes the manifest.json as built', () => {
     ]);
     expect((await build(ext4, ['-o', 'root.ext4'])).stderr).not.toContain('warning:');
     const sq = await build(join(root, 'hello-squashfs'), ['-o', 'root.img']);
-    expect(sq.stderr).toContain("warning: --output root.img: newer Volant picks the root filesystem type from the url's extension and would boot this squashfs image as ext4; end the name in .squashfs\n");
+    expect(sq.stderr).toContain(
+      "warning: --output root.img: newer Volant picks the root filesystem type from the url's extension and would boot this squashfs image as ext4; end the name in .squashfs\n",
+    );
   }, 120_000);
 });
 
@@ -137,17 +159,28 @@ describe('what the image says fills manifest.json', () => {
     const root = examples();
     const dir = join(root, 'hello-ext4');
     imageVariant(root, join(root, 'web-image'), { Cmd: ['/bin/sh'], ExposedPorts: { '80/tcp': {}, '53/udp': {} } });
-    writeFileSync(join(dir, 'fledge.toml'), readFileSync(join(dir, 'fledge.toml'), 'utf8').replace(/^image = .*$/m, 'image = "oci:../web-image:hello"'));
+    writeFileSync(
+      join(dir, 'fledge.toml'),
+      readFileSync(join(dir, 'fledge.toml'), 'utf8').replace(/^image = .*$/m, 'image = "oci:../web-image:hello"'),
+    );
     const toml = readFileSync(join(dir, 'manifest.toml'), 'utf8');
     writeFileSync(join(dir, 'manifest.toml'), toml.replace(/^base_url = .*\n/m, ''));
     const r = await build(dir);
-    expect(r.stderr).toContain("manifest: workload.base_url http://127.0.0.1:80, from the image's one exposed tcp port\n");
+    expect(r.stderr).toContain(
+      "manifest: workload.base_url http://127.0.0.1:80, from the image's one exposed tcp port\n",
+    );
     expect(readJson(join(dir, 'hello-ext4.manifest.json')).workload!.base_url).toBe('http://127.0.0.1:80');
 
-    writeFileSync(join(dir, 'manifest.toml'), `${toml.replace(/^base_url = .*\n/m, '').replace(/^mode = .*$/m, 'mode = "bridged"')}\n[[network.expose]]\nport = 8443\nhost_port = 443\n`);
+    writeFileSync(
+      join(dir, 'manifest.toml'),
+      `${toml.replace(/^base_url = .*\n/m, '').replace(/^mode = .*$/m, 'mode = "bridged"')}\n[[network.expose]]\nport = 8443\nhost_port = 443\n`,
+    );
     await build(dir, ['-q']);
     const m = readJson(join(dir, 'hello-ext4.manifest.json'));
-    expect([m.workload!.base_url, m.network]).toEqual(['http://127.0.0.1:8443', { mode: 'bridged', expose: [{ port: 8443, protocol: 'tcp', host_port: 443 }] }]);
+    expect([m.workload!.base_url, m.network]).toEqual([
+      'http://127.0.0.1:8443',
+      { mode: 'bridged', expose: [{ port: 8443, protocol: 'tcp', host_port: 443 }] },
+    ]);
     expect(droppedNetworkKeys(m, 'newer')).toEqual([]);
     expect(droppedNetworkKeys(m, 'v0.6.5')).toEqual(['expose']);
 
@@ -155,7 +188,10 @@ describe('what the image says fills manifest.json', () => {
     imageVariant(root, join(root, 'web-image'), { Cmd: ['/bin/sh'], ExposedPorts: { '80/tcp': {}, '443/tcp': {} } });
     writeFileSync(join(dir, 'manifest.toml'), toml.replace(/^base_url = .*\n/m, ''));
     const two = await runCli(['build', '-q'], { cwd: dir });
-    expect([two.code, two.stderr]).toEqual([2, 'fledge-pure: manifest.toml:10: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from\n']);
+    expect([two.code, two.stderr]).toEqual([
+      2,
+      'fledge-pure: manifest.toml:10: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from\n',
+    ]);
   }, 120_000);
 
   it('without manifest.toml: a manifest from the image when it gives every required field, else one warning naming what is missing', async () => {
@@ -170,8 +206,16 @@ describe('what the image says fills manifest.json', () => {
     ]);
     expect(warn.stdout).toBe(`${join(bare, 'hello.img')}\n`);
 
-    imageVariant(root, join(root, 'web-image'), { Entrypoint: ['/bin/httpd', '-f'], Cmd: ['-p', '80'], ExposedPorts: { '80/tcp': {} }, Labels: { 'org.opencontainers.image.version': '2.1.0' } });
-    writeFileSync(join(bare, 'fledge.toml'), readFileSync(join(bare, 'fledge.toml'), 'utf8').replace(/^image = .*$/m, 'image = "oci:../web-image:hello"'));
+    imageVariant(root, join(root, 'web-image'), {
+      Entrypoint: ['/bin/httpd', '-f'],
+      Cmd: ['-p', '80'],
+      ExposedPorts: { '80/tcp': {} },
+      Labels: { 'org.opencontainers.image.version': '2.1.0' },
+    });
+    writeFileSync(
+      join(bare, 'fledge.toml'),
+      readFileSync(join(bare, 'fledge.toml'), 'utf8').replace(/^image = .*$/m, 'image = "oci:../web-image:hello"'),
+    );
     const ok = await build(bare, ['-q']);
     expect(ok.stdout).toBe(`${join(bare, 'hello.img')}\n${join(bare, 'hello.manifest.json')}\n`);
     const m = readJson(join(bare, 'hello.manifest.json'));
@@ -189,6 +233,8 @@ describe('what the image says fills manifest.json', () => {
     const hello = join(root, 'hello-bare');
     cpSync(join(root, 'hello'), hello, { recursive: true, filter: (s) => !s.endsWith('manifest.toml') });
     const none = await build(hello);
-    expect(none.stderr).toContain('warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; no manifest.json written (add a manifest.toml, or pass --manifest)\n');
+    expect(none.stderr).toContain(
+      'warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; no manifest.json written (add a manifest.toml, or pass --manifest)\n',
+    );
   }, 120_000);
 });

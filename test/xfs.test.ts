@@ -10,7 +10,15 @@ import { ArtifactFile } from '../src/artifact.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree } from '../src/tree/tree.js';
 import { writeXfs } from '../src/xfs/write.js';
-import { bootAsRoot, bootDisk, diffListings, type Entry, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
+import {
+  bootAsRoot,
+  bootDisk,
+  diffListings,
+  type Entry,
+  LIST_SCRIPT,
+  parseListing,
+  treeListing,
+} from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fp-xfs-'));
@@ -28,20 +36,32 @@ function image(tree: Tree, o: { sizeBufferMb?: number; preallocate?: boolean } =
 function expectClean(path: string): void {
   const r = spawnSync('xfs_repair', ['-n', '-f', path], { encoding: 'utf8' });
   // an image file has no host geometry: xfs_repair says so, harmlessly
-  const said = (r.stdout + r.stderr).replace(/Cannot get host filesystem geometry\.\nRepair may fail if there is a sector size mismatch between\nthe image and the host filesystem\.\n/g, '');
+  const said = (r.stdout + r.stderr).replace(
+    /Cannot get host filesystem geometry\.\nRepair may fail if there is a sector size mismatch between\nthe image and the host filesystem\.\n/g,
+    '',
+  );
   expect(said).not.toMatch(/would|bad|corrupt|invalid|error|mismatch/i);
   expect(r.status).toBe(0);
 }
 
 function db(path: string, ...cmds: string[]): string {
-  return execFileSync('xfs_db', ['-r', ...cmds.flatMap((c) => ['-c', c]), path], { encoding: 'latin1', maxBuffer: 1 << 28 });
+  return execFileSync('xfs_db', ['-r', ...cmds.flatMap((c) => ['-c', c]), path], {
+    encoding: 'latin1',
+    maxBuffer: 1 << 28,
+  });
 }
 
 /** POSIX ACL in the Linux xattr form (version 2): user::rwx user:1000:r-x group::r-x mask::r-x other::r-- */
 function aclXattr(): Buffer {
   const acl = Buffer.alloc(4 + 5 * 8);
   acl.writeUInt32LE(2, 0);
-  [[0x01, 7, 0xffffffff], [0x02, 5, 1000], [0x04, 5, 0xffffffff], [0x10, 5, 0xffffffff], [0x20, 4, 0xffffffff]].forEach(([tag, perm, id], k) => {
+  [
+    [0x01, 7, 0xffffffff],
+    [0x02, 5, 1000],
+    [0x04, 5, 0xffffffff],
+    [0x10, 5, 0xffffffff],
+    [0x20, 4, 0xffffffff],
+  ].forEach(([tag, perm, id], k) => {
     acl.writeUInt16LE(tag, 4 + 8 * k);
     acl.writeUInt16LE(perm, 6 + 8 * k);
     acl.writeUInt32LE(id, 8 + 8 * k);
@@ -60,7 +80,9 @@ function stat(img: string, path: string): Record<string, string> {
 
 /** The file's data extents as xfs_db maps them: [file block, AG, AG block, count]. */
 function bmap(img: string, path: string): number[][] {
-  return [...db(img, `path ${path}`, 'bmap').matchAll(/^data offset (\d+) startblock \d+ \((\d+)\/(\d+)\) count (\d+)/gm)].map((m) => m.slice(1).map(Number));
+  return [
+    ...db(img, `path ${path}`, 'bmap').matchAll(/^data offset (\d+) startblock \d+ \((\d+)\/(\d+)\) count (\d+)/gm),
+  ].map((m) => m.slice(1).map(Number));
 }
 
 /** The file's bytes, read where xfs_db says its blocks are. */
@@ -88,8 +110,14 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     execFileSync('truncate', ['-s', '300M', ref]);
     execFileSync('mkfs.xfs', ['-q', '-f', ref]);
     expect(db(img, 'version')).toBe(db(ref, 'version'));
-    const sb = db(img, 'sb 0', 'print agcount rootino rbmino rsumino inodesize blocksize logblocks inoalignmt spino_align');
-    expect(sb).toMatch(/agcount = 4\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/);
+    const sb = db(
+      img,
+      'sb 0',
+      'print agcount rootino rbmino rsumino inodesize blocksize logblocks inoalignmt spino_align',
+    );
+    expect(sb).toMatch(
+      /agcount = 4\nrootino = 128\nrbmino = 129\nrsumino = 130\ninodesize = 512\nblocksize = 4096\nlogblocks = 1368\ninoalignmt = 8\nspino_align = 4\n/,
+    );
     expect(stat(img, '/')['core.format']).toBe('1 (local)');
   });
 
@@ -98,10 +126,18 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     const img = image(tree);
     expectClean(img);
     const su = stat(img, '/usr/bin/su');
-    expect([su['core.mode'], su['core.uid'], su['core.gid'], su['core.nlinkv2']]).toEqual(['0104755', '1000', '1000', '1']);
+    expect([su['core.mode'], su['core.uid'], su['core.gid'], su['core.nlinkv2']]).toEqual([
+      '0104755',
+      '1000',
+      '1000',
+      '1',
+    ]);
     expect(su['core.mtime.nsec']).toBe('0');
     expect(su['v3.bigtime']).toBe('1');
-    expect([stat(img, '/home/big/ids')['core.uid'], stat(img, '/home/big/ids')['core.gid']]).toEqual(['70000', '65534']);
+    expect([stat(img, '/home/big/ids')['core.uid'], stat(img, '/home/big/ids')['core.gid']]).toEqual([
+      '70000',
+      '65534',
+    ]);
     expect(stat(img, '/srv/nobody')['core.mode']).toBe('042775');
     expect(stat(img, '/usr/bin/tool')['core.nlinkv2']).toBe('3');
     expect(stat(img, '/usr/bin/tool')['v3.inumber']).toBe(stat(img, '/bin2/tool-third')['v3.inumber']);
@@ -111,7 +147,11 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(cat(img, '/etc/empty').length).toBe(0);
     expect(cat(img, '/data/region').equals(Buffer.alloc(70000, 7))).toBe(true);
     expect(bmap(img, '/data/sparse')).toEqual([[256, expect.any(Number), expect.any(Number), 1]]);
-    expect(cat(img, '/data/sparse').subarray(1 << 20, (1 << 20) + 10).toString()).toBe('0123456789');
+    expect(
+      cat(img, '/data/sparse')
+        .subarray(1 << 20, (1 << 20) + 10)
+        .toString(),
+    ).toBe('0123456789');
     expect(cat(img, '/big/entry-04999').toString()).toBe('4999');
     expect(cat(img, `/names/${'n'.repeat(180)}`).toString()).toBe('long name');
     expect(cat(img, '/names/日本').toString()).toBe('日本');
@@ -133,16 +173,24 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     const img = image(xattrTree());
     expectClean(img);
     expect(stat(img, '/bin/ping')['core.aformat']).toBe('1 (local)');
-    expect(db(img, 'path /bin/ping', 'print a.sfattr.list[0].name a.sfattr.list[0].root a.sfattr.list[0].secure')).toMatch(/name = "capability"\n.*root = 0\n.*secure = 1/);
+    expect(
+      db(img, 'path /bin/ping', 'print a.sfattr.list[0].name a.sfattr.list[0].root a.sfattr.list[0].secure'),
+    ).toMatch(/name = "capability"\n.*root = 0\n.*secure = 1/);
     expect(stat(img, '/big-xattrs')['core.aformat']).toBe('2 (extents)');
     expect(db(img, 'path /big-xattrs', 'ablock 0', 'print hdr.count')).toMatch(/hdr.count = 3/);
     expect(db(img, 'path /many-xattrs', 'ablock 0', 'print hdr.count')).toMatch(/hdr.count = 40/);
     // 10 000 and 65 536 bytes: remote values in 3 + 17 blocks after the leaf
     expect(stat(img, '/remote-xattrs')['core.nblocks']).toBe(String(1 + 1 + 3 + 17));
-    expect(db(img, 'path /remote-xattrs', 'ablock 1', 'print hdr.bytes hdr.offset')).toMatch(/bytes = 4040\n.*offset = 0/);
+    expect(db(img, 'path /remote-xattrs', 'ablock 1', 'print hdr.bytes hdr.offset')).toMatch(
+      /bytes = 4040\n.*offset = 0/,
+    );
     // 300 names of ~100 bytes: leaves under a dabtree node at attribute block 0
-    expect(db(img, 'path /node-xattrs', 'ablock 0', 'print hdr.info.hdr.magic hdr.level')).toMatch(/magic = 0x3ebe\n.*level = 1/);
-    expect(db(img, 'path /acl-file', 'print a.sfattr.list[0].name a.sfattr.list[0].root')).toMatch(/name = "SGI_ACL_FILE"\n.*root = 1/);
+    expect(db(img, 'path /node-xattrs', 'ablock 0', 'print hdr.info.hdr.magic hdr.level')).toMatch(
+      /magic = 0x3ebe\n.*level = 1/,
+    );
+    expect(db(img, 'path /acl-file', 'print a.sfattr.list[0].name a.sfattr.list[0].root')).toMatch(
+      /name = "SGI_ACL_FILE"\n.*root = 1/,
+    );
     expect(stat(img, '/dev/null-x')['core.forkoff']).toBe('1');
   });
 
@@ -151,20 +199,32 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     const sizes = [10, 100, 200, 5000, 100000];
     for (const n of sizes) {
       const d = tree.mkdirp(`d${n}`, { mtime: T });
-      for (const name of named(n)) d.entries!.set(name, makeNode(n === 100000 ? 'fifo' : 'file', { mtime: T }, n === 100000 ? {} : { content: bytesContent(Buffer.from(name)) }));
+      for (const name of named(n))
+        d.entries!.set(
+          name,
+          makeNode(
+            n === 100000 ? 'fifo' : 'file',
+            { mtime: T },
+            n === 100000 ? {} : { content: bytesContent(Buffer.from(name)) },
+          ),
+        );
     }
     const img = image(tree);
     expectClean(img);
     // 105 000 inodes: chunks in several AGs, a two-level inode btree in AG 0
     expect(db(img, 'agi 0', 'print level')).toMatch(/level = 2/);
     expect(db(img, 'agi 1', 'print count')).toMatch(/count = [1-9]/);
-    const sections = (n: number) => bmap(img, `/d${n}`).map(([off]) => (off >= 16777216 ? 'free' : off >= 8388608 ? 'leaf' : 'data'));
+    const sections = (n: number) =>
+      bmap(img, `/d${n}`).map(([off]) => (off >= 16777216 ? 'free' : off >= 8388608 ? 'leaf' : 'data'));
     expect(stat(img, '/d10')['core.format']).toBe('1 (local)');
     expect([stat(img, '/d100')['core.size'], sections(100)]).toEqual(['4096', ['data']]);
     expect(new Set(sections(200))).toEqual(new Set(['data', 'leaf']));
     expect(new Set(sections(5000))).toEqual(new Set(['data', 'leaf', 'free']));
     expect(db(img, 'path /d5000', 'dblock 8388608', 'print nhdr.level')).toMatch(/nhdr.level = 1/);
-    for (const n of sizes) expect(db(img, `path /d${n}/name-${String(n - 1).padStart(6, '0')}`, 'print core.mode')).toMatch(/core.mode = 0100644|core.mode = 010644/);
+    for (const n of sizes)
+      expect(db(img, `path /d${n}/name-${String(n - 1).padStart(6, '0')}`, 'print core.mode')).toMatch(
+        /core.mode = 0100644|core.mode = 010644/,
+      );
     expect(cat(img, '/d5000/name-004321').toString()).toBe('name-004321');
   }, 300_000);
 
@@ -182,10 +242,29 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
 
   it('a 2 000-extent file in a bmbt; a 5 GiB sparse file, holes unallocated', () => {
     const tree = new Tree({ mtime: T, mode: 0o755 });
-    const pieces = Array.from({ length: 2000 }, (_, k) => ({ at: k * 8192, length: 1, bytes: Buffer.from([k & 0xff]) }));
+    const pieces = Array.from({ length: 2000 }, (_, k) => ({
+      at: k * 8192,
+      length: 1,
+      bytes: Buffer.from([k & 0xff]),
+    }));
     tree.set('fragmented', makeNode('file', { mtime: T }, { content: { size: 2000 * 8192, pieces } }));
     const g = 2 ** 30;
-    tree.set('huge', makeNode('file', { mtime: T }, { content: { size: 5 * g, pieces: [{ at: 0, length: 4, bytes: Buffer.from('head') }, { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') }] } }));
+    tree.set(
+      'huge',
+      makeNode(
+        'file',
+        { mtime: T },
+        {
+          content: {
+            size: 5 * g,
+            pieces: [
+              { at: 0, length: 4, bytes: Buffer.from('head') },
+              { at: 4.5 * g, length: 4, bytes: Buffer.from('tail') },
+            ],
+          },
+        },
+      ),
+    );
     const img = image(tree);
     expectClean(img);
     const f = stat(img, '/fragmented');
@@ -195,7 +274,10 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(pieces.every((p) => data[p.at] === p.bytes[0])).toBe(true);
     const h = stat(img, '/huge');
     expect([h['core.size'], h['core.nblocks']]).toEqual(['5368709120', '2']);
-    expect(bmap(img, '/huge').map(([off, , , count]) => [off, count])).toEqual([[0, 1], [1179648, 1]]);
+    expect(bmap(img, '/huge').map(([off, , , count]) => [off, count])).toEqual([
+      [0, 1],
+      [1179648, 1],
+    ]);
   });
 
   it('size_buffer_mb adds free space (0: the auto rule, at least 64 MiB); preallocate writes every block, same bytes', () => {
@@ -222,7 +304,9 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
     expect(() => image(long)).toThrow(/^xfs: \/etc\/far: symlink target of 1025 bytes, xfs holds at most 1024 bytes; /);
     const longName = new Tree({ mtime: T });
     file(longName, `d/${'n'.repeat(256)}`, 'x');
-    expect(() => image(longName)).toThrow(new RegExp(`^xfs: /d/${'n'.repeat(256)}: name of 256 bytes, xfs holds at most 255 bytes; `));
+    expect(() => image(longName)).toThrow(
+      new RegExp(`^xfs: /d/${'n'.repeat(256)}: name of 256 bytes, xfs holds at most 255 bytes; `),
+    );
   });
 
   it('a 10 000-deep directory tree: written in seconds, xfs_repair clean', () => {
@@ -254,7 +338,10 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
 /** Every xattr form: short form in the inode, one leaf block, ACLs, all three namespaces. */
 function xattrTree(): Tree {
   const tree = new Tree({ mtime: T, mode: 0o755 });
-  file(tree, 'bin/ping', 'ping').xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+  file(tree, 'bin/ping', 'ping').xattrs.set(
+    'security.capability',
+    Buffer.from('0100000200200000000000000000000000000000', 'hex'),
+  );
   const big = file(tree, 'big-xattrs', 'x');
   big.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
   big.xattrs.set('user.large', Buffer.alloc(300, 0xab));
@@ -271,18 +358,26 @@ function xattrTree(): Tree {
   file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', aclXattr());
   tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', aclXattr());
   // user.* is for files and directories only (xattr(7)); a device takes trusted.*
-  tree.set('dev/null-x', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } })).xattrs.set('trusted.dev', Buffer.from('d'));
+  tree
+    .set('dev/null-x', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } }))
+    .xattrs.set('trusted.dev', Buffer.from('d'));
   return tree;
 }
 
 /** xfs keeps an ACL as the attribute trusted.SGI_ACL_FILE / _DEFAULT, which root also sees as such. */
 function withoutAclAttrs(listing: Map<string, Entry>): Map<string, Entry> {
-  for (const e of listing.values()) for (const k of Object.keys(e.xattrs)) if (/^trusted\.SGI_ACL_(FILE|DEFAULT)$/.test(k)) delete e.xattrs[k];
+  for (const e of listing.values())
+    for (const k of Object.keys(e.xattrs)) if (/^trusted\.SGI_ACL_(FILE|DEFAULT)$/.test(k)) delete e.xattrs[k];
   return listing;
 }
 
 describe('xfs writer: the kernel', () => {
-  const busybox = () => makeNode('file', { mode: 0o755, mtime: T }, { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) });
+  const busybox = () =>
+    makeNode(
+      'file',
+      { mode: 0o755, mtime: T },
+      { content: fileContent('/bin/busybox', statSync('/bin/busybox').size) },
+    );
 
   it('mounts it read-only and lists every entry as the tree has it; the image runs its own /bin/sh', async () => {
     const tree = hardTree(scratch);
@@ -293,7 +388,11 @@ describe('xfs writer: the kernel', () => {
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     const img = image(tree);
     expectClean(img);
-    const r = await bootDisk({ image: img, fstype: 'xfs', script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'` });
+    const r = await bootDisk({
+      image: img,
+      fstype: 'xfs',
+      script: `${LIST_SCRIPT}\nchroot /mnt /bin/sh -c 'echo CHROOT-OK $((6*7))'`,
+    });
     expect(r.report).toContain('CHROOT-OK 42');
     expect(diffListings(treeListing(tree), withoutAclAttrs(parseListing(r.report)))).toEqual([]);
   }, 300_000);
@@ -328,7 +427,12 @@ describe('xfs writer: the kernel', () => {
     tree.set('bin/busybox', busybox());
     tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('busybox') }));
     for (const d of ['dev', 'proc', 'sys', 'tmp']) tree.mkdirp(d, { mtime: T });
-    file(tree, 'bin/kestrel', '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
+    file(
+      tree,
+      'bin/kestrel',
+      '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "KESTREL-ROOT pid=$$ $(/bin/busybox grep " / " /proc/mounts)"\n/bin/busybox poweroff -f\n',
+      { mode: 0o755 },
+    );
     const out = await bootAsRoot(image(tree), 'xfs', '/bin/kestrel', { until: /KESTREL-ROOT.*\n/ });
     expect(out).toMatch(/KESTREL-ROOT pid=1 \/dev\/vda \/ xfs ro/);
   }, 180_000);

@@ -12,7 +12,9 @@ for (let i = 0; i < block.length; i++) block[i] = (i * 7919) % 251;
 describe('zstd codec choice', () => {
   it('zstd-codec aborts at level 15 on a 1 MiB block', async () => {
     const { default: zc } = await import('zstd-codec');
-    const simple = await new Promise<{ compress(b: Uint8Array, level: number): Uint8Array }>((resolve) => zc.ZstdCodec.run((z: { Simple: new () => never }) => resolve(new z.Simple())));
+    const simple = await new Promise<{ compress(b: Uint8Array, level: number): Uint8Array }>((resolve) =>
+      zc.ZstdCodec.run((z: { Simple: new () => never }) => resolve(new z.Simple())),
+    );
     expect(() => simple.compress(block, 15)).toThrow(/abort\(OOM\)/);
   });
 

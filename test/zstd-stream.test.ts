@@ -18,10 +18,11 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 function sample(size: number): Buffer {
   const b = Buffer.alloc(size);
   let x = 12345;
-  for (let i = 0; i < size; ) {
+  for (let i = 0; i < size;) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     const word = `w${(x >>> 8) % 5000} `;
-    if (x % 7 === 0) b[i++] = x >>> 24; // some binary noise
+    if (x % 7 === 0)
+      b[i++] = x >>> 24; // some binary noise
     else i += b.write(word, i, 'latin1');
   }
   return b;
@@ -37,7 +38,11 @@ function compress(input: Buffer, cut: number, level = 3): Buffer {
 
 /** `zstd -lv`'s frame count. */
 function frames(file: string): number {
-  return Number(/Zstandard Frames: (\d+)/.exec(execFileSync('zstd', ['-lv', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  return Number(
+    /Zstandard Frames: (\d+)/.exec(
+      execFileSync('zstd', ['-lv', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    )?.[1],
+  );
 }
 
 describe('zstd stream (WebAssembly zstd 1.5.4)', () => {
@@ -59,7 +64,9 @@ describe('zstd stream (WebAssembly zstd 1.5.4)', () => {
     expect(frames(file)).toBe(1);
     execFileSync('zstd', ['-tq', file]);
     expect(execFileSync('zstd', ['-dc', file], { maxBuffer: 1 << 24 }).equals(input)).toBe(true);
-    expect(execFileSync('zstd', ['-lv', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(/Check: XXH64/);
+    expect(execFileSync('zstd', ['-lv', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(
+      /Check: XXH64/,
+    );
   });
 
   it('an empty input is one empty frame', () => {
@@ -84,11 +91,15 @@ describe('a large zstd initramfs', () => {
       writeSync(fd, block);
     }
     closeSync(fd);
-    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, CLI, 'build', '--quiet', '--compression', 'zstd', '-o', 'big.cpio.zst'], {
-      cwd: dir,
-      env: { ...process.env, XDG_CACHE_HOME: CACHE },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-v', process.execPath, CLI, 'build', '--quiet', '--compression', 'zstd', '-o', 'big.cpio.zst'],
+      {
+        cwd: dir,
+        env: { ...process.env, XDG_CACHE_HOME: CACHE },
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const rssMiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]) / 1024;
     // the whole-frame compressor held the cpio twice and zstd's copy: over 1 GiB here
@@ -101,7 +112,10 @@ describe('a large zstd initramfs', () => {
     expect(cpio.split('\n')).toContain('big');
     const bsdtar = execFileSync('sh', ['-c', 'zstd -dc big.cpio.zst | bsdtar -tvf -'], { cwd: dir, encoding: 'utf8' });
     expect(bsdtar).toMatch(new RegExp(`\\s${320 * MIB}\\s.*\\bbig\\n`));
-    const big = execFileSync('sh', ['-c', 'zstd -dc big.cpio.zst | cpio -i --quiet --to-stdout big | sha256sum'], { cwd: dir, encoding: 'utf8' });
+    const big = execFileSync('sh', ['-c', 'zstd -dc big.cpio.zst | cpio -i --quiet --to-stdout big | sha256sum'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(big.split(' ')[0]).toBe(execFileSync('sha256sum', [join(dir, 'big')], { encoding: 'utf8' }).split(' ')[0]);
     console.log(`320 MiB zstd initramfs: peak RSS ${rssMiB.toFixed(0)} MiB`);
   }, 600_000);

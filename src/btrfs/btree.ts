@@ -41,9 +41,11 @@ export function pack(owner: bigint, items: Item[]): Packed {
   const leaves: number[] = [0];
   let room = LEAF_DATA;
   items.forEach((it, k) => {
-    if (k > 0 && compareKeys(items[k - 1], it) >= 0) throw new Error(`btrfs: tree ${owner}: item keys out of order at ${k}`);
+    if (k > 0 && compareKeys(items[k - 1], it) >= 0)
+      throw new Error(`btrfs: tree ${owner}: item keys out of order at ${k}`);
     const need = itemHeader.size + it.data.length;
-    if (need > LEAF_DATA) throw new Error(`btrfs: tree ${owner}: an item of ${it.data.length} bytes does not fit in a leaf`);
+    if (need > LEAF_DATA)
+      throw new Error(`btrfs: tree ${owner}: an item of ${it.data.length} bytes does not fit in a leaf`);
     if (need > room) {
       leaves.push(k);
       room = LEAF_DATA;
@@ -74,7 +76,16 @@ export interface BlockContext {
 function newBlock(ctx: BlockContext, owner: bigint, bytenr: number, nritems: number, level: number): Buffer {
   const b = Buffer.alloc(NODE);
   header.encode(
-    { fsid: ctx.fsid, bytenr, flags: HEADER_FLAG_WRITTEN | MIXED_BACKREF_REV, chunkTreeUuid: ctx.chunkTreeUuid, generation: ctx.generation, owner, nritems, level },
+    {
+      fsid: ctx.fsid,
+      bytenr,
+      flags: HEADER_FLAG_WRITTEN | MIXED_BACKREF_REV,
+      chunkTreeUuid: ctx.chunkTreeUuid,
+      generation: ctx.generation,
+      owner,
+      nritems,
+      level,
+    },
     b,
   );
   return b;
@@ -90,20 +101,47 @@ function encodeLeaf(ctx: BlockContext, owner: bigint, bytenr: number, items: Ite
   let end = LEAF_DATA;
   items.forEach((it, k) => {
     end -= it.data.length;
-    itemHeader.encode({ objectid: it.objectid, type: it.type, offset: it.offset, dataOffset: end, dataSize: it.data.length }, b, HEADER + k * itemHeader.size);
+    itemHeader.encode(
+      { objectid: it.objectid, type: it.type, offset: it.offset, dataOffset: end, dataSize: it.data.length },
+      b,
+      HEADER + k * itemHeader.size,
+    );
     it.data.copy(b, HEADER + end);
   });
   return seal(b);
 }
 
-function encodeNode(ctx: BlockContext, owner: bigint, bytenr: number, level: number, children: { key: Key; bytenr: number }[]): Buffer {
+function encodeNode(
+  ctx: BlockContext,
+  owner: bigint,
+  bytenr: number,
+  level: number,
+  children: { key: Key; bytenr: number }[],
+): Buffer {
   const b = newBlock(ctx, owner, bytenr, children.length, level);
-  children.forEach((c, k) => keyPtr.encode({ objectid: c.key.objectid, type: c.key.type, offset: c.key.offset, blockptr: c.bytenr, generation: ctx.generation }, b, HEADER + k * keyPtr.size));
+  children.forEach((c, k) =>
+    keyPtr.encode(
+      {
+        objectid: c.key.objectid,
+        type: c.key.type,
+        offset: c.key.offset,
+        blockptr: c.bytenr,
+        generation: ctx.generation,
+      },
+      b,
+      HEADER + k * keyPtr.size,
+    ),
+  );
   return seal(b);
 }
 
 /** Encodes every block at `addrs` (leaves, then node levels, root last) and hands each to `write`. */
-export function encodeTree(p: Packed, addrs: number[], ctx: BlockContext, write: (bytenr: number, block: Buffer) => void): void {
+export function encodeTree(
+  p: Packed,
+  addrs: number[],
+  ctx: BlockContext,
+  write: (bytenr: number, block: Buffer) => void,
+): void {
   let at = 0;
   let below = p.leaves.map((start, k) => {
     const end = p.leaves[k + 1] ?? p.items.length;

@@ -60,7 +60,12 @@ export const KEY = {
 export const BG = { DATA: 1n, SYSTEM: 2n, METADATA: 4n, DUP: 1n << 5n } as const;
 
 /** Feature flags mkfs.btrfs 6.2 sets by default (btrfs_tree.h / ctree.h BTRFS_FEATURE_*). */
-export const INCOMPAT = { MIXED_BACKREF: 1n << 0n, EXTENDED_IREF: 1n << 6n, SKINNY_METADATA: 1n << 8n, NO_HOLES: 1n << 9n } as const;
+export const INCOMPAT = {
+  MIXED_BACKREF: 1n << 0n,
+  EXTENDED_IREF: 1n << 6n,
+  SKINNY_METADATA: 1n << 8n,
+  NO_HOLES: 1n << 9n,
+} as const;
 export const COMPAT_RO = { FREE_SPACE_TREE: 1n, FREE_SPACE_TREE_VALID: 2n } as const;
 
 /** Header flags: BTRFS_HEADER_FLAG_WRITTEN, and the backref revision in the top byte (MIXED = 1). */

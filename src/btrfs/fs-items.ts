@@ -12,7 +12,15 @@ import { nameHash } from './checksum.js';
 import { dirItem, FILE_EXTENT, fileExtentHead, fileExtentReg, FT, inodeItem, inodeRef, KEY } from './format.js';
 import { type Inode, isInline } from './inodes.js';
 
-const FT_OF: Record<Node['type'], number> = { file: FT.REG_FILE, dir: FT.DIR, char: FT.CHRDEV, block: FT.BLKDEV, fifo: FT.FIFO, socket: FT.SOCK, symlink: FT.SYMLINK };
+const FT_OF: Record<Node['type'], number> = {
+  file: FT.REG_FILE,
+  dir: FT.DIR,
+  char: FT.CHRDEV,
+  block: FT.BLKDEV,
+  fifo: FT.FIFO,
+  socket: FT.SOCK,
+  symlink: FT.SYMLINK,
+};
 
 /** The kernel's dev_t, as btrfs stores inode->i_rdev: MKDEV(major, minor) = major << 20 | minor. */
 function rdevOf(node: Node): number {
@@ -22,12 +30,42 @@ function rdevOf(node: Node): number {
 /** struct btrfs_timespec: seconds as a signed 64-bit number (two's complement before 1970). */
 function times(t: Time) {
   const sec = BigInt.asUintN(64, BigInt(t.sec));
-  return { atimeSec: sec, atimeNsec: t.nsec, ctimeSec: sec, ctimeNsec: t.nsec, mtimeSec: sec, mtimeNsec: t.nsec, otimeSec: sec, otimeNsec: t.nsec };
+  return {
+    atimeSec: sec,
+    atimeNsec: t.nsec,
+    ctimeSec: sec,
+    ctimeNsec: t.nsec,
+    mtimeSec: sec,
+    mtimeNsec: t.nsec,
+    otimeSec: sec,
+    otimeNsec: t.nsec,
+  };
 }
 
 /** An inode item; exported for the root tree's and the relocation tree's own directories. */
-export function encodeInodeItem(v: { generation: number; size: number; nbytes: number; nlink: number; uid: number; gid: number; mode: number; rdev: number; time: Time }): Buffer {
-  return inodeItem.encode({ generation: v.generation, transid: v.generation, size: v.size, nbytes: v.nbytes, nlink: v.nlink, uid: v.uid, gid: v.gid, mode: v.mode, rdev: v.rdev, ...times(v.time) });
+export function encodeInodeItem(v: {
+  generation: number;
+  size: number;
+  nbytes: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  rdev: number;
+  time: Time;
+}): Buffer {
+  return inodeItem.encode({
+    generation: v.generation,
+    transid: v.generation,
+    size: v.size,
+    nbytes: v.nbytes,
+    nlink: v.nlink,
+    uid: v.uid,
+    gid: v.gid,
+    mode: v.mode,
+    rdev: v.rdev,
+    ...times(v.time),
+  });
 }
 
 function sizes(i: Inode): { size: number; nbytes: number } {
@@ -41,7 +79,14 @@ function sizes(i: Inode): { size: number; nbytes: number } {
 
 /** A dir_item with its name and data: for DIR_ITEM, DIR_INDEX (location = the inode) and XATTR_ITEM. */
 function dirEntry(ino: number, type: number, name: Buffer, data: Uint8Array, transid: number): Buffer {
-  const head = dirItem.encode({ locationObjectid: ino, locationType: ino ? KEY.INODE_ITEM : 0, transid, dataLen: data.length, nameLen: name.length, type });
+  const head = dirItem.encode({
+    locationObjectid: ino,
+    locationType: ino ? KEY.INODE_ITEM : 0,
+    transid,
+    dataLen: data.length,
+    nameLen: name.length,
+    type,
+  });
   return Buffer.concat([head, name, data]);
 }
 
@@ -52,7 +97,9 @@ function hashed(objectid: bigint, type: number, entries: { name: Buffer; bytes: 
     const h = nameHash(e.name);
     byHash.set(h, [...(byHash.get(h) ?? []), e.bytes]);
   }
-  return [...byHash.keys()].sort((a, b) => a - b).map((h) => ({ objectid, type, offset: BigInt(h), data: Buffer.concat(byHash.get(h)!) }));
+  return [...byHash.keys()]
+    .sort((a, b) => a - b)
+    .map((h) => ({ objectid, type, offset: BigInt(h), data: Buffer.concat(byHash.get(h)!) }));
 }
 
 /** The largest item a leaf holds: its data plus one item header. */
@@ -66,11 +113,16 @@ function refItems(i: Inode): Item[] {
     parts.push(inodeRef.encode({ index: r.index, nameLen: r.name.length }), r.name);
     byParent.set(r.parent, parts);
   }
-  return [...byParent.keys()].sort((a, b) => a - b).map((p) => {
-    const data = Buffer.concat(byParent.get(p)!);
-    if (data.length > MAX_ITEM) throw new Error(`btrfs: ${i.path}: ${data.length} bytes of hard-link names in one directory, more than one item holds (${MAX_ITEM}); this writer does not write extended inode refs — drop some of its hard links`);
-    return { objectid: BigInt(i.ino), type: KEY.INODE_REF, offset: BigInt(p), data };
-  });
+  return [...byParent.keys()]
+    .sort((a, b) => a - b)
+    .map((p) => {
+      const data = Buffer.concat(byParent.get(p)!);
+      if (data.length > MAX_ITEM)
+        throw new Error(
+          `btrfs: ${i.path}: ${data.length} bytes of hard-link names in one directory, more than one item holds (${MAX_ITEM}); this writer does not write extended inode refs — drop some of its hard links`,
+        );
+      return { objectid: BigInt(i.ino), type: KEY.INODE_REF, offset: BigInt(p), data };
+    });
 }
 
 function xattrItems(i: Inode, gen: number): Item[] {
@@ -78,7 +130,10 @@ function xattrItems(i: Inode, gen: number): Item[] {
     const name = Buffer.from(k, 'utf8');
     const bytes = dirEntry(0, FT.XATTR, name, v, gen);
     // BTRFS_MAX_XATTR_SIZE: an xattr is one item in one leaf
-    if (bytes.length > MAX_ITEM) throw new Error(`btrfs: ${i.path}: xattr ${k} of ${v.length} bytes does not fit in one item (${MAX_ITEM - 30 - name.length} bytes at most); drop or shorten it`);
+    if (bytes.length > MAX_ITEM)
+      throw new Error(
+        `btrfs: ${i.path}: xattr ${k} of ${v.length} bytes does not fit in one item (${MAX_ITEM - 30 - name.length} bytes at most); drop or shorten it`,
+      );
     return { name, bytes };
   });
   return hashed(BigInt(i.ino), KEY.XATTR_ITEM, entries);
@@ -86,8 +141,16 @@ function xattrItems(i: Inode, gen: number): Item[] {
 
 function dirItems(i: Inode, ftOf: (ino: number) => number, gen: number): Item[] {
   const id = BigInt(i.ino);
-  const byName = i.entries!.map((e) => ({ name: e.name, bytes: dirEntry(e.ino, ftOf(e.ino), e.name, Buffer.alloc(0), gen) }));
-  const byIndex = i.entries!.map((e, k) => ({ objectid: id, type: KEY.DIR_INDEX, offset: BigInt(e.index), data: byName[k].bytes }));
+  const byName = i.entries!.map((e) => ({
+    name: e.name,
+    bytes: dirEntry(e.ino, ftOf(e.ino), e.name, Buffer.alloc(0), gen),
+  }));
+  const byIndex = i.entries!.map((e, k) => ({
+    objectid: id,
+    type: KEY.DIR_INDEX,
+    offset: BigInt(e.index),
+    data: byName[k].bytes,
+  }));
   return hashed(id, KEY.DIR_ITEM, byName).concat(byIndex);
 }
 
@@ -108,7 +171,15 @@ function extentItems(i: Inode, gen: number): Item[] {
     objectid: id,
     type: KEY.EXTENT_DATA,
     offset: BigInt(e.fileOffset),
-    data: fileExtentReg.encode({ generation: gen, ramBytes: e.length, type: FILE_EXTENT.REG, diskBytenr: e.bytenr, diskNumBytes: e.length, offset: 0, numBytes: e.length }),
+    data: fileExtentReg.encode({
+      generation: gen,
+      ramBytes: e.length,
+      type: FILE_EXTENT.REG,
+      diskBytenr: e.bytenr,
+      diskNumBytes: e.length,
+      offset: 0,
+      numBytes: e.length,
+    }),
   }));
 }
 
@@ -119,10 +190,26 @@ export function fsTreeItems(inodes: Inode[], gen: number): Item[] {
   for (const i of inodes) {
     const n = i.node;
     const { size, nbytes } = sizes(i);
-    const data = encodeInodeItem({ generation: gen, size, nbytes, nlink: i.nlink, uid: n.uid, gid: n.gid, mode: S_IF[n.type] | n.mode, rdev: rdevOf(n), time: n.mtime });
-    const rest = n.type === 'dir' ? dirItems(i, ftOf, gen) : n.type === 'file' || n.type === 'symlink' ? extentItems(i, gen) : [];
+    const data = encodeInodeItem({
+      generation: gen,
+      size,
+      nbytes,
+      nlink: i.nlink,
+      uid: n.uid,
+      gid: n.gid,
+      mode: S_IF[n.type] | n.mode,
+      rdev: rdevOf(n),
+      time: n.mtime,
+    });
+    const rest =
+      n.type === 'dir' ? dirItems(i, ftOf, gen) : n.type === 'file' || n.type === 'symlink' ? extentItems(i, gen) : [];
     // one push per item: a directory can hold more items than a call has room for arguments
-    for (const it of [{ objectid: BigInt(i.ino), type: KEY.INODE_ITEM, offset: 0n, data }, ...refItems(i), ...xattrItems(i, gen)]) out.push(it);
+    for (const it of [
+      { objectid: BigInt(i.ino), type: KEY.INODE_ITEM, offset: 0n, data },
+      ...refItems(i),
+      ...xattrItems(i, gen),
+    ])
+      out.push(it);
     for (const it of rest) out.push(it);
   }
   return out;

@@ -42,7 +42,14 @@ export function numberInodes(tree: Tree): Inode[] {
   const add = (node: Node, path: string): Inode => {
     let i = byNode.get(node);
     if (!i) {
-      i = { ino: ROOT_INO + inodes.length, node, path, nlink: node.type === 'dir' ? 1 : counts.get(node)!, refs: [], extents: [] };
+      i = {
+        ino: ROOT_INO + inodes.length,
+        node,
+        path,
+        nlink: node.type === 'dir' ? 1 : counts.get(node)!,
+        refs: [],
+        extents: [],
+      };
       byNode.set(node, i);
       inodes.push(i);
     }

@@ -41,14 +41,19 @@ export class Space {
   ) {}
 
   private skipExcluded(): void {
-    for (const s of SUPER_STRIPES) if (this.next >= s.start && this.next < s.start + s.length) this.next = s.start + s.length;
+    for (const s of SUPER_STRIPES)
+      if (this.next >= s.start && this.next < s.start + s.length) this.next = s.start + s.length;
   }
 
   /** How far from `next` a run may go: to the next mirror stripe or break. */
   private limit(): number {
     let end = Infinity;
     for (const s of SUPER_STRIPES) if (s.start > this.next) end = Math.min(end, s.start);
-    if (this.breakEvery !== Infinity) end = Math.min(end, this.breakFrom + (Math.floor((this.next - this.breakFrom) / this.breakEvery) + 1) * this.breakEvery);
+    if (this.breakEvery !== Infinity)
+      end = Math.min(
+        end,
+        this.breakFrom + (Math.floor((this.next - this.breakFrom) / this.breakEvery) + 1) * this.breakEvery,
+      );
     return end;
   }
 
@@ -81,13 +86,16 @@ export class Space {
 export function dataChunks(end: number): Run[] {
   const stop = Math.max(alignUp(end, MIB), DATA_START + MIB);
   const out: Run[] = [];
-  for (let s = DATA_START; s < stop; s += DATA_CHUNK_MAX) out.push({ start: s, length: Math.min(DATA_CHUNK_MAX, stop - s) });
+  for (let s = DATA_START; s < stop; s += DATA_CHUNK_MAX)
+    out.push({ start: s, length: Math.min(DATA_CHUNK_MAX, stop - s) });
   return out;
 }
 
 /** The parts of `chunk` that are neither in `used` (sorted, disjoint) nor in a mirror stripe. */
 export function freeRanges(chunk: Run, used: Run[]): Run[] {
-  const taken = [...used, ...SUPER_STRIPES].filter((r) => r.start < chunk.start + chunk.length && r.start + r.length > chunk.start).sort((a, b) => a.start - b.start);
+  const taken = [...used, ...SUPER_STRIPES]
+    .filter((r) => r.start < chunk.start + chunk.length && r.start + r.length > chunk.start)
+    .sort((a, b) => a.start - b.start);
   const out: Run[] = [];
   let at = chunk.start;
   for (const r of taken) {
@@ -102,6 +110,7 @@ export function freeRanges(chunk: Run, used: Run[]): Run[] {
 /** Where a DUP chunk's second copy of `length` bytes goes: from `after`, past any mirror stripe it would hold. */
 export function secondCopy(after: number, length: number): number {
   let at = after;
-  for (const s of SUPER_STRIPES) if (s.start < at + length && s.start + s.length > at) at = alignUp(s.start + s.length, MIB);
+  for (const s of SUPER_STRIPES)
+    if (s.start < at + length && s.start + s.length > at) at = alignUp(s.start + s.length, MIB);
   return at;
 }

@@ -8,8 +8,18 @@ import { blockCount, type Packed, pack, rootLevel } from './btree.js';
 import { BG, NODE, OBJ } from './format.js';
 import { alignUp, dataChunks, MIB, type Run, secondCopy, Space, SYSTEM_CHUNK, SYSTEM_COPY } from './layout.js';
 import {
-  type Chunk, chunkTreeItems, type DataExtent, devTreeItems, extentTreeItems, freeSpaceItems, type Ids, relocTreeItems, type RootInfo, rootTreeItems,
-  type TreeBlock, uuidTreeItems,
+  type Chunk,
+  chunkTreeItems,
+  type DataExtent,
+  devTreeItems,
+  extentTreeItems,
+  freeSpaceItems,
+  type Ids,
+  relocTreeItems,
+  type RootInfo,
+  rootTreeItems,
+  type TreeBlock,
+  uuidTreeItems,
 } from './meta-items.js';
 
 export interface PlannedTree {
@@ -38,7 +48,16 @@ export interface PlanInput {
 }
 
 /** Trees in the METADATA chunk, in address order (the chunk tree lives in the SYSTEM chunk). */
-const META_ORDER = [OBJ.ROOT_TREE, OBJ.EXTENT_TREE, OBJ.DEV_TREE, OBJ.FS_TREE, OBJ.CSUM_TREE, OBJ.FREE_SPACE_TREE, OBJ.UUID_TREE, OBJ.DATA_RELOC_TREE];
+const META_ORDER = [
+  OBJ.ROOT_TREE,
+  OBJ.EXTENT_TREE,
+  OBJ.DEV_TREE,
+  OBJ.FS_TREE,
+  OBJ.CSUM_TREE,
+  OBJ.FREE_SPACE_TREE,
+  OBJ.UUID_TREE,
+  OBJ.DATA_RELOC_TREE,
+];
 /** Free room in the METADATA chunk for the kernel's copy-on-write: a quarter of it, at least 8 MiB. */
 const metaSlack = (used: number) => Math.max(8 * MIB, Math.ceil(used / 4));
 
@@ -53,10 +72,18 @@ function assign(packed: Map<bigint, Packed>, input: PlanInput): Layout {
   const metaStart = data[data.length - 1].start + data[data.length - 1].length;
   const addrs = new Map<bigint, number[]>();
   const sys = new Space(SYSTEM_CHUNK.start);
-  addrs.set(OBJ.CHUNK_TREE, Array.from({ length: blockCount(packed.get(OBJ.CHUNK_TREE)!) }, () => sys.block()));
-  if (sys.next > SYSTEM_CHUNK.start + SYSTEM_CHUNK.length) throw new Error('btrfs: the chunk tree outgrew the system chunk');
+  addrs.set(
+    OBJ.CHUNK_TREE,
+    Array.from({ length: blockCount(packed.get(OBJ.CHUNK_TREE)!) }, () => sys.block()),
+  );
+  if (sys.next > SYSTEM_CHUNK.start + SYSTEM_CHUNK.length)
+    throw new Error('btrfs: the chunk tree outgrew the system chunk');
   const meta = new Space(metaStart);
-  for (const id of META_ORDER) addrs.set(id, Array.from({ length: blockCount(packed.get(id)!) }, () => meta.block()));
+  for (const id of META_ORDER)
+    addrs.set(
+      id,
+      Array.from({ length: blockCount(packed.get(id)!) }, () => meta.block()),
+    );
   const used = meta.next - metaStart;
   const metaLen = alignUp(used + metaSlack(used), MIB);
   const copy = secondCopy(metaStart + metaLen, metaLen);
@@ -85,7 +112,8 @@ function rebuild(packed: Map<bigint, Packed>, l: Layout, input: PlanInput): Map<
       blocks.push({ bytenr: addrs[k], level, owner: id });
       usedRuns.push({ start: addrs[k], length: NODE });
     });
-    if (id !== OBJ.ROOT_TREE && id !== OBJ.CHUNK_TREE) roots.push({ id, bytenr: addrs[addrs.length - 1], level: rootLevel(p), blocks: addrs.length });
+    if (id !== OBJ.ROOT_TREE && id !== OBJ.CHUNK_TREE)
+      roots.push({ id, bytenr: addrs[addrs.length - 1], level: rootLevel(p), blocks: addrs.length });
   }
   roots.sort((a, b) => (a.id < b.id ? -1 : 1));
   const next = new Map(packed);
@@ -100,7 +128,11 @@ function rebuild(packed: Map<bigint, Packed>, l: Layout, input: PlanInput): Map<
 function sameShapes(a: Map<bigint, Packed>, b: Map<bigint, Packed>): boolean {
   for (const [id, p] of a) {
     const q = b.get(id)!;
-    if (p.leaves.join() !== q.leaves.join() || p.nodes.map((n) => n.length).join() !== q.nodes.map((n) => n.length).join()) return false;
+    if (
+      p.leaves.join() !== q.leaves.join() ||
+      p.nodes.map((n) => n.length).join() !== q.nodes.map((n) => n.length).join()
+    )
+      return false;
   }
   return true;
 }
@@ -112,7 +144,8 @@ export function planMetadata(input: PlanInput): Plan {
     [OBJ.UUID_TREE, pack(OBJ.UUID_TREE, uuidTreeItems(input.ids))],
     [OBJ.DATA_RELOC_TREE, pack(OBJ.DATA_RELOC_TREE, relocTreeItems(input.ids, input.epoch))],
   ]);
-  for (const id of [OBJ.CHUNK_TREE, OBJ.ROOT_TREE, OBJ.DEV_TREE, OBJ.EXTENT_TREE, OBJ.FREE_SPACE_TREE]) packed.set(id, pack(id, []));
+  for (const id of [OBJ.CHUNK_TREE, OBJ.ROOT_TREE, OBJ.DEV_TREE, OBJ.EXTENT_TREE, OBJ.FREE_SPACE_TREE])
+    packed.set(id, pack(id, []));
   for (let round = 0; round < 20; round++) {
     const layout = assign(packed, input);
     const next = rebuild(packed, layout, input);

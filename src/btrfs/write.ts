@@ -55,7 +55,11 @@ function writeExtent(out: ImageSink, i: Inode, e: Inode['extents'][number], hash
   return csums;
 }
 
-function writeData(out: ImageSink, inodes: Inode[], hash: Hash): { extents: DataExtent[]; csums: { bytenr: number; csums: Uint32Array }[] } {
+function writeData(
+  out: ImageSink,
+  inodes: Inode[],
+  hash: Hash,
+): { extents: DataExtent[]; csums: { bytenr: number; csums: Uint32Array }[] } {
   const extents: DataExtent[] = [];
   const csums: { bytenr: number; csums: Uint32Array }[] = [];
   for (const i of inodes) {
@@ -78,7 +82,13 @@ function deriveIds(fsTree: Packed, dataHash: Hash): Ids {
     u[8] = (u[8] & 0x3f) | 0x80;
     return Buffer.from(u);
   };
-  return { fsid: uuid('fsid'), devUuid: uuid('dev'), chunkTreeUuid: uuid('chunk-tree'), fsTreeUuid: uuid('fs-tree'), generation: GENERATION };
+  return {
+    fsid: uuid('fsid'),
+    devUuid: uuid('dev'),
+    chunkTreeUuid: uuid('chunk-tree'),
+    fsTreeUuid: uuid('fs-tree'),
+    generation: GENERATION,
+  };
 }
 
 /** Writes zeros wherever nothing was written (preallocate), in pieces of at most 8 MiB. */
@@ -105,7 +115,15 @@ export function writeBtrfs(tree: Tree, out: ImageSink, o: BtrfsOptions): void {
   const fsTree = pack(OBJ.FS_TREE, fsTreeItems(inodes, GENERATION));
   const csumTree = pack(OBJ.CSUM_TREE, csumTreeItems(data.csums));
   const ids = deriveIds(fsTree, dataHash);
-  const plan = planMetadata({ dataEnd: space.next, data: data.extents, fsTree, csumTree, ids, epoch: o.epoch, sizeBufferMb: o.sizeBufferMb });
+  const plan = planMetadata({
+    dataEnd: space.next,
+    data: data.extents,
+    fsTree,
+    csumTree,
+    ids,
+    epoch: o.epoch,
+    sizeBufferMb: o.sizeBufferMb,
+  });
   const ctx: BlockContext = { fsid: ids.fsid, chunkTreeUuid: ids.chunkTreeUuid, generation: GENERATION };
   const written: Run[] = data.extents.map((e) => ({ start: e.bytenr, length: e.length }));
   for (const t of plan.trees) {

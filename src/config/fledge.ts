@@ -16,7 +16,14 @@ import type {
 } from './types.js';
 import { checkPluginForm, isPluginForm } from './plugin-form.js';
 import { Checker, ConfigError, isHttpUrl, readTomlFile, type Table } from './toml-file.js';
-import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, COMPRESSOR_LEVELS, COMPRESSOR_NAMES, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR } from '../squashfs/limits.js';
+import {
+  BLOCK_SIZE_MAX,
+  BLOCK_SIZE_MIN,
+  COMPRESSOR_LEVELS,
+  COMPRESSOR_NAMES,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_COMPRESSOR,
+} from '../squashfs/limits.js';
 
 export { ConfigError, formatProblem } from './toml-file.js';
 
@@ -24,7 +31,17 @@ const TOP = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'ma
 const SECTIONS = ['agent', 'source', 'filesystem', 'init', 'mappings'];
 const AGENT_KEYS = ['source_strategy', 'version', 'path', 'url', 'checksum'];
 const SOURCE_KEYS = ['image', 'dockerfile', 'context', 'target', 'build_args', 'busybox_url', 'busybox_sha256'];
-const FS_KEYS = ['type', 'compression', 'compression_level', 'block_size', 'overlay_size', 'size_buffer_mb', 'preallocate', 'disk_format', 'qcow2_compression'];
+const FS_KEYS = [
+  'type',
+  'compression',
+  'compression_level',
+  'block_size',
+  'overlay_size',
+  'size_buffer_mb',
+  'preallocate',
+  'disk_format',
+  'qcow2_compression',
+];
 const INIT_KEYS = ['path', 'none'];
 const STRATEGIES: readonly Strategy[] = ['oci_rootfs', 'initramfs'];
 const AGENT_STRATEGIES = ['release', 'local', 'http'] as const;
@@ -47,7 +64,8 @@ const AGENT_KEY_OWNER: Record<string, (typeof AGENT_STRATEGIES)[number]> = {
 /** 1 TiB of free space in an ext4 image: far more than a root filesystem needs, small enough to plan in memory */
 const MAX_SIZE_BUFFER_MB = 1 << 20;
 
-const MISSING_FIX = 'pass --config <path to fledge.toml>, or create fledge.toml in this folder (see the README for an example)';
+const MISSING_FIX =
+  'pass --config <path to fledge.toml>, or create fledge.toml in this folder (see the README for an example)';
 
 export interface CheckOptions {
   /** the image comes from elsewhere (--docker-archive): oci_rootfs needs no [source] image */
@@ -110,7 +128,10 @@ function checkInit(
   if (!t) return data.init === undefined ? { mode: 'default' } : undefined;
   c.keys(t, ['init'], { allowed: INIT_KEYS, topLevel: TOP });
   if (strategy === 'oci_rootfs')
-    c.report(['init'], 'is only used with strategy = "initramfs"; remove the [init] section (an oci_rootfs image keeps its own init)');
+    c.report(
+      ['init'],
+      'is only used with strategy = "initramfs"; remove the [init] section (an oci_rootfs image keeps its own init)',
+    );
   const p = c.str(t, 'path', ['init'], { nonEmpty: true });
   const none = c.bool(t, 'none', ['init']);
   if (none === true && p !== undefined) {
@@ -136,7 +157,10 @@ function checkAgent(
   const t = c.table(data, 'agent', [], '[agent] with source_strategy = "release" and version = "latest"');
   if (data.agent === undefined) {
     if (strategy === 'oci_rootfs')
-      c.missing(['agent'], 'an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"');
+      c.missing(
+        ['agent'],
+        'an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"',
+      );
     if (strategy === 'initramfs' && init?.mode === 'default') return { source_strategy: 'release', version: 'latest' };
     return undefined;
   }
@@ -144,7 +168,10 @@ function checkAgent(
   c.keys(t, ['agent'], { allowed: AGENT_KEYS, topLevel: TOP });
   if (strategy === 'initramfs' && init && init.mode !== 'default') {
     const why = init.mode === 'custom' ? '[init] path is set (custom init)' : '[init] none = true';
-    c.report(['agent'], `is not allowed when ${why}: the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel`);
+    c.report(
+      ['agent'],
+      `is not allowed when ${why}: the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel`,
+    );
   }
   const sp = ['agent'];
   const kind = c.oneOf(
@@ -167,11 +194,14 @@ function checkAgent(
         c.missing(['agent', 'version'], 'version = "latest" (or a release tag such as "v0.6.5") under [agent]');
       return version !== undefined ? { source_strategy: 'release', version } : undefined;
     case 'local':
-      if (p === undefined && t.path === undefined) c.missing(['agent', 'path'], 'path = "./kestrel" (the agent binary, relative to this file) under [agent]');
+      if (p === undefined && t.path === undefined)
+        c.missing(['agent', 'path'], 'path = "./kestrel" (the agent binary, relative to this file) under [agent]');
       return p !== undefined ? { source_strategy: 'local', path: resolve(p) } : undefined;
     case 'http': {
-      if (url === undefined && t.url === undefined) c.missing(['agent', 'url'], 'url = "https://.../kestrel" under [agent]');
-      if (url !== undefined && !isHttpUrl(url)) c.report(['agent', 'url'], `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
+      if (url === undefined && t.url === undefined)
+        c.missing(['agent', 'url'], 'url = "https://.../kestrel" under [agent]');
+      if (url !== undefined && !isHttpUrl(url))
+        c.report(['agent', 'url'], `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
       const checksum = checksumRaw === undefined ? undefined : sha256(c, checksumRaw, ['agent', 'checksum']);
       if (url === undefined || !isHttpUrl(url) || (checksumRaw !== undefined && !checksum)) return undefined;
       return checksum ? { source_strategy: 'http', url, checksum } : { source_strategy: 'http', url };
@@ -183,7 +213,10 @@ function checkAgent(
 function sha256(c: Checker, value: string, at: (string | number)[]): string | undefined {
   const hex = value.trim().replace(/^sha256:/i, '');
   if (/^[0-9a-fA-F]{64}$/.test(hex)) return hex.toLowerCase();
-  c.report(at, `must be a sha256 digest: 64 hex digits, optionally prefixed with "sha256:" (got ${JSON.stringify(value)}); compute it with sha256sum`);
+  c.report(
+    at,
+    `must be a sha256 digest: 64 hex digits, optionally prefixed with "sha256:" (got ${JSON.stringify(value)}); compute it with sha256sum`,
+  );
   return undefined;
 }
 
@@ -208,19 +241,36 @@ function checkSource(
   const busyboxShaRaw = c.str(s, 'busybox_sha256', sp, { nonEmpty: true });
 
   if (s.image !== undefined && s.dockerfile !== undefined)
-    c.report(['source', 'dockerfile'], 'cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one');
+    c.report(
+      ['source', 'dockerfile'],
+      'cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one',
+    );
   if (strategy === 'oci_rootfs' && s.image === undefined && s.dockerfile === undefined && !o.imageGiven)
-    c.missing(['source'], 'source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar');
+    c.missing(
+      ['source'],
+      'source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
+    );
   if (s.dockerfile === undefined)
     for (const key of ['context', 'target', 'build_args'])
-      if (s[key] !== undefined) c.report(['source', key], 'is only used with source.dockerfile; add dockerfile = "./Dockerfile" or remove this key');
+      if (s[key] !== undefined)
+        c.report(
+          ['source', key],
+          'is only used with source.dockerfile; add dockerfile = "./Dockerfile" or remove this key',
+        );
   if (strategy === 'oci_rootfs')
     for (const key of ['busybox_url', 'busybox_sha256'])
-      if (s[key] !== undefined) c.report(['source', key], 'is only used with strategy = "initramfs"; remove it (an oci_rootfs image brings its own userland)');
+      if (s[key] !== undefined)
+        c.report(
+          ['source', key],
+          'is only used with strategy = "initramfs"; remove it (an oci_rootfs image brings its own userland)',
+        );
   // busybox_url: an http(s):// or file:// URL, or a local path (resolved like every other path)
   const busyboxIsUrl = busyboxUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(busyboxUrl);
   if (busyboxIsUrl && !isHttpUrl(busyboxUrl!) && !/^file:\/\/\//i.test(busyboxUrl!))
-    c.report(['source', 'busybox_url'], `must be an http(s):// URL, a file:/// URL or a local path (got ${JSON.stringify(busyboxUrl)})`);
+    c.report(
+      ['source', 'busybox_url'],
+      `must be an http(s):// URL, a file:/// URL or a local path (got ${JSON.stringify(busyboxUrl)})`,
+    );
   const busyboxSha = busyboxShaRaw === undefined ? undefined : sha256(c, busyboxShaRaw, ['source', 'busybox_sha256']);
 
   const out: SourceConfig = { build_args: buildArgs ?? {} };
@@ -240,28 +290,54 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   const t = c.table(data, 'filesystem', [], '[filesystem] with type = "squashfs"');
   if (data.filesystem === undefined) {
     if (strategy === 'oci_rootfs')
-      c.missing(['filesystem'], 'a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"');
+      c.missing(
+        ['filesystem'],
+        'a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"',
+      );
     return undefined;
   }
   if (!t) return undefined;
   const fp = ['filesystem'];
   c.keys(t, fp, { allowed: FS_KEYS, topLevel: TOP });
   if (strategy === 'initramfs')
-    c.report(fp, 'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)');
+    c.report(
+      fp,
+      'is only used with strategy = "oci_rootfs"; remove the [filesystem] section (an initramfs is always a gzip-compressed cpio archive)',
+    );
   const type = c.oneOf(c.str(t, 'type', fp), FS_TYPES, ['filesystem', 'type']);
-  const compression = c.oneOf(c.str(t, 'compression', fp), COMPRESSIONS, ['filesystem', 'compression']) ?? DEFAULT_COMPRESSOR;
+  const compression =
+    c.oneOf(c.str(t, 'compression', fp), COMPRESSIONS, ['filesystem', 'compression']) ?? DEFAULT_COMPRESSOR;
   const levels = COMPRESSOR_LEVELS[compression];
-  const level = c.int(t, 'compression_level', fp, 1, LEVEL_MAX, `compression_level = ${COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel}`);
+  const level = c.int(
+    t,
+    'compression_level',
+    fp,
+    1,
+    LEVEL_MAX,
+    `compression_level = ${COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel}`,
+  );
   if (compression === 'gzip' && level !== undefined && level > levels.max)
-    c.report(['filesystem', 'compression_level'], `gzip levels are 1 to ${levels.max} (got ${level}); e.g. compression_level = ${levels.defaultLevel}, or compression = "zstd" for levels up to ${LEVEL_MAX}`);
+    c.report(
+      ['filesystem', 'compression_level'],
+      `gzip levels are 1 to ${levels.max} (got ${level}); e.g. compression_level = ${levels.defaultLevel}, or compression = "zstd" for levels up to ${LEVEL_MAX}`,
+    );
   if (compression === 'lz4' && level !== undefined)
-    c.report(['filesystem', 'compression_level'], 'lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"');
+    c.report(
+      ['filesystem', 'compression_level'],
+      'lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"',
+    );
   const blockSize = c.int(t, 'block_size', fp, BLOCK_SIZE_MIN, BLOCK_SIZE_MAX, `block_size = ${DEFAULT_BLOCK_SIZE}`);
   if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
-    c.report(['filesystem', 'block_size'], `must be a power of two (got ${blockSize}); e.g. block_size = ${DEFAULT_BLOCK_SIZE} (128 KiB) or ${BLOCK_SIZE_MAX} (1 MiB)`);
+    c.report(
+      ['filesystem', 'block_size'],
+      `must be a power of two (got ${blockSize}); e.g. block_size = ${DEFAULT_BLOCK_SIZE} (128 KiB) or ${BLOCK_SIZE_MAX} (1 MiB)`,
+    );
   const overlay = c.str(t, 'overlay_size', fp);
   if (overlay !== undefined && !/^[1-9][0-9]*[KMGT]?$/i.test(overlay))
-    c.report(['filesystem', 'overlay_size'], `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`);
+    c.report(
+      ['filesystem', 'overlay_size'],
+      `must be a size: digits with an optional K, M, G or T suffix (got ${JSON.stringify(overlay)}); e.g. overlay_size = "1G"`,
+    );
   const buffer = c.int(t, 'size_buffer_mb', fp, 0, MAX_SIZE_BUFFER_MB, 'size_buffer_mb = 100');
   const prealloc = c.bool(t, 'preallocate', fp);
   const diskFormat = c.oneOf(c.str(t, 'disk_format', fp), DISK_FORMATS, ['filesystem', 'disk_format']);
@@ -308,7 +384,10 @@ function checkMappings(c: Checker, data: Table, resolve: (p: string) => string):
       continue;
     }
     if (src.trim() === '') {
-      c.report(at, 'has an empty source path; write the local file or folder as the key, e.g. "./myapp" = "/usr/bin/myapp"');
+      c.report(
+        at,
+        'has an empty source path; write the local file or folder as the key, e.g. "./myapp" = "/usr/bin/myapp"',
+      );
       continue;
     }
     if (!dst.startsWith('/')) {
@@ -316,7 +395,10 @@ function checkMappings(c: Checker, data: Table, resolve: (p: string) => string):
       continue;
     }
     if (dst.split('/').includes('..')) {
-      c.report(at, `destination ${JSON.stringify(dst)} must not contain a ".." component; write the plain absolute path`);
+      c.report(
+        at,
+        `destination ${JSON.stringify(dst)} must not contain a ".." component; write the plain absolute path`,
+      );
       continue;
     }
     out.push({ source: resolve(src), destination: dst });

@@ -39,7 +39,10 @@ export function imageDefaults(configBlob: Buffer): ImageDefaults {
     .filter((n) => n >= 1 && n <= 65535)
     .sort((a, b) => a - b);
   const labels = typeof c.Labels === 'object' && c.Labels ? (c.Labels as Record<string, unknown>) : {};
-  const version = typeof labels[VERSION_LABEL] === 'string' && labels[VERSION_LABEL].trim() ? labels[VERSION_LABEL].trim() : undefined;
+  const version =
+    typeof labels[VERSION_LABEL] === 'string' && labels[VERSION_LABEL].trim()
+      ? labels[VERSION_LABEL].trim()
+      : undefined;
   return { tcpPorts: [...new Set(tcpPorts)], version, argv: [...strings(c.Entrypoint), ...strings(c.Cmd)] };
 }
 
@@ -52,11 +55,18 @@ export function baseUrlFromImage(d: ImageDefaults): string | undefined {
  * The manifest template the image alone gives (no manifest.toml): `missing` names each
  * field Volant requires that the image cannot supply.
  */
-export function templateFromImage(name: string, d: ImageDefaults, file: string): { template?: ManifestTemplate; missing: string[] } {
+export function templateFromImage(
+  name: string,
+  d: ImageDefaults,
+  file: string,
+): { template?: ManifestTemplate; missing: string[] } {
   const baseUrl = baseUrlFromImage(d);
   const missing: string[] = [];
   if (!d.argv.length || !d.argv[0].trim()) missing.push('workload.entrypoint (no Entrypoint or Cmd)');
-  if (!baseUrl) missing.push(`workload.base_url (${d.tcpPorts.length ? `${d.tcpPorts.length} tcp ports exposed, not one` : 'no tcp port exposed'})`);
+  if (!baseUrl)
+    missing.push(
+      `workload.base_url (${d.tcpPorts.length ? `${d.tcpPorts.length} tcp ports exposed, not one` : 'no tcp port exposed'})`,
+    );
   if (missing.length) return { missing };
   const template: ManifestTemplate = {
     file,

@@ -29,7 +29,8 @@ export interface CloudInitDoc {
 }
 
 /** The schema the seeds' manifests name (seeds 000, 004). */
-export const MANIFEST_SCHEMA = 'https://raw.githubusercontent.com/volantvm/volant/main/docs/schemas/plugin-manifest-v1.json';
+export const MANIFEST_SCHEMA =
+  'https://raw.githubusercontent.com/volantvm/volant/main/docs/schemas/plugin-manifest-v1.json';
 /** schema_version values written as given: Volant trims it and never checks it; the seeds write both. */
 export const SCHEMA_VERSIONS = ['v1', '1.0'] as const;
 
@@ -87,10 +88,34 @@ export interface ArtifactRef {
 }
 
 const TOP = [
-  'schema_version', 'name', 'version', 'runtime', 'enabled', 'resources', 'workload', 'network', 'env',
-  'health_check', 'actions', 'disks', 'cloud_init', 'devices', 'labels',
+  'schema_version',
+  'name',
+  'version',
+  'runtime',
+  'enabled',
+  'resources',
+  'workload',
+  'network',
+  'env',
+  'health_check',
+  'actions',
+  'disks',
+  'cloud_init',
+  'devices',
+  'labels',
 ] as const;
-const SECTIONS = ['resources', 'workload', 'network', 'env', 'health_check', 'actions', 'disks', 'cloud_init', 'devices', 'labels'];
+const SECTIONS = [
+  'resources',
+  'workload',
+  'network',
+  'env',
+  'health_check',
+  'actions',
+  'disks',
+  'cloud_init',
+  'devices',
+  'labels',
+];
 const WORKLOAD_KEYS = ['type', 'entrypoint', 'args', 'base_url', 'workdir', 'env'];
 const NETWORK_KEYS = ['mode', 'expose', 'subnet', 'gateway', 'auto_assign'];
 const EXPOSE_KEYS = ['port', 'protocol', 'host_port'];
@@ -104,7 +129,8 @@ export const MAX_MEMORY_MB = 1 << 20;
 const MAX_TIMEOUT_MS = 86_400_000;
 const DISK_FORMATS = ['raw', 'qcow2', 'squashfs', 'ext4', 'xfs', 'btrfs'] as const;
 
-const MISSING_FIX = 'pass --manifest <path to manifest.toml>, or create manifest.toml in this folder (see the README for an example)';
+const MISSING_FIX =
+  'pass --manifest <path to manifest.toml>, or create manifest.toml in this folder (see the README for an example)';
 
 export function loadManifestTemplate(file: string): ManifestTemplate {
   const { template, problems } = checkManifestTemplate(file);
@@ -132,7 +158,8 @@ export function checkManifestTemplate(file: string): { template?: ManifestTempla
   const problems = c.sorted();
   const { name, version, runtime } = top;
   const { entrypoint, baseUrl, missingBaseUrl } = workload;
-  if (problems.length || !name || !version || !runtime || !entrypoint || (!baseUrl && !missingBaseUrl)) return { problems };
+  if (problems.length || !name || !version || !runtime || !entrypoint || (!baseUrl && !missingBaseUrl))
+    return { problems };
   const template: ManifestTemplate = {
     file: path.resolve(file),
     schema_version: top.schema,
@@ -162,12 +189,20 @@ const RULES = { topLevel: TOP };
 function checkTop(c: Checker, d: Table) {
   const schema = c.str(d, 'schema_version', []) ?? 'v1';
   if (!(SCHEMA_VERSIONS as readonly string[]).includes(schema))
-    c.report(['schema_version'], `unsupported ${JSON.stringify(schema)}; use schema_version = "v1" or "1.0" (or leave it out)`);
+    c.report(
+      ['schema_version'],
+      `unsupported ${JSON.stringify(schema)}; use schema_version = "v1" or "1.0" (or leave it out)`,
+    );
   const name = c.str(d, 'name', [], { required: 'name = "myapp" at the top of the file' });
   if (name && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-    c.report(['name'], `must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got ${JSON.stringify(name)}; e.g. name = "nginx"`);
+    c.report(
+      ['name'],
+      `must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got ${JSON.stringify(name)}; e.g. name = "nginx"`,
+    );
   const version = c.str(d, 'version', [], { required: 'version = "1.0.0" at the top of the file' });
-  const runtime = c.str(d, 'runtime', [], { required: 'runtime = "myapp" at the top of the file (usually the same as name)' });
+  const runtime = c.str(d, 'runtime', [], {
+    required: 'runtime = "myapp" at the top of the file (usually the same as name)',
+  });
   const enabled = c.bool(d, 'enabled', []) ?? true;
   return { schema, name, version, runtime, enabled };
 }
@@ -191,7 +226,10 @@ function checkNetwork(c: Checker, d: Table): ManifestTemplate['network'] {
   const gateway = c.str(net, 'gateway', np, { nonEmpty: true });
   const autoAssign = c.bool(net, 'auto_assign', np);
   if (mode === 'bridged' && subnet && !gateway && !autoAssign)
-    c.report(['network', 'subnet'], 'in bridged mode a subnet needs a gateway; add gateway = "10.1.0.1" or auto_assign = true');
+    c.report(
+      ['network', 'subnet'],
+      'in bridged mode a subnet needs a gateway; add gateway = "10.1.0.1" or auto_assign = true',
+    );
   const expose: ManifestTemplate['network']['expose'] = [];
   (c.tables(net, 'expose', np, '[[network.expose]] port = 80') ?? []).forEach((e, i) => {
     const ep: KeyPath = ['network', 'expose', i];
@@ -200,7 +238,8 @@ function checkNetwork(c: Checker, d: Table): ManifestTemplate['network'] {
     if (e.port === undefined) c.missing([...ep, 'port'], 'port = 8080');
     const protocol = c.oneOf(c.str(e, 'protocol', ep), ['tcp', 'udp'] as const, [...ep, 'protocol']) ?? 'tcp';
     const hostPort = c.int(e, 'host_port', ep, 1, 65535, 'host_port = 8080');
-    if (port !== undefined) expose.push(hostPort !== undefined ? { port, protocol, host_port: hostPort } : { port, protocol });
+    if (port !== undefined)
+      expose.push(hostPort !== undefined ? { port, protocol, host_port: hostPort } : { port, protocol });
   });
   const network: ManifestTemplate['network'] = { mode, expose };
   if (subnet) network.subnet = subnet;
@@ -213,17 +252,24 @@ function checkNetwork(c: Checker, d: Table): ManifestTemplate['network'] {
 function checkWorkload(c: Checker, d: Table, expose: ManifestTemplate['network']['expose']) {
   const wp = ['workload'];
   const w = c.table(d, 'workload', [], '[workload] with entrypoint = "/usr/bin/myapp"');
-  if (d.workload === undefined) c.missing(wp, 'a [workload] section with entrypoint = "/usr/bin/myapp" (the command the agent starts)');
+  if (d.workload === undefined)
+    c.missing(wp, 'a [workload] section with entrypoint = "/usr/bin/myapp" (the command the agent starts)');
   const wl = w ?? {};
   if (w) c.keys(w, wp, { allowed: WORKLOAD_KEYS, ...RULES });
   const typeRaw = c.str(wl, 'type', wp);
   if (typeRaw !== undefined && typeRaw !== 'http')
-    c.report(['workload', 'type'], `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key`);
+    c.report(
+      ['workload', 'type'],
+      `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key`,
+    );
   const entrypoint = workloadArgv(c, wl, w !== undefined);
   let baseUrl = c.str(wl, 'base_url', wp, { nonEmpty: true });
   let missingBaseUrl: Problem | undefined;
   if (baseUrl !== undefined && !isHttpUrl(baseUrl)) {
-    c.report(['workload', 'base_url'], `must be an http:// or https:// URL (got ${JSON.stringify(baseUrl)}); e.g. base_url = "http://127.0.0.1:8080"`);
+    c.report(
+      ['workload', 'base_url'],
+      `must be an http:// or https:// URL (got ${JSON.stringify(baseUrl)}); e.g. base_url = "http://127.0.0.1:8080"`,
+    );
     baseUrl = undefined;
   } else if (baseUrl === undefined && wl.base_url === undefined && w) {
     const tcp = expose.find((e) => e.protocol === 'tcp');
@@ -231,7 +277,8 @@ function checkWorkload(c: Checker, d: Table, expose: ManifestTemplate['network']
     else missingBaseUrl = missingBaseUrlProblem(c);
   }
   const workdir = c.str(wl, 'workdir', wp, { nonEmpty: true });
-  if (workdir !== undefined && !workdir.startsWith('/')) c.report(['workload', 'workdir'], `must be an absolute path inside the VM (got ${JSON.stringify(workdir)})`);
+  if (workdir !== undefined && !workdir.startsWith('/'))
+    c.report(['workload', 'workdir'], `must be an absolute path inside the VM (got ${JSON.stringify(workdir)})`);
   const topEnv = c.strMap(d, 'env', [], '[env] with LOG_LEVEL = "info"') ?? {};
   const wEnv = c.strMap(wl, 'env', wp, 'env = { LOG_LEVEL = "info" }') ?? {};
   return { entrypoint, baseUrl, missingBaseUrl, workdir, env: { ...topEnv, ...wEnv } };
@@ -244,7 +291,11 @@ function checkHealthCheck(c: Checker, d: Table): ManifestTemplate['health_check'
   const hp = ['health_check'];
   c.keys(hc, hp, { allowed: ['endpoint', 'timeout_ms'], ...RULES });
   const endpoint = c.str(hc, 'endpoint', hp, { required: 'endpoint = "/healthz" under [health_check]' });
-  if (endpoint && !endpoint.startsWith('/')) c.report(['health_check', 'endpoint'], `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`);
+  if (endpoint && !endpoint.startsWith('/'))
+    c.report(
+      ['health_check', 'endpoint'],
+      `must be a path starting with / (got ${JSON.stringify(endpoint)}); it is resolved against workload.base_url`,
+    );
   // 0 = the agent's default wait (it waits at least 2 minutes anyway)
   const timeout = c.int(hc, 'timeout_ms', hp, 0, MAX_TIMEOUT_MS, 'timeout_ms = 10000') ?? 0;
   return endpoint ? { endpoint, timeout_ms: timeout } : undefined;
@@ -282,7 +333,10 @@ function checkDisks(c: Checker, d: Table): ManifestTemplate['disks'] {
     const source = c.str(t, 'source', dp, { required: 'source = "https://.../data.img"' });
     const checksum = c.str(t, 'checksum', dp, { nonEmpty: true });
     if (checksum && !/^[a-z0-9]+:[0-9a-fA-F]+$/.test(checksum))
-      c.report([...dp, 'checksum'], `must be "<algorithm>:<hex>", e.g. "sha256:<64 hex digits>" (got ${JSON.stringify(checksum)})`);
+      c.report(
+        [...dp, 'checksum'],
+        `must be "<algorithm>:<hex>", e.g. "sha256:<64 hex digits>" (got ${JSON.stringify(checksum)})`,
+      );
     const format = c.oneOf(c.str(t, 'format', dp), DISK_FORMATS, [...dp, 'format']);
     const readonly = c.bool(t, 'readonly', dp) ?? false;
     const target = c.str(t, 'target', dp, { nonEmpty: true });
@@ -323,7 +377,10 @@ function checkDevices(c: Checker, d: Table): ManifestTemplate['devices'] {
   const pci = c.strArray(dv, 'pci_passthrough', ['devices'], 'pci_passthrough = ["0000:01:00.0"]');
   pci?.forEach((a, i) => {
     if (!/^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(a))
-      c.report(['devices', 'pci_passthrough', i], `must be a PCI address like "0000:01:00.0" (got ${JSON.stringify(a)}); see lspci -D`);
+      c.report(
+        ['devices', 'pci_passthrough', i],
+        `must be a PCI address like "0000:01:00.0" (got ${JSON.stringify(a)}); see lspci -D`,
+      );
   });
   if (pci?.length) devices.pci_passthrough = pci;
   const allow = c.strArray(dv, 'allowlist', ['devices'], 'allowlist = ["10de:*"]');
@@ -348,7 +405,11 @@ function workloadArgv(c: Checker, w: Table, present: boolean): string[] | undefi
   let argv: string[] | undefined;
   const e = w.entrypoint;
   if (e === undefined) {
-    if (present) c.missing(['workload', 'entrypoint'], 'entrypoint = "/usr/bin/myapp" under [workload] (Volant requires a command to start)');
+    if (present)
+      c.missing(
+        ['workload', 'entrypoint'],
+        'entrypoint = "/usr/bin/myapp" under [workload] (Volant requires a command to start)',
+      );
   } else if (typeof e === 'string') {
     const r = splitCommand(e);
     if ('error' in r) c.report(['workload', 'entrypoint'], `${r.error}; or write it as an array, e.g. ${ex}`);
@@ -373,7 +434,9 @@ function workloadArgv(c: Checker, w: Table, present: boolean): string[] | undefi
 export function splitCommand(s: string): { words: string[] } | { error: string } {
   const words: string[] = [];
   let word: string | null = null;
-  const shell = (ch: string) => ({ error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]` });
+  const shell = (ch: string) => ({
+    error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]`,
+  });
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     if (ch === ' ' || ch === '\t' || ch === '\n') {
@@ -408,7 +471,11 @@ export function splitCommand(s: string): { words: string[] } | { error: string }
   return { words };
 }
 
-function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'network_config'): CloudInitDoc | undefined {
+function cloudInitDoc(
+  c: Checker,
+  ci: Table,
+  key: 'user_data' | 'meta_data' | 'network_config',
+): CloudInitDoc | undefined {
   const t = c.table(ci, key, ['cloud_init'], `[cloud_init.${key}] with content = "..." or path = "..."`);
   if (!t) return undefined;
   const p: KeyPath = ['cloud_init', key];
@@ -417,11 +484,16 @@ function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'n
   const file = c.str(t, 'path', p, { nonEmpty: true });
   const inline = c.bool(t, 'inline', p);
   if (content !== undefined && file !== undefined) {
-    c.report([...p, 'path'], 'cannot be combined with content; keep content = "..." (inline) or path = "..." (a file), not both');
+    c.report(
+      [...p, 'path'],
+      'cannot be combined with content; keep content = "..." (inline) or path = "..." (a file), not both',
+    );
     return undefined;
   }
-  if (content !== undefined && inline === false) c.report([...p, 'inline'], 'must be true (or left out) when content is given');
-  if (file !== undefined && inline === true) c.report([...p, 'inline'], 'must be false (or left out) when path is given');
+  if (content !== undefined && inline === false)
+    c.report([...p, 'inline'], 'must be true (or left out) when content is given');
+  if (file !== undefined && inline === true)
+    c.report([...p, 'inline'], 'must be false (or left out) when path is given');
   // Volant: inline must be true with content and false with path
   const doc: CloudInitDoc = { inline: content !== undefined };
   if (content !== undefined) doc.content = content;
@@ -435,9 +507,14 @@ function cloudInitDoc(c: Checker, ci: Table, key: 'user_data' | 'meta_data' | 'n
  * "fledge.kernel_args" so the user can see what to pass (Volant itself ignores labels).
  */
 /** extra.bundled: the manifest.json of a plugin bundle, whose url is the artifact's bare file name beside it. */
-export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra: { kernelArgs?: string; bundled?: boolean } = {}): object {
+export function renderManifest(
+  t: ManifestTemplate,
+  artifact: ArtifactRef,
+  extra: { kernelArgs?: string; bundled?: boolean } = {},
+): object {
   checkArtifactRef(artifact, extra.bundled);
-  if (!t.workload.base_url) throw new Error(`${t.file}: workload.base_url is not set (resolve it from the image before rendering)`);
+  if (!t.workload.base_url)
+    throw new Error(`${t.file}: workload.base_url is not set (resolve it from the image before rendering)`);
   const out: Record<string, unknown> = {
     $schema: MANIFEST_SCHEMA,
     schema_version: t.schema_version,
@@ -448,7 +525,11 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
   };
   out[artifact.kind] = { url: artifact.url, checksum: artifact.checksum, format: artifact.format };
   out.resources = { cpu_cores: t.resources.cpu_cores, memory_mb: t.resources.memory_mb };
-  const workload: Record<string, unknown> = { type: t.workload.type, base_url: t.workload.base_url, entrypoint: [...t.workload.entrypoint] };
+  const workload: Record<string, unknown> = {
+    type: t.workload.type,
+    base_url: t.workload.base_url,
+    entrypoint: [...t.workload.entrypoint],
+  };
   if (Object.keys(t.workload.env).length) workload.env = { ...t.workload.env };
   if (t.workload.workdir) workload.workdir = t.workload.workdir;
   out.workload = workload;
@@ -462,7 +543,12 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
   if (Object.keys(t.actions).length) {
     const actions: Record<string, unknown> = Object.create(null);
     for (const [n, a] of Object.entries(t.actions)) {
-      actions[n] = { ...(a.description !== undefined ? { description: a.description } : {}), method: a.method, path: a.path, ...(a.timeout_ms !== undefined ? { timeout_ms: a.timeout_ms } : {}) };
+      actions[n] = {
+        ...(a.description !== undefined ? { description: a.description } : {}),
+        method: a.method,
+        path: a.path,
+        ...(a.timeout_ms !== undefined ? { timeout_ms: a.timeout_ms } : {}),
+      };
     }
     out.actions = actions;
   }
@@ -481,7 +567,12 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
     if (t.cloud_init.seed_mode) ci.seed_mode = t.cloud_init.seed_mode;
     for (const k of ['user_data', 'meta_data', 'network_config'] as const) {
       const doc = t.cloud_init[k];
-      if (doc) ci[k] = { inline: doc.inline, ...(doc.content !== undefined ? { content: doc.content } : {}), ...(doc.path !== undefined ? { path: doc.path } : {}) };
+      if (doc)
+        ci[k] = {
+          inline: doc.inline,
+          ...(doc.content !== undefined ? { content: doc.content } : {}),
+          ...(doc.path !== undefined ? { path: doc.path } : {}),
+        };
     }
     out.cloud_init = ci;
   }
@@ -505,13 +596,20 @@ export function renderManifest(t: ManifestTemplate, artifact: ArtifactRef, extra
 function checkArtifactRef(artifact: ArtifactRef, bundled = false): void {
   const u = artifact.url;
   if (bundled) {
-    if (!u || u.includes('/')) throw new Error(`artifact url ${JSON.stringify(u)}: a bundle's manifest names the artifact by its bare file name`);
+    if (!u || u.includes('/'))
+      throw new Error(
+        `artifact url ${JSON.stringify(u)}: a bundle's manifest names the artifact by its bare file name`,
+      );
     return;
   }
   if (!u.startsWith('/') && !/^https?:\/\/[^/]/i.test(u))
-    throw new Error(`artifact url ${JSON.stringify(u)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`);
+    throw new Error(
+      `artifact url ${JSON.stringify(u)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`,
+    );
   if (!/^sha256:[0-9a-f]{64}$/.test(artifact.checksum))
-    throw new Error(`artifact checksum ${JSON.stringify(artifact.checksum)} must be "sha256:<64 lowercase hex digits>"`);
+    throw new Error(
+      `artifact checksum ${JSON.stringify(artifact.checksum)} must be "sha256:<64 lowercase hex digits>"`,
+    );
 }
 
 /** 2-space JSON with a trailing newline; key order is the object's (renderManifest fixes it). */

@@ -33,13 +33,19 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
   c.keys(rest, [], { allowed: ['plugin'], sections: ['plugin'] });
   for (const key of OTHER_FORM)
     if (data[key] !== undefined)
-      c.report([key], 'mixes the two fledge.toml forms: seed 002\'s [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form');
+      c.report(
+        [key],
+        "mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form",
+      );
   const p = c.table(data, 'plugin', [], '[plugin] with name = "myapp" and version = "1.0.0"');
   if (!p) return undefined;
   c.keys(p, ['plugin'], { allowed: PLUGIN_KEYS, sections: ['runtime', 'manifest'] });
   const name = c.str(p, 'name', ['plugin'], { required: 'name = "myapp" under [plugin]' });
   if (name && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-    c.report(['plugin', 'name'], `must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got ${JSON.stringify(name)}`);
+    c.report(
+      ['plugin', 'name'],
+      `must be a simple name of letters, digits, ".", "_" and "-" (it names the output files), got ${JSON.stringify(name)}`,
+    );
   const version = c.str(p, 'version', ['plugin'], { required: 'version = "1.0.0" under [plugin]' });
   const description = c.str(p, 'description', ['plugin']);
   const runtime = checkRuntime(c, p, dir);
@@ -55,7 +61,17 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {}, ...runtime.source },
-    filesystem: { type: 'ext4', compression: DEFAULT_COMPRESSOR, compression_level: COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel, block_size: DEFAULT_BLOCK_SIZE, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'qcow2', qcow2_compression: runtime.qcow2 },
+    filesystem: {
+      type: 'ext4',
+      compression: DEFAULT_COMPRESSOR,
+      compression_level: COMPRESSOR_LEVELS[DEFAULT_COMPRESSOR].defaultLevel,
+      block_size: DEFAULT_BLOCK_SIZE,
+      overlay_size: '1G',
+      size_buffer_mb: 0,
+      preallocate: false,
+      disk_format: 'qcow2',
+      qcow2_compression: runtime.qcow2,
+    },
     init: { mode: 'default' },
     mappings: [],
     plugin,
@@ -64,7 +80,11 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
 }
 
 /** [plugin.runtime]: type "oci" (default), source "Dockerfile" (default) or an image, qcow2_compression (default true). */
-function checkRuntime(c: Checker, p: Table, dir: string): { source: { image?: string; dockerfile?: string; context?: string }; qcow2: boolean } | undefined {
+function checkRuntime(
+  c: Checker,
+  p: Table,
+  dir: string,
+): { source: { image?: string; dockerfile?: string; context?: string }; qcow2: boolean } | undefined {
   const at = ['plugin', 'runtime'];
   const r = c.table(p, 'runtime', ['plugin'], '[plugin.runtime] with type = "oci" and source = "Dockerfile"');
   if (p.runtime !== undefined && !r) return undefined;
@@ -91,8 +111,10 @@ function checkManifest(c: Checker, p: Table): ManifestPart | undefined {
   c.oneOf(c.str(w, 'type', wp), ['http'] as const, [...wp, 'type']);
   const port = c.int(w, 'port', wp, 1, 65535, 'workload.port = 80');
   let baseUrl = c.str(w, 'base_url', wp, { nonEmpty: true });
-  if (baseUrl !== undefined && !isHttpUrl(baseUrl)) c.report([...wp, 'base_url'], `must be an http:// or https:// URL (got ${JSON.stringify(baseUrl)})`);
-  if (port !== undefined && w.base_url !== undefined) c.report([...wp, 'port'], 'cannot be combined with workload.base_url; keep one');
+  if (baseUrl !== undefined && !isHttpUrl(baseUrl))
+    c.report([...wp, 'base_url'], `must be an http:// or https:// URL (got ${JSON.stringify(baseUrl)})`);
+  if (port !== undefined && w.base_url !== undefined)
+    c.report([...wp, 'port'], 'cannot be combined with workload.base_url; keep one');
   if (port !== undefined) baseUrl = `http://127.0.0.1:${port}`;
   const entrypoint = c.strArray(w, 'entrypoint', wp, 'workload.entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]');
   const r = c.table(m, 'resources', mp, 'resources.vcpu = 1') ?? {};
@@ -111,8 +133,18 @@ function checkManifest(c: Checker, p: Table): ManifestPart | undefined {
     labels: {},
   };
   if (baseUrl && isHttpUrl(baseUrl)) part.workload.base_url = baseUrl;
-  else part.missingBaseUrl = deferred(c, [...wp, 'port'], 'workload.port = 80 under [plugin.manifest] (or an image that EXPOSEs exactly one tcp port)');
-  if (!entrypoint?.length) part.missingEntrypoint = deferred(c, [...wp, 'entrypoint'], 'workload.entrypoint = ["/usr/sbin/nginx"] under [plugin.manifest] (or an image with an Entrypoint or Cmd)');
+  else
+    part.missingBaseUrl = deferred(
+      c,
+      [...wp, 'port'],
+      'workload.port = 80 under [plugin.manifest] (or an image that EXPOSEs exactly one tcp port)',
+    );
+  if (!entrypoint?.length)
+    part.missingEntrypoint = deferred(
+      c,
+      [...wp, 'entrypoint'],
+      'workload.entrypoint = ["/usr/sbin/nginx"] under [plugin.manifest] (or an image with an Entrypoint or Cmd)',
+    );
   return part;
 }
 

@@ -63,7 +63,8 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -226,16 +227,27 @@ export function readConfigText(file: string, missingFix: string): string | { pro
     st = fs.statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { problem: code === 'ENOENT' ? `file not found; ${missingFix}` : `cannot read the file (${code ?? (e as Error).message}); check the path and its permissions` };
+    return {
+      problem:
+        code === 'ENOENT'
+          ? `file not found; ${missingFix}`
+          : `cannot read the file (${code ?? (e as Error).message}); check the path and its permissions`,
+    };
   }
   if (st.isDirectory()) return { problem: `is a folder, not a file; ${missingFix}` };
-  if (!st.isFile()) return { problem: `is not a regular file (a device, FIFO or socket); a config file is a text file — ${missingFix}` };
-  if (st.size > MAX_CONFIG_BYTES) return { problem: `is ${st.size} bytes, more than a config file can be (1 MiB); is this the right file?` };
+  if (!st.isFile())
+    return {
+      problem: `is not a regular file (a device, FIFO or socket); a config file is a text file — ${missingFix}`,
+    };
+  if (st.size > MAX_CONFIG_BYTES)
+    return { problem: `is ${st.size} bytes, more than a config file can be (1 MiB); is this the right file?` };
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
-    return { problem: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions` };
+    return {
+      problem: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`,
+    };
   }
   if (bytes.length > MAX_CONFIG_BYTES) return { problem: 'grew past 1 MiB while being read; is this the right file?' };
   try {
@@ -246,10 +258,7 @@ export function readConfigText(file: string, missingFix: string): string | { pro
 }
 
 /** Read and parse; on failure returns the problems (missing file, syntax error). */
-export function readTomlFile(
-  file: string,
-  missingFix: string,
-): { source?: TomlSource; problems: Problem[] } {
+export function readTomlFile(file: string, missingFix: string): { source?: TomlSource; problems: Problem[] } {
   const read = readConfigText(file, missingFix);
   if (typeof read !== 'string') return { problems: [{ file, message: read.problem }] };
   const text = read;
@@ -272,7 +281,13 @@ export function readTomlFile(
     }
     const at = column !== undefined ? ` at column ${column}` : '';
     return {
-      problems: [{ file, line, message: `TOML syntax error${at}: ${what}; fix the TOML syntax on this line (see https://toml.io)` }],
+      problems: [
+        {
+          file,
+          line,
+          message: `TOML syntax error${at}: ${what}; fix the TOML syntax on this line (see https://toml.io)`,
+        },
+      ],
     };
   }
 }
@@ -364,7 +379,12 @@ export class Checker {
     return undefined;
   }
 
-  str(obj: Table, key: string, path: KeyPath, opts: { required?: string; nonEmpty?: boolean } = {}): string | undefined {
+  str(
+    obj: Table,
+    key: string,
+    path: KeyPath,
+    opts: { required?: string; nonEmpty?: boolean } = {},
+  ): string | undefined {
     const p = [...path, key];
     const v = obj[key];
     if (v === undefined) {
@@ -386,7 +406,10 @@ export class Checker {
     if (v === undefined) return undefined;
     const float = typeof v === 'number' ? this.floatText(p) : undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || float !== undefined) {
-      this.report(p, `must be an integer, not ${float !== undefined ? `a float (${float})` : describe(v)}; write a whole number without quotes, e.g. ${example}`);
+      this.report(
+        p,
+        `must be an integer, not ${float !== undefined ? `a float (${float})` : describe(v)}; write a whole number without quotes, e.g. ${example}`,
+      );
       return undefined;
     }
     if (v < min || v > max) {
@@ -410,7 +433,8 @@ export class Checker {
   bool(obj: Table, key: string, path: KeyPath): boolean | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') return this.wrongType([...path, key], v, 'true or false', 'write true or false without quotes');
+    if (typeof v !== 'boolean')
+      return this.wrongType([...path, key], v, 'true or false', 'write true or false without quotes');
     return v;
   }
 
@@ -425,7 +449,8 @@ export class Checker {
   tables(obj: Table, key: string, path: KeyPath, example: string): Table[] | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (!Array.isArray(v)) return this.wrongType([...path, key], v, 'an array of tables', `write each entry as ${example}`);
+    if (!Array.isArray(v))
+      return this.wrongType([...path, key], v, 'an array of tables', `write each entry as ${example}`);
     const out: Table[] = [];
     v.forEach((item, i) => {
       if (isTable(item)) out.push(item);
@@ -469,7 +494,9 @@ export class Checker {
     this.report(
       path,
       `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${JSON.stringify(value)})` +
-        (s ? `; did you mean ${JSON.stringify(s)}?` : `; e.g. ${keyName(path.slice(-1))} = ${JSON.stringify(allowed[0])}`),
+        (s
+          ? `; did you mean ${JSON.stringify(s)}?`
+          : `; e.g. ${keyName(path.slice(-1))} = ${JSON.stringify(allowed[0])}`),
     );
     return undefined;
   }

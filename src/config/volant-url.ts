@@ -18,13 +18,25 @@ const RULES: UrlRule[] = [
   {
     volant: 'orchestrator detectRootFSType (52d6f5e)',
     lowerCase: false,
-    suffixes: [['.squashfs', 'squashfs'], ['.xfs', 'xfs'], ['.btrfs', 'btrfs'], ['.img', 'ext4']],
+    suffixes: [
+      ['.squashfs', 'squashfs'],
+      ['.xfs', 'xfs'],
+      ['.btrfs', 'btrfs'],
+      ['.img', 'ext4'],
+    ],
     fallback: 'ext4',
   },
   {
     volant: 'fsdetect.DetectFormat (97513f2)',
     lowerCase: true,
-    suffixes: [['.squashfs', 'squashfs'], ['.qcow2', 'qcow2'], ['.xfs', 'xfs'], ['.btrfs', 'btrfs'], ['.ext4', 'ext4'], ['.img', 'ext4']],
+    suffixes: [
+      ['.squashfs', 'squashfs'],
+      ['.qcow2', 'qcow2'],
+      ['.xfs', 'xfs'],
+      ['.btrfs', 'btrfs'],
+      ['.ext4', 'ext4'],
+      ['.img', 'ext4'],
+    ],
     fallback: 'squashfs',
   },
 ];
@@ -38,7 +50,12 @@ export function fsTypesVolantReads(url: string): string[] {
 }
 
 /** The names that every newer Volant reads as `fsType`. */
-const SAFE_SUFFIX: Record<string, string> = { ext4: '.img or .ext4', squashfs: '.squashfs', xfs: '.xfs', btrfs: '.btrfs' };
+const SAFE_SUFFIX: Record<string, string> = {
+  ext4: '.img or .ext4',
+  squashfs: '.squashfs',
+  xfs: '.xfs',
+  btrfs: '.btrfs',
+};
 
 /** A warning when some Volant version would mount the image at `url` as another type, else undefined. */
 export function misreadWarning(url: string, fsType: string): string | undefined {

@@ -36,7 +36,7 @@ export class ChainedDeflate {
   }
 
   write(data: Uint8Array): void {
-    for (let at = 0; at < data.length; ) {
+    for (let at = 0; at < data.length;) {
       const n = Math.min(CHUNK - this.used, data.length - at);
       this.buf.set(data.subarray(at, at + n), this.used);
       this.used += n;
@@ -71,7 +71,11 @@ export class ChainedDeflate {
 }
 
 /** One raw deflate stream of the concatenated chunks, compressed on every core. */
-export function deflateParallel(chunks: Iterable<Uint8Array>, settings: DeflateSettings, o: ParallelOptions = {}): Uint8Array {
+export function deflateParallel(
+  chunks: Iterable<Uint8Array>,
+  settings: DeflateSettings,
+  o: ParallelOptions = {},
+): Uint8Array {
   const pieces: Uint8Array[] = [];
   const d = new ChainedDeflate(settings, (p) => pieces.push(p), o);
   try {
@@ -87,7 +91,11 @@ export function deflateParallel(chunks: Iterable<Uint8Array>, settings: DeflateS
  * Each chunk as its own complete raw deflate stream (no dictionary), compressed on every
  * core, results in input order: e.g. qcow2's compressed clusters.
  */
-export function deflateEach(chunks: Iterable<Uint8Array>, settings: DeflateSettings, o: ParallelOptions = {}): Uint8Array[] {
+export function deflateEach(
+  chunks: Iterable<Uint8Array>,
+  settings: DeflateSettings,
+  o: ParallelOptions = {},
+): Uint8Array[] {
   const workers = o.workers ?? availableParallelism();
   const pool = new DeflatePool(settings, { ...o, workers });
   const out: Uint8Array[] = [];

@@ -29,7 +29,8 @@ const { settings, results, signal } = workerData as DeflateWorkerData;
 function answer(done: DeflateDone): void {
   const b = done.bytes;
   // a view into a larger (or pooled) buffer is copied into its own to be transferred
-  const own = b && (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength || Buffer.isBuffer(b)) ? new Uint8Array(b) : b;
+  const own =
+    b && (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength || Buffer.isBuffer(b)) ? new Uint8Array(b) : b;
   results.postMessage({ ...done, bytes: own }, own ? [own.buffer as ArrayBuffer] : []);
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);

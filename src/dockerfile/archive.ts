@@ -35,8 +35,13 @@ function contentHash(c: Content): string {
 /** The path of the archive's plain tar, or undefined when the content is not a tar archive. */
 async function plainTar(c: Content, what: string, cacheDir: string): Promise<string | undefined> {
   const h = head(c, 512);
-  if (h.subarray(0, 3).toString('latin1') === 'BZh' || h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))) {
-    throw new Error(`${what} is a bzip2 or xz archive, which fledge-pure does not extract; recompress it with gzip or zstd, or COPY it`);
+  if (
+    h.subarray(0, 3).toString('latin1') === 'BZh' ||
+    h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))
+  ) {
+    throw new Error(
+      `${what} is a bzip2 or xz archive, which fledge-pure does not extract; recompress it with gzip or zstd, or COPY it`,
+    );
   }
   const compression = sniffCompression(h);
   if (compression === 'none') return isTar(h) ? writeTar(c, [], cacheDir) : undefined;

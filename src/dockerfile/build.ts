@@ -76,8 +76,15 @@ export class Builder {
     for (const w of this.df.warnings) o.log(`warning: ${w}`);
     this.plan = splitStages(this.df, this.file);
     const globals = new Map<string, string | undefined>(platformArgs(o.platform));
-    this.scope = { escape: this.df.escape, epoch: o.epoch, buildArgs: new Map(Object.entries(o.buildArgs)), globals, used: new Set() };
-    for (const inst of this.plan.globals) this.wrap(inst, () => declareArgs(inst, defined(globals), this.scope, globals, true));
+    this.scope = {
+      escape: this.df.escape,
+      epoch: o.epoch,
+      buildArgs: new Map(Object.entries(o.buildArgs)),
+      globals,
+      used: new Set(),
+    };
+    for (const inst of this.plan.globals)
+      this.wrap(inst, () => declareArgs(inst, defined(globals), this.scope, globals, true));
   }
 
   /** Runs fn for inst; errors become one line naming the Dockerfile line. */
@@ -92,7 +99,9 @@ export class Builder {
   located(inst: Instruction, e: unknown): Error {
     if (e instanceof DockerfileError) return e;
     const msg = `${this.file}:${inst.line}: ${inst.cmd}: ${(e as Error).message}`;
-    return e instanceof BuildError && !(e instanceof UsageError) ? relocated(e, msg) : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`, { cause: e });
+    return e instanceof BuildError && !(e instanceof UsageError)
+      ? relocated(e, msg)
+      : new DockerfileError(this.file, inst.line, `${inst.cmd}: ${(e as Error).message}`, { cause: e });
   }
 
   targetStage(): Stage {
@@ -100,7 +109,10 @@ export class Builder {
     if (!this.o.target) return stages[stages.length - 1];
     const s = stages.find((st) => st.name === this.o.target!.toLowerCase());
     const names = stages.flatMap((st) => (st.name ? [st.name] : []));
-    if (!s) throw new UsageError(`--target ${this.o.target}: no stage has that name in ${this.file}${names.length ? ` (stages: ${names.join(', ')})` : ' (no stage is named: add AS name to a FROM)'}`);
+    if (!s)
+      throw new UsageError(
+        `--target ${this.o.target}: no stage has that name in ${this.file}${names.length ? ` (stages: ${names.join(', ')})` : ' (no stage is named: add AS name to a FROM)'}`,
+      );
     return s;
   }
 
@@ -131,7 +143,11 @@ export class Builder {
       if (applyMetadata(state, inst, this.scope)) return;
       if (inst.cmd === 'COPY' || inst.cmd === 'ADD') return await dispatchCopy(this, s, state, inst);
       if (inst.cmd === 'RUN') return await dispatchRun(this, s, state, inst);
-      throw new DockerfileError(this.file, inst.line, `unknown instruction ${inst.cmd}; see the Dockerfile reference for the instructions`);
+      throw new DockerfileError(
+        this.file,
+        inst.line,
+        `unknown instruction ${inst.cmd}; see the Dockerfile reference for the instructions`,
+      );
     } catch (e) {
       throw this.located(inst, e);
     }
@@ -141,7 +157,10 @@ export class Builder {
     const env = defined(this.scope.globals);
     const base = this.wrap(s.from, () => expandWord(s.base, env, this.scope.escape));
     const platformFlag = s.from.flags.find((f) => f.name === 'platform')?.value;
-    const platform = platformFlag === undefined ? this.o.platform : this.wrap(s.from, () => expandWord(platformFlag, env, this.scope.escape));
+    const platform =
+      platformFlag === undefined
+        ? this.o.platform
+        : this.wrap(s.from, () => expandWord(platformFlag, env, this.scope.escape));
     this.o.log(`[${s.name ?? s.index}] ${this.file}:${s.from.line} FROM ${base}`);
     const earlier = findStage(this.plan.stages, base, s.index);
     if (earlier && !/^\d+$/.test(base)) {
@@ -149,10 +168,20 @@ export class Builder {
       return { tree: cloneTree(st.tree), image: structuredClone(st.image), args: new Map(), cmdSet: false };
     }
     if (base.toLowerCase() === 'scratch') {
-      return { tree: new Tree({ mode: 0o755, mtime: this.o.epoch }), image: scratchConfig(splitPlatform(platform)), args: new Map(), cmdSet: false };
+      return {
+        tree: new Tree({ mode: 0o755, mtime: this.o.epoch }),
+        image: scratchConfig(splitPlatform(platform)),
+        args: new Map(),
+        cmdSet: false,
+      };
     }
     const img = await this.image(s.from, base, platform);
-    return { tree: cloneTree(img.tree), image: baseConfig(img.config, splitPlatform(platform)), args: new Map(), cmdSet: false };
+    return {
+      tree: cloneTree(img.tree),
+      image: baseConfig(img.config, splitPlatform(platform)),
+      args: new Map(),
+      cmdSet: false,
+    };
   }
 
   /** An image's flattened tree and config, opened once per reference and platform. */
@@ -161,7 +190,13 @@ export class Builder {
     let p = this.images.get(key);
     if (!p) {
       p = (async () => {
-        const local = await openImage(ref, { cwd: this.o.cwd, log: this.o.log, platform, insecure: this.o.insecure, cacheDir: this.o.cacheDir });
+        const local = await openImage(ref, {
+          cwd: this.o.cwd,
+          log: this.o.log,
+          platform,
+          insecure: this.o.insecure,
+          cacheDir: this.o.cacheDir,
+        });
         return { tree: await flatten(local, this.o.log, this.o.epoch), config: local.config };
       })().catch((e: unknown) => {
         throw this.located(inst, e);
@@ -189,5 +224,10 @@ export async function buildDockerfile(o: DockerfileOptions): Promise<BuiltImage>
   const state = await b.stage(target);
   const unused = [...b.scope.buildArgs.keys()].filter((k) => !b.scope.used.has(k));
   if (unused.length) o.log(`warning: build args not used by any ARG: ${unused.join(', ')}`);
-  return { name: basename(dirname(o.dockerfile)), image: state.image, config: configJson(state.image), tree: state.tree };
+  return {
+    name: basename(dirname(o.dockerfile)),
+    image: state.image,
+    config: configJson(state.image),
+    tree: state.tree,
+  };
 }

@@ -49,7 +49,9 @@ export function loadContext(context: string, ignore: IgnoreMatcher): Tree {
   try {
     st = lstatSync(context, { bigint: true });
   } catch {
-    throw new UsageError(`build context ${context} does not exist; pass an existing folder with --context (or [source] context)`);
+    throw new UsageError(
+      `build context ${context} does not exist; pass an existing folder with --context (or [source] context)`,
+    );
   }
   if (!st.isDirectory()) throw new UsageError(`build context ${context} is not a folder; pass a folder with --context`);
   const root = nodeOf(context, st, 'dir');
@@ -60,7 +62,14 @@ export function loadContext(context: string, ignore: IgnoreMatcher): Tree {
 }
 
 /** Adds the kept children of dir; returns whether anything was kept. */
-function addChildren(tree: Tree, dir: DirNode, abs: string, rel: string, ignore: IgnoreMatcher, inodes: Map<string, Node>): boolean {
+function addChildren(
+  tree: Tree,
+  dir: DirNode,
+  abs: string,
+  rel: string,
+  ignore: IgnoreMatcher,
+  inodes: Map<string, Node>,
+): boolean {
   let kept = false;
   for (const name of readdirSync(abs, { encoding: 'buffer' })) {
     const key = name.toString('latin1');

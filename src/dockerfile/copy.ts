@@ -64,7 +64,10 @@ export function resolveSources(tree: Tree, sources: string[], where: string): Co
       const node = tree.get(keyBytes(tree.resolve(keyBytes(keys.join('/')), true).join('/')));
       return node ? [{ name: keys.length ? keys[keys.length - 1] : '', node }] : [];
     });
-    if (!found.length) throw new Error(`"${source}" ${hasWildcard(source) ? 'matches nothing' : 'does not exist'} in ${where}; check the path (and .dockerignore)`);
+    if (!found.length)
+      throw new Error(
+        `"${source}" ${hasWildcard(source) ? 'matches nothing' : 'does not exist'} in ${where}; check the path (and .dockerignore)`,
+      );
     out.push(...found);
   }
   return out;
@@ -73,7 +76,12 @@ export function resolveSources(tree: Tree, sources: string[], where: string): Co
 /** Makes the folder at the keys (resolved through dest's symlinks), missing parts owned by `owner`. */
 export function mkdirDest(dest: Tree, path: string, owner: Owner | undefined, epoch: Time): DirNode {
   const keys = dest.resolve(path, true);
-  return dest.mkdirp(keyBytes(keys.join('/')), { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: epoch });
+  return dest.mkdirp(keyBytes(keys.join('/')), {
+    mode: 0o755,
+    uid: owner?.uid ?? 0,
+    gid: owner?.gid ?? 0,
+    mtime: epoch,
+  });
 }
 
 function setAttrs(node: Node, src: Node, o: CopyOptions): void {

@@ -39,7 +39,10 @@ export interface ImageConfig {
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The parts of a base image's config JSON a build carries on. */
-export function baseConfig(json: Buffer, platform: { os: string; architecture: string; variant?: string }): ImageConfig {
+export function baseConfig(
+  json: Buffer,
+  platform: { os: string; architecture: string; variant?: string },
+): ImageConfig {
   const parsed = JSON.parse(json.toString('utf8')) as Partial<ImageConfig> & { config?: ContainerConfig | null };
   const img: ImageConfig = {
     architecture: parsed.architecture ?? platform.architecture,
@@ -48,7 +51,8 @@ export function baseConfig(json: Buffer, platform: { os: string; architecture: s
     ...(parsed.author ? { author: parsed.author } : {}),
     config: structuredClone(parsed.config ?? {}),
   };
-  if (!img.config.Env?.some((e) => e.startsWith('PATH='))) img.config.Env = [`PATH=${DEFAULT_PATH}`, ...(img.config.Env ?? [])];
+  if (!img.config.Env?.some((e) => e.startsWith('PATH=')))
+    img.config.Env = [`PATH=${DEFAULT_PATH}`, ...(img.config.Env ?? [])];
   return img;
 }
 
@@ -63,7 +67,11 @@ export function scratchConfig(platform: { os: string; architecture: string; vari
 
 function sortedRecord<T>(r: Record<string, T> | undefined): Record<string, T> | undefined {
   if (!r) return undefined;
-  return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k]]));
+  return Object.fromEntries(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k]]),
+  );
 }
 
 /** The config JSON, keys in a fixed order; the tree's layers are not described (no diff_ids). */

@@ -79,7 +79,8 @@ class Lexer {
       const ch = this.s[this.pos++];
       if (ch === '"') return out;
       if (ch === '$') out += this.dollar();
-      else if (ch === this.escape && this.pos < this.s.length && ['"', '$', this.escape].includes(this.s[this.pos])) out += this.s[this.pos++];
+      else if (ch === this.escape && this.pos < this.s.length && ['"', '$', this.escape].includes(this.s[this.pos]))
+        out += this.s[this.pos++];
       else out += ch;
     }
     throw new LexError('unmatched double quote');
@@ -107,7 +108,10 @@ class Lexer {
     const colon = this.s[this.pos] === ':';
     if (colon) this.pos++;
     const op = this.s[this.pos++];
-    if (op !== '-' && op !== '+' && op !== '?') throw new LexError(`unsupported modifier "${colon ? ':' : ''}${op ?? ''}" in \${${name}...}: use :-, -, :+, +, :? or ?`);
+    if (op !== '-' && op !== '+' && op !== '?')
+      throw new LexError(
+        `unsupported modifier "${colon ? ':' : ''}${op ?? ''}" in \${${name}...}: use :-, -, :+, +, :? or ?`,
+      );
     const w = new Words();
     this.run(w, '}');
     const word = w.done().join(' ');

@@ -29,7 +29,7 @@ function charClass(p: string, i: number): [string, number] {
 /** A pattern as an anchored regex source; `globstar` turns on `**`. */
 function patternSource(p: string, globstar: boolean): string {
   let re = '';
-  for (let i = 0; i < p.length; ) {
+  for (let i = 0; i < p.length;) {
     const ch = p[i];
     if (ch === '*' && globstar && p[i + 1] === '*') {
       while (p[i] === '*') i++;

@@ -54,11 +54,18 @@ export function keyValues(rest: string, escape: string, legacy: boolean): Array<
 }
 
 /** ARG name[=default]...: a build arg wins over the default; without both, the global value. */
-export function declareArgs(inst: Instruction, env: Env, scope: Scope, into: Map<string, string | undefined>, global: boolean): void {
+export function declareArgs(
+  inst: Instruction,
+  env: Env,
+  scope: Scope,
+  into: Map<string, string | undefined>,
+  global: boolean,
+): void {
   for (const w of rawWords(inst.rest, scope.escape)) {
     const i = w.indexOf('=');
     const name = i < 0 ? w : w.slice(0, i);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`"${name}" is not a valid ARG name; use letters, digits and _`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new Error(`"${name}" is not a valid ARG name; use letters, digits and _`);
     let value = i < 0 ? undefined : expandWord(w.slice(i + 1), env, scope.escape);
     if (i < 0 && !global) value = scope.globals.get(name);
     if (scope.buildArgs.has(name)) {
@@ -76,7 +83,8 @@ function shellForm(inst: Instruction, c: ContainerConfig): string[] {
 /** Go time.ParseDuration for HEALTHCHECK flags, in nanoseconds. */
 export function parseDuration(v: string): number {
   const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) throw new Error(`"${v}" is not a duration; write e.g. 30s, 1m30s or 500ms`);
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v))
+    throw new Error(`"${v}" is not a duration; write e.g. 30s, 1m30s or 500ms`);
   let total = 0;
   for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * units[m[2]];
   return Math.round(total);
@@ -98,12 +106,21 @@ function healthcheck(inst: Instruction, c: ContainerConfig): void {
     json = undefined;
   }
   const hc: ContainerConfig['Healthcheck'] = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', cmd] };
-  const names: Record<string, 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval'> = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' };
+  const names: Record<string, 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval'> = {
+    interval: 'Interval',
+    timeout: 'Timeout',
+    'start-period': 'StartPeriod',
+    'start-interval': 'StartInterval',
+  };
   for (const f of inst.flags) {
     if (f.name === 'retries') hc.Retries = Number(f.value);
     else if (names[f.name]) hc[names[f.name]] = parseDuration(f.value ?? '');
-    else throw new Error(`HEALTHCHECK has no --${f.name}; use --interval, --timeout, --start-period, --start-interval or --retries`);
-    if (f.name === 'retries' && !/^\d+$/.test(f.value ?? '')) throw new Error(`--retries=${f.value} is not a whole number`);
+    else
+      throw new Error(
+        `HEALTHCHECK has no --${f.name}; use --interval, --timeout, --start-period, --start-interval or --retries`,
+      );
+    if (f.name === 'retries' && !/^\d+$/.test(f.value ?? ''))
+      throw new Error(`--retries=${f.value} is not a whole number`);
   }
   c.Healthcheck = hc;
 }
@@ -138,14 +155,16 @@ export function applyMetadata(s: StageState, inst: Instruction, scope: Scope): b
   const word = () => expandWord(inst.rest, env, scope.escape);
   switch (inst.cmd) {
     case 'ENV':
-      for (const [k, v] of keyValues(inst.rest, scope.escape, true)) setEnv(c, expandWord(k, env, scope.escape), expandWord(v, env, scope.escape));
+      for (const [k, v] of keyValues(inst.rest, scope.escape, true))
+        setEnv(c, expandWord(k, env, scope.escape), expandWord(v, env, scope.escape));
       return true;
     case 'ARG':
       declareArgs(inst, env, scope, s.args, false);
       return true;
     case 'LABEL':
       c.Labels ??= {};
-      for (const [k, v] of keyValues(inst.rest, scope.escape, true)) c.Labels[expandWord(k, env, scope.escape)] = expandWord(v, env, scope.escape);
+      for (const [k, v] of keyValues(inst.rest, scope.escape, true))
+        c.Labels[expandWord(k, env, scope.escape)] = expandWord(v, env, scope.escape);
       return true;
     case 'EXPOSE':
       expose(expandWords(inst.rest, env, scope.escape), c);
@@ -170,7 +189,8 @@ export function applyMetadata(s: StageState, inst: Instruction, scope: Scope): b
       return true;
     case 'VOLUME':
       c.Volumes ??= {};
-      for (const v of inst.json ?? expandWords(inst.rest, env, scope.escape)) c.Volumes[inst.json ? expandWord(v, env, scope.escape) : v] = {};
+      for (const v of inst.json ?? expandWords(inst.rest, env, scope.escape))
+        c.Volumes[inst.json ? expandWord(v, env, scope.escape) : v] = {};
       return true;
     case 'STOPSIGNAL':
       c.StopSignal = word();
@@ -179,7 +199,8 @@ export function applyMetadata(s: StageState, inst: Instruction, scope: Scope): b
       healthcheck(inst, c);
       return true;
     case 'ONBUILD':
-      if (/^(ONBUILD|FROM|MAINTAINER)\b/i.test(inst.rest)) throw new Error(`ONBUILD cannot trigger ${inst.rest.split(/\s/)[0].toUpperCase()}`);
+      if (/^(ONBUILD|FROM|MAINTAINER)\b/i.test(inst.rest))
+        throw new Error(`ONBUILD cannot trigger ${inst.rest.split(/\s/)[0].toUpperCase()}`);
       c.OnBuild = [...(c.OnBuild ?? []), inst.rest];
       return true;
     case 'MAINTAINER':

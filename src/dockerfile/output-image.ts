@@ -8,7 +8,17 @@
 // the annotation org.opencontainers.image.ref.name = REF (default "latest",
 // annotations.md). No clock anywhere, so a RUN-less build writes the same bytes each time.
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ArtifactFile } from '../artifact.js';
@@ -42,7 +52,10 @@ interface Target {
 /** `oci:DIR[:REF]` or `oci-archive:FILE[:REF]` (the path ends at the first ":" after the transport, as containers/image reads it). */
 export function parseOutputImage(spec: string, cwd: string): Target {
   const m = /^(oci|oci-archive):([^:]+)(?::(.+))?$/.exec(spec);
-  if (!m) throw new UsageError(`--output-image ${spec}: write oci:DIR or oci-archive:FILE (optionally :REF, the image's name in index.json)`);
+  if (!m)
+    throw new UsageError(
+      `--output-image ${spec}: write oci:DIR or oci-archive:FILE (optionally :REF, the image's name in index.json)`,
+    );
   return { kind: m[1] as Target['kind'], path: resolve(cwd, m[2]), ref: m[3] ?? 'latest' };
 }
 
@@ -58,7 +71,7 @@ function writeLayer(tree: Tree, file: string): Blob {
   try {
     const stream = plainStream((chunk) => {
       hash.update(chunk);
-      for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o);
+      for (let o = 0; o < chunk.length;) o += writeSync(fd, chunk, o, chunk.length - o);
       size += chunk.length;
     });
     writePaxTar(tree, (chunk) => stream.write(chunk));
@@ -75,11 +88,37 @@ function descriptor(mediaType: string, b: Blob, extra: Record<string, unknown> =
 
 /** The layout's files (path → blob, index.json last) and the manifest. */
 function layoutFiles(built: BuiltImage, layer: Blob, ref: string): { files: Map<string, Blob>; manifest: Blob } {
-  const c = JSON.parse(built.config.toString('utf8')) as Record<string, unknown> & { architecture: string; os: string; variant?: string };
-  const config = blobOf(Buffer.from(JSON.stringify({ ...c, rootfs: { type: 'layers', diff_ids: [layer.digest] }, history: [{ created_by: 'fledge-pure build: the flattened image' }] })));
-  const manifest = blobOf(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.manifest, config: descriptor(MEDIA.config, config), layers: [descriptor(MEDIA.layer, layer)] })));
+  const c = JSON.parse(built.config.toString('utf8')) as Record<string, unknown> & {
+    architecture: string;
+    os: string;
+    variant?: string;
+  };
+  const config = blobOf(
+    Buffer.from(
+      JSON.stringify({
+        ...c,
+        rootfs: { type: 'layers', diff_ids: [layer.digest] },
+        history: [{ created_by: 'fledge-pure build: the flattened image' }],
+      }),
+    ),
+  );
+  const manifest = blobOf(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA.manifest,
+        config: descriptor(MEDIA.config, config),
+        layers: [descriptor(MEDIA.layer, layer)],
+      }),
+    ),
+  );
   const platform = { architecture: c.architecture, os: c.os, ...(c.variant ? { variant: c.variant } : {}) };
-  const index = { schemaVersion: 2, manifests: [descriptor(MEDIA.manifest, manifest, { platform, annotations: { 'org.opencontainers.image.ref.name': ref } })] };
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      descriptor(MEDIA.manifest, manifest, { platform, annotations: { 'org.opencontainers.image.ref.name': ref } }),
+    ],
+  };
   const blob = (b: Blob) => [`blobs/sha256/${b.digest.slice(7)}`, b] as const;
   const files = new Map([
     ['oci-layout', blobOf(Buffer.from('{"imageLayoutVersion":"1.0.0"}'))],

@@ -55,7 +55,8 @@ function directives(lines: string[], file: string, warnings: string[]): { escape
     if (seen.has(key)) throw new DockerfileError(file, i + 1, `the parser directive "${key}" is given twice; keep one`);
     seen.add(key);
     if (key === 'escape') {
-      if (m[2] !== '\\' && m[2] !== '`') throw new DockerfileError(file, i + 1, `escape=${m[2]}: the escape character must be \\ or \``);
+      if (m[2] !== '\\' && m[2] !== '`')
+        throw new DockerfileError(file, i + 1, `escape=${m[2]}: the escape character must be \\ or \``);
       escape = m[2];
     } else if (key === 'syntax') {
       warnings.push(`${file}:${i + 1}: # syntax=${m[2]} ignored: fledge-pure has its own Dockerfile frontend`);
@@ -137,7 +138,12 @@ function readHeredocs(inst: Instruction, lines: string[], i: number, file: strin
     const [, dash, quote, name] = m;
     const body: string[] = [];
     for (;;) {
-      if (i >= lines.length) throw new DockerfileError(file, inst.line, `here-document <<${name} has no closing "${name}" line; end it with a line holding just ${name}`);
+      if (i >= lines.length)
+        throw new DockerfileError(
+          file,
+          inst.line,
+          `here-document <<${name} has no closing "${name}" line; end it with a line holding just ${name}`,
+        );
       let l = lines[i++];
       if (dash) l = l.replace(/^\t+/, '');
       if (l === name) break;

@@ -17,7 +17,15 @@ export function splitPlatform(text: string | undefined): PlatformParts {
   return { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) };
 }
 
-const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const HOST_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 function args(prefix: string, p: PlatformParts): Array<[string, string]> {
   const full = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;

@@ -24,11 +24,31 @@ function contentHash(c: Content): string {
 }
 
 function entryLine(path: string, n: Node, links: Map<Node, number>): string {
-  const xattrs = [...n.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`);
+  const xattrs = [...n.xattrs]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`);
   let link = links.get(n);
   if (link === undefined) links.set(n, (link = links.size));
-  const what = n.type === 'file' ? contentHash(n.content) : n.type === 'symlink' ? Buffer.from(n.target).toString('hex') : n.type === 'char' || n.type === 'block' ? `${n.rdev.major}:${n.rdev.minor}` : '';
-  return [path, n.type, n.mode, n.uid, n.gid, n.mtime.sec, n.mtime.nsec, xattrs.join(','), what, n.type === 'dir' ? '' : link].join('\0');
+  const what =
+    n.type === 'file'
+      ? contentHash(n.content)
+      : n.type === 'symlink'
+        ? Buffer.from(n.target).toString('hex')
+        : n.type === 'char' || n.type === 'block'
+          ? `${n.rdev.major}:${n.rdev.minor}`
+          : '';
+  return [
+    path,
+    n.type,
+    n.mode,
+    n.uid,
+    n.gid,
+    n.mtime.sec,
+    n.mtime.nsec,
+    xattrs.join(','),
+    what,
+    n.type === 'dir' ? '' : link,
+  ].join('\0');
 }
 
 export function treeDigest(tree: Tree): string {

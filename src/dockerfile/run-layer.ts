@@ -19,7 +19,8 @@ const BLOCK = 512;
 /** Copies the tar at the start of the raw disk (up to its last entry) into dir; returns its path. */
 export function keepTar(disk: string, dir: string): string {
   let end = 0;
-  for (const e of readTar(disk)) end = Math.max(end, e.offset + BLOCK + (e.type === 'file' ? Math.ceil(e.size / BLOCK) * BLOCK : 0));
+  for (const e of readTar(disk))
+    end = Math.max(end, e.offset + BLOCK + (e.type === 'file' ? Math.ceil(e.size / BLOCK) * BLOCK : 0));
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${process.pid}.partial`);
   const hash = createHash('sha256');
@@ -45,7 +46,16 @@ function renamed(e: TarEntry, name: string): TarEntry {
 }
 
 function marker(e: TarEntry, name: string): TarEntry {
-  return { ...e, name: Buffer.from(name, 'latin1'), type: 'file', mode: 0, size: 0, linkname: Buffer.alloc(0), xattrs: new Map(), content: { size: 0, pieces: [] } };
+  return {
+    ...e,
+    name: Buffer.from(name, 'latin1'),
+    type: 'file',
+    mode: 0,
+    size: 0,
+    linkname: Buffer.alloc(0),
+    xattrs: new Map(),
+    content: { size: 0, pieces: [] },
+  };
 }
 
 /** overlayfs's private xattrs (overlayfs.rst: "trusted.overlay." prefix; opaque = "y") */
@@ -85,7 +95,10 @@ export function stepLayer(entries: TarEntry[], { dropDev, clamp }: LayerOptions)
       out.push(marker(e, `${name.slice(0, slash + 1)}.wh.${name.slice(slash + 1)}`));
       continue;
     }
-    const link = e.type === 'hardlink' ? { linkname: Buffer.from(e.linkname.toString('latin1').replace(/^upper\//, ''), 'latin1') } : {};
+    const link =
+      e.type === 'hardlink'
+        ? { linkname: Buffer.from(e.linkname.toString('latin1').replace(/^upper\//, ''), 'latin1') }
+        : {};
     out.push({ ...renamed(e, name), ...link, xattrs: ownXattrs(e), mtime: clamped(e.mtime, clamp) });
     if (isOpaque(e)) out.push(marker(e, `${name}/.wh..wh..opq`));
   }

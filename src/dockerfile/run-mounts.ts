@@ -33,7 +33,13 @@ const KEYS: Record<StepMount['kind'], string[]> = {
   tmpfs: ['type', 'target', 'size'],
 };
 
-const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', src: 'source', ro: 'readonly', readwrite: 'rw' };
+const ALIASES: Record<string, string> = {
+  dst: 'target',
+  destination: 'target',
+  src: 'source',
+  ro: 'readonly',
+  readwrite: 'rw',
+};
 
 /** "type=bind,source=a,target=/b,ro" → its options (a bare key is "true"). */
 export function mountOptions(value: string): Map<string, string> {
@@ -44,11 +50,17 @@ export function mountOptions(value: string): Map<string, string> {
     o.set(ALIASES[key] ?? key, i < 0 ? 'true' : part.slice(i + 1));
   }
   const type = o.get('type') ?? 'bind';
-  if (type === 'secret' || type === 'ssh') throw new Error(`--mount=${value}: type=${type} is not supported by fledge-pure yet (bind, cache and tmpfs are); COPY what the step needs, or fetch it in the step`);
+  if (type === 'secret' || type === 'ssh')
+    throw new Error(
+      `--mount=${value}: type=${type} is not supported by fledge-pure yet (bind, cache and tmpfs are); COPY what the step needs, or fetch it in the step`,
+    );
   if (!(type in KEYS)) throw new Error(`--mount=${value}: unknown type "${type}"; use bind, cache or tmpfs`);
   o.set('type', type);
   const unknown = [...o.keys()].filter((k) => !KEYS[type as StepMount['kind']].includes(k));
-  if (unknown.length) throw new Error(`--mount=${value}: type=${type} has no option ${unknown.join(', ')}; its options are ${KEYS[type as StepMount['kind']].join(', ')}`);
+  if (unknown.length)
+    throw new Error(
+      `--mount=${value}: type=${type} has no option ${unknown.join(', ')}; its options are ${KEYS[type as StepMount['kind']].join(', ')}`,
+    );
   if (!o.get('target')) throw new Error(`--mount=${value}: give the mount point, target=/path`);
   return o;
 }
@@ -78,14 +90,29 @@ export function mountFrom(o: Map<string, string>, workdir: string): Omit<StepMou
   const kind = o.get('type') as StepMount['kind'];
   const target = mountTarget(o.get('target')!, workdir);
   const readonly = kind === 'bind' ? !yes(o.get('rw')) : yes(o.get('readonly'));
-  if (kind === 'cache' && (o.has('from') || o.has('source'))) throw new Error('--mount=type=cache with from/source (seeding a cache) is not supported by fledge-pure yet; remove them');
+  if (kind === 'cache' && (o.has('from') || o.has('source')))
+    throw new Error(
+      '--mount=type=cache with from/source (seeding a cache) is not supported by fledge-pure yet; remove them',
+    );
   const size = o.get('size');
   if (size !== undefined && !/^\d+$/.test(size)) throw new Error(`--mount size=${size}: give the size in bytes`);
-  return { kind, target, readonly, id: kind === 'cache' ? (o.get('id') ?? target) : undefined, size: size === undefined ? undefined : Number(size) };
+  return {
+    kind,
+    target,
+    readonly,
+    id: kind === 'cache' ? (o.get('id') ?? target) : undefined,
+    size: size === undefined ? undefined : Number(size),
+  };
 }
 
 /** The cache mount's disk in dir, made empty (owned and moded as asked) on first use. */
-export function cacheDisk(dir: string, id: string, o: Map<string, string>, epoch: Time, write: (tree: Tree, path: string) => void): string {
+export function cacheDisk(
+  dir: string,
+  id: string,
+  o: Map<string, string>,
+  epoch: Time,
+  write: (tree: Tree, path: string) => void,
+): string {
   const path = join(dir, `${createHash('sha256').update(id).digest('hex')}.img`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
@@ -98,7 +125,15 @@ export function cacheDisk(dir: string, id: string, o: Map<string, string>, epoch
 
 /** The step cache key's part for the mounts: what each one shows the step (a cache's content is not part of it, as in BuildKit). */
 export function mountKey(m: StepMount, digest: (t: Tree) => string): unknown {
-  return { kind: m.kind, target: m.target, readonly: m.readonly, id: m.id, size: m.size, source: m.source ? digest(m.source) : undefined, file: m.file };
+  return {
+    kind: m.kind,
+    target: m.target,
+    readonly: m.readonly,
+    id: m.id,
+    size: m.size,
+    source: m.source ? digest(m.source) : undefined,
+    file: m.file,
+  };
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -114,8 +149,11 @@ export function mountLines(m: StepMount, i: number, dev: string): string[] {
   const at = `/root${m.target}`;
   const fail = `|| { echo "RUN --mount: cannot mount ${m.target}" >&2; exit 125; }`;
   const stub = `k${i}=; for p in ${prefixes(m.target).map(q).join(' ')}; do [ -z "$k${i}" ] && [ ! -e "$p" ] && [ ! -L "$p" ] && k${i}=$p; done`;
-  const point = m.file ? `mkdir -p ${q(posix.dirname(at))} && { [ -e ${q(at)} ] || touch ${q(at)}; }` : `mkdir -p ${q(at)}`;
-  if (m.kind === 'tmpfs') return [stub, `${point} && mount -t tmpfs ${m.size ? `-o size=${m.size} ` : ''}tmpfs ${q(at)} ${fail}`];
+  const point = m.file
+    ? `mkdir -p ${q(posix.dirname(at))} && { [ -e ${q(at)} ] || touch ${q(at)}; }`
+    : `mkdir -p ${q(at)}`;
+  if (m.kind === 'tmpfs')
+    return [stub, `${point} && mount -t tmpfs ${m.size ? `-o size=${m.size} ` : ''}tmpfs ${q(at)} ${fail}`];
   return [
     stub,
     `mkdir -p /mnt/m${i} && mount -t ext4 -o ${m.readonly ? 'ro' : 'rw'} /dev/${dev} /mnt/m${i} ${fail}`,
@@ -125,7 +163,9 @@ export function mountLines(m: StepMount, i: number, dev: string): string[] {
 
 /** Shell lines that undo mountLines after the step: unmount, then remove the stubs made for the mount point. */
 export function unmountLines(m: StepMount, i: number): string[] {
-  const rm = prefixes(m.target).reverse().map((p, j) => `${j === 0 && m.file ? 'rm -f' : 'rmdir'} ${q(p)} 2>/dev/null; [ ${q(p)} = "$k${i}" ] && break`);
+  const rm = prefixes(m.target)
+    .reverse()
+    .map((p, j) => `${j === 0 && m.file ? 'rm -f' : 'rmdir'} ${q(p)} 2>/dev/null; [ ${q(p)} = "$k${i}" ] && break`);
   return [
     `umount ${q(`/root${m.target}`)}${m.kind === 'tmpfs' ? '' : ` && umount /mnt/m${i}`}`,
     `if [ -n "$k${i}" ]; then for _ in 1; do ${rm.join('; ')}; done; fi`,

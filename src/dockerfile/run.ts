@@ -24,7 +24,16 @@ import { bootableKernel, findKernel } from '../vm/kernel.js';
 import { runVm, type VmDisk } from '../vm/qemu.js';
 import { sourceTree } from './copy-instruction.js';
 import { expandWord } from './lex.js';
-import { bindSource, cacheDisk, mountFrom, mountKey, mountLines, mountOptions, type StepMount, unmountLines } from './run-mounts.js';
+import {
+  bindSource,
+  cacheDisk,
+  mountFrom,
+  mountKey,
+  mountLines,
+  mountOptions,
+  type StepMount,
+  unmountLines,
+} from './run-mounts.js';
 import type { Builder } from './build.js';
 import { type StageState, stageEnv } from './metadata.js';
 import type { Instruction } from './parse.js';
@@ -58,7 +67,9 @@ function checkFlags(inst: Instruction): void {
   for (const f of inst.flags) {
     if (f.name === 'network' && (f.value === 'none' || f.value === 'default')) continue;
     if (f.name === 'mount' && f.value) continue;
-    throw new Error(`--${f.name}${f.value === undefined ? '' : `=${f.value}`} is not supported by fledge-pure yet; remove it`);
+    throw new Error(
+      `--${f.name}${f.value === undefined ? '' : `=${f.value}`} is not supported by fledge-pure yet; remove it`,
+    );
   }
 }
 
@@ -77,7 +88,10 @@ function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts:
   const owner = c.User ? resolveOwner(state.tree, c.User) : { uid: 0, gid: 0 };
   let drop = '';
   if (owner.uid !== 0 || owner.gid !== 0) {
-    if (!setpriv) throw new Error(`USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`);
+    if (!setpriv)
+      throw new Error(
+        `USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`,
+      );
     drop = `/dev/.fp/lib/${LOADER} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
   }
   const devs = diskDevices(mounts);
@@ -102,7 +116,7 @@ function writeDisk(tree: Tree, path: string, sizeBufferMb: number, epoch: Time):
   const fd = openSync(path, 'w');
   const sink: ImageSink = {
     writeAt(chunk, position) {
-      for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
+      for (let o = 0; o < chunk.length;) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
     },
     setSize: (size) => ftruncateSync(fd, size),
   };
@@ -128,7 +142,13 @@ interface StepResult {
   at: { boot: number; start?: number; end?: number };
 }
 
-async function boot(vm: { kernel: string; initrd: string; network: boolean }, disks: VmDisk[], nonce: string, log: (l: string) => void, prefix: string): Promise<StepResult> {
+async function boot(
+  vm: { kernel: string; initrd: string; network: boolean },
+  disks: VmDisk[],
+  nonce: string,
+  log: (l: string) => void,
+  prefix: string,
+): Promise<StepResult> {
   const r: StepResult = { code: undefined, at: { boot: Date.now() } };
   const marker = new RegExp(`^@@FP-(?:${nonce})? (EXIT|FAIL|STEP) (.*)$`);
   await runVm({
@@ -155,7 +175,10 @@ async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruc
       const src = await sourceTree(b, s, o.get('from'), inst);
       Object.assign(m, bindSource(src.tree, o.get('source') ?? '/', src.where));
     }
-    if (m.kind === 'cache') m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch));
+    if (m.kind === 'cache')
+      m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) =>
+        writeDisk(tree, path, SCRATCH_MB, b.o.epoch),
+      );
     mounts.push(m);
   }
   return mounts;
@@ -168,14 +191,25 @@ export async function dispatchRun(b: Builder, s: Stage, state: StageState, inst:
   const network = inst.flags.find((f) => f.name === 'network')?.value !== 'none';
   const prefix = `[${s.name ?? s.index}] RUN`;
   const cache = cachePaths.run(b.o.cacheDir);
-  const key = stepKey({ layer: LAYER_FORMAT, tree: treeDigest(state.tree), config: configJson(state.image).toString('utf8'), args: [...stageEnv(state)], argv, network, mounts: mounts.map((m) => mountKey(m, treeDigest)) });
+  const key = stepKey({
+    layer: LAYER_FORMAT,
+    tree: treeDigest(state.tree),
+    config: configJson(state.image).toString('utf8'),
+    args: [...stageEnv(state)],
+    argv,
+    network,
+    mounts: mounts.map((m) => mountKey(m, treeDigest)),
+  });
   const cached = b.o.noCache ? undefined : cachedStep(cache, key);
   if (cached) b.o.log(`${prefix}: cached (step ${key.slice(0, 12)}), no VM`);
   const ran = cached ? undefined : await runInVm(b, state, inst, { argv, network, prefix, cache, mounts });
   const tar = cached ?? ran!.tar;
   if (ran) rememberStep(cache, key, tar);
   const applying = Date.now();
-  applyLayer(state.tree, stepLayer([...readTar(tar)], { dropDev: !state.tree.get('dev'), clamp: b.o.clamp }), { layerName: `${b.file}:${inst.line} RUN`, parentAttrs: { mtime: b.o.epoch } });
+  applyLayer(state.tree, stepLayer([...readTar(tar)], { dropDev: !state.tree.get('dev'), clamp: b.o.clamp }), {
+    layerName: `${b.file}:${inst.line} RUN`,
+    parentAttrs: { mtime: b.o.epoch },
+  });
   if (ran) b.o.log(`${prefix}: ${timingLine({ ...ran.ms, readBack: ran.ms.readBack + Date.now() - applying })}`);
 }
 
@@ -212,7 +246,12 @@ function mountDisks(mounts: StepMount[], dir: string, epoch: Time): VmDisk[] {
 }
 
 /** Runs the step in a VM; returns its layer tar, kept in the cache, and where the time went. */
-async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv, network, prefix, cache, mounts }: RunPlan): Promise<{ tar: string; ms: StepTimes }> {
+async function runInVm(
+  b: Builder,
+  state: StageState,
+  inst: Instruction,
+  { argv, network, prefix, cache, mounts }: RunPlan,
+): Promise<{ tar: string; ms: StepTimes }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
   const began = Date.now();
   try {
@@ -226,11 +265,24 @@ async function runInVm(b: Builder, state: StageState, inst: Instruction, { argv,
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
     b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
-    const disks: VmDisk[] = [{ file: lower, readonly: true }, { file: scratch }, { file: out }, ...mountDisks(mounts, dir, b.o.epoch)];
-    const r = await boot({ kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network }, disks, nonce, b.o.log, prefix);
+    const disks: VmDisk[] = [
+      { file: lower, readonly: true },
+      { file: scratch },
+      { file: out },
+      ...mountDisks(mounts, dir, b.o.epoch),
+    ];
+    const r = await boot(
+      { kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network },
+      disks,
+      nonce,
+      b.o.log,
+      prefix,
+    );
     if (r.failure) throw new BuildError(`the build VM failed: ${r.failure}`);
-    if (r.code === undefined) throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
-    if (r.code !== 0) throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);
+    if (r.code === undefined)
+      throw new BuildError("the build VM stopped without reporting the step's exit code; see the console lines above");
+    if (r.code !== 0)
+      throw new BuildError(`"${inst.rest.split('\n')[0].slice(0, 60)}" failed with exit code ${r.code}`);
     const tar = keepTar(out, cache);
     const { boot: booted, start = booted, end = start } = r.at;
     return { tar, ms: { disks: booted - began, start: start - booted, step: end - start, readBack: Date.now() - end } };

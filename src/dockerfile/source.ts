@@ -30,7 +30,17 @@ function directConfig(dockerfile: string, cwd: string): FledgeConfig {
     strategy: 'oci_rootfs',
     agent: { source_strategy: 'release', version: 'latest' },
     source: { build_args: {} },
-    filesystem: { type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true },
+    filesystem: {
+      type: 'ext4',
+      compression: 'zstd',
+      compression_level: 15,
+      block_size: 131072,
+      overlay_size: '1G',
+      size_buffer_mb: 0,
+      preallocate: false,
+      disk_format: 'raw',
+      qcow2_compression: true,
+    },
     init: { mode: 'default' },
     mappings: [],
   };
@@ -41,7 +51,10 @@ export function buildConfig(o: DockerfileFlags, cwd: string): FledgeConfig {
   const file = resolve(cwd, o.config ?? 'fledge.toml');
   if (o.dockerfile && !existsSync(file)) return directConfig(resolve(cwd, o.dockerfile), cwd);
   const config = loadFledgeConfig(file, { imageGiven: !!o.dockerArchive });
-  if (o.dockerfile && config.source.image) throw new UsageError(`${config.file}: [source] image and the Dockerfile ${o.dockerfile} both name the image; keep one`);
+  if (o.dockerfile && config.source.image)
+    throw new UsageError(
+      `${config.file}: [source] image and the Dockerfile ${o.dockerfile} both name the image; keep one`,
+    );
   return config;
 }
 
@@ -51,7 +64,8 @@ export function parseBuildArgs(args: string[] = [], env: NodeJS.ProcessEnv = pro
   for (const a of args) {
     const i = a.indexOf('=');
     const key = i < 0 ? a : a.slice(0, i);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--build-arg ${a}: write KEY=VALUE (KEY: letters, digits, _)`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new UsageError(`--build-arg ${a}: write KEY=VALUE (KEY: letters, digits, _)`);
     if (i >= 0) out[key] = a.slice(i + 1);
     else if (env[key] !== undefined) out[key] = env[key]!;
   }
@@ -59,16 +73,28 @@ export function parseBuildArgs(args: string[] = [], env: NodeJS.ProcessEnv = pro
 }
 
 /** The image the Dockerfile builds, or undefined when the build has no Dockerfile. */
-export async function builtImage(o: DockerfileFlags, config: FledgeConfig, at: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void; cacheDir: string }): Promise<BuiltImage | undefined> {
+export async function builtImage(
+  o: DockerfileFlags,
+  config: FledgeConfig,
+  at: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void; cacheDir: string },
+): Promise<BuiltImage | undefined> {
   const dockerfile = o.dockerfile ? resolve(at.cwd, o.dockerfile) : config.source.dockerfile;
   if (!dockerfile) {
-    if (o.context || o.target || o.buildArgs?.length) throw new UsageError('--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure build ./Dockerfile) or [source] dockerfile in fledge.toml');
+    if (o.context || o.target || o.buildArgs?.length)
+      throw new UsageError(
+        '--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure build ./Dockerfile) or [source] dockerfile in fledge.toml',
+      );
     return undefined;
   }
   // --docker-archive is the image whatever [source] says (seed 002); only a positional Dockerfile conflicts with it
-  if (o.dockerArchive && o.dockerfile) throw new UsageError('--docker-archive and a Dockerfile both name the image; keep one');
+  if (o.dockerArchive && o.dockerfile)
+    throw new UsageError('--docker-archive and a Dockerfile both name the image; keep one');
   if (o.dockerArchive) return undefined;
-  const context = o.context ? resolve(at.cwd, o.context) : o.dockerfile ? dirname(dockerfile) : (config.source.context ?? dirname(dockerfile));
+  const context = o.context
+    ? resolve(at.cwd, o.context)
+    : o.dockerfile
+      ? dirname(dockerfile)
+      : (config.source.context ?? dirname(dockerfile));
   at.log(`dockerfile: ${dockerfile} (context ${context})`);
   return buildDockerfile({
     dockerfile,

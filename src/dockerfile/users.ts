@@ -40,11 +40,13 @@ export function resolveOwner(tree: Tree, spec: string): Owner {
   const [user, group] = spec.split(':', 2);
   if (!user) throw new Error(`"${spec}" names no user; write user[:group], e.g. 1000:1000 or app:app`);
   const found = lookupUser(tree, user);
-  if (!found && !isId(user)) throw new Error(`user "${user}" is not in the stage's /etc/passwd; use a numeric id or add the user first`);
+  if (!found && !isId(user))
+    throw new Error(`user "${user}" is not in the stage's /etc/passwd; use a numeric id or add the user first`);
   const uid = found?.uid ?? Number(user);
   // a name alone takes the user's primary group; a number alone the same number (as buildah)
   if (group === undefined || group === '') return { uid, gid: isId(user) ? uid : found!.gid };
   const gid = lookupGroup(tree, group);
-  if (gid === undefined) throw new Error(`group "${group}" is not in the stage's /etc/group; use a numeric id or add the group first`);
+  if (gid === undefined)
+    throw new Error(`group "${group}" is not in the stage's /etc/group; use a numeric id or add the group first`);
   return { uid, gid };
 }

@@ -16,7 +16,11 @@ async function imageTree(image: string, o: SourceOptions): Promise<{ tree: Tree;
 }
 
 /** Writes the image's filesystem to `output` as a PAX tar; returns its sha256. */
-export async function exportImage(image: string, output: string, o: SourceOptions = {}): Promise<{ sha256: string; skipped: string[] }> {
+export async function exportImage(
+  image: string,
+  output: string,
+  o: SourceOptions = {},
+): Promise<{ sha256: string; skipped: string[] }> {
   const { tree } = await imageTree(image, o);
   const file = new ArtifactFile(output);
   try {
@@ -56,7 +60,9 @@ export async function inspectImage(image: string, o: SourceOptions = {}): Promis
   const lines = [
     `image: ${image}`,
     `platform: ${[c.os, c.architecture, c.variant].filter(Boolean).join('/')}`,
-    ...['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts'].filter((k) => c.config?.[k] !== undefined).map((k) => `${k}: ${JSON.stringify(c.config[k])}`),
+    ...['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts']
+      .filter((k) => c.config?.[k] !== undefined)
+      .map((k) => `${k}: ${JSON.stringify(c.config[k])}`),
     '',
   ];
   for (const { path, node } of tree.walk()) {
@@ -69,7 +75,9 @@ export async function inspectImage(image: string, o: SourceOptions = {}): Promis
       what = `${node.rdev.major},${node.rdev.minor}`;
     }
     const size = node.type === 'file' ? node.content.size : 0;
-    lines.push(`${node.type.padEnd(7)} ${node.mode.toString(8).padStart(4, '0')} ${node.uid}:${node.gid} ${size} ${what} /${quoteName(path)}`);
+    lines.push(
+      `${node.type.padEnd(7)} ${node.mode.toString(8).padStart(4, '0')} ${node.uid}:${node.gid} ${size} ${what} /${quoteName(path)}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

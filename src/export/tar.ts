@@ -42,9 +42,29 @@ function paxRecord(key: string, value: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
-function header(name: Buffer, typeflag: string, f: { mode: number; uid: number; gid: number; size: number; mtime: number; linkname?: Buffer; major?: number; minor?: number }): Buffer {
+function header(
+  name: Buffer,
+  typeflag: string,
+  f: {
+    mode: number;
+    uid: number;
+    gid: number;
+    size: number;
+    mtime: number;
+    linkname?: Buffer;
+    major?: number;
+    minor?: number;
+  },
+): Buffer {
   const h = Buffer.alloc(512);
-  const octal = (v: number, at: number, len: number) => h.write(Math.min(Math.max(v, 0), MAX_OCTAL(len - 1)).toString(8).padStart(len - 1, '0'), at, 'latin1');
+  const octal = (v: number, at: number, len: number) =>
+    h.write(
+      Math.min(Math.max(v, 0), MAX_OCTAL(len - 1))
+        .toString(8)
+        .padStart(len - 1, '0'),
+      at,
+      'latin1',
+    );
   name.subarray(0, 100).copy(h, 0);
   octal(f.mode, 100, 8);
   octal(f.uid, 108, 8);
@@ -121,7 +141,10 @@ export function* paxTarChunks(tree: Tree): Generator<Uint8Array, string[]> {
         const map = Buffer.from(`${segs.length}\n${segs.map((s) => `${s.at}\n${s.length}\n`).join('')}`);
         const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
         records.push(paxRecord('GNU.sparse.major', Buffer.from('1')), paxRecord('GNU.sparse.minor', Buffer.from('0')));
-        records.push(paxRecord('GNU.sparse.name', path), paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content.size))));
+        records.push(
+          paxRecord('GNU.sparse.name', path),
+          paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content.size))),
+        );
         headerName = Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]);
         size = mapBlock.length + segs.reduce((n, s) => n + s.length, 0);
         data = withHead(mapBlock, readContent(packed(node.content)));
@@ -135,17 +158,36 @@ export function* paxTarChunks(tree: Tree): Generator<Uint8Array, string[]> {
     const { sec, nsec } = node.mtime;
     if (nsec || sec < 0 || sec > MAX_OCTAL(11)) {
       const frac = nsec ? `.${String(nsec).padStart(9, '0')}`.replace(/0+$/, '') : '';
-      const text = sec < 0 && nsec ? `-${-sec - 1}${`.${String(1e9 - nsec).padStart(9, '0')}`.replace(/0+$/, '')}` : `${sec}${frac}`;
+      const text =
+        sec < 0 && nsec
+          ? `-${-sec - 1}${`.${String(1e9 - nsec).padStart(9, '0')}`.replace(/0+$/, '')}`
+          : `${sec}${frac}`;
       records.push(paxRecord('mtime', Buffer.from(text)));
     }
-    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)))
+      records.push(paxRecord(`SCHILY.xattr.${k}`, v));
     if (records.length) {
       const body = Buffer.concat(records);
-      yield header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(sec, 0) });
+      yield header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', {
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: body.length,
+        mtime: Math.max(sec, 0),
+      });
       yield Buffer.concat([body, Buffer.alloc(pad512(body.length))]);
     }
     const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : undefined;
-    yield header(headerName, type, { mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: sec, linkname, major: rdev?.major, minor: rdev?.minor });
+    yield header(headerName, type, {
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      size,
+      mtime: sec,
+      linkname,
+      major: rdev?.major,
+      minor: rdev?.minor,
+    });
     let n = 0;
     for (const chunk of data) {
       yield chunk;

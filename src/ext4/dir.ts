@@ -31,7 +31,10 @@ const TAIL_AT = BLOCK - TAIL;
 /** Where a dx block's entries start. */
 const ENTRIES_AT = { root: DX_ROOT.size, node: DX_NODE.size };
 /** dx_root_limit / dx_node_limit: entries that fit before the dx_tail */
-const LIMIT = { root: (BLOCK - ENTRIES_AT.root - DX_TAIL.size) / DX_ENTRY.size, node: (BLOCK - ENTRIES_AT.node - DX_TAIL.size) / DX_ENTRY.size };
+const LIMIT = {
+  root: (BLOCK - ENTRIES_AT.root - DX_TAIL.size) / DX_ENTRY.size,
+  node: (BLOCK - ENTRIES_AT.node - DX_TAIL.size) / DX_ENTRY.size,
+};
 /** "." in a dx_root: its name padded to 4 */
 const DOT_REC = DX_ROOT.fields.dotdot[0];
 
@@ -108,10 +111,12 @@ const dots = (self: number, parent: number): DirEntry[] => [
 
 /** Leaves of an htree: names sorted by hash, a run of equal hashes never split between leaves. */
 function hashLeaves(self: number, entries: DirEntry[], hashSeed: Uint32Array): { hash: number; entries: DirEntry[] }[] {
-  const hashed = entries.map((e) => ({ e, h: dirHash(e.name, hashSeed) })).sort((a, b) => a.h - b.h || Buffer.compare(a.e.name, b.e.name));
+  const hashed = entries
+    .map((e) => ({ e, h: dirHash(e.name, hashSeed) }))
+    .sort((a, b) => a.h - b.h || Buffer.compare(a.e.name, b.e.name));
   const leaves: { hash: number; entries: DirEntry[] }[] = [];
   let used = BLOCK;
-  for (let i = 0; i < hashed.length; ) {
+  for (let i = 0; i < hashed.length;) {
     let j = i;
     let size = 0;
     while (j < hashed.length && hashed[j].h === hashed[i].h) size += recLen(hashed[j++].e.name.length);
@@ -138,7 +143,10 @@ function dxRoot(self: number, parent: number, levels: number, items: { hash: num
   const root = Buffer.alloc(BLOCK);
   putDirent(root, 0, dot, DOT_REC);
   putDirent(root, DOT_REC, dotdot, BLOCK - DOT_REC);
-  DX_ROOT.encode({ 'info.hash_version': DX_HASH_HALF_MD4, 'info.info_length': 8, 'info.indirect_levels': levels }, root);
+  DX_ROOT.encode(
+    { 'info.hash_version': DX_HASH_HALF_MD4, 'info.info_length': 8, 'info.indirect_levels': levels },
+    root,
+  );
   putDxEntries(root, ENTRIES_AT.root, LIMIT.root, items);
   return root;
 }
@@ -157,16 +165,27 @@ export function dirBlocks(self: number, parent: number, entries: DirEntry[], has
   const leaves = hashLeaves(self, entries, hashSeed);
   const leafBlocks: DirBlock[] = leaves.map((l) => ({ kind: 'leaf', data: linearBlocks(l.entries)[0] }));
   if (leaves.length <= LIMIT.root) {
-    const root = dxRoot(self, parent, 0, leaves.map((l, k) => ({ hash: l.hash, block: 1 + k })));
+    const root = dxRoot(
+      self,
+      parent,
+      0,
+      leaves.map((l, k) => ({ hash: l.hash, block: 1 + k })),
+    );
     return { blocks: [{ kind: 'root', data: root }, ...leafBlocks], indexed: true };
   }
   const nodeCount = Math.ceil(leaves.length / LIMIT.node);
-  if (nodeCount > LIMIT.root) throw new Error(`directory inode ${self}: ${entries.length} names need a 3-level htree (largedir), which this writer does not make`);
+  if (nodeCount > LIMIT.root)
+    throw new Error(
+      `directory inode ${self}: ${entries.length} names need a 3-level htree (largedir), which this writer does not make`,
+    );
   const nodes: DirBlock[] = [];
   const up: { hash: number; block: number }[] = [];
   for (let n = 0; n < nodeCount; n++) {
     const chunk = leaves.slice(n * LIMIT.node, (n + 1) * LIMIT.node);
-    nodes.push({ kind: 'node', data: dxNode(chunk.map((l, k) => ({ hash: l.hash, block: 1 + nodeCount + n * LIMIT.node + k }))) });
+    nodes.push({
+      kind: 'node',
+      data: dxNode(chunk.map((l, k) => ({ hash: l.hash, block: 1 + nodeCount + n * LIMIT.node + k }))),
+    });
     up.push({ hash: chunk[0].hash, block: 1 + n });
   }
   return { blocks: [{ kind: 'root', data: dxRoot(self, parent, 1, up) }, ...nodes, ...leafBlocks], indexed: true };

@@ -34,7 +34,7 @@ export interface Extent {
 /** How many tree blocks an extent list needs (0 when it fits in the inode). */
 export function extentTreeBlocks(count: number): number {
   let total = 0;
-  for (let level = count; level > PER_ROOT; ) {
+  for (let level = count; level > PER_ROOT;) {
     level = Math.ceil(level / PER_BLOCK);
     total += level;
   }
@@ -45,7 +45,8 @@ export function extentTreeBlocks(count: number): number {
 export function extentsOf(logical: number, runs: { start: number; length: number }[]): Extent[] {
   const out: Extent[] = [];
   for (const r of runs) {
-    for (let o = 0; o < r.length; o += MAX_EXTENT_LEN) out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTENT_LEN, r.length - o) });
+    for (let o = 0; o < r.length; o += MAX_EXTENT_LEN)
+      out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTENT_LEN, r.length - o) });
     logical += r.length;
   }
   return out;
@@ -56,7 +57,12 @@ type Entry = { logical: number; write: (buf: Buffer, at: number) => void };
 
 const extentEntry = (e: Extent): Entry => ({
   logical: e.logical,
-  write: (b, at) => EXTENT.encode({ ee_block: e.logical, ee_len: e.length, ee_start_hi: hi32(e.physical), ee_start_lo: lo32(e.physical) }, b, at),
+  write: (b, at) =>
+    EXTENT.encode(
+      { ee_block: e.logical, ee_len: e.length, ee_start_hi: hi32(e.physical), ee_start_lo: lo32(e.physical) },
+      b,
+      at,
+    ),
 });
 
 const indexEntry = (logical: number, block: number): Entry => ({
@@ -73,7 +79,10 @@ function putNode(buf: Buffer, entries: Entry[], max: number, depth: number): voi
  * The inode's i_block and the tree blocks (checksum tails left zero), for extents in
  * logical order and tree blocks at the given physical numbers (extentTreeBlocks of them).
  */
-export function extentTree(extents: Extent[], treeBlocks: number[]): { iblock: Buffer; blocks: { block: number; data: Buffer }[] } {
+export function extentTree(
+  extents: Extent[],
+  treeBlocks: number[],
+): { iblock: Buffer; blocks: { block: number; data: Buffer }[] } {
   const iblock = Buffer.alloc(IBLOCK_SIZE);
   const blocks: { block: number; data: Buffer }[] = [];
   // built bottom-up, a level at a time

@@ -367,12 +367,20 @@ export const XATTR_END = 4;
 export const ACL_HEADER = defineStruct('ext4_acl_header', 4, { a_version: [0, 'le32'] });
 export const EXT4_ACL_VERSION = 1;
 /** acl.h ext4_acl_entry (ACL_USER, ACL_GROUP: with an id) and ext4_acl_entry_short (the rest). */
-export const ACL_ENTRY = defineStruct('ext4_acl_entry', 8, { e_tag: [0, 'le16'], e_perm: [2, 'le16'], e_id: [4, 'le32'] });
+export const ACL_ENTRY = defineStruct('ext4_acl_entry', 8, {
+  e_tag: [0, 'le16'],
+  e_perm: [2, 'le16'],
+  e_id: [4, 'le32'],
+});
 export const ACL_ENTRY_SHORT = defineStruct('ext4_acl_entry_short', 4, { e_tag: [0, 'le16'], e_perm: [2, 'le16'] });
 /** posix_acl_xattr.h: the value of system.posix_acl_* as tar and the VFS carry it (version 2). */
 export const POSIX_ACL_XATTR_HEADER = defineStruct('posix_acl_xattr_header', 4, { a_version: [0, 'le32'] });
 export const POSIX_ACL_XATTR_VERSION = 2;
-export const POSIX_ACL_XATTR_ENTRY = defineStruct('posix_acl_xattr_entry', 8, { e_tag: [0, 'le16'], e_perm: [2, 'le16'], e_id: [4, 'le32'] });
+export const POSIX_ACL_XATTR_ENTRY = defineStruct('posix_acl_xattr_entry', 8, {
+  e_tag: [0, 'le16'],
+  e_perm: [2, 'le16'],
+  e_id: [4, 'le32'],
+});
 /** include/uapi/linux/posix_acl.h ACL_USER, ACL_GROUP: the tags with an id */
 export const ACL_USER = 0x02;
 export const ACL_GROUP = 0x08;

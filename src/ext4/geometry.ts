@@ -29,7 +29,15 @@ export function hasSuperBackup(group: number): boolean {
 
 /** The journal size mke2fs picks for a filesystem of `blocks` (ext2fs_default_journal_size), at least JBD2's 1024. */
 export function journalBlocks(blocks: number): number {
-  const table: [number, number][] = [[32768, 1024], [256 * 1024, 4096], [512 * 1024, 8192], [4096 * 1024, 16384], [8192 * 1024, 32768], [16384 * 1024, 65536], [32768 * 1024, 131072]];
+  const table: [number, number][] = [
+    [32768, 1024],
+    [256 * 1024, 4096],
+    [512 * 1024, 8192],
+    [4096 * 1024, 16384],
+    [8192 * 1024, 32768],
+    [16384 * 1024, 65536],
+    [32768 * 1024, 131072],
+  ];
   for (const [limit, size] of table) if (blocks < limit) return size;
   return 262144;
 }
@@ -42,13 +50,20 @@ export class Geometry {
   /** backup superblock + descriptor ranges (groups ≥ 1), in block order */
   readonly reserved: Run[] = [];
 
-  constructor(readonly blocks: number, inodes: number) {
+  constructor(
+    readonly blocks: number,
+    inodes: number,
+  ) {
     this.groups = Math.max(Math.ceil(blocks / BLOCKS_PER_GROUP), Math.ceil(inodes / BLOCKS_PER_GROUP));
     this.gdtBlocks = Math.ceil((this.groups * DESC_SIZE) / BLOCK);
     // a multiple of 16 fills whole inode-table blocks; one bitmap block holds 32768
-    this.inodesPerGroup = Math.min(BLOCKS_PER_GROUP, Math.ceil(Math.ceil(inodes / this.groups) / INODES_PER_BLOCK) * INODES_PER_BLOCK);
+    this.inodesPerGroup = Math.min(
+      BLOCKS_PER_GROUP,
+      Math.ceil(Math.ceil(inodes / this.groups) / INODES_PER_BLOCK) * INODES_PER_BLOCK,
+    );
     this.itableBlocks = this.inodesPerGroup / INODES_PER_BLOCK;
-    for (let g = 1; g < this.groups; g++) if (hasSuperBackup(g)) this.reserved.push({ start: g * BLOCKS_PER_GROUP, length: 1 + this.gdtBlocks });
+    for (let g = 1; g < this.groups; g++)
+      if (hasSuperBackup(g)) this.reserved.push({ start: g * BLOCKS_PER_GROUP, length: 1 + this.gdtBlocks });
   }
 
   get inodes(): number {

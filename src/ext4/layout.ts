@@ -42,11 +42,16 @@ export interface Layout {
 /** The logical runs a body's blocks fill in a filesystem of `fsBlocks`. */
 function logicalRuns(body: Body, fsBlocks: number): Run[] {
   switch (body.kind) {
-    case 'file': return body.runs;
-    case 'dir': return [{ start: 0, length: body.blocks.length }];
-    case 'slow-symlink': return [{ start: 0, length: 1 }];
-    case 'journal': return [{ start: 0, length: journalBlocks(fsBlocks) }];
-    case 'inline': return [];
+    case 'file':
+      return body.runs;
+    case 'dir':
+      return [{ start: 0, length: body.blocks.length }];
+    case 'slow-symlink':
+      return [{ start: 0, length: 1 }];
+    case 'journal':
+      return [{ start: 0, length: journalBlocks(fsBlocks) }];
+    case 'inline':
+      return [];
   }
 }
 
@@ -72,7 +77,15 @@ function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): L
   const inodeTables = Array.from({ length: geo.groups }, () => alloc.contiguous(geo.itableBlocks));
   const shared = new Map<string, XattrBlock>();
   const placements = inodes.map((i) => place(alloc, i, blocks, shared));
-  return { geo, blockBitmaps, inodeBitmaps, inodeTables, placements, xattrBlocks: [...shared.values()], end: alloc.next };
+  return {
+    geo,
+    blockBitmaps,
+    inodeBitmaps,
+    inodeTables,
+    placements,
+    xattrBlocks: [...shared.values()],
+    end: alloc.next,
+  };
 }
 
 /**

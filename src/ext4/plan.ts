@@ -52,10 +52,14 @@ export interface PlannedInode {
 /** Blocks of data and directories the body holds (the journal's are not content). */
 export function contentBlocks(body: Body): number {
   switch (body.kind) {
-    case 'file': return body.runs.reduce((n, r) => n + r.length, 0);
-    case 'dir': return body.blocks.length;
-    case 'slow-symlink': return 1;
-    default: return 0;
+    case 'file':
+      return body.runs.reduce((n, r) => n + r.length, 0);
+    case 'dir':
+      return body.blocks.length;
+    case 'slow-symlink':
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -68,7 +72,11 @@ export function planInodes(tree: Tree, epoch: Time, hashSeed: Uint32Array): Plan
   const parents = parentDirs(tree.root);
   const bodyOf = (node: Node, ino: number): Body => {
     if (node.type !== 'dir') return leafBody(node);
-    const entries = sortedEntries(node).map(([k, child]): DirEntry => ({ name: keyBytes(k), ino: inoOf.get(child)!, type: FT[child.type] }));
+    const entries = sortedEntries(node).map(([k, child]): DirEntry => ({
+      name: keyBytes(k),
+      ino: inoOf.get(child)!,
+      type: FT[child.type],
+    }));
     if (node === tree.root && !found) entries.push({ name: LOST_FOUND, ino: LOST_FOUND_INO, type: FT.dir });
     return { kind: 'dir', ...dirBlocks(ino, inoOf.get(parents.get(node)!)!, entries, hashSeed) };
   };
@@ -131,13 +139,31 @@ function leafBody(node: Node): Body {
 
 function planned(node: Node, ino: number, links: number, body: Body): PlannedInode {
   const { inode, block } = splitXattrs(xattrEntries(node.xattrs), INODE_XATTR_ROOM);
-  const i: PlannedInode = { ino, mode: S_IF[node.type] | node.mode, uid: node.uid, gid: node.gid, time: node.mtime, links, body, inodeXattrs: inode };
+  const i: PlannedInode = {
+    ino,
+    mode: S_IF[node.type] | node.mode,
+    uid: node.uid,
+    gid: node.gid,
+    time: node.mtime,
+    links,
+    body,
+    inodeXattrs: inode,
+  };
   if (block.length) i.blockXattrs = { key: xattrKey(block), entries: block };
   return i;
 }
 
 function journalInode(epoch: Time): PlannedInode {
-  return { ino: JOURNAL_INO, mode: S_IFREG | 0o600, uid: 0, gid: 0, time: epoch, links: 1, body: { kind: 'journal' }, inodeXattrs: [] };
+  return {
+    ino: JOURNAL_INO,
+    mode: S_IFREG | 0o600,
+    uid: 0,
+    gid: 0,
+    time: epoch,
+    links: 1,
+    body: { kind: 'journal' },
+    inodeXattrs: [],
+  };
 }
 
 function emptyLostFound(epoch: Time): PlannedInode {

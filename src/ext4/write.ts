@@ -65,7 +65,9 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const dirs = inodes.filter((i) => i.body.kind === 'dir').map((i) => i.ino);
   const groups = writeGroups(w, layout, { table, dirs, used, fsSeed, preallocate: o.preallocate });
   const journalIblock = written[j].iblock;
-  writeSupers(w, layout, groups.descs, (g) => encodeSuper({ geo, ...groups, uuid, hashSeed, time: o.epoch.sec, journalIblock, journalSize }, g));
+  writeSupers(w, layout, groups.descs, (g) =>
+    encodeSuper({ geo, ...groups, uuid, hashSeed, time: o.epoch.sec, journalIblock, journalSize }, g),
+  );
   if (o.preallocate) writeZeros(w, used, geo.blocks, placements[j].extents);
   w.flush();
   out.setSize(geo.blocks * BLOCK);
@@ -91,7 +93,9 @@ function writeFileData(w: BlockWriter, content: Content, extents: Extent[], hash
     let carry = Buffer.alloc(0);
     for (const chunk of readRange(content, e.logical * BLOCK, end)) {
       hash.update(chunk);
-      const data = carry.length ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      const data = carry.length
+        ? Buffer.concat([carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       const whole = data.length - (data.length % BLOCK);
       if (whole) w.write(block, data.subarray(0, whole));
       block += whole / BLOCK;
@@ -108,11 +112,15 @@ function writeFileData(w: BlockWriter, content: Content, extents: Extent[], hash
 /** i_size: bytes of content, of directory blocks, of the target, of the journal. */
 function sizeOf(body: Body, p: Placement): number {
   switch (body.kind) {
-    case 'file': return body.content.size;
-    case 'dir': return body.blocks.length * BLOCK;
-    case 'journal': return p.extents.reduce((n, e) => n + e.length, 0) * BLOCK;
+    case 'file':
+      return body.content.size;
+    case 'dir':
+      return body.blocks.length * BLOCK;
+    case 'journal':
+      return p.extents.reduce((n, e) => n + e.length, 0) * BLOCK;
     case 'slow-symlink':
-    case 'inline': return body.size;
+    case 'inline':
+      return body.size;
   }
 }
 
@@ -120,7 +128,13 @@ function sizeOf(body: Body, p: Placement): number {
  * Writes an inode's directory or symlink blocks and its extent tree blocks, marks all its
  * blocks in use, and returns its inode table record and i_block.
  */
-function writeInode(w: BlockWriter, i: PlannedInode, p: Placement, fsSeed: number, used: BlockBitmap): { inode: Buffer; iblock: Buffer } {
+function writeInode(
+  w: BlockWriter,
+  i: PlannedInode,
+  p: Placement,
+  fsSeed: number,
+  used: BlockBitmap,
+): { inode: Buffer; iblock: Buffer } {
   const seed = inodeSeed(fsSeed, i.ino);
   const { body } = i;
   if (body.kind === 'dir') {
@@ -189,7 +203,11 @@ interface GroupInput {
 }
 
 /** Writes every group's inode table and bitmaps; returns the descriptors and the free counts. */
-function writeGroups(w: BlockWriter, layout: Layout, input: GroupInput): { descs: Buffer[]; freeBlocks: number; freeInodes: number } {
+function writeGroups(
+  w: BlockWriter,
+  layout: Layout,
+  input: GroupInput,
+): { descs: Buffer[]; freeBlocks: number; freeInodes: number } {
   const { geo } = layout;
   const ipg = geo.inodesPerGroup;
   let lastIno = 0;
@@ -231,7 +249,13 @@ function writeGroups(w: BlockWriter, layout: Layout, input: GroupInput): { descs
  * Group g's inode table up to its last inode in use; the zeros after it stay a hole
  * unless preallocated (a 64 GiB image has 1 GiB of empty inode tables).
  */
-function writeInodeTable(w: BlockWriter, { geo, inodeTables }: Layout, g: number, usedInodes: number, input: GroupInput): void {
+function writeInodeTable(
+  w: BlockWriter,
+  { geo, inodeTables }: Layout,
+  g: number,
+  usedInodes: number,
+  input: GroupInput,
+): void {
   const tableBlocks = input.preallocate ? geo.itableBlocks : Math.ceil((usedInodes * INODE_SIZE) / BLOCK);
   if (!tableBlocks) return;
   const table = Buffer.alloc(tableBlocks * BLOCK);
@@ -255,7 +279,8 @@ function writeSupers(w: BlockWriter, { geo }: Layout, descs: Buffer[], superFor:
 function writeZeros(w: BlockWriter, used: BlockBitmap, blocks: number, journal: Extent[]): void {
   const zeros = Buffer.alloc(BLOCK);
   const journalStart = journal[0].physical;
-  for (const e of journal) for (let b = e.physical; b < e.physical + e.length; b++) if (b !== journalStart) w.write(b, zeros);
+  for (const e of journal)
+    for (let b = e.physical; b < e.physical + e.length; b++) if (b !== journalStart) w.write(b, zeros);
   for (let b = 0; b < blocks; b++) if (!(used[b >> 3] & (1 << (b & 7)))) w.write(b, zeros);
 }
 

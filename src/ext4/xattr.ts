@@ -64,7 +64,11 @@ function ext4Acl(value: Uint8Array, name: string): Uint8Array {
   const head = POSIX_ACL_XATTR_HEADER.size;
   const size = POSIX_ACL_XATTR_ENTRY.size;
   const v = Buffer.from(value);
-  if (v.length < head || (v.length - head) % size !== 0 || POSIX_ACL_XATTR_HEADER.decode(v).a_version !== POSIX_ACL_XATTR_VERSION) {
+  if (
+    v.length < head ||
+    (v.length - head) % size !== 0 ||
+    POSIX_ACL_XATTR_HEADER.decode(v).a_version !== POSIX_ACL_XATTR_VERSION
+  ) {
     throw new Error(`${name}: not a POSIX ACL (version 2) value`);
   }
   const parts: Buffer[] = [ACL_HEADER.encode({ a_version: EXT4_ACL_VERSION })];
@@ -80,7 +84,9 @@ function ext4Acl(value: Uint8Array, name: string): Uint8Array {
 export function xattrEntries(xattrs: Map<string, Uint8Array>): XattrEntry[] {
   const out: XattrEntry[] = [];
   for (const [full, raw] of xattrs) {
-    const p = PREFIXES.find(([prefix, index]) => (index === 2 || index === 3 ? full === prefix : full.startsWith(prefix)));
+    const p = PREFIXES.find(([prefix, index]) =>
+      index === 2 || index === 3 ? full === prefix : full.startsWith(prefix),
+    );
     if (!p) throw new Error(`xattr ${full}: ext4 has no namespace for it (user., trusted., security., system.)`);
     const name = Buffer.from(full.slice(p[0].length), 'latin1');
     if (name.length > 255) throw new Error(`xattr ${full}: name longer than 255 bytes`);
@@ -101,7 +107,17 @@ function layEntries(entries: XattrEntry[], region: Buffer, first: number, offsBa
   for (const e of entries) {
     end -= valueSize(e);
     region.set(e.value, end);
-    XATTR_ENTRY.encode({ e_name_len: e.name.length, e_name_index: e.index, e_value_offs: end - offsBase, e_value_size: e.value.length, e_hash: e.hash }, region, at);
+    XATTR_ENTRY.encode(
+      {
+        e_name_len: e.name.length,
+        e_name_index: e.index,
+        e_value_offs: end - offsBase,
+        e_value_size: e.value.length,
+        e_hash: e.hash,
+      },
+      region,
+      at,
+    );
     region.set(e.name, at + XATTR_ENTRY.size);
     at += entrySize(e);
   }

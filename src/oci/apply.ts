@@ -34,7 +34,10 @@ function cleanKeys(name: Buffer, what: string): string[] {
     .toString('latin1')
     .split('/')
     .filter((k) => k !== '' && k !== '.');
-  if (keys.includes('..')) throw new Error(`${what}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`);
+  if (keys.includes('..'))
+    throw new Error(
+      `${what}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`,
+    );
   return keys;
 }
 
@@ -66,7 +69,8 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       }
       if (base.startsWith(WH + WH)) continue; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
       const hidden = base.slice(WH.length);
-      if (hidden === '' || hidden === '.' || hidden === '..') throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
+      if (hidden === '' || hidden === '.' || hidden === '..')
+        throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
       if (dir?.type !== 'dir') continue;
       const node = dir.entries.get(hidden);
       if (!node) continue;
@@ -79,9 +83,14 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     if (e.type === 'hardlink') {
       const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
       const tbase = tkeys.pop();
-      const target = tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
-      if (!target) throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist in a lower layer or earlier in this one; rebuild the layer with the target stored before its links`);
-      if (target.type === 'dir') throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
+      const target =
+        tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
+      if (!target)
+        throw new Error(
+          `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist in a lower layer or earlier in this one; rebuild the layer with the target stored before its links`,
+        );
+      if (target.type === 'dir')
+        throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
       node = target;
     } else {
       const old = tree.get(at);
@@ -146,7 +155,9 @@ function resolveParent(tree: Tree, keys: string[], what: string): string[] {
   try {
     return tree.resolve(keyBytes(keys.join('/')), true);
   } catch (e) {
-    throw new Error(`${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`);
+    throw new Error(
+      `${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`,
+    );
   }
 }
 

@@ -12,9 +12,14 @@ export function splitDigest(digest: string, where: string): { algorithm: string;
   const m = /^([a-z0-9+._-]+):([0-9a-f]+)$/.exec(digest);
   const algorithm = m?.[1] ?? '';
   if (!m || HEX_LENGTH[algorithm] === undefined) {
-    throw new ImageError(`${where}: digest ${JSON.stringify(digest.slice(0, 150))} is not sha256:<64 hex> or sha512:<128 hex>; other algorithms are not supported`);
+    throw new ImageError(
+      `${where}: digest ${JSON.stringify(digest.slice(0, 150))} is not sha256:<64 hex> or sha512:<128 hex>; other algorithms are not supported`,
+    );
   }
-  if (m[2].length !== HEX_LENGTH[algorithm]) throw new ImageError(`${where}: digest ${digest} has ${m[2].length} hex digits, ${algorithm} has ${HEX_LENGTH[algorithm]}`);
+  if (m[2].length !== HEX_LENGTH[algorithm])
+    throw new ImageError(
+      `${where}: digest ${digest} has ${m[2].length} hex digits, ${algorithm} has ${HEX_LENGTH[algorithm]}`,
+    );
   return { algorithm, hex: m[2] };
 }
 
@@ -32,7 +37,10 @@ export function digestOf(bytes: Uint8Array, like: string, where: string): string
 /** Throws unless bytes have exactly `digest`. */
 export function verifyDigest(bytes: Uint8Array, digest: string, where: string, what: string): void {
   const got = digestOf(bytes, digest, where);
-  if (got !== digest) throw new ImageError(`${where}: ${what} ${digest} has digest ${got}; the image is corrupt or was tampered with — pull or save it again`);
+  if (got !== digest)
+    throw new ImageError(
+      `${where}: ${what} ${digest} has digest ${got}; the image is corrupt or was tampered with — pull or save it again`,
+    );
 }
 
 /** "sha256:<hex>" of bytes (a manifest fetched by tag). */

@@ -103,5 +103,7 @@ export function selectPlatform(index: ImageIndex, want: Platform): Descriptor | 
 
 /** The platforms an index offers (attestations left out), for error messages. */
 export function offeredPlatforms(index: ImageIndex): string[] {
-  return index.manifests.filter((d) => !isAttestation(d)).map((d) => formatPlatform(normalizePlatform(d.platform ?? { os: 'linux', architecture: 'amd64' })));
+  return index.manifests
+    .filter((d) => !isAttestation(d))
+    .map((d) => formatPlatform(normalizePlatform(d.platform ?? { os: 'linux', architecture: 'amd64' })));
 }

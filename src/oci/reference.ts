@@ -26,7 +26,8 @@ const EXAMPLE = 'e.g. alpine:3.20, ghcr.io/owner/app:v1 or localhost:5000/app@sh
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const HOST = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
+const HOST =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 
 function invalid(text: string, why: string): UsageError {
   return new UsageError(`invalid image reference "${text}": ${why}; write it like ${EXAMPLE}`);
@@ -43,13 +44,18 @@ export function parseReference(text: string): ImageRef {
   if (at >= 0) {
     digest = name.slice(at + 1);
     name = name.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(text, `"${digest}" is not a digest (sha256: and 64, or sha512: and 128 lowercase hex digits)`);
+    if (!DIGEST.test(digest))
+      throw invalid(text, `"${digest}" is not a digest (sha256: and 64, or sha512: and 128 lowercase hex digits)`);
   }
   const colon = name.lastIndexOf(':');
   if (colon > name.lastIndexOf('/') && colon >= 0) {
     tag = name.slice(colon + 1);
     name = name.slice(0, colon);
-    if (!TAG.test(tag)) throw invalid(text, `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!TAG.test(tag))
+      throw invalid(
+        text,
+        `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`,
+      );
   }
   let registry = 'docker.io';
   let repository = name;
@@ -67,7 +73,10 @@ export function parseReference(text: string): ImageRef {
   if (repository === '') throw invalid(text, 'the repository name is empty');
   for (const c of repository.split('/')) {
     if (!COMPONENT.test(c)) {
-      const why = c !== c.toLowerCase() ? 'repository names must be lowercase' : 'use lowercase letters, digits and single . _ or - between them';
+      const why =
+        c !== c.toLowerCase()
+          ? 'repository names must be lowercase'
+          : 'use lowercase letters, digits and single . _ or - between them';
       throw invalid(text, `"${c}" is not a valid path component (${why})`);
     }
   }
@@ -105,7 +114,10 @@ export function parseSource(text: string): ImageSource {
   const sep = rest.indexOf(':');
   const path = sep < 0 ? rest : rest.slice(0, sep);
   const ref = sep < 0 ? undefined : rest.slice(sep + 1);
-  if (path === '') throw new UsageError(`invalid image source "${text}": the path is empty; write it like ${t}:image.tar${t === 'oci' ? ' or oci:./layout:tag' : ''}`);
+  if (path === '')
+    throw new UsageError(
+      `invalid image source "${text}": the path is empty; write it like ${t}:image.tar${t === 'oci' ? ' or oci:./layout:tag' : ''}`,
+    );
   if (ref === undefined || ref === '') return { transport: t, path };
   if (t === 'docker-archive' && !/^@\d+$/.test(ref)) parseReference(ref);
   return { transport: t, path, ref };

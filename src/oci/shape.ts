@@ -49,7 +49,8 @@ function strings(v: unknown, at: string, where: string, doc: string): void {
 
 function stringMap(v: unknown, at: string, where: string, doc: string): void {
   if (!isObject(v)) fail(where, doc, `${at} must be an object of strings, not ${kind(v)}`);
-  for (const [k, s] of Object.entries(v)) if (typeof s !== 'string') fail(where, doc, `${at}.${k} must be a string, not ${kind(s)}`);
+  for (const [k, s] of Object.entries(v))
+    if (typeof s !== 'string') fail(where, doc, `${at}.${k} must be a string, not ${kind(s)}`);
 }
 
 /** A descriptor at `at` (e.g. "layers[2]"). */
@@ -58,7 +59,8 @@ export function checkDescriptor(v: unknown, at: string, where: string, doc: stri
   str(v, 'mediaType', `${at}.`, where, doc);
   str(v, 'digest', `${at}.`, where, doc);
   if (!DIGEST.test(v.digest as string)) fail(where, doc, `${at}.digest is not a digest (algorithm:hex)`);
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) fail(where, doc, `${at}.size must be a whole number of bytes ≥ 0`);
+  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0)
+    fail(where, doc, `${at}.size must be a whole number of bytes ≥ 0`);
   if (v.urls !== undefined) strings(v.urls, `${at}.urls`, where, doc);
   if (v.annotations !== undefined) stringMap(v.annotations, `${at}.annotations`, where, doc);
   if (v.platform !== undefined) {
@@ -71,13 +73,15 @@ export function checkDescriptor(v: unknown, at: string, where: string, doc: stri
 }
 
 function descriptors(v: unknown, key: string, where: string, doc: string): void {
-  if (!Array.isArray(v)) fail(where, doc, `${key} must be an array of descriptors, not ${v === undefined ? 'missing' : kind(v)}`);
+  if (!Array.isArray(v))
+    fail(where, doc, `${key} must be an array of descriptors, not ${v === undefined ? 'missing' : kind(v)}`);
   v.forEach((d, i) => checkDescriptor(d, `${key}[${i}]`, where, doc));
 }
 
 function schemaV2(json: unknown, where: string, doc: string): Obj {
   if (!isObject(json)) fail(where, doc, `must be a JSON object, not ${kind(json)}`);
-  if (json.schemaVersion !== 2) fail(where, doc, `schemaVersion must be 2, not ${JSON.stringify(json.schemaVersion) ?? 'missing'}`);
+  if (json.schemaVersion !== 2)
+    fail(where, doc, `schemaVersion must be 2, not ${JSON.stringify(json.schemaVersion) ?? 'missing'}`);
   str(json, 'mediaType', '', where, doc, true);
   return json;
 }
@@ -99,12 +103,14 @@ export function checkIndex(json: unknown, where: string, doc = 'image index'): I
 /** The config's rootfs.diff_ids (config.md: rootfs.type "layers", diff_ids digests). */
 export function configDiffIds(json: unknown, where: string, doc = 'image config'): string[] {
   if (!isObject(json)) fail(where, doc, `must be a JSON object, not ${kind(json)}`);
-  if (!isObject(json.rootfs)) fail(where, doc, `rootfs must be an object, not ${json.rootfs === undefined ? 'missing' : kind(json.rootfs)}`);
+  if (!isObject(json.rootfs))
+    fail(where, doc, `rootfs must be an object, not ${json.rootfs === undefined ? 'missing' : kind(json.rootfs)}`);
   strings(json.rootfs.diff_ids, 'rootfs.diff_ids', where, doc);
   const ids = json.rootfs.diff_ids as string[];
   const bad = ids.findIndex((d) => !DIGEST.test(d));
   if (bad >= 0) fail(where, doc, `rootfs.diff_ids[${bad}] is not a digest (algorithm:hex)`);
-  if (json.config !== undefined && json.config !== null && !isObject(json.config)) fail(where, doc, `config must be an object, not ${kind(json.config)}`);
+  if (json.config !== undefined && json.config !== null && !isObject(json.config))
+    fail(where, doc, `config must be an object, not ${kind(json.config)}`);
   return ids;
 }
 
@@ -116,7 +122,12 @@ export interface SaveEntry {
 
 /** `docker save`'s manifest.json: a non-empty array of {Config, RepoTags?, Layers}. */
 export function checkDockerSave(json: unknown, where: string, doc = 'manifest.json'): SaveEntry[] {
-  if (!Array.isArray(json) || json.length === 0) fail(where, doc, `must be a non-empty array of images, not ${Array.isArray(json) ? 'empty' : kind(json)} (is this a docker save archive?)`);
+  if (!Array.isArray(json) || json.length === 0)
+    fail(
+      where,
+      doc,
+      `must be a non-empty array of images, not ${Array.isArray(json) ? 'empty' : kind(json)} (is this a docker save archive?)`,
+    );
   json.forEach((e: unknown, i) => {
     if (!isObject(e)) fail(where, doc, `[${i}] must be an object, not ${kind(e)}`);
     str(e, 'Config', `[${i}].`, where, doc);

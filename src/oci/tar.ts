@@ -124,7 +124,9 @@ const U32: Bounds = [0, U32_MAX];
 const TIME: Bounds = [-SAFE, SAFE];
 
 function outOfRange(where: string, what: string, v: bigint | number, [min, max]: Bounds): TarError {
-  return new TarError(`${where}: ${what} ${v} is out of range (${min} to ${max}); the layer is corrupt or was made to break readers: rebuild it`);
+  return new TarError(
+    `${where}: ${what} ${v} is out of range (${min} to ${max}); the layer is corrupt or was made to break readers: rebuild it`,
+  );
 }
 
 /**
@@ -143,9 +145,13 @@ function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bou
     if (v < BigInt(bounds[0]) || v > BigInt(bounds[1])) throw outOfRange(where, what, v, bounds);
     return Number(v);
   }
-  const s = f.toString('latin1').replace(/^[ \0]+/, '').replace(/[ \0].*$/s, '');
+  const s = f
+    .toString('latin1')
+    .replace(/^[ \0]+/, '')
+    .replace(/[ \0].*$/s, '');
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarError(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
+  if (!/^[0-7]+$/.test(s))
+    throw new TarError(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
   const v = parseInt(s, 8);
   if (v < bounds[0] || v > bounds[1]) throw outOfRange(where, what, v, bounds);
   return v;
@@ -154,7 +160,8 @@ function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bou
 /** A pax decimal value (size, uid, gid, sparse map numbers): a non-negative integer within bounds. */
 function decimal(v: Buffer, key: string, where: string, bounds: Bounds = SIZE): number {
   const s = v.toString('latin1');
-  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new TarError(`${where}: pax ${key}=${JSON.stringify(s.slice(0, 40))} is not a valid number`);
+  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s)))
+    throw new TarError(`${where}: pax ${key}=${JSON.stringify(s.slice(0, 40))} is not a valid number`);
   if (Number(s) > bounds[1]) throw outOfRange(where, `pax ${key}`, Number(s), bounds);
   return Number(s);
 }
@@ -231,7 +238,10 @@ class TarFile {
   }
 
   bytes(at: number, len: number, what: string): Buffer {
-    if (at + len > this.size) throw new TarError(`${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`);
+    if (at + len > this.size)
+      throw new TarError(
+        `${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`,
+      );
     return this.reader.read(at, len) ?? Buffer.alloc(0);
   }
 }
@@ -251,7 +261,9 @@ function checkChecksum(h: Buffer, where: string): void {
     signed += b > 127 ? b - 256 : b;
   }
   if (stored !== unsigned && stored !== signed) {
-    throw new TarError(`${where}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`);
+    throw new TarError(
+      `${where}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`,
+    );
   }
 }
 
@@ -301,7 +313,7 @@ export function* readTar(path: string, label = path): Generator<TarEntry> {
   const tar = new TarFile(path, label);
   try {
     const meta = new MetaHeaders();
-    for (let pos: number | undefined = 0; pos !== undefined; ) {
+    for (let pos: number | undefined = 0; pos !== undefined;) {
       const step = readHeader(tar, pos, meta);
       if (step?.entry) yield step.entry;
       pos = step?.next;
@@ -326,15 +338,24 @@ function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: Tar
   }
   checkChecksum(h, where);
   const typeflag = typeflagOf(h);
-  const size = num(h, F.size, 'size', `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
+  const size = num(
+    h,
+    F.size,
+    'size',
+    `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`,
+  );
   const next = pos + BLOCK + padded(size);
   if (META_TYPES.has(typeflag)) {
-    if (size > MAX_META) throw new TarError(`${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`);
+    if (size > MAX_META)
+      throw new TarError(
+        `${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`,
+      );
     meta.take(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where);
     return { next };
   }
   if (typeflag === 'V') return { next }; // GNU volume label: not a file
-  if (typeflag === 'M' || typeflag === 'N') throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
+  if (typeflag === 'M' || typeflag === 'N')
+    throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
   const { pax, pending } = meta.forEntry();
   return readEntry(tar, h, pos, pax, pending);
 }
@@ -360,12 +381,21 @@ function paxRecords(global: Map<string, Buffer>, local: Array<[string, Buffer]>)
 /** A pax path-like record (path, linkpath, GNU.sparse.name): a NUL in it is refused, as no filesystem holds one. */
 function paxPath(pax: Pax, key: string, where: string): Buffer | undefined {
   const v = pax.map.get(key);
-  if (v && v.includes(0)) throw new TarError(`${where}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`);
+  if (v && v.includes(0))
+    throw new TarError(
+      `${where}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`,
+    );
   return v;
 }
 
 /** The entry whose (non-meta) header is h at pos, and where the next header is. */
-function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pending): { entry: TarEntry; next: number } {
+function readEntry(
+  tar: TarFile,
+  h: Buffer,
+  pos: number,
+  pax: Pax,
+  pending: Pending,
+): { entry: TarEntry; next: number } {
   const where = `${tar.label}: entry at byte ${pos}`;
   const typeflag = typeflagOf(h);
   const ustar = h.subarray(F.magic[0], F.magic[0] + F.magic[2]).toString('latin1') === USTAR_MAGIC;
@@ -380,10 +410,17 @@ function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pend
 
   const dataSize = pax.map.has('size') ? decimal(pax.map.get('size')!, 'size', at) : num(h, F.size, 'size', at);
   const xattrs = new Map<string, Uint8Array>();
-  for (const [k, v] of pax.map) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
+  for (const [k, v] of pax.map)
+    if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
 
-  const { content, dataPos } = type === 'file' ? fileData(tar, h, pos + BLOCK, dataSize, pax, at) : { content: { size: 0, pieces: [] }, dataPos: pos + BLOCK };
-  if (dataPos + dataSize > tar.size) throw new TarError(`${at}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`);
+  const { content, dataPos } =
+    type === 'file'
+      ? fileData(tar, h, pos + BLOCK, dataSize, pax, at)
+      : { content: { size: 0, pieces: [] }, dataPos: pos + BLOCK };
+  if (dataPos + dataSize > tar.size)
+    throw new TarError(
+      `${at}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`,
+    );
 
   const dev = type === 'char' || type === 'block';
   const entry: TarEntry = {
@@ -392,7 +429,9 @@ function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pend
     mode: num(h, F.mode, 'mode', at) & 0o7777,
     uid: pax.map.has('uid') ? decimal(pax.map.get('uid')!, 'uid', at, U32) : num(h, F.uid, 'uid', at, U32),
     gid: pax.map.has('gid') ? decimal(pax.map.get('gid')!, 'gid', at, U32) : num(h, F.gid, 'gid', at, U32),
-    mtime: pax.map.has('mtime') ? paxTime(pax.map.get('mtime')!, at) : { sec: num(h, F.mtime, 'mtime', at, TIME), nsec: 0 },
+    mtime: pax.map.has('mtime')
+      ? paxTime(pax.map.get('mtime')!, at)
+      : { sec: num(h, F.mtime, 'mtime', at, TIME), nsec: 0 },
     linkname: type === 'symlink' || type === 'hardlink' ? linkname : Buffer.alloc(0),
     devmajor: dev ? num(h, F.devmajor, 'devmajor', at, U32) : 0,
     devminor: dev ? num(h, F.devminor, 'devminor', at, U32) : 0,
@@ -405,24 +444,43 @@ function readEntry(tar: TarFile, h: Buffer, pos: number, pax: Pax, pending: Pend
 }
 
 /** A regular file's content, sparse or not, and where its stored data starts. */
-function fileData(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, pax: Pax, at: string): { content: Content; dataPos: number } {
+function fileData(
+  tar: TarFile,
+  h: Buffer,
+  dataAt: number,
+  dataSize: number,
+  pax: Pax,
+  at: string,
+): { content: Content; dataPos: number } {
   if (typeflagOf(h) === GNU_SPARSE) return oldGnuSparse(tar, h, dataAt, dataSize, at);
-  if (pax.map.get('GNU.sparse.major')?.toString() === '1') return { content: pax10Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
+  if (pax.map.get('GNU.sparse.major')?.toString() === '1')
+    return { content: pax10Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
   if (pax.map.has('GNU.sparse.map')) return { content: pax01Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
-  if (pax.map.has('GNU.sparse.numblocks')) return { content: pax00Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
-  return { content: { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: tar.path, from: dataAt }] : [] }, dataPos: dataAt };
+  if (pax.map.has('GNU.sparse.numblocks'))
+    return { content: pax00Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
+  return {
+    content: { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: tar.path, from: dataAt }] : [] },
+    dataPos: dataAt,
+  };
 }
 
 /** pax sparse 0.x: the expanded size. */
 function pax0RealSize(pax: Pax, at: string): number {
-  return decimal(pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.size', at);
+  return decimal(
+    pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'),
+    'GNU.sparse.size',
+    at,
+  );
 }
 
 /** pax sparse 0.1: the map in one record, "GNU.sparse.map=offset,size,..."; the data holds the segments. */
 function pax01Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
   const real = pax0RealSize(pax, at);
   const text = pax.map.get('GNU.sparse.map')!.toString('latin1');
-  const map = text.split(',').filter((s) => s !== '').map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at));
+  const map = text
+    .split(',')
+    .filter((s) => s !== '')
+    .map((s) => decimal(Buffer.from(s), 'GNU.sparse.map', at));
   return mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at);
 }
 
@@ -441,12 +499,14 @@ function mapPieces(file: string, map: number[], from: number, limit: number, rea
   for (let i = 0; i + 1 < map.length; i += 2) {
     const off = map[i]!;
     const len = map[i + 1]!;
-    if (off < end || off + len > real) throw new TarError(`${at}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
+    if (off < end || off + len > real)
+      throw new TarError(`${at}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
     if (len) pieces.push({ at: off, length: len, file, from: src });
     src += len;
     end = off + len;
   }
-  if (src > limit) throw new TarError(`${at}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
+  if (src > limit)
+    throw new TarError(`${at}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
   return { size: real, pieces };
 }
 
@@ -456,13 +516,22 @@ function shift([at, , len]: TextField, base: number): TextField {
 }
 
 /** Old GNU sparse (type 'S'): the map in the header, continued in extension blocks after it. */
-function oldGnuSparse(tar: TarFile, h: Buffer, dataAt: number, dataSize: number, at: string): { content: Content; dataPos: number } {
+function oldGnuSparse(
+  tar: TarFile,
+  h: Buffer,
+  dataAt: number,
+  dataSize: number,
+  at: string,
+): { content: Content; dataPos: number } {
   const map: number[] = [];
   const read = (b: Buffer, [base, , len]: TextField) => {
     for (let o = base; o < base + len; o += SPARSE.size) {
       const slot = SPARSE.fields;
       if (b[o + slot.offset[0]] === 0) continue; // unused slot
-      map.push(num(b, shift(slot.offset, o), 'sparse offset', at), num(b, shift(slot.numbytes, o), 'sparse numbytes', at));
+      map.push(
+        num(b, shift(slot.offset, o), 'sparse offset', at),
+        num(b, shift(slot.numbytes, o), 'sparse numbytes', at),
+      );
     }
   };
   read(h, OLDGNU.fields.sparse);
@@ -481,7 +550,8 @@ function oldGnuSparse(tar: TarFile, h: Buffer, dataAt: number, dataSize: number,
  * padded to a block; then the segments.
  */
 function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
-  if (pax.map.get('GNU.sparse.minor')?.toString() !== '0') throw new TarError(`${at}: GNU sparse format 1.${pax.map.get('GNU.sparse.minor')} is not supported`);
+  if (pax.map.get('GNU.sparse.minor')?.toString() !== '0')
+    throw new TarError(`${at}: GNU sparse format 1.${pax.map.get('GNU.sparse.minor')} is not supported`);
   const real = decimal(pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.realsize', at);
   const nums: number[] = [];
   let text = '';
@@ -496,7 +566,8 @@ function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, a
     for (const l of lines) nums.push(decimal(Buffer.from(l, 'latin1'), 'GNU sparse 1.0 map number', at));
     if (nums.length) count = nums[0]!;
     const done = count >= 0 && nums.length >= 1 + 2 * count;
-    if (!done && text.length > MAX_MAP_LINE) throw new TarError(`${at}: GNU sparse 1.0 map has a line longer than a number`);
+    if (!done && text.length > MAX_MAP_LINE)
+      throw new TarError(`${at}: GNU sparse 1.0 map has a line longer than a number`);
   }
   return mapPieces(tar.path, nums.slice(1, 1 + 2 * count), mapEnd, dataAt + dataSize, real, at);
 }

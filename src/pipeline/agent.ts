@@ -32,14 +32,25 @@ export async function fetchAgent(agent: AgentConfig, o: AgentOptions = {}): Prom
       }
       return agent.path;
     case 'http':
-      return download(agent.url, agent.checksum, 'agent', 'fix [agent] url, or use source_strategy = "local"', limits, cacheDir);
+      return download(
+        agent.url,
+        agent.checksum,
+        'agent',
+        'fix [agent] url, or use source_strategy = "local"',
+        limits,
+        cacheDir,
+      );
     case 'release': {
-      const hint = 'the release agent needs network access to GitHub; offline, use [agent] source_strategy = "local" with a path';
+      const hint =
+        'the release agent needs network access to GitHub; offline, use [agent] source_strategy = "local" with a path';
       const which = agent.version === 'latest' ? 'latest' : `tags/${agent.version}`;
       const url = `${(o.githubApi ?? GITHUB_API).replace(/\/$/, '')}/repos/volantvm/volant/releases/${which}`;
       const release = (await fetchJson(url, 'agent', hint, limits)) as Release;
       const asset = release.assets?.find((a) => a.name === 'kestrel');
-      if (!asset) throw new BuildError(`agent: release ${release.tag_name ?? agent.version} of volantvm/volant has no asset named "kestrel"; pick another [agent] version`);
+      if (!asset)
+        throw new BuildError(
+          `agent: release ${release.tag_name ?? agent.version} of volantvm/volant has no asset named "kestrel"; pick another [agent] version`,
+        );
       const sha = asset.digest?.startsWith('sha256:') ? asset.digest.slice(7) : undefined;
       return download(asset.browser_download_url, sha, 'agent', hint, limits, cacheDir);
     }

@@ -38,7 +38,7 @@ function fdSink(fd: number, path: string): ImageSink & { size: number } {
     size: 0,
     writeAt(chunk, position) {
       guard(() => {
-        for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
+        for (let o = 0; o < chunk.length;) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
       });
     },
     setSize(size) {

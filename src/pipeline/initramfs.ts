@@ -20,12 +20,60 @@ export const DEFAULT_BUSYBOX_SHA256 = '6e123e7f3202a8c1e9b1f94d8941580a25135382b
 
 /** Fledge's applet list plus what a PID 1 script needs to stop the VM and pivot. */
 export const BUSYBOX_APPLETS = [
-  'sh', 'ash', 'ls', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'ln', 'chmod', 'chown', 'ps', 'kill',
-  'mount', 'umount', 'grep', 'sed', 'awk', 'find', 'test', 'echo', 'printf', 'true', 'false', 'sleep',
-  'pwd', 'env', 'which', 'tar', 'gzip', 'gunzip', 'wget', 'vi', 'poweroff', 'reboot', 'switch_root',
+  'sh',
+  'ash',
+  'ls',
+  'cat',
+  'cp',
+  'mv',
+  'rm',
+  'mkdir',
+  'rmdir',
+  'ln',
+  'chmod',
+  'chown',
+  'ps',
+  'kill',
+  'mount',
+  'umount',
+  'grep',
+  'sed',
+  'awk',
+  'find',
+  'test',
+  'echo',
+  'printf',
+  'true',
+  'false',
+  'sleep',
+  'pwd',
+  'env',
+  'which',
+  'tar',
+  'gzip',
+  'gunzip',
+  'wget',
+  'vi',
+  'poweroff',
+  'reboot',
+  'switch_root',
 ];
 
-const SKELETON_DIRS = ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'usr/bin', 'usr/sbin', 'usr/lib', 'var/log'];
+const SKELETON_DIRS = [
+  'bin',
+  'sbin',
+  'etc',
+  'proc',
+  'sys',
+  'dev',
+  'tmp',
+  'run',
+  'root',
+  'usr/bin',
+  'usr/sbin',
+  'usr/lib',
+  'var/log',
+];
 
 /**
  * The default /init: Fledge's init.c as a busybox script (no C compiler at build
@@ -77,21 +125,40 @@ function addSkeleton(tree: Tree, epoch: Time): void {
     if (!tree.get(path)) tree.mkdirp(path, { mode: modes[d] ?? 0o755, mtime: epoch });
   }
   const dev = tree.resolve('dev', true).join('/');
-  for (const [name, mode, major, minor] of [['console', 0o600, 5, 1], ['null', 0o666, 1, 3]] as const) {
-    if (!tree.get(`${dev}/${name}`)) tree.set(`${dev}/${name}`, makeNode('char', { mode, mtime: epoch }, { rdev: { major, minor } }));
+  for (const [name, mode, major, minor] of [
+    ['console', 0o600, 5, 1],
+    ['null', 0o666, 1, 3],
+  ] as const) {
+    if (!tree.get(`${dev}/${name}`))
+      tree.set(`${dev}/${name}`, makeNode('char', { mode, mtime: epoch }, { rdev: { major, minor } }));
   }
 }
 
 async function addBusybox(tree: Tree, { config, epoch, log, limits, cacheDir }: InitramfsInputs): Promise<void> {
   const { busybox_url, busybox_sha256 } = config.source;
   // a plain path (not a URL) is a local file, relative to the config's folder
-  const url = !busybox_url ? DEFAULT_BUSYBOX_URL : /^[a-z]+:\/\//.test(busybox_url) ? busybox_url : resolve(config.dir, busybox_url);
+  const url = !busybox_url
+    ? DEFAULT_BUSYBOX_URL
+    : /^[a-z]+:\/\//.test(busybox_url)
+      ? busybox_url
+      : resolve(config.dir, busybox_url);
   const sha = busybox_url ? busybox_sha256 : (busybox_sha256 ?? DEFAULT_BUSYBOX_SHA256);
   if (!sha) log(`warning: [source] busybox_url has no busybox_sha256: ${url} is used unchecked`);
   log(`busybox: ${url}`);
-  const path = await download(url, sha, 'busybox', 'fix [source] busybox_url / busybox_sha256 in fledge.toml', limits, cacheDir);
+  const path = await download(
+    url,
+    sha,
+    'busybox',
+    'fix [source] busybox_url / busybox_sha256 in fledge.toml',
+    limits,
+    cacheDir,
+  );
   const size = statSync(path).size;
-  tree.place('/bin/busybox', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }), epoch);
+  tree.place(
+    '/bin/busybox',
+    makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(path, size) }),
+    epoch,
+  );
   const bin = tree.get(tree.resolve('/bin', true).join('/'));
   if (bin?.type !== 'dir') throw new BuildError('/bin is not a directory after placing /bin/busybox');
   for (const applet of BUSYBOX_APPLETS) {
@@ -100,7 +167,10 @@ async function addBusybox(tree: Tree, { config, epoch, log, limits, cacheDir }: 
   }
 }
 
-async function addInit(tree: Tree, { config, epoch, log, limits, cacheDir, githubApi }: InitramfsInputs): Promise<void> {
+async function addInit(
+  tree: Tree,
+  { config, epoch, log, limits, cacheDir, githubApi }: InitramfsInputs,
+): Promise<void> {
   const init = config.init;
   if (init.mode === 'none') {
     log('init: none (your /init is PID 1)');
@@ -114,18 +184,29 @@ async function addInit(tree: Tree, { config, epoch, log, limits, cacheDir, githu
     } catch {
       throw new BuildError(`init: ${init.path} does not exist; fix [init] path in fledge.toml`);
     }
-    tree.place('/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }), epoch);
+    tree.place(
+      '/init',
+      makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(init.path, size) }),
+      epoch,
+    );
     return;
   }
   const agent = await fetchAgent(config.agent!, { limits, cacheDir, githubApi });
   log(`agent: ${agent}`);
-  tree.place('/init', makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }), epoch);
+  tree.place(
+    '/init',
+    makeNode('file', { mode: 0o755, mtime: epoch }, { content: bytesContent(Buffer.from(DEFAULT_INIT)) }),
+    epoch,
+  );
   const content = fileContent(agent, statSync(agent).size);
   tree.place('/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content }), epoch);
 }
 
 /** The image's tree (flattened), or an empty root. */
-export async function baseTree(image: string | undefined, { epoch, log, cwd, platform, insecure, limits, cacheDir, onImageConfig, built }: InitramfsInputs): Promise<Tree> {
+export async function baseTree(
+  image: string | undefined,
+  { epoch, log, cwd, platform, insecure, limits, cacheDir, onImageConfig, built }: InitramfsInputs,
+): Promise<Tree> {
   if (built) {
     onImageConfig?.(built.config);
     return built.tree;
@@ -140,7 +221,9 @@ export async function baseTree(image: string | undefined, { epoch, log, cwd, pla
 /** [init] none: the image or a mapping must have put something at /init, or the VM cannot boot. */
 function checkNoneInit(tree: Tree, config: FledgeConfig): void {
   if (config.init.mode !== 'none' || tree.get('init')) return;
-  throw new BuildError(`init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`);
+  throw new BuildError(
+    `init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`,
+  );
 }
 
 export async function initramfsTree(inputs: InitramfsInputs): Promise<Tree> {

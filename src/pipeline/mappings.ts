@@ -12,7 +12,16 @@ import { BuildError } from '../errors.js';
 import { fileContent } from '../tree/content.js';
 import { makeNode, type Time, type Tree } from '../tree/tree.js';
 
-const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/', '/usr/local/sbin/', '/opt/bin/', '/opt/sbin/'];
+const BIN_DIRS = [
+  '/bin/',
+  '/sbin/',
+  '/usr/bin/',
+  '/usr/sbin/',
+  '/usr/local/bin/',
+  '/usr/local/sbin/',
+  '/opt/bin/',
+  '/opt/sbin/',
+];
 const LIB_DIRS = ['/lib/', '/lib64/', '/usr/lib/', '/usr/lib64/', '/usr/local/lib/', '/usr/local/lib64/'];
 
 /** The mode Fledge gives a mapped file, from its host mode and its destination. */
@@ -31,12 +40,21 @@ function copyInto(tree: Tree, source: string, destination: string, mtime: Time):
   const attrs = { mtime, uid: 0, gid: 0 };
   if (st.isDirectory()) {
     tree.place(destination, makeNode('dir', { ...attrs, mode: 0o755 }), mtime);
-    for (const name of readdirSync(source).sort()) copyInto(tree, join(source, name), posix.join(destination, name), mtime);
+    for (const name of readdirSync(source).sort())
+      copyInto(tree, join(source, name), posix.join(destination, name), mtime);
   } else if (st.isFile()) {
-    const node = makeNode('file', { ...attrs, mode: fhsMode(st.mode, destination) }, { content: fileContent(source, st.size) });
+    const node = makeNode(
+      'file',
+      { ...attrs, mode: fhsMode(st.mode, destination) },
+      { content: fileContent(source, st.size) },
+    );
     tree.place(destination, node, mtime);
   } else if (st.isSymbolicLink()) {
-    const node = makeNode('symlink', { ...attrs, mode: 0o777 }, { target: Buffer.from(readlinkSync(source, 'buffer')) });
+    const node = makeNode(
+      'symlink',
+      { ...attrs, mode: 0o777 },
+      { target: Buffer.from(readlinkSync(source, 'buffer')) },
+    );
     tree.place(destination, node, mtime);
   } else {
     throw new BuildError(`mappings: ${source} is neither a file, a folder nor a symlink; map regular files only`);
@@ -48,7 +66,9 @@ export function applyMappings(tree: Tree, mappings: Mapping[], mtime: Time): voi
     try {
       lstatSync(m.source);
     } catch {
-      throw new BuildError(`mappings: ${m.source} (mapped to ${m.destination}) does not exist; fix [mappings] in fledge.toml`);
+      throw new BuildError(
+        `mappings: ${m.source} (mapped to ${m.destination}) does not exist; fix [mappings] in fledge.toml`,
+      );
     }
     copyInto(tree, m.source, m.destination, mtime);
   }

@@ -34,7 +34,17 @@ export interface OciRootfsInputs {
   onImageConfig?: (config: Buffer) => void;
 }
 
-async function imageTree({ image, built, epoch, log, cwd, platform, insecure, limits, cacheDir }: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
+async function imageTree({
+  image,
+  built,
+  epoch,
+  log,
+  cwd,
+  platform,
+  insecure,
+  limits,
+  cacheDir,
+}: OciRootfsInputs): Promise<{ tree: Tree; config: Buffer }> {
   if (built) return built;
   log(`image: ${image}`);
   const local = await openImage(image!, { cwd, log, platform, insecure, limits, cacheDir });
@@ -45,10 +55,22 @@ export async function ociRootfsTree(inputs: OciRootfsInputs): Promise<Tree> {
   const { config, epoch, log } = inputs;
   const { tree, config: imageConfig } = await imageTree(inputs);
   inputs.onImageConfig?.(imageConfig);
-  tree.place('/etc/fsify-entrypoint', makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }), epoch);
-  const agent = await fetchAgent(config.agent!, { limits: inputs.limits, cacheDir: inputs.cacheDir, githubApi: inputs.githubApi });
+  tree.place(
+    '/etc/fsify-entrypoint',
+    makeNode('file', { mode: 0o644, mtime: epoch }, { content: bytesContent(imageConfig) }),
+    epoch,
+  );
+  const agent = await fetchAgent(config.agent!, {
+    limits: inputs.limits,
+    cacheDir: inputs.cacheDir,
+    githubApi: inputs.githubApi,
+  });
   log(`agent: ${agent}`);
-  tree.place('/bin/kestrel', makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }), epoch);
+  tree.place(
+    '/bin/kestrel',
+    makeNode('file', { mode: 0o755, mtime: epoch }, { content: fileContent(agent, statSync(agent).size) }),
+    epoch,
+  );
   applyMappings(tree, config.mappings, epoch);
   return tree;
 }

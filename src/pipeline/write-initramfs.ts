@@ -17,7 +17,11 @@ export interface WrittenArtifact {
   droppedXattrs: number;
 }
 
-export async function writeInitramfs(tree: Tree, path: string, compression: InitramfsCompression = 'gzip'): Promise<WrittenArtifact> {
+export async function writeInitramfs(
+  tree: Tree,
+  path: string,
+  compression: InitramfsCompression = 'gzip',
+): Promise<WrittenArtifact> {
   const file = new ArtifactFile(path);
   let stream: ByteStream | undefined;
   try {

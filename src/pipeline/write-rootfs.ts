@@ -30,9 +30,13 @@ export function rootfsKernelArgs(fs: FilesystemConfig): string {
   return fs.type === 'squashfs' ? `${args} overlay_size=${fs.overlay_size}` : args;
 }
 
-export function checkRootfsType(fs: FilesystemConfig): asserts fs is FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' } {
+export function checkRootfsType(
+  fs: FilesystemConfig,
+): asserts fs is FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' } {
   if (fs.type !== 'ext4' && fs.type !== 'xfs' && fs.type !== 'btrfs' && fs.type !== 'squashfs')
-    throw new UsageError(`[filesystem] type = "${fs.type}": fledge-pure writes ext4, xfs, btrfs and squashfs images only; use one of those types`);
+    throw new UsageError(
+      `[filesystem] type = "${fs.type}": fledge-pure writes ext4, xfs, btrfs and squashfs images only; use one of those types`,
+    );
 }
 
 /** The artifact's file name: Volant takes the filesystem type from a rootfs url's extension
@@ -41,8 +45,21 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
-async function writeFilesystem(tree: Tree, out: ArtifactFile, fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' }, epoch: Time): Promise<number> {
-  if (fs.type === 'squashfs') return (await writeSquashfs(tree, out, { compressor: fs.compression, level: fs.compression_level, blockSize: fs.block_size, epoch })).droppedXattrs;
+async function writeFilesystem(
+  tree: Tree,
+  out: ArtifactFile,
+  fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
+  epoch: Time,
+): Promise<number> {
+  if (fs.type === 'squashfs')
+    return (
+      await writeSquashfs(tree, out, {
+        compressor: fs.compression,
+        level: fs.compression_level,
+        blockSize: fs.block_size,
+        epoch,
+      })
+    ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
   out.setSize(await writeOnWorker({ type: fs.type, root: tree.root, fd: out.descriptor, path: out.path, disk }));
   return 0;
@@ -78,9 +95,17 @@ export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
     const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch);
-    if (raw?.tmp) await writeQcow2(raw.tmp, file, { compress: fs.qcow2_compression !== false, workers: availableParallelism() });
+    if (raw?.tmp)
+      await writeQcow2(raw.tmp, file, { compress: fs.qcow2_compression !== false, workers: availableParallelism() });
     const size = file.size;
-    return { path, sha256: file.commit(), size, format: qcow2 ? 'qcow2' : fs.type, kernelArgs: rootfsKernelArgs(fs), droppedXattrs };
+    return {
+      path,
+      sha256: file.commit(),
+      size,
+      format: qcow2 ? 'qcow2' : fs.type,
+      kernelArgs: rootfsKernelArgs(fs),
+      droppedXattrs,
+    };
   } catch (e) {
     file.abort();
     throw e;

@@ -4,7 +4,15 @@
 // the refcount table ("it needs to be contiguous"), sized so that they also count
 // themselves.
 import type { ImageSink } from '../artifact.js';
-import { CLUSTER, L2_ENTRIES, l1Entry, REFCOUNT_BLOCK_ENTRIES, RefcountEntry, refcountTableEntry, TableEntry } from './format.js';
+import {
+  CLUSTER,
+  L2_ENTRIES,
+  l1Entry,
+  REFCOUNT_BLOCK_ENTRIES,
+  RefcountEntry,
+  refcountTableEntry,
+  TableEntry,
+} from './format.js';
 import type { HostSpace } from './space.js';
 
 export interface Metadata {
@@ -15,7 +23,8 @@ export interface Metadata {
 /** A table of 64-bit entries, padded to whole clusters. */
 function table(values: ArrayLike<bigint>, clusters: number): Buffer {
   const buf = Buffer.alloc(clusters * CLUSTER);
-  for (let i = 0; i < values.length; i++) if (values[i]) TableEntry.encode({ value: values[i] }, buf, i * TableEntry.size);
+  for (let i = 0; i < values.length; i++)
+    if (values[i]) TableEntry.encode({ value: values[i] }, buf, i * TableEntry.size);
   return buf;
 }
 
@@ -55,7 +64,8 @@ function writeRefcounts(space: HostSpace, out: ImageSink): Metadata['refcounts']
   for (let b = 0; b < blocks; b++) {
     const buf = Buffer.alloc(CLUSTER);
     const from = b * REFCOUNT_BLOCK_ENTRIES;
-    for (let i = 0; i < REFCOUNT_BLOCK_ENTRIES && from + i < counts.length; i++) RefcountEntry.encode({ refcount: counts[from + i] ?? 0 }, buf, i * RefcountEntry.size);
+    for (let i = 0; i < REFCOUNT_BLOCK_ENTRIES && from + i < counts.length; i++)
+      RefcountEntry.encode({ refcount: counts[from + i] ?? 0 }, buf, i * RefcountEntry.size);
     out.writeAt(buf, first + b * CLUSTER);
   }
   const tableEntries = Array.from({ length: blocks }, (_, b) => refcountTableEntry(first + b * CLUSTER));

@@ -16,7 +16,9 @@ function workerUrl(): URL {
   if (existsSync(fileURLToPath(here))) return here;
   const dist = new URL('../../dist/qcow2/worker.js', import.meta.url);
   if (existsSync(fileURLToPath(dist))) return dist;
-  throw new Error(`qcow2: no compiled compression worker at ${fileURLToPath(here)} or ${fileURLToPath(dist)}; run npm run build`);
+  throw new Error(
+    `qcow2: no compiled compression worker at ${fileURLToPath(here)} or ${fileURLToPath(dist)}; run npm run build`,
+  );
 }
 
 interface Waiting {
@@ -50,7 +52,10 @@ export class ClusterPool {
         w.off('error', reject);
         w.on('message', (d: Done) => this.done(d));
         w.on('error', (e) => this.fail(new Error(`qcow2: compression worker ${i} failed: ${e.message || String(e)}`)));
-        w.on('exit', (code) => !this.closed && this.fail(new Error(`qcow2: compression worker ${i} exited with code ${code}`)));
+        w.on(
+          'exit',
+          (code) => !this.closed && this.fail(new Error(`qcow2: compression worker ${i} exited with code ${code}`)),
+        );
         resolve();
       });
     });
@@ -67,7 +72,10 @@ export class ClusterPool {
     const done = new Promise<Results>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, worker: w });
       const job: Job = { id, clusters };
-      this.workers[w].postMessage(job, clusters.map((c) => c.buffer as ArrayBuffer));
+      this.workers[w].postMessage(
+        job,
+        clusters.map((c) => c.buffer as ArrayBuffer),
+      );
     });
     // callers stop at the first failure: results they never reach are not unhandled
     done.catch(() => {});

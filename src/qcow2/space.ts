@@ -37,7 +37,8 @@ export class HostSpace {
 
   private ref(cluster: number): void {
     const n = (this.refcounts[cluster] ?? 0) + 1;
-    if (n > REFCOUNT_MAX) throw new Error(`qcow2: host cluster ${cluster} would be referenced more than ${REFCOUNT_MAX} times`);
+    if (n > REFCOUNT_MAX)
+      throw new Error(`qcow2: host cluster ${cluster} would be referenced more than ${REFCOUNT_MAX} times`);
     this.refcounts[cluster] = n;
   }
 }

@@ -17,6 +17,9 @@ export interface Done {
 parentPort!.on('message', (job: Job) => {
   const results = job.clusters.map(storedCluster);
   const done: Done = { id: job.id, results };
-  parentPort!.postMessage(done, results.map((r) => r.bytes.buffer as ArrayBuffer));
+  parentPort!.postMessage(
+    done,
+    results.map((r) => r.bytes.buffer as ArrayBuffer),
+  );
 });
 parentPort!.postMessage('ready');

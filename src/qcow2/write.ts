@@ -10,7 +10,17 @@ import { statSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
 import { ContentReader, fileContent } from '../tree/content.js';
 import type { Stored } from './deflate.js';
-import { CLUSTER, CLUSTER_BITS, compressedL2Entry, Header, HeaderExtension, L2_ENTRIES, MAGIC, REFCOUNT_ORDER, standardL2Entry } from './format.js';
+import {
+  CLUSTER,
+  CLUSTER_BITS,
+  compressedL2Entry,
+  Header,
+  HeaderExtension,
+  L2_ENTRIES,
+  MAGIC,
+  REFCOUNT_ORDER,
+  standardL2Entry,
+} from './format.js';
 import { writeMetadata } from './metadata.js';
 import { ClusterPool } from './pool.js';
 import { HostSpace } from './space.js';
@@ -52,7 +62,13 @@ function place(m: Mapping, index: number, s: Stored): void {
 }
 
 /** Reads, compresses (in order, `inFlight` batches ahead) and places every non-zero cluster. */
-async function writeData(raw: ContentReader, size: number, m: Mapping, pool: ClusterPool | undefined, inFlight: number): Promise<void> {
+async function writeData(
+  raw: ContentReader,
+  size: number,
+  m: Mapping,
+  pool: ClusterPool | undefined,
+  inFlight: number,
+): Promise<void> {
   const queue: Promise<{ indices: number[]; stored: Stored[] }>[] = [];
   const settle = async () => {
     const { indices, stored } = await queue.shift()!;
@@ -69,7 +85,12 @@ async function writeData(raw: ContentReader, size: number, m: Mapping, pool: Clu
   while (queue.length) await settle();
 }
 
-function writeHeader(out: ImageSink, size: number, l1: { offset: number; entries: number }, refcounts: { offset: number; clusters: number }): void {
+function writeHeader(
+  out: ImageSink,
+  size: number,
+  l1: { offset: number; entries: number },
+  refcounts: { offset: number; clusters: number },
+): void {
   const header = Header.encode({
     magic: MAGIC,
     version: 3,

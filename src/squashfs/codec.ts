@@ -34,7 +34,8 @@ export function checkCodec(c: Codec): void {
   const spec = COMPRESSORS[c.name];
   if (!spec) throw new Error(`squashfs: compressor ${c.name}: use zstd, gzip or lz4`);
   if (c.name === 'lz4' && c.level !== 1) throw new Error(`squashfs: lz4 level ${c.level}: lz4 has no levels (use 1)`);
-  if (!Number.isInteger(c.level) || c.level < 1 || c.level > spec.max) throw new Error(`squashfs: ${c.name} level ${c.level}: use 1 to ${spec.max}`);
+  if (!Number.isInteger(c.level) || c.level < 1 || c.level > spec.max)
+    throw new Error(`squashfs: ${c.name} level ${c.level}: use 1 to ${spec.max}`);
 }
 
 /**

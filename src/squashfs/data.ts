@@ -107,7 +107,14 @@ function sameBytes(ia: Iterator<Uint8Array>, ib: Iterator<Uint8Array>): boolean 
 }
 
 /** Writes the data of `files` (each node once, in order) from position `start`. */
-export async function writeData(files: FileNode[], out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number): Promise<DataResult> {
+export async function writeData(
+  files: FileNode[],
+  out: ImageSink,
+  start: number,
+  blockSize: number,
+  pool: CompressPool,
+  inFlight: number,
+): Promise<DataResult> {
   const infos = new Map<Node, FileData>();
   const fragments: { start: number; size: number }[] = [];
   const queue: Item[] = [];
@@ -171,7 +178,7 @@ export async function writeData(files: FileNode[], out: ImageSink, start: number
     const reader = new ContentReader(c);
     try {
       await push({ kind: 'start', info });
-      for (let b = 0; b < full; ) {
+      for (let b = 0; b < full;) {
         // whole blocks inside a hole are sparse blocks, never read: a 1 TiB hole costs
         // one queue item, not 8 million reads
         const holes = Math.min(full, Math.floor(reader.nextData(b * blockSize) / blockSize)) - b;

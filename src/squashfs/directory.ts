@@ -89,7 +89,12 @@ export function writeListing(dirs: MetaWriter, entries: readonly ListingEntry[])
       run = undefined;
     }
     run ??= { block: refBlock(e.ref), number: e.number, count: 0, entries: [], bytes: 0, first: e.name };
-    const node = DIR_NODE.encode({ offset: refOffset(e.ref), inode_diff: s16(e.number - run.number), type: e.type, size: e.name.length - 1 });
+    const node = DIR_NODE.encode({
+      offset: refOffset(e.ref),
+      inode_diff: s16(e.number - run.number),
+      type: e.type,
+      size: e.name.length - 1,
+    });
     run.entries.push(node, e.name);
     run.count++;
     run.bytes += node.length + e.name.length;

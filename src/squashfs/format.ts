@@ -252,7 +252,8 @@ export const XATTR_ID_TABLE = defineStruct('sqfs_xattr_id_table', 16, {
 
 /** A directory entry's signed inode_diff as its u16 two's-complement bits. */
 export function s16(n: number): number {
-  if (!Number.isInteger(n) || n < INODE_DIFF_MIN || n > INODE_DIFF_MAX) throw new RangeError(`sqfs_dir_node.inode_diff: ${n} is outside ±32767`);
+  if (!Number.isInteger(n) || n < INODE_DIFF_MIN || n > INODE_DIFF_MAX)
+    throw new RangeError(`sqfs_dir_node.inode_diff: ${n} is outside ±32767`);
   return n & 0xffff;
 }
 
@@ -264,7 +265,11 @@ export function encodeRecords<L extends Fields>(s: Struct<L>, values: readonly R
 }
 
 /** Records of a one-field structure, one after another (id table, block sizes, locations). */
-export function encodeArray<L extends Fields>(s: Struct<L>, field: keyof L & string, values: ArrayLike<number>): Buffer {
+export function encodeArray<L extends Fields>(
+  s: Struct<L>,
+  field: keyof L & string,
+  values: ArrayLike<number>,
+): Buffer {
   const buf = Buffer.alloc(s.size * values.length);
   for (let i = 0; i < values.length; i++) s.encode({ [field]: values[i] } as Record_<L>, buf, s.size * i);
   return buf;

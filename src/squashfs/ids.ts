@@ -12,7 +12,8 @@ export class IdTable {
   index(id: number): number {
     let i = this.ids.get(id);
     if (i === undefined) {
-      if (this.ids.size === MAX_IDS) throw new Error('squashfs: more than 65535 distinct uids and gids (the superblock counts them in 16 bits)');
+      if (this.ids.size === MAX_IDS)
+        throw new Error('squashfs: more than 65535 distinct uids and gids (the superblock counts them in 16 bits)');
       this.ids.set(id, (i = this.ids.size));
     }
     return i;

@@ -60,7 +60,13 @@ export function dirInode(l: Listing, parent: number, c: InodeCommon): InodeBody 
   const ext = c.xattr !== NO_XATTR || l.index.length > 0 || l.fileSize > INODE_DIR_SIZE_MAX;
   const type = kind(SQFS_INODE.dir, ext);
   if (!ext) {
-    const body = INODE_DIR.encode({ start_block: l.start, nlink: c.nlink, size: l.fileSize, offset: l.offset, parent_inode: parent });
+    const body = INODE_DIR.encode({
+      start_block: l.start,
+      nlink: c.nlink,
+      size: l.fileSize,
+      offset: l.offset,
+      parent_inode: parent,
+    });
     return { type, body };
   }
   const head = INODE_DIR_EXT.encode({
@@ -80,7 +86,8 @@ const NO_DATA: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragment
 export function fileInode(size: number, data: FileData | undefined, c: InodeCommon): InodeBody {
   const d = data ?? NO_DATA;
   const sizes = encodeArray(BLOCK_SIZE, 'size', d.sizes);
-  const ext = c.xattr !== NO_XATTR || c.nlink > 1 || d.sparse > 0 || size >= INODE_FILE_LIMIT || d.start >= INODE_FILE_LIMIT;
+  const ext =
+    c.xattr !== NO_XATTR || c.nlink > 1 || d.sparse > 0 || size >= INODE_FILE_LIMIT || d.start >= INODE_FILE_LIMIT;
   const type = kind(SQFS_INODE.file, ext);
   const head = ext
     ? INODE_FILE_EXT.encode({
@@ -92,7 +99,12 @@ export function fileInode(size: number, data: FileData | undefined, c: InodeComm
         fragment_offset: d.fragmentOffset,
         xattr_idx: c.xattr,
       })
-    : INODE_FILE.encode({ blocks_start: d.start, fragment_index: d.fragment, fragment_offset: d.fragmentOffset, file_size: size });
+    : INODE_FILE.encode({
+        blocks_start: d.start,
+        fragment_index: d.fragment,
+        fragment_offset: d.fragmentOffset,
+        file_size: size,
+      });
   return { type, body: Buffer.concat([head, sizes]) };
 }
 
@@ -106,13 +118,17 @@ export function symlinkInode(target: Uint8Array, c: InodeCommon): InodeBody {
 export function deviceInode(type: 'char' | 'block', rdev: { major: number; minor: number }, c: InodeCommon): InodeBody {
   const ext = c.xattr !== NO_XATTR;
   const devno = newEncodeDev(rdev);
-  const body = ext ? INODE_DEV_EXT.encode({ nlink: c.nlink, devno, xattr_idx: c.xattr }) : INODE_DEV.encode({ nlink: c.nlink, devno });
+  const body = ext
+    ? INODE_DEV_EXT.encode({ nlink: c.nlink, devno, xattr_idx: c.xattr })
+    : INODE_DEV.encode({ nlink: c.nlink, devno });
   return { type: kind(SQFS_INODE[type], ext), body };
 }
 
 export function ipcInode(type: 'fifo' | 'socket', c: InodeCommon): InodeBody {
   const ext = c.xattr !== NO_XATTR;
-  const body = ext ? INODE_IPC_EXT.encode({ nlink: c.nlink, xattr_idx: c.xattr }) : INODE_IPC.encode({ nlink: c.nlink });
+  const body = ext
+    ? INODE_IPC_EXT.encode({ nlink: c.nlink, xattr_idx: c.xattr })
+    : INODE_IPC.encode({ nlink: c.nlink });
   return { type: kind(SQFS_INODE[type], ext), body };
 }
 

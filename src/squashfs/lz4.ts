@@ -35,7 +35,14 @@ function writeLength(out: Uint8Array, op: number, extra: number): number {
   return op;
 }
 
-function writeLiterals(out: Uint8Array, op: number, src: Uint8Array, from: number, count: number, matchNibble: number): number {
+function writeLiterals(
+  out: Uint8Array,
+  op: number,
+  src: Uint8Array,
+  from: number,
+  count: number,
+  matchNibble: number,
+): number {
   out[op++] = (Math.min(count, 15) << 4) | matchNibble;
   if (count >= 15) op = writeLength(out, op, count - 15);
   out.set(src.subarray(from, from + count), op);

@@ -12,7 +12,14 @@
 // followed by a plain array of u64 absolute positions of those blocks; the superblock
 // points at that array.
 import type { BlockCompressor } from './codec.js';
-import { encodeArray, META_HEADER, metaRef, META_UNCOMPRESSED, SQFS_META_BLOCK_SIZE as METADATA_SIZE, TABLE_LOCATION } from './format.js';
+import {
+  encodeArray,
+  META_HEADER,
+  metaRef,
+  META_UNCOMPRESSED,
+  SQFS_META_BLOCK_SIZE as METADATA_SIZE,
+  TABLE_LOCATION,
+} from './format.js';
 
 export interface MetaPos {
   /** position of the current block's header, relative to the table start */
@@ -83,7 +90,11 @@ export class MetaWriter {
  * Entries cut into metadata blocks placed at `start`: the blocks and the u64 absolute
  * position of each (what a lookup table, or the xattr id table header, lists).
  */
-export function metaBlocks(entries: Buffer, start: number, compress: BlockCompressor): { blocks: Buffer; locations: Buffer } {
+export function metaBlocks(
+  entries: Buffer,
+  start: number,
+  compress: BlockCompressor,
+): { blocks: Buffer; locations: Buffer } {
   const meta = new MetaWriter(compress);
   const positions: number[] = [];
   for (let o = 0; o < entries.length; o += METADATA_SIZE) {
@@ -98,7 +109,11 @@ export function metaBlocks(entries: Buffer, start: number, compress: BlockCompre
  * u64 block-position array (what the superblock stores). Empty tables have no blocks:
  * the position is `start` itself.
  */
-export function lookupTable(entries: Buffer, start: number, compress: BlockCompressor): { bytes: Buffer; listAt: number } {
+export function lookupTable(
+  entries: Buffer,
+  start: number,
+  compress: BlockCompressor,
+): { bytes: Buffer; listAt: number } {
   const { blocks, locations } = metaBlocks(entries, start, compress);
   return { bytes: Buffer.concat([blocks, locations]), listAt: start + blocks.length };
 }

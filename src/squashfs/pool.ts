@@ -21,7 +21,6 @@ export class CompressPool {
   private failed?: Error;
   private closed = false;
 
-
   static async start(codec: Codec, workers: number): Promise<CompressPool> {
     const pool = new CompressPool();
     if (workers <= 0) {
@@ -39,8 +38,14 @@ export class CompressPool {
           w.once('message', () => {
             w.off('error', reject);
             w.on('message', (d: Done) => pool.done(d));
-            w.on('error', (e) => pool.fail(new Error(`squashfs: compression worker ${i} failed: ${e.message || e.name || String(e)}`)));
-            w.on('exit', (code) => !pool.closed && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)));
+            w.on('error', (e) =>
+              pool.fail(new Error(`squashfs: compression worker ${i} failed: ${e.message || e.name || String(e)}`)),
+            );
+            w.on(
+              'exit',
+              (code) =>
+                !pool.closed && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)),
+            );
             resolve();
           });
         });

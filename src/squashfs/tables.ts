@@ -13,7 +13,16 @@ import type { FileData } from './data.js';
 import { type Listing, type ListingEntry, writeListing } from './directory.js';
 import { SQFS_INODE } from './format.js';
 import { IdTable } from './ids.js';
-import { deviceInode, dirInode, encodeInode, fileInode, type InodeBody, type InodeCommon, ipcInode, symlinkInode } from './inodes.js';
+import {
+  deviceInode,
+  dirInode,
+  encodeInode,
+  fileInode,
+  type InodeBody,
+  type InodeCommon,
+  ipcInode,
+  symlinkInode,
+} from './inodes.js';
 import { MetaWriter } from './metadata.js';
 import { XattrTable } from './xattrs.js';
 
@@ -72,20 +81,30 @@ class TableWriter {
 
   private body(n: Node, parent: number, c: InodeCommon): InodeBody {
     switch (n.type) {
-      case 'dir': return dirInode(this.listings.get(n)!, parent, c);
-      case 'file': return fileInode(n.content.size, this.data.get(n), c);
-      case 'symlink': return symlinkInode(n.target, c);
+      case 'dir':
+        return dirInode(this.listings.get(n)!, parent, c);
+      case 'file':
+        return fileInode(n.content.size, this.data.get(n), c);
+      case 'symlink':
+        return symlinkInode(n.target, c);
       case 'char':
-      case 'block': return deviceInode(n.type, n.rdev, c);
+      case 'block':
+        return deviceInode(n.type, n.rdev, c);
       case 'fifo':
-      case 'socket': return ipcInode(n.type, c);
+      case 'socket':
+        return ipcInode(n.type, c);
     }
   }
 
   /** A directory (`children` in name order): its entries' inodes (those not written yet), then its listing. */
   writeDir(dir: DirNode, children: Array<[string, Node]>): void {
     for (const [, c] of children) if (!this.refs.has(c)) this.writeInode(c, this.nums.get(dir)!);
-    const entries: ListingEntry[] = children.map(([k, c]) => ({ name: keyBytes(k), ref: this.refs.get(c)!, number: this.nums.get(c)!, type: SQFS_INODE[c.type] }));
+    const entries: ListingEntry[] = children.map(([k, c]) => ({
+      name: keyBytes(k),
+      ref: this.refs.get(c)!,
+      number: this.nums.get(c)!,
+      type: SQFS_INODE[c.type],
+    }));
     this.listings.set(dir, writeListing(this.dirs, entries));
   }
 }

@@ -14,7 +14,15 @@
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
 import type { FileNode, Node, Time, Tree } from '../tree/tree.js';
-import { checkCodec, type Codec, type CompressorName, compressorOptions, COMPRESSORS, loadCompressor, type BlockCompressor } from './codec.js';
+import {
+  checkCodec,
+  type Codec,
+  type CompressorName,
+  compressorOptions,
+  COMPRESSORS,
+  loadCompressor,
+  type BlockCompressor,
+} from './codec.js';
 import { checkLimits } from '../tree/limits.js';
 import { type DataResult, writeData } from './data.js';
 import {
@@ -70,7 +78,11 @@ interface Placed {
 }
 
 /** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
-export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptions): Promise<{ droppedXattrs: number }> {
+export async function writeSquashfs(
+  tree: Tree,
+  out: ImageSink,
+  o: SquashfsOptions,
+): Promise<{ droppedXattrs: number }> {
   checkLimits(tree, SQUASHFS_LIMITS);
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
@@ -83,7 +95,11 @@ export async function writeSquashfs(tree: Tree, out: ImageSink, o: SquashfsOptio
   const data = await writeFileData(tree, out, SUPER.size + options, blockSize, codec, workers);
   const t = writeTables(tree, data.files, compress);
   const placed = writeTablesAt(t, data, out, compress);
-  const flags = SUPER_FLAGS.ALWAYS_FRAGMENTS | SUPER_FLAGS.DUPLICATES | SUPER_FLAGS.EXPORTABLE | (options ? SUPER_FLAGS.COMPRESSOR_OPTIONS : 0);
+  const flags =
+    SUPER_FLAGS.ALWAYS_FRAGMENTS |
+    SUPER_FLAGS.DUPLICATES |
+    SUPER_FLAGS.EXPORTABLE |
+    (options ? SUPER_FLAGS.COMPRESSOR_OPTIONS : 0);
   const sb = SUPER.encode({
     magic: SQFS_MAGIC,
     inode_count: t.inodeCount,
@@ -123,7 +139,14 @@ function writeCompressorOptions(codec: Codec, out: ImageSink): number {
 }
 
 /** Data: every regular file once (hard links are one node), in walk order, from `start`. */
-async function writeFileData(tree: Tree, out: ImageSink, start: number, blockSize: number, codec: Codec, workers: number): Promise<DataResult> {
+async function writeFileData(
+  tree: Tree,
+  out: ImageSink,
+  start: number,
+  blockSize: number,
+  codec: Codec,
+  workers: number,
+): Promise<DataResult> {
   const files: FileNode[] = [];
   const seen = new Set<Node>();
   for (const { node } of tree.walk()) {
@@ -156,10 +179,23 @@ function writeTablesAt(t: Tables, data: DataResult, out: ImageSink, compress: Bl
   };
   const inodeTable = put(t.inodes);
   const dirTable = put(t.directories);
-  const fragTable = table(encodeRecords(FRAGMENT, data.fragments.map((f) => ({ start_offset: f.start, size: f.size, pad0: 0 }))));
+  const fragTable = table(
+    encodeRecords(
+      FRAGMENT,
+      data.fragments.map((f) => ({ start_offset: f.start, size: f.size, pad0: 0 })),
+    ),
+  );
   const exportTable = table(encodeArray(EXPORT_ENTRY, 'inode_ref', t.refs));
   const idTable = table(t.ids.entries());
   const xattrs = t.xattrs.finish(pos, compress);
   if (xattrs) put(xattrs.bytes);
-  return { inodeTable, dirTable, fragTable, exportTable, idTable, xattrTable: xattrs ? BigInt(xattrs.tableAt) : NO_TABLE, end: pos };
+  return {
+    inodeTable,
+    dirTable,
+    fragTable,
+    exportTable,
+    idTable,
+    xattrTable: xattrs ? BigInt(xattrs.tableAt) : NO_TABLE,
+    end: pos,
+  };
 }

@@ -11,7 +11,15 @@
 // uncompressed sqfs_xattr_id_table_t followed by the u64 positions of the id-entry blocks;
 // the superblock points at that header.
 import type { BlockCompressor } from './codec.js';
-import { encodeRecords, NO_XATTR, XATTR_ENTRY, XATTR_ID, XATTR_ID_TABLE, XATTR_PREFIXES, XATTR_VALUE } from './format.js';
+import {
+  encodeRecords,
+  NO_XATTR,
+  XATTR_ENTRY,
+  XATTR_ID,
+  XATTR_ID_TABLE,
+  XATTR_PREFIXES,
+  XATTR_VALUE,
+} from './format.js';
 import { metaBlocks, MetaWriter } from './metadata.js';
 
 export interface XattrId {
@@ -65,5 +73,10 @@ export class XattrTable {
 function pair(name: string, value: Uint8Array): Buffer[] {
   const type = XATTR_PREFIXES.findIndex((p) => name.startsWith(p));
   const key = Buffer.from(name.slice(XATTR_PREFIXES[type]!.length), 'utf8');
-  return [XATTR_ENTRY.encode({ type, size: key.length }), key, XATTR_VALUE.encode({ size: value.length }), Buffer.from(value)];
+  return [
+    XATTR_ENTRY.encode({ type, size: key.length }),
+    key,
+    XATTR_VALUE.encode({ size: value.length }),
+    Buffer.from(value),
+  ];
 }

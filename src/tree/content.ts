@@ -7,8 +7,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { BuildError } from '../errors.js';
 
 export type Piece =
-  | { at: number; length: number; bytes: Uint8Array }
-  | { at: number; length: number; file: string; from: number };
+  { at: number; length: number; bytes: Uint8Array } | { at: number; length: number; file: string; from: number };
 
 export interface Content {
   size: number;
@@ -113,9 +112,10 @@ export class ContentReader {
   private readFile(p: FilePiece, buf: Uint8Array, at: number): void {
     let fd = this.fds.get(p.file);
     if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
-    for (let o = 0; o < buf.length; ) {
+    for (let o = 0; o < buf.length;) {
       const n = readSync(fd, buf, o, buf.length - o, p.from + at + o);
-      if (n === 0) throw new this.Fail(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
+      if (n === 0)
+        throw new this.Fail(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
       o += n;
     }
   }

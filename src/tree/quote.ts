@@ -11,7 +11,7 @@ export function quoteName(bytes: Uint8Array): string {
   const exact = Buffer.from(text, 'utf8').equals(Buffer.from(bytes));
   if (exact && !/[\x00-\x1f\x7f-\x9f\\\u2028\u2029]/.test(text)) return text;
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i]!;
     const len = exact && b >= 0xc0 ? (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2) : 1;
     const ch = len > 1 ? Buffer.from(bytes.subarray(i, i + len)).toString('utf8') : '';
@@ -22,7 +22,16 @@ export function quoteName(bytes: Uint8Array): string {
   return out;
 }
 
-const ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };
+const ESCAPES: Record<number, string> = {
+  7: '\\a',
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+  0x5c: '\\\\',
+};
 
 function escapeByte(b: number): string {
   if (ESCAPES[b]) return ESCAPES[b]!;

@@ -182,7 +182,8 @@ export class Tree {
     for (const k of pathKeys(path)) {
       seen.push(k);
       const next = node.entries.get(k) ?? this.add(node, k, makeNode('dir', attrs));
-      if (next.type !== 'dir') throw new Error(`/${keyBytes(seen.join('/')).toString('utf8')} is a ${next.type}, not a directory`);
+      if (next.type !== 'dir')
+        throw new Error(`/${keyBytes(seen.join('/')).toString('utf8')} is a ${next.type}, not a directory`);
       node = next;
     }
     return node;
@@ -281,7 +282,8 @@ export class Tree {
       const dir = nodes[nodes.length - 1];
       const node = dir?.type === 'dir' ? dir.entries.get(k) : undefined;
       if (node?.type === 'symlink' && (rest > 0 || followLast)) {
-        if (++hops > 40) throw new Error(`/${keyBytes([...done, k].join('/')).toString('utf8')}: too many levels of symbolic links`);
+        if (++hops > 40)
+          throw new Error(`/${keyBytes([...done, k].join('/')).toString('utf8')}: too many levels of symbolic links`);
         const target = Buffer.from(node.target).toString('latin1');
         if (target.startsWith('/')) {
           done.length = 0;
@@ -303,7 +305,9 @@ export class Tree {
    * walk keeps its own stack (one frame per directory level), so depth costs no JS stack.
    */
   *walk(): Generator<{ path: Buffer; node: Node; depth: number }> {
-    const stack: Array<{ dir: DirNode; keys: string[]; next: number; prefix: Buffer }> = [{ dir: this.root, keys: sortedKeys(this.root), next: 0, prefix: Buffer.alloc(0) }];
+    const stack: Array<{ dir: DirNode; keys: string[]; next: number; prefix: Buffer }> = [
+      { dir: this.root, keys: sortedKeys(this.root), next: 0, prefix: Buffer.alloc(0) },
+    ];
     for (let top = stack.at(-1); top; top = stack.at(-1)) {
       if (top.next === top.keys.length) {
         stack.pop();
@@ -383,7 +387,18 @@ export function shapeDigest(tree: Tree, salt = ''): Buffer {
   for (const { path, node } of tree.walk()) {
     h.update(path).update('\0');
     const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : 0;
-    h.update(JSON.stringify([node.type, node.mode, node.uid, node.gid, node.mtime.sec, node.mtime.nsec, node.type === 'file' ? node.content.size : 0, rdev]));
+    h.update(
+      JSON.stringify([
+        node.type,
+        node.mode,
+        node.uid,
+        node.gid,
+        node.mtime.sec,
+        node.mtime.nsec,
+        node.type === 'file' ? node.content.size : 0,
+        rdev,
+      ]),
+    );
     if (node.type === 'symlink') h.update(node.target);
     for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
   }

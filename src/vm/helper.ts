@@ -79,7 +79,14 @@ async function busybox(cacheDir: string): Promise<string> {
   const given = process.env.FLEDGE_PURE_BUSYBOX;
   if (given) return given;
   if (existsSync('/bin/busybox')) return '/bin/busybox';
-  return download(DEFAULT_BUSYBOX_URL, DEFAULT_BUSYBOX_SHA256, 'RUN: busybox for the build VM', 'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox', {}, cacheDir);
+  return download(
+    DEFAULT_BUSYBOX_URL,
+    DEFAULT_BUSYBOX_SHA256,
+    'RUN: busybox for the build VM',
+    'install busybox-static, or set FLEDGE_PURE_BUSYBOX=/path/to/static/busybox',
+    {},
+    cacheDir,
+  );
 }
 
 /** A host tool with its libraries and loader under /fp (setpriv runs inside the step's root from /dev/.fp). */
@@ -94,7 +101,9 @@ function gnuTar(): string {
   for (const p of ['/usr/bin/tar', '/bin/tar']) {
     if (existsSync(p) && execFileSync(p, ['--version'], { encoding: 'utf8' }).startsWith('tar (GNU tar)')) return p;
   }
-  throw new Error('RUN needs GNU tar on the host (/usr/bin/tar) to read back the step\'s files with their xattrs; install tar');
+  throw new Error(
+    "RUN needs GNU tar on the host (/usr/bin/tar) to read back the step's files with their xattrs; install tar",
+  );
 }
 
 export interface Helper {

@@ -14,16 +14,21 @@ export interface VmKernel {
   modules?: string;
 }
 
-const HINT = 'install a kernel (Debian: apt-get install linux-image-amd64) or set FLEDGE_KERNEL_BZIMAGE=/path/to/bzImage';
+const HINT =
+  'install a kernel (Debian: apt-get install linux-image-amd64) or set FLEDGE_KERNEL_BZIMAGE=/path/to/bzImage';
 
 export function findKernel(env: NodeJS.ProcessEnv = process.env): VmKernel {
   const given = env.FLEDGE_KERNEL_BZIMAGE || env.FLEDGE_KERNEL_VMLINUX;
   if (given) {
-    if (!existsSync(given)) throw new BuildError(`RUN: kernel ${given} (FLEDGE_KERNEL_BZIMAGE / FLEDGE_KERNEL_VMLINUX) does not exist; ${HINT}`);
+    if (!existsSync(given))
+      throw new BuildError(
+        `RUN: kernel ${given} (FLEDGE_KERNEL_BZIMAGE / FLEDGE_KERNEL_VMLINUX) does not exist; ${HINT}`,
+      );
     return withModules(given);
   }
   const names = existsSync('/boot') ? readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')) : [];
-  if (!names.length) throw new BuildError(`RUN needs a Linux kernel to boot its build VM and found none in /boot; ${HINT}`);
+  if (!names.length)
+    throw new BuildError(`RUN needs a Linux kernel to boot its build VM and found none in /boot; ${HINT}`);
   names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return withModules(join('/boot', names[names.length - 1]));
 }
@@ -48,7 +53,9 @@ export function moduleFiles(k: VmKernel, names: string[]): string[] {
     const entry = deps.get(name);
     if (!entry) {
       if (builtin.has(name)) return;
-      throw new BuildError(`RUN: the kernel's modules (${k.modules}) have no ${name}; use a kernel with virtio, ext4 and overlayfs (FLEDGE_KERNEL_BZIMAGE)`);
+      throw new BuildError(
+        `RUN: the kernel's modules (${k.modules}) have no ${name}; use a kernel with virtio, ext4 and overlayfs (FLEDGE_KERNEL_BZIMAGE)`,
+      );
     }
     for (const d of entry.slice(1).reverse()) add(modName(d));
     const file = join(k.modules!, entry[0]);
@@ -59,7 +66,9 @@ export function moduleFiles(k: VmKernel, names: string[]): string[] {
 }
 
 function modName(path: string): string {
-  return basename(path).replace(/\.ko.*$/, '').replace(/-/g, '_');
+  return basename(path)
+    .replace(/\.ko.*$/, '')
+    .replace(/-/g, '_');
 }
 
 const PAYLOADS: Array<[Buffer, string, string[]]> = [

@@ -30,7 +30,11 @@ export function kvmUsable(): boolean {
   if (kvm !== undefined) return kvm;
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    const r = spawnSync('qemu-system-x86_64', ['-machine', 'q35', '-accel', 'kvm', '-cpu', 'max', '-nodefaults', '-display', 'none', '-S', '-m', '64'], { timeout: 1000, stdio: 'ignore' });
+    const r = spawnSync(
+      'qemu-system-x86_64',
+      ['-machine', 'q35', '-accel', 'kvm', '-cpu', 'max', '-nodefaults', '-display', 'none', '-S', '-m', '64'],
+      { timeout: 1000, stdio: 'ignore' },
+    );
     kvm = r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
   } catch {
     kvm = false;
@@ -40,14 +44,33 @@ export function kvmUsable(): boolean {
 
 export function qemuArgs(o: VmOptions): string[] {
   const args = [
-    '-machine', 'q35', '-accel', kvmUsable() ? 'kvm' : 'tcg', '-cpu', 'max',
-    '-m', String(o.memMb ?? 1024), '-smp', '1',
-    '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-    '-nic', o.network === false ? 'none' : 'user,model=virtio-net-pci',
-    '-kernel', o.kernel, '-initrd', o.initrd,
-    '-append', 'console=ttyS0 panic=-1 quiet loglevel=0',
+    '-machine',
+    'q35',
+    '-accel',
+    kvmUsable() ? 'kvm' : 'tcg',
+    '-cpu',
+    'max',
+    '-m',
+    String(o.memMb ?? 1024),
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-no-reboot',
+    '-nic',
+    o.network === false ? 'none' : 'user,model=virtio-net-pci',
+    '-kernel',
+    o.kernel,
+    '-initrd',
+    o.initrd,
+    '-append',
+    'console=ttyS0 panic=-1 quiet loglevel=0',
   ];
-  for (const d of o.disks) args.push('-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`);
+  for (const d of o.disks)
+    args.push('-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`);
   return args;
 }
 
@@ -58,7 +81,11 @@ export function runVm(o: VmOptions): Promise<number> {
     try {
       proc = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
-      reject(new BuildError(`RUN: cannot start qemu-system-x86_64 (${(e as Error).message}); install QEMU (Debian: apt-get install qemu-system-x86)`));
+      reject(
+        new BuildError(
+          `RUN: cannot start qemu-system-x86_64 (${(e as Error).message}); install QEMU (Debian: apt-get install qemu-system-x86)`,
+        ),
+      );
       return;
     }
     let pending = '';
@@ -70,7 +97,13 @@ export function runVm(o: VmOptions): Promise<number> {
     };
     proc.stdout.on('data', take);
     proc.stderr.on('data', take);
-    proc.on('error', (e) => reject(new BuildError(`RUN: cannot start qemu-system-x86_64 (${e.message}); install QEMU (Debian: apt-get install qemu-system-x86)`)));
+    proc.on('error', (e) =>
+      reject(
+        new BuildError(
+          `RUN: cannot start qemu-system-x86_64 (${e.message}); install QEMU (Debian: apt-get install qemu-system-x86)`,
+        ),
+      ),
+    );
     proc.on('close', (code) => {
       if (pending) o.onLine(pending);
       resolve(code ?? -1);

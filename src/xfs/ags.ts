@@ -7,8 +7,31 @@ import type { BlockWriter } from '../block-writer.js';
 import { type BtreeShape, buildBtree, leafMax } from './btree.js';
 import { sealCrc } from './crc.js';
 import {
-  AGF, AGF_MAGIC, AGFL, AGFL_FILL, AGFL_MAGIC, AGI, AGI_MAGIC, ALLOC_REC, BLOCK, BLOCK_LOG, CHUNK_BLOCKS, INODE_SIZE, INODES_PER_BLOCK,
-  INODES_PER_CHUNK, MAGIC, NULLAGINO, SB_FEATURES2, SB_INCOMPAT, SB_MAGIC, SB_RO_COMPAT, SB_VERSION, SBTREE, SECTOR, SUPER, INOBT_REC,
+  AGF,
+  AGF_MAGIC,
+  AGFL,
+  AGFL_FILL,
+  AGFL_MAGIC,
+  AGI,
+  AGI_MAGIC,
+  ALLOC_REC,
+  BLOCK,
+  BLOCK_LOG,
+  CHUNK_BLOCKS,
+  INODE_SIZE,
+  INODES_PER_BLOCK,
+  INODES_PER_CHUNK,
+  MAGIC,
+  NULLAGINO,
+  SB_FEATURES2,
+  SB_INCOMPAT,
+  SB_MAGIC,
+  SB_RO_COMPAT,
+  SB_VERSION,
+  SBTREE,
+  SECTOR,
+  SUPER,
+  INOBT_REC,
 } from './format.js';
 import { type Geometry, ROOTS, type Run } from './geometry.js';
 import { cleanLog } from './log.js';
@@ -36,7 +59,9 @@ export function agStates(layout: Layout): AgState[] {
   return Array.from({ length: geo.agcount }, (_, a) => {
     const start = a * geo.agblocks;
     const end = start + geo.agLength(a);
-    const free = layout.gaps.filter((g) => g.start >= start && g.start < end).map((g) => ({ start: g.start - start, length: g.length }));
+    const free = layout.gaps
+      .filter((g) => g.start >= start && g.start < end)
+      .map((g) => ({ start: g.start - start, length: g.length }));
     const tail = Math.max(layout.end, start + geo.reservedIn(a));
     if (tail < end) free.push({ start: tail - start, length: end - tail });
     const chunks = layout.chunks.filter((c) => c >= start && c < end).map((c) => c - start);
@@ -52,7 +77,15 @@ function sealShort(w: BlockWriter, geo: Geometry, a: number, uuid: Buffer, at: n
 }
 
 /** A single-leaf btree at `root`. */
-function leafTree(w: BlockWriter, geo: Geometry, a: number, uuid: Buffer, shape: BtreeShape, root: number, recs: Buffer[]): void {
+function leafTree(
+  w: BlockWriter,
+  geo: Geometry,
+  a: number,
+  uuid: Buffer,
+  shape: BtreeShape,
+  root: number,
+  recs: Buffer[],
+): void {
   if (recs.length > leafMax(shape)) throw new Error(`xfs: AG ${a}: ${recs.length} records do not fit one btree leaf`);
   for (const b of buildBtree(shape, recs, [root], BigInt).blocks) sealShort(w, geo, a, uuid, b.at, b.data);
 }
@@ -61,37 +94,83 @@ function inobtRecs(chunks: number[], firstChunk: number, inodes: number): Buffer
   return chunks.map((c, k) => {
     const used = Math.max(0, Math.min(INODES_PER_CHUNK, inodes - (firstChunk + k) * INODES_PER_CHUNK));
     const free = used === INODES_PER_CHUNK ? 0n : ((1n << 64n) - 1n) ^ ((1n << BigInt(used)) - 1n);
-    return INOBT_REC.encode({ startino: c * INODES_PER_BLOCK, holemask: 0, count: INODES_PER_CHUNK, freecount: INODES_PER_CHUNK - used, free });
+    return INOBT_REC.encode({
+      startino: c * INODES_PER_BLOCK,
+      holemask: 0,
+      count: INODES_PER_CHUNK,
+      freecount: INODES_PER_CHUNK - used,
+      free,
+    });
   });
 }
 
 function superblock(geo: Geometry, f: SuperFields, fdblocks: number): Buffer {
   const b = Buffer.alloc(SECTOR);
-  SUPER.encode({
-    magicnum: SB_MAGIC, blocksize: BLOCK, dblocks: geo.dblocks, uuid: f.uuid,
-    logstart: geo.fsb(geo.logAg * geo.agblocks + geo.logAgbno),
-    rootino: f.rootino, rbmino: f.rootino + 1, rsumino: f.rootino + 2, rextsize: 1,
-    agblocks: geo.agblocks, agcount: geo.agcount, logblocks: geo.logBlocks, versionnum: SB_VERSION,
-    sectsize: SECTOR, inodesize: INODE_SIZE, inopblock: INODES_PER_BLOCK,
-    blocklog: BLOCK_LOG, sectlog: 9, inodelog: 9, inopblog: 3, agblklog: geo.agblklog, imax_pct: 25,
-    icount: f.icount, ifree: f.icount - f.inodes, fdblocks,
-    inoalignmt: CHUNK_BLOCKS, logsunit: 1, features2: SB_FEATURES2, bad_features2: SB_FEATURES2,
-    features_ro_compat: SB_RO_COMPAT, features_incompat: SB_INCOMPAT,
-    spino_align: CHUNK_BLOCKS / 2, // the inode cluster: 16 KiB of 512-byte inodes
-  }, b);
+  SUPER.encode(
+    {
+      magicnum: SB_MAGIC,
+      blocksize: BLOCK,
+      dblocks: geo.dblocks,
+      uuid: f.uuid,
+      logstart: geo.fsb(geo.logAg * geo.agblocks + geo.logAgbno),
+      rootino: f.rootino,
+      rbmino: f.rootino + 1,
+      rsumino: f.rootino + 2,
+      rextsize: 1,
+      agblocks: geo.agblocks,
+      agcount: geo.agcount,
+      logblocks: geo.logBlocks,
+      versionnum: SB_VERSION,
+      sectsize: SECTOR,
+      inodesize: INODE_SIZE,
+      inopblock: INODES_PER_BLOCK,
+      blocklog: BLOCK_LOG,
+      sectlog: 9,
+      inodelog: 9,
+      inopblog: 3,
+      agblklog: geo.agblklog,
+      imax_pct: 25,
+      icount: f.icount,
+      ifree: f.icount - f.inodes,
+      fdblocks,
+      inoalignmt: CHUNK_BLOCKS,
+      logsunit: 1,
+      features2: SB_FEATURES2,
+      bad_features2: SB_FEATURES2,
+      features_ro_compat: SB_RO_COMPAT,
+      features_incompat: SB_INCOMPAT,
+      spino_align: CHUNK_BLOCKS / 2, // the inode cluster: 16 KiB of 512-byte inodes
+    },
+    b,
+  );
   sealCrc(b, SUPER.fields.crc[0]);
   return b;
 }
 
 function agf(geo: Geometry, a: number, uuid: Buffer, free: Run[]): Buffer {
   const b = Buffer.alloc(SECTOR);
-  AGF.encode({
-    magicnum: AGF_MAGIC, versionnum: 1, seqno: a, length: geo.agLength(a),
-    bno_root: ROOTS.bno, cnt_root: ROOTS.cnt, bno_level: 1, cnt_level: 1,
-    flfirst: 0, fllast: AGFL_FILL - 1, flcount: AGFL_FILL,
-    freeblks: free.reduce((s, r) => s + r.length, 0), longest: free.reduce((m, r) => Math.max(m, r.length), 0),
-    uuid, refcount_blocks: 1, refcount_root: ROOTS.refc, refcount_level: 1,
-  }, b);
+  AGF.encode(
+    {
+      magicnum: AGF_MAGIC,
+      versionnum: 1,
+      seqno: a,
+      length: geo.agLength(a),
+      bno_root: ROOTS.bno,
+      cnt_root: ROOTS.cnt,
+      bno_level: 1,
+      cnt_level: 1,
+      flfirst: 0,
+      fllast: AGFL_FILL - 1,
+      flcount: AGFL_FILL,
+      freeblks: free.reduce((s, r) => s + r.length, 0),
+      longest: free.reduce((m, r) => Math.max(m, r.length), 0),
+      uuid,
+      refcount_blocks: 1,
+      refcount_root: ROOTS.refc,
+      refcount_level: 1,
+    },
+    b,
+  );
   sealCrc(b, AGF.fields.crc[0]);
   return b;
 }
@@ -99,13 +178,27 @@ function agf(geo: Geometry, a: number, uuid: Buffer, free: Run[]): Buffer {
 function agi(a: number, length: number, uuid: Buffer, recs: Buffer[], levels: number, iblocks: number): Buffer {
   const b = Buffer.alloc(SECTOR);
   const dec = recs.map((r) => INOBT_REC.decode(r));
-  AGI.encode({
-    magicnum: AGI_MAGIC, versionnum: 1, seqno: a, length,
-    count: recs.length * INODES_PER_CHUNK, root: ROOTS.ino, level: levels,
-    freecount: dec.reduce((s, r) => s + r.freecount, 0), newino: dec.length ? dec[dec.length - 1].startino : NULLAGINO,
-    dirino: NULLAGINO, unlinked: Buffer.alloc(256, 0xff), uuid,
-    free_root: ROOTS.fino, free_level: 1, iblocks, fblocks: 1,
-  }, b);
+  AGI.encode(
+    {
+      magicnum: AGI_MAGIC,
+      versionnum: 1,
+      seqno: a,
+      length,
+      count: recs.length * INODES_PER_CHUNK,
+      root: ROOTS.ino,
+      level: levels,
+      freecount: dec.reduce((s, r) => s + r.freecount, 0),
+      newino: dec.length ? dec[dec.length - 1].startino : NULLAGINO,
+      dirino: NULLAGINO,
+      unlinked: Buffer.alloc(256, 0xff),
+      uuid,
+      free_root: ROOTS.fino,
+      free_level: 1,
+      iblocks,
+      fblocks: 1,
+    },
+    b,
+  );
   sealCrc(b, AGI.fields.crc[0]);
   return b;
 }
@@ -120,7 +213,13 @@ function agfl(geo: Geometry, a: number, uuid: Buffer): Buffer {
 }
 
 /** The AG's inode btree (possibly several levels) and free-inode btree. */
-function inodeTrees(w: BlockWriter, layout: Layout, a: number, uuid: Buffer, recs: Buffer[]): { levels: number; iblocks: number } {
+function inodeTrees(
+  w: BlockWriter,
+  layout: Layout,
+  a: number,
+  uuid: Buffer,
+  recs: Buffer[],
+): { levels: number; iblocks: number } {
   const { geo } = layout;
   const places = [...layout.inobtExtra[a].map((l) => l - a * geo.agblocks), ROOTS.ino];
   const { blocks } = buildBtree(INOBT, recs, places, BigInt);
@@ -140,12 +239,20 @@ export function writeAgs(w: BlockWriter, layout: Layout, f: SuperFields): void {
     const recs = inobtRecs(st.chunks, firstChunk, f.inodes);
     firstChunk += st.chunks.length;
     const byBno = st.free.map((r) => ALLOC_REC.encode({ startblock: r.start, blockcount: r.length }));
-    const byCnt = [...st.free].sort((x, y) => x.length - y.length || x.start - y.start).map((r) => ALLOC_REC.encode({ startblock: r.start, blockcount: r.length }));
+    const byCnt = [...st.free]
+      .sort((x, y) => x.length - y.length || x.start - y.start)
+      .map((r) => ALLOC_REC.encode({ startblock: r.start, blockcount: r.length }));
     leafTree(w, geo, a, f.uuid, ALLOC(MAGIC.bno), ROOTS.bno, byBno);
     leafTree(w, geo, a, f.uuid, ALLOC(MAGIC.cnt), ROOTS.cnt, byCnt);
     leafTree(w, geo, a, f.uuid, { magic: MAGIC.refc, recSize: 12, keySize: 4, ptrSize: 4 }, ROOTS.refc, []);
     const { levels, iblocks } = inodeTrees(w, layout, a, f.uuid, recs);
-    const head = Buffer.concat([sb, agf(geo, a, f.uuid, st.free), agi(a, geo.agLength(a), f.uuid, recs, levels, iblocks), agfl(geo, a, f.uuid), Buffer.alloc(BLOCK - 4 * SECTOR)]);
+    const head = Buffer.concat([
+      sb,
+      agf(geo, a, f.uuid, st.free),
+      agi(a, geo.agLength(a), f.uuid, recs, levels, iblocks),
+      agfl(geo, a, f.uuid),
+      Buffer.alloc(BLOCK - 4 * SECTOR),
+    ]);
     w.write(a * geo.agblocks, head);
     if (f.preallocate) zeroFree(w, geo, a, st.free);
   });

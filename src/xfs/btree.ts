@@ -37,7 +37,8 @@ export function levelCounts(s: BtreeShape, n: number, rootMax = Infinity): numbe
 
 function header(s: BtreeShape, level: number, numrecs: number, left: bigint, right: bigint): Buffer {
   const b = Buffer.alloc(BLOCK);
-  if (s.ptrSize === 4) SBTREE.encode({ magic: s.magic, level, numrecs, leftsib: Number(left), rightsib: Number(right) }, b);
+  if (s.ptrSize === 4)
+    SBTREE.encode({ magic: s.magic, level, numrecs, leftsib: Number(left), rightsib: Number(right) }, b);
   else LBTREE.encode({ magic: s.magic, level, numrecs, leftsib: left, rightsib: right }, b);
   return b;
 }
@@ -46,7 +47,9 @@ function header(s: BtreeShape, level: number, numrecs: number, left: bigint, rig
 function putNode(b: Buffer, keyAt: number, max: number, s: BtreeShape, keys: Buffer[], ptrs: bigint[]): void {
   keys.forEach((k, i) => k.copy(b, keyAt + i * s.keySize, 0, s.keySize));
   const ptrAt = keyAt + max * s.keySize;
-  ptrs.forEach((p, i) => (s.ptrSize === 4 ? b.writeUInt32BE(Number(p), ptrAt + 4 * i) : b.writeBigUInt64BE(p, ptrAt + 8 * i)));
+  ptrs.forEach((p, i) =>
+    s.ptrSize === 4 ? b.writeUInt32BE(Number(p), ptrAt + 4 * i) : b.writeBigUInt64BE(p, ptrAt + 8 * i),
+  );
 }
 
 /**
@@ -54,7 +57,13 @@ function putNode(b: Buffer, keyAt: number, max: number, s: BtreeShape, keys: Buf
  * level last). `ptr` turns a place into the pointer stored in the parent.
  * Returns the blocks and, for an in-inode root, the top level's keys and pointers.
  */
-export function buildBtree(s: BtreeShape, recs: Buffer[], places: number[], ptr: (at: number) => bigint, rootMax = Infinity): { blocks: BtreeBlock[]; top: { keys: Buffer[]; ptrs: bigint[] } } {
+export function buildBtree(
+  s: BtreeShape,
+  recs: Buffer[],
+  places: number[],
+  ptr: (at: number) => bigint,
+  rootMax = Infinity,
+): { blocks: BtreeBlock[]; top: { keys: Buffer[]; ptrs: bigint[] } } {
   const counts = levelCounts(s, recs.length, rootMax);
   const none = s.ptrSize === 4 ? BigInt(NULLAGBLOCK) : NULLFSBLOCK;
   const blocks: BtreeBlock[] = [];

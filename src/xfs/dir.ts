@@ -10,9 +10,24 @@
 // section) / 8. Headers that need the block's disk address are filled when written.
 import { daHash } from './dahash.js';
 import {
-  BLOCK, DA3_BLKINFO, DA3_NODE_HDR, DA3_NODE_MAGIC, DA_NODE_ENTRY, DIR2_BLOCK_TAIL, DIR2_FREE_OFFSET, DIR2_LEAF_ENTRY,
-  DIR2_LEAF_OFFSET, DIR2_SF_HDR, DIR3_BLOCK_MAGIC, DIR3_DATA_HDR, DIR3_DATA_MAGIC, DIR3_FREE_HDR, DIR3_FREE_MAGIC,
-  DIR3_LEAF1_MAGIC, DIR3_LEAF_HDR, DIR3_LEAFN_MAGIC,
+  BLOCK,
+  DA3_BLKINFO,
+  DA3_NODE_HDR,
+  DA3_NODE_MAGIC,
+  DA_NODE_ENTRY,
+  DIR2_BLOCK_TAIL,
+  DIR2_FREE_OFFSET,
+  DIR2_LEAF_ENTRY,
+  DIR2_LEAF_OFFSET,
+  DIR2_SF_HDR,
+  DIR3_BLOCK_MAGIC,
+  DIR3_DATA_HDR,
+  DIR3_DATA_MAGIC,
+  DIR3_FREE_HDR,
+  DIR3_FREE_MAGIC,
+  DIR3_LEAF1_MAGIC,
+  DIR3_LEAF_HDR,
+  DIR3_LEAFN_MAGIC,
 } from './format.js';
 
 export interface DirEntry {
@@ -86,7 +101,11 @@ interface Placed {
 }
 
 /** Data blocks filled in order, each up to `limit` bytes; returns blocks and leaf entries. */
-function dataBlocks(all: DirEntry[], limit: (db: number) => number, magic: number): { blocks: Buffer[]; leaves: Placed[]; best: number[] } {
+function dataBlocks(
+  all: DirEntry[],
+  limit: (db: number) => number,
+  magic: number,
+): { blocks: Buffer[]; leaves: Placed[]; best: number[] } {
   const blocks: Buffer[] = [];
   const leaves: Placed[] = [];
   let b = Buffer.alloc(0);
@@ -174,7 +193,9 @@ function nodeBlock(children: Child[], level: number, forw: number, back: number)
   const node = Buffer.alloc(BLOCK);
   DA3_BLKINFO.encode({ magic: DA3_NODE_MAGIC, forw, back }, node);
   DA3_NODE_HDR.encode({ count: children.length, level }, node);
-  children.forEach((c, k) => DA_NODE_ENTRY.encode({ hashval: c.hash, before: c.dablk }, node, DA3_NODE_HDR.size + 8 * k));
+  children.forEach((c, k) =>
+    DA_NODE_ENTRY.encode({ hashval: c.hash, before: c.dablk }, node, DA3_NODE_HDR.size + 8 * k),
+  );
   return node;
 }
 
@@ -187,7 +208,11 @@ function nodeLevels(children: Child[], next: number, out: DirBlock[]): void {
     let from = 0;
     children = evenSplit(children.length, count).map((n, k) => {
       const part = children.slice(from, (from += n));
-      out.push({ dablk: first + k, data: nodeBlock(part, level, k + 1 < count ? first + k + 1 : 0, k ? first + k - 1 : 0), header: 'da3' });
+      out.push({
+        dablk: first + k,
+        data: nodeBlock(part, level, k + 1 < count ? first + k + 1 : 0, k ? first + k - 1 : 0),
+        header: 'da3',
+      });
       return { dablk: first + k, hash: part[part.length - 1].hash };
     });
     next += count;
@@ -200,7 +225,10 @@ function freeBlocks(best: number[], out: DirBlock[]): void {
   for (let f = 0; f * FREE_ENTS < best.length; f++) {
     const part = best.slice(f * FREE_ENTS, (f + 1) * FREE_ENTS);
     const free = Buffer.alloc(BLOCK);
-    DIR3_FREE_HDR.encode({ magic: DIR3_FREE_MAGIC, firstdb: f * FREE_ENTS, nvalid: part.length, nused: part.length }, free);
+    DIR3_FREE_HDR.encode(
+      { magic: DIR3_FREE_MAGIC, firstdb: f * FREE_ENTS, nvalid: part.length, nused: part.length },
+      free,
+    );
     part.forEach((v, k) => free.writeUInt16BE(v, DIR3_FREE_HDR.size + 2 * k));
     out.push({ dablk: FREE_FIRST + f, data: free, header: 'dir3' });
   }
@@ -220,7 +248,10 @@ function nodeForm(all: DirEntry[]): DirBlock[] {
 export function directory(entries: DirEntry[], self: number, parent: number, room: number): DirForm {
   const sf = shortForm(entries, parent, room);
   if (sf) return { form: 'sf', fork: sf };
-  const dots = [{ name: Buffer.from('.'), ino: self, ftype: 2 }, { name: Buffer.from('..'), ino: parent, ftype: 2 }];
+  const dots = [
+    { name: Buffer.from('.'), ino: self, ftype: 2 },
+    { name: Buffer.from('..'), ino: parent, ftype: 2 },
+  ];
   const all = [...dots, ...entries];
   const blocks = blockForm(all) ?? leafForm(all) ?? nodeForm(all);
   const dataCount = blocks.filter((b) => b.dablk < LEAF_FIRST).length;

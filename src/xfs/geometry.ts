@@ -26,7 +26,7 @@ export interface Run {
 }
 
 function agSize(dblocks: number): number {
-  if (dblocks >= 4 * 2 ** 40 / BLOCK) return AG_MAX_BLOCKS;
+  if (dblocks >= (4 * 2 ** 40) / BLOCK) return AG_MAX_BLOCKS;
   let shift = 2;
   if (dblocks < 128 * MIB) shift = dblocks < 32 * MIB ? 0 : dblocks < 64 * MIB ? 1 : 2;
   const size = Math.floor(dblocks / 2 ** shift);
@@ -35,7 +35,7 @@ function agSize(dblocks: number): number {
 
 export function logBlocks(dblocks: number): number {
   if (dblocks < 300 * MIB) return SMALL_LOG_BLOCKS;
-  return Math.min(Math.max(64 * MIB, Math.floor(dblocks / 2048)), 2 ** 30 / BLOCK * 2 - 1);
+  return Math.min(Math.max(64 * MIB, Math.floor(dblocks / 2048)), (2 ** 30 / BLOCK) * 2 - 1);
 }
 
 export class Geometry {

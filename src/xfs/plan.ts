@@ -4,7 +4,15 @@
 // a filesystem of a given size: inode chunks first from AG 0's first chunk, then
 // directory, symlink, data, bmbt and attribute blocks in inode order.
 import { dataBlockRuns } from '../tree/content.js';
-import { type DirNode, type FileNode, keyBytes, linkCounts, type Node, sortedEntries, type Tree } from '../tree/tree.js';
+import {
+  type DirNode,
+  type FileNode,
+  keyBytes,
+  linkCounts,
+  type Node,
+  sortedEntries,
+  type Tree,
+} from '../tree/tree.js';
 import { bmbtBlocks, type Extent, MAX_EXTLEN } from './bmap.js';
 import { type BtreeShape, levelCounts } from './btree.js';
 import { type DirEntry, type DirForm, directory } from './dir.js';
@@ -67,19 +75,29 @@ export function collectInodes(tree: Tree, epochNode: Node): { inodes: Ino[]; byN
     inodes.push(i);
     return i;
   };
-  byNode.set(tree.root, add(tree.root, counts.get(tree.root)!, () => '/'));
+  byNode.set(
+    tree.root,
+    add(tree.root, counts.get(tree.root)!, () => '/'),
+  );
   add(epochNode, 1, () => 'realtime bitmap').rtBitmap = true;
   add({ ...epochNode }, 1, () => 'realtime summary');
   for (const { path, node } of tree.walk()) {
     if (byNode.has(node)) continue;
-    byNode.set(node, add(node, counts.get(node)!, () => `/${path.toString('utf8')}`));
+    byNode.set(
+      node,
+      add(node, counts.get(node)!, () => `/${path.toString('utf8')}`),
+    );
   }
   return { inodes, byNode };
 }
 
 /** The entries of directory `dir` (inode i; names in byte order) with the inode numbers `ino` gives. */
 export function dirForm(i: Ino, dir: DirNode, parent: Ino, byNode: Map<Node, Ino>, ino: (x: Ino) => number): DirForm {
-  const entries: DirEntry[] = sortedEntries(dir).map(([k, child]) => ({ name: keyBytes(k), ino: ino(byNode.get(child)!), ftype: FTYPE[child.type] }));
+  const entries: DirEntry[] = sortedEntries(dir).map(([k, child]) => ({
+    name: keyBytes(k),
+    ino: ino(byNode.get(child)!),
+    ftype: FTYPE[child.type],
+  }));
   return directory(entries, ino(i), ino(parent), i.room);
 }
 
@@ -124,7 +142,8 @@ function allocChunks(geo: Geometry, alloc: Allocator, count: number): { chunks: 
 /** Maps file blocks onto allocated runs, extents no longer than MAX_EXTLEN. */
 function mapRuns(alloc: Allocator, logical: number, length: number, out: Extent[]): void {
   for (const r of alloc.runs(length)) {
-    for (let o = 0; o < r.length; o += MAX_EXTLEN) out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTLEN, r.length - o) });
+    for (let o = 0; o < r.length; o += MAX_EXTLEN)
+      out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTLEN, r.length - o) });
     logical += r.length;
   }
 }
@@ -149,12 +168,19 @@ export function allocate(inodes: Ino[], dirBlocks: Map<Ino, number[]>, dblocks: 
 /** Places a directory's blocks (logical numbers `dablks`, in order) one after another. */
 function mapDirBlocks(alloc: Allocator, dablks: number[], out: Extent[]): void {
   let k = 0;
-  for (const r of alloc.runs(dablks.length)) for (let o = 0; o < r.length; o++, k++) pushBlock(out, dablks[k], r.start + o);
+  for (const r of alloc.runs(dablks.length))
+    for (let o = 0; o < r.length; o++, k++) pushBlock(out, dablks[k], r.start + o);
 }
 
 /** Adds one block to an extent list, growing the last extent when both sides continue it. */
 function pushBlock(extents: Extent[], logical: number, physical: number): void {
   const last = extents[extents.length - 1];
-  if (last && last.logical + last.length === logical && last.physical + last.length === physical && last.length < MAX_EXTLEN) last.length++;
+  if (
+    last &&
+    last.logical + last.length === logical &&
+    last.physical + last.length === physical &&
+    last.length < MAX_EXTLEN
+  )
+    last.length++;
   else extents.push({ logical, physical, length: 1 });
 }

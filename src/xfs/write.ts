@@ -19,8 +19,19 @@ import { buildFork, type Extent } from './bmap.js';
 import { sealCrc } from './crc.js';
 import type { DirBlock } from './dir.js';
 import {
-  ATTR3_RMT_HDR, BLOCK, DA3_BLKINFO, DIFLAG_NEWRTBM, DIR3_DATA_HDR, DSYMLINK_HDR, FMT, INODE_SIZE, INODES_PER_BLOCK, INODES_PER_CHUNK,
-  LBTREE, LITERAL, SYMLINK_MAGIC,
+  ATTR3_RMT_HDR,
+  BLOCK,
+  DA3_BLKINFO,
+  DIFLAG_NEWRTBM,
+  DIR3_DATA_HDR,
+  DSYMLINK_HDR,
+  FMT,
+  INODE_SIZE,
+  INODES_PER_BLOCK,
+  INODES_PER_CHUNK,
+  LBTREE,
+  LITERAL,
+  SYMLINK_MAGIC,
 } from './format.js';
 import { encodeInode, freeInode } from './inode.js';
 import { XFS_LIMITS } from './limits.js';
@@ -59,7 +70,6 @@ function planLayout(inodes: Ino[], dirBlocks: Map<Ino, number[]>, spare: number)
   throw new Error('xfs: the filesystem size did not settle');
 }
 
-
 /** Streams a file's data into its extents, zero-padding each extent's last block. */
 function writeFileData(w: BlockWriter, node: FileNode, extents: Extent[], hash: ReturnType<typeof createHash>): void {
   const content = node.content;
@@ -68,7 +78,9 @@ function writeFileData(w: BlockWriter, node: FileNode, extents: Extent[], hash: 
     let carry = Buffer.alloc(0);
     for (const chunk of readRange(content, e.logical * BLOCK, Math.min((e.logical + e.length) * BLOCK, content.size))) {
       hash.update(chunk);
-      const data = carry.length ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      const data = carry.length
+        ? Buffer.concat([carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       const whole = data.length - (data.length % BLOCK);
       if (whole) w.write(block, data.subarray(0, whole));
       block += whole / BLOCK;
@@ -97,12 +109,18 @@ function sealDaBlock(data: Buffer, header: DirBlock['header'], at: number, owner
 }
 
 function physicalOf(extents: Extent[], logical: number): number {
-  for (const e of extents) if (logical >= e.logical && logical < e.logical + e.length) return e.physical + (logical - e.logical);
+  for (const e of extents)
+    if (logical >= e.logical && logical < e.logical + e.length) return e.physical + (logical - e.logical);
   throw new Error(`xfs: file block ${logical} unmapped`);
 }
 
 /** The data fork's bytes and format, writing the blocks it points to. */
-function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format: number; bytes: Buffer; size: number } {
+function dataFork(
+  c: Ctx,
+  i: Ino,
+  parent: Ino,
+  byNode: Map<Node, Ino>,
+): { format: number; bytes: Buffer; size: number } {
   const node = i.node;
   const own = c.ino(i);
   if (node.type === 'char' || node.type === 'block') {
@@ -111,7 +129,8 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
     return { format: FMT.dev, bytes: b, size: 0 };
   }
   if (node.type === 'fifo' || node.type === 'socket') return { format: FMT.dev, bytes: Buffer.alloc(4), size: 0 };
-  if (node.type === 'symlink' && !i.runs.length) return { format: FMT.local, bytes: Buffer.from(node.target), size: node.target.length };
+  if (node.type === 'symlink' && !i.runs.length)
+    return { format: FMT.local, bytes: Buffer.from(node.target), size: node.target.length };
   let size = fileSize(node);
   if (node.type === 'dir') {
     const d = dirForm(i, node, parent, byNode, c.ino);
@@ -123,7 +142,8 @@ function dataFork(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): { format
     }
     size = d.size;
   }
-  if (node.type === 'symlink') c.w.write(i.extents[0].physical, symlinkBlock(node.target, i.extents[0].physical, own, c.uuid));
+  if (node.type === 'symlink')
+    c.w.write(i.extents[0].physical, symlinkBlock(node.target, i.extents[0].physical, own, c.uuid));
   const fork = buildFork(i.extents, i.room, i.bmbt, (b) => c.layout.geo.fsb(b));
   for (const b of fork.blocks) {
     LBTREE.encode({ blkno: b.at * SECTORS, uuid: c.uuid, owner: own }, b.data);
@@ -164,7 +184,15 @@ function inodeBytes(c: Ctx, i: Ino, parent: Ino, byNode: Map<Node, Ino>): Buffer
   const forkoff = i.room / 8;
   if (i.attrSf) attr = { forkoff, format: FMT.local, nextents: 0, fork: i.attrSf };
   const attrBlocks = i.attrLeaf ? writeAttrBlocks(c, i.attrLeaf, i.attrBlock, own) : 0;
-  if (attrBlocks) attr = { forkoff, format: FMT.extents, nextents: 1, fork: buildFork([{ logical: 0, physical: i.attrBlock, length: attrBlocks }], LITERAL - i.room, [], (b) => c.layout.geo.fsb(b)).bytes };
+  if (attrBlocks)
+    attr = {
+      forkoff,
+      format: FMT.extents,
+      nextents: 1,
+      fork: buildFork([{ logical: 0, physical: i.attrBlock, length: attrBlocks }], LITERAL - i.room, [], (b) =>
+        c.layout.geo.fsb(b),
+      ).bytes,
+    };
   const nblocks = i.extents.reduce((s, e) => s + e.length, 0) + i.bmbt.length + attrBlocks;
   return encodeInode({
     ino: own,
@@ -190,7 +218,9 @@ function writeInodes(c: Ctx, inodes: Ino[], parents: Map<Ino, Ino>, byNode: Map<
     const chunk = Buffer.alloc(INODES_PER_CHUNK * INODE_SIZE);
     for (let s = 0; s < INODES_PER_CHUNK; s++) {
       const i = inodes[k * INODES_PER_CHUNK + s];
-      const bytes = i ? inodeBytes(c, i, parents.get(i) ?? i, byNode) : freeInode(c.layout.geo.ino(start + Math.floor(s / INODES_PER_BLOCK), s % INODES_PER_BLOCK), c.uuid);
+      const bytes = i
+        ? inodeBytes(c, i, parents.get(i) ?? i, byNode)
+        : freeInode(c.layout.geo.ino(start + Math.floor(s / INODES_PER_BLOCK), s % INODES_PER_BLOCK), c.uuid);
       bytes.copy(chunk, s * INODE_SIZE);
     }
     c.w.write(start, chunk);
@@ -215,9 +245,14 @@ export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
   for (const i of inodes) {
     if (i.node.type !== 'dir') continue;
     const d = dirForm(i, i.node, parents.get(i) ?? i, byNode, () => 0);
-    if (d.form === 'blocks') dirBlocks.set(i, d.blocks.map((b) => b.dablk));
+    if (d.form === 'blocks')
+      dirBlocks.set(
+        i,
+        d.blocks.map((b) => b.dablk),
+      );
   }
-  const content = inodes.reduce((s, i) => s + i.runs.reduce((n, r) => n + r.length, 0) + (dirBlocks.get(i)?.length ?? 0), 0) * BLOCK;
+  const content =
+    inodes.reduce((s, i) => s + i.runs.reduce((n, r) => n + r.length, 0) + (dirBlocks.get(i)?.length ?? 0), 0) * BLOCK;
   const layout = planLayout(inodes, dirBlocks, Math.ceil(bufferBytes(o.sizeBufferMb, content) / BLOCK));
   const { geo } = layout;
   const ino = (i: Ino) => {
@@ -225,16 +260,27 @@ export function writeXfs(tree: Tree, out: ImageSink, o: XfsOptions): void {
     const s = i.index % INODES_PER_CHUNK;
     return geo.ino(start + Math.floor(s / INODES_PER_BLOCK), s % INODES_PER_BLOCK);
   };
-  if (ino(inodes[inodes.length - 1]) > 0xffffffff) throw new Error('xfs: inode numbers past 32 bits are not written yet; the image is too large');
+  if (ino(inodes[inodes.length - 1]) > 0xffffffff)
+    throw new Error('xfs: inode numbers past 32 bits are not written yet; the image is too large');
   const w = new BlockWriter(out, BLOCK);
   const contentHash = createHash('sha256');
   for (const i of inodes) if (i.node.type === 'file') writeFileData(w, i.node, i.extents, contentHash);
-  const uuid = createHash('sha256').update(shapeDigest(tree, 'xfs')).update(contentHash.digest()).digest().subarray(0, 16);
+  const uuid = createHash('sha256')
+    .update(shapeDigest(tree, 'xfs'))
+    .update(contentHash.digest())
+    .digest()
+    .subarray(0, 16);
   uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
   uuid[8] = (uuid[8] & 0x3f) | 0x80;
   const c: Ctx = { w, layout, uuid, ino };
   writeInodes(c, inodes, parents, byNode);
-  writeAgs(w, layout, { uuid, rootino: ino(inodes[0]), icount: layout.chunks.length * INODES_PER_CHUNK, inodes: inodes.length, preallocate: o.preallocate });
+  writeAgs(w, layout, {
+    uuid,
+    rootino: ino(inodes[0]),
+    icount: layout.chunks.length * INODES_PER_CHUNK,
+    inodes: inodes.length,
+    preallocate: o.preallocate,
+  });
   w.flush();
   out.setSize(geo.dblocks * BLOCK);
 }

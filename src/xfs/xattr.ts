@@ -11,8 +11,21 @@
 // its name, length and first block (xfs_attr_leaf_name_remote).
 import { daHash } from './dahash.js';
 import {
-  ATTR3_LEAF_HDR, ATTR3_LEAF_MAGIC, ATTR3_RMT_HDR, ATTR3_RMT_MAGIC, ATTR_FLAG, ATTR_LEAF_ENTRY, ATTR_LEAF_LOCAL, ATTR_LEAF_REMOTE, ATTR_SF_ENTRY,
-  ATTR_SF_HDR, BLOCK, DA3_BLKINFO, DA3_NODE_HDR, DA3_NODE_MAGIC, DA_NODE_ENTRY,
+  ATTR3_LEAF_HDR,
+  ATTR3_LEAF_MAGIC,
+  ATTR3_RMT_HDR,
+  ATTR3_RMT_MAGIC,
+  ATTR_FLAG,
+  ATTR_LEAF_ENTRY,
+  ATTR_LEAF_LOCAL,
+  ATTR_LEAF_REMOTE,
+  ATTR_SF_ENTRY,
+  ATTR_SF_HDR,
+  BLOCK,
+  DA3_BLKINFO,
+  DA3_NODE_HDR,
+  DA3_NODE_MAGIC,
+  DA_NODE_ENTRY,
 } from './format.js';
 
 /** node entries per dabtree node block (xfs_da3_node_hdr, then 8-byte entries) */
@@ -24,14 +37,18 @@ export interface Attr {
   value: Buffer;
 }
 
-const ACL_NAMES: Record<string, string> = { 'system.posix_acl_access': 'SGI_ACL_FILE', 'system.posix_acl_default': 'SGI_ACL_DEFAULT' };
+const ACL_NAMES: Record<string, string> = {
+  'system.posix_acl_access': 'SGI_ACL_FILE',
+  'system.posix_acl_default': 'SGI_ACL_DEFAULT',
+};
 /** the largest short-form attribute fork written (the rest of the literal area stays data) */
 const SF_MAX = 168;
 
 /** Linux ACL xattr (posix_acl_xattr.h, version 2) → struct xfs_acl. */
 function xfsAcl(v: Uint8Array, where: () => string): Buffer {
   const b = Buffer.from(v);
-  if (b.length < 4 || (b.length - 4) % 8 || b.readUInt32LE(0) !== 2) throw new Error(`xfs: ${where()}: a POSIX ACL that is not version 2 of the xattr form; fix the image's ACL`);
+  if (b.length < 4 || (b.length - 4) % 8 || b.readUInt32LE(0) !== 2)
+    throw new Error(`xfs: ${where()}: a POSIX ACL that is not version 2 of the xattr form; fix the image's ACL`);
   const n = (b.length - 4) / 8;
   const out = Buffer.alloc(4 + 12 * n);
   out.writeUInt32BE(n, 0);
@@ -51,8 +68,12 @@ export function attrsOf(xattrs: Map<string, Uint8Array>, where: () => string): A
     const dot = key.indexOf('.');
     const ns = key.slice(0, dot);
     const rest = Buffer.from(key.slice(dot + 1), 'latin1');
-    if (rest.length > 255) throw new Error(`xfs: ${where()}: xattr name of ${rest.length} bytes, xfs holds at most 255; shorten it in the image`);
-    if (ACL_NAMES[key]) out.push({ name: Buffer.from(ACL_NAMES[key]), flags: ATTR_FLAG.root, value: xfsAcl(value, where) });
+    if (rest.length > 255)
+      throw new Error(
+        `xfs: ${where()}: xattr name of ${rest.length} bytes, xfs holds at most 255; shorten it in the image`,
+      );
+    if (ACL_NAMES[key])
+      out.push({ name: Buffer.from(ACL_NAMES[key]), flags: ATTR_FLAG.root, value: xfsAcl(value, where) });
     else if (ns === 'user') out.push({ name: rest, flags: 0, value: Buffer.from(value) });
     else if (ns === 'trusted') out.push({ name: rest, flags: ATTR_FLAG.root, value: Buffer.from(value) });
     else if (ns === 'security') out.push({ name: rest, flags: ATTR_FLAG.secure, value: Buffer.from(value) });
@@ -107,7 +128,11 @@ function putRecord(b: Buffer, top: number, a: Attr, remote: Buffer[], firstRemot
     a.value.copy(b, top + ATTR_LEAF_LOCAL.size + a.name.length);
     return;
   }
-  ATTR_LEAF_REMOTE.encode({ valueblk: firstRemote + remote.length, valuelen: a.value.length, namelen: a.name.length }, b, top);
+  ATTR_LEAF_REMOTE.encode(
+    { valueblk: firstRemote + remote.length, valuelen: a.value.length, namelen: a.name.length },
+    b,
+    top,
+  );
   a.name.copy(b, top + ATTR_LEAF_REMOTE.size);
   remote.push(...remoteBlocks(a.value));
 }
@@ -140,10 +165,17 @@ function leafBlock(part: Hashed[], remote: Buffer[], firstRemote: number, forw: 
   part.forEach(({ a, hash }, k) => {
     top -= recordSize(a);
     putRecord(b, top, a, remote, firstRemote);
-    ATTR_LEAF_ENTRY.encode({ hashval: hash, nameidx: top, flags: a.flags | (isLocal(a) ? ATTR_FLAG.local : 0) }, b, ATTR3_LEAF_HDR.size + 8 * k);
+    ATTR_LEAF_ENTRY.encode(
+      { hashval: hash, nameidx: top, flags: a.flags | (isLocal(a) ? ATTR_FLAG.local : 0) },
+      b,
+      ATTR3_LEAF_HDR.size + 8 * k,
+    );
   });
   const base = ATTR3_LEAF_HDR.size + part.length * ATTR_LEAF_ENTRY.size;
-  ATTR3_LEAF_HDR.encode({ count: part.length, usedbytes: BLOCK - top, firstused: top, free0_base: base, free0_size: top - base }, b);
+  ATTR3_LEAF_HDR.encode(
+    { count: part.length, usedbytes: BLOCK - top, firstused: top, free0_base: base, free0_size: top - base },
+    b,
+  );
   return b;
 }
 
@@ -156,7 +188,10 @@ export function attrBlocks(attrs: Attr[], where: () => string): { dabtree: Buffe
   const leaves = splitLeaves(sorted);
   const remote: Buffer[] = [];
   if (leaves.length === 1) return { dabtree: [leafBlock(leaves[0], remote, 1, 0, 0)], remote };
-  if (leaves.length > NODE_ENTS) throw new Error(`xfs: ${where()}: ${attrs.length} xattrs need an attribute dabtree deeper than one node; not written yet`);
+  if (leaves.length > NODE_ENTS)
+    throw new Error(
+      `xfs: ${where()}: ${attrs.length} xattrs need an attribute dabtree deeper than one node; not written yet`,
+    );
   const first = 1 + leaves.length;
   const node = Buffer.alloc(BLOCK);
   DA3_BLKINFO.encode({ magic: DA3_NODE_MAGIC }, node);

@@ -29,13 +29,18 @@ export function buildahBuild(dir: string, b: BuildahBuild): { rootfs: string; co
   const args = [
     ...(b.target ? ['--target', b.target] : []),
     ...Object.entries(b.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
-  ].map((a) => `'${a}'`).join(' ');
+  ]
+    .map((a) => `'${a}'`)
+    .join(' ');
   const script = [
     `mount --bind ${work}/varlib /var/lib`,
     `buildah ${g} bud -q --isolation chroot --tls-verify=false --identity-label=false --signature-policy ${policy} -f '${b.dockerfile}' ${args} -t ${id} '${b.context}' >/dev/null`,
     `buildah ${g} push -q --signature-policy ${policy} ${id} oci:${work}/image:${id}`,
   ].join(' && ');
-  execFileSync('unshare', ['-m', 'sh', '-ec', script], { env: { ...process.env, TMPDIR: join(work, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('unshare', ['-m', 'sh', '-ec', script], {
+    env: { ...process.env, TMPDIR: join(work, 'tmp') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   execFileSync('umoci', ['unpack', '--image', `${work}/image:${id}`, join(work, 'bundle')], { stdio: 'pipe' });
   const blob = (digest: string) => JSON.parse(readFileSync(join(work, 'image/blobs/sha256', digest.slice(7)), 'utf8'));
   const index = JSON.parse(readFileSync(join(work, 'image/index.json'), 'utf8'));

@@ -87,7 +87,13 @@ export interface DiskResult {
 }
 
 /** The helper initramfs: busybox, getfattr (and `tools`), the modules for `fstype`, and `init`. */
-async function helperInitramfs(dir: string, fstype: FsType, init: (modules: string[]) => string[], extra: Record<string, string> = {}, tools: string[] = []): Promise<string> {
+async function helperInitramfs(
+  dir: string,
+  fstype: FsType,
+  init: (modules: string[]) => string[],
+  extra: Record<string, string> = {},
+  tools: string[] = [],
+): Promise<string> {
   const tree = new Tree();
   for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib/modules']) tree.mkdirp(d);
   tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
@@ -98,9 +104,17 @@ async function helperInitramfs(dir: string, fstype: FsType, init: (modules: stri
   }
   const mods = modulesFor(['virtio_pci', 'virtio_blk', ...FS_MODULES[fstype]]);
   for (const m of mods) hostFile(tree, m, `/lib/modules/${basename(m)}`, 0o644);
-  const lines = ['#!/bin/busybox sh', '/bin/busybox --install -s /bin', 'export PATH=/bin:/usr/bin', ...mods.map((m) => `insmod /lib/modules/${basename(m)}`), ...init(mods), ''];
+  const lines = [
+    '#!/bin/busybox sh',
+    '/bin/busybox --install -s /bin',
+    'export PATH=/bin:/usr/bin',
+    ...mods.map((m) => `insmod /lib/modules/${basename(m)}`),
+    ...init(mods),
+    '',
+  ];
   tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(lines.join('\n'))) }));
-  for (const [path, text] of Object.entries(extra)) tree.set(path, makeNode('file', { mode: 0o644 }, { content: bytesContent(Buffer.from(text)) }));
+  for (const [path, text] of Object.entries(extra))
+    tree.set(path, makeNode('file', { mode: 0o644 }, { content: bytesContent(Buffer.from(text)) }));
   const initrd = join(dir, 'helper.cpio.gz');
   await writeInitramfs(tree, initrd);
   return initrd;
@@ -110,7 +124,12 @@ async function helperInitramfs(dir: string, fstype: FsType, init: (modules: stri
  * Boots with the image as the real root: the helper initramfs loads the modules, mounts
  * root= as rootfstype= (from the kernel command line) and switch_roots into `init`.
  */
-export async function bootAsRoot(image: string, fstype: FsType, init: string, o: { until: RegExp; timeoutMs?: number }): Promise<string> {
+export async function bootAsRoot(
+  image: string,
+  fstype: FsType,
+  init: string,
+  o: { until: RegExp; timeoutMs?: number },
+): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-rootboot-'));
   try {
     const initrd = await helperInitramfs(dir, fstype, () => [
@@ -122,7 +141,12 @@ export async function bootAsRoot(image: string, fstype: FsType, init: string, o:
       'mount --move /dev /mnt/dev 2>/dev/null || umount /dev',
       `exec switch_root /mnt ${init}`,
     ]);
-    const r = await bootInitramfs(initrd, { drives: [image], append: `root=/dev/vda rootfstype=${fstype}`, until: o.until, timeoutMs: o.timeoutMs ?? 120_000 });
+    const r = await bootInitramfs(initrd, {
+      drives: [image],
+      append: `root=/dev/vda rootfstype=${fstype}`,
+      until: o.until,
+      timeoutMs: o.timeoutMs ?? 120_000,
+    });
     return r.output;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -133,23 +157,35 @@ export async function bootAsRoot(image: string, fstype: FsType, init: string, o:
 export async function bootDisk(o: DiskBoot): Promise<DiskResult> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-diskboot-'));
   try {
-    const initrd = await helperInitramfs(dir, o.fstype, () => [
-      'mount -t devtmpfs dev /dev',
-      'mount -t proc proc /proc',
-      `if mount -t ${o.fstype} -o ${o.mountOptions ?? 'ro'} /dev/vda /mnt; then`,
-      `  (cd /mnt && sh /script) > /tmp/report 2>&1`,
-      'else',
-      '  echo MOUNT-FAILED > /tmp/report; dmesg | tail -20 >> /tmp/report',
-      'fi',
-      'echo "REPORT-END" >> /tmp/report',
-      'dd if=/tmp/report of=/dev/vdb bs=1M conv=fsync 2>/dev/null',
-      'sync; echo DISK-BOOT-DONE; poweroff -f',
-    ], { script: o.script + '\n' }, o.tools);
+    const initrd = await helperInitramfs(
+      dir,
+      o.fstype,
+      () => [
+        'mount -t devtmpfs dev /dev',
+        'mount -t proc proc /proc',
+        `if mount -t ${o.fstype} -o ${o.mountOptions ?? 'ro'} /dev/vda /mnt; then`,
+        `  (cd /mnt && sh /script) > /tmp/report 2>&1`,
+        'else',
+        '  echo MOUNT-FAILED > /tmp/report; dmesg | tail -20 >> /tmp/report',
+        'fi',
+        'echo "REPORT-END" >> /tmp/report',
+        'dd if=/tmp/report of=/dev/vdb bs=1M conv=fsync 2>/dev/null',
+        'sync; echo DISK-BOOT-DONE; poweroff -f',
+      ],
+      { script: o.script + '\n' },
+      o.tools,
+    );
     const scratch = join(dir, 'report.raw');
     execFileSync('truncate', ['-s', '256M', scratch]);
-    const r = await bootInitramfs(initrd, { drives: [{ file: o.image, format: o.format ?? 'raw' }, scratch], until: /DISK-BOOT-DONE/, timeoutMs: o.timeoutMs ?? 180_000, memMb: o.memMb ?? 768 });
+    const r = await bootInitramfs(initrd, {
+      drives: [{ file: o.image, format: o.format ?? 'raw' }, scratch],
+      until: /DISK-BOOT-DONE/,
+      timeoutMs: o.timeoutMs ?? 180_000,
+      memMb: o.memMb ?? 768,
+    });
     const report = readReport(scratch);
-    if (!report.endsWith('REPORT-END\n')) throw new Error(`no report from the guest (timed out: ${r.timedOut}); console:\n${r.output.slice(-3000)}`);
+    if (!report.endsWith('REPORT-END\n'))
+      throw new Error(`no report from the guest (timed out: ${r.timedOut}); console:\n${r.output.slice(-3000)}`);
     return { console: r.output, report: report.slice(0, -'REPORT-END\n'.length) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -160,7 +196,7 @@ function readReport(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const chunks: Buffer[] = [];
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const buf = Buffer.alloc(1 << 20);
       const n = readSync(fd, buf, 0, buf.length, at);
       const nul = buf.subarray(0, n).indexOf(0);
@@ -192,7 +228,6 @@ export interface Entry {
   /** entries with the same value are the same inode */
   inode?: string;
 }
-
 
 /** The listing a correct filesystem gives for the tree. Inode groups are named by first path. */
 export function treeListing(tree: Tree): Map<string, Entry> {
@@ -246,7 +281,15 @@ export function parseListing(report: string): Map<string, Entry> {
       const type = parseInt(mode, 16) & S_IFMT;
       const isDir = type === S_IFDIR;
       if (!byInode.has(ino)) byInode.set(ino, path);
-      const e: Entry = { mode, uid: Number(uid), gid: Number(gid), mtime: `${sec}.${frac.padEnd(9, '0')}`, nlink: Number(nlink), xattrs: {}, inode: byInode.get(ino) };
+      const e: Entry = {
+        mode,
+        uid: Number(uid),
+        gid: Number(gid),
+        mtime: `${sec}.${frac.padEnd(9, '0')}`,
+        nlink: Number(nlink),
+        xattrs: {},
+        inode: byInode.get(ino),
+      };
       if (type === S_IFCHR || type === S_IFBLK) e.rdev = `${parseInt(maj, 16)}:${parseInt(min, 16)}`;
       if (!isDir && (type === S_IFREG || type === S_IFLNK)) e.size = Number(size);
       out.set(path, e);
@@ -278,10 +321,15 @@ function nameInodes(listing: Map<string, Entry>): Map<string, Entry> {
   return listing;
 }
 
-const canonical = (e: Entry) => JSON.stringify(Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a < b ? -1 : 1))));
+const canonical = (e: Entry) =>
+  JSON.stringify(Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 /** Differences between two listings, one line each; `ignore` paths (and below) are skipped. */
-export function diffListings(expected: Map<string, Entry>, actual: Map<string, Entry>, ignore: string[] = []): string[] {
+export function diffListings(
+  expected: Map<string, Entry>,
+  actual: Map<string, Entry>,
+  ignore: string[] = [],
+): string[] {
   const skip = (p: string) => ignore.some((i) => p === i || p.startsWith(`${i}/`));
   const diffs: string[] = [];
   for (const [p, e] of expected) {

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const golden: Record<string, string> = Object.fromEntries(
-  readFileSync(new URL('../../golden/examples.sha256', import.meta.url), 'utf8').trim().split('\n').map((l) => l.split(/\s+/).reverse()),
+  readFileSync(new URL('../../golden/examples.sha256', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/).reverse()),
 );
 
 /**

@@ -21,7 +21,10 @@ function sh(cmd: string, cwd?: string): Buffer {
 }
 
 function tarOf(dir: string, extra = ''): Buffer {
-  return sh(`tar --format=pax --xattrs --xattrs-include='*' --sparse --sort=name --numeric-owner --mtime=@1700000000 ${extra} -cf - .`, dir);
+  return sh(
+    `tar --format=pax --xattrs --xattrs-include='*' --sparse --sort=name --numeric-owner --mtime=@1700000000 ${extra} -cf - .`,
+    dir,
+  );
 }
 
 /** The three layers as plain tars. */
@@ -44,7 +47,10 @@ export function hardLayers(): Buffer[] {
   sh('chown 1000:1000 usr/bin/su && chmod 4755 usr/bin/su', base);
   put(base, 'home/nobody/file', 'n');
   sh('chown -R 65534:70000 home/nobody', base);
-  sh('mknod dev/tty0 c 4 0 2>/dev/null || (mkdir -p dev && mknod dev/tty0 c 4 0); mknod dev/loop9 b 7 9; mkfifo run-fifo', base);
+  sh(
+    'mknod dev/tty0 c 4 0 2>/dev/null || (mkdir -p dev && mknod dev/tty0 c 4 0); mknod dev/loop9 b 7 9; mkfifo run-fifo',
+    base,
+  );
   put(base, `names/${'n'.repeat(180)}`, 'long');
   put(base, 'names/日本語-é', 'utf8');
   symlinkSync('/' + 'l'.repeat(299), join(base, 'names/long-link'));
@@ -75,7 +81,13 @@ export function hardLayers(): Buffer[] {
 }
 
 /** Writes an OCI layout holding the image as `tag`; layers compressed with `compress`. */
-export function writeHardLayout(dir: string, layers: Buffer[], compress: 'gzip' | 'zstd' | 'none', tag = 'hard', extraConfig: Record<string, unknown> = {}): void {
+export function writeHardLayout(
+  dir: string,
+  layers: Buffer[],
+  compress: 'gzip' | 'zstd' | 'none',
+  tag = 'hard',
+  extraConfig: Record<string, unknown> = {},
+): void {
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const blob = (bytes: Buffer, mediaType: string) => {
@@ -84,14 +96,41 @@ export function writeHardLayout(dir: string, layers: Buffer[], compress: 'gzip' 
     return { mediaType, digest, size: bytes.length };
   };
   const suffix = { gzip: '+gzip', zstd: '+zstd', none: '' }[compress];
-  const packed = layers.map((t) => (compress === 'gzip' ? execFileSync('gzip', ['-nc'], { input: t, maxBuffer: 1 << 28 }) : compress === 'zstd' ? execFileSync('zstd', ['-qc'], { input: t, maxBuffer: 1 << 28 }) : t));
+  const packed = layers.map((t) =>
+    compress === 'gzip'
+      ? execFileSync('gzip', ['-nc'], { input: t, maxBuffer: 1 << 28 })
+      : compress === 'zstd'
+        ? execFileSync('zstd', ['-qc'], { input: t, maxBuffer: 1 << 28 })
+        : t,
+  );
   const config = blob(
-    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/usr/bin/tool'] }, rootfs: { type: 'layers', diff_ids: layers.map(sha256) }, ...extraConfig })),
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Entrypoint: ['/usr/bin/tool'] },
+        rootfs: { type: 'layers', diff_ids: layers.map(sha256) },
+        ...extraConfig,
+      }),
+    ),
     'application/vnd.oci.image.config.v1+json',
   );
   const manifest = blob(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: packed.map((p) => blob(p, `application/vnd.oci.image.layer.v1.tar${suffix}`)) })),
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config,
+        layers: packed.map((p) => blob(p, `application/vnd.oci.image.layer.v1.tar${suffix}`)),
+      }),
+    ),
     'application/vnd.oci.image.manifest.v1+json',
   );
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
+  );
 }

@@ -32,7 +32,10 @@ export function hardTree(scratch: string, opts: { sockets?: boolean; bigDir?: nu
   tree.set('run/fifo', makeNode('fifo', { mode: 0o644, mtime: t }));
   if (opts.sockets !== false) tree.set('run/sock', makeNode('socket', { mode: 0o755, mtime: t }));
   tree.set('lib/short', makeNode('symlink', { mode: 0o777, mtime: t }, { target: Buffer.from('../etc/hostname') }));
-  tree.set('lib/long-target', makeNode('symlink', { mode: 0o777, mtime: t }, { target: Buffer.from('/' + 'x'.repeat(299)) }));
+  tree.set(
+    'lib/long-target',
+    makeNode('symlink', { mode: 0o777, mtime: t }, { target: Buffer.from('/' + 'x'.repeat(299)) }),
+  );
   file(`names/${'n'.repeat(180)}`, 'long name');
   for (const n of ['z', 'Z', 'é', '\uFF21', '\u{1F600}', 'a b', '日本']) file(`names/${n}`, n);
 
@@ -45,6 +48,10 @@ export function hardTree(scratch: string, opts: { sockets?: boolean; bigDir?: nu
 
   const n = opts.bigDir ?? 5000;
   const big = dir('big');
-  for (let i = 0; i < n; i++) big.entries!.set(`entry-${String(i).padStart(5, '0')}`, makeNode('file', { mtime: t }, { content: bytesContent(Buffer.from(String(i))) }));
+  for (let i = 0; i < n; i++)
+    big.entries!.set(
+      `entry-${String(i).padStart(5, '0')}`,
+      makeNode('file', { mtime: t }, { content: bytesContent(Buffer.from(String(i))) }),
+    );
   return tree;
 }

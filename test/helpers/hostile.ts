@@ -21,10 +21,16 @@ export interface MeasuredRun {
 }
 
 const PRELOAD = join(mkdtempSync(join(tmpdir(), 'fp-rss-')), 'rss.cjs');
-writeFileSync(PRELOAD, "process.on('exit', () => require('fs').writeFileSync(process.env.FP_TEST_RSS_FILE, String(process.resourceUsage().maxRSS)));\n");
+writeFileSync(
+  PRELOAD,
+  "process.on('exit', () => require('fs').writeFileSync(process.env.FP_TEST_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+);
 
 /** Runs the CLI; `onStart` gets the child (to signal it). */
-export function runMeasured(args: string[], o: { cwd: string; env?: Record<string, string>; onStart?: (pid: number) => void; stdin?: 'ignore' } ): Promise<MeasuredRun> {
+export function runMeasured(
+  args: string[],
+  o: { cwd: string; env?: Record<string, string>; onStart?: (pid: number) => void; stdin?: 'ignore' },
+): Promise<MeasuredRun> {
   const rssFile = join(o.cwd, `.rss-${Math.random().toString(36).slice(2)}`);
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -52,15 +58,24 @@ export function runMeasured(args: string[], o: { cwd: string; env?: Record<strin
   });
 }
 
-const JS_INTERNALS = /Cannot read propert|is not a function|is not iterable|Unexpected token|Unexpected end of JSON|out of range|Maximum call stack|at .*\.js:\d+|ERR_[A-Z_]+|^\s+at /m;
+const JS_INTERNALS =
+  /Cannot read propert|is not a function|is not iterable|Unexpected token|Unexpected end of JSON|out of range|Maximum call stack|at .*\.js:\d+|ERR_[A-Z_]+|^\s+at /m;
 
 /** Exit code, exactly one stderr line starting "fledge-pure: " and matching `problem`, no JS internals, time and memory bounded. */
-export function expectOneLineFailure(r: MeasuredRun, code: number, problem: RegExp, bounds: { ms?: number; rssMiB?: number } = {}): void {
+export function expectOneLineFailure(
+  r: MeasuredRun,
+  code: number,
+  problem: RegExp,
+  bounds: { ms?: number; rssMiB?: number } = {},
+): void {
   const lines = r.stderr.trimEnd().split('\n');
   const last = lines.at(-1) ?? '';
   expect(last, r.stderr).toMatch(/^fledge-pure: /);
   expect(last, r.stderr).toMatch(problem);
-  expect(lines.filter((l) => l.startsWith('fledge-pure: ')), r.stderr).toHaveLength(1);
+  expect(
+    lines.filter((l) => l.startsWith('fledge-pure: ')),
+    r.stderr,
+  ).toHaveLength(1);
   expect(r.stderr).not.toMatch(JS_INTERNALS);
   expect(r.code, r.stderr).toBe(code);
   expect(r.ms).toBeLessThan(bounds.ms ?? 60_000);
@@ -93,26 +108,47 @@ export interface LayoutParts {
   config: (diffId: string) => Doc;
 }
 
-const asBytes = (d: Doc): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(typeof d === 'string' ? d : JSON.stringify(d)));
+const asBytes = (d: Doc): Buffer =>
+  Buffer.isBuffer(d) ? d : Buffer.from(typeof d === 'string' ? d : JSON.stringify(d));
 
 /** The default shapes of a one-layer OCI image; a test replaces one part. */
 export const GOOD: LayoutParts = {
-  index: (m) => ({ schemaVersion: 2, manifests: [{ ...m, annotations: { 'org.opencontainers.image.ref.name': 'x' } }] }),
-  manifest: (config, layer) => ({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }),
-  config: (diffId) => ({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } }),
+  index: (m) => ({
+    schemaVersion: 2,
+    manifests: [{ ...m, annotations: { 'org.opencontainers.image.ref.name': 'x' } }],
+  }),
+  manifest: (config, layer) => ({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config,
+    layers: [layer],
+  }),
+  config: (diffId) => ({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+  }),
 };
 
 /** A one-layer tar of `files`, made by GNU tar. */
 export function layerTar(files: Record<string, string>): Buffer {
   const src = mkdtempSync(join(tmpdir(), 'fp-src-'));
   for (const [name, data] of Object.entries(files)) writeFileSync(join(src, name), data);
-  const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', src, '.'], { maxBuffer: 1 << 28 });
+  const tar = execFileSync(
+    'tar',
+    ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', src, '.'],
+    { maxBuffer: 1 << 28 },
+  );
   rmSync(src, { recursive: true });
   return tar;
 }
 
 /** An OCI layout in a new folder, each part as `parts` says (a Buffer or string is written as is). */
-export function writeLayout(parts: Partial<LayoutParts> = {}, layer = execFileSync('gzip', ['-nc'], { input: layerTar({ hello: 'hi\n' }) })): string {
+export function writeLayout(
+  parts: Partial<LayoutParts> = {},
+  layer = execFileSync('gzip', ['-nc'], { input: layerTar({ hello: 'hi\n' }) }),
+): string {
   const p = { ...GOOD, ...parts };
   const dir = mkdtempSync(join(tmpdir(), 'fp-layout-'));
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });

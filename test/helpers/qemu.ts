@@ -1,8 +1,8 @@
 // Test harness: boot an initramfs under QEMU (TCG, no KVM) with the host's Debian kernel.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 
 export interface BootOptions {
   /** Extra kernel command line, appended after "console=ttyS0 panic=-1 quiet". */
@@ -17,7 +17,7 @@ export interface BootOptions {
    * Disk images, attached as virtio-blk (/dev/vda, /dev/vdb, ...): a path (a raw image) or
    * a path with its format (qcow2). Needs virtio_pci + virtio_blk modules in the guest.
    */
-  drives?: (string | { file: string; format: "raw" | "qcow2" })[];
+  drives?: (string | { file: string; format: 'raw' | 'qcow2' })[];
   /** Kernel to boot; default: kernelPath(), booted as uncompressed vmlinux via PVH when possible. */
   kernel?: string;
 }
@@ -33,10 +33,10 @@ export interface BootResult {
 
 /** Newest /boot/vmlinuz-* (Debian's linux-image-amd64). */
 export function kernelPath(): string {
-  const names = existsSync("/boot") ? readdirSync("/boot").filter((n) => n.startsWith("vmlinuz-")) : [];
-  if (names.length === 0) throw new Error("no /boot/vmlinuz-* found: install linux-image-amd64");
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  return join("/boot", names[names.length - 1]);
+  const names = existsSync('/boot') ? readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')) : [];
+  if (names.length === 0) throw new Error('no /boot/vmlinuz-* found: install linux-image-amd64');
+  names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return join('/boot', names[names.length - 1]);
 }
 
 /**
@@ -50,9 +50,9 @@ function extractVmlinux(bzImage: string): string | undefined {
   if (existsSync(out)) return out;
   const data = readFileSync(bzImage);
   const formats: [Buffer, string, string[]][] = [
-    [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), "xz", ["-dc", "--single-stream"]],
-    [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), "zstd", ["-dcq"]],
-    [Buffer.from([0x1f, 0x8b, 0x08]), "gzip", ["-dc"]],
+    [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz', ['-dc', '--single-stream']],
+    [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd', ['-dcq']],
+    [Buffer.from([0x1f, 0x8b, 0x08]), 'gzip', ['-dc']],
   ];
   for (const [magic, cmd, args] of formats) {
     for (let i = data.indexOf(magic); i >= 0; i = data.indexOf(magic, i + 1)) {
@@ -80,22 +80,38 @@ function bootKernel(): string {
 
 // Safety net: kill any QEMU still running if the test process exits abruptly.
 const live = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const p of live) p.kill("SIGKILL");
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
 });
 
 export function qemuArgs(initrd: string, opts: BootOptions = {}): string[] {
   const args = [
-    "-machine", "q35", "-accel", "tcg", "-cpu", "max",
-    "-m", String(opts.memMb ?? 512), "-smp", "1",
-    "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
-    "-kernel", opts.kernel ?? bootKernel(),
-    "-initrd", initrd,
-    "-append", `console=ttyS0 panic=-1 quiet ${opts.append ?? ""}`.trim(),
+    '-machine',
+    'q35',
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-m',
+    String(opts.memMb ?? 512),
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-no-reboot',
+    '-kernel',
+    opts.kernel ?? bootKernel(),
+    '-initrd',
+    initrd,
+    '-append',
+    `console=ttyS0 panic=-1 quiet ${opts.append ?? ''}`.trim(),
   ];
   for (const d of opts.drives ?? []) {
-    const { file, format } = typeof d === "string" ? { file: d, format: "raw" } : d;
-    args.push("-drive", `file=${file},format=${format},if=virtio`);
+    const { file, format } = typeof d === 'string' ? { file: d, format: 'raw' } : d;
+    args.push('-drive', `file=${file},format=${format},if=virtio`);
   }
   return args;
 }
@@ -103,9 +119,9 @@ export function qemuArgs(initrd: string, opts: BootOptions = {}): string[] {
 export async function bootInitramfs(initrd: string, opts: BootOptions = {}): Promise<BootResult> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const start = Date.now();
-  const proc = spawn("qemu-system-x86_64", qemuArgs(initrd, opts), { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn('qemu-system-x86_64', qemuArgs(initrd, opts), { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
-  let output = "";
+  let output = '';
   let timedOut = false;
   let killedByUs = false;
   let matched = false;
@@ -113,23 +129,28 @@ export async function bootInitramfs(initrd: string, opts: BootOptions = {}): Pro
   const kill = () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       killedByUs = true;
-      proc.kill("SIGKILL");
+      proc.kill('SIGKILL');
     }
   };
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
-        output += chunk.toString("utf8").replace(/\r/g, "");
+        output += chunk.toString('utf8').replace(/\r/g, '');
         if (opts.until && !matched && opts.until.test(output)) {
           matched = true;
           timers.push(setTimeout(kill, opts.graceMs ?? 300));
         }
       };
-      proc.stdout!.on("data", onData);
-      proc.stderr!.on("data", onData);
-      proc.on("error", reject);
-      proc.on("close", (c) => resolve(c));
-      timers.push(setTimeout(() => { timedOut = true; kill(); }, timeoutMs));
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onData);
+      proc.on('error', reject);
+      proc.on('close', (c) => resolve(c));
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, timeoutMs),
+      );
     });
     const panicked = /Kernel panic/.test(output);
     return { output, exitedCleanly: !killedByUs && code === 0 && !panicked, timedOut, durationMs: Date.now() - start };

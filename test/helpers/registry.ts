@@ -39,7 +39,27 @@ export interface User {
 export function selfSigned(dir: string, names: string[]): { cert: string; key: string } {
   const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
   const san = [...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${names[0]}`,
+      '-addext',
+      `subjectAltName=${san}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -59,7 +79,11 @@ function probe(url: string): Promise<number> {
  * Basic auth; with `token`, behind Bearer tokens from that token server; with `tls`,
  * over HTTPS with that certificate. Manifests may name http(s) `urls` (foreign layers).
  */
-export async function startRegistry(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
+export async function startRegistry(
+  user?: User,
+  token?: TokenServer,
+  tls?: { cert: string; key: string },
+): Promise<Registry> {
   // the free port may be taken by another test file before docker-registry binds it:
   // then it exits at once, and a second port is tried
   for (let attempt = 1; ; attempt++) {
@@ -73,7 +97,11 @@ export async function startRegistry(user?: User, token?: TokenServer, tls?: { ce
 
 class RegistryExited extends Error {}
 
-async function startRegistryOnce(user?: User, token?: TokenServer, tls?: { cert: string; key: string }): Promise<Registry> {
+async function startRegistryOnce(
+  user?: User,
+  token?: TokenServer,
+  tls?: { cert: string; key: string },
+): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-registry-'));
   const port = await freePort();
   let auth = '';
@@ -103,11 +131,14 @@ http:
 ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const log = openSync(join(dir, 'registry.log'), 'w');
-  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', log, log],
+  });
   const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
+    if (child.exitCode !== null)
+      throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
     try {
       const status = await probe(`${tls ? 'https' : 'http'}://${host}/v2/`);
       if (status === 200 || status === 401) break;
@@ -119,7 +150,8 @@ ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${aut
   }
   // an answer from another server that had the port would leave ours exited by now
   await new Promise((r) => setTimeout(r, 200));
-  if (child.exitCode !== null) throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
+  if (child.exitCode !== null)
+    throw new RegistryExited(`docker-registry exited (${child.exitCode}); see ${join(dir, 'registry.log')}`);
   return {
     host,
     dir,
@@ -161,22 +193,56 @@ export async function startTokenServer(user: User): Promise<TokenServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-token-'));
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=fledge-test-token'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=fledge-test-token',
+    ],
+    { stdio: 'ignore' },
+  );
   const key = readFileSync(keyPath, 'utf8');
   const x5c = readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, '');
-  const ts: TokenServer = { realm: '', service: 'fledge-test-registry', issuer: 'fledge-test-issuer', certPath, requests: [], accessToken: false, refreshToken: `refresh-${randomBytes(8).toString('hex')}`, close: async () => {} };
+  const ts: TokenServer = {
+    realm: '',
+    service: 'fledge-test-registry',
+    issuer: 'fledge-test-issuer',
+    certPath,
+    requests: [],
+    accessToken: false,
+    refreshToken: `refresh-${randomBytes(8).toString('hex')}`,
+    close: async () => {},
+  };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const post = req.method === 'POST';
-    const params = post ? new URLSearchParams(Buffer.concat(chunks).toString()) : new URL(req.url ?? '/', 'http://x').searchParams;
+    const params = post
+      ? new URLSearchParams(Buffer.concat(chunks).toString())
+      : new URL(req.url ?? '/', 'http://x').searchParams;
     const scope = params.get('scope') ?? '';
     const header = req.headers.authorization ?? '';
     const basic = header.startsWith('Basic ');
     const refreshToken = post ? (params.get('refresh_token') ?? '') : undefined;
     ts.requests.push(post ? { scope, basic, refreshToken } : { scope, basic });
     const wrongBasic = basic && Buffer.from(header.slice(6), 'base64').toString() !== `${user.name}:${user.password}`;
-    const wrongRefresh = post && (params.get('grant_type') !== 'refresh_token' || refreshToken !== ts.refreshToken || params.get('service') !== ts.service || !params.get('client_id'));
+    const wrongRefresh =
+      post &&
+      (params.get('grant_type') !== 'refresh_token' ||
+        refreshToken !== ts.refreshToken ||
+        params.get('service') !== ts.service ||
+        !params.get('client_id'));
     if (wrongBasic || wrongRefresh) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"wrong credentials"}');
       return;
@@ -186,16 +252,39 @@ export async function startTokenServer(user: User): Promise<TokenServer> {
       .split(' ')
       .filter(Boolean)
       .map((s) => {
-        const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
-        const granted = authenticated ? actions.split(',') : name.startsWith('public/') ? actions.split(',').filter((a) => a === 'pull') : [];
+        const [type, name, actions] = [
+          s.slice(0, s.indexOf(':')),
+          s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')),
+          s.slice(s.lastIndexOf(':') + 1),
+        ];
+        const granted = authenticated
+          ? actions.split(',')
+          : name.startsWith('public/')
+            ? actions.split(',').filter((a) => a === 'pull')
+            : [];
         return { type, name, actions: granted };
       });
     const now = Math.floor(Date.now() / 1000);
     const head = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [x5c] }));
-    const claims = b64url(JSON.stringify({ iss: ts.issuer, sub: authenticated ? user.name : '', aud: ts.service, exp: now + 300, nbf: now - 10, iat: now, jti: String(Math.random()), access }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: ts.issuer,
+        sub: authenticated ? user.name : '',
+        aud: ts.service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: String(Math.random()),
+        access,
+      }),
+    );
     const sig = createSign('RSA-SHA256').update(`${head}.${claims}`).sign(key).toString('base64url');
     const token = `${head}.${claims}.${sig}`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(ts.accessToken || post ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(
+        JSON.stringify(ts.accessToken || post ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }),
+      );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   ts.realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
@@ -221,7 +310,8 @@ export interface Seen {
 }
 
 /** What to do with one request: answer it with a status, or forward it and damage the answer. */
-export type Fault = { status: number; headers?: Record<string, string> } | 'corrupt' | 'truncate' | { redirect: string } | undefined;
+export type Fault =
+  { status: number; headers?: Record<string, string> } | 'corrupt' | 'truncate' | { redirect: string } | undefined;
 
 export interface Proxy {
   /** host:port of the proxy */
@@ -236,15 +326,25 @@ export interface Proxy {
 
 /** A loopback HTTP proxy in front of `upstream` (host:port), listening on `address`. */
 export async function startProxy(upstream: string, address = '127.0.0.1'): Promise<Proxy> {
-  const [upHost, upPort] = [upstream.slice(0, upstream.lastIndexOf(':')), Number(upstream.slice(upstream.lastIndexOf(':') + 1))];
+  const [upHost, upPort] = [
+    upstream.slice(0, upstream.lastIndexOf(':')),
+    Number(upstream.slice(upstream.lastIndexOf(':') + 1)),
+  ];
   const proxy: Proxy = { host: '', seen: [], fault: () => undefined, close: async () => {} };
   const server: Server = createServer((req, res) => {
-    const entry: Seen = { method: req.method ?? '', path: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization };
+    const entry: Seen = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+    };
     proxy.seen.push(entry);
     const fault = proxy.fault(req, proxy.seen);
     if (fault && typeof fault === 'object' && 'status' in fault) {
       entry.status = fault.status;
-      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end('{"errors":[{"code":"INJECTED","message":"injected fault"}]}');
+      res
+        .writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers })
+        .end('{"errors":[{"code":"INJECTED","message":"injected fault"}]}');
       req.resume();
       return;
     }
@@ -325,19 +425,42 @@ export class Layout {
       mkdirSync(join(src, name, '..'), { recursive: true });
       writeFileSync(join(src, name), content);
     }
-    const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', src, '.']);
+    const tar = execFileSync('tar', [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-cf',
+      '-',
+      '-C',
+      src,
+      '.',
+    ]);
     rmSync(src, { recursive: true, force: true });
     const gz = execFileSync('gzip', ['-n', '-c'], { input: tar });
     const layer = this.blob(gz, 'application/vnd.oci.image.layer.v1.tar+gzip');
     const config = this.json(
-      { architecture, ...(variant ? { variant } : {}), os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } },
+      {
+        architecture,
+        ...(variant ? { variant } : {}),
+        os: 'linux',
+        config: { Cmd: ['/bin/sh'] },
+        rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      },
       'application/vnd.oci.image.config.v1+json',
     );
-    return this.json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }, 'application/vnd.oci.image.manifest.v1+json');
+    return this.json(
+      { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] },
+      'application/vnd.oci.image.manifest.v1+json',
+    );
   }
 
   index(manifests: Desc[]): Desc {
-    return this.json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, 'application/vnd.oci.image.index.v1+json');
+    return this.json(
+      { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests },
+      'application/vnd.oci.image.index.v1+json',
+    );
   }
 
   /** Name `desc` as `tag` in index.json. */
@@ -349,13 +472,30 @@ export class Layout {
 
 /** skopeo copy oci:DIR:TAG docker://DEST (plain HTTP); asynchronous, as the token server runs in this process. */
 export async function push(layout: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
-  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...extra, `oci:${layout}:${tag}`, `docker://${dest}`], { env: skopeoEnv() });
+  await run(
+    'skopeo',
+    [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      ...extra,
+      `oci:${layout}:${tag}`,
+      `docker://${dest}`,
+    ],
+    { env: skopeoEnv() },
+  );
 }
 
 // ---- pushing by hand (distribution-spec push API), for what skopeo will not push ----
 
 /** Upload a blob to an open registry (POST an upload, PUT it whole with its digest). */
-export async function uploadBlob(host: string, repo: string, bytes: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
+export async function uploadBlob(
+  host: string,
+  repo: string,
+  bytes: Buffer,
+  algorithm: 'sha256' | 'sha512' = 'sha256',
+): Promise<string> {
   const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
   if (start.status !== 202) throw new Error(`upload to ${host}/${repo}: HTTP ${start.status}`);
   const at = new URL(start.headers.get('location')!, `http://${host}`);
@@ -367,9 +507,18 @@ export async function uploadBlob(host: string, repo: string, bytes: Buffer, algo
 }
 
 /** PUT a manifest as `tag`; the registry checks that the blobs it needs are there. */
-export async function putManifest(host: string, repo: string, tag: string, manifest: { mediaType: string }): Promise<Desc> {
+export async function putManifest(
+  host: string,
+  repo: string,
+  tag: string,
+  manifest: { mediaType: string },
+): Promise<Desc> {
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: bytes, headers: { 'content-type': manifest.mediaType } });
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    body: bytes,
+    headers: { 'content-type': manifest.mediaType },
+  });
   if (res.status !== 201) throw new Error(`manifest ${host}/${repo}:${tag}: HTTP ${res.status} ${await res.text()}`);
   return { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length };
 }

@@ -33,7 +33,8 @@ function typeOf(mode: number): string {
 
 function withLinks(entries: Entry[], ids: Map<string, string>): Entry[] {
   const groups = new Map<string, string[]>();
-  for (const e of entries) if (ids.has(e.path)) groups.set(ids.get(e.path)!, [...(groups.get(ids.get(e.path)!) ?? []), e.path]);
+  for (const e of entries)
+    if (ids.has(e.path)) groups.set(ids.get(e.path)!, [...(groups.get(ids.get(e.path)!) ?? []), e.path]);
   for (const e of entries) {
     const g = ids.has(e.path) ? groups.get(ids.get(e.path)!)! : [];
     if (g.length > 1) e.links = [...g].sort();
@@ -51,7 +52,9 @@ export interface SnapshotOptions {
 
 /** Every xattr below root, by path relative to it, read by getfattr (package attr). */
 function diskXattrs(root: string): Map<string, Record<string, string>> {
-  const out = execFileSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 1 << 28 }).toString();
+  const out = execFileSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], {
+    maxBuffer: 1 << 28,
+  }).toString();
   const map = new Map<string, Record<string, string>>();
   let current: Record<string, string> | undefined;
   for (const line of out.split('\n')) {
@@ -80,7 +83,13 @@ export function snapshotDir(root: string, opts: SnapshotOptions = {}): Entry[] {
       const st = lstatSync(abs);
       const display = relPath.toString('utf8');
       if (opts.skip?.(display)) continue;
-      const e: Entry = { path: display, type: typeOf(st.mode), mode: (st.mode & S_IALLUGO).toString(8), uid: st.uid, gid: st.gid };
+      const e: Entry = {
+        path: display,
+        type: typeOf(st.mode),
+        mode: (st.mode & S_IALLUGO).toString(8),
+        uid: st.uid,
+        gid: st.gid,
+      };
       if (e.type === 'file') {
         e.size = st.size;
         e.sha256 = createHash('sha256').update(readFileSync(abs)).digest('hex');
@@ -122,7 +131,8 @@ export function snapshotTree(tree: Tree, opts: SnapshotOptions = {}): Entry[] {
     if (node.type === 'symlink') e.target = hex(node.target!);
     if (node.rdev) e.rdev = `${node.rdev.major}:${node.rdev.minor}`;
     if (opts.mtimes && node.type !== 'symlink') e.mtime = node.mtime.sec;
-    if (opts.xattrs && node.xattrs.size) e.xattrs = Object.fromEntries([...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, hex(v)]));
+    if (opts.xattrs && node.xattrs.size)
+      e.xattrs = Object.fromEntries([...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, hex(v)]));
     entries.push(e);
   }
   return withLinks(entries, ids);

@@ -4,7 +4,17 @@
 // 124/12, mtime 136/12, chksum 148/8, typeflag 156, linkname 157/100, magic 257/6,
 // version 263/2, devmajor 329/8, devminor 337/8, prefix 345/155).
 
-const FIELDS = { name: [0, 100], mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], linkname: [157, 100], devmajor: [329, 8], devminor: [337, 8] } as const;
+const FIELDS = {
+  name: [0, 100],
+  mode: [100, 8],
+  uid: [108, 8],
+  gid: [116, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  linkname: [157, 100],
+  devmajor: [329, 8],
+  devminor: [337, 8],
+} as const;
 
 export type FieldValue = number | bigint | Buffer | string;
 export type Header = Partial<Record<keyof typeof FIELDS, FieldValue>> & { type?: string; data?: Buffer };
@@ -30,7 +40,16 @@ function put(h: Buffer, [at, len]: readonly [number, number], v: FieldValue): vo
 /** One header block with a correct checksum; numbers default to 0, mode 0644. */
 export function header(f: Header): Buffer {
   const h = Buffer.alloc(512);
-  const all: Header = { mode: 0o644, uid: 0, gid: 0, size: f.data?.length ?? 0, mtime: 0, devmajor: 0, devminor: 0, ...f };
+  const all: Header = {
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: f.data?.length ?? 0,
+    mtime: 0,
+    devmajor: 0,
+    devminor: 0,
+    ...f,
+  };
   for (const [k, pos] of Object.entries(FIELDS)) {
     const v = all[k as keyof typeof FIELDS];
     if (v !== undefined) put(h, pos, v);

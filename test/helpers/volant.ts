@@ -10,8 +10,10 @@ export const SOURCES = {
   pluginspec: 'internal/pluginspec/spec.go @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 (v0.6.5 line)',
   imagespec: 'internal/imagespec/spec.go @ 279c12bab56badb229a9bc0020a73e4418dbf0c0 (after the plugins→images rename)',
   volar: 'internal/cli/standard/plugins.go @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 (newPluginsInstallCmd)',
-  launcher: 'internal/server/orchestrator/cloudhypervisor/launcher.go streamFile @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 and 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',
-  orchestrator: 'internal/server/orchestrator/orchestrator.go detectRootFSType @ 52d6f5e32f2c2bcd3f971e5cdd12c9e649dccf5d',
+  launcher:
+    'internal/server/orchestrator/cloudhypervisor/launcher.go streamFile @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 and 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',
+  orchestrator:
+    'internal/server/orchestrator/orchestrator.go detectRootFSType @ 52d6f5e32f2c2bcd3f971e5cdd12c9e649dccf5d',
   fsdetect: 'pkg/fsdetect/fsdetect.go DetectFormat @ 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',
   schema: 'docs/schemas/plugin-manifest-v1.json @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 ($id)',
 } as const;
@@ -52,7 +54,10 @@ export const VALIDATE = {
   workloadTypes: { 'v0.6.5': ['http'], newer: ['exec', 'http', 'grpc'] },
   networkModes: ['vsock', 'bridged', 'dhcp'],
   /** NetworkConfig's JSON fields */
-  networkFields: { 'v0.6.5': ['mode', 'subnet', 'gateway', 'auto_assign'], newer: ['mode', 'subnet', 'gateway', 'auto_assign', 'expose'] },
+  networkFields: {
+    'v0.6.5': ['mode', 'subnet', 'gateway', 'auto_assign'],
+    newer: ['mode', 'subnet', 'gateway', 'auto_assign', 'expose'],
+  },
   /** Initramfs's JSON fields (encoding/json ignores any other key) */
   initramfsFields: ['url', 'checksum'],
 } as const;
@@ -70,22 +75,32 @@ export function volantProblems(m: ManifestJson, line: VolantLine): string[] {
   for (const key of VALIDATE.required) if (!String(m[key as 'name'] ?? '').trim()) out.push(`${key} required`);
   for (const key of VALIDATE.positive) if (!((m.resources?.[key] ?? 0) > 0)) out.push(`${key} must be > 0`);
   const w = m.workload ?? {};
-  const type = String(w.type ?? '').trim().toLowerCase();
-  if (!(VALIDATE.workloadTypes[line] as readonly string[]).includes(type)) out.push(`workload type ${JSON.stringify(w.type)} not supported`);
+  const type = String(w.type ?? '')
+    .trim()
+    .toLowerCase();
+  if (!(VALIDATE.workloadTypes[line] as readonly string[]).includes(type))
+    out.push(`workload type ${JSON.stringify(w.type)} not supported`);
   if (type === 'http' && !String(w.base_url ?? '').trim()) out.push('workload.base_url required');
   if (!Array.isArray(w.entrypoint) || !String(w.entrypoint[0] ?? '').trim()) out.push('workload.entrypoint required');
   for (const kind of ['rootfs', 'initramfs'] as const) {
     const url = String(m[kind]?.url ?? '').trim();
-    if (url && !VALIDATE.urlPrefixes.some((p) => url.startsWith(p))) out.push(`${kind} url must be http(s), file://, or absolute path`);
+    if (url && !VALIDATE.urlPrefixes.some((p) => url.startsWith(p)))
+      out.push(`${kind} url must be http(s), file://, or absolute path`);
     const sum = String(m[kind]?.checksum ?? '').trim();
-    if (sum && !sum.includes(':') && sum.length < VALIDATE.checksumMinBare) out.push(`${kind} checksum needs an algorithm prefix`);
+    if (sum && !sum.includes(':') && sum.length < VALIDATE.checksumMinBare)
+      out.push(`${kind} checksum needs an algorithm prefix`);
   }
   if (m.rootfs?.url) {
-    const format = String(m.rootfs.format ?? '').trim().toLowerCase() || 'raw';
-    if (!(VALIDATE.rootfsFormats[line] as readonly string[]).includes(format)) out.push(`rootfs format ${JSON.stringify(m.rootfs.format)} not supported`);
+    const format =
+      String(m.rootfs.format ?? '')
+        .trim()
+        .toLowerCase() || 'raw';
+    if (!(VALIDATE.rootfsFormats[line] as readonly string[]).includes(format))
+      out.push(`rootfs format ${JSON.stringify(m.rootfs.format)} not supported`);
   }
   if (!m.rootfs?.url && !m.initramfs?.url) out.push('one of rootfs.url or initramfs.url must be set');
-  if (m.network && !(VALIDATE.networkModes as readonly string[]).includes(String(m.network.mode).toLowerCase())) out.push('network mode unsupported');
+  if (m.network && !(VALIDATE.networkModes as readonly string[]).includes(String(m.network.mode).toLowerCase()))
+    out.push('network mode unsupported');
   return out;
 }
 
@@ -117,12 +132,24 @@ export async function launcherFetch(url: string, checksum: string): Promise<Buff
 /** The rootfstype newer Volant boots a rootfs url with. */
 export const FSTYPE_FROM_URL = [
   // orchestrator 52d6f5e: case-sensitive suffixes, anything else ext4
-  { source: SOURCES.orchestrator, lower: false, suffixes: { '.squashfs': 'squashfs', '.xfs': 'xfs', '.btrfs': 'btrfs', '.img': 'ext4' }, otherwise: 'ext4' },
+  {
+    source: SOURCES.orchestrator,
+    lower: false,
+    suffixes: { '.squashfs': 'squashfs', '.xfs': 'xfs', '.btrfs': 'btrfs', '.img': 'ext4' },
+    otherwise: 'ext4',
+  },
   // fsdetect 97513f2: lower-cased, anything else squashfs
   {
     source: SOURCES.fsdetect,
     lower: true,
-    suffixes: { '.squashfs': 'squashfs', '.qcow2': 'qcow2', '.xfs': 'xfs', '.btrfs': 'btrfs', '.ext4': 'ext4', '.img': 'ext4' },
+    suffixes: {
+      '.squashfs': 'squashfs',
+      '.qcow2': 'qcow2',
+      '.xfs': 'xfs',
+      '.btrfs': 'btrfs',
+      '.ext4': 'ext4',
+      '.img': 'ext4',
+    },
     otherwise: 'squashfs',
   },
 ] as const;

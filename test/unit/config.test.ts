@@ -47,7 +47,17 @@ describe('accepted fledge.toml', () => {
       strategy: 'oci_rootfs',
       agent: { source_strategy: 'release', version: 'latest' },
       source: { image: 'nginx:alpine', build_args: {} },
-      filesystem: { type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true },
+      filesystem: {
+        type: 'squashfs',
+        compression: 'zstd',
+        compression_level: 15,
+        block_size: 131072,
+        overlay_size: '1G',
+        size_buffer_mb: 0,
+        preallocate: false,
+        disk_format: 'raw',
+        qcow2_compression: true,
+      },
       init: { mode: 'default' },
       mappings: [],
     });
@@ -68,13 +78,33 @@ size_buffer_mb = 100
 preallocate = true
 `),
     );
-    expect(c.filesystem).toEqual({ type: 'ext4', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 100, preallocate: true, disk_format: 'raw', qcow2_compression: true });
+    expect(c.filesystem).toEqual({
+      type: 'ext4',
+      compression: 'zstd',
+      compression_level: 15,
+      block_size: 131072,
+      overlay_size: '1G',
+      size_buffer_mb: 100,
+      preallocate: true,
+      disk_format: 'raw',
+      qcow2_compression: true,
+    });
     expect(c.agent).toEqual({ source_strategy: 'local', path: path.join(c.dir, 'bin/kestrel') });
   });
 
   it('empty [filesystem] gets every default', () => {
     const c = loadFledgeConfig(write(OCI.replace(/\[filesystem\][^]*$/, '[filesystem]\n')));
-    expect(c.filesystem).toEqual({ type: 'squashfs', compression: 'zstd', compression_level: 15, block_size: 131072, overlay_size: '1G', size_buffer_mb: 0, preallocate: false, disk_format: 'raw', qcow2_compression: true });
+    expect(c.filesystem).toEqual({
+      type: 'squashfs',
+      compression: 'zstd',
+      compression_level: 15,
+      block_size: 131072,
+      overlay_size: '1G',
+      size_buffer_mb: 0,
+      preallocate: false,
+      disk_format: 'raw',
+      qcow2_compression: true,
+    });
   });
 
   it('keys of the other filesystem type are warnings with file:line, not errors and not silence', () => {
@@ -90,7 +120,9 @@ preallocate = true
       'F:13: filesystem.compression_level: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
       'F:14: filesystem.overlay_size: is only read for squashfs images; this ext4 image is not compressed and is written to directly; remove it',
     ]);
-    expect(loadFledgeConfig(write(`${base}[filesystem]\ntype = "ext4"\nsize_buffer_mb = 8\n`)).warnings).toBeUndefined();
+    expect(
+      loadFledgeConfig(write(`${base}[filesystem]\ntype = "ext4"\nsize_buffer_mb = 8\n`)).warnings,
+    ).toBeUndefined();
   });
 
   it('Dockerfile source: paths resolved, context defaults to the Dockerfile folder', () => {
@@ -182,7 +214,9 @@ busybox_sha256 = "6e123e7f3202a8c1e9b1f94d8941580a25135382b99e8d3e34fb858bba3113
     const base = 'version = "1"\nstrategy = "initramfs"\n[source]\n';
     const c = loadFledgeConfig(write(base + 'busybox_url = "./bin/busybox"\n'));
     expect(c.source.busybox_url).toBe(path.join(c.dir, 'bin/busybox'));
-    expect(loadFledgeConfig(write(base + 'busybox_url = "file:///opt/busybox"\n')).source.busybox_url).toBe('file:///opt/busybox');
+    expect(loadFledgeConfig(write(base + 'busybox_url = "file:///opt/busybox"\n')).source.busybox_url).toBe(
+      'file:///opt/busybox',
+    );
   });
 
   it('http agent without checksum, checksum without prefix', () => {
@@ -228,7 +262,9 @@ none = true
   });
 
   it('empty [init] and none = false mean default mode', () => {
-    expect(loadFledgeConfig(write('version = "1"\nstrategy = "initramfs"\n[init]\n')).init).toEqual({ mode: 'default' });
+    expect(loadFledgeConfig(write('version = "1"\nstrategy = "initramfs"\n[init]\n')).init).toEqual({
+      mode: 'default',
+    });
     const c = loadFledgeConfig(write('version = "1"\nstrategy = "initramfs"\n[init]\nnone = false\n'));
     expect(c.init).toEqual({ mode: 'default' });
     expect(c.agent).toEqual({ source_strategy: 'release', version: 'latest' });
@@ -295,7 +331,9 @@ describe('rejected fledge.toml', () => {
   });
 
   it('a top-level key written after a [section] header is explained', () => {
-    expect(problems('version = "1"\nstrategy = "initramfs"\n[init]\nnone = true\nmappings = { "./bin" = "/init" }\n')).toEqual([
+    expect(
+      problems('version = "1"\nstrategy = "initramfs"\n[init]\nnone = true\nmappings = { "./bin" = "/init" }\n'),
+    ).toEqual([
       'F:5: init.mappings: belongs at the top level, but TOML puts every key written after the [init] header into that section; move this line above the first [section] header or write it as a [mappings] table',
     ]);
   });
@@ -363,8 +401,12 @@ preallocate = "yes"
     expect(problems(OCI + 'block_size = 100000\n')).toEqual([
       'F:15: filesystem.block_size: must be a power of two (got 100000); e.g. block_size = 131072 (128 KiB) or 1048576 (1 MiB)',
     ]);
-    expect(problems(OCI + 'block_size = 2048\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2048); e.g. block_size = 131072']);
-    expect(problems(OCI + 'block_size = 2097152\n')).toEqual(['F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2097152); e.g. block_size = 131072']);
+    expect(problems(OCI + 'block_size = 2048\n')).toEqual([
+      'F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2048); e.g. block_size = 131072',
+    ]);
+    expect(problems(OCI + 'block_size = 2097152\n')).toEqual([
+      'F:15: filesystem.block_size: must be between 4096 and 1048576 (got 2097152); e.g. block_size = 131072',
+    ]);
   });
 
   it('compression: zstd (default), gzip, whose levels are 1 to 9 (default 9), or lz4 (no levels)', () => {
@@ -379,7 +421,9 @@ preallocate = "yes"
     expect(problems(OCI + 'compression = "lz4"\n')).toEqual([
       'F:13: filesystem.compression_level: lz4 has no levels in squashfs; remove compression_level, or use compression = "zstd" or "gzip"',
     ]);
-    expect(problems(OCI + 'compression = "xz"\n')).toEqual(['F:15: filesystem.compression: must be one of "zstd", "gzip", "lz4" (got "xz"); e.g. compression = "zstd"']);
+    expect(problems(OCI + 'compression = "xz"\n')).toEqual([
+      'F:15: filesystem.compression: must be one of "zstd", "gzip", "lz4" (got "xz"); e.g. compression = "zstd"',
+    ]);
   });
 
   it('oci_rootfs needs [agent], [filesystem] and an image', () => {
@@ -391,11 +435,7 @@ preallocate = "yes"
   });
 
   it('image and dockerfile are exclusive; context/target/build_args need dockerfile; busybox is initramfs-only', () => {
-    expect(
-      problems(
-        OCI.replace('image = "nginx:alpine"', 'image = "nginx"\ndockerfile = "./Dockerfile"'),
-      ),
-    ).toEqual([
+    expect(problems(OCI.replace('image = "nginx:alpine"', 'image = "nginx"\ndockerfile = "./Dockerfile"'))).toEqual([
       'F:10: source.dockerfile: cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one',
     ]);
     expect(
@@ -527,7 +567,12 @@ type = "zfs"
     const ce = err as ConfigError;
     expect(ce.exitCode).toBe(2);
     expect(ce.problems).toHaveLength(4);
-    expect(ce.problems[0]).toEqual({ file, line: 3, key: 'agent.version', message: expected[0].replace(/^F:3: agent.version: /, '') });
+    expect(ce.problems[0]).toEqual({
+      file,
+      line: 3,
+      key: 'agent.version',
+      message: expected[0].replace(/^F:3: agent.version: /, ''),
+    });
     expect(ce.message).toBe(expected.map((l) => l.replace('F', file)).join('\n'));
   });
 

@@ -32,23 +32,41 @@ describe('Dockerfile parser', () => {
       ].join('\n'),
     );
     expect(df.escape).toBe('`');
-    expect(df.warnings).toEqual(['Dockerfile:1: # syntax=docker/dockerfile:1 ignored: fledge-pure has its own Dockerfile frontend']);
+    expect(df.warnings).toEqual([
+      'Dockerfile:1: # syntax=docker/dockerfile:1 ignored: fledge-pure has its own Dockerfile frontend',
+    ]);
     const [from, run, copy, cmd, ep] = df.instructions;
-    expect(from).toMatchObject({ cmd: 'FROM', line: 5, flags: [{ name: 'platform', value: 'linux/amd64' }], rest: 'alpine AS build' });
+    expect(from).toMatchObject({
+      cmd: 'FROM',
+      line: 5,
+      flags: [{ name: 'platform', value: 'linux/amd64' }],
+      rest: 'alpine AS build',
+    });
     expect(run).toMatchObject({ cmd: 'RUN', line: 6, rest: 'echo one two' });
-    expect(copy).toMatchObject({ line: 10, flags: [{ name: 'chown', value: '1:2' }, { name: 'link', value: undefined }], json: ['a b', '/c'] });
+    expect(copy).toMatchObject({
+      line: 10,
+      flags: [
+        { name: 'chown', value: '1:2' },
+        { name: 'link', value: undefined },
+      ],
+      json: ['a b', '/c'],
+    });
     expect(cmd).toMatchObject({ line: 11, json: ['x', 'y'] });
     expect(ep.json).toBeUndefined();
   });
 
   it('stops reading directives at the first other line, and rejects a directive given twice', () => {
     expect(parseDockerfile('FROM a\n# escape=`\nRUN x \\\n y').escape).toBe('\\');
-    expect(() => parseDockerfile('# escape=`\n# escape=\\\nFROM a')).toThrow('Dockerfile:2: the parser directive "escape" is given twice');
+    expect(() => parseDockerfile('# escape=`\n# escape=\\\nFROM a')).toThrow(
+      'Dockerfile:2: the parser directive "escape" is given twice',
+    );
     expect(() => parseDockerfile('# escape=x\nFROM a')).toThrow('Dockerfile:1: escape=x');
   });
 
   it('reads here-documents: several per instruction, <<- strips tabs, a quoted word does not expand', () => {
-    const df = parseDockerfile('FROM a\nRUN <<EOF cat - <<-"TWO"\nline $A\nEOF\n\tindented\n\tTWO\nCOPY <<X /dest\n# not a comment\nX\nUSER 1');
+    const df = parseDockerfile(
+      'FROM a\nRUN <<EOF cat - <<-"TWO"\nline $A\nEOF\n\tindented\n\tTWO\nCOPY <<X /dest\n# not a comment\nX\nUSER 1',
+    );
     const [, run, copy, user] = df.instructions;
     expect(run.heredocs).toEqual([
       { name: 'EOF', content: 'line $A\n', expand: true },
@@ -56,7 +74,9 @@ describe('Dockerfile parser', () => {
     ]);
     expect(copy.heredocs).toEqual([{ name: 'X', content: '# not a comment\n', expand: true }]);
     expect(user).toMatchObject({ cmd: 'USER', line: 10 });
-    expect(() => parseDockerfile('FROM a\nRUN <<EOF\nno end')).toThrow('Dockerfile:2: here-document <<EOF has no closing "EOF" line');
+    expect(() => parseDockerfile('FROM a\nRUN <<EOF\nno end')).toThrow(
+      'Dockerfile:2: here-document <<EOF has no closing "EOF" line',
+    );
   });
 
   it('refuses flags where an instruction takes none', () => {
@@ -69,7 +89,7 @@ describe('variable substitution', () => {
     expect(expandWord('$A ${A}_${A:-z}', env)).toBe('a a_a');
     expect(expandWord('${EMPTY:-dflt}|${EMPTY-dflt}|${UNSET-dflt}', env)).toBe('dflt||dflt');
     expect(expandWord('${A:+set}|${EMPTY:+set}|${EMPTY+set}|${UNSET+set}', env)).toBe('set||set|');
-    expect(expandWord("'$A' \"$A\" \\$A", env)).toBe('$A a $A');
+    expect(expandWord('\'$A\' "$A" \\$A', env)).toBe('$A a $A');
     expect(expandWord('"a \\"q\\" \\x"', env)).toBe('a "q" \\x');
     expect(expandWord('$ ${A:-${SP}}', env)).toBe('$ a');
     expect(expandWord('${UNSET:-${SP}}', env)).toBe('x y');

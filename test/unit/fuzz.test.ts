@@ -62,22 +62,34 @@ function reseal(tar: Buffer, at: number): void {
 
 const SAMPLE = tarOf(
   entry({ name: 'dir/', type: '5' }),
-  entry({ name: 'dir/file', data: Buffer.from('hello world') }, [['path', 'dir/long-' + 'x'.repeat(120)], ['SCHILY.xattr.user.a', 'v']]),
+  entry({ name: 'dir/file', data: Buffer.from('hello world') }, [
+    ['path', 'dir/long-' + 'x'.repeat(120)],
+    ['SCHILY.xattr.user.a', 'v'],
+  ]),
   entry({ name: 'link', type: '2', linkname: 'dir/file' }),
   entry({ name: 'hard', type: '1', linkname: 'dir/file' }),
-  entry({ name: 'sp', data: Buffer.from('abc') }, [['GNU.sparse.map', '0,1,100,2'], ['GNU.sparse.size', '200']]),
+  entry({ name: 'sp', data: Buffer.from('abc') }, [
+    ['GNU.sparse.map', '0,1,100,2'],
+    ['GNU.sparse.size', '200'],
+  ]),
 );
 
 describe('fuzz: tar reader', () => {
   it('random bytes: a TarError or entries, never a hang or another error', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), (b) => readsCleanly(b)), params);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (b) => readsCleanly(b)),
+      params,
+    );
   });
 
   it('mutated headers (checksums recomputed): a TarError or entries', () => {
     const headers = [0, 512, 1024, 2048, 2560, 3072, 3584].filter((o) => o < SAMPLE.length);
     const mutation = fc.record({
       header: fc.constantFrom(...headers),
-      edits: fc.array(fc.record({ at: fc.integer({ min: 0, max: 511 }), byte: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+      edits: fc.array(fc.record({ at: fc.integer({ min: 0, max: 511 }), byte: fc.integer({ min: 0, max: 255 }) }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
       cut: fc.option(fc.integer({ min: 0, max: SAMPLE.length })),
     });
     fc.assert(
@@ -92,15 +104,29 @@ describe('fuzz: tar reader', () => {
   });
 
   it('numeric fields of any value, octal or base-256: refused out of range, never wrapped', () => {
-    const field = fc.constantFrom(['size', 12], ['uid', 8], ['gid', 8], ['mode', 8], ['mtime', 12], ['devmajor', 8], ['devminor', 8]) as fc.Arbitrary<[string, number]>;
+    const field = fc.constantFrom(
+      ['size', 12],
+      ['uid', 8],
+      ['gid', 8],
+      ['mode', 8],
+      ['mtime', 12],
+      ['devmajor', 8],
+      ['devminor', 8],
+    ) as fc.Arbitrary<[string, number]>;
     // values a base-256 field of len bytes can hold: two's complement in 8·len − 1 bits
-    const valued = field.chain(([name, len]) => fc.tuple(fc.constant([name, len] as [string, number]), fc.bigInt({ min: -(2n ** BigInt(8 * len - 2)), max: 2n ** BigInt(8 * len - 2) - 1n })));
+    const valued = field.chain(([name, len]) =>
+      fc.tuple(
+        fc.constant([name, len] as [string, number]),
+        fc.bigInt({ min: -(2n ** BigInt(8 * len - 2)), max: 2n ** BigInt(8 * len - 2) - 1n }),
+      ),
+    );
     fc.assert(
       fc.property(valued, ([[name, len], v]) => {
         const raw = base256(v, len);
         try {
           const [e] = [...readTar(tarFile(tarOf(entry({ name: 'f', type: '3', [name]: raw }))), 'L')];
-          if (name === 'uid' || name === 'gid' || name === 'devmajor' || name === 'devminor') expect(BigInt((e as unknown as Record<string, number>)[name]!)).toBe(v);
+          if (name === 'uid' || name === 'gid' || name === 'devmajor' || name === 'devminor')
+            expect(BigInt((e as unknown as Record<string, number>)[name]!)).toBe(v);
         } catch (e) {
           expect(e).toBeInstanceOf(TarError);
         }
@@ -110,7 +136,19 @@ describe('fuzz: tar reader', () => {
   });
 });
 
-const NAME_PART = fc.constantFrom('a', 'b', '.', '..', '', '.wh.a', '.wh.b', '.wh..wh..opq', '.wh.', 'lost+found', 'c/d');
+const NAME_PART = fc.constantFrom(
+  'a',
+  'b',
+  '.',
+  '..',
+  '',
+  '.wh.a',
+  '.wh.b',
+  '.wh..wh..opq',
+  '.wh.',
+  'lost+found',
+  'c/d',
+);
 const ENTRY_TYPES: TarEntryType[] = ['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
 const rawEntry = fc.record({
   name: fc.array(NAME_PART, { minLength: 0, maxLength: 4 }).map((p) => p.join('/')),
@@ -163,20 +201,73 @@ const tomlValue: fc.Arbitrary<string> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
     fc.string().map((s) => JSON.stringify(s)),
-    fc.constantFrom('1e12', '-1', '0', '65536', '1.5', 'nan', 'inf', '9223372036854775807', 'true', '"__proto__"', '"1G"', '""'),
+    fc.constantFrom(
+      '1e12',
+      '-1',
+      '0',
+      '65536',
+      '1.5',
+      'nan',
+      'inf',
+      '9223372036854775807',
+      'true',
+      '"__proto__"',
+      '"1G"',
+      '""',
+    ),
     fc.integer().map(String),
     fc.array(tie('value'), { maxLength: 3 }).map((a) => `[${a.join(', ')}]`),
-    fc.dictionary(fc.constantFrom('a', 'port', 'path', '__proto__', 'constructor'), tie('value'), { maxKeys: 3 }).map((d) => `{ ${Object.entries(d).map(([k, v]) => `"${k}" = ${v}`).join(', ')} }`),
+    fc.dictionary(fc.constantFrom('a', 'port', 'path', '__proto__', 'constructor'), tie('value'), { maxKeys: 3 }).map(
+      (d) =>
+        `{ ${Object.entries(d)
+          .map(([k, v]) => `"${k}" = ${v}`)
+          .join(', ')} }`,
+    ),
   ),
 })).value;
 
-const FLEDGE_KEYS = ['version', 'strategy', 'agent', 'source', 'filesystem', 'init', 'mappings', 'type', 'size_buffer_mb', 'compression', 'block_size', 'image', 'busybox_url', 'path', '__proto__'];
-const MANIFEST_KEYS = ['name', 'version', 'runtime', 'workload', 'resources', 'network', 'labels', 'env', 'entrypoint', 'cpu_cores', 'memory_mb', 'health_check', '__proto__', 'constructor'];
+const FLEDGE_KEYS = [
+  'version',
+  'strategy',
+  'agent',
+  'source',
+  'filesystem',
+  'init',
+  'mappings',
+  'type',
+  'size_buffer_mb',
+  'compression',
+  'block_size',
+  'image',
+  'busybox_url',
+  'path',
+  '__proto__',
+];
+const MANIFEST_KEYS = [
+  'name',
+  'version',
+  'runtime',
+  'workload',
+  'resources',
+  'network',
+  'labels',
+  'env',
+  'entrypoint',
+  'cpu_cores',
+  'memory_mb',
+  'health_check',
+  '__proto__',
+  'constructor',
+];
 
 function tomlDoc(keys: string[]): fc.Arbitrary<string> {
   const line = fc.tuple(fc.constantFrom(...keys), tomlValue).map(([k, v]) => `${k} = ${v}`);
-  const section = fc.tuple(fc.constantFrom(...keys), fc.array(line, { maxLength: 4 })).map(([s, ls]) => `[${s}]\n${ls.join('\n')}`);
-  return fc.tuple(fc.array(line, { maxLength: 5 }), fc.array(section, { maxLength: 4 })).map(([top, secs]) => [...top, ...secs].join('\n') + '\n');
+  const section = fc
+    .tuple(fc.constantFrom(...keys), fc.array(line, { maxLength: 4 }))
+    .map(([s, ls]) => `[${s}]\n${ls.join('\n')}`);
+  return fc
+    .tuple(fc.array(line, { maxLength: 5 }), fc.array(section, { maxLength: 4 }))
+    .map(([top, secs]) => [...top, ...secs].join('\n') + '\n');
 }
 
 describe('fuzz: config checkers', () => {
@@ -212,9 +303,20 @@ describe('fuzz: config checkers', () => {
 });
 
 const NODE_TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo'];
-const edgeNumber = fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.constantFrom(-1, 4095, 4096, 1048575, 1048576, 2097151, 2097152, 2 ** 32 - 1, 2 ** 32, 2 ** 53));
+const edgeNumber = fc.oneof(
+  fc.integer({ min: 0, max: 5000 }),
+  fc.constantFrom(-1, 4095, 4096, 1048575, 1048576, 2097151, 2097152, 2 ** 32 - 1, 2 ** 32, 2 ** 53),
+);
 const randomNode = fc.record({
-  path: fc.array(fc.oneof(fc.constantFrom('a', 'b', 'TRAILER!!!'), fc.integer({ min: 250, max: 260 }).map((k) => 'n'.repeat(k))), { minLength: 1, maxLength: 3 }).map((p) => p.join('/')),
+  path: fc
+    .array(
+      fc.oneof(
+        fc.constantFrom('a', 'b', 'TRAILER!!!'),
+        fc.integer({ min: 250, max: 260 }).map((k) => 'n'.repeat(k)),
+      ),
+      { minLength: 1, maxLength: 3 },
+    )
+    .map((p) => p.join('/')),
   type: fc.constantFrom(...NODE_TYPES),
   uid: edgeNumber,
   gid: edgeNumber,
@@ -224,12 +326,19 @@ const randomNode = fc.record({
 });
 
 describe('fuzz: writer limit checks', () => {
-  it('a tree that passes a format\'s check is written without error (cpio, tar); one that fails gets a LimitError', () => {
+  it("a tree that passes a format's check is written without error (cpio, tar); one that fails gets a LimitError", () => {
     fc.assert(
       fc.property(fc.array(randomNode, { minLength: 1, maxLength: 6 }), (specs) => {
         const tree = new Tree();
         for (const s of specs) {
-          const extra = s.type === 'file' ? { content: bytesContent(Buffer.from('x')) } : s.type === 'symlink' ? { target: Buffer.alloc(s.target, 0x74) } : s.type === 'char' || s.type === 'block' ? { rdev: { major: s.major, minor: s.minor } } : {};
+          const extra =
+            s.type === 'file'
+              ? { content: bytesContent(Buffer.from('x')) }
+              : s.type === 'symlink'
+                ? { target: Buffer.alloc(s.target, 0x74) }
+                : s.type === 'char' || s.type === 'block'
+                  ? { rdev: { major: s.major, minor: s.minor } }
+                  : {};
           try {
             tree.set(s.path, makeNode(s.type, { uid: s.uid, gid: s.gid }, extra));
           } catch {

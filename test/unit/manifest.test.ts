@@ -61,7 +61,12 @@ describe('manifest.toml → manifest.json', () => {
     expect(t.file).toBe(file);
     expect(t.network.expose).toEqual([{ port: 80, protocol: 'tcp' }]);
     const json = manifestJson(
-      renderManifest(t, { kind: 'rootfs', url: 'https://example.com/nginx.squashfs', checksum: SUM, format: 'squashfs' }),
+      renderManifest(t, {
+        kind: 'rootfs',
+        url: 'https://example.com/nginx.squashfs',
+        checksum: SUM,
+        format: 'squashfs',
+      }),
     );
     expect(json).toBe(
       JSON.stringify(
@@ -89,19 +94,23 @@ describe('manifest.toml → manifest.json', () => {
   });
 
   it('defaults: schema v1, enabled, 1 cpu / 256 MB, bridged', () => {
-    const t = loadManifestTemplate(write(HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:8080"\n'));
-    expect(renderManifest(t, { kind: 'initramfs', url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toEqual({
-      $schema: MANIFEST_SCHEMA,
-      schema_version: 'v1',
-      name: 'app',
-      version: '1.0.0',
-      runtime: 'app',
-      enabled: true,
-      initramfs: { url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' },
-      resources: { cpu_cores: 1, memory_mb: 256 },
-      workload: { type: 'http', base_url: 'http://127.0.0.1:8080', entrypoint: ['/app'] },
-      network: { mode: 'bridged' },
-    });
+    const t = loadManifestTemplate(
+      write(HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:8080"\n'),
+    );
+    expect(renderManifest(t, { kind: 'initramfs', url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toEqual(
+      {
+        $schema: MANIFEST_SCHEMA,
+        schema_version: 'v1',
+        name: 'app',
+        version: '1.0.0',
+        runtime: 'app',
+        enabled: true,
+        initramfs: { url: '/srv/app.cpio.gz', checksum: SUM, format: 'cpio.gz' },
+        resources: { cpu_cores: 1, memory_mb: 256 },
+        workload: { type: 'http', base_url: 'http://127.0.0.1:8080', entrypoint: ['/app'] },
+        network: { mode: 'bridged' },
+      },
+    );
   });
 
   it('every optional section in Volant shape, key order fixed', () => {
@@ -188,7 +197,14 @@ team = "web"
           health_check: { endpoint: '/healthz', timeout_ms: 10000 },
           actions: { reload: { description: 'Reload config', method: 'POST', path: '/reload', timeout_ms: 5000 } },
           disks: [
-            { name: 'data', source: 'https://example.com/data.qcow2', checksum: 'sha256:00ff', format: 'qcow2', readonly: true, target: 'vdb' },
+            {
+              name: 'data',
+              source: 'https://example.com/data.qcow2',
+              checksum: 'sha256:00ff',
+              format: 'qcow2',
+              readonly: true,
+              target: 'vdb',
+            },
           ],
           cloud_init: {
             datasource: 'NoCloud',
@@ -206,24 +222,35 @@ team = "web"
   });
 
   it('schema_version is written as given: "v1" or "1.0" (Volant never checks it; the seeds write both)', () => {
-    const t = loadManifestTemplate(write('schema_version = "1.0"\n' + HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:1"\n'));
-    expect(renderManifest(t, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject({ $schema: MANIFEST_SCHEMA, schema_version: '1.0' });
+    const t = loadManifestTemplate(
+      write('schema_version = "1.0"\n' + HEAD + '[workload]\nentrypoint = "/app"\nbase_url = "http://127.0.0.1:1"\n'),
+    );
+    expect(renderManifest(t, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject(
+      { $schema: MANIFEST_SCHEMA, schema_version: '1.0' },
+    );
   });
 
   it('a missing base_url is kept for the build (the image may expose its port), with the line to report', () => {
-    const file = write(HEAD + '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }]\n');
+    const file = write(
+      HEAD + '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }]\n',
+    );
     const { template, problems: found } = checkManifestTemplate(file);
     expect(found).toEqual([]);
     expect(template!.workload.base_url).toBeUndefined();
     expect(formatProblem(template!.missingBaseUrl!).replace(file, 'M')).toBe(
       'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
     );
-    expect(() => renderManifest(template!, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toThrow(/workload.base_url is not set/);
+    expect(() =>
+      renderManifest(template!, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' }),
+    ).toThrow(/workload.base_url is not set/);
   });
 
   it('base_url defaults to the first exposed tcp port', () => {
     const t = loadManifestTemplate(
-      write(HEAD + '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }, { port = 8080 }]\n'),
+      write(
+        HEAD +
+          '[workload]\nentrypoint = "/app"\n[network]\nexpose = [{ port = 53, protocol = "udp" }, { port = 8080 }]\n',
+      ),
     );
     expect(t.workload.base_url).toBe('http://127.0.0.1:8080');
     expect(t.network.expose).toEqual([
@@ -234,28 +261,42 @@ team = "web"
 
   it('renderManifest takes an absolute path or http(s)://, and refuses relative paths, file://, other schemes and bad checksums', () => {
     const t = loadManifestTemplate(write(NGINX));
-    expect(renderManifest(t, { kind: 'initramfs', url: '/srv/nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' })).toMatchObject({
+    expect(
+      renderManifest(t, { kind: 'initramfs', url: '/srv/nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' }),
+    ).toMatchObject({
       initramfs: { url: '/srv/nginx.cpio.gz', checksum: SUM, format: 'cpio.gz' },
     });
     for (const url of ['nginx.cpio.gz', 'file:///srv/nginx.cpio.gz', 'ftp://h/nginx.img', '', 'http://'])
       expect(() => renderManifest(t, { kind: 'rootfs', url, checksum: SUM, format: 'ext4' })).toThrow(
         `artifact url ${JSON.stringify(url)} must be an absolute path or an http(s):// URL (what every Volant install path and its launcher accept)`,
       );
-    expect(() => renderManifest(t, { kind: 'rootfs', url: '/x.img', checksum: 'ab'.repeat(32), format: 'ext4' })).toThrow(
-      /must be "sha256:<64 lowercase hex digits>"/,
-    );
+    expect(() =>
+      renderManifest(t, { kind: 'rootfs', url: '/x.img', checksum: 'ab'.repeat(32), format: 'ext4' }),
+    ).toThrow(/must be "sha256:<64 lowercase hex digits>"/);
   });
 });
 
 describe('splitCommand', () => {
   it('splits plain words, quotes and escapes like sh', () => {
-    expect(splitCommand('/usr/sbin/nginx -g "daemon off;"')).toEqual({ words: ['/usr/sbin/nginx', '-g', 'daemon off;'] });
+    expect(splitCommand('/usr/sbin/nginx -g "daemon off;"')).toEqual({
+      words: ['/usr/sbin/nginx', '-g', 'daemon off;'],
+    });
     expect(splitCommand(`  a  'b c'd "e\\"f" g\\ h ''`)).toEqual({ words: ['a', 'b cd', 'e"f', 'g h', ''] });
     expect(splitCommand('x=1 --opt=a#b a~b')).toEqual({ words: ['x=1', '--opt=a#b', 'a~b'] });
   });
   it('rejects what needs a shell', () => {
-    for (const [cmd, ch] of [['a | b', '|'], ['echo $HOME', '$'], ['ls *.txt', '*'], ['a > f', '>'], ['a "$X"', '$'], ['a #c', '#'], ['cd ~', '~']])
-      expect(splitCommand(cmd)).toEqual({ error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]` });
+    for (const [cmd, ch] of [
+      ['a | b', '|'],
+      ['echo $HOME', '$'],
+      ['ls *.txt', '*'],
+      ['a > f', '>'],
+      ['a "$X"', '$'],
+      ['a #c', '#'],
+      ['cd ~', '~'],
+    ])
+      expect(splitCommand(cmd)).toEqual({
+        error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]`,
+      });
     expect(splitCommand('a "b')).toEqual({ error: 'has an unterminated double quote' });
     expect(splitCommand("a 'b")).toEqual({ error: 'has an unterminated single quote' });
   });
@@ -404,7 +445,9 @@ pci_passthrough = ["01:00.0"]
   });
 
   it('bridged subnet needs a gateway', () => {
-    expect(problems(HEAD + '[workload]\nentrypoint = "/a"\nbase_url = "http://h:1"\n[network]\nsubnet = "10.0.0.0/24"\n')).toEqual([
+    expect(
+      problems(HEAD + '[workload]\nentrypoint = "/a"\nbase_url = "http://h:1"\n[network]\nsubnet = "10.0.0.0/24"\n'),
+    ).toEqual([
       'M:8: network.subnet: in bridged mode a subnet needs a gateway; add gateway = "10.1.0.1" or auto_assign = true',
     ]);
   });

@@ -17,5 +17,9 @@ export interface Layer {
 
 /** The layer whose compressed (or plain) blob is `blob`; its tar is made in the cache under `cacheDir`. */
 export function blobLayer(blob: Region, diffId: string, digest: string | undefined, cacheDir: string): Layer {
-  return { diffId, digest, uncompressed: (where, budget) => uncompressedLayer(blob, diffId, where, digest, budget, cacheDir) };
+  return {
+    diffId,
+    digest,
+    uncompressed: (where, budget) => uncompressedLayer(blob, diffId, where, digest, budget, cacheDir),
+  };
 }

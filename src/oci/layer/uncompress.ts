@@ -69,10 +69,15 @@ function capStage(budget: LayerBudget, dir: string, where: string): Transform {
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       total += chunk.length;
       if (total > budget.maxBytes) {
-        return done(new ImageError(`${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`));
+        return done(
+          new ImageError(
+            `${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`,
+          ),
+        );
       }
       try {
-        if (total >= nextCheck) [nextCheck] = [total + FREE_CHECK_EVERY, checkFreeSpace(dir, budget.minFreeBytes, where)];
+        if (total >= nextCheck)
+          [nextCheck] = [total + FREE_CHECK_EVERY, checkFreeSpace(dir, budget.minFreeBytes, where)];
       } catch (e) {
         return done(e as Error);
       }
@@ -85,7 +90,10 @@ function capStage(budget: LayerBudget, dir: string, where: string): Transform {
 function decompressError(e: unknown, compression: Compression, dir: string, where: string): BuildError {
   if (e instanceof BuildError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new BuildError(`${where}: the cache ${dir} ran out of space while decompressing; free some space, or point XDG_CACHE_HOME at a larger disk`);
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new BuildError(
+      `${where}: the cache ${dir} ran out of space while decompressing; free some space, or point XDG_CACHE_HOME at a larger disk`,
+    );
   return new ImageError(`${where}: cannot decompress (${compression}): ${(e as Error).message}`, { cause: e });
 }
 
@@ -96,7 +104,14 @@ const NO_BUDGET: LayerBudget = { maxBytes: Number.MAX_SAFE_INTEGER, limit: 'no l
  * With `digest`, the compressed bytes are checked against it in the same pass (in its
  * own algorithm). `budget` caps the uncompressed size and keeps free space on the cache.
  */
-export async function uncompressedLayer(blob: Region, diffId: string, where: string, digest?: string, budget: LayerBudget = NO_BUDGET, cacheDir = defaultCacheDir()): Promise<string> {
+export async function uncompressedLayer(
+  blob: Region,
+  diffId: string,
+  where: string,
+  digest?: string,
+  budget: LayerBudget = NO_BUDGET,
+  cacheDir = defaultCacheDir(),
+): Promise<string> {
   const hex = diffId.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new ImageError(`${where}: diff_id ${diffId} is not a sha256 digest`);
   const dir = cachePaths.layers(cacheDir);
@@ -119,7 +134,9 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
   const temp = new CacheTemp(path);
   try {
     // an empty blob is an empty layer (a read stream cannot end before its start)
-    const source = blob.length ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 }) : Readable.from([]);
+    const source = blob.length
+      ? createReadStream(blob.file, { start: blob.from, end: blob.from + blob.length - 1 })
+      : Readable.from([]);
     source.on('data', (chunk: Buffer) => blobHash.update(chunk));
     await pipeline([source, ...stages, capStage(budget, dir, where), hashing, createWriteStream(temp.tmp)]);
     return temp.commit(() => checkDigests(blobHash.digest('hex'), hash.digest('hex'), { digest, diffId, where }));
@@ -133,9 +150,13 @@ export async function uncompressedLayer(blob: Region, diffId: string, where: str
 function checkDigests(blobHex: string, layerHex: string, o: { digest?: string; diffId: string; where: string }): void {
   const gotBlob = `${o.digest?.split(':')[0] ?? 'sha256'}:${blobHex}`;
   if (o.digest && gotBlob !== o.digest) {
-    throw new ImageError(`${o.where}: blob has ${gotBlob}, but the manifest says ${o.digest}; the image is corrupt — pull or save it again`);
+    throw new ImageError(
+      `${o.where}: blob has ${gotBlob}, but the manifest says ${o.digest}; the image is corrupt — pull or save it again`,
+    );
   }
   if (`sha256:${layerHex}` !== o.diffId) {
-    throw new ImageError(`${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`);
+    throw new ImageError(
+      `${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`,
+    );
   }
 }

@@ -50,7 +50,9 @@ function sameHost(a: string, b: string): boolean {
 function keyScope(key: string): { host: string; path: string } {
   if (/^[a-z]+:\/\//.test(key)) return { host: keyHost(key), path: '' };
   const slash = key.indexOf('/');
-  return slash < 0 ? { host: key, path: '' } : { host: key.slice(0, slash), path: key.slice(slash + 1).replace(/\/+$/, '') };
+  return slash < 0
+    ? { host: key, path: '' }
+    : { host: key.slice(0, slash), path: key.slice(slash + 1).replace(/\/+$/, '') };
 }
 
 /** The namespaces of a repository, most specific first: a/b/c, a/b, a, then '' (the host). */
@@ -68,19 +70,25 @@ function runHelper(name: string, registry: string, file: string): Credentials | 
   const program = `docker-credential-${name}`;
   const r = spawnSync(program, ['get'], { input: serverUrl(registry), encoding: 'utf8', timeout: 30_000 });
   if (r.error) {
-    throw new BuildError(`credentials for ${registry}: cannot run ${program} (named in ${file}): ${r.error.message}; install it or remove it from ${file}`);
+    throw new BuildError(
+      `credentials for ${registry}: cannot run ${program} (named in ${file}): ${r.error.message}; install it or remove it from ${file}`,
+    );
   }
   const out = `${r.stdout}`.trim();
   if (r.status !== 0) {
     if (/credentials not found/i.test(out + r.stderr)) return undefined;
     const msg = (out || `${r.stderr}`.trim()).split('\n')[0];
-    throw new BuildError(`credentials for ${registry}: ${program} get failed (${msg}); log in again with it or fix ${file}`);
+    throw new BuildError(
+      `credentials for ${registry}: ${program} get failed (${msg}); log in again with it or fix ${file}`,
+    );
   }
   let parsed: { Username?: string; Secret?: string };
   try {
     parsed = JSON.parse(out);
   } catch {
-    throw new BuildError(`credentials for ${registry}: ${program} get did not answer JSON; check the helper named in ${file}`);
+    throw new BuildError(
+      `credentials for ${registry}: ${program} get did not answer JSON; check the helper named in ${file}`,
+    );
   }
   const username = parsed.Username ?? '';
   const secret = parsed.Secret ?? '';
@@ -97,7 +105,8 @@ function fromFile(file: string, registry: string, repository: string): Credentia
     const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
     throw new BuildError(`credentials: cannot read ${file} (${why}); fix the JSON or remove the file`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BuildError(`credentials: ${file} is not a JSON object; fix it or remove the file`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new BuildError(`credentials: ${file} is not a JSON object; fix it or remove the file`);
   for (const [host, helper] of Object.entries(config.credHelpers ?? {})) {
     if (sameHost(keyHost(host), registry)) return runHelper(helper, registry, file);
   }
@@ -109,11 +118,24 @@ function fromFile(file: string, registry: string, repository: string): Credentia
     if (entry.auth) {
       const text = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = text.indexOf(':');
-      if (colon < 0) throw new BuildError(`credentials for ${registry}: the "auth" of "${key}" in ${file} is not base64 of user:password; log in again`);
-      return { username: text.slice(0, colon), password: text.slice(colon + 1), identityToken: entry.identitytoken, source: file };
+      if (colon < 0)
+        throw new BuildError(
+          `credentials for ${registry}: the "auth" of "${key}" in ${file} is not base64 of user:password; log in again`,
+        );
+      return {
+        username: text.slice(0, colon),
+        password: text.slice(colon + 1),
+        identityToken: entry.identitytoken,
+        source: file,
+      };
     }
     if (entry.username !== undefined || entry.identitytoken) {
-      return { username: entry.username ?? '', password: entry.password ?? '', identityToken: entry.identitytoken, source: file };
+      return {
+        username: entry.username ?? '',
+        password: entry.password ?? '',
+        identityToken: entry.identitytoken,
+        source: file,
+      };
     }
   }
   if (config.credsStore) return runHelper(config.credsStore, registry, file);

@@ -98,7 +98,8 @@ function parseChallenge(header: string | null): Challenge | undefined {
   const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
   if (!m) return undefined;
   const params: Record<string, string> = {};
-  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3];
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
+    params[p[1].toLowerCase()] = p[2] ?? p[3];
   return { scheme: m[1].toLowerCase(), params };
 }
 
@@ -120,7 +121,9 @@ function discard(res: Response): void {
 /** The first error of a registry's JSON error body (its first `max` bytes), e.g. "MANIFEST_UNKNOWN: manifest unknown". */
 async function errorDetail(res: Response, max: number): Promise<string> {
   try {
-    const body = JSON.parse((await readBody(res, max)).toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
+    const body = JSON.parse((await readBody(res, max)).toString('utf8')) as {
+      errors?: { code?: unknown; message?: unknown }[];
+    };
     const e = body.errors?.[0];
     const text = e ? [e.code, e.message].filter((x) => typeof x === 'string' && x).join(': ') : '';
     return text ? ` (${text.slice(0, 300).replace(/[\x00-\x1f\x7f]/g, ' ')})` : '';
@@ -174,7 +177,8 @@ export class RegistryClient {
         res = await this.follow(url, headers, init);
       } catch (e) {
         if (e instanceof UsageError) throw e;
-        if (attempt >= TRIES && e instanceof NetTimeout) throw new NetworkError(`${where}: ${url}: ${timeoutHint(e)} (${TRIES} tries)`, { cause: e });
+        if (attempt >= TRIES && e instanceof NetTimeout)
+          throw new NetworkError(`${where}: ${url}: ${timeoutHint(e)} (${TRIES} tries)`, { cause: e });
         if (attempt >= TRIES) {
           const proxy = this.opts.agent ? undefined : proxyFor(new URL(url));
           const untrusted = /certificate|self[- ]signed|CERT_/i.test(String(e));
@@ -192,7 +196,9 @@ export class RegistryClient {
       if (res && attempt >= TRIES) return res;
       const wait = retryDelay(res, attempt, this.limits.maxRetryAfterMs);
       if (res) discard(res);
-      this.opts.log?.(`${where}: ${res ? `HTTP ${res.status}` : 'network error'}, retrying in ${Math.round(wait / 100) / 10} s`);
+      this.opts.log?.(
+        `${where}: ${res ? `HTTP ${res.status}` : 'network error'}, retrying in ${Math.round(wait / 100) / 10} s`,
+      );
       await sleep(wait);
     }
   }
@@ -204,7 +210,14 @@ export class RegistryClient {
       const h = { 'User-Agent': 'fledge-pure', ...headers };
       if (new URL(current).host !== origin) delete (h as Record<string, string>).Authorization;
       const deadline = init.document ? this.limits.documentDeadlineMs : undefined;
-      const request = { headers: h, redirect: 'manual' as const, compress: false, agent: this.opts.agent ?? proxyAgent(current), method: init.method, body: init.body };
+      const request = {
+        headers: h,
+        redirect: 'manual' as const,
+        compress: false,
+        agent: this.opts.agent ?? proxyAgent(current),
+        method: init.method,
+        body: init.body,
+      };
       const res = await timedFetch(current, request, this.limits, deadline);
       const location = res.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
@@ -240,10 +253,16 @@ export class RegistryClient {
     discard(res);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
-      if (!challenge) throw new NetworkError(`${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`);
+      if (!challenge)
+        throw new NetworkError(
+          `${where}: /v2/ answered 401 without WWW-Authenticate; the registry is misconfigured, or not a registry`,
+        );
       return challenge;
     }
-    if (!res.ok) throw new NetworkError(`${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`);
+    if (!res.ok)
+      throw new NetworkError(
+        `${where}: ${this.base}/v2/ answered HTTP ${res.status}; check that ${this.registry} is an OCI registry`,
+      );
     return undefined;
   }
 
@@ -255,28 +274,51 @@ export class RegistryClient {
     const creds = this.credentials(repo);
     let res: Response;
     if (creds?.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'fledge-pure', scope });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'fledge-pure',
+        scope,
+      });
       if (service) form.set('service', service);
-      res = await this.send(realm, { 'Content-Type': 'application/x-www-form-urlencoded' }, where, { method: 'POST', body: form.toString(), document: true });
+      res = await this.send(realm, { 'Content-Type': 'application/x-www-form-urlencoded' }, where, {
+        method: 'POST',
+        body: form.toString(),
+        document: true,
+      });
     } else {
       const u = new URL(realm);
       if (service) u.searchParams.set('service', service);
       u.searchParams.set('scope', scope);
       const headers: Record<string, string> = {};
-      if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      if (creds)
+        headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       res = await this.send(u.toString(), headers, where, { document: true });
     }
-    if (res.status === 401 || res.status === 403) throw new NetworkError(`${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`);
-    if (!res.ok) throw new NetworkError(`${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res, this.limits.maxErrorBodyBytes)}; try again later`);
+    if (res.status === 401 || res.status === 403)
+      throw new NetworkError(
+        `${where}: the token server ${realm} refused ${scope} (HTTP ${res.status}); ${this.loginHint(repo)}`,
+      );
+    if (!res.ok)
+      throw new NetworkError(
+        `${where}: the token server ${realm} answered HTTP ${res.status}${await errorDetail(res, this.limits.maxErrorBodyBytes)}; try again later`,
+      );
     const body = await this.tokenAnswer(res, realm, where);
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-    if (typeof token !== 'string' || !token) throw new NetworkError(`${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`);
+    if (typeof token !== 'string' || !token)
+      throw new NetworkError(
+        `${where}: the token server ${realm} answered no token; the registry's auth is misconfigured`,
+      );
     const life = typeof body.expires_in === 'number' && body.expires_in > 0 ? Math.min(body.expires_in, 86_400) : 60;
     this.tokens.set(scope, { token, expires: Date.now() + Math.max(life - 10, 1) * 1000 });
     return token;
   }
 
-  private async tokenAnswer(res: Response, realm: string, where: string): Promise<{ token?: unknown; access_token?: unknown; expires_in?: unknown }> {
+  private async tokenAnswer(
+    res: Response,
+    realm: string,
+    where: string,
+  ): Promise<{ token?: unknown; access_token?: unknown; expires_in?: unknown }> {
     const bytes = await this.readDocument(res, `the token server ${realm}'s answer`, where, this.limits.maxJsonBytes);
     try {
       const body: unknown = JSON.parse(bytes.toString('utf8'));
@@ -289,7 +331,14 @@ export class RegistryClient {
   /** A small body read whole (at most `max` bytes) within the document deadline. */
   private async readDocument(res: Response, what: string, where: string, max: number): Promise<Buffer> {
     try {
-      return await readBody(res, max, (cap) => new NetworkError(`${where}: ${what} is larger than ${cap}, more than it can be; the registry is broken or hostile`));
+      return await readBody(
+        res,
+        max,
+        (cap) =>
+          new NetworkError(
+            `${where}: ${what} is larger than ${cap}, more than it can be; the registry is broken or hostile`,
+          ),
+      );
     } catch (e) {
       if (e instanceof NetTimeout) throw new NetworkError(`${where}: ${what}: ${timeoutHint(e)}`, { cause: e });
       throw e;
@@ -303,11 +352,19 @@ export class RegistryClient {
       const c = this.credentials(repo);
       return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
     }
-    throw new NetworkError(`${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`);
+    throw new NetworkError(
+      `${where}: the registry asks for ${this.challenge.scheme} authentication, which fledge-pure does not speak; use a registry with Basic or Bearer auth`,
+    );
   }
 
   /** GET /v2/<repo>/<path> with auth; a 401 gets one retry with a fresh token (and the scope it names). */
-  async get(repo: string, path: string, headers: Record<string, string>, where: string, document = false): Promise<Response> {
+  async get(
+    repo: string,
+    path: string,
+    headers: Record<string, string>,
+    where: string,
+    document = false,
+  ): Promise<Response> {
     await this.ping();
     let scope = `repository:${repo}:pull`;
     const url = `${this.base}/v2/${repo}/${path}`;
@@ -324,33 +381,56 @@ export class RegistryClient {
   async statusError(res: Response, repo: string, what: string, where: string, notFound: string): Promise<BuildError> {
     const detail = await errorDetail(res, this.limits.maxErrorBodyBytes);
     const s = res.status;
-    if (s === 401 || s === 403) return new NetworkError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
+    if (s === 401 || s === 403)
+      return new NetworkError(`${where}: ${what} refused (HTTP ${s})${detail}; ${this.loginHint(repo)}`);
     if (s === 404) return new NetworkError(`${where}: ${what} not found (HTTP 404)${detail}; ${notFound}`);
-    if (s === 429) return new NetworkError(`${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`);
+    if (s === 429)
+      return new NetworkError(
+        `${where}: ${what}: too many requests (HTTP 429)${detail}; wait and try again, or log in for a higher rate limit`,
+      );
     return new NetworkError(`${where}: ${what} failed (HTTP ${s})${detail}; try again later`);
   }
 
   /** A manifest by tag or digest: its bytes, kind and sha256 digest (checked when asked by digest). */
-  async manifest(repo: string, reference: string): Promise<{ bytes: Buffer; kind: 'index' | 'image'; digest: string; json: unknown }> {
+  async manifest(
+    repo: string,
+    reference: string,
+  ): Promise<{ bytes: Buffer; kind: 'index' | 'image'; digest: string; json: unknown }> {
     const where = `${this.registry}/${repo}`;
     const byDigest = reference.includes(':');
     const res = await this.get(repo, `manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, where, true);
     const what = `manifest ${reference}`;
-    if (!res.ok) throw await this.statusError(res, repo, what, where, byDigest ? 'check the digest' : 'check the name and tag');
+    if (!res.ok)
+      throw await this.statusError(res, repo, what, where, byDigest ? 'check the digest' : 'check the name and tag');
     const bytes = await this.readDocument(res, what, where, this.limits.maxManifestBytes);
     const digest = byDigest ? digestOf(bytes, reference, where) : sha256Digest(bytes);
     if (byDigest && digest !== reference) {
-      throw new NetworkError(`${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`);
+      throw new NetworkError(
+        `${where}: manifest ${reference} arrived with digest ${digest}; the registry or a proxy altered it — try again or check the digest`,
+      );
     }
     const parsed = parseDocument(bytes, where, what);
-    const json = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { mediaType?: unknown; schemaVersion?: unknown };
-    if (typeof json.mediaType !== 'string' && json.mediaType !== undefined) throw new NetworkError(`${where}: ${what}: mediaType must be a string; the registry is broken`);
-    if (json.schemaVersion === 1) throw new ImageError(`${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
+    const json = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
+      mediaType?: unknown;
+      schemaVersion?: unknown;
+    };
+    if (typeof json.mediaType !== 'string' && json.mediaType !== undefined)
+      throw new NetworkError(`${where}: ${what}: mediaType must be a string; the registry is broken`);
+    if (json.schemaVersion === 1)
+      throw new ImageError(
+        `${where}: ${what} is a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`,
+      );
     const byType = kindOf(res.headers.get('content-type'));
     const byBody = kindOf(json.mediaType);
     const kind = byType ?? byBody;
-    if (!kind) throw new ImageError(`${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`);
-    if (byBody && byBody !== kind) throw new NetworkError(`${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`);
+    if (!kind)
+      throw new ImageError(
+        `${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`,
+      );
+    if (byBody && byBody !== kind)
+      throw new NetworkError(
+        `${where}: ${what} is served as ${res.headers.get('content-type')} but its body says ${json.mediaType}; the registry is broken`,
+      );
     return { bytes, kind, digest, json: parsed };
   }
 
@@ -369,20 +449,38 @@ export class RegistryClient {
           await w.restart();
         } else if (from > 0 && res.status === 206) {
           const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-          if (!range || Number(range[1]) !== from || Number(range[2]) !== desc.size - 1 || (range[3] !== '*' && Number(range[3]) !== desc.size)) {
+          if (
+            !range ||
+            Number(range[1]) !== from ||
+            Number(range[2]) !== desc.size - 1 ||
+            (range[3] !== '*' && Number(range[3]) !== desc.size)
+          ) {
             discard(res);
-            throw new NetworkError(`${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`);
+            throw new NetworkError(
+              `${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`,
+            );
           }
         } else if (res.status === 404 && desc.urls?.length) {
           discard(res);
-          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', { ...this.opts, cacheDir: this.cacheDir });
+          return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', {
+            ...this.opts,
+            cacheDir: this.cacheDir,
+          });
         } else if (!res.ok) {
-          throw await this.statusError(res, repo, `blob ${desc.digest}`, where, 'the image is incomplete in the registry: push it again');
+          throw await this.statusError(
+            res,
+            repo,
+            `blob ${desc.digest}`,
+            where,
+            'the image is incomplete in the registry: push it again',
+          );
         } else {
           const length = res.headers.get('content-length');
           if (length !== null && Number(length) !== desc.size) {
             discard(res);
-            throw new NetworkError(`${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`);
+            throw new NetworkError(
+              `${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`,
+            );
           }
         }
         let cut: unknown;
@@ -394,7 +492,10 @@ export class RegistryClient {
         }
         if (w.written === desc.size) break;
         if (resumes + 1 >= TRIES) {
-          throw new NetworkError(`${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`, { cause: cut });
+          throw new NetworkError(
+            `${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`,
+            { cause: cut },
+          );
         }
         this.opts.log?.(`${where}: blob ${desc.digest.slice(0, 19)} cut at byte ${w.written}, resuming`);
       }
@@ -423,7 +524,8 @@ function wantedPlatform(p: PullOptions['platform']): Platform {
   if (p === undefined) return { os: 'linux', architecture: 'amd64' };
   if (typeof p !== 'string') return p;
   const parsed = parsePlatform(p);
-  if (!parsed) throw new UsageError(`invalid platform "${p}": write it as os/arch[/variant], e.g. linux/amd64 or linux/arm64`);
+  if (!parsed)
+    throw new UsageError(`invalid platform "${p}": write it as os/arch[/variant], e.g. linux/amd64 or linux/arm64`);
   return parsed;
 }
 
@@ -432,7 +534,10 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
   let image: ImageRef;
   if (typeof ref === 'string') {
     const source = parseSource(ref);
-    if (source.transport !== 'docker') throw new UsageError(`${ref} is a ${source.transport} source, not a registry image; pullImage takes docker://REF or a plain reference`);
+    if (source.transport !== 'docker')
+      throw new UsageError(
+        `${ref} is a ${source.transport} source, not a registry image; pullImage takes docker://REF or a plain reference`,
+      );
     image = source.ref;
   } else {
     image = ref;
@@ -447,14 +552,22 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
     if (depth >= 4) throw new ImageError(`${where}: index ${m.digest} is nested more than 4 deep; check the image`);
     const entry = selectPlatform(index, platform);
     if (!entry) {
-      throw new ImageError(`${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`);
+      throw new ImageError(
+        `${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`,
+      );
     }
     m = await client.manifest(repo, entry.digest);
   }
   const manifest: ImageManifest = checkManifest(m.json, where, `manifest ${m.digest}`);
-  if (manifest.config.size > client.maxConfig) throw new ImageError(`${where}: config ${manifest.config.digest} is ${manifest.config.size} bytes, more than an image config can be; check the image`);
+  if (manifest.config.size > client.maxConfig)
+    throw new ImageError(
+      `${where}: config ${manifest.config.digest} is ${manifest.config.size} bytes, more than an image config can be; check the image`,
+    );
   const tooBig = manifest.layers.find((l) => l.size > client.maxLayer);
-  if (tooBig) throw new ImageError(`${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`);
+  if (tooBig)
+    throw new ImageError(
+      `${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`,
+    );
   const configPath = await client.blob(repo, manifest.config);
   const config = readFileSync(configPath);
   const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (d) => ({
@@ -463,5 +576,13 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
     size: d.size,
     path: await client.blob(repo, d),
   }));
-  return { reference: formatReference(image), manifestDigest: m.digest, manifest, config, configDigest: manifest.config.digest, layers, platform };
+  return {
+    reference: formatReference(image),
+    manifestDigest: m.digest,
+    manifest,
+    config,
+    configDigest: manifest.config.digest,
+    layers,
+    platform,
+  };
 }

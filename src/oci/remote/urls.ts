@@ -30,7 +30,11 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
     o.log?.(`fetching ${desc.digest.slice(0, 19)} (${desc.size} bytes) from ${url}`);
     const w = await BlobWriter.open(desc.digest, desc.size, `${where}: ${url}`, cacheDir, limits.minFreeBytes);
     try {
-      const res = await timedFetch(url, { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) }, limits);
+      const res = await timedFetch(
+        url,
+        { redirect: 'follow', compress: false, agent: o.agent ?? ((u) => proxyAgent(u)) },
+        limits,
+      );
       if (!res.ok) {
         failures.push(`${url}: HTTP ${res.status}`);
         release(res);
@@ -44,10 +48,14 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
       await w.abort();
     }
   }
-  throw new NetworkError(`${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`);
+  throw new NetworkError(
+    `${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`,
+  );
 }
 
 /** A blob the image's store lacks: from the blob cache, else from the first of desc.urls that serves it (see blobFromUrls). */
 export async function foreignBlob(desc: Descriptor, where: string, why: string, o: UrlOptions = {}): Promise<string> {
-  return cachedBlob(desc.digest, desc.size, o.cacheDir ?? defaultCacheDir()) ?? (await blobFromUrls(desc, where, why, o));
+  return (
+    cachedBlob(desc.digest, desc.size, o.cacheDir ?? defaultCacheDir()) ?? (await blobFromUrls(desc, where, why, o))
+  );
 }

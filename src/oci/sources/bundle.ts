@@ -36,7 +36,10 @@ export function readRegion(r: Region): Buffer {
 export function readFromBundle(b: Bundle, path: string, max: number): Buffer {
   const r = b.region(path);
   if (!r) throw new ImageError(`${b.where}: has no ${path}; is it really this kind of image archive?`);
-  if (r.length > max) throw new ImageError(`${b.where}: ${path} is ${formatBytes(r.length)}, more than the ${formatBytes(max)} such a document may have; the image is malformed`);
+  if (r.length > max)
+    throw new ImageError(
+      `${b.where}: ${path} is ${formatBytes(r.length)}, more than the ${formatBytes(max)} such a document may have; the image is malformed`,
+    );
   return readRegion(r);
 }
 
@@ -56,15 +59,20 @@ function fileInside(root: string, file: string, where: string, path: string): st
   } catch {
     return undefined;
   }
-  if (!real.startsWith(root + sep)) throw new ImageError(`${where}: ${path} leads outside the layout (a symlink); a layout's files must be inside it — copy the image again (skopeo copy, umoci)`);
+  if (!real.startsWith(root + sep))
+    throw new ImageError(
+      `${where}: ${path} leads outside the layout (a symlink); a layout's files must be inside it — copy the image again (skopeo copy, umoci)`,
+    );
   const st = statSync(real);
   if (st.isDirectory()) return undefined;
-  if (!st.isFile()) throw new ImageError(`${where}: ${path} is not a regular file (a device, FIFO or socket); the layout is malformed`);
+  if (!st.isFile())
+    throw new ImageError(`${where}: ${path} is not a regular file (a device, FIFO or socket); the layout is malformed`);
   return real;
 }
 
 export function dirBundle(dir: string): Bundle {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImageError(`${dir}: not a folder; an OCI layout is a folder with oci-layout, index.json and blobs/`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ImageError(`${dir}: not a folder; an OCI layout is a folder with oci-layout, index.json and blobs/`);
   const root = realpathSync(dir);
   return {
     where: dir,
@@ -113,4 +121,3 @@ export function tarBundle(file: string): Bundle {
 export function readJson(b: Bundle, path: string, max = DEFAULT_LIMITS.maxManifestBytes): unknown {
   return parseDocument(readFromBundle(b, path, max), b.where, path);
 }
-

@@ -27,7 +27,9 @@ function get(endpoint: RequestOptions, path: string): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = request({ ...endpoint, path, method: 'GET', headers: { Host: 'docker' } }, resolve);
     // the socket's idle timeout: a daemon that accepts and never answers, or stalls mid-save
-    req.setTimeout(DEFAULT_LIMITS.idleTimeoutMs, () => req.destroy(new Error(`no answer within ${seconds(DEFAULT_LIMITS.idleTimeoutMs)}`)));
+    req.setTimeout(DEFAULT_LIMITS.idleTimeoutMs, () =>
+      req.destroy(new Error(`no answer within ${seconds(DEFAULT_LIMITS.idleTimeoutMs)}`)),
+    );
     req.on('error', reject);
     req.end();
   });
@@ -52,13 +54,20 @@ const MAX_TEXT = 16 * 1024;
  * Saves `name` from the daemon into the cache and returns the archive's path, or
  * undefined when the daemon does not have the image (so the caller may try a registry).
  */
-export async function saveFromDaemon(endpoint: RequestOptions, name: string, cacheDir: string): Promise<string | undefined> {
+export async function saveFromDaemon(
+  endpoint: RequestOptions,
+  name: string,
+  cacheDir: string,
+): Promise<string | undefined> {
   const where = endpoint.socketPath ?? `${endpoint.host}:${endpoint.port}`;
   let ping;
   try {
     ping = await get(endpoint, '/_ping');
   } catch (e) {
-    throw new NetworkError(`docker daemon at ${where}: ${(e as Error).message}; start it, set DOCKER_HOST, or name a registry image with docker://`, { cause: e });
+    throw new NetworkError(
+      `docker daemon at ${where}: ${(e as Error).message}; start it, set DOCKER_HOST, or name a registry image with docker://`,
+      { cause: e },
+    );
   }
   await text(ping);
   const version = ping.headers['api-version'];
@@ -68,7 +77,10 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string, cac
     await text(res);
     return undefined;
   }
-  if (res.statusCode !== 200) throw new NetworkError(`docker daemon at ${where}: saving ${name} answered HTTP ${res.statusCode}: ${(await text(res)).trim().slice(0, 200)}`);
+  if (res.statusCode !== 200)
+    throw new NetworkError(
+      `docker daemon at ${where}: saving ${name} answered HTTP ${res.statusCode}: ${(await text(res)).trim().slice(0, 200)}`,
+    );
   // named by its sha256 once it is all there
   const temp = new CacheTemp(join(cachePaths.daemon(cacheDir), 'saving'));
   const hash = createHash('sha256');
@@ -82,7 +94,9 @@ export async function saveFromDaemon(endpoint: RequestOptions, name: string, cac
     await pipeline(res, hashing, createWriteStream(temp.tmp));
   } catch (e) {
     temp.drop();
-    throw new NetworkError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`, { cause: e });
+    throw new NetworkError(`docker daemon at ${where}: saving ${name} broke off: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return temp.commit(undefined, join(cachePaths.daemon(cacheDir), `${hash.digest('hex')}.tar`));
 }

@@ -32,14 +32,18 @@ export function dockerArchiveImage(b: Bundle, ref: string | undefined, name: str
   const tags = entries.flatMap((e) => e.RepoTags ?? []);
   let entry: SaveEntry | undefined;
   if (ref === undefined) {
-    if (entries.length > 1) throw new ImageError(`${b.where}: holds ${entries.length} images; name one as docker-archive:PATH:TAG (tags: ${tags.join(', ')})`);
+    if (entries.length > 1)
+      throw new ImageError(
+        `${b.where}: holds ${entries.length} images; name one as docker-archive:PATH:TAG (tags: ${tags.join(', ')})`,
+      );
     entry = entries[0];
   } else if (/^@\d+$/.test(ref)) {
     entry = entries[Number(ref.slice(1))];
   } else {
     entry = entries.find((e) => (e.RepoTags ?? []).some((t) => normalized(t) === normalized(ref)));
   }
-  if (!entry) throw new ImageError(`${b.where}: no image ${ref} (tags: ${tags.join(', ') || 'none'}; or use @0, @1, …)`);
+  if (!entry)
+    throw new ImageError(`${b.where}: no image ${ref} (tags: ${tags.join(', ') || 'none'}; or use @0, @1, …)`);
   const config = readFromBundle(b, entry.Config, DEFAULT_LIMITS.maxConfigBytes);
   const digest = configDigest(entry.Config);
   if (digest) verifyDigest(config, digest, b.where, 'config');

@@ -12,7 +12,15 @@ import { splitDigest, verifyDigest } from '../digest.js';
 import { foreignBlob } from '../remote/urls.js';
 import { diffIds, type LocalImage } from '../image.js';
 import { blobLayer } from '../layer/layer.js';
-import { type Descriptor, type ImageIndex, kindOf, offeredPlatforms, type Platform, formatPlatform, selectPlatform } from '../manifest.js';
+import {
+  type Descriptor,
+  type ImageIndex,
+  kindOf,
+  offeredPlatforms,
+  type Platform,
+  formatPlatform,
+  selectPlatform,
+} from '../manifest.js';
 import { checkIndex, checkManifest, parseDocument } from '../shape.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -26,7 +34,10 @@ function blobPath(d: Descriptor, where: string): string {
 
 /** A small blob (manifest, index, config) of at most `max` bytes, checked against its digest before anyone parses it. */
 function readBlob(b: Bundle, d: Descriptor, what: string, max: number): Buffer {
-  if (d.size > max) throw new ImageError(`${b.where}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} such a document may have; the layout is malformed`);
+  if (d.size > max)
+    throw new ImageError(
+      `${b.where}: ${what} ${d.digest} is ${d.size} bytes, more than the ${max} such a document may have; the layout is malformed`,
+    );
   const bytes = readFromBundle(b, blobPath(d, b.where), max);
   verifyDigest(bytes, d.digest, b.where, what);
   return bytes;
@@ -36,11 +47,16 @@ function pickByName(index: ImageIndex, refName: string | undefined, where: strin
   const names = index.manifests.map((d) => d.annotations?.[REF_NAME]).filter((n): n is string => !!n);
   if (refName !== undefined) {
     const found = index.manifests.find((d) => d.annotations?.[REF_NAME] === refName);
-    if (!found) throw new ImageError(`${where}: no image named "${refName}" in index.json (it has: ${names.join(', ') || 'no named images'})`);
+    if (!found)
+      throw new ImageError(
+        `${where}: no image named "${refName}" in index.json (it has: ${names.join(', ') || 'no named images'})`,
+      );
     return found;
   }
   if (index.manifests.length === 1) return index.manifests[0];
-  throw new ImageError(`${where}: index.json holds ${index.manifests.length} images; name one as PATH:NAME (names: ${names.join(', ') || 'none'})`);
+  throw new ImageError(
+    `${where}: index.json holds ${index.manifests.length} images; name one as PATH:NAME (names: ${names.join(', ') || 'none'})`,
+  );
 }
 
 interface LayoutOptions {
@@ -53,7 +69,10 @@ async function layerRegion(b: Bundle, l: Descriptor, o: LayoutOptions): Promise<
   const inLayout = b.region(blobPath(l, b.where));
   if (inLayout) return inLayout;
   if (!l.urls?.length) throw new ImageError(`${b.where}: layer blob ${l.digest} is missing`);
-  const file = await foreignBlob(l, b.where, 'is not in the layout', { ...o, fix: `put it into the layout as ${blobPath(l, b.where)}` });
+  const file = await foreignBlob(l, b.where, 'is not in the layout', {
+    ...o,
+    fix: `put it into the layout as ${blobPath(l, b.where)}`,
+  });
   return { file, from: 0, length: l.size };
 }
 
@@ -65,16 +84,27 @@ export async function layoutImage(
   o: LayoutOptions,
 ): Promise<LocalImage> {
   const version = (readJson(b, 'oci-layout') as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
-  if (version !== '1.0.0') throw new ImageError(`${b.where}: oci-layout says imageLayoutVersion ${JSON.stringify(version)}; only 1.0.0 is known`);
+  if (version !== '1.0.0')
+    throw new ImageError(
+      `${b.where}: oci-layout says imageLayoutVersion ${JSON.stringify(version)}; only 1.0.0 is known`,
+    );
   let d = pickByName(checkIndex(readJson(b, 'index.json'), b.where, 'index.json'), refName, b.where);
   for (let depth = 0; kindOf(d.mediaType) === 'index'; depth++) {
     if (depth > 8) throw new ImageError(`${b.where}: indexes nested too deep`);
-    const index = checkIndex(parseDocument(readBlob(b, d, 'index', MAX_DOC), b.where, `index ${d.digest}`), b.where, `index ${d.digest}`);
+    const index = checkIndex(
+      parseDocument(readBlob(b, d, 'index', MAX_DOC), b.where, `index ${d.digest}`),
+      b.where,
+      `index ${d.digest}`,
+    );
     const chosen = selectPlatform(index, platform);
-    if (!chosen) throw new ImageError(`${b.where}: no image for ${formatPlatform(platform)} (offered: ${offeredPlatforms(index).join(', ')}); pass --platform`);
+    if (!chosen)
+      throw new ImageError(
+        `${b.where}: no image for ${formatPlatform(platform)} (offered: ${offeredPlatforms(index).join(', ')}); pass --platform`,
+      );
     d = chosen;
   }
-  if (kindOf(d.mediaType) !== 'image') throw new ImageError(`${b.where}: ${d.digest} has media type ${d.mediaType}, not an image manifest`);
+  if (kindOf(d.mediaType) !== 'image')
+    throw new ImageError(`${b.where}: ${d.digest} has media type ${d.mediaType}, not an image manifest`);
   const doc = `manifest ${d.digest}`;
   const manifest = checkManifest(parseDocument(readBlob(b, d, 'manifest', MAX_DOC), b.where, doc), b.where, doc);
   const config = readBlob(b, manifest.config, 'config', MAX_CONFIG);
@@ -82,6 +112,8 @@ export async function layoutImage(
   return {
     name,
     config,
-    layers: await Promise.all(manifest.layers.map(async (l, i) => blobLayer(await layerRegion(b, l, o), ids[i], l.digest, o.cacheDir))),
+    layers: await Promise.all(
+      manifest.layers.map(async (l, i) => blobLayer(await layerRegion(b, l, o), ids[i], l.digest, o.cacheDir)),
+    ),
   };
 }

@@ -40,7 +40,12 @@ function platformOf(text: string | undefined): Platform {
 export function imageName(text: string): string {
   const s = parseSource(text);
   if ('ref' in s && typeof s.ref === 'object') return s.ref.repository.split('/').pop()!;
-  if ('path' in s) return (s.ref && !s.ref.startsWith('@') ? s.ref.split('/').pop()!.split(':')[0] : basename(s.path).replace(/\.(tar|oci)$/, '')) || 'plugin';
+  if ('path' in s)
+    return (
+      (s.ref && !s.ref.startsWith('@')
+        ? s.ref.split('/').pop()!.split(':')[0]
+        : basename(s.path).replace(/\.(tar|oci)$/, '')) || 'plugin'
+    );
   return 'plugin';
 }
 
@@ -58,18 +63,29 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
         if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
         o.log?.(`image: the docker daemon does not have ${formatReference(source.ref)}; trying its registry`);
       }
-      const pulled = await pullImage(source.ref, { platform, insecure: o.insecure, log: o.log, limits: o.limits, cacheDir });
+      const pulled = await pullImage(source.ref, {
+        platform,
+        insecure: o.insecure,
+        log: o.log,
+        limits: o.limits,
+        cacheDir,
+      });
       const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
       return {
         name: pulled.reference,
         config: pulled.config,
-        layers: pulled.layers.map((l, i) => blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i], undefined, cacheDir)),
+        layers: pulled.layers.map((l, i) =>
+          blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i], undefined, cacheDir),
+        ),
       };
     }
     case 'docker-daemon': {
       const endpoint = daemonEndpoint();
       const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
-      if (!endpoint) throw new NetworkError(`${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`);
+      if (!endpoint)
+        throw new NetworkError(
+          `${text}: no docker daemon socket (none at DOCKER_HOST or /var/run/docker.sock); start Docker, or use a docker-archive: or oci: source`,
+        );
       const saved = await saveFromDaemon(endpoint, name, cacheDir);
       if (!saved) throw new ImageError(`${text}: the docker daemon has no image ${name}; pull or build it first`);
       return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
