@@ -105,6 +105,101 @@ export function writePaxTar(tree: Tree, out: (chunk: Uint8Array) => void): strin
   return drainSync(paxTarChunks(tree), out);
 }
 
+/** What one entry writes: its header's name, typeflag, link target and size, its data, its own pax records. */
+interface Entry {
+  headerName: Buffer;
+  type: string;
+  linkname: Buffer | undefined;
+  size: number;
+  data: Iterable<Uint8Array>;
+  records: Buffer[];
+}
+
+/** A file with holes as GNU sparse 1.0 (its records, name, stored size, map then data); undefined without holes. */
+function sparseEntry(path: Buffer, c: Content): Omit<Entry, 'type' | 'linkname'> | undefined {
+  const segs = segments(c);
+  const holes = segs.reduce((n, s) => n - s.length, c.size) > 0;
+  if (!holes) return undefined;
+  // a file ending in a hole ends its map with an empty segment there, as GNU tar
+  // writes it; without it GNU tar extracts the file cut short at its last data
+  const last = segs[segs.length - 1];
+  if (!last || last.at + last.length < c.size) segs.push({ at: c.size, length: 0 });
+  const map = Buffer.from(`${segs.length}\n${segs.map((s) => `${s.at}\n${s.length}\n`).join('')}`);
+  const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
+  return {
+    records: [
+      paxRecord('GNU.sparse.major', Buffer.from('1')),
+      paxRecord('GNU.sparse.minor', Buffer.from('0')),
+      paxRecord('GNU.sparse.name', path),
+      paxRecord('GNU.sparse.realsize', Buffer.from(String(c.size))),
+    ],
+    headerName: Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]),
+    size: mapBlock.length + segs.reduce((n, s) => n + s.length, 0),
+    data: withHead(mapBlock, readContent(packed(c))),
+  };
+}
+
+/** The entry of `node` at `path`: a hard link ('1') after a file's first name, sparse when it has holes. */
+function entryOf(path: Buffer, node: Node, typeflag: string, firstName: Map<Node, Buffer>): Entry {
+  const name = node.type === 'dir' ? Buffer.concat([path, Buffer.from('/')]) : path;
+  const linkname = node.type === 'symlink' ? Buffer.from(node.target) : undefined;
+  const entry: Entry = { headerName: name, type: typeflag, linkname, size: 0, data: [], records: [] };
+  if (node.type !== 'file') return entry;
+  const link = firstName.get(node);
+  if (link) return { ...entry, type: '1', linkname: link };
+  firstName.set(node, path);
+  const sparse = sparseEntry(path, node.content);
+  if (sparse) return { ...entry, ...sparse };
+  return { ...entry, size: node.content.size, data: readContent(node.content) };
+}
+
+/** The pax text of a time: seconds and nanoseconds, trailing zeros dropped (before 1970: negative, fraction down). */
+function paxTime(sec: number, nsec: number): string {
+  const frac = nsec ? `.${String(nsec).padStart(9, '0')}`.replace(/0+$/, '') : '';
+  return sec < 0 && nsec
+    ? `-${-sec - 1}${`.${String(1e9 - nsec).padStart(9, '0')}`.replace(/0+$/, '')}`
+    : `${sec}${frac}`;
+}
+
+/** The entry's records, then those for what its ustar header cannot hold, then its xattrs. */
+function paxRecords(e: Entry, node: Node): Buffer[] {
+  const records = e.records;
+  if (e.headerName.length > 100) records.push(paxRecord('path', e.headerName));
+  if (e.linkname && e.linkname.length > 100) records.push(paxRecord('linkpath', e.linkname));
+  if (node.uid > MAX_OCTAL(7)) records.push(paxRecord('uid', Buffer.from(String(node.uid))));
+  if (node.gid > MAX_OCTAL(7)) records.push(paxRecord('gid', Buffer.from(String(node.gid))));
+  if (e.size > MAX_OCTAL(11)) records.push(paxRecord('size', Buffer.from(String(e.size))));
+  const { sec, nsec } = node.mtime;
+  if (nsec || sec < 0 || sec > MAX_OCTAL(11)) records.push(paxRecord('mtime', Buffer.from(paxTime(sec, nsec))));
+  for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)))
+    records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  return records;
+}
+
+/** The 'x' header carrying `records`, and its data padded to 512. */
+function* paxHeader(path: Buffer, records: Buffer[], sec: number): Generator<Uint8Array> {
+  const body = Buffer.concat(records);
+  yield header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', {
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: Math.max(sec, 0),
+  });
+  yield Buffer.concat([body, Buffer.alloc(pad512(body.length))]);
+}
+
+/** The entry's data, checked to be `size` bytes, padded to 512. */
+function* entryData(path: Buffer, data: Iterable<Uint8Array>, size: number): Generator<Uint8Array> {
+  let n = 0;
+  for (const chunk of data) {
+    yield chunk;
+    n += chunk.length;
+  }
+  if (n !== size) throw new Error(`tar: "${path.toString('utf8')}" gave ${n} bytes, expected ${size}`);
+  if (pad512(size)) yield new Uint8Array(pad512(size));
+}
+
 /** The tree as a PAX tar, chunk by chunk; returns the paths left out (sockets). */
 export function* paxTarChunks(tree: Tree): Generator<Uint8Array, string[]> {
   checkLimits(tree, TAR_LIMITS);
@@ -116,85 +211,22 @@ export function* paxTarChunks(tree: Tree): Generator<Uint8Array, string[]> {
       skipped.push(path.toString('utf8'));
       continue;
     }
-    const name = node.type === 'dir' ? Buffer.concat([path, Buffer.from('/')]) : path;
-    const records: Buffer[] = [];
-    let type = typeflag;
-    let linkname: Buffer | undefined = node.type === 'symlink' ? Buffer.from(node.target) : undefined;
-    let size = node.type === 'file' ? node.content.size : 0;
-    let data: Iterable<Uint8Array> = node.type === 'file' ? readContent(node.content) : [];
-    let headerName: Buffer = name;
-    const link = node.type === 'file' ? firstName.get(node) : undefined;
-    if (link) {
-      type = '1';
-      linkname = link;
-      size = 0;
-      data = [];
-    } else if (node.type === 'file') {
-      firstName.set(node, path);
-      const segs = segments(node.content);
-      const holes = segs.reduce((n, s) => n - s.length, node.content.size) > 0;
-      if (holes) {
-        // a file ending in a hole ends its map with an empty segment there, as GNU tar
-        // writes it; without it GNU tar extracts the file cut short at its last data
-        const last = segs[segs.length - 1];
-        if (!last || last.at + last.length < node.content.size) segs.push({ at: node.content.size, length: 0 });
-        const map = Buffer.from(`${segs.length}\n${segs.map((s) => `${s.at}\n${s.length}\n`).join('')}`);
-        const mapBlock = Buffer.concat([map, Buffer.alloc(pad512(map.length))]);
-        records.push(paxRecord('GNU.sparse.major', Buffer.from('1')), paxRecord('GNU.sparse.minor', Buffer.from('0')));
-        records.push(
-          paxRecord('GNU.sparse.name', path),
-          paxRecord('GNU.sparse.realsize', Buffer.from(String(node.content.size))),
-        );
-        headerName = Buffer.concat([Buffer.from('GNUSparseFile.0/'), path]);
-        size = mapBlock.length + segs.reduce((n, s) => n + s.length, 0);
-        data = withHead(mapBlock, readContent(packed(node.content)));
-      }
-    }
-    if (headerName.length > 100) records.push(paxRecord('path', headerName));
-    if (linkname && linkname.length > 100) records.push(paxRecord('linkpath', linkname));
-    if (node.uid > MAX_OCTAL(7)) records.push(paxRecord('uid', Buffer.from(String(node.uid))));
-    if (node.gid > MAX_OCTAL(7)) records.push(paxRecord('gid', Buffer.from(String(node.gid))));
-    if (size > MAX_OCTAL(11)) records.push(paxRecord('size', Buffer.from(String(size))));
-    const { sec, nsec } = node.mtime;
-    if (nsec || sec < 0 || sec > MAX_OCTAL(11)) {
-      const frac = nsec ? `.${String(nsec).padStart(9, '0')}`.replace(/0+$/, '') : '';
-      const text =
-        sec < 0 && nsec
-          ? `-${-sec - 1}${`.${String(1e9 - nsec).padStart(9, '0')}`.replace(/0+$/, '')}`
-          : `${sec}${frac}`;
-      records.push(paxRecord('mtime', Buffer.from(text)));
-    }
-    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1)))
-      records.push(paxRecord(`SCHILY.xattr.${k}`, v));
-    if (records.length) {
-      const body = Buffer.concat(records);
-      yield header(Buffer.from('PaxHeaders/' + path.subarray(-80).toString('latin1'), 'latin1'), 'x', {
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        size: body.length,
-        mtime: Math.max(sec, 0),
-      });
-      yield Buffer.concat([body, Buffer.alloc(pad512(body.length))]);
-    }
+    const e = entryOf(path, node, typeflag, firstName);
+    const records = paxRecords(e, node);
+    const sec = node.mtime.sec;
+    if (records.length) yield* paxHeader(path, records, sec);
     const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : undefined;
-    yield header(headerName, type, {
+    yield header(e.headerName, e.type, {
       mode: node.mode,
       uid: node.uid,
       gid: node.gid,
-      size,
+      size: e.size,
       mtime: sec,
-      linkname,
+      linkname: e.linkname,
       major: rdev?.major,
       minor: rdev?.minor,
     });
-    let n = 0;
-    for (const chunk of data) {
-      yield chunk;
-      n += chunk.length;
-    }
-    if (n !== size) throw new Error(`tar: "${path.toString('utf8')}" gave ${n} bytes, expected ${size}`);
-    if (pad512(size)) yield new Uint8Array(pad512(size));
+    yield* entryData(path, e.data, e.size);
   }
   yield new Uint8Array(1024);
   return skipped;

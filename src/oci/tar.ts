@@ -291,7 +291,10 @@ class MetaHeaders {
   take(typeflag: string, data: Buffer, where: string): void {
     if (typeflag === 'x') this.pending.local = this.pending.local.concat(parsePax(data, where));
     else if (typeflag === 'g') {
-      for (const [k, v] of parsePax(data, where)) v.length ? this.global.set(k, v) : this.global.delete(k);
+      for (const [k, v] of parsePax(data, where)) {
+        if (v.length) this.global.set(k, v);
+        else this.global.delete(k);
+      }
     } else {
       const nul = data.indexOf(0);
       const name = nul < 0 ? data : data.subarray(0, nul);

@@ -106,6 +106,133 @@ function sameBytes(ia: Iterator<Uint8Array>, ib: Iterator<Uint8Array>): boolean 
   }
 }
 
+/**
+ * The writing state of `writeData`: the queue of items in submission order, the
+ * position reached, the fragment block being filled. Methods, not closures, so nothing
+ * is allocated per block.
+ */
+class DataWriter {
+  readonly infos = new Map<Node, FileData>();
+  readonly fragments: { start: number; size: number }[] = [];
+  pos: number;
+  private readonly queue: Item[] = [];
+  private readonly zero: Buffer;
+  private frag: Buffer;
+  private fragUsed = 0;
+  // the fragment block being filled has index fragIndex
+  private fragIndex = 0;
+  // compression jobs submitted and not yet written; the queue also holds markers
+  // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
+  private jobs = 0;
+  private readonly out: ImageSink;
+  private readonly blockSize: number;
+  private readonly pool: CompressPool;
+  private readonly inFlight: number;
+
+  constructor(out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number) {
+    this.out = out;
+    this.pos = start;
+    this.blockSize = blockSize;
+    this.pool = pool;
+    this.inFlight = inFlight;
+    this.zero = Buffer.alloc(blockSize);
+    this.frag = Buffer.allocUnsafeSlow(blockSize);
+  }
+
+  /** Writes (or records) the oldest item of the queue. */
+  async drainOne(): Promise<void> {
+    const item = this.queue.shift()!;
+    if (item.kind === 'block' || item.kind === 'fragment') this.jobs--;
+    if (item.kind === 'start') {
+      item.info.start = this.pos;
+    } else if (item.kind === 'sparse') {
+      for (let k = 0; k < item.blocks; k++) item.info.sizes.push(0);
+      item.info.sparse += item.blocks * item.length;
+    } else if (item.kind === 'block') {
+      const c = await item.done;
+      this.out.writeAt(c.bytes, this.pos);
+      this.pos += c.bytes.length;
+      item.info.sizes.push(c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
+    } else {
+      const c = await item.done;
+      this.out.writeAt(c.bytes, this.pos);
+      this.fragments[item.index] = { start: this.pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
+      this.pos += c.bytes.length;
+    }
+  }
+
+  /** Queues an item, writing the oldest ones while more than inFlight jobs are pending. */
+  async push(item: Item): Promise<void> {
+    this.queue.push(item);
+    if (item.kind === 'block' || item.kind === 'fragment') this.jobs++;
+    while (this.jobs > this.inFlight) await this.drainOne();
+  }
+
+  /** Submits the fragment block being filled, if it holds anything, and starts a new one. */
+  async flushFragment(): Promise<void> {
+    if (!this.fragUsed) return;
+    const block = this.frag.subarray(0, this.fragUsed);
+    const index = this.fragIndex++;
+    this.frag = Buffer.allocUnsafeSlow(this.blockSize);
+    this.fragUsed = 0;
+    await this.push({ kind: 'fragment', index, done: this.pool.compress(block) });
+  }
+
+  /** One file (not a duplicate): its full blocks, then its tail in a fragment. */
+  async writeFile(file: FileNode): Promise<void> {
+    const c = file.content;
+    const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
+    this.infos.set(file, info);
+    const full = Math.floor(c.size / this.blockSize);
+    const tail = c.size % this.blockSize;
+    const reader = new ContentReader(c);
+    try {
+      await this.push({ kind: 'start', info });
+      await this.writeBlocks(info, reader, full);
+      if (tail) await this.addTail(info, reader, full * this.blockSize, tail);
+    } finally {
+      reader.close();
+    }
+  }
+
+  /** The first `full` blocks of a file: compressed, or sparse when all zeros. */
+  private async writeBlocks(info: FileData, reader: ContentReader, full: number): Promise<void> {
+    const blockSize = this.blockSize;
+    for (let b = 0; b < full;) {
+      // whole blocks inside a hole are sparse blocks, never read: a 1 TiB hole costs
+      // one queue item, not 8 million reads
+      const holes = Math.min(full, Math.floor(reader.nextData(b * blockSize) / blockSize)) - b;
+      if (holes > 0) {
+        await this.push({ kind: 'sparse', info, blocks: holes, length: blockSize });
+        b += holes;
+        continue;
+      }
+      const block = reader.read(b * blockSize, blockSize);
+      if (!block || block.equals(this.zero)) await this.push({ kind: 'sparse', info, blocks: 1, length: blockSize });
+      else await this.push({ kind: 'block', info, length: blockSize, done: this.pool.compress(block) });
+      b++;
+    }
+  }
+
+  /** A file's tail (`tail` bytes from `at`) copied into the fragment block being filled. */
+  private async addTail(info: FileData, reader: ContentReader, at: number, tail: number): Promise<void> {
+    const bytes = reader.read(at, tail);
+    if (this.fragUsed + tail > this.blockSize) await this.flushFragment();
+    if (bytes) bytes.copy(this.frag, this.fragUsed);
+    else this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
+    info.fragment = this.fragIndex;
+    info.fragmentOffset = this.fragUsed;
+    this.fragUsed += tail;
+  }
+
+  /** The last fragment block, everything still queued, and the result. */
+  async finish(): Promise<DataResult> {
+    await this.flushFragment();
+    while (this.queue.length) await this.drainOne();
+    return { files: this.infos, fragments: this.fragments, end: this.pos };
+  }
+}
+
 /** Writes the data of `files` (each node once, in order) from position `start`. */
 export async function writeData(
   files: FileNode[],
@@ -115,97 +242,13 @@ export async function writeData(
   pool: CompressPool,
   inFlight: number,
 ): Promise<DataResult> {
-  const infos = new Map<Node, FileData>();
-  const fragments: { start: number; size: number }[] = [];
-  const queue: Item[] = [];
-  const zero = Buffer.alloc(blockSize);
-  let pos = start;
-  let frag = Buffer.allocUnsafeSlow(blockSize);
-  let fragUsed = 0;
-
-  // compression jobs submitted and not yet written; the queue also holds markers
-  // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
-  let jobs = 0;
-  const drainOne = async (): Promise<void> => {
-    const item = queue.shift()!;
-    if (item.kind === 'block' || item.kind === 'fragment') jobs--;
-    if (item.kind === 'start') {
-      item.info.start = pos;
-    } else if (item.kind === 'sparse') {
-      for (let k = 0; k < item.blocks; k++) item.info.sizes.push(0);
-      item.info.sparse += item.blocks * item.length;
-    } else if (item.kind === 'block') {
-      const c = await item.done;
-      out.writeAt(c.bytes, pos);
-      pos += c.bytes.length;
-      item.info.sizes.push(c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
-    } else {
-      const c = await item.done;
-      out.writeAt(c.bytes, pos);
-      fragments[item.index] = { start: pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
-      pos += c.bytes.length;
-    }
-  };
-  const push = async (item: Item): Promise<void> => {
-    queue.push(item);
-    if (item.kind === 'block' || item.kind === 'fragment') jobs++;
-    while (jobs > inFlight) await drainOne();
-  };
-  // the fragment block being filled has index fragIndex
-  let fragIndex = 0;
-  const flushFragment = async (): Promise<void> => {
-    if (!fragUsed) return;
-    const block = frag.subarray(0, fragUsed);
-    const index = fragIndex++;
-    frag = Buffer.allocUnsafeSlow(blockSize);
-    fragUsed = 0;
-    await push({ kind: 'fragment', index, done: pool.compress(block) });
-  };
-
+  const w = new DataWriter(out, start, blockSize, pool, inFlight);
   const dedup = new Dedup(files);
   for (const file of files) {
     const first = dedup.find(file);
-    if (first) {
-      // the first copy's record, filled in as its blocks are written
-      infos.set(file, infos.get(first)!);
-      continue;
-    }
-    const c = file.content;
-    const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
-    infos.set(file, info);
-    const full = Math.floor(c.size / blockSize);
-    const tail = c.size % blockSize;
-    const reader = new ContentReader(c);
-    try {
-      await push({ kind: 'start', info });
-      for (let b = 0; b < full;) {
-        // whole blocks inside a hole are sparse blocks, never read: a 1 TiB hole costs
-        // one queue item, not 8 million reads
-        const holes = Math.min(full, Math.floor(reader.nextData(b * blockSize) / blockSize)) - b;
-        if (holes > 0) {
-          await push({ kind: 'sparse', info, blocks: holes, length: blockSize });
-          b += holes;
-          continue;
-        }
-        const block = reader.read(b * blockSize, blockSize);
-        if (!block || block.equals(zero)) await push({ kind: 'sparse', info, blocks: 1, length: blockSize });
-        else await push({ kind: 'block', info, length: blockSize, done: pool.compress(block) });
-        b++;
-      }
-      if (tail) {
-        const bytes = reader.read(full * blockSize, tail);
-        if (fragUsed + tail > blockSize) await flushFragment();
-        if (bytes) bytes.copy(frag, fragUsed);
-        else frag.fill(0, fragUsed, fragUsed + tail);
-        info.fragment = fragIndex;
-        info.fragmentOffset = fragUsed;
-        fragUsed += tail;
-      }
-    } finally {
-      reader.close();
-    }
+    // a duplicate gets the first copy's record, filled in as its blocks are written
+    if (first) w.infos.set(file, w.infos.get(first)!);
+    else await w.writeFile(file);
   }
-  await flushFragment();
-  while (queue.length) await drainOne();
-  return { files: infos, fragments, end: pos };
+  return w.finish();
 }
