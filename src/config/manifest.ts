@@ -260,7 +260,8 @@ function checkWorkload(c: Checker, d: Table, expose: ManifestTemplate['network']
   if (typeRaw !== undefined && typeRaw !== 'http')
     c.report(
       ['workload', 'type'],
-      `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key`,
+      `${JSON.stringify(typeRaw)} is not supported: Volant's manifest reader accepts only type = "http" ` +
+        '(the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key',
     );
   const entrypoint = workloadArgv(c, wl, w !== undefined);
   let baseUrl = c.str(wl, 'base_url', wp, { nonEmpty: true });
@@ -393,7 +394,8 @@ function missingBaseUrlProblem(c: Checker): Problem {
   const before = c.problems.length;
   c.missing(
     ['workload', 'base_url'],
-    'base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
+    'base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), ' +
+      'a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
   );
   return c.problems.splice(before, 1)[0];
 }
@@ -434,9 +436,6 @@ function workloadArgv(c: Checker, w: Table, present: boolean): string[] | undefi
 export function splitCommand(s: string): { words: string[] } | { error: string } {
   const words: string[] = [];
   let word: string | null = null;
-  const shell = (ch: string) => ({
-    error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]`,
-  });
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     if (ch === ' ' || ch === '\t' || ch === '\n') {
@@ -448,27 +447,40 @@ export function splitCommand(s: string): { words: string[] } | { error: string }
       word = (word ?? '') + s.slice(i + 1, end);
       i = end;
     } else if (ch === '"') {
-      let j = i + 1;
-      let acc = '';
-      for (; j < s.length && s[j] !== '"'; j++) {
-        if (s[j] === '\\' && j + 1 < s.length && '"\\$`'.includes(s[j + 1])) acc += s[++j];
-        else if (s[j] === '$' || s[j] === '`') return shell(s[j]);
-        else acc += s[j];
-      }
-      if (j >= s.length) return { error: 'has an unterminated double quote' };
-      word = (word ?? '') + acc;
-      i = j;
+      const quoted = doubleQuoted(s, i);
+      if ('error' in quoted) return quoted;
+      word = (word ?? '') + quoted.text;
+      i = quoted.end;
     } else if (ch === '\\') {
       if (i + 1 >= s.length) return { error: 'ends with a lone backslash' };
       word = (word ?? '') + s[++i];
     } else if ('|&;<>()$`*?['.includes(ch) || ((ch === '#' || ch === '~') && word === null)) {
-      return shell(ch);
+      return shellSyntax(ch);
     } else {
       word = (word ?? '') + ch;
     }
   }
   if (word !== null) words.push(word);
   return { words };
+}
+
+function shellSyntax(ch: string): { error: string } {
+  return {
+    error: `uses shell syntax (${ch}) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]`,
+  };
+}
+
+/** The text of the "…" starting at s[start] (a backslash escapes only " \\ $ and `) and the index of its closing quote. */
+function doubleQuoted(s: string, start: number): { text: string; end: number } | { error: string } {
+  let j = start + 1;
+  let text = '';
+  for (; j < s.length && s[j] !== '"'; j++) {
+    if (s[j] === '\\' && j + 1 < s.length && '"\\$`'.includes(s[j + 1])) text += s[++j];
+    else if (s[j] === '$' || s[j] === '`') return shellSyntax(s[j]);
+    else text += s[j];
+  }
+  if (j >= s.length) return { error: 'has an unterminated double quote' };
+  return { text, end: j };
 }
 
 function cloudInitDoc(

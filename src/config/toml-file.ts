@@ -90,18 +90,10 @@ function parseKeys(s: string, end: string): { keys: string[]; rest: string } | u
   for (;;) {
     while (s[i] === ' ' || s[i] === '\t') i++;
     if (s[i] === '"') {
-      let j = i + 1;
-      let k = '';
-      while (j < s.length && s[j] !== '"') {
-        if (s[j] === '\\' && j + 1 < s.length) {
-          const e = s[j + 1];
-          k += e === 'n' ? '\n' : e === 't' ? '\t' : e;
-          j += 2;
-        } else k += s[j++];
-      }
-      if (j >= s.length) return undefined;
-      keys.push(k);
-      i = j + 1;
+      const q = basicKey(s, i);
+      if (!q) return undefined;
+      keys.push(q.key);
+      i = q.end + 1;
     } else if (s[i] === "'") {
       const j = s.indexOf("'", i + 1);
       if (j < 0) return undefined;
@@ -121,6 +113,24 @@ function parseKeys(s: string, end: string): { keys: string[]; rest: string } | u
     if (s.startsWith(end, i)) return { keys, rest: s.slice(i + end.length) };
     return undefined;
   }
+}
+
+/**
+ * The key of the "…" starting at s[start] (a backslash before n or t is a newline or tab, before
+ * anything else that character) and the index of its closing quote.
+ */
+function basicKey(s: string, start: number): { key: string; end: number } | undefined {
+  let j = start + 1;
+  let key = '';
+  while (j < s.length && s[j] !== '"') {
+    if (s[j] === '\\' && j + 1 < s.length) {
+      const e = s[j + 1];
+      key += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+      j += 2;
+    } else key += s[j++];
+  }
+  if (j >= s.length) return undefined;
+  return { key, end: j };
 }
 
 /** Net count of `{` minus `}` outside strings and comments (for multi-line inline tables). */
@@ -162,7 +172,6 @@ function indexLines(text: string): Map<string, number> {
       return;
     }
     if (!line || line.startsWith('#')) return;
-    let rest = '';
     if (depth === 0 && line.startsWith('[[')) {
       const k = parseKeys(line.slice(2), ']]');
       if (!k) return;
@@ -184,7 +193,7 @@ function indexLines(text: string): Map<string, number> {
     const k = parseKeys(line, '=');
     if (k) {
       set([...prefix, ...k.keys], n);
-      rest = k.rest;
+      const rest = k.rest;
       for (const delim of ['"""', "'''"]) if (rest.split(delim).length % 2 === 0) multiline = delim;
       const b = braceBalance(rest);
       if (b > 0) {
@@ -352,7 +361,8 @@ export class Checker {
       if (path.length > 0 && rules.topLevel?.includes(key)) {
         this.report(
           [...path, key],
-          `belongs at the top level, but TOML puts every key written after the [${keyName(path)}] header into that section; move this line above the first [section] header` +
+          `belongs at the top level, but TOML puts every key written after the [${keyName(path)}] header ` +
+            'into that section; move this line above the first [section] header' +
             (key === 'mappings' ? ' or write it as a [mappings] table' : ''),
         );
         continue;

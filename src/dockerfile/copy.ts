@@ -39,21 +39,19 @@ export interface CopySource {
 function matches(tree: Tree, source: string): string[][] {
   const parts = cleanPath(`/${source}`).split('/').filter(Boolean);
   let found: string[][] = [[]];
-  for (const part of parts) {
-    const next: string[][] = [];
-    for (const keys of found) {
-      const real = tree.resolve(keyBytes(keys.join('/')), true);
-      const dir = tree.get(keyBytes(real.join('/')));
-      if (!hasWildcard(part)) {
-        next.push([...keys, Buffer.from(part, 'utf8').toString('latin1')]);
-        continue;
-      }
-      if (dir?.type !== 'dir') continue;
-      for (const k of sortedKeys(dir)) if (goMatch(part, keyBytes(k).toString('utf8'))) next.push([...keys, k]);
-    }
-    found = next;
-  }
+  for (const part of parts) found = found.flatMap((keys) => matchPart(tree, keys, part));
   return found;
+}
+
+/** The keys below `keys` one path component `part` names: itself, or with wildcards the matching entries in byte order. */
+function matchPart(tree: Tree, keys: string[], part: string): string[][] {
+  const real = tree.resolve(keyBytes(keys.join('/')), true);
+  const dir = tree.get(keyBytes(real.join('/')));
+  if (!hasWildcard(part)) return [[...keys, Buffer.from(part, 'utf8').toString('latin1')]];
+  if (dir?.type !== 'dir') return [];
+  const next: string[][] = [];
+  for (const k of sortedKeys(dir)) if (goMatch(part, keyBytes(k).toString('utf8'))) next.push([...keys, k]);
+  return next;
 }
 
 /** The nodes the sources name (symlinks followed); throws naming a source that matches nothing. */
@@ -66,7 +64,8 @@ export function resolveSources(tree: Tree, sources: string[], where: string): Co
     });
     if (!found.length)
       throw new Error(
-        `"${source}" ${hasWildcard(source) ? 'matches nothing' : 'does not exist'} in ${where}; check the path (and .dockerignore)`,
+        `"${source}" ${hasWildcard(source) ? 'matches nothing' : 'does not exist'} in ${where}; ` +
+          'check the path (and .dockerignore)',
       );
     out.push(...found);
   }

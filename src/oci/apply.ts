@@ -62,36 +62,13 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     const at = keyBytes(path.join('/'));
 
     if (base.startsWith(WH)) {
-      const dir = tree.get(keyBytes(parent.join('/')));
-      if (base === OPAQUE) {
-        if (dir?.type === 'dir') ours.pruneLower(dir);
-        continue;
-      }
-      if (base.startsWith(WH + WH)) continue; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
-      const hidden = base.slice(WH.length);
-      if (hidden === '' || hidden === '.' || hidden === '..')
-        throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
-      if (dir?.type !== 'dir') continue;
-      const node = dir.entries.get(hidden);
-      if (!node) continue;
-      if (!ours.has(dir, hidden)) tree.remove(dir, hidden);
-      else if (node.type === 'dir') ours.pruneLower(node);
+      applyWhiteout(tree, ours, parent, base, what);
       continue;
     }
 
     let node: Node;
     if (e.type === 'hardlink') {
-      const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
-      const tbase = tkeys.pop();
-      const target =
-        tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
-      if (!target)
-        throw new Error(
-          `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist in a lower layer or earlier in this one; rebuild the layer with the target stored before its links`,
-        );
-      if (target.type === 'dir')
-        throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
-      node = target;
+      node = linkTarget(tree, e, what);
     } else {
       const old = tree.get(at);
       if (e.type === 'dir' && old?.type === 'dir') {
@@ -105,10 +82,47 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     try {
       tree.set(at, node, parentAttrs);
     } catch (err) {
-      throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`);
+      throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`, { cause: err });
     }
     ours.mark(path);
   }
+}
+
+/**
+ * A whiteout entry (base starts with .wh.) under the resolved parent: the opaque marker
+ * prunes what lower layers put in the directory, any other hides one lower name.
+ */
+function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, what: string): void {
+  const dir = tree.get(keyBytes(parent.join('/')));
+  if (base === OPAQUE) {
+    if (dir?.type === 'dir') ours.pruneLower(dir);
+    return;
+  }
+  if (base.startsWith(WH + WH)) return; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
+  const hidden = base.slice(WH.length);
+  if (hidden === '' || hidden === '.' || hidden === '..')
+    throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
+  if (dir?.type !== 'dir') return;
+  const node = dir.entries.get(hidden);
+  if (!node) return;
+  if (!ours.has(dir, hidden)) tree.remove(dir, hidden);
+  else if (node.type === 'dir') ours.pruneLower(node);
+}
+
+/** The existing non-directory node a hard link entry names (lower layer or earlier in this one). */
+function linkTarget(tree: Tree, e: TarEntry, what: string): Node {
+  const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
+  const tbase = tkeys.pop();
+  const target =
+    tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
+  if (!target)
+    throw new Error(
+      `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist ` +
+        'in a lower layer or earlier in this one; rebuild the layer with the target stored before its links',
+    );
+  if (target.type === 'dir')
+    throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
+  return target;
 }
 
 /**
@@ -157,6 +171,7 @@ function resolveParent(tree: Tree, keys: string[], what: string): string[] {
   } catch (e) {
     throw new Error(
       `${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`,
+      { cause: e },
     );
   }
 }

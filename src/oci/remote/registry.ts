@@ -425,7 +425,8 @@ export class RegistryClient {
     const kind = byType ?? byBody;
     if (!kind)
       throw new ImageError(
-        `${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, not an image manifest or index; check that the reference names a container image`,
+        `${where}: ${what} has media type ${res.headers.get('content-type') ?? json.mediaType ?? 'unknown'}, ` +
+          'not an image manifest or index; check that the reference names a container image',
       );
     if (byBody && byBody !== kind)
       throw new NetworkError(
@@ -445,55 +446,20 @@ export class RegistryClient {
       for (let resumes = 0; ; resumes++) {
         const from = w.written;
         const res = await this.get(repo, `blobs/${desc.digest}`, from > 0 ? { Range: `bytes=${from}-` } : {}, where);
-        if (from > 0 && res.status === 200) {
-          await w.restart();
-        } else if (from > 0 && res.status === 206) {
-          const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-          if (
-            !range ||
-            Number(range[1]) !== from ||
-            Number(range[2]) !== desc.size - 1 ||
-            (range[3] !== '*' && Number(range[3]) !== desc.size)
-          ) {
-            discard(res);
-            throw new NetworkError(
-              `${where}: blob ${desc.digest}: asked to resume at byte ${from}, the registry answered Content-Range "${res.headers.get('content-range')}"; try again`,
-            );
-          }
-        } else if (res.status === 404 && desc.urls?.length) {
+        if (res.status === 404 && desc.urls?.length) {
           discard(res);
           return await foreignBlob(desc, where, 'is not in the registry (HTTP 404)', {
             ...this.opts,
             cacheDir: this.cacheDir,
           });
-        } else if (!res.ok) {
-          throw await this.statusError(
-            res,
-            repo,
-            `blob ${desc.digest}`,
-            where,
-            'the image is incomplete in the registry: push it again',
-          );
-        } else {
-          const length = res.headers.get('content-length');
-          if (length !== null && Number(length) !== desc.size) {
-            discard(res);
-            throw new NetworkError(
-              `${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; the registry serves a different blob, report it to its operator`,
-            );
-          }
         }
-        let cut: unknown;
-        try {
-          for await (const chunk of bodyChunks(res)) await w.write(chunk);
-        } catch (e) {
-          if (e instanceof BuildError) throw e;
-          cut = e;
-        }
+        await this.checkBlobAnswer(res, repo, desc, where, w, from);
+        const cut = await receive(res, w);
         if (w.written === desc.size) break;
         if (resumes + 1 >= TRIES) {
           throw new NetworkError(
-            `${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`,
+            `${where}: blob ${desc.digest} was cut after ${w.written} of ${desc.size} bytes ${TRIES} times` +
+              `${cut ? ` (${(cut as Error).message})` : ''}; check your network and try again`,
             { cause: cut },
           );
         }
@@ -504,6 +470,67 @@ export class RegistryClient {
       await w.abort();
     }
   }
+
+  /**
+   * Checks a blob answer before its body is read: a 200 to a Range request starts the
+   * file over, a 206 must resume at the byte asked, an error status is the error, and a
+   * full answer must announce the descriptor's size.
+   */
+  private async checkBlobAnswer(
+    res: Response,
+    repo: string,
+    desc: Descriptor,
+    where: string,
+    w: BlobWriter,
+    from: number,
+  ): Promise<void> {
+    if (from > 0 && res.status === 200) return await w.restart();
+    if (from > 0 && res.status === 206) return checkResumeRange(res, desc, where, from);
+    if (!res.ok)
+      throw await this.statusError(
+        res,
+        repo,
+        `blob ${desc.digest}`,
+        where,
+        'the image is incomplete in the registry: push it again',
+      );
+    const length = res.headers.get('content-length');
+    if (length !== null && Number(length) !== desc.size) {
+      discard(res);
+      throw new NetworkError(
+        `${where}: blob ${desc.digest} is served with ${length} bytes, its descriptor says ${desc.size}; ` +
+          'the registry serves a different blob, report it to its operator',
+      );
+    }
+  }
+}
+
+/** A 206 answer must cover exactly the bytes from `from` to the end of the blob. */
+function checkResumeRange(res: Response, desc: Descriptor, where: string, from: number): void {
+  const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+  if (
+    range &&
+    Number(range[1]) === from &&
+    Number(range[2]) === desc.size - 1 &&
+    (range[3] === '*' || Number(range[3]) === desc.size)
+  )
+    return;
+  discard(res);
+  throw new NetworkError(
+    `${where}: blob ${desc.digest}: asked to resume at byte ${from}, ` +
+      `the registry answered Content-Range "${res.headers.get('content-range')}"; try again`,
+  );
+}
+
+/** Writes the body into w; a network error that cuts it is returned (to resume), a BuildError is thrown. */
+async function receive(res: Response, w: BlobWriter): Promise<unknown> {
+  try {
+    for await (const chunk of bodyChunks(res)) await w.write(chunk);
+  } catch (e) {
+    if (e instanceof BuildError) throw e;
+    return e;
+  }
+  return undefined;
 }
 
 /** Run fn over items, at most `limit` at a time, keeping the order of results. */
@@ -553,7 +580,8 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
     const entry = selectPlatform(index, platform);
     if (!entry) {
       throw new ImageError(
-        `${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} (it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`,
+        `${where}: ${formatReference(image)} has no image for ${formatPlatform(platform)} ` +
+          `(it has ${offeredPlatforms(index).join(', ') || 'none'}); choose one of those platforms`,
       );
     }
     m = await client.manifest(repo, entry.digest);
@@ -566,7 +594,8 @@ export async function pullImage(ref: string | ImageRef, opts: PullOptions = {}):
   const tooBig = manifest.layers.find((l) => l.size > client.maxLayer);
   if (tooBig)
     throw new ImageError(
-      `${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`,
+      `${where}: layer ${tooBig.digest} is ${formatBytes(tooBig.size)}, ` +
+        `more than the ${formatBytes(client.maxLayer)} a layer may have here; raise --max-layer-size if the image is right`,
     );
   const configPath = await client.blob(repo, manifest.config);
   const config = readFileSync(configPath);
