@@ -71,6 +71,7 @@ describe('fledge-pure build from a Dockerfile', () => {
     const b = await runCli(['build', '-q', '-o', 'b.img', '--build-arg', 'FLAVOR=cli'], { cwd: dir, env });
     const c = await runCli(['build', '-q', '-o', 'c.img'], { cwd: dir, env });
     expect(b.code).toBe(0);
+    expect(c.code).toBe(0);
     const img = join(dir, 'a.img');
     expect(sha(readFileSync(img))).toBe(sha(readFileSync(join(dir, 'c.img'))));
     const fsck = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });

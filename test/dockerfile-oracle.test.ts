@@ -120,9 +120,9 @@ COPY --from=base /opt /opt2
 COPY --from=0 /usr/bin/tool /bin/tool2
 LABEL org.example.name="two words" other=\${APP}
 EXPOSE 80 53/udp
-ENV PATH=/opt/bin:\$PATH
+ENV PATH=/opt/bin:$PATH
 ENTRYPOINT ["/usr/bin/tool"]
-CMD serve \$APP
+CMD serve $APP
 VOLUME /data ["/cache"]
 STOPSIGNAL SIGTERM
 WORKDIR relative/dir

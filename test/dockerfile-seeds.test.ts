@@ -77,8 +77,10 @@ async function pushBase(name: string, extra: Record<string, string>, config: Rec
   put(root, 'etc/group', 'root:x:0:\npostgres:x:70:\n');
   // what buildah mounts over (it leaves empty mount points in the layer otherwise)
   for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) put(root, f, '');
-  for (const [path, data] of Object.entries(extra))
-    path.endsWith('/') ? mkdirSync(join(root, path), { recursive: true }) : put(root, path, data);
+  for (const [path, data] of Object.entries(extra)) {
+    if (path.endsWith('/')) mkdirSync(join(root, path), { recursive: true });
+    else put(root, path, data);
+  }
   for (const d of ['tmp', 'dev', 'proc', 'sys', 'run']) mkdirSync(join(root, d));
   chmodSync(join(root, 'tmp'), 0o1777);
   const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', '.'], {
