@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/cli.js');
 const TOML =
-  'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
+  'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n' +
+  '[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
 
 /** The COPY context: 100 folders × 20 files of 32 KiB, deterministic bytes. */
 function copyContext(dir) {
@@ -47,7 +48,10 @@ function buildahArgv(work, ctx, n) {
   for (const d of ['root', 'runroot', 'tmp', 'varlib']) mkdirSync(join(w, d), { recursive: true });
   writeFileSync(join(w, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
   const g = `--root ${w}/root --runroot ${w}/runroot --storage-driver vfs`;
-  const script = `mount --bind ${w}/varlib /var/lib && TMPDIR=${w}/tmp buildah ${g} bud -q --isolation chroot --signature-policy ${w}/policy.json -t b ${ctx} >/dev/null && TMPDIR=${w}/tmp buildah ${g} push -q --signature-policy ${w}/policy.json b oci:${w}/image:b`;
+  const script =
+    `mount --bind ${w}/varlib /var/lib && TMPDIR=${w}/tmp buildah ${g} bud -q --isolation ` +
+    `chroot --signature-policy ${w}/policy.json -t b ${ctx} >/dev/null && TMPDIR=${w}/tmp buildah ${g} ` +
+    `push -q --signature-policy ${w}/policy.json b oci:${w}/image:b`;
   return ['unshare', '-m', 'sh', '-ec', script];
 }
 
@@ -129,10 +133,12 @@ export async function runDockerfile({ json, log, machine, describeMachine, timed
     const bu = median(copy.buildah);
     process.stdout.write(`${describeMachine(machine)}\n`);
     process.stdout.write(
-      `dockerfile COPY (2 000 files, 64 MiB; median of ${rounds}): fledge-pure ${fp.toFixed(2)} s (ext4 artifact + OCI layout), buildah bud + push oci: ${bu.toFixed(2)} s; ratio ${(fp / bu).toFixed(2)}\n`,
+      `dockerfile COPY (2 000 files, 64 MiB; median of ${rounds}): fledge-pure ${fp.toFixed(2)} s (ext4 ` +
+        `artifact + OCI layout), buildah bud + push oci: ${bu.toFixed(2)} s; ratio ${(fp / bu).toFixed(2)}\n`,
     );
     process.stdout.write(
-      `dockerfile RUN (one step, ${run.accel}): ${run.wall.toFixed(1)} s in all; disks ${run.disks} s, VM start ${run.vmStart} s, step ${run.step} s, layer read-back ${run.readBack} s\n`,
+      `dockerfile RUN (one step, ${run.accel}): ${run.wall.toFixed(1)} s in all; disks ${run.disks} s, ` +
+        `VM start ${run.vmStart} s, step ${run.step} s, layer read-back ${run.readBack} s\n`,
     );
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -127,7 +127,8 @@ function diffInto(lower, upper, dest, log) {
       .join(''),
   );
   sh(
-    `tar -C ${q(upper)} --no-recursion --null -T ${q(list)} --format=pax --xattrs --xattrs-include='*' -cf - | tar -C ${q(dest)} --xattrs --xattrs-include='*' --numeric-owner -xpf -`,
+    `tar -C ${q(upper)} --no-recursion --null -T ${q(list)} --format=pax --xattrs --xattrs-include='*' ` +
+      `-cf - | tar -C ${q(dest)} --xattrs --xattrs-include='*' --numeric-owner -xpf -`,
   );
   for (const p of gone) {
     const i = p.lastIndexOf('/');
@@ -175,12 +176,15 @@ function changesInto(flat, dest) {
     lines.push(`${String(i).padStart(6, '0')} bench line ${(i * 2654435761) % 4294967296}`);
   put('var/log/bench.log', lines.join('\n') + '\n');
   sh(
-    'truncate -s 64M var/lib/sparse.img && printf island | dd of=var/lib/sparse.img bs=1 seek=1048576 conv=notrunc 2>/dev/null && printf tail | dd of=var/lib/sparse.img bs=1 seek=67108860 conv=notrunc 2>/dev/null',
+    'truncate -s 64M var/lib/sparse.img && printf island | dd of=var/lib/sparse.img bs=1 seek=1048576 ' +
+      'conv=notrunc 2>/dev/null && printf tail | dd of=var/lib/sparse.img bs=1 seek=67108860 conv=notrunc 2>/dev/null',
     { cwd: (mkdirSync(join(dest, 'var/lib'), { recursive: true }), dest) },
   );
 }
 
-const TAR = `tar --format=pax --xattrs --xattrs-include='*' --sparse --sort=name --numeric-owner --mtime=@${EPOCH} --clamp-mtime --pax-option=delete=atime,delete=ctime`;
+const TAR =
+  `tar --format=pax --xattrs --xattrs-include='*' --sparse --sort=name --numeric-owner ` +
+  `--mtime=@${EPOCH} --clamp-mtime --pax-option=delete=atime,delete=ctime`;
 
 function cleanApt(root) {
   sh(
@@ -216,7 +220,8 @@ export async function prepareImage(cacheRoot, { mirror = debianMirror(), log = (
         `debootstrap ${SUITE} into ${target}${include ? ` with ${include}` : ''} (from ${mirror}; takes a minute or two)`,
       );
       sh(
-        `debootstrap --variant=minbase --cache-dir=${q(debs)} ${include ? `--include=${include}` : ''} ${SUITE} ${q(target)} ${q(mirror)} >${q(target)}.log 2>&1 || { tail -5 ${q(target)}.log >&2; exit 1; }`,
+        `debootstrap --variant=minbase --cache-dir=${q(debs)} ${include ? `--include=${include}` : ''} ` +
+          `${SUITE} ${q(target)} ${q(mirror)} >${q(target)}.log 2>&1 || { tail -5 ${q(target)}.log >&2; exit 1; }`,
       );
       cleanApt(target);
     };

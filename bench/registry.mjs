@@ -26,7 +26,9 @@ const status = (url) =>
 export async function startRegistry(dir) {
   mkdirSync(dir, { recursive: true });
   const host = `127.0.0.1:${await freePort()}`;
-  const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: ${host}\n  secret: fledge-pure-bench\n`;
+  const config =
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n` +
+    `  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: ${host}\n  secret: fledge-pure-bench\n`;
   writeFileSync(join(dir, 'config.yml'), config);
   const log = openSync(join(dir, 'registry.log'), 'w');
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });

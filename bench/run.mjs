@@ -215,13 +215,28 @@ function writeConfigs(imageRef, coldRef) {
   const busybox = join(ROOT, 'examples/hello/busybox');
   const agent = join(ROOT, 'examples/hello/kestrel');
   const configs = {
-    ext4: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
-    xfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "xfs"\n`,
-    btrfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "btrfs"\n`,
-    squashfs: `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
-    'squashfs-lz4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
-    'cold-ext4': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(`docker://${coldRef}`)}\n\n[filesystem]\ntype = "ext4"\n`,
-    cpio: `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\nbusybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\nnone = true\n\n[mappings]\n${JSON.stringify(agent)} = "/init"\n`,
+    ext4:
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "ext4"\n`,
+    xfs:
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "xfs"\n`,
+    btrfs:
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "btrfs"\n`,
+    squashfs:
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 15\n`,
+    'squashfs-lz4':
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n\n[filesystem]\ntype = "squashfs"\ncompression = "lz4"\n`,
+    'cold-ext4':
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+      `path = ${JSON.stringify(agent)}\n\n[source]\nimage = ${JSON.stringify(`docker://${coldRef}`)}\n\n[filesystem]\ntype = "ext4"\n`,
+    cpio:
+      `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = ${JSON.stringify(imageRef)}\n` +
+      `busybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\n` +
+      `none = true\n\n[mappings]\n${JSON.stringify(agent)} = "/init"\n`,
   };
   const paths = {};
   for (const [name, text] of Object.entries(configs)) {
@@ -753,14 +768,17 @@ function notes(results) {
     if (!fp.available) out.push(`${r.case}: fledge-pure not available: ${fp.reason}`);
     else if (r.cold)
       out.push(
-        `${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the image from a local docker-registry; artifact check: ${fp.check}`,
+        `${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the ` +
+          `image from a local docker-registry; artifact check: ${fp.check}`,
       );
     else {
       const first = fp.warmup.cacheAddedBytes
         ? `cold build (filled the cache with ${(fp.warmup.cacheAddedBytes / MiB).toFixed(0)} MiB)`
         : 'warm-up build (the cache was already warm)';
       out.push(
-        `${r.case}: fledge-pure ${first} ${fp.warmup.wall.toFixed(2)} s, not counted; first measured build added ${fp.warmCache.addedBytes} bytes to the cache, rewrote ${fp.warmCache.changedFiles} cache files (${fp.warmCache.layerFiles} layer tars reused); artifact check: ${fp.check}`,
+        `${r.case}: fledge-pure ${first} ${fp.warmup.wall.toFixed(2)} s, not counted; first measured ` +
+          `build added ${fp.warmCache.addedBytes} bytes to the cache, rewrote ` +
+          `${fp.warmCache.changedFiles} cache files (${fp.warmCache.layerFiles} layer tars reused); artifact check: ${fp.check}`,
       );
     }
     for (const t of r.tools.slice(1))
@@ -830,7 +848,10 @@ async function main() {
     } finally {
       registry?.stop();
     }
-    const imageLine = `image: Debian ${image.info.suite} + ${image.info.packages.join(' ')}, ${image.info.layers.length} gzip layers: ${(image.info.compressedBytes / MiB).toFixed(0)} MiB compressed, ${(image.info.uncompressedBytes / MiB).toFixed(0)} MiB of layer tars, ${(flatBytes / MiB).toFixed(0)} MiB flattened tar (${image.layout})`;
+    const imageLine =
+      `image: Debian ${image.info.suite} + ${image.info.packages.join(' ')}, ` +
+      `${image.info.layers.length} gzip layers: ${(image.info.compressedBytes / MiB).toFixed(0)} MiB ` +
+      `compressed, ${(image.info.uncompressedBytes / MiB).toFixed(0)} MiB of layer tars, ${(flatBytes / MiB).toFixed(0)} MiB flattened tar (${image.layout})`;
     if (args.json) {
       process.stdout.write(
         JSON.stringify(
@@ -846,7 +867,8 @@ async function main() {
       );
     } else {
       process.stdout.write(
-        `${describeMachine(m)}\n${imageLine}\nrounds: ${ROUNDS} (alternating fledge-pure, peer); wall = median, RSS = max over rounds\n\n${table(results)}\n\n${notes(results)}\n`,
+        `${describeMachine(m)}\n${imageLine}\nrounds: ${ROUNDS} (alternating fledge-pure, peer); wall = ` +
+          `median, RSS = max over rounds\n\n${table(results)}\n\n${notes(results)}\n`,
       );
     }
   } finally {

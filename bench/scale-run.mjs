@@ -93,10 +93,12 @@ export async function runScale({ json, log, machine, describeMachine, timed, set
   }
   const lines = results.map((r) =>
     r.available
-      ? `| ${r.case} | ${r.wall.toFixed(1)} | ${(r.rssKB / 1024).toFixed(0)} (${r.rssUnder1GiB ? 'under' : 'OVER'} 1 GiB) | ${(r.bytes / MiB).toFixed(0)} (${(r.allocatedBytes / MiB).toFixed(0)} allocated) | ${r.check} |`
+      ? `| ${r.case} | ${r.wall.toFixed(1)} | ${(r.rssKB / 1024).toFixed(0)} ` +
+        `(${r.rssUnder1GiB ? 'under' : 'OVER'} 1 GiB) | ${(r.bytes / MiB).toFixed(0)} (${(r.allocatedBytes / MiB).toFixed(0)} allocated) | ${r.check} |`
       : `| ${r.case} | not available: ${r.reason} | | | |`,
   );
   process.stdout.write(
-    `${describeMachine(machine)}\ninput: 200 folders × 1000 files (0–2 KiB, ~200 MiB) + a 5 GiB sparse file (3 islands)\n\n| case | wall s | peak RSS MiB | image MiB | check |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
+    `${describeMachine(machine)}\ninput: 200 folders × 1000 files (0–2 KiB, ~200 MiB) + a 5 GiB sparse ` +
+      `file (3 islands)\n\n| case | wall s | peak RSS MiB | image MiB | check |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
   );
 }

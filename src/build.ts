@@ -151,7 +151,8 @@ function artifactUrl(artifact: string, urlBase?: string): string {
 function checkUrlBase(urlBase: string | undefined): void {
   if (urlBase !== undefined && !/^https?:\/\/[^/]/i.test(urlBase))
     throw new UsageError(
-      `--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher opens anything else as a local path); leave it out to name the artifact by its absolute path`,
+      `--url-base ${JSON.stringify(urlBase)}: must be an http:// or https:// URL (Volant's launcher ` +
+        `opens anything else as a local path); leave it out to name the artifact by its absolute path`,
     );
 }
 
@@ -379,7 +380,8 @@ async function writeBundleOf(
   const t = manifestTemplate(run, template, imageConfig, join(dirname(w.artifact), 'manifest.json'));
   if (!t)
     throw new UsageError(
-      `--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the warning above); add a manifest.toml, or write a plain artifact`,
+      `--output ${basename(path)}: a bundle holds manifest.json, and there is none to write (see the ` +
+        `warning above); add a manifest.toml, or write a plain artifact`,
     );
   const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
   const bundle = await writeBundle(

@@ -105,7 +105,10 @@ export class BlobWriter {
     this.hash = hasherFor(digest, where);
   }
 
-  /** Into the blob cache under `root`; `where` names the blob's origin in error messages (registry/repository); `minFreeBytes` stay free on the cache's disk. */
+  /**
+   * Into the blob cache under `root`; `where` names the blob's origin in error messages (registry/repository);
+   * `minFreeBytes` stay free on the cache's disk.
+   */
   static async open(digest: string, size: number, where: string, root: string, minFreeBytes = 0): Promise<BlobWriter> {
     const temp = new CacheTemp(blobPath(digest, root));
     return new BlobWriter(digest, size, where, temp, await open(temp.tmp, 'w'), minFreeBytes);
@@ -115,7 +118,8 @@ export class BlobWriter {
     if (!this.fh) throw new Error('BlobWriter: write after close');
     if (this.written + chunk.length > this.size) {
       throw new NetworkError(
-        `${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; the registry serves a different blob, report it to the registry's operator`,
+        `${this.where}: blob ${this.digest} is larger than the ${this.size} bytes its descriptor says; ` +
+          `the registry serves a different blob, report it to the registry's operator`,
       );
     }
     if (this.written >= this.nextFreeCheck) {
@@ -149,7 +153,8 @@ export class BlobWriter {
       const got = `${splitDigest(this.digest, this.where).algorithm}:${this.hash.digest('hex')}`;
       if (got !== this.digest) {
         throw new NetworkError(
-          `${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in transit or the registry is corrupt — try again, or check any proxy in between`,
+          `${this.where}: blob ${this.digest} arrived with digest ${got}; the bytes were altered in ` +
+            `transit or the registry is corrupt — try again, or check any proxy in between`,
         );
       }
     });

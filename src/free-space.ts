@@ -14,7 +14,8 @@ export function checkFreeSpace(dir: string, min: number, where: string): void {
   const free = st.bavail * st.bsize;
   if (free < min) {
     throw new BuildError(
-      `${where}: only ${formatBytes(free)} free in the cache ${dir}, less than the ${formatBytes(min)} kept free; free some space, or point XDG_CACHE_HOME at a larger disk`,
+      `${where}: only ${formatBytes(free)} free in the cache ${dir}, less than the ${formatBytes(min)} ` +
+        `kept free; free some space, or point XDG_CACHE_HOME at a larger disk`,
     );
   }
 }

@@ -260,26 +260,30 @@ describe('btrfs writer: btrfs-progs', () => {
     expect(dumpTree(img, 'csum')).toMatch(/EXTENT_CSUM \d+\) itemoff \d+ itemsize 8\n/);
   });
 
-  it('size: 0 is the auto buffer (25 %, 64 MiB to 1 GiB) of unallocated space, or size_buffer_mb; preallocate writes every byte; the same bytes on every run', () => {
-    const tree = () => hardTree(scratch, { bigDir: 100 });
-    const a = image(tree());
-    const b = image(tree());
-    expect(sha(readFileSync(a))).toBe(sha(readFileSync(b)));
-    const devSize = (img: string) => Number(/dev_item.total_bytes\s+(\d+)/.exec(dumpSuper(img))![1]);
-    const allocated = (img: string) => Number(/dev_item.bytes_used\s+(\d+)/.exec(dumpSuper(img))![1]);
-    expect(devSize(a)).toBe(statSync(a).size);
-    expect(devSize(a) - allocated(a) - (1 << 20)).toBe(64 << 20); // first MiB + chunks + 64 MiB unallocated
-    const buffered = image(tree(), { sizeBufferMb: 100 });
-    expectClean(buffered);
-    expect(statSync(buffered).size).toBe(statSync(a).size + (36 << 20));
-    expect(statSync(buffered).blocks * 512).toBeLessThan(statSync(buffered).size / 2);
-    const full = image(tree(), { sizeBufferMb: 100, preallocate: true });
-    expect(statSync(full).blocks * 512).toBeGreaterThanOrEqual(statSync(full).size);
-    expect(sha(readFileSync(full))).toBe(sha(readFileSync(buffered)));
-    const changed = tree();
-    changed.get('etc/hostname')!.content = bytesContent(Buffer.from('other!\n'));
-    expect(dumpSuper(image(changed)).match(/fsid\s+(\S+)/)![1]).not.toBe(dumpSuper(a).match(/fsid\s+(\S+)/)![1]);
-  });
+  it(
+    'size: 0 is the auto buffer (25 %, 64 MiB to 1 GiB) of unallocated space, or size_buffer_mb; ' +
+      'preallocate writes every byte; the same bytes on every run',
+    () => {
+      const tree = () => hardTree(scratch, { bigDir: 100 });
+      const a = image(tree());
+      const b = image(tree());
+      expect(sha(readFileSync(a))).toBe(sha(readFileSync(b)));
+      const devSize = (img: string) => Number(/dev_item.total_bytes\s+(\d+)/.exec(dumpSuper(img))![1]);
+      const allocated = (img: string) => Number(/dev_item.bytes_used\s+(\d+)/.exec(dumpSuper(img))![1]);
+      expect(devSize(a)).toBe(statSync(a).size);
+      expect(devSize(a) - allocated(a) - (1 << 20)).toBe(64 << 20); // first MiB + chunks + 64 MiB unallocated
+      const buffered = image(tree(), { sizeBufferMb: 100 });
+      expectClean(buffered);
+      expect(statSync(buffered).size).toBe(statSync(a).size + (36 << 20));
+      expect(statSync(buffered).blocks * 512).toBeLessThan(statSync(buffered).size / 2);
+      const full = image(tree(), { sizeBufferMb: 100, preallocate: true });
+      expect(statSync(full).blocks * 512).toBeGreaterThanOrEqual(statSync(full).size);
+      expect(sha(readFileSync(full))).toBe(sha(readFileSync(buffered)));
+      const changed = tree();
+      changed.get('etc/hostname')!.content = bytesContent(Buffer.from('other!\n'));
+      expect(dumpSuper(image(changed)).match(/fsid\s+(\S+)/)![1]).not.toBe(dumpSuper(a).match(/fsid\s+(\S+)/)![1]);
+    },
+  );
 
   it('refuses what btrfs cannot hold, naming the entry: a 256-byte name, a 4096-byte symlink target, a 17 000-byte xattr', () => {
     const named = new Tree({ mtime: T });

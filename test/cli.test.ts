@@ -22,7 +22,9 @@ function copyExample(): string {
 
 function minimal(extra = ''): Record<string, string | Buffer> {
   return {
-    'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n\n[mappings]\n"./busybox" = "/init"\n${extra}`,
+    'fledge.toml':
+      `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\n` +
+      `busybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n\n[mappings]\n"./busybox" = "/init"\n${extra}`,
     busybox: BUSYBOX,
   };
 }
@@ -199,7 +201,9 @@ describe('fledge-pure CLI', () => {
     const layer = execFileSync('tar', ['--format=pax', '--no-recursion', '-P', '-cf', '-', 'etc', 'etc/ok', '../x'], {
       cwd: join(src, 'in'),
     });
-    const toml = `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = "oci:./img:evil"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`;
+    const toml =
+      `version = "1"\nstrategy = "initramfs"\n\n[source]\nimage = "oci:./img:evil"\n` +
+      `busybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`;
     const dir = project({ 'fledge.toml': toml, busybox: BUSYBOX });
     writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'evil');
     const before = readdirSync(dir).sort();

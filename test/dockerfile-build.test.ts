@@ -48,7 +48,11 @@ COPY --chmod=755 hello.txt /init
 
 /** fledge.toml for an ext4 oci_rootfs built from ./Dockerfile, the agent a local file. */
 function toml(target = ''): string {
-  return `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n${target ? `target = "${target}"\n` : ''}build_args = { FLAVOR = "toml" }\n\n[filesystem]\ntype = "ext4"\n`;
+  return (
+    `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+    `path = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n` +
+    `${target ? `target = "${target}"\n` : ''}build_args = { FLAVOR = "toml" }\n\n[filesystem]\ntype = "ext4"\n`
+  );
 }
 
 function debugfs(img: string, cmd: string): string {
@@ -94,7 +98,9 @@ describe('fledge-pure build from a Dockerfile', () => {
 
   it('a positional Dockerfile with --context and --target → initramfs, read back by bsdtar', async () => {
     const dir = project({
-      'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`,
+      'fledge.toml':
+        `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\n` +
+        `busybox_sha256 = "${sha(BUSYBOX)}"\n\n[init]\nnone = true\n`,
       busybox: BUSYBOX,
       'df/Dockerfile': DOCKERFILE,
       'ctx/hello.txt': 'from ctx\n',

@@ -58,7 +58,8 @@ CMD ["/app/run"]
 `;
 
 const TOML =
-  'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
+  'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n' +
+  '[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n';
 
 describe('fledge-pure build --output-image', () => {
   it('oci-archive:FILE and oci:DIR: skopeo inspects them, umoci unpacks our tree, the archive is the same bytes twice', async () => {

@@ -183,7 +183,8 @@ EXPOSE 5432
     put(
       dir,
       'fledge.toml',
-      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./agent"\n\n[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n',
+      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./agent"\n\n' +
+        '[source]\ndockerfile = "./Dockerfile"\n\n[filesystem]\ntype = "ext4"\n',
     );
     put(dir, 'agent', '#!/bin/sh\n', 0o755);
     for (const out of ['a.img', 'b.img']) {
@@ -255,7 +256,8 @@ EXPOSE 80
       const dir = context({
         Dockerfile: text,
         'nginx.conf':
-          'events {\n    worker_connections 1024;\n}\n\nhttp {\n    server {\n        listen 80;\n        root /var/www/html;\n        index index.html;\n    }\n}\n',
+          'events {\n    worker_connections 1024;\n}\n\nhttp {\n    server {\n        listen 80;\n' +
+          '        root /var/www/html;\n        index index.html;\n    }\n}\n',
         'index.html': '<!DOCTYPE html>\n<html>\n<body>\n<h1>Hello from NGINX on Volant!</h1>\n</body>\n</html>\n',
         'kestrel-config.yaml': KESTREL_CONFIG,
       });

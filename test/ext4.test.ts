@@ -307,12 +307,14 @@ describe('ext4 writer: e2fsck and debugfs', () => {
     const long = new Tree({ mtime: T });
     long.set('etc/far', makeNode('symlink', { mtime: T }, { target: Buffer.alloc(4096, 0x61) }));
     expect(() => image(long)).toThrow(
-      'ext4: /etc/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; change the image (rename, shorten or drop the entry) or choose another format',
+      'ext4: /etc/far: symlink target of 4096 bytes, ext4 holds at most 4095 bytes; change the image ' +
+        '(rename, shorten or drop the entry) or choose another format',
     );
     const named = new Tree({ mtime: T });
     file(named, `d/${'n'.repeat(256)}`, 'x');
     expect(() => image(named)).toThrow(
-      `ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image (rename, shorten or drop the entry) or choose another format`,
+      `ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image ` +
+        `(rename, shorten or drop the entry) or choose another format`,
     );
   });
 
@@ -366,7 +368,9 @@ describe('ext4 writer: the kernel', () => {
       fstype: 'ext4',
       mountOptions: 'rw',
       timeoutMs: 360_000,
-      script: `echo written-by-the-kernel > new-file && mkdir big/more && touch big/entry-99999 && rm etc/hostname && ${many} && sync && cat new-file && cd / && umount /mnt && echo UMOUNT-OK`,
+      script:
+        `echo written-by-the-kernel > new-file && mkdir big/more && touch big/entry-99999 && rm ` +
+        `etc/hostname && ${many} && sync && cat new-file && cd / && umount /mnt && echo UMOUNT-OK`,
     });
     expect(r.report).toContain('written-by-the-kernel');
     expect(r.report).toContain('MADE 8000');

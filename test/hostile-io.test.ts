@@ -138,7 +138,8 @@ describe('outputs that are not a plain file in an existing folder', () => {
     writeFileSync(join(cwd, 'kestrel'), BUSYBOX, { mode: 0o755 });
     writeFileSync(
       join(cwd, 'fledge.toml'),
-      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "ext4"\n`,
+      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n` +
+        `[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "ext4"\n`,
     );
     expectOneLineFailure(
       await runMeasured(['build', '-q', '-o', '/dev/null'], { cwd }),
@@ -195,7 +196,8 @@ describe('config files that are not small UTF-8 text', () => {
 
   it('checks the range of every number, and refuses floats where integers go', async () => {
     const fledge = (fs: string) =>
-      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "/bin/sh"\n[source]\nimage = "nginx"\n[filesystem]\ntype = "ext4"\n${fs}\n`;
+      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "/bin/sh"\n` +
+      `[source]\nimage = "nginx"\n[filesystem]\ntype = "ext4"\n${fs}\n`;
     const cases: [string, RegExp][] = [
       ['size_buffer_mb = 1000000000000', /size_buffer_mb: must be between 0 and 1048576 \(got 1000000000000\)/],
       ['size_buffer_mb = 1e12', /size_buffer_mb: must be an integer, not a float \(1e12\)/],
@@ -230,11 +232,13 @@ describe('config files that are not small UTF-8 text', () => {
     writeFileSync(join(dir, 'busybox'), BUSYBOX);
     writeFileSync(
       join(dir, 'fledge.toml'),
-      `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
+      `version = "1"\nstrategy = "initramfs"\n[source]\nbusybox_url = "./busybox"\n` +
+        `busybox_sha256 = "${sha(BUSYBOX)}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
     );
     writeFileSync(
       join(dir, 'manifest.toml'),
-      `name = "p"\nversion = "1"\nruntime = "p"\n[workload]\nbase_url = "http://127.0.0.1:1"\nentrypoint = "/x"\n[env]\n__proto__ = "e"\n[labels]\n"__proto__" = "l"\nconstructor = "c"\n[actions.__proto__]\nmethod = "GET"\npath = "/p"\n`,
+      `name = "p"\nversion = "1"\nruntime = "p"\n[workload]\nbase_url = "http://127.0.0.1:1"\n` +
+        `entrypoint = "/x"\n[env]\n__proto__ = "e"\n[labels]\n"__proto__" = "l"\nconstructor = "c"\n[actions.__proto__]\nmethod = "GET"\npath = "/p"\n`,
     );
     const r = await runMeasured(['build', '-q'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

@@ -95,7 +95,8 @@ describe('registries that hang', () => {
       r,
       1,
       new RegExp(
-        `registry ${host}: http://${host}/v2/: no answer within 0.3 s; the server is down, overloaded or not a registry .* raise --network-timeout \\(3 tries\\)`,
+        `registry ${host}: http://${host}/v2/: no answer within 0.3 s; the server is down, overloaded or ` +
+          `not a registry .* raise --network-timeout \\(3 tries\\)`,
       ),
       { ms: 15_000 },
     );

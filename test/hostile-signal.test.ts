@@ -245,7 +245,8 @@ describe('signals', () => {
     sh(`cp /bin/busybox ${dir}/kestrel`);
     writeFileSync(
       join(dir, 'fledge.toml'),
-      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "squashfs"\ncompression_level = 19\n`,
+      `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n` +
+        `[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "squashfs"\ncompression_level = 19\n`,
     );
     const r = await runMeasured(['build', '-q'], {
       cwd: dir,
@@ -285,7 +286,8 @@ describe('signals', () => {
         sh(`cp /bin/busybox ${dir}/kestrel`);
         writeFileSync(
           join(dir, 'fledge.toml'),
-          `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "${type}"\n`,
+          `version = "1"\nstrategy = "oci_rootfs"\n[agent]\nsource_strategy = "local"\n` +
+            `path = "./kestrel"\n[source]\nimage = "oci:${layout}:x"\n[filesystem]\ntype = "${type}"\n`,
         );
         const r = await runMeasured(['build', '-q'], {
           cwd: dir,
@@ -315,7 +317,8 @@ describe('signals', () => {
           .digest('hex');
         writeFileSync(
           join(dir, 'fledge.toml'),
-          `version = "1"\nstrategy = "initramfs"\n[source]\nimage = "oci:${layout}:x"\nbusybox_url = "./busybox"\nbusybox_sha256 = "${busyboxSha}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
+          `version = "1"\nstrategy = "initramfs"\n[source]\nimage = "oci:${layout}:x"\n` +
+            `busybox_url = "./busybox"\nbusybox_sha256 = "${busyboxSha}"\n[init]\nnone = true\n[mappings]\n"./busybox" = "/init"\n`,
         );
         const r = await runMeasured(['build', '-q', '--compression', compression], {
           cwd: dir,

@@ -242,7 +242,8 @@ describe('through the CLI: exit 1, one line, nothing written', () => {
       writeHardLayout(join(dir, 'img'), [layer], 'gzip', 'bad');
       writeFileSync(
         join(dir, 'fledge.toml'),
-        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:bad"\n\n[filesystem]\ntype = "ext4"\n',
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n' +
+          'path = "./kestrel"\n\n[source]\nimage = "oci:./img:bad"\n\n[filesystem]\ntype = "ext4"\n',
       );
       writeFileSync(join(dir, 'kestrel'), 'agent');
       const before = readdirSync(dir).sort();

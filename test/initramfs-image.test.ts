@@ -27,7 +27,9 @@ beforeAll(() => {
 
 function files(extra: string): Record<string, string | Buffer> {
   return {
-    'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\nbusybox_sha256 = "${createHash('sha256').update(BUSYBOX).digest('hex')}"\n${extra}`,
+    'fledge.toml':
+      `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "./busybox"\n` +
+      `busybox_sha256 = "${createHash('sha256').update(BUSYBOX).digest('hex')}"\n${extra}`,
     busybox: BUSYBOX,
   };
 }

@@ -135,7 +135,8 @@ describe('initramfs contents', () => {
   it('applies mappings with Fledge FHS modes, recursively for folders, owned by root', async () => {
     const dir = project({
       'fledge.toml': config(
-        '[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n"./init" = "/init"\n',
+        '[init]\nnone = true\n\n[mappings]\n"./app" = "/usr/bin/app"\n"./conf" = "/etc/app.conf"\n' +
+          '"./tree" = "/opt/tree"\n"./libfoo.so.1" = "/usr/lib/libfoo.so.1"\n"./run.sh" = "/srv/run.sh"\n"./init" = "/init"\n',
       ),
       app: 'binary',
       conf: 'k=v',
@@ -160,22 +161,27 @@ describe('initramfs contents', () => {
     expect(l.has('bin/kestrel')).toBe(false);
   });
 
-  it("custom init in the seed's own form (path + a mapping of the same file to /init) gives an executable /init; none with nothing at /init is one error line", async () => {
-    const seed = project({
-      'fledge.toml': config('[init]\npath = "./my-init"\n\n[mappings]\n"./my-init" = "/init"\n'),
-      'my-init': '#!/bin/sh\n',
-    });
-    const b = await build(seed);
-    expect(b.stderr).toBe('');
-    expect(list(b.archive).get('init')?.mode).toBe('-rwxr-xr-x');
-    const none = project({ 'fledge.toml': config('[init]\nnone = true\n') });
-    const r = await runCli(['build', '-q'], { cwd: none });
-    expect([r.code, r.stderr]).toEqual([
-      1,
-      `fledge-pure: init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${join(none, 'fledge.toml')}) or remove [init] for the default init\n`,
-    ]);
-    expect(readdirSync(none)).toEqual(['fledge.toml']);
-  });
+  it(
+    "custom init in the seed's own form (path + a mapping of the same file to /init) gives an " +
+      'executable /init; none with nothing at /init is one error line',
+    async () => {
+      const seed = project({
+        'fledge.toml': config('[init]\npath = "./my-init"\n\n[mappings]\n"./my-init" = "/init"\n'),
+        'my-init': '#!/bin/sh\n',
+      });
+      const b = await build(seed);
+      expect(b.stderr).toBe('');
+      expect(list(b.archive).get('init')?.mode).toBe('-rwxr-xr-x');
+      const none = project({ 'fledge.toml': config('[init]\nnone = true\n') });
+      const r = await runCli(['build', '-q'], { cwd: none });
+      expect([r.code, r.stderr]).toEqual([
+        1,
+        `fledge-pure: init: [init] none = true but nothing is at /init, so the kernel has nothing to run; ` +
+          `map your program there ([mappings] "./my-init" = "/init" in ${join(none, 'fledge.toml')}) or remove [init] for the default init\n`,
+      ]);
+      expect(readdirSync(none)).toEqual(['fledge.toml']);
+    },
+  );
 
   it('computes FHS modes as Fledge does', async () => {
     expect(fhsMode(0o100600, '/etc/x')).toBe(0o644);

@@ -22,7 +22,8 @@ describe('oci_rootfs tree', () => {
     writeFileSync(join(dir, 'app.conf'), 'k=v');
     writeFileSync(
       join(dir, 'fledge.toml'),
-      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./app.conf" = "/etc/app.conf"\n',
+      'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n' +
+        '\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./app.conf" = "/etc/app.conf"\n',
     );
     const config = loadFledgeConfig(join(dir, 'fledge.toml'));
     const epoch = { sec: 1234, nsec: 0 };

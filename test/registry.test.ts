@@ -225,7 +225,8 @@ describe('pulling from a real registry', () => {
     const helper = join(dir, 'docker-credential-fledgetest');
     writeFileSync(
       helper,
-      `#!/bin/sh\nread url\n[ "$url" = "${locked.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$url'","Username":"${USER.name}","Secret":"${USER.password}"}'\n`,
+      `#!/bin/sh\nread url\n[ "$url" = "${locked.host}" ] || { echo "credentials not found in native ` +
+        `keychain"; exit 1; }\necho '{"ServerURL":"'$url'","Username":"${USER.name}","Secret":"${USER.password}"}'\n`,
     );
     chmodSync(helper, 0o755);
     writeFileSync(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ credsStore: 'fledgetest' }));
@@ -597,7 +598,8 @@ describe("foreign layers: a blob the registry lacks comes from the descriptor's 
       expect(files.requests).toHaveLength(1);
       const err = (await openImage(`oci:${dir}:gone`).catch((e: Error) => e)) as Error;
       expect(err.message).toBe(
-        `${dir}: blob ${sha256(gone.gz)} is not in the layout, and none of its urls served it (${files.url}/gone.tgz: HTTP 404); make one of its urls reachable, or put it into the layout as blobs/sha256/${sha256(gone.gz).slice(7)}`,
+        `${dir}: blob ${sha256(gone.gz)} is not in the layout, and none of its urls served it ` +
+          `(${files.url}/gone.tgz: HTTP 404); make one of its urls reachable, or put it into the layout as blobs/sha256/${sha256(gone.gz).slice(7)}`,
       );
     } finally {
       await files.close();

@@ -116,7 +116,8 @@ describe('oci_rootfs builds', () => {
   it('the hard-case image to ext4: what the kernel lists is the tree the build assembled', async () => {
     const dir = project({
       'fledge.toml':
-        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n' +
+        'path = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "ext4"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });
@@ -144,7 +145,8 @@ describe('oci_rootfs builds', () => {
   it('the hard-case image to xfs: xfs_repair clean, what the kernel lists is the tree the build assembled', async () => {
     const dir = project({
       'fledge.toml':
-        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n' +
+        'path = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "xfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });
@@ -177,7 +179,8 @@ describe('oci_rootfs builds', () => {
   it('the hard-case image to btrfs: btrfs check clean, and the kernel lists the tree the build assembled', async () => {
     const dir = project({
       'fledge.toml':
-        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n' +
+        'path = "./kestrel"\n\n[source]\nimage = "oci:./img:hard"\n\n[filesystem]\ntype = "btrfs"\n\n[mappings]\n"./busybox" = "/bin/sh"\n',
       'kestrel*': '#!/bin/sh\necho agent\n',
       busybox: readFileSync('/bin/busybox'),
     });

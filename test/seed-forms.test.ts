@@ -144,55 +144,64 @@ describe("seed 002's single-file fledge.toml", () => {
       'F:2: plugin.version: must be a string, not an integer (1); put the value in double quotes',
     ]);
     expect(problems(`version = "1"\nstrategy = "oci_rootfs"\n\n${SEED_002}\n[filesystem]\ntype = "ext4"\n`)).toEqual([
-      "F:1: version: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form",
-      "F:2: strategy: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form",
-      "F:20: filesystem: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form",
+      "F:1: version: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside " +
+        'version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form',
+      "F:2: strategy: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside " +
+        'version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form',
+      "F:20: filesystem: mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside " +
+        'version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form',
     ]);
   });
 
-  it('builds from seed 002\'s `--docker-archive image.tar`: a manifest Volant takes, entrypoint from the image; its default output is a bundle of a qcow2 disk; source = "Dockerfile" is one line', async () => {
-    const dir = project({ 'fledge.toml': SEED_002 });
-    const tar = dockerArchive(dir);
-    const env = { FLEDGE_PURE_GITHUB_API: github.url };
-    // the default output: seed 002's bundle of a qcow2 ext4 disk and its manifest.json
-    const bundle = await runCli(['build', '-q', '--docker-archive', tar], { cwd: dir, env });
-    expect([bundle.code, bundle.stderr]).toEqual([0, '']);
-    expect(execFileSync('tar', ['-tzf', join(dir, 'nginx-alpine.tar.gz')]).toString()).toBe(
-      'manifest.json\nnginx-alpine.qcow2\n',
-    );
-    const inside = JSON.parse(
-      execFileSync('tar', ['-xzOf', join(dir, 'nginx-alpine.tar.gz'), 'manifest.json']).toString(),
-    );
-    expect(inside.rootfs).toMatchObject({ url: 'nginx-alpine.qcow2', format: 'qcow2' });
-    for (const line of ['v0.6.5', 'newer'] as const)
-      expect(volantProblems(inside, line).filter((p) => !/url/.test(p))).toEqual([]); // the bare url is the bundle's rule
-    const docker = await runCli(['build', '-o', 'nginx-alpine.img'], { cwd: dir, env });
-    expect([docker.code, docker.stderr.split('\n').slice(-2).join('\n')]).toEqual([
-      2,
-      // source = "Dockerfile" builds ./Dockerfile, which this project does not have
-      `fledge-pure: ${join(dir, 'Dockerfile')}: no such Dockerfile; give the path of an existing file\n`,
-    ]);
-    const r = await runCli(['build', '-q', '--docker-archive', tar, '-o', 'nginx-alpine.img'], { cwd: dir, env });
-    expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(execFileSync('e2fsck', ['-fn', join(dir, 'nginx-alpine.img')]).toString()).toMatch(/Pass 5/);
-    const m = JSON.parse(readFileSync(join(dir, 'nginx-alpine.manifest.json'), 'utf8'));
-    expect(m).toMatchObject({
-      name: 'nginx-alpine',
-      version: '1.0.0',
-      runtime: 'nginx-alpine',
-      rootfs: { url: join(dir, 'nginx-alpine.img'), format: 'ext4' },
-      resources: { cpu_cores: 1, memory_mb: 256 },
-      workload: { type: 'http', base_url: 'http://127.0.0.1:80', entrypoint: ['/bin/sh'] },
-    });
-    expect(volantProblems(m, 'newer')).toEqual([]);
-    // manifest.toml beside a [plugin.manifest]: two manifests, one line
-    writeFileSync(join(dir, 'manifest.toml'), 'name = "x"\n');
-    const both = await runCli(['build', '-q', '--docker-archive', tar, '-o', 'x.img'], { cwd: dir, env });
-    expect([both.code, both.stderr]).toEqual([
-      2,
-      `fledge-pure: ${join(dir, 'manifest.toml')}: ${join(dir, 'fledge.toml')} defines the manifest already ([plugin.manifest]); remove one of them (or move manifest.toml away)\n`,
-    ]);
-  }, 120_000);
+  it(
+    "builds from seed 002's `--docker-archive image.tar`: a manifest Volant takes, entrypoint from the " +
+      'image; its default output is a bundle of a qcow2 disk; source = "Dockerfile" is one line',
+    async () => {
+      const dir = project({ 'fledge.toml': SEED_002 });
+      const tar = dockerArchive(dir);
+      const env = { FLEDGE_PURE_GITHUB_API: github.url };
+      // the default output: seed 002's bundle of a qcow2 ext4 disk and its manifest.json
+      const bundle = await runCli(['build', '-q', '--docker-archive', tar], { cwd: dir, env });
+      expect([bundle.code, bundle.stderr]).toEqual([0, '']);
+      expect(execFileSync('tar', ['-tzf', join(dir, 'nginx-alpine.tar.gz')]).toString()).toBe(
+        'manifest.json\nnginx-alpine.qcow2\n',
+      );
+      const inside = JSON.parse(
+        execFileSync('tar', ['-xzOf', join(dir, 'nginx-alpine.tar.gz'), 'manifest.json']).toString(),
+      );
+      expect(inside.rootfs).toMatchObject({ url: 'nginx-alpine.qcow2', format: 'qcow2' });
+      for (const line of ['v0.6.5', 'newer'] as const)
+        expect(volantProblems(inside, line).filter((p) => !/url/.test(p))).toEqual([]); // the bare url is the bundle's rule
+      const docker = await runCli(['build', '-o', 'nginx-alpine.img'], { cwd: dir, env });
+      expect([docker.code, docker.stderr.split('\n').slice(-2).join('\n')]).toEqual([
+        2,
+        // source = "Dockerfile" builds ./Dockerfile, which this project does not have
+        `fledge-pure: ${join(dir, 'Dockerfile')}: no such Dockerfile; give the path of an existing file\n`,
+      ]);
+      const r = await runCli(['build', '-q', '--docker-archive', tar, '-o', 'nginx-alpine.img'], { cwd: dir, env });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(execFileSync('e2fsck', ['-fn', join(dir, 'nginx-alpine.img')]).toString()).toMatch(/Pass 5/);
+      const m = JSON.parse(readFileSync(join(dir, 'nginx-alpine.manifest.json'), 'utf8'));
+      expect(m).toMatchObject({
+        name: 'nginx-alpine',
+        version: '1.0.0',
+        runtime: 'nginx-alpine',
+        rootfs: { url: join(dir, 'nginx-alpine.img'), format: 'ext4' },
+        resources: { cpu_cores: 1, memory_mb: 256 },
+        workload: { type: 'http', base_url: 'http://127.0.0.1:80', entrypoint: ['/bin/sh'] },
+      });
+      expect(volantProblems(m, 'newer')).toEqual([]);
+      // manifest.toml beside a [plugin.manifest]: two manifests, one line
+      writeFileSync(join(dir, 'manifest.toml'), 'name = "x"\n');
+      const both = await runCli(['build', '-q', '--docker-archive', tar, '-o', 'x.img'], { cwd: dir, env });
+      expect([both.code, both.stderr]).toEqual([
+        2,
+        `fledge-pure: ${join(dir, 'manifest.toml')}: ${join(dir, 'fledge.toml')} defines the manifest ` +
+          `already ([plugin.manifest]); remove one of them (or move manifest.toml away)\n`,
+      ]);
+    },
+    120_000,
+  );
 });
 
 describe('--docker-archive with an oci_rootfs fledge.toml', () => {
@@ -225,10 +234,14 @@ describe('--docker-archive with an oci_rootfs fledge.toml', () => {
 describe('keys of the other filesystem type', () => {
   it('build and validate print a warning line each, with file:line, and go on', async () => {
     const dir = project({
-      'fledge.toml': `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "${resolve('examples/hello/kestrel')}"\n\n[source]\nimage = "oci:${resolve('examples/hello-image')}:hello"\n\n[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\n`,
+      'fledge.toml':
+        `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n` +
+        `path = "${resolve('examples/hello/kestrel')}"\n\n[source]\n` +
+        `image = "oci:${resolve('examples/hello-image')}:hello"\n\n[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\n`,
     });
     const line =
-      'warning: fledge.toml:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it\n';
+      'warning: fledge.toml:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a ' +
+      'squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it\n';
     const v = await runCli(['validate'], { cwd: dir });
     expect([v.code, v.stdout, v.stderr]).toEqual([0, 'ok\n', line]);
     const b = await runCli(['build'], { cwd: dir });

@@ -12,7 +12,9 @@ describe('fledge-pure build, oci_rootfs squashfs', () => {
   it('writes NAME.squashfs and a manifest naming it, with the kernel arguments', async () => {
     const dir = project({
       'fledge.toml':
-        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\ntype = "squashfs"\ncompression_level = 9\nblock_size = 65536\noverlay_size = "2G"\n',
+        'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\n' +
+        'path = "./kestrel"\n\n[source]\nimage = "oci:./layout:hard"\n\n[filesystem]\n' +
+        'type = "squashfs"\ncompression_level = 9\nblock_size = 65536\noverlay_size = "2G"\n',
       'manifest.toml':
         'name = "app"\nversion = "1.0.0"\nruntime = "app"\n\n[workload]\nentrypoint = "/usr/bin/tool"\nbase_url = "http://127.0.0.1:80"\n',
       kestrel: 'agent-bytes',

@@ -78,28 +78,33 @@ describe('Volant takes the manifest.json as built', () => {
     }
   }, 120_000);
 
-  it(`the url is the artifact's absolute path: volar install from any folder keeps it, the launcher fetches it and the checksum matches (${SOURCES.volar}; ${SOURCES.launcher})`, async () => {
-    const root = examples();
-    const dir = join(root, 'hello-ext4');
-    await build(dir, ['-q']);
-    const manifestPath = join(dir, 'hello-ext4.manifest.json');
-    const m = readJson(manifestPath);
-    expect(m.rootfs!.url).toBe(join(dir, 'hello-ext4.img'));
-    // `volar plugins install hello-ext4.manifest.json` run elsewhere: a relative manifest path
-    const fromElsewhere = relative(tmpdir(), manifestPath);
-    const url = volarInstallUrl(m.rootfs!.url!, fromElsewhere);
-    expect(url).toBe(m.rootfs!.url);
-    const bytes = await launcherFetch(url, m.rootfs!.checksum!);
-    expect(sha(bytes)).toBe(sha(readFileSync(join(dir, 'hello-ext4.img'))));
-    // what the old relative url did: volar leaves it relative to where it ran, volantd refuses it
-    expect(volarInstallUrl('hello-ext4.img', fromElsewhere)).not.toMatch(/^\//);
-    expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: 'hello-ext4.img' } }, 'newer')).toEqual([
-      'rootfs url must be http(s), file://, or absolute path',
-    ]);
-    // file:// passes the validator but the launcher opens it as a path and fails
-    expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: `file://${url}` } }, 'newer')).toEqual([]);
-    await expect(launcherFetch(`file://${url}`, m.rootfs!.checksum!)).rejects.toThrow(/ENOENT/);
-  }, 120_000);
+  it(
+    `the url is the artifact's absolute path: volar install from any folder keeps it, the launcher ` +
+      `fetches it and the checksum matches (${SOURCES.volar}; ${SOURCES.launcher})`,
+    async () => {
+      const root = examples();
+      const dir = join(root, 'hello-ext4');
+      await build(dir, ['-q']);
+      const manifestPath = join(dir, 'hello-ext4.manifest.json');
+      const m = readJson(manifestPath);
+      expect(m.rootfs!.url).toBe(join(dir, 'hello-ext4.img'));
+      // `volar plugins install hello-ext4.manifest.json` run elsewhere: a relative manifest path
+      const fromElsewhere = relative(tmpdir(), manifestPath);
+      const url = volarInstallUrl(m.rootfs!.url!, fromElsewhere);
+      expect(url).toBe(m.rootfs!.url);
+      const bytes = await launcherFetch(url, m.rootfs!.checksum!);
+      expect(sha(bytes)).toBe(sha(readFileSync(join(dir, 'hello-ext4.img'))));
+      // what the old relative url did: volar leaves it relative to where it ran, volantd refuses it
+      expect(volarInstallUrl('hello-ext4.img', fromElsewhere)).not.toMatch(/^\//);
+      expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: 'hello-ext4.img' } }, 'newer')).toEqual([
+        'rootfs url must be http(s), file://, or absolute path',
+      ]);
+      // file:// passes the validator but the launcher opens it as a path and fails
+      expect(volantProblems({ ...m, rootfs: { ...m.rootfs, url: `file://${url}` } }, 'newer')).toEqual([]);
+      await expect(launcherFetch(`file://${url}`, m.rootfs!.checksum!)).rejects.toThrow(/ENOENT/);
+    },
+    120_000,
+  );
 
   it('--url-base: the launcher gets the artifact over loopback HTTP and the checksum matches', async () => {
     const root = examples();
@@ -122,36 +127,44 @@ describe('Volant takes the manifest.json as built', () => {
     const bad = await runCli(['build', '-q', '--url-base', 'file:///srv/'], { cwd: dir });
     expect([bad.code, bad.stderr]).toEqual([
       2,
-      'fledge-pure: --url-base "file:///srv/": must be an http:// or https:// URL (Volant\'s launcher opens anything else as a local path); leave it out to name the artifact by its absolute path\n',
+      'fledge-pure: --url-base "file:///srv/": must be an http:// or https:// URL (Volant\'s launcher ' +
+        'opens anything else as a local path); leave it out to name the artifact by its absolute path\n',
     ]);
   }, 120_000);
 
-  it(`the rootfs type newer Volant boots with follows the url's extension (${SOURCES.orchestrator}; ${SOURCES.fsdetect}); --output names it would misread get a warning`, async () => {
-    const facts: [string, string[]][] = [
-      ['x.img', ['ext4', 'ext4']],
-      ['x.ext4', ['ext4', 'ext4']],
-      ['x.squashfs', ['squashfs', 'squashfs']],
-      ['x.raw', ['ext4', 'squashfs']],
-      ['X.IMG', ['ext4', 'ext4']],
-      ['x.Squashfs', ['ext4', 'squashfs']],
-      ['x.qcow2', ['ext4', 'qcow2']],
-    ];
-    for (const [url, types] of facts) {
-      expect([url, FSTYPE_FROM_URL.map((rule) => fstypeFromUrl(url, rule))]).toEqual([url, types]);
-      expect([url, fsTypesVolantReads(url)]).toEqual([url, types]);
-    }
-    const root = examples();
-    const ext4 = join(root, 'hello-ext4');
-    const warn = await build(ext4, ['-o', 'root.raw']);
-    expect(warn.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
-      "warning: --output root.raw: newer Volant picks the root filesystem type from the url's extension and would boot this ext4 image as squashfs; end the name in .img or .ext4",
-    ]);
-    expect((await build(ext4, ['-o', 'root.ext4'])).stderr).not.toContain('warning:');
-    const sq = await build(join(root, 'hello-squashfs'), ['-o', 'root.img']);
-    expect(sq.stderr).toContain(
-      "warning: --output root.img: newer Volant picks the root filesystem type from the url's extension and would boot this squashfs image as ext4; end the name in .squashfs\n",
-    );
-  }, 120_000);
+  it(
+    `the rootfs type newer Volant boots with follows the url's extension (${SOURCES.orchestrator}; ` +
+      `${SOURCES.fsdetect}); --output names it would misread get a warning`,
+    async () => {
+      const facts: [string, string[]][] = [
+        ['x.img', ['ext4', 'ext4']],
+        ['x.ext4', ['ext4', 'ext4']],
+        ['x.squashfs', ['squashfs', 'squashfs']],
+        ['x.raw', ['ext4', 'squashfs']],
+        ['X.IMG', ['ext4', 'ext4']],
+        ['x.Squashfs', ['ext4', 'squashfs']],
+        ['x.qcow2', ['ext4', 'qcow2']],
+      ];
+      for (const [url, types] of facts) {
+        expect([url, FSTYPE_FROM_URL.map((rule) => fstypeFromUrl(url, rule))]).toEqual([url, types]);
+        expect([url, fsTypesVolantReads(url)]).toEqual([url, types]);
+      }
+      const root = examples();
+      const ext4 = join(root, 'hello-ext4');
+      const warn = await build(ext4, ['-o', 'root.raw']);
+      expect(warn.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+        "warning: --output root.raw: newer Volant picks the root filesystem type from the url's extension " +
+          'and would boot this ext4 image as squashfs; end the name in .img or .ext4',
+      ]);
+      expect((await build(ext4, ['-o', 'root.ext4'])).stderr).not.toContain('warning:');
+      const sq = await build(join(root, 'hello-squashfs'), ['-o', 'root.img']);
+      expect(sq.stderr).toContain(
+        "warning: --output root.img: newer Volant picks the root filesystem type from the url's extension " +
+          'and would boot this squashfs image as ext4; end the name in .squashfs\n',
+      );
+    },
+    120_000,
+  );
 });
 
 describe('what the image says fills manifest.json', () => {
@@ -190,7 +203,9 @@ describe('what the image says fills manifest.json', () => {
     const two = await runCli(['build', '-q'], { cwd: dir });
     expect([two.code, two.stderr]).toEqual([
       2,
-      'fledge-pure: manifest.toml:10: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from\n',
+      'fledge-pure: manifest.toml:10: workload.base_url: required but missing; add base_url = ' +
+        '"http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the ' +
+        'workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from\n',
     ]);
   }, 120_000);
 
@@ -202,7 +217,8 @@ describe('what the image says fills manifest.json', () => {
     cpSync(dir, bare, { recursive: true, filter: (s) => !s.endsWith('manifest.toml') && !/\.(img|json)$/.test(s) });
     const warn = await build(bare);
     expect(warn.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
-      'warning: no manifest.toml, and the image lacks what Volant requires: workload.base_url (no tcp port exposed); no manifest.json written (add a manifest.toml, or pass --manifest)',
+      'warning: no manifest.toml, and the image lacks what Volant requires: workload.base_url (no tcp ' +
+        'port exposed); no manifest.json written (add a manifest.toml, or pass --manifest)',
     ]);
     expect(warn.stdout).toBe(`${join(bare, 'hello.img')}\n`);
 
@@ -234,7 +250,8 @@ describe('what the image says fills manifest.json', () => {
     cpSync(join(root, 'hello'), hello, { recursive: true, filter: (s) => !s.endsWith('manifest.toml') });
     const none = await build(hello);
     expect(none.stderr).toContain(
-      'warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; no manifest.json written (add a manifest.toml, or pass --manifest)\n',
+      'warning: no manifest.toml and no image to take workload.entrypoint and workload.base_url from; no ' +
+        'manifest.json written (add a manifest.toml, or pass --manifest)\n',
     );
   }, 120_000);
 });

@@ -397,30 +397,35 @@ describe('xfs writer: the kernel', () => {
     expect(diffListings(treeListing(tree), withoutAclAttrs(parseListing(r.report)))).toEqual([]);
   }, 300_000);
 
-  it('mounts it read-write: thousands of creates, renames and deletes in a big directory, the disk filled, a clean umount, xfs_repair clean after', async () => {
-    const img = image(hardTree(scratch), { sizeBufferMb: 48 });
-    const script = [
-      'cd big',
-      'i=0; while [ $i -lt 3000 ]; do echo $i > new-$i; i=$((i+1)); done',
-      'for f in entry-00*; do mv $f renamed-$f; done',
-      'rm entry-01* entry-02*',
-      'mkdir more && echo x > more/file && rm ../etc/hostname',
-      'echo COUNT $(ls | wc -l)',
-      'dd if=/dev/zero of=/mnt/fill bs=1M 2>&1 | grep -o "No space left on device"',
-      'sync; df -k /mnt | tail -1',
-      'cd / && umount /mnt && echo UMOUNT-OK',
-    ].join('\n');
-    const r = await bootDisk({ image: img, fstype: 'xfs', mountOptions: 'rw', script, timeoutMs: 420_000 });
-    expect(r.report).toContain('UMOUNT-OK');
-    expect(r.report).toContain('COUNT 6001'); // 5000 + 3000 new - 2000 deleted + more
-    expect(r.report).toMatch(/No space left on device/);
-    expect(r.console).not.toMatch(/XFS \(vda\): (Corruption|Metadata|.*error)/i);
-    expectClean(img);
-    expect(cat(img, '/big/new-2999').toString()).toBe('2999\n');
-    expect(cat(img, '/big/renamed-entry-00999').toString()).toBe('999');
-    const gone = spawnSync('xfs_db', ['-r', '-c', 'path /big/entry-01000', img], { encoding: 'utf8' });
-    expect(gone.stdout + gone.stderr).toMatch(/No such file/);
-  }, 480_000);
+  it(
+    'mounts it read-write: thousands of creates, renames and deletes in a big directory, the disk ' +
+      'filled, a clean umount, xfs_repair clean after',
+    async () => {
+      const img = image(hardTree(scratch), { sizeBufferMb: 48 });
+      const script = [
+        'cd big',
+        'i=0; while [ $i -lt 3000 ]; do echo $i > new-$i; i=$((i+1)); done',
+        'for f in entry-00*; do mv $f renamed-$f; done',
+        'rm entry-01* entry-02*',
+        'mkdir more && echo x > more/file && rm ../etc/hostname',
+        'echo COUNT $(ls | wc -l)',
+        'dd if=/dev/zero of=/mnt/fill bs=1M 2>&1 | grep -o "No space left on device"',
+        'sync; df -k /mnt | tail -1',
+        'cd / && umount /mnt && echo UMOUNT-OK',
+      ].join('\n');
+      const r = await bootDisk({ image: img, fstype: 'xfs', mountOptions: 'rw', script, timeoutMs: 420_000 });
+      expect(r.report).toContain('UMOUNT-OK');
+      expect(r.report).toContain('COUNT 6001'); // 5000 + 3000 new - 2000 deleted + more
+      expect(r.report).toMatch(/No space left on device/);
+      expect(r.console).not.toMatch(/XFS \(vda\): (Corruption|Metadata|.*error)/i);
+      expectClean(img);
+      expect(cat(img, '/big/new-2999').toString()).toBe('2999\n');
+      expect(cat(img, '/big/renamed-entry-00999').toString()).toBe('999');
+      const gone = spawnSync('xfs_db', ['-r', '-c', 'path /big/entry-01000', img], { encoding: 'utf8' });
+      expect(gone.stdout + gone.stderr).toMatch(/No such file/);
+    },
+    480_000,
+  );
 
   it('boots as the root filesystem (root=/dev/vda rootfstype=xfs) into /bin/kestrel', async () => {
     const tree = new Tree({ mtime: T, mode: 0o755 });

@@ -80,7 +80,9 @@ describe('a large zstd initramfs', () => {
   it('builds 320 MiB in bounded memory as one frame that zstd, GNU cpio and bsdtar read', () => {
     const MIB = 1 << 20;
     const dir = project({
-      'fledge.toml': `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "/bin/busybox"\nbusybox_sha256 = "${sha256(readFileSync('/bin/busybox'))}"\n\n[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n"./big" = "/big"\n`,
+      'fledge.toml':
+        `version = "1"\nstrategy = "initramfs"\n\n[source]\nbusybox_url = "/bin/busybox"\n` +
+        `busybox_sha256 = "${sha256(readFileSync('/bin/busybox'))}"\n\n[init]\nnone = true\n\n[mappings]\n"./init" = "/init"\n"./big" = "/big"\n`,
       'init*': '#!/bin/sh\n',
     });
     // 320 MiB: each MiB the sample with its number in front, so no two are the same

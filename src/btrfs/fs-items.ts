@@ -119,7 +119,8 @@ function refItems(i: Inode): Item[] {
       const data = Buffer.concat(byParent.get(p)!);
       if (data.length > MAX_ITEM)
         throw new Error(
-          `btrfs: ${i.path}: ${data.length} bytes of hard-link names in one directory, more than one item holds (${MAX_ITEM}); this writer does not write extended inode refs — drop some of its hard links`,
+          `btrfs: ${i.path}: ${data.length} bytes of hard-link names in one directory, more than one ` +
+            `item holds (${MAX_ITEM}); this writer does not write extended inode refs — drop some of its hard links`,
         );
       return { objectid: BigInt(i.ino), type: KEY.INODE_REF, offset: BigInt(p), data };
     });

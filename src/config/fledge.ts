@@ -319,7 +319,8 @@ function checkFilesystem(c: Checker, data: Table, strategy: Strategy | undefined
   if (compression === 'gzip' && level !== undefined && level > levels.max)
     c.report(
       ['filesystem', 'compression_level'],
-      `gzip levels are 1 to ${levels.max} (got ${level}); e.g. compression_level = ${levels.defaultLevel}, or compression = "zstd" for levels up to ${LEVEL_MAX}`,
+      `gzip levels are 1 to ${levels.max} (got ${level}); e.g. compression_level = ` +
+        `${levels.defaultLevel}, or compression = "zstd" for levels up to ${LEVEL_MAX}`,
     );
   if (compression === 'lz4' && level !== undefined)
     c.report(

@@ -35,7 +35,8 @@ export function checkPluginForm(c: Checker, data: Table, file: string): FledgeCo
     if (data[key] !== undefined)
       c.report(
         [key],
-        "mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form",
+        "mixes the two fledge.toml forms: seed 002's [plugin] form cannot stand beside " +
+          'version/strategy/[agent]/[source]/[filesystem]/[init]/[mappings]; write the file in one form',
       );
   const p = c.table(data, 'plugin', [], '[plugin] with name = "myapp" and version = "1.0.0"');
   if (!p) return undefined;

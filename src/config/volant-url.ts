@@ -61,5 +61,8 @@ const SAFE_SUFFIX: Record<string, string> = {
 export function misreadWarning(url: string, fsType: string): string | undefined {
   const wrong = [...new Set(fsTypesVolantReads(url).filter((t) => t !== fsType))];
   if (!wrong.length) return undefined;
-  return `newer Volant picks the root filesystem type from the url's extension and would boot this ${fsType} image as ${wrong.join(' or ')}; end the name in ${SAFE_SUFFIX[fsType] ?? `.${fsType}`}`;
+  return (
+    `newer Volant picks the root filesystem type from the url's extension and would boot this ` +
+    `${fsType} image as ${wrong.join(' or ')}; end the name in ${SAFE_SUFFIX[fsType] ?? `.${fsType}`}`
+  );
 }

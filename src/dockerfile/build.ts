@@ -111,7 +111,8 @@ export class Builder {
     const names = stages.flatMap((st) => (st.name ? [st.name] : []));
     if (!s)
       throw new UsageError(
-        `--target ${this.o.target}: no stage has that name in ${this.file}${names.length ? ` (stages: ${names.join(', ')})` : ' (no stage is named: add AS name to a FROM)'}`,
+        `--target ${this.o.target}: no stage has that name in ` +
+          `${this.file}${names.length ? ` (stages: ${names.join(', ')})` : ' (no stage is named: add AS name to a FROM)'}`,
       );
     return s;
   }

@@ -82,7 +82,8 @@ export async function builtImage(
   if (!dockerfile) {
     if (o.context || o.target || o.buildArgs?.length)
       throw new UsageError(
-        '--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure build ./Dockerfile) or [source] dockerfile in fledge.toml',
+        '--context, --target and --build-arg are for Dockerfile builds: give the Dockerfile (fledge-pure ' +
+          'build ./Dockerfile) or [source] dockerfile in fledge.toml',
       );
     return undefined;
   }

@@ -222,7 +222,8 @@ export async function baseTree(
 function checkNoneInit(tree: Tree, config: FledgeConfig): void {
   if (config.init.mode !== 'none' || tree.get('init')) return;
   throw new BuildError(
-    `init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`,
+    `init: [init] none = true but nothing is at /init, so the kernel has nothing to run; map your ` +
+      `program there ([mappings] "./my-init" = "/init" in ${config.file}) or remove [init] for the default init`,
   );
 }
 

@@ -36,7 +36,8 @@ export function checkLimits(tree: Tree, l: FormatLimits): void {
   for (const { path, node } of tree.walk()) {
     const fail = (what: string, have: number | string, max: number | string) =>
       new LimitError(
-        `${l.format}: /${quoteName(path)}: ${what} ${have}, ${l.format} holds at most ${max}; change the image (rename, shorten or drop the entry) or choose another format`,
+        `${l.format}: /${quoteName(path)}: ${what} ${have}, ${l.format} holds at most ${max}; change the ` +
+          `image (rename, shorten or drop the entry) or choose another format`,
       );
     const name = path.length - path.lastIndexOf(0x2f) - 1;
     if (name > l.name) throw fail('name of', `${name} bytes`, `${l.name} bytes`);

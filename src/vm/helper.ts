@@ -37,7 +37,8 @@ const NETWORK_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
   [ -f /root/etc/resolv.conf ] && mount --bind /resolv.conf /root/etc/resolv.conf
 fi`;
 
-const INIT = (modules: string[]) => `#!/bin/busybox sh
+const INIT = (modules: string[]) =>
+  `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t devtmpfs dev /dev
@@ -49,7 +50,8 @@ ${modules.map((m) => `insmod /lib/modules/${basename(m)} || fail "cannot load th
 mount -t ext4 -o ro,noload /dev/vda /lower || fail "cannot mount the stage's root"
 mount -t ext4 /dev/vdb /scratch || fail "cannot mount the scratch disk"
 nonce=$(cat /scratch/nonce)
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work,redirect_dir=off,index=off,metacopy=off /root || fail "cannot mount the overlay"
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work,` +
+  `redirect_dir=off,index=off,metacopy=off /root || fail "cannot mount the overlay"
 mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev in the step's root"
 [ -d /root/proc ] && mount -t proc proc /root/proc
 [ -d /root/sys ] && mount -t sysfs sys /root/sys
@@ -63,7 +65,8 @@ umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
 umount /root/dev
 if [ $code = 0 ]; then
   umount /root || fail "cannot unmount the overlay"
-  /fp/lib/${LOADER} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' --numeric-owner -C /scratch -cf /dev/vdc upper || fail "cannot write the step's layer"
+  /fp/lib/${LOADER} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' ` +
+  `--numeric-owner -C /scratch -cf /dev/vdc upper || fail "cannot write the step's layer"
 fi
 sync
 echo "@@FP-$nonce EXIT $code"

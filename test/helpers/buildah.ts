@@ -34,7 +34,8 @@ export function buildahBuild(dir: string, b: BuildahBuild): { rootfs: string; co
     .join(' ');
   const script = [
     `mount --bind ${work}/varlib /var/lib`,
-    `buildah ${g} bud -q --isolation chroot --tls-verify=false --identity-label=false --signature-policy ${policy} -f '${b.dockerfile}' ${args} -t ${id} '${b.context}' >/dev/null`,
+    `buildah ${g} bud -q --isolation chroot --tls-verify=false --identity-label=false --signature-policy ` +
+      `${policy} -f '${b.dockerfile}' ${args} -t ${id} '${b.context}' >/dev/null`,
     `buildah ${g} push -q --signature-policy ${policy} ${id} oci:${work}/image:${id}`,
   ].join(' && ');
   execFileSync('unshare', ['-m', 'sh', '-ec', script], {

@@ -11,7 +11,8 @@ export const SOURCES = {
   imagespec: 'internal/imagespec/spec.go @ 279c12bab56badb229a9bc0020a73e4418dbf0c0 (after the plugins→images rename)',
   volar: 'internal/cli/standard/plugins.go @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 (newPluginsInstallCmd)',
   launcher:
-    'internal/server/orchestrator/cloudhypervisor/launcher.go streamFile @ f289af92543c3e74faa0ce10bb19308a0fe77ed9 and 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',
+    'internal/server/orchestrator/cloudhypervisor/launcher.go streamFile @ ' +
+    'f289af92543c3e74faa0ce10bb19308a0fe77ed9 and 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',
   orchestrator:
     'internal/server/orchestrator/orchestrator.go detectRootFSType @ 52d6f5e32f2c2bcd3f971e5cdd12c9e649dccf5d',
   fsdetect: 'pkg/fsdetect/fsdetect.go DetectFormat @ 97513f2ec78f7a1fb9e7093d0c8f268eb2b89312',

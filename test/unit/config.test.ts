@@ -112,8 +112,10 @@ preallocate = true
     const sq = write(`${base}[filesystem]\ntype = "squashfs"\nsize_buffer_mb = 64\npreallocate = true\n`);
     const c = loadFledgeConfig(sq);
     expect(c.warnings!.map((w) => formatProblem(w).replace(sq, 'F'))).toEqual([
-      'F:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
-      'F:14: filesystem.preallocate: is only read for ext4/xfs/btrfs images; a squashfs image is sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+      'F:13: filesystem.size_buffer_mb: is only read for ext4/xfs/btrfs images; a squashfs image is ' +
+        'sized to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
+      'F:14: filesystem.preallocate: is only read for ext4/xfs/btrfs images; a squashfs image is sized ' +
+        'to its content and the VM writes into a tmpfs overlay of overlay_size; remove it',
     ]);
     const ext4 = write(`${base}[filesystem]\ntype = "ext4"\ncompression_level = 9\noverlay_size = "2G"\n`);
     expect(loadFledgeConfig(ext4).warnings!.map((w) => formatProblem(w).replace(ext4, 'F'))).toEqual([
@@ -334,7 +336,8 @@ describe('rejected fledge.toml', () => {
     expect(
       problems('version = "1"\nstrategy = "initramfs"\n[init]\nnone = true\nmappings = { "./bin" = "/init" }\n'),
     ).toEqual([
-      'F:5: init.mappings: belongs at the top level, but TOML puts every key written after the [init] header into that section; move this line above the first [section] header or write it as a [mappings] table',
+      'F:5: init.mappings: belongs at the top level, but TOML puts every key written after the [init] ' +
+        'header into that section; move this line above the first [section] header or write it as a [mappings] table',
     ]);
   });
 
@@ -430,13 +433,15 @@ preallocate = "yes"
     expect(problems('version = "1"\nstrategy = "oci_rootfs"\n[source]\n')).toEqual([
       'F: agent: required but missing; add an [agent] section for strategy = "oci_rootfs", e.g. [agent] source_strategy = "release" version = "latest"',
       'F: filesystem: required but missing; add a [filesystem] section for strategy = "oci_rootfs", e.g. [filesystem] type = "squashfs"',
-      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = "./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
+      'F:3: source: required but missing; add source.image = "nginx:alpine" or source.dockerfile = ' +
+        '"./Dockerfile" under [source] (oci_rootfs needs an image), or pass --docker-archive image.tar',
     ]);
   });
 
   it('image and dockerfile are exclusive; context/target/build_args need dockerfile; busybox is initramfs-only', () => {
     expect(problems(OCI.replace('image = "nginx:alpine"', 'image = "nginx"\ndockerfile = "./Dockerfile"'))).toEqual([
-      'F:10: source.dockerfile: cannot be combined with source.image; keep one: image = "<reference>" to pull an image, or dockerfile = "./Dockerfile" to build one',
+      'F:10: source.dockerfile: cannot be combined with source.image; keep one: image = "<reference>" to ' +
+        'pull an image, or dockerfile = "./Dockerfile" to build one',
     ]);
     expect(
       problems(
@@ -492,10 +497,12 @@ preallocate = "yes"
       'F:5: init.none: cannot be combined with init.path; keep path = "..." (that file becomes /init) or none = true (you map /init yourself), not both',
     ]);
     expect(problems('version = "1"\nstrategy = "initramfs"\n[init]\npath = "./i"\n' + agent)).toEqual([
-      'F:5: agent: is not allowed when [init] path is set (custom init): the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel',
+      'F:5: agent: is not allowed when [init] path is set (custom init): the kestrel agent is not ' +
+        'installed then; remove the [agent] section, or remove [init] to use the default init with kestrel',
     ]);
     expect(problems('version = "1"\nstrategy = "initramfs"\n' + agent + '[init]\nnone = true\n')).toEqual([
-      'F:3: agent: is not allowed when [init] none = true: the kestrel agent is not installed then; remove the [agent] section, or remove [init] to use the default init with kestrel',
+      'F:3: agent: is not allowed when [init] none = true: the kestrel agent is not installed then; ' +
+        'remove the [agent] section, or remove [init] to use the default init with kestrel',
     ]);
     expect(problems(OCI + '[init]\nnone = true\n')).toEqual([
       'F:15: init: is only used with strategy = "initramfs"; remove the [init] section (an oci_rootfs image keeps its own init)',

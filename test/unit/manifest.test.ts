@@ -238,7 +238,9 @@ team = "web"
     expect(found).toEqual([]);
     expect(template!.workload.base_url).toBeUndefined();
     expect(formatProblem(template!.missingBaseUrl!).replace(file, 'M')).toBe(
-      'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under [workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
+      'M:4: workload.base_url: required but missing; add base_url = "http://127.0.0.1:8080" under ' +
+        '[workload] (Volant needs the address its agent reaches the workload at), a [[network.expose]] ' +
+        'tcp port, or an image that EXPOSEs exactly one tcp port to derive it from',
     );
     expect(() =>
       renderManifest(template!, { kind: 'initramfs', url: '/a.cpio.gz', checksum: SUM, format: 'cpio.gz' }),
@@ -390,8 +392,10 @@ protocol = "sctp"
 
   it('workload: only type "http"; entrypoint needed and not shell syntax; base_url needed', () => {
     expect(problems(HEAD + '[workload]\ntype = "exec"\nentrypoint = "run.sh && x"\n')).toEqual([
-      'M:5: workload.type: "exec" is not supported: Volant\'s manifest reader accepts only type = "http" (the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key',
-      'M:6: workload.entrypoint: uses shell syntax (&) but no shell runs the entrypoint; wrap it as ["/bin/sh", "-c", "..."]; or write it as an array, e.g. entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]',
+      'M:5: workload.type: "exec" is not supported: Volant\'s manifest reader accepts only type = "http" ' +
+        '(the agent starts the entrypoint and talks HTTP to base_url); set type = "http" or remove the key',
+      'M:6: workload.entrypoint: uses shell syntax (&) but no shell runs the entrypoint; wrap it as ' +
+        '["/bin/sh", "-c", "..."]; or write it as an array, e.g. entrypoint = ["/usr/sbin/nginx", "-g", "daemon off;"]',
     ]);
     expect(problems(HEAD + '[workload]\nargs = ["x"]\n[network]\nmode = "vsock"\n')).toEqual([
       'M:4: workload.entrypoint: required but missing; add entrypoint = "/usr/bin/myapp" under [workload] (Volant requires a command to start)',

@@ -18,7 +18,9 @@ import { readTar } from '../../src/oci/tar.js';
 import { readContent } from '../../src/tree/content.js';
 
 const GNU_TAR_PAX =
-  'H4sIAAAAAAACA+3WSw6CMBQF0I5ZRVeAff3qgLlDt0DSJhLxE8XE5VtCjNgYnQhGuWdCQgc09F0u+WxVXpah9OF4mvlhiMhqzUQnvQppHCNtpHZO6Pa+IiUk4xc2gvOpKY9xK2ya4pvmh7JZF/5LMjL8XPlCdbOQxf1sm2obCnK3+chJKm2smy8yBp81xhF3+e/lXpIw9p7/uJrkX1rnGBe/lP/04/Yj1qGu94jVZOX9/q+r3WaAZ7ztf6se809EltD/4/S/5u2x4x9gmgaK/JP8v+p/kfS/MibmX44xexPvfwAAAAAAAAAAAAAAAPgvVzPhGKUAKAAA';
+  'H4sIAAAAAAACA+3WSw6CMBQF0I5ZRVeAff3qgLlDt0DSJhLxE8XE5VtCjNgYnQhGuWdCQgc09F0u+WxVXpah9OF4mvlhiMhqzUQnvQ' +
+  'ppHCNtpHZO6Pa+IiUk4xc2gvOpKY9xK2ya4pvmh7JZF/5LMjL8XPlCdbOQxf1sm2obCnK3+chJKm2smy8yBp81xhF3+e/lXpIw9p' +
+  '7/uJrkX1rnGBe/lP/04/Yj1qGu94jVZOX9/q+r3WaAZ7ztf6se809EltD/4/S/5u2x4x9gmgaK/JP8v+p/kfS/MibmX44xexPvfwAAAAAAAAAAAAAAAPgvVzPhGKUAKAAA';
 
 describe('tar reader on a GNU tar pax archive (known answers)', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'fp-tar-known-')), 'pax.tar');

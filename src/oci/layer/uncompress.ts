@@ -71,7 +71,8 @@ function capStage(budget: LayerBudget, dir: string, where: string): Transform {
       if (total > budget.maxBytes) {
         return done(
           new ImageError(
-            `${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a compression bomb, or a larger image than allowed — raise the limit if the image is right`,
+            `${where}: decompresses to more than ${formatBytes(budget.maxBytes)} (${budget.limit}); a ` +
+              `compression bomb, or a larger image than allowed — raise the limit if the image is right`,
           ),
         );
       }
@@ -156,7 +157,8 @@ function checkDigests(blobHex: string, layerHex: string, o: { digest?: string; d
   }
   if (`sha256:${layerHex}` !== o.diffId) {
     throw new ImageError(
-      `${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids says ${o.diffId}; the image is corrupt — pull it again or rebuild it`,
+      `${o.where}: uncompressed layer has sha256:${layerHex}, but the image config's rootfs.diff_ids ` +
+        `says ${o.diffId}; the image is corrupt — pull it again or rebuild it`,
     );
   }
 }

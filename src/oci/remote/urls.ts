@@ -49,7 +49,8 @@ export async function blobFromUrls(desc: Descriptor, where: string, why: string,
     }
   }
   throw new NetworkError(
-    `${where}: blob ${desc.digest} ${why}, and none of its urls served it (${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`,
+    `${where}: blob ${desc.digest} ${why}, and none of its urls served it ` +
+      `(${failures.join('; ') || 'it lists none'}); make one of its urls reachable, or ${o.fix ?? 'push the blob to the registry'}`,
   );
 }
 
