@@ -2,24 +2,12 @@
 // clusters) may finish in any order, but callers consume the promises in the order they
 // submitted them, so the image is the same bytes for any number of workers.
 // workers = 0 compresses on the calling thread.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorker } from '../worker-url.js';
 import { type Stored, storedCluster } from './deflate.js';
 import type { Done, Job } from './worker.js';
 
 export type Results = Stored[];
-
-/** worker.js beside this module, or the compiled one in dist when running from sources (the tests). */
-function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const dist = new URL('../../dist/qcow2/worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(dist))) return dist;
-  throw new Error(
-    `qcow2: no compiled compression worker at ${fileURLToPath(here)} or ${fileURLToPath(dist)}; run npm run build`,
-  );
-}
 
 interface Waiting {
   resolve(r: Results): void;
@@ -37,7 +25,7 @@ export class ClusterPool {
 
   static async start(workers: number): Promise<ClusterPool> {
     const pool = new ClusterPool();
-    const url = workers > 0 ? workerUrl() : undefined;
+    const url = workers > 0 ? compiledWorker(import.meta.url, 'qcow2/worker.js') : undefined;
     await Promise.all(Array.from({ length: url ? workers : 0 }, (_, i) => pool.spawn(url!, i)));
     return pool;
   }
