@@ -41,6 +41,9 @@ export const PACKAGE: Record<string, string> = {
   time: 'time',
   patch: 'patch',
   setcap: 'libcap2-bin',
+  debootstrap: 'debootstrap',
+  'dpkg-deb': 'dpkg',
+  'dpkg-scanpackages': 'dpkg-dev',
 };
 
 // what the helpers start (test/helpers/*.ts)
@@ -65,6 +68,19 @@ export const TOOLS: Record<string, string[]> = {
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'dockerfile-output-image.test.ts': ['bsdtar', 'skopeo', 'umoci', ...HARD_IMAGE, ...SNAPSHOT],
+  'dockerfile-python.test.ts': [
+    'bsdtar',
+    'buildah',
+    'debootstrap',
+    'dpkg-deb',
+    'dpkg-scanpackages',
+    'e2fsck',
+    'umoci',
+    ...DISK_BOOT,
+    ...HARD_IMAGE,
+    ...REGISTRY,
+    ...SNAPSHOT,
+  ],
   'dockerfile-run.test.ts': ['buildah', 'setcap', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'errors.test.ts': [...HARD_IMAGE],
   'dockerfile-seeds.test.ts': ['buildah', 'e2fsck', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
