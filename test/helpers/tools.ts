@@ -81,7 +81,7 @@ export const TOOLS: Record<string, string[]> = {
   'initramfs.test.ts': ['bsdtar', 'cpio', 'busybox'],
   'layer-file.test.ts': ['zstd'],
   'limits.test.ts': ['bsdtar', 'cpio', 'debugfs', 'e2fsck', 'rdsquashfs', 'unsquashfs'],
-  'lz4.test.ts': ['lz4'],
+  'lz4.test.ts': ['lz4', 'clang', 'wasm-ld', 'patch'],
   'oci-rootfs.test.ts': [...HARD_IMAGE],
   'package.test.ts': [...QEMU],
   'proxy.test.ts': [...REGISTRY],
