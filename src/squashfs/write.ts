@@ -42,7 +42,7 @@ import {
 import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
-import { CompressPool } from './pool.js';
+import { startCompressPool } from './pool.js';
 import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
@@ -155,11 +155,11 @@ async function writeFileData(
       files.push(node);
     }
   }
-  const pool = await CompressPool.start(codec, workers);
+  const pool = await startCompressPool(codec, workers);
   try {
     return await writeData(files, out, start, blockSize, pool, Math.max(4, workers * 4));
   } finally {
-    await pool.close();
+    pool.close();
   }
 }
 

@@ -66,6 +66,7 @@ export const TOOLS: Record<string, string[]> = {
   'deflate.test.ts': ['cpio'],
   'disk-format.test.ts': ['e2fsck', 'qemu-img', ...QEMU],
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
+  'dockerfile-node-versions.test.ts': ['e2fsck', 'unsquashfs', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'dockerfile-output-image.test.ts': ['bsdtar', 'skopeo', 'umoci', ...HARD_IMAGE, ...SNAPSHOT],
   'dockerfile-python.test.ts': [
@@ -96,7 +97,7 @@ export const TOOLS: Record<string, string[]> = {
   'initramfs.test.ts': ['bsdtar', 'cpio', 'busybox'],
   'layer-file.test.ts': ['zstd'],
   'limits.test.ts': ['bsdtar', 'cpio', 'debugfs', 'e2fsck', 'rdsquashfs', 'unsquashfs'],
-  'lz4.test.ts': ['lz4'],
+  'lz4.test.ts': ['lz4', 'clang', 'wasm-ld', 'patch'],
   'oci-rootfs.test.ts': [...HARD_IMAGE],
   'package.test.ts': [...QEMU],
   'proxy.test.ts': [...REGISTRY],
