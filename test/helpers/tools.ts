@@ -60,6 +60,7 @@ export const TOOLS: Record<string, string[]> = {
   'btrfs.test.ts': ['btrfs', ...DISK_BOOT],
   'cli.test.ts': ['busybox', ...HARD_IMAGE],
   'cpio-trailer.test.ts': ['bsdtar', ...QEMU],
+  'compressed-cache.test.ts': ['qemu-img', 'unsquashfs'],
   'cpio.test.ts': ['bsdtar', 'cpio', ...SNAPSHOT],
   'daemon.test.ts': ['skopeo', ...HARD_IMAGE],
   'deep-tree.test.ts': ['bsdtar', 'btrfs', 'debugfs', 'e2fsck', 'unsquashfs', 'xfs_repair'],
