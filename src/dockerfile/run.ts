@@ -26,9 +26,9 @@ import { bootableKernel, findKernel } from '../vm/kernel.js';
 import { runVm, type VmDisk } from '../vm/qemu.js';
 import { sourceTree } from './copy-instruction.js';
 import { expandWord } from './lex.js';
+import { holdCacheMounts } from './cache-mounts.js';
 import {
   bindSource,
-  cacheDisk,
   mountFrom,
   mountKey,
   mountLines,
@@ -172,7 +172,7 @@ async function boot(
   return r;
 }
 
-/** The step's --mount flags: options checked, bind sources resolved, cache disks made. */
+/** The step's --mount flags: options checked, bind sources resolved (cache disks are held and made by runInVm). */
 async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruction): Promise<StepMount[]> {
   const mounts: StepMount[] = [];
   for (const f of inst.flags.filter((x) => x.name === 'mount')) {
@@ -182,9 +182,9 @@ async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruc
       const src = await sourceTree(b, s, o.get('from'), inst);
       Object.assign(m, bindSource(src.tree, o.get('source') ?? '/', src.where));
     }
-    if (m.kind === 'cache')
-      m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) =>
-        writeDisk(tree, path, SCRATCH_MB, b.o.epoch),
+    if (m.kind === 'cache' && mounts.some((x) => x.kind === 'cache' && x.id === m.id))
+      throw new Error(
+        `--mount id=${m.id}: this RUN mounts that cache twice; one cache disk mounts once, give each its own id`,
       );
     mounts.push(m);
   }
@@ -260,8 +260,17 @@ async function runInVm(
   { argv, network, prefix, cache, mounts }: RunPlan,
 ): Promise<{ tar: string; ms: StepTimes }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
-  const began = Date.now();
+  let release = () => {};
   try {
+    release = await holdCacheMounts(mounts, {
+      dir: join(cache, 'mounts'),
+      tmp: dir,
+      epoch: b.o.epoch,
+      write: (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch),
+      log: b.o.log,
+      prefix,
+    });
+    const began = Date.now();
     const nonce = randomBytes(8).toString('hex');
     const arch = guestArch(state.image.architecture);
     const kernel = findKernel(process.env, arch);
@@ -301,6 +310,7 @@ async function runInVm(
     const { boot: booted, start = booted, end = start } = r.at;
     return { tar, ms: { disks: booted - began, start: start - booted, step: end - start, readBack: Date.now() - end } };
   } finally {
+    release();
     rmSync(dir, { recursive: true, force: true });
   }
 }
