@@ -19,7 +19,9 @@ import { readTar } from '../oci/tar.js';
 import { cachePaths } from '../cache.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
-import { LOADER, writeHelperInitramfs } from '../vm/helper.js';
+import { type GuestArch, guestArch, isNative } from '../vm/arch.js';
+import { foreignTools } from '../vm/foreign.js';
+import { hostTools, writeHelperInitramfs } from '../vm/helper.js';
 import { bootableKernel, findKernel } from '../vm/kernel.js';
 import { checkHypervisor } from '../vm/hypervisor.js';
 import { kvmUsable, runVm, type VmDisk } from '../vm/qemu.js';
@@ -83,7 +85,12 @@ export function runArgv(inst: Instruction, shell: string[]): string[] {
   return [...shell, docs ? `${inst.rest}\n${docs}` : inst.rest];
 }
 
-function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts: StepMount[]): string {
+function stepScript(
+  state: StageState,
+  argv: string[],
+  { setpriv, loader }: { setpriv: boolean; loader: string },
+  mounts: StepMount[],
+): string {
   const c = state.image.config;
   const env = [...stageEnv(state)].map(([k, v]) => q(`${k}=${v}`));
   const owner = c.User ? resolveOwner(state.tree, c.User) : { uid: 0, gid: 0 };
@@ -93,7 +100,7 @@ function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts:
       throw new Error(
         `USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`,
       );
-    drop = `/dev/.fp/lib/${LOADER} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
+    drop = `/dev/.fp/lib/${loader} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
   }
   const devs = diskDevices(mounts);
   return [
@@ -144,7 +151,7 @@ interface StepResult {
 }
 
 async function boot(
-  vm: { kernel: string; initrd: string; network: boolean },
+  vm: { kernel: string; initrd: string; network: boolean; arch: GuestArch },
   disks: VmDisk[],
   nonce: string,
   log: (l: string) => void,
@@ -267,15 +274,17 @@ async function runInVm(
     });
     const began = Date.now();
     const nonce = randomBytes(8).toString('hex');
-    const kernel = findKernel();
-    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, b.o.cacheDir);
-    const script = stepScript(state, argv, helper.setpriv, mounts);
+    const arch = guestArch(state.image.architecture);
+    const kernel = findKernel(process.env, arch);
+    const tools = isNative(arch) ? await hostTools(b.o.cacheDir) : foreignTools(arch);
+    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, tools);
+    const script = stepScript(state, argv, helper, mounts);
     const [lower, scratch, out] = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
     writeDisk(state.tree, lower, 0, b.o.epoch);
     writeDisk(scratchTree(script, nonce, b.o.epoch), scratch, SCRATCH_MB, b.o.epoch);
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
-    b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
+    b.o.log(`${prefix}: booting the build VM (${isNative(arch) ? '' : `${arch.qemu}, `}${kernel.path})`);
     const disks: VmDisk[] = [
       { file: lower, readonly: true },
       { file: scratch },
@@ -283,7 +292,12 @@ async function runInVm(
       ...mountDisks(mounts, dir, b.o.epoch),
     ];
     const r = await boot(
-      { kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network },
+      {
+        kernel: arch.pvh ? bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)) : kernel.path,
+        initrd: helper.initrd,
+        network,
+        arch,
+      },
       disks,
       nonce,
       b.o.log,
