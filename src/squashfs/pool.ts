@@ -20,7 +20,7 @@ export function compressBlock(compress: BlockCompressor, block: Uint8Array): Com
   return out ? { bytes: out, raw: false } : { bytes: block, raw: true };
 }
 
-/** The code that makes a block's bytes: the codecs' modules, zstd's and liblz4's WebAssembly, pako. */
+/** The code that makes a block's bytes: the codecs' modules, zstd's and lz4's WebAssembly, pako. */
 function codecVersion(): string {
   const lib = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
   const zstd = lib('@foxglove/wasm-zstd');
