@@ -18,6 +18,7 @@ import {
   Worker,
   workerData,
 } from 'node:worker_threads';
+import type { CompressedCache } from './compressed-cache.js';
 import { compiledWorker } from './worker-url.js';
 
 /** Atomics.waitAsync (V8 8.7, Node 16+; typed in TypeScript's ES2024 lib, newer than this project's target). */
@@ -45,6 +46,18 @@ export interface PoolSpec<J, R> {
   /** bytes of jobs done on the calling thread before the workers start (default 0), measured by jobBytes */
   inlineFirst?: number;
   jobBytes?(job: J): number;
+  /** results cached by content: a job whose key is in the cache is not done again */
+  cache?: PoolCache<J, R>;
+}
+
+/** How a pool's results are kept in a CompressedCache. */
+export interface PoolCache<J, R> {
+  store: CompressedCache;
+  /** the key of everything the result depends on (CompressedCache.key) */
+  key(job: J): string;
+  encode(result: R): Uint8Array;
+  /** the result a stored payload gives for `job`; undefined when it does not fit (then done again) */
+  decode(payload: Uint8Array, job: J): R | undefined;
 }
 
 interface Answer<R> {
@@ -70,6 +83,8 @@ export class OrderedPool<J, R> {
   private failed?: Error;
   private inlineLeft: number;
   private closed = false;
+  /** the cache keys of the jobs on the workers, stored with their results */
+  private keys = new Map<number, string>();
 
   constructor(private spec: PoolSpec<J, R>) {
     this.inlineLeft = spec.workers > 0 ? (spec.inlineFirst ?? 0) : Infinity;
@@ -83,13 +98,21 @@ export class OrderedPool<J, R> {
   /** Queues a job (the pool takes over its buffers: do not reuse them). */
   submit(job: J): void {
     if (this.failed) throw this.failed;
+    const cache = this.spec.cache;
+    const key = cache?.key(job);
+    const payload = key === undefined ? undefined : cache!.store.get(key);
+    const hit = payload && cache!.decode(payload, job);
+    if (hit) return this.resolved(hit);
     if (this.inlineLeft > 0) {
       this.inlineLeft -= this.spec.jobBytes?.(job) ?? 0;
-      return this.resolved(this.spec.inline(job));
+      const result = this.spec.inline(job);
+      if (key !== undefined) cache!.store.put(key, cache!.encode(result));
+      return this.resolved(result);
     }
     if (!this.workers.length) this.startWorkers();
     const id = this.nextId++;
     this.order.push(id);
+    if (key !== undefined) this.keys.set(id, key);
     const own = owned(job);
     this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own));
   }
@@ -141,6 +164,11 @@ export class OrderedPool<J, R> {
     const d = this.done.get(id)!;
     this.done.delete(id);
     if (d.error !== undefined) throw new Error(`${this.spec.name}: ${d.error}`);
+    const key = this.keys.get(id);
+    if (key !== undefined) {
+      this.keys.delete(id);
+      this.spec.cache!.store.put(key, this.spec.cache!.encode(d.result!));
+    }
     return d.result!;
   }
 

@@ -8,11 +8,13 @@ import { Worker } from 'node:worker_threads';
 import { ArtifactFile } from '../artifact.js';
 import type { FilesystemConfig } from '../config/types.js';
 import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
+import type { CompressedCache } from '../compressed-cache.js';
 import { writeQcow2 } from '../qcow2/write.js';
 import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
+import { encodeTree } from '../tree/wire.js';
 
 export interface WrittenRootfs {
   path: string;
@@ -50,6 +52,7 @@ async function writeFilesystem(
   out: ArtifactFile,
   fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
   epoch: Time,
+  cache: CompressedCache | undefined,
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
@@ -58,10 +61,12 @@ async function writeFilesystem(
         level: fs.compression_level,
         blockSize: fs.block_size,
         epoch,
+        cache,
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  out.setSize(await writeOnWorker({ type: fs.type, root: tree.root, fd: out.descriptor, path: out.path, disk }));
+  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk };
+  out.setSize(await writeOnWorker(job));
   return 0;
 }
 
@@ -74,7 +79,10 @@ const ERRORS: Record<string, new (message: string) => Error> = { BuildError, Ima
  * Resolves to the image's size.
  */
 function writeOnWorker(job: FsJob): Promise<number> {
-  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), { workerData: job });
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), {
+    workerData: job,
+    transferList: [job.tree],
+  });
   return new Promise((resolve, reject) => {
     let result: FsResult | undefined;
     worker.once('message', (r: FsResult) => (result = r));
@@ -87,16 +95,27 @@ function writeOnWorker(job: FsJob): Promise<number> {
   });
 }
 
-export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
+/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters). */
+export async function writeRootfs(
+  tree: Tree,
+  path: string,
+  fs: FilesystemConfig,
+  epoch: Time,
+  cache?: CompressedCache,
+): Promise<WrittenRootfs> {
   checkRootfsType(fs);
   const qcow2 = fs.disk_format === 'qcow2';
   const file = new ArtifactFile(path, { positional: true });
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache);
     if (raw?.tmp)
-      await writeQcow2(raw.tmp, file, { compress: fs.qcow2_compression !== false, workers: availableParallelism() });
+      await writeQcow2(raw.tmp, file, {
+        compress: fs.qcow2_compression !== false,
+        workers: availableParallelism(),
+        cache,
+      });
     const size = file.size;
     return {
       path,

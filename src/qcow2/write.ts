@@ -8,6 +8,7 @@
 // refcounts (one number per host cluster) are held in memory.
 import { statSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
+import type { CompressedCache } from '../compressed-cache.js';
 import { ContentReader, fileContent } from '../tree/content.js';
 import type { Stored } from './deflate.js';
 import {
@@ -30,6 +31,8 @@ export interface Qcow2Options {
   compress?: boolean;
   /** compression worker threads; 0 compresses on the calling thread */
   workers?: number;
+  /** keeps compressed clusters by content (src/compressed-cache.ts), per batch of BATCH clusters */
+  cache?: CompressedCache;
 }
 
 const BATCH = 16; // clusters read and compressed per job (1 MiB)
@@ -117,7 +120,7 @@ export async function writeQcow2(raw: string, out: ImageSink, o: Qcow2Options = 
   const size = statSync(raw).size;
   const reader = new ContentReader(fileContent(raw, size));
   const workers = o.workers ?? 0;
-  const pool = o.compress === false ? undefined : startClusterPool(workers);
+  const pool = o.compress === false ? undefined : startClusterPool(workers, o.cache);
   try {
     const space = new HostSpace();
     space.clusters(1); // the header
