@@ -64,11 +64,13 @@ describe('RUN cache mounts shared by concurrent builds', () => {
     );
 
     // one of a and b waited, and saw the other's file; the cache holds both
-    expect(waited.slice(0, 2).sort()).toEqual([false, true]);
+    // the builds' progress lines, to see why should an assertion below fail
+    const logs = runs.map((r, i) => `--- build ${i}:\n${r.stderr}`).join('\n');
+    expect(waited.slice(0, 2).sort(), logs).toEqual([false, true]);
     // (a new cache disk, made by our ext4 writer, has lost+found, as mke2fs makes it)
-    expect(seen[waited[0] ? 0 : 1]).toBe('a\nb\nlost+found\n');
-    expect(seen[waited[0] ? 1 : 0]).toBe(waited[0] ? 'b\nlost+found\n' : 'a\nlost+found\n');
-    expect(names(shared)).toEqual(['a', 'b']);
+    expect(seen[waited[0] ? 0 : 1], logs).toBe('a\nb\nlost+found\n');
+    expect(seen[waited[0] ? 1 : 0], logs).toBe(waited[0] ? 'b\nlost+found\n' : 'a\nlost+found\n');
+    expect(names(shared), logs).toEqual(['a', 'b']);
     const fsck = spawnSync('e2fsck', ['-fn', shared], { encoding: 'utf8' });
     expect(fsck.status, fsck.stdout).toBe(0);
     expect(existsSync(`${shared}.lock`)).toBe(false);
@@ -79,7 +81,7 @@ describe('RUN cache mounts shared by concurrent builds', () => {
         `cache mount id=two is in use by another build \\(pid ${process.pid}\\): sharing=private mounts a new empty cache`,
       ),
     );
-    expect(seen[2]).toBe('lost+found\np\n');
+    expect(seen[2], logs).toBe('lost+found\np\n');
     expect(names(kept)).toEqual(['old']);
     expect(debugfs(kept, 'cat /old')).toBe('old\n');
   }, 900_000);
