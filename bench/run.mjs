@@ -11,6 +11,8 @@
 //   "cold" the cold ext4 build from a local registry, "squashfs zstd-15 warm" and "cpio.gz warm"
 //   a rebuild with the compressed-output cache after one file changed)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
+//   npm run bench -- --curve      the cost curve instead: 10 k, 100 k, 1 M entries + 20 GiB sparse,
+//                                 time and peak RSS per entry (bench/curve-run.mjs)
 //   npm run bench -- --dockerfile a COPY-only Dockerfile build against buildah bud, and a RUN
 //                                 step's time split (bench/dockerfile-run.mjs)
 // Every case also measures the limit (read the cached layer tars once, write a file as
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
+    curve: { type: 'boolean', default: false },
     dockerfile: { type: 'boolean', default: false },
     only: { type: 'string' },
     cache: { type: 'string' },
@@ -904,10 +907,10 @@ async function main() {
     });
     return;
   }
-  if (args.scale) {
+  if (args.scale || args.curve) {
     checkTools(false);
-    const { runScale } = await import('./scale-run.mjs');
-    await runScale({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w) });
+    const run = args.curve ? (await import('./curve-run.mjs')).runCurve : (await import('./scale-run.mjs')).runScale;
+    await run({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w) });
     return;
   }
   const imageCached = existsSync(join(CACHE, IMAGE_VERSION, 'info.json'));

@@ -5,27 +5,12 @@
 // lock left by a dead process is taken over; sharing=private on a disk in use mounts a
 // new empty disk and leaves the kept one as it was. debugfs reads the disks.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheDiskPath } from '../src/dockerfile/cache-mounts.js';
+import { writeBusyboxBase } from './helpers/busybox-image.js';
 import { project, runCli } from './helpers/cli.js';
-import { writeHardLayout } from './helpers/hard-image.js';
-
-/** A busybox image with the applets the steps use, as an OCI layout in `dir`/base. */
-function withBase(dir: string): void {
-  const root = project({ 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n' });
-  mkdirSync(join(root, 'bin'));
-  copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-  chmodSync(join(root, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'echo', 'ls', 'sleep']) symlinkSync('busybox', join(root, 'bin', a));
-  for (const d of ['tmp', 'dev', 'proc', 'sys']) mkdirSync(join(root, d));
-  const tar = execFileSync('tar', ['--sort=name', '--numeric-owner', '--mtime=@1700000000', '-cf', '-', '.'], {
-    cwd: root,
-    maxBuffer: 1 << 26,
-  });
-  writeHardLayout(join(dir, 'base'), [tar], 'gzip', 'base', { config: { Env: ['PATH=/bin'] } });
-}
 
 const TOML =
   'version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n' +
@@ -40,7 +25,7 @@ function step(name: string, flags: string): string {
       `FROM oci:./base:base\n` +
       `RUN --mount=type=cache,target=/c,${flags} echo ${name} > /c/${name} && sleep 3 && ls /c > /seen\n`,
   });
-  withBase(dir);
+  writeBusyboxBase(dir);
   return dir;
 }
 

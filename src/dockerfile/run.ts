@@ -23,7 +23,8 @@ import { type GuestArch, guestArch, isNative } from '../vm/arch.js';
 import { foreignTools } from '../vm/foreign.js';
 import { hostTools, writeHelperInitramfs } from '../vm/helper.js';
 import { bootableKernel, findKernel } from '../vm/kernel.js';
-import { runVm, type VmDisk } from '../vm/qemu.js';
+import { checkHypervisor } from '../vm/hypervisor.js';
+import { kvmUsable, runVm, type VmDisk } from '../vm/qemu.js';
 import { sourceTree } from './copy-instruction.js';
 import { expandWord } from './lex.js';
 import { holdCacheMounts } from './cache-mounts.js';
@@ -259,6 +260,7 @@ async function runInVm(
   inst: Instruction,
   { argv, network, prefix, cache, mounts }: RunPlan,
 ): Promise<{ tar: string; ms: StepTimes }> {
+  checkHypervisor(process.env, kvmUsable, b.o.log);
   const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
   let release = () => {};
   try {

@@ -78,6 +78,7 @@ export const TOOLS: Record<string, string[]> = {
   'disk-format.test.ts': ['e2fsck', 'qemu-img', ...QEMU],
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
   'dockerfile-cache-lock.test.ts': ['debugfs', 'e2fsck', 'mke2fs', ...QEMU, ...HARD_IMAGE],
+  'dockerfile-hypervisor.test.ts': ['debugfs', ...QEMU, ...HARD_IMAGE],
   'dockerfile-node-versions.test.ts': ['e2fsck', 'unsquashfs', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'dockerfile-output-image.test.ts': ['bsdtar', 'skopeo', 'umoci', ...HARD_IMAGE, ...SNAPSHOT],
