@@ -11,6 +11,8 @@
 //   "cold" the cold ext4 build from a local registry, "squashfs zstd-15 warm" and "cpio.gz warm"
 //   a rebuild with the compressed-output cache after one file changed)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
+//   npm run bench -- --curve      the cost curve instead: 10 k, 100 k, 1 M entries + 20 GiB sparse,
+//                                 time and peak RSS per entry (bench/curve-run.mjs)
 //   npm run bench -- --dockerfile a COPY-only Dockerfile build against buildah bud, and a RUN
 //                                 step's time split (bench/dockerfile-run.mjs)
 // Every case also measures the limit (read the cached layer tars once, write a file as
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
+    curve: { type: 'boolean', default: false },
     dockerfile: { type: 'boolean', default: false },
     only: { type: 'string' },
     cache: { type: 'string' },
@@ -364,10 +367,14 @@ function peerBtrfs(layout, tag, bundle, img) {
  * A warm rebuild: the compressed-output cache as a build of the bench image leaves it (a
  * copy restored before every run, untimed), then a build of the image with one file
  * changed in its top layer (bench/changed-image.mjs). Its peer: the same build without
- * the cache, in the same rounds; its check: the same bytes as that cold build.
+ * the cache, in the same rounds; its check: the same bytes as that cold build. It runs
+ * on a cache folder of its own in the bench's work folder (the bench cache's layer tars
+ * hard-linked into it), so that benches run side by side do not share its compressed/.
  */
 function warmCase(name, configs, key, ext, check) {
-  const compressed = join(CACHE, 'xdg/fledge-pure/compressed');
+  const xdg = join(work, `xdg-${key}`);
+  const env = { ...process.env, XDG_CACHE_HOME: xdg };
+  const compressed = join(xdg, 'fledge-pure/compressed');
   const snapshot = join(work, `compressed-${key}`);
   const out = (n) => join(work, `${n}-${key}.${ext}`);
   const cold = {};
@@ -378,12 +385,14 @@ function warmCase(name, configs, key, ext, check) {
   };
   return {
     name,
+    warm: true,
     target: 0.1,
     prepare: () => {
-      rmSync(compressed, { recursive: true, force: true });
-      fledgePure(configs[key], out('original'), FP_ENV, true)();
+      mkdirSync(join(xdg, 'fledge-pure'), { recursive: true });
+      timed(['cp', '-al', join(CACHE, 'xdg/fledge-pure/layers'), join(xdg, 'fledge-pure/layers')]);
+      fledgePure(configs[key], out('original'), env, true)();
       timed(['cp', '-a', compressed, snapshot]);
-      fledgePure(configs[`${key}-changed`], out('cold'))();
+      fledgePure(configs[`${key}-changed`], out('cold'), env)();
       cold.sha256 = sha256(out('cold'));
       rmSync(out('original'));
       rmSync(out('cold'));
@@ -391,6 +400,7 @@ function warmCase(name, configs, key, ext, check) {
     fp: {
       config: configs[`${key}-changed`],
       out: out('warm'),
+      env,
       compressedCache: true,
       pre: restore,
       check: (f) => {
@@ -403,7 +413,7 @@ function warmCase(name, configs, key, ext, check) {
       {
         tool: 'fledge-pure, cold (no compressed cache)',
         out: out('peer'),
-        steps: [fledgePure(configs[`${key}-changed`], out('peer'))],
+        steps: [fledgePure(configs[`${key}-changed`], out('peer'), env)],
       },
     ],
   };
@@ -776,7 +786,14 @@ function summarize(result) {
 }
 
 function runCase(c) {
-  const result = { case: c.name, cold: Boolean(c.cold), target: c.target, limitTarget: c.limitTarget, tools: [] };
+  const result = {
+    case: c.name,
+    cold: Boolean(c.cold),
+    warm: Boolean(c.warm),
+    target: c.target,
+    limitTarget: c.limitTarget,
+    tools: [],
+  };
   if (c.prepare) {
     log(`${c.name}: preparing its input`);
     c.prepare();
@@ -838,6 +855,12 @@ function notes(results) {
   for (const r of results) {
     const fp = r.tools[0];
     if (!fp.available) out.push(`${r.case}: fledge-pure not available: ${fp.reason}`);
+    else if (r.warm)
+      out.push(
+        `${r.case}: every fledge-pure run starts from the compressed cache a build of the unchanged ` +
+          `image left (restored untimed); the peer is the same build with --compressed-cache-size 0; ` +
+          `artifact check: ${fp.check}`,
+      );
     else if (r.cold)
       out.push(
         `${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the ` +
@@ -884,10 +907,10 @@ async function main() {
     });
     return;
   }
-  if (args.scale) {
+  if (args.scale || args.curve) {
     checkTools(false);
-    const { runScale } = await import('./scale-run.mjs');
-    await runScale({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w) });
+    const run = args.curve ? (await import('./curve-run.mjs')).runCurve : (await import('./scale-run.mjs')).runScale;
+    await run({ json: args.json, log, machine: machine(), describeMachine, timed, setWork: (w) => (work = w) });
     return;
   }
   const imageCached = existsSync(join(CACHE, IMAGE_VERSION, 'info.json'));

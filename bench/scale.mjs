@@ -1,33 +1,34 @@
 #!/usr/bin/env node
-// The scale case's writer process (run by bench/scale-run.mjs under /usr/bin/time, so its
-// peak RSS is the tree plus the writer): builds a Tree of 200 000 files in 200 folders —
-// contents are regions of one data file, never held in memory — and a 5 GiB sparse file
-// with three islands, then writes it with the compiled writer (dist/) through
-// writeRootfs, the path `fledge-pure build` takes.
-//   node bench/scale.mjs ext4|squashfs OUT DATAFILE
+// The scale and curve cases' writer process (run by bench/scale-run.mjs and
+// bench/curve-run.mjs under /usr/bin/time, so its peak RSS is the tree plus the writer):
+// builds a Tree of FILES files (default 200 000), 1000 to a folder — contents are
+// regions of one data file, never held in memory, 0 to MAXSIZE − 1 bytes (default 2048)
+// — and a SPARSE_GIB sparse file (default 5) with three islands, then writes it with the
+// compiled writer (dist/) through writeRootfs, the path `fledge-pure build` takes.
+//   node bench/scale.mjs ext4|squashfs OUT DATAFILE [FILES [SPARSE_GIB [MAXSIZE]]]
 import { statSync } from 'node:fs';
 import { fileContent, makeNode, Tree } from '../dist/index.js';
 import { writeRootfs } from '../dist/pipeline/write-rootfs.js';
 
-const DIRS = 200;
-const PER_DIR = 1000;
-const SPARSE_BYTES = 5 * 2 ** 30;
-
-const [type, out, data] = process.argv.slice(2);
+const [type, out, data, files = '200000', sparseGib = '5', maxSize = '2048'] = process.argv.slice(2);
 if (!['ext4', 'squashfs'].includes(type) || !out || !data) {
-  process.stderr.write('usage: node bench/scale.mjs ext4|squashfs OUT DATAFILE\n');
+  process.stderr.write('usage: node bench/scale.mjs ext4|squashfs OUT DATAFILE [FILES [SPARSE_GIB [MAXSIZE]]]\n');
   process.exit(2);
 }
+const PER_DIR = 1000;
+const DIRS = Math.ceil(Number(files) / PER_DIR);
+const SPARSE_BYTES = Number(sparseGib) * 2 ** 30;
+const MAX_SIZE = Number(maxSize);
 const epoch = { sec: 1700000000, nsec: 0 };
 const dataSize = statSync(data).size;
 const tree = new Tree({ mode: 0o755, mtime: epoch });
 for (let d = 0; d < DIRS; d++) {
   const dir = `d${String(d).padStart(3, '0')}`;
   tree.mkdirp(dir, { mode: 0o755, mtime: epoch });
-  for (let f = 0; f < PER_DIR; f++) {
+  for (let f = 0; f < Math.min(PER_DIR, Number(files) - d * PER_DIR); f++) {
     const i = d * PER_DIR + f;
-    const size = (i * 37) % 2048; // 0–2047 bytes, about 200 MiB in all
-    const from = (i * 7919 * 13) % (dataSize - 2048);
+    const size = (i * 37) % MAX_SIZE; // 0–2047 bytes by default, about 200 MiB for 200 000 files
+    const from = (i * 7919 * 13) % (dataSize - MAX_SIZE);
     tree.set(
       `${dir}/f${String(f).padStart(4, '0')}`,
       makeNode(

@@ -6,7 +6,7 @@
 import { extentsOf, type Extent, extentTreeBlocks } from './extents.js';
 import { BLOCK, BLOCKS_PER_GROUP } from './format.js';
 import { Allocator, Geometry, journalBlocks, type Run } from './geometry.js';
-import type { Body, PlannedInode } from './plan.js';
+import { type Body, fileRuns, type PlannedInode } from './plan.js';
 import { mke2fsInodes } from './sizing.js';
 import type { XattrEntry } from './xattr.js';
 
@@ -33,7 +33,7 @@ export interface Layout {
   inodeBitmaps: number;
   inodeTables: number[];
   /** one per planned inode, in plan order */
-  placements: Placement[];
+  placements: Placements;
   xattrBlocks: XattrBlock[];
   /** one past the last block in use */
   end: number;
@@ -43,7 +43,7 @@ export interface Layout {
 function logicalRuns(body: Body, fsBlocks: number): Run[] {
   switch (body.kind) {
     case 'file':
-      return body.runs;
+      return fileRuns(body.content);
     case 'dir':
       return [{ start: 0, length: body.blocks.length }];
     case 'slow-symlink':
@@ -55,7 +55,66 @@ function logicalRuns(body: Body, fsBlocks: number): Run[] {
   }
 }
 
-/** Places one inode's blocks; `shared` gathers the xattr blocks by content. */
+/** A growing array of numbers, in a Float64Array (block numbers pass 2^31). */
+class Numbers {
+  private a = new Float64Array(1024);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const bigger = new Float64Array(this.a.length * 2);
+      bigger.set(this.a);
+      this.a = bigger;
+    }
+    this.a[this.length++] = v;
+  }
+
+  at(k: number): number {
+    return this.a[k];
+  }
+}
+
+/**
+ * Where every planned inode's blocks are, in flat number arrays rather than an object
+ * and two lists per inode (a plan has one inode per entry of the tree): inode k's extents
+ * are triples (logical, physical, length) from extentAt[k] to extentAt[k + 1]; its tree
+ * blocks are treeCount[k] blocks from treeStart[k].
+ */
+export class Placements {
+  private readonly extentAt = new Numbers();
+  private readonly extents = new Numbers();
+  private readonly treeStart = new Numbers();
+  private readonly treeCount = new Numbers();
+  private readonly xattr = new Numbers();
+
+  constructor() {
+    this.extentAt.push(0);
+  }
+
+  add(p: Placement): void {
+    for (const e of p.extents) {
+      this.extents.push(e.logical);
+      this.extents.push(e.physical);
+      this.extents.push(e.length);
+    }
+    this.extentAt.push(this.extents.length);
+    this.treeStart.push(p.treeBlocks[0] ?? 0);
+    this.treeCount.push(p.treeBlocks.length);
+    this.xattr.push(p.xattrBlock);
+  }
+
+  /** Inode k's placement, built when asked. */
+  at(k: number): Placement {
+    const extents: Extent[] = [];
+    for (let x = this.extentAt.at(k); x < this.extentAt.at(k + 1); x += 3)
+      extents.push({ logical: this.extents.at(x), physical: this.extents.at(x + 1), length: this.extents.at(x + 2) });
+    const start = this.treeStart.at(k);
+    const treeBlocks = Array.from({ length: this.treeCount.at(k) }, (_, b) => start + b);
+    return { extents, treeBlocks, xattrBlock: this.xattr.at(k) };
+  }
+}
+
+/** Places one inode's blocks (tree blocks in one run); `shared` gathers the xattr blocks by content. */
 function place(alloc: Allocator, i: PlannedInode, fsBlocks: number, shared: Map<string, XattrBlock>): Placement {
   const extents = logicalRuns(i.body, fsBlocks).flatMap((r) => extentsOf(r.start, alloc.runs(r.length)));
   const treeCount = extentTreeBlocks(extents.length);
@@ -76,7 +135,8 @@ function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): L
   const inodeBitmaps = alloc.contiguous(geo.groups);
   const inodeTables = Array.from({ length: geo.groups }, () => alloc.contiguous(geo.itableBlocks));
   const shared = new Map<string, XattrBlock>();
-  const placements = inodes.map((i) => place(alloc, i, blocks, shared));
+  const placements = new Placements();
+  for (const i of inodes) placements.add(place(alloc, i, blocks, shared));
   return {
     geo,
     blockBitmaps,

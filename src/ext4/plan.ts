@@ -25,8 +25,8 @@ const LOST_FOUND = Buffer.from('lost+found');
 
 /** What an inode's blocks hold. */
 export type Body =
-  /** a regular file: its content and the logical block runs that hold data (the rest are holes) */
-  | { kind: 'file'; content: Content; runs: Run[] }
+  /** a regular file: its content (fileRuns: the logical block runs that hold data) */
+  | { kind: 'file'; content: Content }
   | { kind: 'dir'; blocks: DirBlock[]; indexed: boolean }
   /** a symlink whose target does not fit i_block: the target in one block */
   | { kind: 'slow-symlink'; size: number; block: Buffer }
@@ -49,11 +49,17 @@ export interface PlannedInode {
   blockXattrs?: { key: string; entries: XattrEntry[] };
 }
 
+/** The logical block runs of a file that hold data (the rest are holes): computed when
+ *  asked, not kept, as a plan holds every file of the tree. */
+export function fileRuns(content: Content): Run[] {
+  return dataBlockRuns(content, BLOCK);
+}
+
 /** Blocks of data and directories the body holds (the journal's are not content). */
 export function contentBlocks(body: Body): number {
   switch (body.kind) {
     case 'file':
-      return body.runs.reduce((n, r) => n + r.length, 0);
+      return fileRuns(body.content).reduce((n, r) => n + r.length, 0);
     case 'dir':
       return body.blocks.length;
     case 'slow-symlink':
@@ -115,13 +121,13 @@ function parentDirs(root: DirNode): Map<Node, Node> {
 
 /** The body of anything but a directory. */
 function leafBody(node: Node): Body {
-  const iblock = Buffer.alloc(IBLOCK_SIZE);
   switch (node.type) {
     case 'file':
-      return { kind: 'file', content: node.content, runs: dataBlockRuns(node.content, BLOCK) };
+      return { kind: 'file', content: node.content };
     case 'symlink': {
       const target = node.target;
       if (target.length <= FAST_SYMLINK_MAX) {
+        const iblock = Buffer.alloc(IBLOCK_SIZE);
         iblock.set(target);
         return { kind: 'inline', size: target.length, iblock };
       }
@@ -133,12 +139,17 @@ function leafBody(node: Node): Body {
     case 'block':
       return { kind: 'inline', size: 0, iblock: DEVICE_IBLOCK.encode({ new_dev: newEncodeDev(node.rdev) }) };
     default:
-      return { kind: 'inline', size: 0, iblock };
+      return { kind: 'inline', size: 0, iblock: Buffer.alloc(IBLOCK_SIZE) };
   }
 }
 
+/** The inodeXattrs of every inode without xattrs: one shared empty list, not one per inode. */
+const NO_XATTRS: XattrEntry[] = [];
+
 function planned(node: Node, ino: number, links: number, body: Body): PlannedInode {
-  const { inode, block } = splitXattrs(xattrEntries(node.xattrs), INODE_XATTR_ROOM);
+  const { inode, block } = node.xattrs.size
+    ? splitXattrs(xattrEntries(node.xattrs), INODE_XATTR_ROOM)
+    : { inode: NO_XATTRS, block: NO_XATTRS };
   const i: PlannedInode = {
     ino,
     mode: S_IF[node.type] | node.mode,
@@ -162,11 +173,20 @@ function journalInode(epoch: Time): PlannedInode {
     time: epoch,
     links: 1,
     body: { kind: 'journal' },
-    inodeXattrs: [],
+    inodeXattrs: NO_XATTRS,
   };
 }
 
 function emptyLostFound(epoch: Time): PlannedInode {
   const body: Body = { kind: 'dir', blocks: emptyDirBlocks(LOST_FOUND_INO, ROOT_INO, 4), indexed: false };
-  return { ino: LOST_FOUND_INO, mode: S_IFDIR | 0o700, uid: 0, gid: 0, time: epoch, links: 2, body, inodeXattrs: [] };
+  return {
+    ino: LOST_FOUND_INO,
+    mode: S_IFDIR | 0o700,
+    uid: 0,
+    gid: 0,
+    time: epoch,
+    links: 2,
+    body,
+    inodeXattrs: NO_XATTRS,
+  };
 }

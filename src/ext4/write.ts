@@ -21,7 +21,7 @@ import { sealDirBlock } from './dir.js';
 import { type Extent, extentTree, sealExtentBlock } from './extents.js';
 import { BLOCK, BLOCKS_PER_GROUP, EXTENTS_FL, INDEX_FL, INODE_SIZE, INODE_XATTR_ROOM, SUPER_OFFSET } from './format.js';
 import { encodeInode, inodeSeed, sealInode } from './inode.js';
-import { type Layout, type Placement, planLayout } from './layout.js';
+import { type Layout, type Placement, type Placements, planLayout } from './layout.js';
 import { EXT4_LIMITS } from './limits.js';
 import { type Body, contentBlocks, type PlannedInode, planInodes } from './plan.js';
 import { bufferBytes } from './sizing.js';
@@ -55,29 +55,36 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const fsSeed = crc32c(0xffffffff, uuid);
   // 4. metadata
   const used: BlockBitmap = new Uint8Array(Math.ceil((geo.groups * BLOCKS_PER_GROUP) / 8));
-  const written = inodes.map((i, k) => writeInode(w, i, placements[k], fsSeed, used));
-  writeXattrBlocks(w, layout, fsSeed, used);
+  const tables = new InodeTables(w, layout, o.preallocate);
   const j = inodes.findIndex((i) => i.body.kind === 'journal');
-  const journalSize = sizeOf(inodes[j].body, placements[j]);
-  w.write(placements[j].extents[0].physical, journalSuper(journalSize / BLOCK, uuid));
+  let journalIblock: Buffer = Buffer.alloc(0);
+  inodes.forEach((i, k) => {
+    const { inode, iblock } = writeInode(w, i, placements.at(k), fsSeed, used);
+    tables.put(i.ino, inode);
+    if (k === j) journalIblock = iblock;
+  });
+  tables.finish();
+  writeXattrBlocks(w, layout, fsSeed, used);
+  const journal = placements.at(j);
+  const journalSize = sizeOf(inodes[j].body, journal);
+  w.write(journal.extents[0].physical, journalSuper(journalSize / BLOCK, uuid));
   markMetadata(used, layout);
-  const table = new Map(written.map((r, k) => [inodes[k].ino, r.inode]));
+  const lastIno = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
   const dirs = inodes.filter((i) => i.body.kind === 'dir').map((i) => i.ino);
-  const groups = writeGroups(w, layout, { table, dirs, used, fsSeed, preallocate: o.preallocate });
-  const journalIblock = written[j].iblock;
+  const groups = writeGroups(w, layout, { lastIno, dirs, used, fsSeed });
   writeSupers(w, layout, groups.descs, (g) =>
     encodeSuper({ geo, ...groups, uuid, hashSeed, time: o.epoch.sec, journalIblock, journalSize }, g),
   );
-  if (o.preallocate) writeZeros(w, used, geo.blocks, placements[j].extents);
+  if (o.preallocate) writeZeros(w, used, geo.blocks, journal.extents);
   w.flush();
   out.setSize(geo.blocks * BLOCK);
 }
 
 /** Streams every file's data into its blocks; returns the UUID (from the shape and the data's hash). */
-function writeData(w: BlockWriter, inodes: PlannedInode[], placements: Placement[], shape: Buffer): Buffer {
+function writeData(w: BlockWriter, inodes: PlannedInode[], placements: Placements, shape: Buffer): Buffer {
   const contentHash = createHash('sha256');
   inodes.forEach((i, k) => {
-    if (i.body.kind === 'file') writeFileData(w, i.body.content, placements[k].extents, contentHash);
+    if (i.body.kind === 'file') writeFileData(w, i.body.content, placements.at(k).extents, contentHash);
   });
   const uuid = createHash('sha256').update(shape).update(contentHash.digest()).digest().subarray(0, 16);
   uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
@@ -193,16 +200,15 @@ function markMetadata(used: BlockBitmap, { geo, blockBitmaps, inodeBitmaps, inod
 }
 
 interface GroupInput {
-  /** inode number → its record */
-  table: Map<number, Buffer>;
+  /** the highest inode number in use */
+  lastIno: number;
   /** the directories' inode numbers */
   dirs: number[];
   used: BlockBitmap;
   fsSeed: number;
-  preallocate: boolean;
 }
 
-/** Writes every group's inode table and bitmaps; returns the descriptors and the free counts. */
+/** Writes every group's bitmaps; returns the descriptors and the free counts. */
 function writeGroups(
   w: BlockWriter,
   layout: Layout,
@@ -210,8 +216,7 @@ function writeGroups(
 ): { descs: Buffer[]; freeBlocks: number; freeInodes: number } {
   const { geo } = layout;
   const ipg = geo.inodesPerGroup;
-  let lastIno = 0;
-  for (const ino of input.table.keys()) lastIno = Math.max(lastIno, ino);
+  const { lastIno } = input;
   const dirsIn = new Array<number>(geo.groups).fill(0);
   for (const ino of input.dirs) dirsIn[Math.floor((ino - 1) / ipg)]++;
   const descs: Buffer[] = [];
@@ -219,7 +224,6 @@ function writeGroups(
   let freeInodes = 0;
   for (let g = 0; g < geo.groups; g++) {
     const usedInodes = Math.max(0, Math.min(ipg, lastIno - g * ipg));
-    writeInodeTable(w, layout, g, usedInodes, input);
     const ibitmap = Buffer.alloc(BLOCK);
     setBits(ibitmap, 0, usedInodes);
     setBits(ibitmap, ipg, BLOCK * 8 - ipg);
@@ -246,22 +250,52 @@ function writeGroups(
 }
 
 /**
- * Group g's inode table up to its last inode in use; the zeros after it stay a hole
- * unless preallocated (a 64 GiB image has 1 GiB of empty inode tables).
+ * The inode tables, filled a group at a time: inodes come in plan order, whose groups
+ * never go back (8, 2, 11 are in group 0, then 12, 13, ... in number order), so only one
+ * group's table is held, and each is written when the next group starts. A table is
+ * written up to its last inode in use; the zeros after it stay a hole unless
+ * preallocated (a 64 GiB image has 1 GiB of empty inode tables).
  */
-function writeInodeTable(
-  w: BlockWriter,
-  { geo, inodeTables }: Layout,
-  g: number,
-  usedInodes: number,
-  input: GroupInput,
-): void {
-  const tableBlocks = input.preallocate ? geo.itableBlocks : Math.ceil((usedInodes * INODE_SIZE) / BLOCK);
-  if (!tableBlocks) return;
-  const table = Buffer.alloc(tableBlocks * BLOCK);
-  const first = g * geo.inodesPerGroup + 1;
-  for (let k = 0; k < usedInodes; k++) input.table.get(first + k)?.copy(table, k * INODE_SIZE);
-  w.write(inodeTables[g], table);
+class InodeTables {
+  private group = -1;
+  private table = Buffer.alloc(0);
+  /** records in the held table up to its highest inode in use */
+  private count = 0;
+
+  constructor(
+    private readonly w: BlockWriter,
+    private readonly layout: Layout,
+    private readonly preallocate: boolean,
+  ) {}
+
+  put(ino: number, record: Buffer): void {
+    const ipg = this.layout.geo.inodesPerGroup;
+    const g = Math.floor((ino - 1) / ipg);
+    if (g < this.group) throw new Error(`ext4: inode ${ino} planned after group ${this.group}'s`);
+    if (g > this.group) this.next(g);
+    const k = ino - 1 - g * ipg;
+    record.copy(this.table, k * INODE_SIZE);
+    this.count = Math.max(this.count, k + 1);
+  }
+
+  /** Writes the held table; with preallocate, also the (empty) tables of every group after it. */
+  finish(): void {
+    this.next(this.layout.geo.groups);
+  }
+
+  /** Writes the held table (and, preallocating, the empty ones up to g); holds group g's. */
+  private next(g: number): void {
+    const { geo, inodeTables } = this.layout;
+    const zeros = this.preallocate ? Buffer.alloc(geo.itableBlocks * BLOCK) : undefined;
+    if (this.group >= 0) {
+      const blocks = zeros ? geo.itableBlocks : Math.ceil((this.count * INODE_SIZE) / BLOCK);
+      this.w.write(inodeTables[this.group], this.table.subarray(0, blocks * BLOCK));
+    }
+    if (zeros) for (let e = this.group + 1; e < g; e++) this.w.write(inodeTables[e], zeros);
+    this.group = g;
+    this.count = 0;
+    if (g < geo.groups) this.table = Buffer.alloc(geo.itableBlocks * BLOCK);
+  }
 }
 
 /** The superblock and descriptor table, in group 0 and every backup group. */

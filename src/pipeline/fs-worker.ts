@@ -2,8 +2,9 @@
 // hold its event loop for the whole write, and a SIGINT/SIGTERM would wait for the end.
 // So they run here, on a worker thread, while the main thread waits on a promise and its
 // signal handlers (src/cleanup.ts) can remove the temp file and exit at once.
-// The tree arrives as a structured clone: nodes are plain objects with Maps and byte
-// arrays, and one message keeps shared objects shared, so a hard link stays one node.
+// The tree arrives as bytes (src/tree/wire.ts), a transferred ArrayBuffer, not as a
+// structured clone, which would copy every node with its own Map and strings (about 600
+// bytes an entry, on top of the main thread's tree); a hard link stays one node.
 // The image goes to the artifact's open file descriptor (one per process, shared with
 // the worker), at positions, as the writers write it.
 import { ftruncateSync, writeSync } from 'node:fs';
@@ -11,12 +12,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { outputError, type ImageSink } from '../artifact.js';
 import { writeBtrfs } from '../btrfs/write.js';
 import { writeExt4 } from '../ext4/write.js';
-import { Tree, type DirNode, type Time } from '../tree/tree.js';
+import type { Time } from '../tree/tree.js';
+import { decodeTree } from '../tree/wire.js';
 import { writeXfs } from '../xfs/write.js';
 
 export interface FsJob {
   type: 'ext4' | 'xfs' | 'btrfs';
-  root: DirNode;
+  /** the tree, encodeTree's bytes */
+  tree: ArrayBuffer;
   fd: number;
   /** the artifact's name, for error messages */
   path: string;
@@ -49,7 +52,7 @@ function fdSink(fd: number, path: string): ImageSink & { size: number } {
 }
 
 function run(job: FsJob): FsResult {
-  const tree = Object.assign(Object.create(Tree.prototype) as Tree, { root: job.root });
+  const tree = decodeTree(job.tree);
   const sink = fdSink(job.fd, job.path);
   try {
     const write = { ext4: writeExt4, xfs: writeXfs, btrfs: writeBtrfs }[job.type];

@@ -14,6 +14,7 @@ import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
+import { encodeTree } from '../tree/wire.js';
 
 export interface WrittenRootfs {
   path: string;
@@ -64,7 +65,8 @@ async function writeFilesystem(
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  out.setSize(await writeOnWorker({ type: fs.type, root: tree.root, fd: out.descriptor, path: out.path, disk }));
+  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk };
+  out.setSize(await writeOnWorker(job));
   return 0;
 }
 
@@ -77,7 +79,10 @@ const ERRORS: Record<string, new (message: string) => Error> = { BuildError, Ima
  * Resolves to the image's size.
  */
 function writeOnWorker(job: FsJob): Promise<number> {
-  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), { workerData: job });
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), {
+    workerData: job,
+    transferList: [job.tree],
+  });
   return new Promise((resolve, reject) => {
     let result: FsResult | undefined;
     worker.once('message', (r: FsResult) => (result = r));

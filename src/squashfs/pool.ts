@@ -52,6 +52,31 @@ function blockCache(store: CompressedCache, codec: Codec, blockSize: number): Po
   };
 }
 
+/**
+ * `compress` for metadata blocks (inode, directory, fragment, export, id and xattr
+ * tables), looked up in and added to the cache as the data blocks are (a metadata block
+ * is compressed by the same function as a data block, so it shares their keys).
+ */
+export function cachingCompressor(
+  compress: BlockCompressor,
+  codec: Codec,
+  blockSize: number,
+  store: CompressedCache | undefined,
+): BlockCompressor {
+  if (!store) return compress;
+  const c = blockCache(store, codec, blockSize);
+  return (block) => {
+    const key = c.key(block);
+    const payload = store.get(key);
+    let done = payload && c.decode(payload, block);
+    if (!done) {
+      done = compressBlock(compress, block);
+      store.put(key, c.encode(done));
+    }
+    return done.raw ? null : done.bytes;
+  };
+}
+
 export interface CompressPoolOptions {
   workers: number;
   /** keeps the compressed blocks by content */

@@ -43,7 +43,7 @@ import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
 import type { CompressedCache } from '../compressed-cache.js';
-import { type CompressPoolOptions, startCompressPool } from './pool.js';
+import { cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
 import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
@@ -57,7 +57,10 @@ export interface SquashfsOptions {
   blockSize?: number;
   /** compression threads (default os.availableParallelism()); 0 = on this thread */
   workers?: number;
-  /** keeps compressed data and fragment blocks by content (src/compressed-cache.ts): a warm rebuild compresses only what changed */
+  /**
+   * keeps compressed data, fragment and metadata blocks by content (src/compressed-cache.ts):
+   * a warm rebuild compresses only what changed
+   */
   cache?: CompressedCache;
 }
 
@@ -92,7 +95,7 @@ export async function writeSquashfs(
   const codec: Codec = { name: o.compressor ?? DEFAULT_COMPRESSOR, level: o.level };
   checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
-  const compress = await loadCompressor(codec);
+  const compress = cachingCompressor(await loadCompressor(codec), codec, blockSize, o.cache);
 
   const options = writeCompressorOptions(codec, out);
   const data = await writeFileData(tree, out, SUPER.size + options, codec, { workers, blockSize, cache: o.cache });

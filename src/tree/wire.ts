@@ -1,0 +1,238 @@
+// A tree as one byte buffer, for handing it to a worker thread (src/pipeline/fs-worker.ts)
+// without a structured clone: a clone copies every node with its own xattr Map, mtime
+// object and file-path strings (about 600 bytes an entry); this encoding is about 40
+// bytes an entry plus the names, goes over as a transferred ArrayBuffer, and the tree
+// decoded from it shares what the writers only read: one empty xattr Map, equal mtimes,
+// one string per blob path. A hard link stays one node.
+//
+// Layout (little-endian): u32 where the path table starts, the root node, the path table.
+// Nodes depth first, a directory's entries in byte order of names:
+//   node   := u8 tag (NEW | LINK) ; LINK: u32 id of a node met before
+//   NEW    := u8 type, u32 mode, u32 uid, u32 gid, f64 sec, u32 nsec, u16 xattrs
+//             { bytes name, bytes value } , then by type:
+//             file: f64 size, u32 pieces { f64 at, f64 length, u8 kind,
+//                   bytes (kind 0) | u32 path index, f64 from (kind 1) }
+//             symlink: bytes target; char/block: u32 major, u32 minor
+//             dir: u32 count { bytes name, node }
+//   bytes  := u32 length, the bytes
+// path table := u32 count { bytes utf8 }. Ids count NEW nodes from 0.
+import type { Piece } from './content.js';
+import { type DirNode, keyBytes, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
+
+const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
+const NEW = 0;
+const LINK = 1;
+
+/** A growing byte buffer with typed appends. */
+class Writer {
+  buf = Buffer.allocUnsafe(1 << 16);
+  at = 0;
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.at++] = v;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.at = this.buf.writeUInt16LE(v, this.at);
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.at = this.buf.writeUInt32LE(v, this.at);
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.at = this.buf.writeDoubleLE(v, this.at);
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+}
+
+/** The tree's bytes (an ArrayBuffer of its own, to be transferred). */
+export function encodeTree(tree: Tree): ArrayBuffer {
+  const w = new Writer();
+  w.u32(0); // where the path table starts, filled in below
+  const ids = new Map<Node, number>();
+  const paths = new Map<string, number>();
+  // one frame per directory level: its sorted entries and the next one to write
+  const stack: Array<{ entries: Array<[string, Node]>; next: number }> = [];
+  const visit = (node: Node): void => {
+    const id = ids.get(node);
+    if (id !== undefined) {
+      w.u8(LINK);
+      w.u32(id);
+      return;
+    }
+    ids.set(node, ids.size);
+    w.u8(NEW);
+    encodeAttrs(w, node, paths);
+    if (node.type !== 'dir') return;
+    w.u32(node.entries.size);
+    stack.push({ entries: sortedEntries(node), next: 0 });
+  };
+  visit(tree.root);
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    const entry = top.entries[top.next++];
+    if (!entry) {
+      stack.pop();
+      continue;
+    }
+    w.bytes(keyBytes(entry[0]));
+    visit(entry[1]);
+  }
+  w.buf.writeUInt32LE(w.at, 0);
+  w.u32(paths.size);
+  for (const p of paths.keys()) w.bytes(Buffer.from(p, 'utf8'));
+  return w.buf.buffer.slice(w.buf.byteOffset, w.buf.byteOffset + w.at) as ArrayBuffer;
+}
+
+/** Everything of a node but a directory's entries. */
+function encodeAttrs(w: Writer, node: Node, paths: Map<string, number>): void {
+  w.u8(TYPES.indexOf(node.type));
+  w.u32(node.mode);
+  w.u32(node.uid);
+  w.u32(node.gid);
+  w.f64(node.mtime.sec);
+  w.u32(node.mtime.nsec);
+  w.u16(node.xattrs.size);
+  for (const [k, v] of node.xattrs) {
+    w.bytes(Buffer.from(k, 'latin1'));
+    w.bytes(v);
+  }
+  if (node.type === 'file') {
+    w.f64(node.content.size);
+    w.u32(node.content.pieces.length);
+    for (const p of node.content.pieces) encodePiece(w, p, paths);
+  } else if (node.type === 'symlink') w.bytes(node.target);
+  else if (node.type === 'char' || node.type === 'block') {
+    w.u32(node.rdev.major);
+    w.u32(node.rdev.minor);
+  }
+}
+
+function encodePiece(w: Writer, p: Piece, paths: Map<string, number>): void {
+  w.f64(p.at);
+  w.f64(p.length);
+  if ('bytes' in p) {
+    w.u8(0);
+    w.bytes(p.bytes);
+    return;
+  }
+  let index = paths.get(p.file);
+  if (index === undefined) paths.set(p.file, (index = paths.size));
+  w.u8(1);
+  w.u32(index);
+  w.f64(p.from);
+}
+
+/** Reads what Writer wrote; `bytes` are views of the buffer, not copies. */
+class Reader {
+  at = 0;
+  constructor(readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf[this.at++];
+  }
+  u16(): number {
+    this.at += 2;
+    return this.buf.readUInt16LE(this.at - 2);
+  }
+  u32(): number {
+    this.at += 4;
+    return this.buf.readUInt32LE(this.at - 4);
+  }
+  f64(): number {
+    this.at += 8;
+    return this.buf.readDoubleLE(this.at - 8);
+  }
+  bytes(): Buffer {
+    const n = this.u32();
+    this.at += n;
+    return this.buf.subarray(this.at - n, this.at);
+  }
+}
+
+/** What decoded nodes share (see the top of this file): read-only, like the writers that get them. */
+interface Shared {
+  noXattrs: Map<string, Uint8Array>;
+  /** the last mtime decoded: entries of one folder often have the same */
+  time: Time;
+  paths: string[];
+}
+
+/** The tree of encodeTree's bytes, its nodes sharing the read-only parts (see above). */
+export function decodeTree(bytes: ArrayBuffer): Tree {
+  const r = new Reader(Buffer.from(bytes));
+  const shared: Shared = { noXattrs: new Map(), time: { sec: 0, nsec: 0 }, paths: [] };
+  r.at = r.u32();
+  for (let k = r.u32(); k > 0; k--) shared.paths.push(r.bytes().toString('utf8'));
+  r.at = 4;
+  const nodes: Node[] = [];
+  const stack: Array<{ dir: DirNode; left: number }> = [];
+  const read = (): Node => {
+    if (r.u8() === LINK) return nodes[r.u32()];
+    const node = decodeNode(r, shared);
+    nodes.push(node);
+    if (node.type === 'dir') stack.push({ dir: node, left: r.u32() });
+    return node;
+  };
+  const tree = Object.assign(Object.create(Tree.prototype) as Tree, { root: read() });
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (!top.left) {
+      stack.pop();
+      continue;
+    }
+    top.left--;
+    const dir = top.dir;
+    tree.add(dir, r.bytes().toString('latin1'), read());
+  }
+  return tree;
+}
+
+/** One node, built as a literal of its type's shape (no per-node Map when it has no xattrs). */
+function decodeNode(r: Reader, shared: Shared): Node {
+  const type = TYPES[r.u8()];
+  const mode = r.u32();
+  const uid = r.u32();
+  const gid = r.u32();
+  const sec = r.f64();
+  const nsec = r.u32();
+  if (shared.time.sec !== sec || shared.time.nsec !== nsec) shared.time = { sec, nsec };
+  const mtime = shared.time;
+  let xattrs = shared.noXattrs;
+  const count = r.u16();
+  if (count) xattrs = new Map();
+  for (let k = 0; k < count; k++) xattrs.set(r.bytes().toString('latin1'), r.bytes());
+  switch (type) {
+    case 'file': {
+      const size = r.f64();
+      const pieces = Array.from({ length: r.u32() }, () => decodePiece(r, shared.paths));
+      return { type, mode, uid, gid, mtime, xattrs, content: { size, pieces } };
+    }
+    case 'dir':
+      return { type, mode, uid, gid, mtime, xattrs, entries: new Map() };
+    case 'symlink':
+      return { type, mode, uid, gid, mtime, xattrs, target: r.bytes() };
+    case 'char':
+    case 'block':
+      return { type, mode, uid, gid, mtime, xattrs, rdev: { major: r.u32(), minor: r.u32() } };
+    default:
+      return { type, mode, uid, gid, mtime, xattrs };
+  }
+}
+
+function decodePiece(r: Reader, paths: string[]): Piece {
+  const at = r.f64();
+  const length = r.f64();
+  if (r.u8() === 0) return { at, length, bytes: r.bytes() };
+  return { at, length, file: paths[r.u32()], from: r.f64() };
+}

@@ -1,0 +1,74 @@
+// The tree's byte encoding for the writers' worker thread (src/tree/wire.ts): what comes
+// out is the tree that went in — every path (non-UTF-8 names too), type, mode, owner,
+// time, xattr, device, link target, content piece (bytes, file regions, holes) — and a
+// hard link is still one node under two names.
+import { describe, expect, it } from 'vitest';
+import { bytesContent } from '../../src/tree/content.js';
+import { makeNode, type Node, shapeDigest, Tree } from '../../src/tree/tree.js';
+import { decodeTree, encodeTree } from '../../src/tree/wire.js';
+
+function sample(): Tree {
+  const t0 = { sec: 1700000000, nsec: 5 };
+  const tree = new Tree({ mode: 0o755, mtime: t0 });
+  const hello = tree.set(
+    'etc/hello',
+    makeNode(
+      'file',
+      { mode: 0o640, uid: 7, gid: 9, mtime: t0 },
+      {
+        content: bytesContent(Buffer.from('hello\n')),
+      },
+    ),
+  );
+  hello.xattrs.set('user.x', Buffer.from([0, 255]));
+  tree.set('bin/hello-link', hello);
+  tree.set(Buffer.from([0x64, 0xff, 0x2f, 0x80, 0x01]), makeNode('dir', { mtime: { sec: -5, nsec: 999_999_999 } }));
+  tree.set(
+    'big',
+    makeNode(
+      'file',
+      { mtime: { sec: 2 ** 40, nsec: 0 } },
+      {
+        content: {
+          size: 5 * 2 ** 30,
+          pieces: [
+            { at: 0, length: 4096, file: '/blobs/é', from: 10 },
+            { at: 2 ** 31, length: 3, bytes: Buffer.from('abc') },
+            { at: 2 ** 32, length: 10, file: '/blobs/é', from: 2 ** 33 },
+          ],
+        },
+      },
+    ),
+  );
+  tree.set('lib/s', makeNode('symlink', { mode: 0o777 }, { target: Buffer.from('../etc/hello') }));
+  tree.set('dev/null', makeNode('char', { mode: 0o666 }, { rdev: { major: 1, minor: 3 } }));
+  tree.set('dev/sda', makeNode('block', {}, { rdev: { major: 8, minor: 2 ** 20 - 1 } }));
+  tree.set('run/fifo', makeNode('fifo'));
+  tree.set('run/sock', makeNode('socket', { uid: 2 ** 32 - 2 }));
+  let deep = 'd';
+  for (let k = 0; k < 2000; k++) deep += '/d';
+  tree.set(deep, makeNode('file'));
+  return tree;
+}
+
+const pieces = (n: Node | undefined) => (n?.type === 'file' ? n.content : undefined);
+
+describe('tree wire encoding', () => {
+  it('decodes to the tree it encoded, hard links as one node', () => {
+    const tree = sample();
+    const copy = decodeTree(encodeTree(tree));
+    expect(shapeDigest(copy)).toEqual(shapeDigest(tree));
+    expect([...copy.walk()].map((e) => e.path.toString('latin1'))).toEqual(
+      [...tree.walk()].map((e) => e.path.toString('latin1')),
+    );
+    expect(copy.get('bin/hello-link')).toBe(copy.get('etc/hello'));
+    expect(Buffer.from(copy.get('etc/hello')?.xattrs.get('user.x') ?? [])).toEqual(Buffer.from([0, 255]));
+    expect(pieces(copy.get('big'))).toEqual(pieces(tree.get('big')));
+    expect(pieces(copy.get('etc/hello'))).toEqual(pieces(tree.get('etc/hello')));
+  });
+
+  it('an empty tree', () => {
+    const tree = new Tree();
+    expect(shapeDigest(decodeTree(encodeTree(tree)))).toEqual(shapeDigest(tree));
+  });
+});
