@@ -67,8 +67,11 @@ function runOne(type, files, { work, data, log, timed }) {
     log(`curve: ${type}: not available: ${r.reason}`);
     return r;
   }
-  log(`curve: ${type}: ${entries} entries: checking`);
+  log(
+    `curve: ${type}: ${entries} entries: ${r.wall.toFixed(1)} s, peak RSS ${(r.rssKB / 1024).toFixed(0)} MiB; checking`,
+  );
   r.check = checkImage(type, out, entries);
+  log(`curve: ${type}: ${entries} entries: ${r.check}`);
   rmSync(out, { force: true });
   return r;
 }
