@@ -8,7 +8,8 @@
 //
 //   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio,qcow2] [--cache DIR] [--mirror URL]
 //   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one,
-//   "cold" the cold ext4 build from a local registry)
+//   "cold" the cold ext4 build from a local registry, "squashfs zstd-15 warm" and "cpio.gz warm"
+//   a rebuild with the compressed-output cache after one file changed)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
 //   npm run bench -- --curve      the cost curve instead: 10 k, 100 k, 1 M entries + 20 GiB sparse,
 //                                 time and peak RSS per entry (bench/curve-run.mjs)
@@ -35,10 +36,13 @@ import { cpus, homedir, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { changedImage } from './changed-image.mjs';
 import { debianMirror, IMAGE_VERSION, prepareImage } from './image.mjs';
 import { push, startRegistry } from './registry.mjs';
 import { xfsProto } from './xfs-proto.mjs';
 
+/** The warm-rebuild cases (they need the image with one file changed). */
+const WARM = ['squashfs zstd-15 warm, one file changed', 'cpio.gz warm, one file changed'];
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli.js');
 const MiB = 1 << 20;
@@ -61,7 +65,7 @@ if (args.help) {
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('//'))
-      .slice(0, 16)
+      .slice(0, 17)
       .map((l) => l.slice(3))
       .join('\n') + '\n',
   );
@@ -214,7 +218,7 @@ function machine() {
 
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-function writeConfigs(imageRef, coldRef) {
+function writeConfigs(imageRef, coldRef, changedRef) {
   const busybox = join(ROOT, 'examples/hello/busybox');
   const agent = join(ROOT, 'examples/hello/kestrel');
   const configs = {
@@ -241,6 +245,9 @@ function writeConfigs(imageRef, coldRef) {
       `busybox_url = ${JSON.stringify(busybox)}\nbusybox_sha256 = "${sha256(busybox)}"\n\n[init]\n` +
       `none = true\n\n[mappings]\n${JSON.stringify(agent)} = "/init"\n`,
   };
+  // the warm cases: the same configs over the image with one file changed
+  if (changedRef)
+    for (const name of ['squashfs', 'cpio']) configs[`${name}-changed`] = configs[name].replace(imageRef, changedRef);
   const paths = {};
   for (const [name, text] of Object.entries(configs)) {
     mkdirSync(join(work, `fp-${name}`));
@@ -249,12 +256,18 @@ function writeConfigs(imageRef, coldRef) {
   return paths;
 }
 
-function fledgePure(config, out, env = FP_ENV) {
-  return () => timed(['node', CLI, 'build', '-q', '-c', config, '-o', out], { env, cwd: work });
+/**
+ * A build; without the compressed-output cache (src/compressed-cache.ts) unless
+ * `compressedCache`: every case but the warm ones compresses everything, as a first build does.
+ */
+function fledgePure(config, out, env = FP_ENV, compressedCache = false) {
+  const args = ['node', CLI, 'build', '-q', '-c', config, '-o', out];
+  return () => timed(compressedCache ? args : [...args, '--compressed-cache-size', '0'], { env, cwd: work });
 }
 
 /** fledge-pure's steps for a case: its own step, or the build (a cold case first empties its own cache, untimed). */
-const fpSteps = (fp) => (fp.step ? [fp.step] : [...(fp.pre ? [fp.pre] : []), fledgePure(fp.config, fp.out, fp.env)]);
+const fpSteps = (fp) =>
+  fp.step ? [fp.step] : [...(fp.pre ? [fp.pre] : []), fledgePure(fp.config, fp.out, fp.env, fp.compressedCache)];
 
 /** size and mtime of every file in fledge-pure's cache, to show a warm build adds nothing. */
 function cacheSnapshot() {
@@ -350,6 +363,67 @@ function peerBtrfs(layout, tag, bundle, img) {
   ];
 }
 
+/**
+ * A warm rebuild: the compressed-output cache as a build of the bench image leaves it (a
+ * copy restored before every run, untimed), then a build of the image with one file
+ * changed in its top layer (bench/changed-image.mjs). Its peer: the same build without
+ * the cache, in the same rounds; its check: the same bytes as that cold build. It runs
+ * on a cache folder of its own in the bench's work folder (the bench cache's layer tars
+ * hard-linked into it), so that benches run side by side do not share its compressed/.
+ */
+function warmCase(name, configs, key, ext, check) {
+  const xdg = join(work, `xdg-${key}`);
+  const env = { ...process.env, XDG_CACHE_HOME: xdg };
+  const compressed = join(xdg, 'fledge-pure/compressed');
+  const snapshot = join(work, `compressed-${key}`);
+  const out = (n) => join(work, `${n}-${key}.${ext}`);
+  const cold = {};
+  const restore = () => {
+    rmSync(compressed, { recursive: true, force: true });
+    timed(['cp', '-a', snapshot, compressed]);
+    return { wall: 0, rssKB: 0 };
+  };
+  return {
+    name,
+    warm: true,
+    target: 0.1,
+    prepare: () => {
+      mkdirSync(join(xdg, 'fledge-pure'), { recursive: true });
+      timed(['cp', '-al', join(CACHE, 'xdg/fledge-pure/layers'), join(xdg, 'fledge-pure/layers')]);
+      fledgePure(configs[key], out('original'), env, true)();
+      timed(['cp', '-a', compressed, snapshot]);
+      fledgePure(configs[`${key}-changed`], out('cold'), env)();
+      cold.sha256 = sha256(out('cold'));
+      rmSync(out('original'));
+      rmSync(out('cold'));
+    },
+    fp: {
+      config: configs[`${key}-changed`],
+      out: out('warm'),
+      env,
+      compressedCache: true,
+      pre: restore,
+      check: (f) => {
+        if (sha256(f) !== cold.sha256) throw new Error(`${f}: not the bytes of a cold build (${cold.sha256})`);
+        return check(f);
+      },
+      checkName: `the cold build's bytes, ${check.name}`,
+    },
+    peers: [
+      {
+        tool: 'fledge-pure, cold (no compressed cache)',
+        out: out('peer'),
+        steps: [fledgePure(configs[`${key}-changed`], out('peer'), env)],
+      },
+    ],
+  };
+}
+
+const unsquashfsCheck = (f) => timed(['unsquashfs', '-lln', f]);
+Object.defineProperty(unsquashfsCheck, 'name', { value: 'unsquashfs -lln' });
+const gzipCheck = (f) => timed(['gzip', '-t', f]);
+Object.defineProperty(gzipCheck, 'name', { value: 'gzip -t' });
+
 const cleanup =
   (...paths) =>
   () => {
@@ -420,10 +494,10 @@ function coldExt4(coldRef, tag, configs) {
   };
 }
 
-function defineCases(layout, tag, flatTar, layerTars, coldRef) {
+function defineCases(layout, tag, flatTar, layerTars, coldRef, changed) {
   const b = join(work, 'bundle');
   const out = (n) => join(work, n);
-  const configs = writeConfigs(`oci:${layout}:${tag}`, coldRef);
+  const configs = writeConfigs(`oci:${layout}:${tag}`, coldRef, changed && `oci:${changed.layout}:${changed.tag}`);
   const cases = [
     {
       name: 'ext4',
@@ -629,6 +703,11 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef) {
     },
   ];
   if (coldRef) cases.push(coldExt4(coldRef, tag, configs));
+  if (changed)
+    cases.push(
+      warmCase('squashfs zstd-15 warm, one file changed', configs, 'squashfs', 'squashfs', unsquashfsCheck),
+      warmCase('cpio.gz warm, one file changed', configs, 'cpio', 'cpio.gz', gzipCheck),
+    );
   for (const c of cases) c.limit = limitTool(layerTars, out('limit.out'));
   return cases;
 }
@@ -707,7 +786,14 @@ function summarize(result) {
 }
 
 function runCase(c) {
-  const result = { case: c.name, cold: Boolean(c.cold), target: c.target, limitTarget: c.limitTarget, tools: [] };
+  const result = {
+    case: c.name,
+    cold: Boolean(c.cold),
+    warm: Boolean(c.warm),
+    target: c.target,
+    limitTarget: c.limitTarget,
+    tools: [],
+  };
   if (c.prepare) {
     log(`${c.name}: preparing its input`);
     c.prepare();
@@ -769,6 +855,12 @@ function notes(results) {
   for (const r of results) {
     const fp = r.tools[0];
     if (!fp.available) out.push(`${r.case}: fledge-pure not available: ${fp.reason}`);
+    else if (r.warm)
+      out.push(
+        `${r.case}: every fledge-pure run starts from the compressed cache a build of the unchanged ` +
+          `image left (restored untimed); the peer is the same build with --compressed-cache-size 0; ` +
+          `artifact check: ${fp.check}`,
+      );
     else if (r.cold)
       out.push(
         `${r.case}: every run (fledge-pure's and the peer's) starts from an empty cache and pulls the ` +
@@ -844,7 +936,10 @@ async function main() {
       log(`pushing the image to the local registry ${registry.host} for the cold case (untimed)`);
       push(image.layout, image.tag, coldRef);
     }
-    const cases = defineCases(image.layout, image.tag, flatTar, layerTars, coldRef).filter((c) => wanted(c.name));
+    const changed = WARM.some(wanted) ? changedImage(CACHE, image, layerTars) : undefined;
+    const cases = defineCases(image.layout, image.tag, flatTar, layerTars, coldRef, changed).filter((c) =>
+      wanted(c.name),
+    );
     let results;
     try {
       results = cases.map(runCase);

@@ -18,6 +18,7 @@ import { misreadWarning } from './config/volant-url.js';
 import { writeFileAtomic } from './artifact.js';
 import { buildEpoch, clampTimes, sourceDateEpoch } from './epoch.js';
 import { defaultCacheDir } from './cache.js';
+import { CompressedCache } from './compressed-cache.js';
 import { GITHUB_API } from './pipeline/agent.js';
 import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
@@ -77,6 +78,11 @@ export interface BuildOptions {
   cacheDir?: string;
   /** the GitHub API base that release agents are looked up at; default https://api.github.com */
   githubApi?: string;
+  /**
+   * bound of the compressed-output cache (squashfs blocks, cpio.gz chunks, qcow2 clusters
+   * by content, src/compressed-cache.ts) in the cache folder; default 1 GiB, 0 = no cache
+   */
+  compressedCacheBytes?: number;
 }
 
 export interface BuildResult {
@@ -183,6 +189,8 @@ interface Run {
   /** SOURCE_DATE_EPOCH when set: the time newer times are clamped to */
   sourceDate?: Time;
   sourceOptions: SourceOptions;
+  /** compressed output kept by content, when not turned off */
+  compressed?: CompressedCache;
 }
 
 interface Written {
@@ -251,6 +259,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     },
   };
   const strategy = o.outputInitramfs ? 'initramfs' : config.strategy;
+  if (o.compressedCacheBytes !== 0) run.compressed = new CompressedCache(cacheDir, o.compressedCacheBytes);
   try {
     const w = strategy === 'initramfs' ? await buildInitramfs(run) : await buildRootfs(run);
     log(`${w.ref.kind}: ${w.size} bytes, sha256 ${w.sha256}`);
@@ -260,6 +269,7 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
     if (manifest) result.manifest = manifest;
     return result;
   } finally {
+    run.compressed?.trim();
     if (run.out.bundle) {
       rmSync(run.out.bundle.stage, { recursive: true, force: true });
       untrackTemp(run.out.bundle.stage);
@@ -267,7 +277,24 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   }
 }
 
-async function buildInitramfs({ o, log, image, name, out, sourceDate, sourceOptions }: Run): Promise<Written> {
+/** How much of the compressed output came from the cache. */
+function logCompressed(log: (line: string) => void, c: CompressedCache | undefined): void {
+  if (c && c.hits + c.misses)
+    log(
+      `compressed cache: ${c.hits} of ${c.hits + c.misses} blocks reused${c.corrupt ? `, ${c.corrupt} corrupt entries replaced` : ''}`,
+    );
+}
+
+async function buildInitramfs({
+  o,
+  log,
+  image,
+  name,
+  out,
+  sourceDate,
+  sourceOptions,
+  compressed,
+}: Run): Promise<Written> {
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
@@ -280,12 +307,23 @@ async function buildInitramfs({ o, log, image, name, out, sourceDate, sourceOpti
   const tree = await initramfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree, sourceDate));
   log(`initramfs: writing ${artifact}`);
-  const w = await writeInitramfs(tree, artifact, compression);
+  const w = await writeInitramfs(tree, artifact, compression, compressed);
+  logCompressed(log, compressed);
   if (w.droppedXattrs) log(`warning: ${w.droppedXattrs} entries carry xattrs, which newc cpio cannot hold: left out`);
   return { artifact, sha256: w.sha256, size: w.size, ref: { kind: 'initramfs', format } };
 }
 
-async function buildRootfs({ o, log, config, image, name, out, sourceDate, sourceOptions }: Run): Promise<Written> {
+async function buildRootfs({
+  o,
+  log,
+  config,
+  image,
+  name,
+  out,
+  sourceDate,
+  sourceOptions,
+  compressed,
+}: Run): Promise<Written> {
   const fs = withDiskFormat(config, out.output);
   if (o.compression)
     throw new UsageError(
@@ -303,7 +341,8 @@ async function buildRootfs({ o, log, config, image, name, out, sourceDate, sourc
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree, sourceDate));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
-  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch);
+  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch, compressed);
+  logCompressed(log, compressed);
   if (w.droppedXattrs)
     log(
       `warning: ${w.droppedXattrs} entries carry xattrs squashfs has no namespace for (system.*, POSIX ACLs): left out`,

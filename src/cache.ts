@@ -10,8 +10,10 @@
 //   daemon/<sha256>.tar   archives saved from a Docker daemon
 //   add/<hash>            ADD archives decompressed (src/dockerfile/archive.ts)
 //   run/                  RUN step layers (src/dockerfile/run.ts)
-//   run/mounts/<hex>.img  RUN --mount=type=cache disks, by the sha256 of the id (src/dockerfile/run-mounts.ts)
+//   run/mounts/<hex>.img  RUN --mount=type=cache disks, by the sha256 of the id (src/dockerfile/cache-mounts.ts),
+//                         and <hex>.img.lock while a build uses one (src/dockerfile/cache-lock.ts)
 //   vm/                   the build VM's uncompressed kernel (src/vm/kernel.ts)
+//   compressed/<2>/<hex>  compressed blocks, chunks and clusters by content (src/compressed-cache.ts)
 //
 // A blob is hashed with its digest's algorithm as it is written (a resumed download goes on
 // with the same hash) and enters the cache only once it has been read to its end with the
@@ -39,6 +41,7 @@ export const cachePaths = {
   add: (root: string) => join(root, 'add'),
   run: (root: string) => join(root, 'run'),
   vm: (root: string) => join(root, 'vm'),
+  compressed: (root: string) => join(root, 'compressed'),
 };
 
 /**

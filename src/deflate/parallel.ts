@@ -5,7 +5,7 @@
 // deflate stream. The bytes depend only on the input, the chunk size and the settings:
 // not on how the input was written, nor on the number of workers.
 import { availableParallelism } from 'node:os';
-import { DeflatePool, type PoolOptions } from './pool.js';
+import { type DeflatePool, type PoolOptions, startDeflatePool } from './pool.js';
 import type { DeflateSettings } from './raw.js';
 
 /** pigz's default block size (-b 128) and dictionary (the whole 32 KiB window). */
@@ -31,7 +31,7 @@ export class ChainedDeflate {
     o: ParallelOptions = {},
   ) {
     const workers = o.workers ?? availableParallelism();
-    this.pool = new DeflatePool(settings, { ...o, workers });
+    this.pool = startDeflatePool(settings, { ...o, workers });
     this.inFlight = Math.max(1, 2 * workers);
   }
 
@@ -63,7 +63,7 @@ export class ChainedDeflate {
     // the next chunk's dictionary: the last 32 KiB of input before it (every chunk but
     // the last is CHUNK bytes long)
     this.dict = last ? undefined : chunk.slice(CHUNK - DICT);
-    this.pool.submit(chunk, last, dict);
+    this.pool.submit({ data: chunk, last, dictionary: dict });
     this.buf = new Uint8Array(CHUNK);
     this.used = 0;
     while (this.pool.pending >= this.inFlight) this.out(this.pool.next());
@@ -97,11 +97,11 @@ export function deflateEach(
   o: ParallelOptions = {},
 ): Uint8Array[] {
   const workers = o.workers ?? availableParallelism();
-  const pool = new DeflatePool(settings, { ...o, workers });
+  const pool = startDeflatePool(settings, { ...o, workers });
   const out: Uint8Array[] = [];
   try {
     for (const c of chunks) {
-      pool.submit(new Uint8Array(c), true); // a copy: the pool takes over what it is given
+      pool.submit({ data: new Uint8Array(c), last: true }); // a copy: the pool takes over what it is given
       while (pool.pending >= Math.max(1, 2 * workers)) out.push(pool.next());
     }
     while (pool.pending) out.push(pool.next());

@@ -1,16 +1,15 @@
 // RUN --mount (Dockerfile reference, "RUN --mount"; option names as BuildKit's
 // dockerfile/instructions/commands_runmount.go): `type=bind` (a folder or file of the
 // context, a stage or an image; read-only unless rw), `type=cache` (a folder kept across
-// builds, here an ext4 disk in the cache: run/mounts/<sha256 of id>.img) and `type=tmpfs`.
+// builds, here an ext4 disk in the cache: run/mounts/<sha256 of id>.img, shared between
+// builds as its `sharing` says: src/dockerfile/cache-mounts.ts) and `type=tmpfs`.
 // Each source becomes a virtio disk of the build VM (after lower, scratch and out: vdd,
 // vde…), mounted by the step script and bind-mounted at the target inside the step's
 // root; folders made only to hold a mount point are removed afterwards, as BuildKit
 // removes its mount stubs, so the layer has only what the step wrote. `secret` and `ssh`
 // are refused with one line.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { keyBytes, type Time, Tree } from '../tree/tree.js';
+import { posix } from 'node:path';
+import { keyBytes, Tree } from '../tree/tree.js';
 
 export interface StepMount {
   kind: 'bind' | 'cache' | 'tmpfs';
@@ -20,12 +19,18 @@ export interface StepMount {
   /** bind: the source, as the root of a tree (a file source is the tree's entry "f") */
   source?: Tree;
   file?: boolean;
-  /** cache: what it is keyed by, and its disk */
+  /** cache: what it is keyed by, how builds share it, its root folder's mode and owner, and its disk */
   id?: string;
+  sharing?: Sharing;
+  root?: { mode: number; uid: number; gid: number };
   disk?: string;
   /** tmpfs: size in bytes */
   size?: number;
 }
+
+/** BuildKit's cache sharing modes (Dockerfile reference, RUN --mount=type=cache: "One of shared, private, or locked. Defaults to shared"). */
+export type Sharing = 'shared' | 'private' | 'locked';
+const SHARING: Sharing[] = ['shared', 'private', 'locked'];
 
 const KEYS: Record<StepMount['kind'], string[]> = {
   bind: ['type', 'target', 'source', 'from', 'readonly', 'rw'],
@@ -96,31 +101,21 @@ export function mountFrom(o: Map<string, string>, workdir: string): Omit<StepMou
     );
   const size = o.get('size');
   if (size !== undefined && !/^\d+$/.test(size)) throw new Error(`--mount size=${size}: give the size in bytes`);
-  return {
-    kind,
-    target,
-    readonly,
-    id: kind === 'cache' ? (o.get('id') ?? target) : undefined,
-    size: size === undefined ? undefined : Number(size),
-  };
+  const common = { kind, target, readonly, size: size === undefined ? undefined : Number(size) };
+  return kind === 'cache' ? { ...common, ...cacheOptions(o, target) } : common;
 }
 
-/** The cache mount's disk in dir, made empty (owned and moded as asked) on first use. */
-export function cacheDisk(
-  dir: string,
-  id: string,
-  o: Map<string, string>,
-  epoch: Time,
-  write: (tree: Tree, path: string) => void,
-): string {
-  const path = join(dir, `${createHash('sha256').update(id).digest('hex')}.img`);
-  if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true });
+/** A cache mount's id (default the target), sharing (default shared) and root folder (mode 0755, root:root). */
+function cacheOptions(o: Map<string, string>, target: string): Pick<StepMount, 'id' | 'sharing' | 'root'> {
+  const sharing = (o.get('sharing') ?? 'shared') as Sharing;
+  if (!SHARING.includes(sharing))
+    throw new Error(`--mount sharing=${sharing}: unknown sharing mode; use shared, private or locked`);
   const num = (k: string, d: number, base = 10) => (o.has(k) ? parseInt(o.get(k)!, base) : d);
-  const tmp = `${path}.${process.pid}.partial`;
-  write(new Tree({ mode: num('mode', 0o755, 8), uid: num('uid', 0), gid: num('gid', 0), mtime: epoch }), tmp);
-  renameSync(tmp, path);
-  return path;
+  return {
+    id: o.get('id') ?? target,
+    sharing,
+    root: { mode: num('mode', 0o755, 8), uid: num('uid', 0), gid: num('gid', 0) },
+  };
 }
 
 /** The step cache key's part for the mounts: what each one shows the step (a cache's content is not part of it, as in BuildKit). */

@@ -19,14 +19,17 @@ import { readTar } from '../oci/tar.js';
 import { cachePaths } from '../cache.js';
 import { bytesContent } from '../tree/content.js';
 import { makeNode, type Time, Tree } from '../tree/tree.js';
-import { LOADER, writeHelperInitramfs } from '../vm/helper.js';
+import { type GuestArch, guestArch, isNative } from '../vm/arch.js';
+import { foreignTools } from '../vm/foreign.js';
+import { hostTools, writeHelperInitramfs } from '../vm/helper.js';
 import { bootableKernel, findKernel } from '../vm/kernel.js';
-import { runVm, type VmDisk } from '../vm/qemu.js';
+import { checkHypervisor } from '../vm/hypervisor.js';
+import { kvmUsable, runVm, type VmDisk } from '../vm/qemu.js';
 import { sourceTree } from './copy-instruction.js';
 import { expandWord } from './lex.js';
+import { holdCacheMounts } from './cache-mounts.js';
 import {
   bindSource,
-  cacheDisk,
   mountFrom,
   mountKey,
   mountLines,
@@ -82,7 +85,12 @@ export function runArgv(inst: Instruction, shell: string[]): string[] {
   return [...shell, docs ? `${inst.rest}\n${docs}` : inst.rest];
 }
 
-function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts: StepMount[]): string {
+function stepScript(
+  state: StageState,
+  argv: string[],
+  { setpriv, loader }: { setpriv: boolean; loader: string },
+  mounts: StepMount[],
+): string {
   const c = state.image.config;
   const env = [...stageEnv(state)].map(([k, v]) => q(`${k}=${v}`));
   const owner = c.User ? resolveOwner(state.tree, c.User) : { uid: 0, gid: 0 };
@@ -92,7 +100,7 @@ function stepScript(state: StageState, argv: string[], setpriv: boolean, mounts:
       throw new Error(
         `USER ${c.User} needs setpriv (util-linux) on the host to run the step as that user; install util-linux`,
       );
-    drop = `/dev/.fp/lib/${LOADER} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
+    drop = `/dev/.fp/lib/${loader} --library-path /dev/.fp/lib /dev/.fp/setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups -- `;
   }
   const devs = diskDevices(mounts);
   return [
@@ -143,7 +151,7 @@ interface StepResult {
 }
 
 async function boot(
-  vm: { kernel: string; initrd: string; network: boolean },
+  vm: { kernel: string; initrd: string; network: boolean; arch: GuestArch },
   disks: VmDisk[],
   nonce: string,
   log: (l: string) => void,
@@ -165,7 +173,7 @@ async function boot(
   return r;
 }
 
-/** The step's --mount flags: options checked, bind sources resolved, cache disks made. */
+/** The step's --mount flags: options checked, bind sources resolved (cache disks are held and made by runInVm). */
 async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruction): Promise<StepMount[]> {
   const mounts: StepMount[] = [];
   for (const f of inst.flags.filter((x) => x.name === 'mount')) {
@@ -175,9 +183,9 @@ async function stepMounts(b: Builder, s: Stage, state: StageState, inst: Instruc
       const src = await sourceTree(b, s, o.get('from'), inst);
       Object.assign(m, bindSource(src.tree, o.get('source') ?? '/', src.where));
     }
-    if (m.kind === 'cache')
-      m.disk = cacheDisk(join(cachePaths.run(b.o.cacheDir), 'mounts'), m.id!, o, b.o.epoch, (tree, path) =>
-        writeDisk(tree, path, SCRATCH_MB, b.o.epoch),
+    if (m.kind === 'cache' && mounts.some((x) => x.kind === 'cache' && x.id === m.id))
+      throw new Error(
+        `--mount id=${m.id}: this RUN mounts that cache twice; one cache disk mounts once, give each its own id`,
       );
     mounts.push(m);
   }
@@ -252,19 +260,31 @@ async function runInVm(
   inst: Instruction,
   { argv, network, prefix, cache, mounts }: RunPlan,
 ): Promise<{ tar: string; ms: StepTimes }> {
+  checkHypervisor(process.env, kvmUsable, b.o.log);
   const dir = mkdtempSync(join(tmpdir(), 'fp-run-'));
-  const began = Date.now();
+  let release = () => {};
   try {
+    release = await holdCacheMounts(mounts, {
+      dir: join(cache, 'mounts'),
+      tmp: dir,
+      epoch: b.o.epoch,
+      write: (tree, path) => writeDisk(tree, path, SCRATCH_MB, b.o.epoch),
+      log: b.o.log,
+      prefix,
+    });
+    const began = Date.now();
     const nonce = randomBytes(8).toString('hex');
-    const kernel = findKernel();
-    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, b.o.cacheDir);
-    const script = stepScript(state, argv, helper.setpriv, mounts);
+    const arch = guestArch(state.image.architecture);
+    const kernel = findKernel(process.env, arch);
+    const tools = isNative(arch) ? await hostTools(b.o.cacheDir) : foreignTools(arch);
+    const helper = await writeHelperInitramfs(join(dir, 'helper.cpio.gz'), kernel, tools);
+    const script = stepScript(state, argv, helper, mounts);
     const [lower, scratch, out] = ['lower.img', 'scratch.img', 'out.tar'].map((n) => join(dir, n));
     writeDisk(state.tree, lower, 0, b.o.epoch);
     writeDisk(scratchTree(script, nonce, b.o.epoch), scratch, SCRATCH_MB, b.o.epoch);
     closeSync(openSync(out, 'w'));
     truncateSync(out, (SCRATCH_MB + 512) * 1024 * 1024);
-    b.o.log(`${prefix}: booting the build VM (${kernel.path})`);
+    b.o.log(`${prefix}: booting the build VM (${isNative(arch) ? '' : `${arch.qemu}, `}${kernel.path})`);
     const disks: VmDisk[] = [
       { file: lower, readonly: true },
       { file: scratch },
@@ -272,7 +292,12 @@ async function runInVm(
       ...mountDisks(mounts, dir, b.o.epoch),
     ];
     const r = await boot(
-      { kernel: bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)), initrd: helper.initrd, network },
+      {
+        kernel: arch.pvh ? bootableKernel(kernel, cachePaths.vm(b.o.cacheDir)) : kernel.path,
+        initrd: helper.initrd,
+        network,
+        arch,
+      },
       disks,
       nonce,
       b.o.log,
@@ -287,6 +312,7 @@ async function runInVm(
     const { boot: booted, start = booted, end = start } = r.at;
     return { tar, ms: { disks: booted - began, start: start - booted, step: end - start, readBack: Date.now() - end } };
   } finally {
+    release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

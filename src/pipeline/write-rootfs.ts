@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { ArtifactFile } from '../artifact.js';
 import type { FilesystemConfig } from '../config/types.js';
 import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
+import type { CompressedCache } from '../compressed-cache.js';
 import { writeQcow2 } from '../qcow2/write.js';
 import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
@@ -51,6 +52,7 @@ async function writeFilesystem(
   out: ArtifactFile,
   fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
   epoch: Time,
+  cache: CompressedCache | undefined,
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
@@ -59,6 +61,7 @@ async function writeFilesystem(
         level: fs.compression_level,
         blockSize: fs.block_size,
         epoch,
+        cache,
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
@@ -92,16 +95,27 @@ function writeOnWorker(job: FsJob): Promise<number> {
   });
 }
 
-export async function writeRootfs(tree: Tree, path: string, fs: FilesystemConfig, epoch: Time): Promise<WrittenRootfs> {
+/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters). */
+export async function writeRootfs(
+  tree: Tree,
+  path: string,
+  fs: FilesystemConfig,
+  epoch: Time,
+  cache?: CompressedCache,
+): Promise<WrittenRootfs> {
   checkRootfsType(fs);
   const qcow2 = fs.disk_format === 'qcow2';
   const file = new ArtifactFile(path, { positional: true });
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache);
     if (raw?.tmp)
-      await writeQcow2(raw.tmp, file, { compress: fs.qcow2_compression !== false, workers: availableParallelism() });
+      await writeQcow2(raw.tmp, file, {
+        compress: fs.qcow2_compression !== false,
+        workers: availableParallelism(),
+        cache,
+      });
     const size = file.size;
     return {
       path,

@@ -1,93 +1,59 @@
-// Compression workers for qcow2 clusters, after src/squashfs/pool.ts: jobs (batches of
-// clusters) may finish in any order, but callers consume the promises in the order they
-// submitted them, so the image is the same bytes for any number of workers.
-// workers = 0 compresses on the calling thread.
-import { Worker } from 'node:worker_threads';
-import { compiledWorker } from '../worker-url.js';
+// The qcow2 compression pool: batches of clusters compressed on worker threads
+// (src/worker-pool.ts), results taken in submission order, and kept by content in a
+// CompressedCache when one is given.
+import { codeVersion, CompressedCache } from '../compressed-cache.js';
+import { OrderedPool, type PoolCache } from '../worker-pool.js';
 import { type Stored, storedCluster } from './deflate.js';
-import type { Done, Job } from './worker.js';
+import { CLUSTER } from './format.js';
 
-export type Results = Stored[];
+export type ClusterPool = OrderedPool<Uint8Array[], Stored[]>;
 
-interface Waiting {
-  resolve(r: Results): void;
-  reject(e: Error): void;
-  worker: number;
+/**
+ * A stored batch: per cluster a u32 (little-endian) length of its compressed bytes, which
+ * follow, or 0xFFFFFFFF for a cluster stored as it is (its bytes are the job's).
+ */
+const AS_IS = 0xffffffff;
+
+function batchCache(store: CompressedCache): PoolCache<Uint8Array[], Stored[]> {
+  const code = codeVersion(import.meta.url, ['./deflate.js', '../deflate/wasm.js', '../../wasm/zlib/zlib.wasm']);
+  const tag = `qcow2 clusters size ${CLUSTER} code ${code}`;
+  return {
+    store,
+    key: (clusters) => CompressedCache.key([tag, ...clusters]),
+    encode: (stored) => {
+      const parts: Uint8Array[] = [];
+      for (const s of stored) {
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(s.compressed ? s.bytes.length : AS_IS);
+        parts.push(len, ...(s.compressed ? [s.bytes] : []));
+      }
+      return Buffer.concat(parts);
+    },
+    decode: (payload, clusters) => {
+      const b = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+      const out: Stored[] = [];
+      let at = 0;
+      for (const c of clusters) {
+        if (at + 4 > b.length) return undefined;
+        const len = b.readUInt32LE(at);
+        at += 4;
+        if (len === AS_IS) out.push({ bytes: c, compressed: false });
+        else if (at + len <= b.length) out.push({ bytes: b.subarray(at, (at += len)), compressed: true });
+        else return undefined;
+      }
+      return at === b.length ? out : undefined;
+    },
+  };
 }
 
-export class ClusterPool {
-  private workers: Worker[] = [];
-  private busy: number[] = [];
-  private waiting = new Map<number, Waiting>();
-  private nextId = 0;
-  private failed?: Error;
-  private closed = false;
-
-  static async start(workers: number): Promise<ClusterPool> {
-    const pool = new ClusterPool();
-    const url = workers > 0 ? compiledWorker(import.meta.url, 'qcow2/worker.js') : undefined;
-    await Promise.all(Array.from({ length: url ? workers : 0 }, (_, i) => pool.spawn(url!, i)));
-    return pool;
-  }
-
-  private spawn(url: URL, i: number): Promise<void> {
-    const w = new Worker(url);
-    this.workers.push(w);
-    this.busy.push(0);
-    return new Promise<void>((resolve, reject) => {
-      w.once('error', reject);
-      w.once('message', () => {
-        w.off('error', reject);
-        w.on('message', (d: Done) => this.done(d));
-        w.on('error', (e) => this.fail(new Error(`qcow2: compression worker ${i} failed: ${e.message || String(e)}`)));
-        w.on(
-          'exit',
-          (code) => !this.closed && this.fail(new Error(`qcow2: compression worker ${i} exited with code ${code}`)),
-        );
-        resolve();
-      });
-    });
-  }
-
-  /** Compresses a batch of clusters (each in a buffer of its own, which the pool takes over). */
-  compress(clusters: Uint8Array[]): Promise<Results> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (!this.workers.length) return Promise.resolve(clusters.map(storedCluster));
-    const id = this.nextId++;
-    let w = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.busy[i] < this.busy[w]) w = i;
-    this.busy[w]++;
-    const done = new Promise<Results>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, worker: w });
-      const job: Job = { id, clusters };
-      this.workers[w].postMessage(
-        job,
-        clusters.map((c) => c.buffer as ArrayBuffer),
-      );
-    });
-    // callers stop at the first failure: results they never reach are not unhandled
-    done.catch(() => {});
-    return done;
-  }
-
-  private done(d: Done): void {
-    const job = this.waiting.get(d.id);
-    if (!job) return;
-    this.waiting.delete(d.id);
-    this.busy[job.worker]--;
-    job.resolve(d.results);
-  }
-
-  private fail(e: Error): void {
-    this.failed ??= e;
-    for (const j of this.waiting.values()) j.reject(e);
-    this.waiting.clear();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.waiting.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers = [];
-  }
+/** workers = 0 compresses on the calling thread. */
+export function startClusterPool(workers: number, cache?: CompressedCache): ClusterPool {
+  return new OrderedPool({
+    name: 'qcow2',
+    script: 'qcow2/worker.js',
+    from: import.meta.url,
+    workers,
+    inline: (clusters) => clusters.map(storedCluster),
+    cache: cache && batchCache(cache),
+  });
 }

@@ -8,6 +8,7 @@
 // refcounts (one number per host cluster) are held in memory.
 import { statSync } from 'node:fs';
 import type { ImageSink } from '../artifact.js';
+import type { CompressedCache } from '../compressed-cache.js';
 import { ContentReader, fileContent } from '../tree/content.js';
 import type { Stored } from './deflate.js';
 import {
@@ -22,7 +23,7 @@ import {
   standardL2Entry,
 } from './format.js';
 import { writeMetadata } from './metadata.js';
-import { ClusterPool } from './pool.js';
+import { type ClusterPool, startClusterPool } from './pool.js';
 import { HostSpace } from './space.js';
 
 export interface Qcow2Options {
@@ -30,6 +31,8 @@ export interface Qcow2Options {
   compress?: boolean;
   /** compression worker threads; 0 compresses on the calling thread */
   workers?: number;
+  /** keeps compressed clusters by content (src/compressed-cache.ts), per batch of BATCH clusters */
+  cache?: CompressedCache;
 }
 
 const BATCH = 16; // clusters read and compressed per job (1 MiB)
@@ -69,9 +72,11 @@ async function writeData(
   pool: ClusterPool | undefined,
   inFlight: number,
 ): Promise<void> {
-  const queue: Promise<{ indices: number[]; stored: Stored[] }>[] = [];
+  // the cluster indices of each batch submitted, in the order the pool gives the results
+  const queue: number[][] = [];
   const settle = async () => {
-    const { indices, stored } = await queue.shift()!;
+    const indices = queue.shift()!;
+    const stored = await pool!.nextAsync();
     indices.forEach((index, k) => place(m, index, stored[k]));
   };
   for (let first = 0; first * CLUSTER < size; first += BATCH) {
@@ -79,7 +84,10 @@ async function writeData(
     const indices = batch.map((c) => c.index);
     const clusters = batch.map((c) => c.bytes);
     if (!pool) indices.forEach((index, k) => place(m, index, { bytes: clusters[k], compressed: false }));
-    else queue.push(pool.compress(clusters).then((stored) => ({ indices, stored })));
+    else {
+      pool.submit(clusters);
+      queue.push(indices);
+    }
     while (queue.length > inFlight) await settle();
   }
   while (queue.length) await settle();
@@ -112,7 +120,7 @@ export async function writeQcow2(raw: string, out: ImageSink, o: Qcow2Options = 
   const size = statSync(raw).size;
   const reader = new ContentReader(fileContent(raw, size));
   const workers = o.workers ?? 0;
-  const pool = o.compress === false ? undefined : await ClusterPool.start(workers);
+  const pool = o.compress === false ? undefined : startClusterPool(workers, o.cache);
   try {
     const space = new HostSpace();
     space.clusters(1); // the header
@@ -123,6 +131,6 @@ export async function writeQcow2(raw: string, out: ImageSink, o: Qcow2Options = 
     out.setSize(space.end);
   } finally {
     reader.close();
-    await pool?.close();
+    pool?.close();
   }
 }

@@ -22,7 +22,7 @@ import type { ImageSink } from '../artifact.js';
 import { ContentReader, layoutDigest, readRange, segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
-import type { Compressed, CompressPool } from './pool.js';
+import type { CompressPool } from './pool.js';
 
 export interface FileData {
   /** absolute position of the first block */
@@ -52,11 +52,13 @@ export interface DataResult {
   end: number;
 }
 
+// A block or fragment item takes its result from the pool (nextAsync) when it is written:
+// items are written in the order their blocks were submitted, the pool's order.
 type Item =
   | { kind: 'start'; info: FileData }
-  | { kind: 'block'; info: FileData; length: number; done: Promise<Compressed> }
+  | { kind: 'block'; info: FileData; length: number }
   | { kind: 'sparse'; info: FileData; blocks: number; length: number }
-  | { kind: 'fragment'; index: number; done: Promise<Compressed> };
+  | { kind: 'fragment'; index: number };
 
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
@@ -164,12 +166,12 @@ class DataWriter {
       for (let k = 0; k < item.blocks; k++) addSize(item.info, 0);
       item.info.sparse += item.blocks * item.length;
     } else if (item.kind === 'block') {
-      const c = await item.done;
+      const c = await this.pool.nextAsync();
       this.out.writeAt(c.bytes, this.pos);
       this.pos += c.bytes.length;
       addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
     } else {
-      const c = await item.done;
+      const c = await this.pool.nextAsync();
       this.out.writeAt(c.bytes, this.pos);
       this.fragments[item.index] = { start: this.pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
       this.pos += c.bytes.length;
@@ -190,7 +192,8 @@ class DataWriter {
     const index = this.fragIndex++;
     this.frag = Buffer.allocUnsafeSlow(this.blockSize);
     this.fragUsed = 0;
-    await this.push({ kind: 'fragment', index, done: this.pool.compress(block) });
+    this.pool.submit(block);
+    await this.push({ kind: 'fragment', index });
   }
 
   /** One file (not a duplicate): its full blocks, then its tail in a fragment. */
@@ -224,7 +227,10 @@ class DataWriter {
       }
       const block = reader.read(b * blockSize, blockSize);
       if (!block || block.equals(this.zero)) await this.push({ kind: 'sparse', info, blocks: 1, length: blockSize });
-      else await this.push({ kind: 'block', info, length: blockSize, done: this.pool.compress(block) });
+      else {
+        this.pool.submit(block);
+        await this.push({ kind: 'block', info, length: blockSize });
+      }
       b++;
     }
   }

@@ -1,103 +1,99 @@
-// A pool of compression workers. Jobs may finish in any order; every job returns a
-// promise and callers consume the promises in the order they submitted them, so the
-// image is the same bytes whatever the number of workers (the sequence-queue rule of
-// squashfs-tools-ng doc/parallelism.txt). workers = 0 compresses on the calling thread.
-import { Worker } from 'node:worker_threads';
-import { compiledWorker } from '../worker-url.js';
-import { type Codec, loadCompressor } from './codec.js';
-import type { Done, Job } from './worker.js';
+// The squashfs compression pool: blocks (data and fragment blocks) compressed on worker
+// threads (src/worker-pool.ts), results taken in submission order, and kept by content
+// in a CompressedCache when one is given.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { codeVersion, CompressedCache } from '../compressed-cache.js';
+import { OrderedPool, type PoolCache } from '../worker-pool.js';
+import { type BlockCompressor, type Codec, loadCompressor } from './codec.js';
 
+/** A block as stored: compressed, or the block itself (raw) when compression does not shrink it. */
 export interface Compressed {
   bytes: Uint8Array;
   raw: boolean;
 }
 
-export class CompressPool {
-  private workers: Worker[] = [];
-  private busy: number[] = [];
-  private waiting = new Map<number, { resolve(c: Compressed): void; reject(e: Error): void; worker: number }>();
-  private nextId = 0;
-  private inline?: (b: Uint8Array) => Uint8Array | null;
-  private failed?: Error;
-  private closed = false;
+export type CompressPool = OrderedPool<Uint8Array, Compressed>;
 
-  static async start(codec: Codec, workers: number): Promise<CompressPool> {
-    const pool = new CompressPool();
-    if (workers <= 0) {
-      pool.inline = await loadCompressor(codec);
-      return pool;
+export function compressBlock(compress: BlockCompressor, block: Uint8Array): Compressed {
+  const out = compress(block);
+  return out ? { bytes: out, raw: false } : { bytes: block, raw: true };
+}
+
+/** The code that makes a block's bytes: the codecs' modules, zstd's and lz4's WebAssembly, pako. */
+function codecVersion(): string {
+  const lib = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
+  const zstd = lib('@foxglove/wasm-zstd');
+  return codeVersion(import.meta.url, [
+    './codec.js',
+    './lz4.js',
+    '../../wasm/lz4/lz4.wasm',
+    '../zstd.js',
+    zstd,
+    new URL('wasm-zstd.wasm', zstd).href,
+    lib('pako'),
+  ]);
+}
+
+/**
+ * A stored block: byte 0 says raw (1: the block itself, not stored again) or compressed
+ * (0: the bytes follow).
+ */
+function blockCache(store: CompressedCache, codec: Codec, blockSize: number): PoolCache<Uint8Array, Compressed> {
+  const tag = `squashfs block ${codec.name} level ${codec.level} block ${blockSize} code ${codecVersion()}`;
+  return {
+    store,
+    key: (block) => CompressedCache.key([tag, block]),
+    encode: (c) => (c.raw ? Uint8Array.of(1) : Buffer.concat([Uint8Array.of(0), c.bytes])),
+    decode: (payload, block) => {
+      if (payload[0] === 1 && payload.length === 1) return { bytes: block, raw: true };
+      return payload[0] === 0 && payload.length > 1 ? { bytes: payload.subarray(1), raw: false } : undefined;
+    },
+  };
+}
+
+/**
+ * `compress` for metadata blocks (inode, directory, fragment, export, id and xattr
+ * tables), looked up in and added to the cache as the data blocks are (a metadata block
+ * is compressed by the same function as a data block, so it shares their keys).
+ */
+export function cachingCompressor(
+  compress: BlockCompressor,
+  codec: Codec,
+  blockSize: number,
+  store: CompressedCache | undefined,
+): BlockCompressor {
+  if (!store) return compress;
+  const c = blockCache(store, codec, blockSize);
+  return (block) => {
+    const key = c.key(block);
+    const payload = store.get(key);
+    let done = payload && c.decode(payload, block);
+    if (!done) {
+      done = compressBlock(compress, block);
+      store.put(key, c.encode(done));
     }
-    const url = compiledWorker(import.meta.url, 'squashfs/worker.js');
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) => {
-        const w = new Worker(url, { workerData: codec });
-        pool.workers.push(w);
-        pool.busy.push(0);
-        return new Promise<void>((resolve, reject) => {
-          w.once('error', reject);
-          w.once('message', () => {
-            w.off('error', reject);
-            w.on('message', (d: Done) => pool.done(d));
-            w.on('error', (e) =>
-              pool.fail(new Error(`squashfs: compression worker ${i} failed: ${e.message || e.name || String(e)}`)),
-            );
-            w.on(
-              'exit',
-              (code) =>
-                !pool.closed && pool.fail(new Error(`squashfs: compression worker ${i} exited with code ${code}`)),
-            );
-            resolve();
-          });
-        });
-      }),
-    );
-    return pool;
-  }
+    return done.raw ? null : done.bytes;
+  };
+}
 
-  /** Compresses a block (which the pool takes over: do not reuse it). */
-  compress(block: Uint8Array): Promise<Compressed> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (this.inline) {
-      const out = this.inline(block);
-      return Promise.resolve(out ? { bytes: out, raw: false } : { bytes: block, raw: true });
-    }
-    const id = this.nextId++;
-    let w = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.busy[i] < this.busy[w]) w = i;
-    this.busy[w]++;
-    const done = new Promise<Compressed>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, worker: w });
-      // a block that is a view into a larger buffer, or a Node Buffer (maybe in Node's
-      // pool, which Node 22+ will not transfer), is copied into its own buffer
-      const whole = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength && !Buffer.isBuffer(block);
-      const own = whole ? block : new Uint8Array(block);
-      const job: Job = { id, block: own };
-      this.workers[w].postMessage(job, [own.buffer as ArrayBuffer]);
-    });
-    // callers await results in order and stop at the first failure: the results they
-    // never reach must not count as unhandled rejections
-    done.catch(() => {});
-    return done;
-  }
+export interface CompressPoolOptions {
+  workers: number;
+  /** keeps the compressed blocks by content */
+  cache?: CompressedCache;
+  blockSize: number;
+}
 
-  private done(d: Done): void {
-    const job = this.waiting.get(d.id);
-    if (!job) return; // a result that arrives after close() or a failure: nobody waits for it
-    this.waiting.delete(d.id);
-    this.busy[job.worker]--;
-    job.resolve({ bytes: d.bytes, raw: d.raw });
-  }
-
-  private fail(e: Error): void {
-    this.failed ??= e;
-    for (const j of this.waiting.values()) j.reject(e);
-    this.waiting.clear();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.waiting.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers = [];
-  }
+/** workers = 0 compresses on the calling thread. */
+export async function startCompressPool(codec: Codec, o: CompressPoolOptions): Promise<CompressPool> {
+  const compress = await loadCompressor(codec);
+  return new OrderedPool({
+    name: 'squashfs',
+    script: 'squashfs/worker.js',
+    from: import.meta.url,
+    data: codec,
+    workers: o.workers,
+    inline: (block) => compressBlock(compress, block),
+    cache: o.cache && blockCache(o.cache, codec, o.blockSize),
+  });
 }

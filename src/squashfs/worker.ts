@@ -1,29 +1,10 @@
-// Compression worker (worker_threads): receives blocks with a job id, answers with the
-// compressed bytes, or the block itself flagged raw when compression does not shrink
-// it. Results travel as transferred ArrayBuffers; a result that is a view into a shared
-// buffer (a Node Buffer may sit in Node's pool, which Node 22+ refuses to transfer) is copied
-// into its own buffer first.
-import { parentPort, workerData } from 'node:worker_threads';
+// Compression worker (worker_threads, src/worker-pool.ts): a block in, its stored form
+// out (compressed, or the block itself flagged raw when compression does not shrink it).
+import { serveJobs } from '../worker-pool.js';
 import { type Codec, loadCompressor } from './codec.js';
+import { compressBlock } from './pool.js';
 
-export interface Job {
-  id: number;
-  block: Uint8Array;
-}
-
-export interface Done {
-  id: number;
-  bytes: Uint8Array;
-  raw: boolean;
-}
-
-const compress = await loadCompressor(workerData as Codec);
-parentPort!.on('message', (job: Job) => {
-  const out = compress(job.block);
-  const bytes = out ?? job.block;
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !Buffer.isBuffer(bytes);
-  const owned = whole ? bytes : new Uint8Array(bytes);
-  const done: Done = { id: job.id, bytes: owned, raw: !out };
-  parentPort!.postMessage(done, [done.bytes.buffer as ArrayBuffer]);
+await serveJobs(async (codec: Codec) => {
+  const compress = await loadCompressor(codec);
+  return (block: Uint8Array) => compressBlock(compress, block);
 });
-parentPort!.postMessage('ready');

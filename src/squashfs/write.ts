@@ -42,7 +42,8 @@ import {
 import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
-import { CompressPool } from './pool.js';
+import type { CompressedCache } from '../compressed-cache.js';
+import { cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
 import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
@@ -56,6 +57,11 @@ export interface SquashfsOptions {
   blockSize?: number;
   /** compression threads (default os.availableParallelism()); 0 = on this thread */
   workers?: number;
+  /**
+   * keeps compressed data, fragment and metadata blocks by content (src/compressed-cache.ts):
+   * a warm rebuild compresses only what changed
+   */
+  cache?: CompressedCache;
 }
 
 /** the image is padded to a multiple of this (mksquashfs pads for block devices) */
@@ -89,10 +95,10 @@ export async function writeSquashfs(
   const codec: Codec = { name: o.compressor ?? DEFAULT_COMPRESSOR, level: o.level };
   checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
-  const compress = await loadCompressor(codec);
+  const compress = cachingCompressor(await loadCompressor(codec), codec, blockSize, o.cache);
 
   const options = writeCompressorOptions(codec, out);
-  const data = await writeFileData(tree, out, SUPER.size + options, blockSize, codec, workers);
+  const data = await writeFileData(tree, out, SUPER.size + options, codec, { workers, blockSize, cache: o.cache });
   const t = writeTables(tree, data.files, compress);
   const placed = writeTablesAt(t, data, out, compress);
   const flags =
@@ -143,9 +149,8 @@ async function writeFileData(
   tree: Tree,
   out: ImageSink,
   start: number,
-  blockSize: number,
   codec: Codec,
-  workers: number,
+  o: CompressPoolOptions,
 ): Promise<DataResult> {
   const files: FileNode[] = [];
   const seen = new Set<Node>();
@@ -155,11 +160,11 @@ async function writeFileData(
       files.push(node);
     }
   }
-  const pool = await CompressPool.start(codec, workers);
+  const pool = await startCompressPool(codec, o);
   try {
-    return await writeData(files, out, start, blockSize, pool, Math.max(4, workers * 4));
+    return await writeData(files, out, start, o.blockSize, pool, Math.max(4, o.workers * 4));
   } finally {
-    await pool.close();
+    pool.close();
   }
 }
 

@@ -9,6 +9,8 @@
 // trusted.overlay.opaque) to /dev/vdc. It reports on the console with
 // lines `@@FP-<nonce> EXIT <code>` and `@@FP-<nonce> FAIL <what>`, and marks the step's
 // start and end (`@@FP-<nonce> STEP start|end`) for the timing line.
+// A guest of another architecture gets the same files from that architecture's Debian
+// packages (src/vm/foreign.ts) instead of the host's.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -20,7 +22,7 @@ import { makeNode, Tree } from '../tree/tree.js';
 import { moduleFiles, type VmKernel } from './kernel.js';
 
 /** The dynamic loader the host's tools are run with (glibc x86_64: /lib64/ld-linux-x86-64.so.2). */
-export const LOADER = 'ld-linux-x86-64.so.2';
+const LOADER = 'ld-linux-x86-64.so.2';
 
 const MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay', 'virtio_net'];
 
@@ -37,7 +39,7 @@ const NETWORK_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
   [ -f /root/etc/resolv.conf ] && mount --bind /resolv.conf /root/etc/resolv.conf
 fi`;
 
-const INIT = (modules: string[]) =>
+const INIT = (modules: string[], loader: string) =>
   `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -65,7 +67,7 @@ umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
 umount /root/dev
 if [ $code = 0 ]; then
   umount /root || fail "cannot unmount the overlay"
-  /fp/lib/${LOADER} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' ` +
+  /fp/lib/${loader} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' ` +
   `--numeric-owner -C /scratch -cf /dev/vdc upper || fail "cannot write the step's layer"
 fi
 sync
@@ -93,10 +95,9 @@ async function busybox(cacheDir: string): Promise<string> {
 }
 
 /** A host tool with its libraries and loader under /fp (setpriv runs inside the step's root from /dev/.fp). */
-function addHostTool(tree: Tree, path: string, name: string): void {
-  hostFile(tree, path, `fp/${name}`);
+function hostTool(path: string, name: string): Array<[string, string]> {
   const libs = [...execFileSync('ldd', [path], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
-  for (const lib of libs) hostFile(tree, lib, `fp/lib/${basename(lib)}`);
+  return [[path, `fp/${name}`], ...libs.map((lib): [string, string] => [lib, `fp/lib/${basename(lib)}`])];
 }
 
 /** GNU tar (busybox tar drops xattrs): the first of /usr/bin/tar, /bin/tar that says it is GNU tar. */
@@ -109,26 +110,45 @@ function gnuTar(): string {
   );
 }
 
+/** The programs the helper runs: a static busybox, and under /fp GNU tar, setpriv, their libraries and loader. */
+export interface HelperTools {
+  busybox: string;
+  /** [file, its path in the initramfs] */
+  files: Array<[string, string]>;
+  /** setpriv is there: steps can run as another user */
+  setpriv: boolean;
+  /** the loader's name in /fp/lib */
+  loader: string;
+}
+
+/** The host's own tools (a guest of the host's architecture); a busybox it has to download goes to the cache under `cacheDir`. */
+export async function hostTools(cacheDir: string): Promise<HelperTools> {
+  const files = hostTool(gnuTar(), 'tar');
+  const setpriv = existsSync('/usr/bin/setpriv');
+  if (setpriv) files.push(...hostTool('/usr/bin/setpriv', 'setpriv'));
+  return { busybox: await busybox(cacheDir), files, setpriv, loader: LOADER };
+}
+
 export interface Helper {
   initrd: string;
   /** setpriv is there: steps can run as another user */
   setpriv: boolean;
+  /** the loader's name: the step runs setpriv as /dev/.fp/lib/<loader> */
+  loader: string;
 }
 
-/** The build VM's initramfs at `path`; a busybox it has to download goes to the cache under `cacheDir`. */
-export async function writeHelperInitramfs(path: string, kernel: VmKernel, cacheDir: string): Promise<Helper> {
+/** The build VM's initramfs at `path`. */
+export async function writeHelperInitramfs(path: string, kernel: VmKernel, tools: HelperTools): Promise<Helper> {
   const tree = new Tree();
   for (const d of ['bin', 'dev', 'proc', 'sys', 'lower', 'scratch', 'root', 'lib/modules', 'fp']) tree.mkdirp(d);
   tree.set('dev/console', makeNode('char', { mode: 0o600 }, { rdev: { major: 5, minor: 1 } }));
-  const bb = await busybox(cacheDir);
-  hostFile(tree, bb, 'bin/busybox');
-  hostFile(tree, bb, 'fp/busybox');
-  addHostTool(tree, gnuTar(), 'tar');
-  const setpriv = existsSync('/usr/bin/setpriv');
-  if (setpriv) addHostTool(tree, '/usr/bin/setpriv', 'setpriv');
+  hostFile(tree, tools.busybox, 'bin/busybox');
+  hostFile(tree, tools.busybox, 'fp/busybox');
+  for (const [from, to] of tools.files) hostFile(tree, from, to);
   const modules = moduleFiles(kernel, MODULES);
   for (const m of modules) hostFile(tree, m, `lib/modules/${basename(m)}`, 0o644);
-  tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(INIT(modules))) }));
+  const init = INIT(modules, tools.loader);
+  tree.set('init', makeNode('file', { mode: 0o755 }, { content: bytesContent(Buffer.from(init)) }));
   await writeInitramfs(tree, path);
-  return { initrd: path, setpriv };
+  return { initrd: path, setpriv: tools.setpriv, loader: tools.loader };
 }

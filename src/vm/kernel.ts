@@ -3,10 +3,16 @@
 // /boot/vmlinuz-* with the modules under /lib/modules/<version> (Debian's kernel is
 // modular: virtio, ext4 and overlayfs are modules there). Modules are taken with their
 // dependencies (modules.dep, depmod(8)); one built in (modules.builtin) is skipped.
+// A guest of another architecture (src/vm/arch.ts) boots FLEDGE_KERNEL_<ARCH> (e.g.
+// FLEDGE_KERNEL_ARM64), else the newest boot/vmlinuz-* in FLEDGE_PURE_<ARCH>_ROOT (a
+// folder of that architecture's Debian packages unpacked with dpkg-deb -x); its modules
+// are beside it, in <folder holding boot>/lib/modules/<version>, as the package lays
+// them out (modules.dep made by `depmod -b <folder> <version>`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
+import { ARCHES, type GuestArch, isNative } from './arch.js';
 
 export interface VmKernel {
   path: string;
@@ -17,7 +23,8 @@ export interface VmKernel {
 const HINT =
   'install a kernel (Debian: apt-get install linux-image-amd64) or set FLEDGE_KERNEL_BZIMAGE=/path/to/bzImage';
 
-export function findKernel(env: NodeJS.ProcessEnv = process.env): VmKernel {
+export function findKernel(env: NodeJS.ProcessEnv = process.env, arch: GuestArch = ARCHES.amd64): VmKernel {
+  if (!isNative(arch)) return foreignKernel(env, arch);
   const given = env.FLEDGE_KERNEL_BZIMAGE || env.FLEDGE_KERNEL_VMLINUX;
   if (given) {
     if (!existsSync(given))
@@ -36,6 +43,45 @@ export function findKernel(env: NodeJS.ProcessEnv = process.env): VmKernel {
 function withModules(path: string): VmKernel {
   const dir = `/lib/modules/${basename(path).replace(/^vmlinu[xz]-/, '')}`;
   return existsSync(join(dir, 'modules.dep')) ? { path, modules: dir } : { path };
+}
+
+/** The folder of another architecture's Debian packages: FLEDGE_PURE_<ARCH>_ROOT. */
+export function foreignRootVar(arch: GuestArch): string {
+  return `FLEDGE_PURE_${arch.name.toUpperCase()}_ROOT`;
+}
+
+/** What to do when a foreign build VM lacks its kernel or tools. */
+export function foreignHint(arch: GuestArch): string {
+  return (
+    `set ${foreignRootVar(arch)} to a folder holding Debian's ${arch.name} packages linux-image-${arch.name}, ` +
+    `busybox-static, tar and their libraries unpacked with dpkg-deb -x (the README, "Dockerfile builds", says how)`
+  );
+}
+
+function foreignKernel(env: NodeJS.ProcessEnv, arch: GuestArch): VmKernel {
+  const kernelVar = `FLEDGE_KERNEL_${arch.name.toUpperCase()}`;
+  const rootVar = foreignRootVar(arch);
+  const given = env[kernelVar];
+  const root = env[rootVar];
+  if (given && !existsSync(given))
+    throw new BuildError(`${arch.name} kernel ${given} (${kernelVar}) does not exist; ${foreignHint(arch)}`);
+  const boot = root ? join(root, 'boot') : '';
+  const names = boot && existsSync(boot) ? readdirSync(boot).filter((n) => n.startsWith('vmlinuz-')) : [];
+  names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const path = given || (names.length ? join(boot, names[names.length - 1]) : undefined);
+  if (!path)
+    throw new BuildError(
+      `a linux/${arch.name} stage needs an ${arch.name} kernel for its build VM` +
+        `${root ? ` and ${rootVar}=${root} has no boot/vmlinuz-*` : ''}; ${foreignHint(arch)}, or set ${kernelVar}=/path/to/kernel`,
+    );
+  const version = basename(path).replace(/^vmlinu[xz]-/, '');
+  const modules = join(dirname(path), '..', 'lib', 'modules', version);
+  if (!existsSync(modules)) return { path };
+  if (!existsSync(join(modules, 'modules.dep')))
+    throw new BuildError(
+      `${modules} has no modules.dep; make it with depmod -b ${resolve(dirname(path), '..')} ${version}`,
+    );
+  return { path, modules };
 }
 
 /** Module files for `names`, dependencies first; names neither in modules.dep nor built in are an error. */

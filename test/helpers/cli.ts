@@ -16,10 +16,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the CLI without blocking this process (tests serve HTTP from it meanwhile). */
-export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<Run> {
+/** Runs the CLI without blocking this process (tests serve HTTP from it meanwhile); `node` another Node binary. */
+export function runCli(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; node?: string },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, XDG_CACHE_HOME: CACHE, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

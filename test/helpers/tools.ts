@@ -6,10 +6,20 @@
 // the files and their helpers start.
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** tool → the Debian package that installs it ('vmlinuz' is a /boot/vmlinuz-* kernel). */
+/** Debian's arm64 kernel and programs for an arm64 build VM, as .ci/arm64-root unpacks them (FLEDGE_PURE_ARM64_ROOT). */
+export const ARM64_ROOT =
+  process.env.FLEDGE_PURE_ARM64_ROOT || fileURLToPath(new URL('../../node_modules/.arm64/root', import.meta.url));
+
+/**
+ * tool → the Debian package that installs it ('vmlinuz' is a /boot/vmlinuz-* kernel;
+ * 'arm64-root' is ARM64_ROOT, made by the script .ci/arm64-root, not by apt-get install).
+ */
 export const PACKAGE: Record<string, string> = {
   'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
+  'arm64-root': '.ci/arm64-root',
   vmlinuz: 'linux-image-amd64',
   busybox: 'busybox-static',
   cpio: 'cpio',
@@ -41,6 +51,9 @@ export const PACKAGE: Record<string, string> = {
   time: 'time',
   patch: 'patch',
   setcap: 'libcap2-bin',
+  debootstrap: 'debootstrap',
+  'dpkg-deb': 'dpkg',
+  'dpkg-scanpackages': 'dpkg-dev',
 };
 
 // what the helpers start (test/helpers/*.ts)
@@ -57,14 +70,32 @@ export const TOOLS: Record<string, string[]> = {
   'btrfs.test.ts': ['btrfs', ...DISK_BOOT],
   'cli.test.ts': ['busybox', ...HARD_IMAGE],
   'cpio-trailer.test.ts': ['bsdtar', ...QEMU],
+  'compressed-cache.test.ts': ['qemu-img', 'unsquashfs'],
   'cpio.test.ts': ['bsdtar', 'cpio', ...SNAPSHOT],
   'daemon.test.ts': ['skopeo', ...HARD_IMAGE],
   'deep-tree.test.ts': ['bsdtar', 'btrfs', 'debugfs', 'e2fsck', 'unsquashfs', 'xfs_repair'],
   'deflate.test.ts': ['cpio'],
   'disk-format.test.ts': ['e2fsck', 'qemu-img', ...QEMU],
   'dockerfile-build.test.ts': ['bsdtar', 'debugfs', 'e2fsck', 'busybox', ...HARD_IMAGE],
+  'dockerfile-cache-lock.test.ts': ['debugfs', 'e2fsck', 'mke2fs', ...QEMU, ...HARD_IMAGE],
+  'dockerfile-hypervisor.test.ts': ['debugfs', ...QEMU, ...HARD_IMAGE],
+  'dockerfile-node-versions.test.ts': ['e2fsck', 'unsquashfs', ...HARD_IMAGE],
   'dockerfile-oracle.test.ts': ['buildah', 'umoci', ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'dockerfile-output-image.test.ts': ['bsdtar', 'skopeo', 'umoci', ...HARD_IMAGE, ...SNAPSHOT],
+  'dockerfile-python.test.ts': [
+    'bsdtar',
+    'buildah',
+    'debootstrap',
+    'dpkg-deb',
+    'dpkg-scanpackages',
+    'e2fsck',
+    'umoci',
+    ...DISK_BOOT,
+    ...HARD_IMAGE,
+    ...REGISTRY,
+    ...SNAPSHOT,
+  ],
+  'dockerfile-run-arm64.test.ts': ['qemu-system-aarch64', 'arm64-root', 'debugfs', 'e2fsck', ...HARD_IMAGE],
   'dockerfile-run.test.ts': ['buildah', 'setcap', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
   'errors.test.ts': [...HARD_IMAGE],
   'dockerfile-seeds.test.ts': ['buildah', 'e2fsck', 'umoci', ...QEMU, ...HARD_IMAGE, ...REGISTRY, ...SNAPSHOT],
@@ -80,7 +111,7 @@ export const TOOLS: Record<string, string[]> = {
   'initramfs.test.ts': ['bsdtar', 'cpio', 'busybox'],
   'layer-file.test.ts': ['zstd'],
   'limits.test.ts': ['bsdtar', 'cpio', 'debugfs', 'e2fsck', 'rdsquashfs', 'unsquashfs'],
-  'lz4.test.ts': ['lz4'],
+  'lz4.test.ts': ['lz4', 'clang', 'wasm-ld', 'patch'],
   'oci-rootfs.test.ts': [...HARD_IMAGE],
   'package.test.ts': [...QEMU],
   'proxy.test.ts': [...REGISTRY],
@@ -113,6 +144,7 @@ export function hasTool(tool: string): boolean {
 
 function lookUp(tool: string): boolean {
   if (tool === 'vmlinuz') return existsSync('/boot') && readdirSync('/boot').some((n) => n.startsWith('vmlinuz-'));
+  if (tool === 'arm64-root') return existsSync(join(ARM64_ROOT, 'boot'));
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
   return dirs.some((d) => d !== '' && existsSync(join(d, tool)));
 }
@@ -132,7 +164,10 @@ export function toolCheck(): { runnable: string[]; missing: Map<string, string[]
 /** One line: which files are skipped and what to install (`apt-get install …`). */
 export function skipLine(missing: Map<string, string[]>): string {
   const files = new Set([...missing.values()].flat());
-  const packages = [...new Set([...missing.keys()].map((t) => PACKAGE[t]))].sort();
+  const all = [...new Set([...missing.keys()].map((t) => PACKAGE[t]))].sort();
+  const packages = all.filter((p) => !p.startsWith('.ci/'));
+  const scripts = all.filter((p) => p.startsWith('.ci/')).map((p) => `bash ${p}`);
   const tools = [...missing.keys()].sort().join(', ');
-  return `skipped ${files.size} integration test file(s): missing ${tools}; apt-get install ${packages.join(' ')} (bash .ci/run installs every tool)`;
+  const install = [...(packages.length ? [`apt-get install ${packages.join(' ')}`] : []), ...scripts].join('; ');
+  return `skipped ${files.size} integration test file(s): missing ${tools}; ${install} (bash .ci/run installs every tool)`;
 }

@@ -1,0 +1,278 @@
+// One ordered pool of worker threads, for every compressor (squashfs blocks, qcow2
+// clusters, deflate chunks). submit() hands a job to a worker (round robin) and returns at
+// once; next() (blocking, Atomics.wait) or nextAsync() gives the results in the order the
+// jobs were submitted, whichever worker finishes first — the sequence-queue rule of
+// squashfs-tools-ng doc/parallelism.txt — so the output never depends on the number of
+// workers. Workers answer on a port of their own and bump a shared counter, which is what
+// the waiting side waits on. workers = 0 does every job on the calling thread, and so
+// do the first `inlineFirst` bytes of jobs: a small input never pays for starting a
+// worker (about as much CPU as deflating 2 MiB). Buffers travel transferred: every
+// Uint8Array in a job or a result that is a view into a larger buffer, or a Node Buffer
+// (maybe in Node's pool, which Node 22+ will not transfer), is copied into its own first.
+// A worker script is `serveJobs(setup)` (below) in a compiled module (src/worker-url.ts).
+import {
+  MessageChannel,
+  type MessagePort,
+  parentPort,
+  receiveMessageOnPort,
+  Worker,
+  workerData,
+} from 'node:worker_threads';
+import type { CompressedCache } from './compressed-cache.js';
+import { compiledWorker } from './worker-url.js';
+
+/** Atomics.waitAsync (V8 8.7, Node 16+; typed in TypeScript's ES2024 lib, newer than this project's target). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
+
+/** A worker that gives no answer for this long is taken as dead (a job takes milliseconds). */
+const STALL_MS = 300_000;
+
+export interface PoolSpec<J, R> {
+  /** names the pool in error messages ('squashfs', 'qcow2', 'deflate') */
+  name: string;
+  /** the worker module relative to src/ ('squashfs/worker.js') and the caller's import.meta.url */
+  script: string;
+  from: string;
+  /** what the worker's setup function receives */
+  data?: unknown;
+  /** worker threads; 0 = every job on the calling thread */
+  workers: number;
+  /** the job done on the calling thread */
+  inline(job: J): R;
+  /** bytes of jobs done on the calling thread before the workers start (default 0), measured by jobBytes */
+  inlineFirst?: number;
+  jobBytes?(job: J): number;
+  /** results cached by content: a job whose key is in the cache is not done again */
+  cache?: PoolCache<J, R>;
+}
+
+/** How a pool's results are kept in a CompressedCache. */
+export interface PoolCache<J, R> {
+  store: CompressedCache;
+  /** the key of everything the result depends on (CompressedCache.key) */
+  key(job: J): string;
+  encode(result: R): Uint8Array;
+  /** the result a stored payload gives for `job`; undefined when it does not fit (then done again) */
+  decode(payload: Uint8Array, job: J): R | undefined;
+}
+
+interface Answer<R> {
+  id: number;
+  result?: R;
+  error?: string;
+}
+
+interface WorkerData {
+  data: unknown;
+  results: MessagePort;
+  /** one Int32 counter, bumped after every answer */
+  signal: Int32Array;
+}
+
+export class OrderedPool<J, R> {
+  private workers: Worker[] = [];
+  private ports: MessagePort[] = [];
+  private signal = new Int32Array(new SharedArrayBuffer(4));
+  private order: number[] = [];
+  private done = new Map<number, Answer<R>>();
+  private nextId = 0;
+  private failed?: Error;
+  private inlineLeft: number;
+  private closed = false;
+  /** the cache keys of the jobs on the workers, stored with their results */
+  private keys = new Map<number, string>();
+
+  constructor(private spec: PoolSpec<J, R>) {
+    this.inlineLeft = spec.workers > 0 ? (spec.inlineFirst ?? 0) : Infinity;
+  }
+
+  /** Jobs submitted whose results are not yet taken. */
+  get pending(): number {
+    return this.order.length;
+  }
+
+  /** Queues a job (the pool takes over its buffers: do not reuse them). */
+  submit(job: J): void {
+    if (this.failed) throw this.failed;
+    const cache = this.spec.cache;
+    const key = cache?.key(job);
+    const payload = key === undefined ? undefined : cache!.store.get(key);
+    const hit = payload && cache!.decode(payload, job);
+    if (hit) return this.resolved(hit);
+    if (this.inlineLeft > 0) {
+      this.inlineLeft -= this.spec.jobBytes?.(job) ?? 0;
+      const result = this.spec.inline(job);
+      if (key !== undefined) cache!.store.put(key, cache!.encode(result));
+      return this.resolved(result);
+    }
+    if (!this.workers.length) this.startWorkers();
+    const id = this.nextId++;
+    this.order.push(id);
+    if (key !== undefined) this.keys.set(id, key);
+    const own = owned(job);
+    this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own));
+  }
+
+  /** A result known without a worker (e.g. from a cache): it takes its place in the order. */
+  resolved(result: R): void {
+    const id = this.nextId++;
+    this.order.push(id);
+    this.done.set(id, { id, result });
+  }
+
+  /** The result of the oldest job not yet taken, waiting for it (blocking) if needed. */
+  next(): R {
+    const id = this.oldest();
+    while (!this.done.has(id)) this.receive(this.waitSync);
+    return this.take(id);
+  }
+
+  /** The result of the oldest job not yet taken; the event loop runs while it waits. */
+  async nextAsync(): Promise<R> {
+    const id = this.oldest();
+    while (!this.done.has(id)) {
+      // a pending wait does not keep Node alive: the workers do, while it lasts
+      for (const w of this.workers) w.ref();
+      try {
+        await this.receiveAsync();
+      } finally {
+        for (const w of this.workers) w.unref();
+      }
+    }
+    return this.take(id);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    for (const port of this.ports) port.close();
+    this.ports = [];
+  }
+
+  private oldest(): number {
+    const id = this.order.shift();
+    if (id === undefined) throw new Error(`${this.spec.name}: next() with no job submitted`);
+    return id;
+  }
+
+  private take(id: number): R {
+    const d = this.done.get(id)!;
+    this.done.delete(id);
+    if (d.error !== undefined) throw new Error(`${this.spec.name}: ${d.error}`);
+    const key = this.keys.get(id);
+    if (key !== undefined) {
+      this.keys.delete(id);
+      this.spec.cache!.store.put(key, this.spec.cache!.encode(d.result!));
+    }
+    return d.result!;
+  }
+
+  private startWorkers(): void {
+    const url = compiledWorker(this.spec.from, this.spec.script);
+    for (let i = 0; i < this.spec.workers; i++) {
+      const channel = new MessageChannel();
+      this.ports.push(channel.port1);
+      const data = { data: this.spec.data, results: channel.port2, signal: this.signal } satisfies WorkerData;
+      const w = new Worker(url, { workerData: data, transferList: [channel.port2] });
+      const name = `${this.spec.name}: compression worker ${i}`;
+      w.on('error', (e) => this.fail(new Error(`${name} failed: ${e.message || e.name || String(e)}`)));
+      w.on('exit', (code) => !this.closed && this.fail(new Error(`${name} exited with code ${code}`)));
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    // wakes a waiting nextAsync (a blocked next() cannot see worker events: it times out)
+    Atomics.add(this.signal, 0, 1);
+    Atomics.notify(this.signal, 0);
+  }
+
+  private waitSync = (seen: number): boolean => Atomics.wait(this.signal, 0, seen, STALL_MS) !== 'timed-out';
+
+  /** Takes every answer waiting; when there is none, waits for the next one. */
+  private receive(wait: (seen: number) => boolean): void {
+    if (this.failed) throw this.failed;
+    const seen = Atomics.load(this.signal, 0);
+    if (this.drainAll() === 0 && !wait(seen)) throw this.stalled();
+  }
+
+  private async receiveAsync(): Promise<void> {
+    if (this.failed) throw this.failed;
+    const seen = Atomics.load(this.signal, 0);
+    if (this.drainAll() > 0) return;
+    const w = waitAsync(this.signal, 0, seen, STALL_MS);
+    if ((w.async ? await w.value : w.value) === 'timed-out') throw this.stalled();
+  }
+
+  private stalled(): Error {
+    return new Error(
+      `${this.spec.name}: no answer from the compression workers in ${STALL_MS / 1000} s (a worker died?)`,
+    );
+  }
+
+  /** Stores every answer waiting on the ports; returns how many. */
+  private drainAll(): number {
+    let n = 0;
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const d = m.message as Answer<R>;
+        this.done.set(d.id, d);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+/** A Uint8Array that is its buffer, whole (and not a Node Buffer): it can be transferred. */
+function isOwned(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b);
+}
+
+/** `value` with every Uint8Array in it (in arrays and plain objects) in a buffer of its own. */
+export function owned<T>(value: T): T {
+  if (value instanceof Uint8Array) return (isOwned(value) ? value : new Uint8Array(value)) as T;
+  if (Array.isArray(value)) return value.map(owned) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
+  }
+  return value;
+}
+
+/** The buffers of the owned Uint8Arrays in `value`, each once. */
+function transferList(value: unknown, into = new Set<ArrayBuffer>()): ArrayBuffer[] {
+  if (value instanceof Uint8Array) {
+    if (isOwned(value) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
+  } else if (value && typeof value === 'object') {
+    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, into);
+  }
+  return [...into];
+}
+
+/**
+ * The body of a worker script: `setup` gets the pool's `data` and returns the job
+ * function; every job's result (or error message) goes back on the results port.
+ */
+export async function serveJobs<D, J, R>(setup: (data: D) => ((job: J) => R) | Promise<(job: J) => R>): Promise<void> {
+  const { data, results, signal } = workerData as WorkerData;
+  const work = await setup(data as D);
+  const answer = (a: Answer<R>) => {
+    results.postMessage(a, transferList(a.result));
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  };
+  parentPort!.on('message', ({ id, job }: { id: number; job: J }) => {
+    try {
+      answer({ id, result: owned(work(job)) });
+    } catch (e) {
+      answer({ id, error: (e as Error).message });
+    }
+  });
+}
