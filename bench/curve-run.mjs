@@ -36,18 +36,22 @@ export async function runCurve({ json, log, machine, describeMachine, timed, set
     process.stdout.write(JSON.stringify({ machine, curve: results }, null, 2) + '\n');
     return;
   }
-  const lines = results.map((r) =>
-    r.available
-      ? `| ${r.type} | ${r.entries} | ${r.wall.toFixed(1)} | ${((r.wall / r.entries) * 1e6).toFixed(0)} | ` +
-        `${(r.rssKB / 1024).toFixed(0)} | ${((r.rssKB * 1024) / r.entries).toFixed(0)} | ` +
-        `${(r.bytes / MiB).toFixed(0)} (${(r.allocatedBytes / MiB).toFixed(0)} allocated) | ${r.check} |`
-      : `| ${r.type} | ${r.entries} | not available: ${r.reason} | | | | | |`,
-  );
+  const lines = results.map((r, k) => {
+    if (!r.available) return `| ${r.type} | ${r.entries} | not available: ${r.reason} | | | | | | |`;
+    // the growth from the previous size of the same filesystem: the per-entry cost without the process's fixed part
+    const prev = results[k - 1]?.type === r.type && results[k - 1].available ? results[k - 1] : undefined;
+    const growth = prev ? (((r.rssKB - prev.rssKB) * 1024) / (r.entries - prev.entries)).toFixed(0) : '';
+    return (
+      `| ${r.type} | ${r.entries} | ${r.wall.toFixed(1)} | ${((r.wall / r.entries) * 1e6).toFixed(0)} | ` +
+      `${(r.rssKB / 1024).toFixed(0)} | ${((r.rssKB * 1024) / r.entries).toFixed(0)} | ${growth} | ` +
+      `${(r.bytes / MiB).toFixed(0)} (${(r.allocatedBytes / MiB).toFixed(0)} allocated) | ${r.check} |`
+    );
+  });
   const over = results.filter((r) => r.available && r.entries > 999_999 && r.rssKB >= RSS_LIMIT_KB);
   process.stdout.write(
     `${describeMachine(machine)}\ninput: N files (0–511 bytes, 1000 to a folder) + a ${SPARSE_GIB} GiB sparse file ` +
-      `(3 islands)\n\n| fs | entries | wall s | µs/entry | peak RSS MiB | RSS bytes/entry | image MiB | check |\n` +
-      `|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n` +
+      `(3 islands)\n\n| fs | entries | wall s | µs/entry | peak RSS MiB | RSS bytes/entry | RSS growth bytes/entry | image MiB | check |\n` +
+      `|---|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n` +
       (over.length ? `\n1 000 000 entries OVER 2 GiB RSS: ${over.map((r) => r.type).join(', ')}\n` : ''),
   );
 }
@@ -67,8 +71,11 @@ function runOne(type, files, { work, data, log, timed }) {
     log(`curve: ${type}: not available: ${r.reason}`);
     return r;
   }
-  log(`curve: ${type}: ${entries} entries: checking`);
+  log(
+    `curve: ${type}: ${entries} entries: ${r.wall.toFixed(1)} s, peak RSS ${(r.rssKB / 1024).toFixed(0)} MiB; checking`,
+  );
   r.check = checkImage(type, out, entries);
+  log(`curve: ${type}: ${entries} entries: ${r.check}`);
   rmSync(out, { force: true });
   return r;
 }

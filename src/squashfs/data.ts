@@ -35,6 +35,15 @@ export interface FileData {
   sparse: number;
 }
 
+/** The sizes of a file without full blocks (most files): one shared empty list until a block comes. */
+const NO_BLOCKS: number[] = [];
+
+/** Records a block's stored size in the file's list (its own list from the first block on). */
+function addSize(info: FileData, size: number): void {
+  if (info.sizes === NO_BLOCKS) info.sizes = [];
+  info.sizes.push(size);
+}
+
 export interface DataResult {
   files: Map<Node, FileData>;
   /** fragment table entries */
@@ -57,7 +66,9 @@ type Item =
  */
 export class Dedup {
   private sizes = new Map<number, number>();
-  private seen = new Map<string, FileNode[]>();
+  /** the first file of each size and layout digest (binary, as a latin1 string), more on a
+   *  digest match whose bytes differ: one string and one reference per file, not a list */
+  private seen = new Map<string, FileNode | FileNode[]>();
 
   constructor(files: FileNode[]) {
     for (const f of files) this.sizes.set(f.content.size, (this.sizes.get(f.content.size) ?? 0) + 1);
@@ -68,12 +79,16 @@ export class Dedup {
     if (size === 0 || this.sizes.get(size)! < 2) return undefined;
     // the hash covers where the data is and its bytes, never the holes' zeros: two
     // sparse files of 1 TiB compare in the time of their data
-    const key = `${size}:${layoutDigest(f.content)}`;
+    const key = Buffer.from(layoutDigest(f.content), 'hex').toString('latin1') + size;
     const earlier = this.seen.get(key);
-    const same = earlier?.find((g) => sameContent(g.content, f.content));
+    if (!earlier) {
+      this.seen.set(key, f);
+      return undefined;
+    }
+    const list = Array.isArray(earlier) ? earlier : [earlier];
+    const same = list.find((g) => sameContent(g.content, f.content));
     if (same) return same;
-    if (earlier) earlier.push(f);
-    else this.seen.set(key, [f]);
+    this.seen.set(key, [...list, f]);
     return undefined;
   }
 }
@@ -148,13 +163,13 @@ class DataWriter {
     if (item.kind === 'start') {
       item.info.start = this.pos;
     } else if (item.kind === 'sparse') {
-      for (let k = 0; k < item.blocks; k++) item.info.sizes.push(0);
+      for (let k = 0; k < item.blocks; k++) addSize(item.info, 0);
       item.info.sparse += item.blocks * item.length;
     } else if (item.kind === 'block') {
       const c = await this.pool.nextAsync();
       this.out.writeAt(c.bytes, this.pos);
       this.pos += c.bytes.length;
-      item.info.sizes.push(c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
+      addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
     } else {
       const c = await this.pool.nextAsync();
       this.out.writeAt(c.bytes, this.pos);
@@ -184,7 +199,7 @@ class DataWriter {
   /** One file (not a duplicate): its full blocks, then its tail in a fragment. */
   async writeFile(file: FileNode): Promise<void> {
     const c = file.content;
-    const info: FileData = { start: 0, sizes: [], fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
+    const info: FileData = { start: 0, sizes: NO_BLOCKS, fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     this.infos.set(file, info);
     const full = Math.floor(c.size / this.blockSize);
     const tail = c.size % this.blockSize;

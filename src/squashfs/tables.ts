@@ -51,7 +51,8 @@ function numberInodes(tree: Tree): Map<Node, number> {
 class TableWriter {
   readonly inodes: MetaWriter;
   readonly dirs: MetaWriter;
-  readonly refs = new Map<Node, number>();
+  /** inode refs by number − 1 (−1: not written yet), an array rather than a Map per node */
+  readonly refs: Float64Array;
   readonly listings = new Map<Node, Listing>();
   readonly ids = new IdTable();
   readonly xattrs: XattrTable;
@@ -64,6 +65,7 @@ class TableWriter {
     compress: BlockCompressor,
   ) {
     this.nums = numberInodes(tree);
+    this.refs = new Float64Array(this.nums.size).fill(-1);
     this.nlinks = linkCounts(tree);
     this.inodes = new MetaWriter(compress);
     this.dirs = new MetaWriter(compress);
@@ -72,7 +74,7 @@ class TableWriter {
 
   /** Appends n's inode to the inode table; `parent` is its directory's number. */
   writeInode(n: Node, parent: number): void {
-    this.refs.set(n, this.inodes.ref());
+    this.refs[this.nums.get(n)! - 1] = this.inodes.ref();
     const common: InodeCommon = { xattr: this.xattrs.index(n.xattrs), nlink: this.nlinks.get(n)! };
     const body = this.body(n, parent, common);
     const ids = { uid: this.ids.index(n.uid), gid: this.ids.index(n.gid) };
@@ -98,13 +100,11 @@ class TableWriter {
 
   /** A directory (`children` in name order): its entries' inodes (those not written yet), then its listing. */
   writeDir(dir: DirNode, children: Array<[string, Node]>): void {
-    for (const [, c] of children) if (!this.refs.has(c)) this.writeInode(c, this.nums.get(dir)!);
-    const entries: ListingEntry[] = children.map(([k, c]) => ({
-      name: keyBytes(k),
-      ref: this.refs.get(c)!,
-      number: this.nums.get(c)!,
-      type: SQFS_INODE[c.type],
-    }));
+    for (const [, c] of children) if (this.refs[this.nums.get(c)! - 1] < 0) this.writeInode(c, this.nums.get(dir)!);
+    const entries: ListingEntry[] = children.map(([k, c]) => {
+      const number = this.nums.get(c)!;
+      return { name: keyBytes(k), ref: this.refs[number - 1], number, type: SQFS_INODE[c.type] };
+    });
     this.listings.set(dir, writeListing(this.dirs, entries));
   }
 }
@@ -115,14 +115,12 @@ export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: Blo
   const count = w.nums.size;
   // the root's parent: one past the last inode, as mksquashfs writes it
   w.writeInode(tree.root, count + 1);
-  const byNumber: number[] = new Array(count);
-  for (const [n, no] of w.nums) byNumber[no - 1] = w.refs.get(n)!;
   return {
     inodes: w.inodes.finish(),
     directories: w.dirs.finish(),
-    rootRef: w.refs.get(tree.root)!,
+    rootRef: w.refs[count - 1],
     inodeCount: count,
-    refs: byNumber,
+    refs: Array.from(w.refs),
     ids: w.ids,
     xattrs: w.xattrs,
   };

@@ -84,27 +84,27 @@ export function makeNode(type: 'char' | 'block', attrs: Attrs, data: { rdev: Rde
 export function makeNode(type: 'fifo' | 'socket', attrs?: Attrs): SpecialNode;
 export function makeNode(type: NodeType, attrs?: Attrs, data?: NodeData): Node;
 export function makeNode(type: NodeType, attrs: Attrs = {}, data: NodeData = {}): Node {
-  const base = {
-    mode: attrs.mode ?? (type === 'dir' ? 0o755 : 0o644),
-    uid: attrs.uid ?? 0,
-    gid: attrs.gid ?? 0,
-    mtime: attrs.mtime ?? { sec: 0, nsec: 0 },
-    xattrs: new Map<string, Uint8Array>(),
-  };
+  // each type's object written out whole, not spread from a common part: an object
+  // literal gets exactly its fields in-object (a tree holds one per entry)
+  const mode = attrs.mode ?? (type === 'dir' ? 0o755 : 0o644);
+  const uid = attrs.uid ?? 0;
+  const gid = attrs.gid ?? 0;
+  const mtime = attrs.mtime ?? { sec: 0, nsec: 0 };
+  const xattrs = new Map<string, Uint8Array>();
   switch (type) {
     case 'dir':
-      return { type, ...base, entries: new Map() };
+      return { type, mode, uid, gid, mtime, xattrs, entries: new Map() };
     case 'file':
-      return { type, ...base, content: data.content ?? EMPTY };
+      return { type, mode, uid, gid, mtime, xattrs, content: data.content ?? EMPTY };
     case 'symlink':
       if (!data.target) throw new Error('a symlink node needs its target');
-      return { type, ...base, target: data.target };
+      return { type, mode, uid, gid, mtime, xattrs, target: data.target };
     case 'char':
     case 'block':
       if (!data.rdev) throw new Error(`a ${type} device node needs its device numbers`);
-      return { type, ...base, rdev: data.rdev };
+      return { type, mode, uid, gid, mtime, xattrs, rdev: data.rdev };
     default:
-      return { type, ...base };
+      return { type, mode, uid, gid, mtime, xattrs };
   }
 }
 
