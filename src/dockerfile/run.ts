@@ -158,14 +158,16 @@ async function boot(
   prefix: string,
 ): Promise<StepResult> {
   const r: StepResult = { code: undefined, at: { boot: Date.now() } };
-  const marker = new RegExp(`^@@FP-(?:${nonce})? (EXIT|FAIL|STEP) (.*)$`);
+  // a marker may follow the step's last output when that lacks a final newline
+  const marker = new RegExp(`@@FP-(?:${nonce})? (EXIT|FAIL|STEP) (.*)$`);
   await runVm({
     ...vm,
     disks,
     onLine: (line) => {
       const m = marker.exec(line);
-      if (!m) log(`${prefix} | ${line}`);
-      else if (m[1] === 'EXIT') r.code = Number(m[2]);
+      if (!m || m.index > 0) log(`${prefix} | ${m ? line.slice(0, m.index) : line}`);
+      if (!m) return;
+      if (m[1] === 'EXIT') r.code = Number(m[2]);
       else if (m[1] === 'STEP') r.at[m[2] === 'start' ? 'start' : 'end'] = Date.now();
       else r.failure = m[2];
     },

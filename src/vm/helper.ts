@@ -55,6 +55,7 @@ nonce=$(cat /scratch/nonce)
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/scratch/upper,workdir=/scratch/work,` +
   `redirect_dir=off,index=off,metacopy=off /root || fail "cannot mount the overlay"
 mkdir -p /root/dev && mount -t devtmpfs dev /root/dev || fail "cannot mount /dev in the step's root"
+mkdir -p /root/dev/pts && mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /root/dev/pts
 [ -d /root/proc ] && mount -t proc proc /root/proc
 [ -d /root/sys ] && mount -t sysfs sys /root/sys
 ${NETWORK_SCRIPT}
@@ -64,7 +65,7 @@ sh /scratch/step.sh
 code=$?
 echo "@@FP-$nonce STEP end"
 umount /root/etc/resolv.conf /root/sys /root/proc 2>/dev/null
-umount /root/dev
+umount /root/dev/pts /root/dev
 if [ $code = 0 ]; then
   umount /root || fail "cannot unmount the overlay"
   /fp/lib/${loader} --library-path /fp/lib /fp/tar --format=posix --xattrs --xattrs-include='*' ` +
