@@ -76,7 +76,7 @@ export function qemuArgs(o: VmOptions): string[] {
     '-initrd',
     o.initrd,
     '-append',
-    `console=${a.console} panic=-1 quiet loglevel=0`,
+    `console=${a.console} ${a.kernelArgs} panic=-1 quiet loglevel=0`.replace('  ', ' '),
   ];
   for (const d of o.disks)
     args.push('-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 export interface BootOptions {
-  /** Extra kernel command line, appended after "console=ttyS0 panic=-1 quiet". */
+  /** Extra kernel command line, appended after "console=ttyS0 no_timer_check panic=-1 quiet". */
   append?: string;
   /** Kill QEMU after this long (default 120 s). */
   timeoutMs?: number;
@@ -107,7 +107,8 @@ export function qemuArgs(initrd: string, opts: BootOptions = {}): string[] {
     '-initrd',
     initrd,
     '-append',
-    `console=ttyS0 panic=-1 quiet ${opts.append ?? ''}`.trim(),
+    // no_timer_check: as src/vm/arch.ts says, a loaded host's TCG can fail the IO-APIC timer check
+    `console=ttyS0 no_timer_check panic=-1 quiet ${opts.append ?? ''}`.trim(),
   ];
   for (const d of opts.drives ?? []) {
     const { file, format } = typeof d === 'string' ? { file: d, format: 'raw' } : d;
