@@ -15,6 +15,7 @@ import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
 import { encodeTree } from '../tree/wire.js';
+import { newHandoff, serveWorker } from './ext4-handoff.js';
 
 export interface WrittenRootfs {
   path: string;
@@ -47,12 +48,14 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
+/** `hashOut`: hash `out` (the artifact) while the ext4 writer writes it (src/pipeline/ext4-handoff.ts). */
 async function writeFilesystem(
   tree: Tree,
   out: ArtifactFile,
   fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
   epoch: Time,
   cache: CompressedCache | undefined,
+  hashOut: boolean,
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
@@ -65,8 +68,16 @@ async function writeFilesystem(
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk };
-  out.setSize(await writeOnWorker(job));
+  const handoff = fs.type === 'ext4' ? newHandoff() : undefined;
+  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
+  const written = writeOnWorker(job);
+  try {
+    if (handoff) await serveWorker(handoff, tree, hashOut ? out : undefined, written);
+  } catch (e) {
+    await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
+    throw e;
+  }
+  out.setSize(await written);
   return 0;
 }
 
@@ -109,7 +120,7 @@ export async function writeRootfs(
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, !raw);
     if (raw?.tmp)
       await writeQcow2(raw.tmp, file, {
         compress: fs.qcow2_compression !== false,
