@@ -10,13 +10,13 @@
 // 4. Metadata: directories, symlink targets, extent trees, xattr blocks, inode tables,
 //    bitmaps, descriptors, superblock + backups, the journal superblock — all
 //    checksummed with crc32c (format.ts holds every structure).
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import { BlockWriter } from '../block-writer.js';
-import { type Content, readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { shapeDigest, type Time, type Tree } from '../tree/tree.js';
 import { crc32c } from './crc32c.js';
+import { DataWriter } from './data.js';
 import { sealDirBlock } from './dir.js';
 import { type Extent, extentTree, sealExtentBlock } from './extents.js';
 import { BLOCK, BLOCKS_PER_GROUP, EXTENTS_FL, INDEX_FL, INODE_SIZE, INODE_XATTR_ROOM, SUPER_OFFSET } from './format.js';
@@ -83,37 +83,18 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
 /** Streams every file's data into its blocks; returns the UUID (from the shape and the data's hash). */
 function writeData(w: BlockWriter, inodes: PlannedInode[], placements: Placements, shape: Buffer): Buffer {
   const contentHash = createHash('sha256');
-  inodes.forEach((i, k) => {
-    if (i.body.kind === 'file') writeFileData(w, i.body.content, placements.at(k).extents, contentHash);
-  });
+  const data = new DataWriter(w, contentHash);
+  try {
+    inodes.forEach((i, k) => {
+      if (i.body.kind === 'file') data.write(i.body.content, placements.at(k).extents);
+    });
+  } finally {
+    data.close();
+  }
   const uuid = createHash('sha256').update(shape).update(contentHash.digest()).digest().subarray(0, 16);
   uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
   uuid[8] = (uuid[8] & 0x3f) | 0x80;
   return uuid;
-}
-
-/** Streams a file's data into its extents, zero-padding each extent's last block. */
-function writeFileData(w: BlockWriter, content: Content, extents: Extent[], hash: Hash): void {
-  for (const e of extents) {
-    const end = Math.min((e.logical + e.length) * BLOCK, content.size);
-    let block = e.physical;
-    let carry = Buffer.alloc(0);
-    for (const chunk of readRange(content, e.logical * BLOCK, end)) {
-      hash.update(chunk);
-      const data = carry.length
-        ? Buffer.concat([carry, chunk])
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-      const whole = data.length - (data.length % BLOCK);
-      if (whole) w.write(block, data.subarray(0, whole));
-      block += whole / BLOCK;
-      carry = Buffer.from(data.subarray(whole));
-    }
-    if (carry.length) {
-      const last = Buffer.alloc(BLOCK);
-      carry.copy(last);
-      w.write(block, last);
-    }
-  }
 }
 
 /** i_size: bytes of content, of directory blocks, of the target, of the journal. */

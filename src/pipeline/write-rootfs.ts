@@ -119,7 +119,7 @@ export async function writeRootfs(
     const size = file.size;
     return {
       path,
-      sha256: file.commit(),
+      sha256: await file.commitImage(),
       size,
       format: qcow2 ? 'qcow2' : fs.type,
       kernelArgs: rootfsKernelArgs(fs),
