@@ -7,6 +7,8 @@ export { DockerfileError } from './dockerfile/errors.js';
 export {
   Tree,
   makeNode,
+  setXattr,
+  NO_XATTRS,
   type Node,
   type NodeType,
   type FileNode,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeBtrfs } from '../src/btrfs/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
-import { makeNode, Tree } from '../src/tree/tree.js';
+import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
@@ -80,16 +80,17 @@ function acl(): Buffer {
 
 function xattrTree(): Tree {
   const tree = new Tree({ mtime: T });
-  file(tree, 'bin/ping', 'ping').xattrs.set(
+  setXattr(
+    file(tree, 'bin/ping', 'ping'),
     'security.capability',
     Buffer.from('0100000200200000000000000000000000000000', 'hex'),
   );
   const many = file(tree, 'many', 'x');
-  many.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
-  many.xattrs.set('user.large', Buffer.alloc(3000, 0xab));
-  many.xattrs.set('trusted.t', Buffer.from('trusted'));
-  file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', acl());
-  tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', acl());
+  setXattr(many, 'user.small', Buffer.from([0, 1, 2, 0xff]));
+  setXattr(many, 'user.large', Buffer.alloc(3000, 0xab));
+  setXattr(many, 'trusted.t', Buffer.from('trusted'));
+  setXattr(file(tree, 'acl-file', 'acl'), 'system.posix_acl_access', acl());
+  setXattr(tree.mkdirp('acl-dir', { mtime: T }), 'system.posix_acl_default', acl());
   return tree;
 }
 
@@ -297,7 +298,7 @@ describe('btrfs writer: btrfs-progs', () => {
       /^btrfs: \/etc\/far: symlink target of 4096 bytes, btrfs holds at most 4095 bytes; /,
     );
     const fat = new Tree({ mtime: T });
-    file(fat, 'etc/fat', 'x').xattrs.set('user.big', Buffer.alloc(17000));
+    setXattr(file(fat, 'etc/fat', 'x'), 'user.big', Buffer.alloc(17000));
     expect(() => image(fat)).toThrow(
       'btrfs: /etc/fat: xattr user.big of 17000 bytes does not fit in one item (16220 bytes at most); drop or shorten it',
     );

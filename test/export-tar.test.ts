@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { writePaxTar } from '../src/export/tar.js';
 import { readTar } from '../src/oci/tar.js';
 import { bytesContent } from '../src/tree/content.js';
-import { makeNode, Tree } from '../src/tree/tree.js';
+import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { hardTree } from './helpers/hard-tree.js';
 import { snapshotDir, snapshotTree } from './helpers/snapshot.js';
 
@@ -29,7 +29,7 @@ describe('PAX tar writer', () => {
     f('precise', { mtime: { sec: 1700000000, nsec: 123456789 } });
     const cap = f('cap', { mtime: { sec: 0, nsec: 0 } });
     // the kernel checks security.capability values on extraction: a binary user.* one here
-    cap.xattrs.set('user.binary', Buffer.from([0, 0xff, 10, 61, 0xc3]));
+    setXattr(cap, 'user.binary', Buffer.from([0, 0xff, 10, 61, 0xc3]));
     const file = join(scratch, 'edge.tar');
     tarOf(tree, file);
     const out = join(scratch, 'edge');

@@ -10,7 +10,7 @@ import { ArtifactFile } from '../src/artifact.js';
 import { bufferBytes, mke2fsInodes } from '../src/ext4/sizing.js';
 import { writeExt4 } from '../src/ext4/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
-import { makeNode, Tree } from '../src/tree/tree.js';
+import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
@@ -48,13 +48,13 @@ const file = (tree: Tree, path: string, data: string | Buffer, attrs: Parameters
 function xattrTree(): Tree {
   const tree = new Tree({ mtime: T });
   const cap = file(tree, 'bin/ping', 'ping');
-  cap.xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
+  setXattr(cap, 'security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
   const big = file(tree, 'big-xattrs', 'x');
-  big.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
-  big.xattrs.set('user.large', Buffer.alloc(300, 0xab));
-  big.xattrs.set('trusted.t', Buffer.from('trusted'));
+  setXattr(big, 'user.small', Buffer.from([0, 1, 2, 0xff]));
+  setXattr(big, 'user.large', Buffer.alloc(300, 0xab));
+  setXattr(big, 'trusted.t', Buffer.from('trusted'));
   for (const name of ['shared-1', 'shared-2', 'shared-3'])
-    file(tree, name, name).xattrs.set('user.shared', Buffer.alloc(200, 0x5a));
+    setXattr(file(tree, name, name), 'user.shared', Buffer.alloc(200, 0x5a));
   // POSIX ACL (xattr form v2): user::rwx user:1000:r-x group::r-x mask::r-x other::r--
   const acl = Buffer.alloc(4 + 5 * 8);
   acl.writeUInt32LE(2, 0);
@@ -69,8 +69,8 @@ function xattrTree(): Tree {
     acl.writeUInt16LE(perm, 6 + 8 * k);
     acl.writeUInt32LE(id, 8 + 8 * k);
   });
-  file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', acl);
-  tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', acl);
+  setXattr(file(tree, 'acl-file', 'acl'), 'system.posix_acl_access', acl);
+  setXattr(tree.mkdirp('acl-dir', { mtime: T }), 'system.posix_acl_default', acl);
   return tree;
 }
 

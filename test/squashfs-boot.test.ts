@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeSquashfs } from '../src/squashfs/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
-import { makeNode } from '../src/tree/tree.js';
+import { makeNode, setXattr } from '../src/tree/tree.js';
 import { bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
 import { hardTree } from './helpers/hard-tree.js';
 
@@ -27,11 +27,13 @@ async function mountAndList(compressor: 'zstd' | 'lz4'): Promise<void> {
     ),
   );
   tree.set('bin/sh', makeNode('symlink', { mode: 0o777, mtime: t }, { target: Buffer.from('busybox') }));
-  tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
-  tree
-    .get('usr/bin/tool')!
-    .xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
-  tree.get('etc')!.xattrs.set('trusted.bin', Buffer.from([0, 1, 2, 255]));
+  setXattr(tree.get('etc/hostname')!, 'user.comment', Buffer.from('hello'));
+  setXattr(
+    tree.get('usr/bin/tool')!,
+    'security.capability',
+    Buffer.from('0100000200200000000000000000000000000000', 'hex'),
+  );
+  setXattr(tree.get('etc')!, 'trusted.bin', Buffer.from([0, 1, 2, 255]));
   // several blocks with a tail, a copy (dedup), a file of zeros (sparse blocks)
   const big = Buffer.from(Array.from({ length: 50000 }, (_, i) => `line ${i}\n`).join(''));
   tree.set('data/big', makeNode('file', { mtime: t }, { content: bytesContent(big) }));

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { writeSquashfs, type SquashfsOptions } from '../src/squashfs/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
-import { makeNode, Tree } from '../src/tree/tree.js';
+import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { flatten } from '../src/oci/image.js';
 import { openImage } from '../src/oci/sources/open.js';
 import { diffListings, type Entry, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
@@ -68,12 +68,14 @@ function loose(l: Map<string, Entry>): Map<string, Entry> {
 describe('squashfs writer', () => {
   it('writes the hard-case tree so that unsquashfs and rdsquashfs extract it exactly', async () => {
     const tree = hardTree(scratch);
-    tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
-    tree
-      .get('usr/bin/tool')!
-      .xattrs.set('security.capability', Buffer.from('0100000200200000000000000000000000000000', 'hex'));
-    tree.get('etc')!.xattrs.set('trusted.bin', Buffer.from([0, 1, 2, 255]));
-    tree.get('lib/short')!.xattrs.set('trusted.link', Buffer.from('x'));
+    setXattr(tree.get('etc/hostname')!, 'user.comment', Buffer.from('hello'));
+    setXattr(
+      tree.get('usr/bin/tool')!,
+      'security.capability',
+      Buffer.from('0100000200200000000000000000000000000000', 'hex'),
+    );
+    setXattr(tree.get('etc')!, 'trusted.bin', Buffer.from([0, 1, 2, 255]));
+    setXattr(tree.get('lib/short')!, 'trusted.link', Buffer.from('x'));
     const img = await squash(tree);
     const expected = treeListing(tree);
     expect(diffListings(expected, unsquashListing(img))).toEqual([]);
@@ -205,7 +207,7 @@ function smallTree(): Tree {
   tree.set('b/random', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(150000)) }));
   tree.set('b/sym', makeNode('symlink', { mode: 0o777, mtime: T }, { target: Buffer.from('../a/text') }));
   tree.set('dev/null', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } }));
-  tree.get('a/text')!.xattrs.set('user.x', Buffer.from([0, 255]));
+  setXattr(tree.get('a/text')!, 'user.x', Buffer.from([0, 255]));
   return tree;
 }
 
@@ -240,7 +242,7 @@ describe('squashfs gzip', () => {
 describe('squashfs lz4', () => {
   it('unsquashfs and rdsquashfs extract it exactly; id 5 and the options block mksquashfs writes; same bytes for 1 and 2 workers', async () => {
     const tree = hardTree(scratch);
-    tree.get('etc/hostname')!.xattrs.set('user.comment', Buffer.from('hello'));
+    setXattr(tree.get('etc/hostname')!, 'user.comment', Buffer.from('hello'));
     for (const [name, t] of [
       ['small', smallTree()],
       ['hard', tree],
@@ -266,9 +268,9 @@ describe('squashfs xattr namespaces', () => {
     const tree = new Tree({ mtime: T });
     const acl = Buffer.from('02000000010007000000000004000500000000002000040000000000', 'hex');
     const both = tree.set('both', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from('b')) }));
-    both.xattrs.set('system.posix_acl_access', acl);
-    both.xattrs.set('user.keep', Buffer.from('kept'));
-    tree.mkdirp('only-acl', { mtime: T }).xattrs.set('system.posix_acl_default', acl);
+    setXattr(both, 'system.posix_acl_access', acl);
+    setXattr(both, 'user.keep', Buffer.from('kept'));
+    setXattr(tree.mkdirp('only-acl', { mtime: T }), 'system.posix_acl_default', acl);
     const path = join(scratch, `img-${n++}.sqfs`);
     const f = new ArtifactFile(path);
     const r = await writeSquashfs(tree, f, { level: 15, epoch: T, workers: 1 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
-import { makeNode, Tree } from '../src/tree/tree.js';
+import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { writeXfs } from '../src/xfs/write.js';
 import {
   bootAsRoot,
@@ -338,29 +338,32 @@ describe('xfs writer: xfs_repair and xfs_db', () => {
 /** Every xattr form: short form in the inode, one leaf block, ACLs, all three namespaces. */
 function xattrTree(): Tree {
   const tree = new Tree({ mtime: T, mode: 0o755 });
-  file(tree, 'bin/ping', 'ping').xattrs.set(
+  setXattr(
+    file(tree, 'bin/ping', 'ping'),
     'security.capability',
     Buffer.from('0100000200200000000000000000000000000000', 'hex'),
   );
   const big = file(tree, 'big-xattrs', 'x');
-  big.xattrs.set('user.small', Buffer.from([0, 1, 2, 0xff]));
-  big.xattrs.set('user.large', Buffer.alloc(300, 0xab));
-  big.xattrs.set('trusted.t', Buffer.from('trusted'));
+  setXattr(big, 'user.small', Buffer.from([0, 1, 2, 0xff]));
+  setXattr(big, 'user.large', Buffer.alloc(300, 0xab));
+  setXattr(big, 'trusted.t', Buffer.from('trusted'));
   const many = file(tree, 'many-xattrs', 'm');
-  for (let k = 0; k < 40; k++) many.xattrs.set(`user.attr-${k}`, Buffer.from(`value-${k}`));
+  for (let k = 0; k < 40; k++) setXattr(many, `user.attr-${k}`, Buffer.from(`value-${k}`));
   const remote = file(tree, 'remote-xattrs', 'r');
-  remote.xattrs.set('user.big', Buffer.alloc(10000, 0x42));
-  remote.xattrs.set('trusted.max', Buffer.from(Array.from({ length: 65536 }, (_, k) => k & 0xff)));
-  remote.xattrs.set('user.small', Buffer.from('s'));
+  setXattr(remote, 'user.big', Buffer.alloc(10000, 0x42));
+  setXattr(remote, 'trusted.max', Buffer.from(Array.from({ length: 65536 }, (_, k) => k & 0xff)));
+  setXattr(remote, 'user.small', Buffer.from('s'));
   const node = file(tree, 'node-xattrs', 'n');
-  for (let k = 0; k < 300; k++) node.xattrs.set(`user.${'long-name-'.repeat(10)}${k}`, Buffer.from(`v${k}`.repeat(20)));
-  node.xattrs.set('user.remote', Buffer.alloc(5000, 0x33));
-  file(tree, 'acl-file', 'acl').xattrs.set('system.posix_acl_access', aclXattr());
-  tree.mkdirp('acl-dir', { mtime: T }).xattrs.set('system.posix_acl_default', aclXattr());
+  for (let k = 0; k < 300; k++) setXattr(node, `user.${'long-name-'.repeat(10)}${k}`, Buffer.from(`v${k}`.repeat(20)));
+  setXattr(node, 'user.remote', Buffer.alloc(5000, 0x33));
+  setXattr(file(tree, 'acl-file', 'acl'), 'system.posix_acl_access', aclXattr());
+  setXattr(tree.mkdirp('acl-dir', { mtime: T }), 'system.posix_acl_default', aclXattr());
   // user.* is for files and directories only (xattr(7)); a device takes trusted.*
-  tree
-    .set('dev/null-x', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } }))
-    .xattrs.set('trusted.dev', Buffer.from('d'));
+  setXattr(
+    tree.set('dev/null-x', makeNode('char', { mode: 0o666, mtime: T }, { rdev: { major: 1, minor: 3 } })),
+    'trusted.dev',
+    Buffer.from('d'),
+  );
   return tree;
 }
 

@@ -14,7 +14,16 @@
 //   inside one source stay hard links (buildah copies each source on its own);
 // - a folder landing on a folder merges into it, taking the copied folder's metadata.
 import type { Time, Tree } from '../tree/tree.js';
-import { type DirNode, keyBytes, makeNode, type Node, nodeData, sortedKeys } from '../tree/tree.js';
+import {
+  copyXattrs,
+  type DirNode,
+  keyBytes,
+  makeNode,
+  NO_XATTRS,
+  type Node,
+  nodeData,
+  sortedKeys,
+} from '../tree/tree.js';
 import { cleanPath, goMatch, hasWildcard } from './match.js';
 import type { Owner } from './users.js';
 
@@ -88,7 +97,7 @@ function setAttrs(node: Node, src: Node, o: CopyOptions): void {
   node.uid = o.chown?.uid ?? (o.fromContext ? 0 : src.uid);
   node.gid = o.chown?.gid ?? (o.fromContext ? 0 : src.gid);
   node.mtime = { ...src.mtime };
-  node.xattrs = o.fromContext ? new Map() : new Map(src.xattrs);
+  node.xattrs = o.fromContext ? NO_XATTRS : copyXattrs(src.xattrs);
 }
 
 /** Copies src under name into dir: folders merge, anything else replaces. */

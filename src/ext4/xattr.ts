@@ -81,7 +81,7 @@ function ext4Acl(value: Uint8Array, name: string): Uint8Array {
 }
 
 /** The node's xattrs as ext4 entries, in the kernel's sorted order. */
-export function xattrEntries(xattrs: Map<string, Uint8Array>): XattrEntry[] {
+export function xattrEntries(xattrs: ReadonlyMap<string, Uint8Array>): XattrEntry[] {
   const out: XattrEntry[] = [];
   for (const [full, raw] of xattrs) {
     const p = PREFIXES.find(([prefix, index]) =>

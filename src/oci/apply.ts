@@ -16,7 +16,16 @@
 // - missing parents are created as root:root 0755 directories with mtime 0 (the epoch;
 //   `opts.parentAttrs` overrides), so the result does not depend on the clock.
 import type { TarEntry } from './tar.js';
-import { type Attrs, type DirNode, keyBytes, makeNode, type Node, type NodeData, type Tree } from '../tree/tree.js';
+import {
+  type Attrs,
+  copyXattrs,
+  type DirNode,
+  keyBytes,
+  makeNode,
+  type Node,
+  type NodeData,
+  type Tree,
+} from '../tree/tree.js';
 
 export interface ApplyOptions {
   /** attributes of parent directories the layer does not list; default root:root 0755, mtime 0 */
@@ -189,5 +198,5 @@ function setMeta(node: Node, e: TarEntry): void {
   node.uid = e.uid;
   node.gid = e.gid;
   node.mtime = { ...e.mtime };
-  node.xattrs = new Map(e.xattrs);
+  node.xattrs = copyXattrs(e.xattrs);
 }

@@ -41,7 +41,7 @@ export class XattrTable {
   }
 
   /** The xattr index of an inode with these xattrs (NO_XATTR when none can be stored). */
-  index(xattrs: Map<string, Uint8Array>): number {
+  index(xattrs: ReadonlyMap<string, Uint8Array>): number {
     const names = [...xattrs.keys()].filter((name) => XATTR_PREFIXES.some((p) => name.startsWith(p))).sort();
     if (names.length < xattrs.size) this.dropped++;
     if (!names.length) return NO_XATTR;

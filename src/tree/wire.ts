@@ -2,7 +2,7 @@
 // without a structured clone: a clone copies every node with its own xattr Map, mtime
 // object and file-path strings (about 600 bytes an entry); this encoding is about 40
 // bytes an entry plus the names, goes over as a transferred ArrayBuffer, and the tree
-// decoded from it shares what the writers only read: one empty xattr Map, equal mtimes,
+// decoded from it shares what the writers only read: NO_XATTRS, equal mtimes,
 // one string per blob path. A hard link stays one node.
 //
 // Layout (little-endian): u32 where the path table starts, the root node, the path table.
@@ -17,7 +17,7 @@
 //   bytes  := u32 length, the bytes
 // path table := u32 count { bytes utf8 }. Ids count NEW nodes from 0.
 import type { Piece } from './content.js';
-import { type DirNode, keyBytes, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
+import { type DirNode, keyBytes, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
 
 const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
 const NEW = 0;
@@ -163,7 +163,6 @@ class Reader {
 
 /** What decoded nodes share (see the top of this file): read-only, like the writers that get them. */
 interface Shared {
-  noXattrs: Map<string, Uint8Array>;
   /** the last mtime decoded: entries of one folder often have the same */
   time: Time;
   paths: string[];
@@ -172,7 +171,7 @@ interface Shared {
 /** The tree of encodeTree's bytes, its nodes sharing the read-only parts (see above). */
 export function decodeTree(bytes: ArrayBuffer): Tree {
   const r = new Reader(Buffer.from(bytes));
-  const shared: Shared = { noXattrs: new Map(), time: { sec: 0, nsec: 0 }, paths: [] };
+  const shared: Shared = { time: { sec: 0, nsec: 0 }, paths: [] };
   r.at = r.u32();
   for (let k = r.u32(); k > 0; k--) shared.paths.push(r.bytes().toString('utf8'));
   r.at = 4;
@@ -208,10 +207,8 @@ function decodeNode(r: Reader, shared: Shared): Node {
   const nsec = r.u32();
   if (shared.time.sec !== sec || shared.time.nsec !== nsec) shared.time = { sec, nsec };
   const mtime = shared.time;
-  let xattrs = shared.noXattrs;
   const count = r.u16();
-  if (count) xattrs = new Map();
-  for (let k = 0; k < count; k++) xattrs.set(r.bytes().toString('latin1'), r.bytes());
+  const xattrs = count ? decodeXattrs(r, count) : NO_XATTRS;
   switch (type) {
     case 'file': {
       const size = r.f64();
@@ -228,6 +225,12 @@ function decodeNode(r: Reader, shared: Shared): Node {
     default:
       return { type, mode, uid, gid, mtime, xattrs };
   }
+}
+
+function decodeXattrs(r: Reader, count: number): Map<string, Uint8Array> {
+  const xattrs = new Map<string, Uint8Array>();
+  for (let k = 0; k < count; k++) xattrs.set(r.bytes().toString('latin1'), r.bytes());
+  return xattrs;
 }
 
 function decodePiece(r: Reader, paths: string[]): Piece {

@@ -61,7 +61,7 @@ function xfsAcl(v: Uint8Array, where: () => string): Buffer {
 }
 
 /** The tree's xattrs as xfs attributes, in name order; unknown namespaces are an error. */
-export function attrsOf(xattrs: Map<string, Uint8Array>, where: () => string): Attr[] {
+export function attrsOf(xattrs: ReadonlyMap<string, Uint8Array>, where: () => string): Attr[] {
   const out: Attr[] = [];
   for (const key of [...xattrs.keys()].sort()) {
     const value = xattrs.get(key)!;

@@ -15,7 +15,7 @@ import { writePaxTar } from '../../src/export/tar.js';
 import { applyLayer } from '../../src/oci/apply.js';
 import { readTar } from '../../src/oci/tar.js';
 import { bytesContent, readContent } from '../../src/tree/content.js';
-import { makeNode, type Node, Tree } from '../../src/tree/tree.js';
+import { makeNode, type Node, Tree, setXattr } from '../../src/tree/tree.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
@@ -86,7 +86,7 @@ function buildTree(specs: Spec[]): Tree {
                   : {},
           );
     if (!node) continue;
-    for (const [key, v] of s.xattrs) node.xattrs.set(key, v);
+    for (const [key, v] of s.xattrs) setXattr(node, key, v);
     try {
       tree.set(path, node, s.attrs);
     } catch {

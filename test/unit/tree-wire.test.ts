@@ -4,7 +4,7 @@
 // hard link is still one node under two names.
 import { describe, expect, it } from 'vitest';
 import { bytesContent } from '../../src/tree/content.js';
-import { makeNode, type Node, shapeDigest, Tree } from '../../src/tree/tree.js';
+import { makeNode, type Node, shapeDigest, Tree, setXattr } from '../../src/tree/tree.js';
 import { decodeTree, encodeTree } from '../../src/tree/wire.js';
 
 function sample(): Tree {
@@ -20,7 +20,7 @@ function sample(): Tree {
       },
     ),
   );
-  hello.xattrs.set('user.x', Buffer.from([0, 255]));
+  setXattr(hello, 'user.x', Buffer.from([0, 255]));
   tree.set('bin/hello-link', hello);
   tree.set(Buffer.from([0x64, 0xff, 0x2f, 0x80, 0x01]), makeNode('dir', { mtime: { sec: -5, nsec: 999_999_999 } }));
   tree.set(
