@@ -244,7 +244,7 @@ const MAX_MAP_LINE = 20;
  * read serves several of them (one system call per 512-byte header was most of the time
  * of reading a layer of small files); file data past the window is never read.
  */
-const WINDOW = 32 << 10;
+const WINDOW = 16 << 10;
 
 /** The tar file, read by position: every short read is a truncated-archive error. */
 class TarFile {
