@@ -385,12 +385,10 @@ function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: Tar
   }
   checkChecksum(h, where);
   const typeflag = typeflagOf(h);
-  const size = num(
-    h,
-    F.size,
-    'size',
-    `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`,
-  );
+  // the entry's name for an error is built only when there is one (octal: always in SIZE's range)
+  const size =
+    octal(h.subarray(F.size[0], F.size[0] + F.size[2])) ??
+    num(h, F.size, 'size', `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
   const next = pos + BLOCK + padded(size);
   if (META_TYPES.has(typeflag)) {
     if (size > MAX_META)
