@@ -8,7 +8,10 @@
 // do the first `inlineFirst` bytes of jobs: a small input never pays for starting a
 // worker (about as much CPU as deflating 2 MiB). Buffers travel transferred: every
 // Uint8Array in a job or a result that is a view into a larger buffer, or a Node Buffer
-// (maybe in Node's pool, which Node 22+ will not transfer), is copied into its own first.
+// (maybe in Node's pool, which Node 22+ will not transfer), is copied into its own first
+// — except, in a pool made with `lend`, a view at the start of its buffer: its whole
+// buffer travels with it, for the receiver to reuse (squashfs sends a block's buffer
+// to the worker and gets the compressed block back in it: no buffer is made per block).
 // A worker script is `serveJobs(setup)` (below) in a compiled module (src/worker-url.ts).
 import {
   MessageChannel,
@@ -48,6 +51,8 @@ export interface PoolSpec<J, R> {
   jobBytes?(job: J): number;
   /** results cached by content: a job whose key is in the cache is not done again */
   cache?: PoolCache<J, R>;
+  /** views at the start of their buffer (not Node Buffers) travel with the whole buffer, uncopied */
+  lend?: boolean;
 }
 
 /** How a pool's results are kept in a CompressedCache. */
@@ -71,6 +76,7 @@ interface WorkerData {
   results: MessagePort;
   /** one Int32 counter, bumped after every answer */
   signal: Int32Array;
+  lend: boolean;
 }
 
 export class OrderedPool<J, R> {
@@ -113,8 +119,9 @@ export class OrderedPool<J, R> {
     const id = this.nextId++;
     this.order.push(id);
     if (key !== undefined) this.keys.set(id, key);
-    const own = owned(job);
-    this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own));
+    const lend = this.spec.lend ?? false;
+    const own = owned(job, lend);
+    this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own, lend));
   }
 
   /** A result known without a worker (e.g. from a cache): it takes its place in the order. */
@@ -177,7 +184,12 @@ export class OrderedPool<J, R> {
     for (let i = 0; i < this.spec.workers; i++) {
       const channel = new MessageChannel();
       this.ports.push(channel.port1);
-      const data = { data: this.spec.data, results: channel.port2, signal: this.signal } satisfies WorkerData;
+      const data = {
+        data: this.spec.data,
+        results: channel.port2,
+        signal: this.signal,
+        lend: this.spec.lend ?? false,
+      } satisfies WorkerData;
       const w = new Worker(url, { workerData: data, transferList: [channel.port2] });
       const name = `${this.spec.name}: compression worker ${i}`;
       w.on('error', (e) => this.fail(new Error(`${name} failed: ${e.message || e.name || String(e)}`)));
@@ -231,27 +243,30 @@ export class OrderedPool<J, R> {
   }
 }
 
-/** A Uint8Array that is its buffer, whole (and not a Node Buffer): it can be transferred. */
-function isOwned(b: Uint8Array): boolean {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b);
+/**
+ * A Uint8Array that is its buffer, whole (and not a Node Buffer): it can be transferred.
+ * `lend`: a view at the start of its buffer too (the whole buffer is transferred).
+ */
+function isOwned(b: Uint8Array, lend = false): boolean {
+  return b.byteOffset === 0 && (lend || b.byteLength === b.buffer.byteLength) && !Buffer.isBuffer(b);
 }
 
 /** `value` with every Uint8Array in it (in arrays and plain objects) in a buffer of its own. */
-export function owned<T>(value: T): T {
-  if (value instanceof Uint8Array) return (isOwned(value) ? value : new Uint8Array(value)) as T;
-  if (Array.isArray(value)) return value.map(owned) as T;
+export function owned<T>(value: T, lend = false): T {
+  if (value instanceof Uint8Array) return (isOwned(value, lend) ? value : new Uint8Array(value)) as T;
+  if (Array.isArray(value)) return value.map((v) => owned(v, lend)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v, lend)])) as T;
   }
   return value;
 }
 
 /** The buffers of the owned Uint8Arrays in `value`, each once. */
-function transferList(value: unknown, into = new Set<ArrayBuffer>()): ArrayBuffer[] {
+function transferList(value: unknown, lend: boolean, into = new Set<ArrayBuffer>()): ArrayBuffer[] {
   if (value instanceof Uint8Array) {
-    if (isOwned(value) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
+    if (isOwned(value, lend) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
   } else if (value && typeof value === 'object') {
-    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, into);
+    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, lend, into);
   }
   return [...into];
 }
@@ -261,16 +276,16 @@ function transferList(value: unknown, into = new Set<ArrayBuffer>()): ArrayBuffe
  * function; every job's result (or error message) goes back on the results port.
  */
 export async function serveJobs<D, J, R>(setup: (data: D) => ((job: J) => R) | Promise<(job: J) => R>): Promise<void> {
-  const { data, results, signal } = workerData as WorkerData;
+  const { data, results, signal, lend } = workerData as WorkerData;
   const work = await setup(data as D);
   const answer = (a: Answer<R>) => {
-    results.postMessage(a, transferList(a.result));
+    results.postMessage(a, transferList(a.result, lend));
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);
   };
   parentPort!.on('message', ({ id, job }: { id: number; job: J }) => {
     try {
-      answer({ id, result: owned(work(job)) });
+      answer({ id, result: owned(work(job), lend) });
     } catch (e) {
       answer({ id, error: (e as Error).message });
     }
