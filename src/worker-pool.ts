@@ -12,6 +12,9 @@
 // — except, in a pool made with `lend`, a view at the start of its buffer: its whole
 // buffer travels with it, for the receiver to reuse (squashfs sends a block's buffer
 // to the worker and gets the compressed block back in it: no buffer is made per block).
+// With `batch` > 1, jobs travel in batches of that many to one worker and their results
+// come back in one message (a message costs tens of microseconds; an lz4 block little
+// more): a batch leaves when full, or when next() waits for a job still in it.
 // A worker script is `serveJobs(setup)` (below) in a compiled module (src/worker-url.ts).
 import {
   MessageChannel,
@@ -53,6 +56,8 @@ export interface PoolSpec<J, R> {
   cache?: PoolCache<J, R>;
   /** views at the start of their buffer (not Node Buffers) travel with the whole buffer, uncopied */
   lend?: boolean;
+  /** jobs per message to a worker (default 1) */
+  batch?: number;
 }
 
 /** How a pool's results are kept in a CompressedCache. */
@@ -71,6 +76,11 @@ interface Answer<R> {
   error?: string;
 }
 
+/** What a worker receives: a batch of jobs (one message), answered by one message of Answers. */
+interface Jobs<J> {
+  jobs: { id: number; job: J }[];
+}
+
 interface WorkerData {
   data: unknown;
   results: MessagePort;
@@ -86,6 +96,9 @@ export class OrderedPool<J, R> {
   private order: number[] = [];
   private done = new Map<number, Answer<R>>();
   private nextId = 0;
+  /** the batch being filled, not yet sent */
+  private outbox: { id: number; job: J }[] = [];
+  private batches = 0;
   private failed?: Error;
   private inlineLeft: number;
   private closed = false;
@@ -119,9 +132,19 @@ export class OrderedPool<J, R> {
     const id = this.nextId++;
     this.order.push(id);
     if (key !== undefined) this.keys.set(id, key);
-    const lend = this.spec.lend ?? false;
-    const own = owned(job, lend);
-    this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own, lend));
+    this.outbox.push({ id, job: owned(job, this.spec.lend ?? false) });
+    if (this.outbox.length >= (this.spec.batch ?? 1)) this.send();
+  }
+
+  /** Sends the batch being filled to the next worker (round robin). */
+  private send(): void {
+    if (!this.outbox.length) return;
+    const message: Jobs<J> = { jobs: this.outbox };
+    this.outbox = [];
+    this.workers[this.batches++ % this.workers.length]!.postMessage(
+      message,
+      transferList(message, this.spec.lend ?? false),
+    );
   }
 
   /** A result known without a worker (e.g. from a cache): it takes its place in the order. */
@@ -134,6 +157,7 @@ export class OrderedPool<J, R> {
   /** The result of the oldest job not yet taken, waiting for it (blocking) if needed. */
   next(): R {
     const id = this.oldest();
+    if (!this.done.has(id)) this.send();
     while (!this.done.has(id)) this.receive(this.waitSync);
     return this.take(id);
   }
@@ -141,6 +165,7 @@ export class OrderedPool<J, R> {
   /** The result of the oldest job not yet taken; the event loop runs while it waits. */
   async nextAsync(): Promise<R> {
     const id = this.oldest();
+    if (!this.done.has(id)) this.send();
     while (!this.done.has(id)) {
       // a pending wait does not keep Node alive: the workers do, while it lasts
       for (const w of this.workers) w.ref();
@@ -234,8 +259,7 @@ export class OrderedPool<J, R> {
     let n = 0;
     for (const port of this.ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-        const d = m.message as Answer<R>;
-        this.done.set(d.id, d);
+        for (const d of m.message as Answer<R>[]) this.done.set(d.id, d);
         n++;
       }
     }
@@ -278,16 +302,17 @@ function transferList(value: unknown, lend: boolean, into = new Set<ArrayBuffer>
 export async function serveJobs<D, J, R>(setup: (data: D) => ((job: J) => R) | Promise<(job: J) => R>): Promise<void> {
   const { data, results, signal, lend } = workerData as WorkerData;
   const work = await setup(data as D);
-  const answer = (a: Answer<R>) => {
-    results.postMessage(a, transferList(a.result, lend));
+  const answer = (id: number, job: J): Answer<R> => {
+    try {
+      return { id, result: owned(work(job), lend) };
+    } catch (e) {
+      return { id, error: (e as Error).message };
+    }
+  };
+  parentPort!.on('message', ({ jobs }: Jobs<J>) => {
+    const answers = jobs.map(({ id, job }) => answer(id, job));
+    results.postMessage(answers, transferList(answers, lend));
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);
-  };
-  parentPort!.on('message', ({ id, job }: { id: number; job: J }) => {
-    try {
-      answer({ id, result: owned(work(job), lend) });
-    } catch (e) {
-      answer({ id, error: (e as Error).message });
-    }
   });
 }
