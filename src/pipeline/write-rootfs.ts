@@ -84,16 +84,35 @@ async function writeFilesystem(
 /** The error classes a writer throws, rebuilt by name on this side of the thread. */
 const ERRORS: Record<string, new (message: string) => Error> = { BuildError, ImageError, FormatLimitError, UsageError };
 
+/** The writer's thread started ahead, waiting for its job (unref'd: it keeps no process alive). */
+let started: Worker | undefined;
+
+function newFsWorker(): Worker {
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'));
+  worker.unref();
+  worker.on('error', () => {}); // reported by writeOnWorker's own listener, or by its replacement
+  return worker;
+}
+
+/**
+ * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
+ * its modules while this thread flattens the layers (a few hundred ms at start).
+ */
+export function startFsWorker(): void {
+  started ??= newFsWorker();
+}
+
 /**
  * Runs a synchronous writer (ext4, xfs, btrfs) on a worker thread (src/pipeline/fs-worker.ts)
  * so that this thread's event loop, and with it the SIGINT/SIGTERM handlers, keeps running.
  * Resolves to the image's size.
  */
 function writeOnWorker(job: FsJob): Promise<number> {
-  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), {
-    workerData: job,
-    transferList: [job.tree],
-  });
+  // a thread started ahead that has stopped (threadId -1) is replaced: the new one says why
+  const worker = started && started.threadId !== -1 ? started : newFsWorker();
+  started = undefined;
+  worker.ref();
+  worker.postMessage(job, [job.tree]);
   return new Promise((resolve, reject) => {
     let result: FsResult | undefined;
     worker.once('message', (r: FsResult) => (result = r));
