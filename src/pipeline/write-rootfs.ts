@@ -14,6 +14,7 @@ import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
+import { releaseTree } from '../tree/release.js';
 import { encodeTree } from '../tree/wire.js';
 
 export interface WrittenRootfs {
@@ -53,6 +54,7 @@ async function writeFilesystem(
   fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
   epoch: Time,
   cache: CompressedCache | undefined,
+  consumeTree: boolean,
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
@@ -66,6 +68,7 @@ async function writeFilesystem(
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk };
+  if (consumeTree) releaseTree(tree); // the worker decodes its own copy
   out.setSize(await writeOnWorker(job));
   return 0;
 }
@@ -95,13 +98,16 @@ function writeOnWorker(job: FsJob): Promise<number> {
   });
 }
 
-/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters). */
+/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters).
+ *  `consumeTree`: the caller is done with the tree, which an ext4, xfs or btrfs write
+ *  empties once it is encoded for the writer's thread (src/tree/release.ts). */
 export async function writeRootfs(
   tree: Tree,
   path: string,
   fs: FilesystemConfig,
   epoch: Time,
   cache?: CompressedCache,
+  consumeTree = false,
 ): Promise<WrittenRootfs> {
   checkRootfsType(fs);
   const qcow2 = fs.disk_format === 'qcow2';
@@ -109,7 +115,7 @@ export async function writeRootfs(
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, consumeTree);
     if (raw?.tmp)
       await writeQcow2(raw.tmp, file, {
         compress: fs.qcow2_compression !== false,
