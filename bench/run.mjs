@@ -7,7 +7,8 @@
 // peers still run. Not a test: vitest only collects test/**/*.test.ts.
 //
 //   npm run bench -- [--rounds N] [--json] [--only ext4,squashfs,cpio,qcow2] [--cache DIR] [--mirror URL]
-//   (--only takes case name prefixes: "squashfs" runs both squashfs cases, "squashfs lz4" one,
+//   (--only takes case name prefixes: "squashfs" runs every squashfs case, "squashfs lz4" the two
+//   lz4 ones (the image, and "squashfs lz4 (flattened input)": the flat tar tar2sqfs reads),
 //   "cold" the cold ext4 build from a local registry, "squashfs zstd-15 warm" and "cpio.gz warm"
 //   a rebuild with the compressed-output cache after one file changed)
 //   npm run bench -- --scale      the 200 000-file + 5 GB sparse case instead (bench/scale.mjs)
@@ -37,12 +38,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { changedImage } from './changed-image.mjs';
+import { flatLayout } from './flat-layout.mjs';
 import { debianMirror, IMAGE_VERSION, prepareImage } from './image.mjs';
 import { push, startRegistry } from './registry.mjs';
 import { xfsProto } from './xfs-proto.mjs';
 
 /** The warm-rebuild cases (they need the image with one file changed). */
 const WARM = ['squashfs zstd-15 warm, one file changed', 'cpio.gz warm, one file changed'];
+/** The lz4 case over the flattened tree (it needs the one-layer layout of the flat tar). */
+const FLAT_CASE = 'squashfs lz4 (flattened input)';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli.js');
 const MiB = 1 << 20;
@@ -218,7 +222,7 @@ function machine() {
 
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-function writeConfigs(imageRef, coldRef, changedRef) {
+function writeConfigs(imageRef, coldRef, changedRef, flatRef) {
   const busybox = join(ROOT, 'examples/hello/busybox');
   const agent = join(ROOT, 'examples/hello/kestrel');
   const configs = {
@@ -246,6 +250,8 @@ function writeConfigs(imageRef, coldRef, changedRef) {
       `none = true\n\n[mappings]\n${JSON.stringify(agent)} = "/init"\n`,
   };
   // the warm cases: the same configs over the image with one file changed
+  // the flattened-input case: the lz4 config over the one-layer layout of the flat tar
+  if (flatRef) configs['squashfs-lz4-flat'] = configs['squashfs-lz4'].replace(imageRef, flatRef);
   if (changedRef)
     for (const name of ['squashfs', 'cpio']) configs[`${name}-changed`] = configs[name].replace(imageRef, changedRef);
   const paths = {};
@@ -441,9 +447,9 @@ have=$(stat -c %s "$out")
 if [ "$have" -lt "$size" ]; then head -c $((size - have)) /dev/zero >> "$out"; fi
 sync "$out"`;
 
-function limitTool(layerTars, out) {
+function limitTool(layerTars, out, what = 'layer tars') {
   return {
-    tool: 'limit: cat layer tars > artifact-sized file',
+    tool: `limit: cat ${what} > artifact-sized file`,
     out,
     /** the steps, once fledge-pure's artifact size is known */
     steps: (bytes) => [() => timed(['bash', '-c', LIMIT_SCRIPT, 'limit', out, String(bytes), ...layerTars])],
@@ -494,10 +500,48 @@ function coldExt4(coldRef, tag, configs) {
   };
 }
 
-function defineCases(layout, tag, flatTar, layerTars, coldRef, changed) {
+/**
+ * squashfs lz4 from the same flattened tree tar2sqfs reads (issue 16: "≤ 2× tar2sqfs -c lz4
+ * on the flattened tree"): fledge-pure builds from a one-layer OCI layout whose layer is the
+ * flat tar, uncompressed (bench/flat-layout.mjs); its limit reads that tar.
+ */
+function flatLz4(configs, flatTar) {
+  const out = (n) => join(work, n);
+  return {
+    name: FLAT_CASE,
+    target: 2.0,
+    fp: {
+      config: configs['squashfs-lz4-flat'],
+      out: out('fp-lz4-flat.squashfs'),
+      check: (f) => timed(['unsquashfs', '-lln', f]),
+      checkName: 'unsquashfs -lln',
+    },
+    peers: [
+      {
+        tool: 'tar2sqfs -j 2 -c lz4 (the same flat tar)',
+        out: out('peer-lz4-flat.squashfs'),
+        steps: [
+          () =>
+            timedPipeline([['tar2sqfs', '-f', '-q', '-j', '2', '-c', 'lz4', out('peer-lz4-flat.squashfs')]], {
+              stdin: flatTar,
+              stdout: '/dev/null',
+            }),
+        ],
+      },
+    ],
+    limit: limitTool([flatTar], out('limit.out'), 'the flat tar'),
+  };
+}
+
+function defineCases(layout, tag, flatTar, layerTars, coldRef, changed, flat) {
   const b = join(work, 'bundle');
   const out = (n) => join(work, n);
-  const configs = writeConfigs(`oci:${layout}:${tag}`, coldRef, changed && `oci:${changed.layout}:${changed.tag}`);
+  const configs = writeConfigs(
+    `oci:${layout}:${tag}`,
+    coldRef,
+    changed && `oci:${changed.layout}:${changed.tag}`,
+    flat && `oci:${flat.layout}:${flat.tag}`,
+  );
   const cases = [
     {
       name: 'ext4',
@@ -702,13 +746,14 @@ function defineCases(layout, tag, flatTar, layerTars, coldRef, changed) {
       ],
     },
   ];
+  if (flat) cases.push(flatLz4(configs, flatTar));
   if (coldRef) cases.push(coldExt4(coldRef, tag, configs));
   if (changed)
     cases.push(
       warmCase('squashfs zstd-15 warm, one file changed', configs, 'squashfs', 'squashfs', unsquashfsCheck, 0.1),
       warmCase('cpio.gz warm, one file changed', configs, 'cpio', 'cpio.gz', gzipCheck),
     );
-  for (const c of cases) c.limit = limitTool(layerTars, out('limit.out'));
+  for (const c of cases) c.limit ??= limitTool(layerTars, out('limit.out'));
   return cases;
 }
 
@@ -937,7 +982,8 @@ async function main() {
       push(image.layout, image.tag, coldRef);
     }
     const changed = WARM.some(wanted) ? changedImage(CACHE, image, layerTars) : undefined;
-    const cases = defineCases(image.layout, image.tag, flatTar, layerTars, coldRef, changed).filter((c) =>
+    const flat = wanted(FLAT_CASE) ? await flatLayout(work, flatTar, image) : undefined;
+    const cases = defineCases(image.layout, image.tag, flatTar, layerTars, coldRef, changed, flat).filter((c) =>
       wanted(c.name),
     );
     let results;

@@ -63,15 +63,17 @@ export function defineStruct<L extends Fields>(name: string, size: number, field
     const prev = spans[i - 1];
     if (prev && prev.to > s.from) throw new Error(`${name}.${s.k}: overlaps ${name}.${prev.k}`);
   });
+  const setters = new Map(Object.entries(fields).map(([k, f]) => [k, setterFor(f, `${name}.${k}`)]));
   return {
     name,
     size,
     fields,
     encode(values, buf = Buffer.alloc(size), offset = 0) {
-      for (const [k, v] of Object.entries(values)) {
-        const f = fields[k];
-        if (!f) throw new Error(`${name}: no field ${k}`);
-        if (v !== undefined) putField(buf, offset + f[0], f, v as FieldValue, `${name}.${k}`);
+      for (const k in values) {
+        const set = setters.get(k);
+        if (!set) throw new Error(`${name}: no field ${k}`);
+        const v = values[k];
+        if (v !== undefined) set(buf, offset, v as FieldValue);
       }
       return offset === 0 && buf.length === size ? buf : buf.subarray(offset, offset + size);
     },
@@ -92,6 +94,31 @@ function checkInt(v: number | bigint, bits: number, where: string): void {
   if (typeof v === 'number' && bits <= 32 && v >= 0 && v < 2 ** bits) return;
   const b = BigInt(v);
   if (b < 0n || b >= 1n << BigInt(bits)) throw new RangeError(`${where}: ${v} is outside 0..2^${bits}-1`);
+}
+
+type Setter = (buf: Buffer, offset: number, v: FieldValue) => void;
+
+/**
+ * The field's writer, made once per field when the structure is defined: an unsigned
+ * integer of up to 32 bits that fits is written byte by byte at once (the common case,
+ * millions of times in a large image); anything else goes through putField, which checks
+ * it and throws the same errors.
+ */
+function setterFor(f: Field, where: string): Setter {
+  const slow: Setter = (buf, offset, v) => putField(buf, offset + f[0], f, v, where);
+  if (f[2] !== undefined) return slow;
+  const at = f[0];
+  const type = f[1];
+  const little = type === 'le16' || type === 'le32';
+  const bytes = type === 'u8' ? 1 : type === 'le16' || type === 'be16' ? 2 : type === 'le32' || type === 'be32' ? 4 : 0;
+  if (!bytes) return slow;
+  const limit = 2 ** (8 * bytes);
+  return (buf, offset, v) => {
+    if (typeof v !== 'number' || !(v >= 0 && v < limit) || !Number.isInteger(v)) return slow(buf, offset, v);
+    const p = offset + at;
+    if (p < 0 || p + bytes > buf.length) return slow(buf, offset, v);
+    for (let k = 0; k < bytes; k++) buf[little ? p + k : p + bytes - 1 - k] = (v >>> (8 * k)) & 0xff;
+  };
 }
 
 function putField(buf: Buffer, at: number, f: Field, v: FieldValue, where: string): void {

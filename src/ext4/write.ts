@@ -4,19 +4,22 @@
 // 2. Layout (layout.ts): size the filesystem: geometry, journal and allocation are
 //    recomputed until the image holds everything plus size_buffer_mb (0: Fledge's auto
 //    buffer), with at least the inodes mke2fs gives that size (sizing.ts).
-// 3. Data: stream file data into its blocks (from the cached blobs, a piece at a time),
-//    hashing it: the UUID is derived from the tree's shape and this content hash, the
-//    htree hash seed from the shape alone. No clock is read anywhere.
+// 3. The data's hash (data.ts): the UUID is derived from the tree's shape and this
+//    content hash, the htree hash seed from the shape alone. No clock is read anywhere.
 // 4. Metadata: directories, symlink targets, extent trees, xattr blocks, inode tables,
 //    bitmaps, descriptors, superblock + backups, the journal superblock — all
 //    checksummed with crc32c (format.ts holds every structure).
-import { createHash, type Hash } from 'node:crypto';
+// 5. Data: stream file data into its blocks (from the cached blobs, a piece at a time),
+//    in ascending block order, so the image is final from its start up to the data
+//    written so far (`final`: the artifact is hashed behind it, in parallel).
+import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
+import type { Content } from '../tree/content.js';
 import { BlockWriter } from '../block-writer.js';
-import { type Content, readRange } from '../tree/content.js';
 import { checkLimits } from '../tree/limits.js';
 import { shapeDigest, type Time, type Tree } from '../tree/tree.js';
 import { crc32c } from './crc32c.js';
+import { contentDigest, DataWriter } from './data.js';
 import { sealDirBlock } from './dir.js';
 import { type Extent, extentTree, sealExtentBlock } from './extents.js';
 import { BLOCK, BLOCKS_PER_GROUP, EXTENTS_FL, INDEX_FL, INODE_SIZE, INODE_XATTR_ROOM, SUPER_OFFSET } from './format.js';
@@ -35,6 +38,13 @@ export interface Ext4Options {
   preallocate: boolean;
   /** the filesystem's creation time, and lost+found's when the tree has none */
   epoch: Time;
+  /**
+   * contentDigest of the tree's files in walk order, when someone else computes it (the
+   * main thread, while this one plans: src/pipeline/ext4-handoff.ts); else computed here
+   */
+  contentDigest?: () => Buffer;
+  /** told, as file data is written, how many of the image's first bytes are final */
+  final?: (bytes: number) => void;
 }
 
 /** One bit per block of the filesystem (rounded up to whole groups): set = in use. */
@@ -50,12 +60,41 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const layout = planLayout(inodes, Math.ceil(buffer / BLOCK), Math.floor(buffer / 16384));
   const { geo, placements } = layout;
   const w = new BlockWriter(out, BLOCK);
-  // 3. data
-  const uuid = writeData(w, inodes, placements, shape);
-  const fsSeed = crc32c(0xffffffff, uuid);
-  // 4. metadata
+  // 3. the data's hash (so the UUID), 4. metadata, 5. the data itself
+  const uuid = uuidOf(shape, o.contentDigest?.() ?? contentDigest(filesOf(inodes)));
+  writeMetadata(w, inodes, layout, { uuid, hashSeed, epoch: o.epoch, preallocate: o.preallocate });
+  w.flush();
+  const data = new BlockWriter(o.final ? ascending(out, o.final) : out, BLOCK);
+  writeData(data, inodes, placements);
+  data.flush();
+  out.setSize(geo.blocks * BLOCK);
+}
+
+function* filesOf(inodes: PlannedInode[]): Generator<Content> {
+  for (const i of inodes) if (i.body.kind === 'file') yield i.body.content;
+}
+
+/** The UUID: from the tree's shape and its data's hash. */
+function uuidOf(shape: Buffer, contentHash: Buffer): Buffer {
+  const uuid = createHash('sha256').update(shape).update(contentHash).digest().subarray(0, 16);
+  uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
+  uuid[8] = (uuid[8] & 0x3f) | 0x80;
+  return uuid;
+}
+
+interface MetadataInput {
+  uuid: Buffer;
+  hashSeed: Uint32Array;
+  epoch: Time;
+  preallocate: boolean;
+}
+
+/** Everything but file data: all of it checksummed from the UUID. */
+function writeMetadata(w: BlockWriter, inodes: PlannedInode[], layout: Layout, m: MetadataInput): void {
+  const { geo, placements } = layout;
+  const fsSeed = crc32c(0xffffffff, m.uuid);
   const used: BlockBitmap = new Uint8Array(Math.ceil((geo.groups * BLOCKS_PER_GROUP) / 8));
-  const tables = new InodeTables(w, layout, o.preallocate);
+  const tables = new InodeTables(w, layout, m.preallocate);
   const j = inodes.findIndex((i) => i.body.kind === 'journal');
   let journalIblock: Buffer = Buffer.alloc(0);
   inodes.forEach((i, k) => {
@@ -67,52 +106,46 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   writeXattrBlocks(w, layout, fsSeed, used);
   const journal = placements.at(j);
   const journalSize = sizeOf(inodes[j].body, journal);
-  w.write(journal.extents[0].physical, journalSuper(journalSize / BLOCK, uuid));
+  w.write(journal.extents[0].physical, journalSuper(journalSize / BLOCK, m.uuid));
   markMetadata(used, layout);
-  const lastIno = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
+  const lastIno = inodes.reduce((n, i) => Math.max(n, i.ino), 0);
   const dirs = inodes.filter((i) => i.body.kind === 'dir').map((i) => i.ino);
   const groups = writeGroups(w, layout, { lastIno, dirs, used, fsSeed });
+  const { uuid, hashSeed } = m;
+  const time = m.epoch.sec;
   writeSupers(w, layout, groups.descs, (g) =>
-    encodeSuper({ geo, ...groups, uuid, hashSeed, time: o.epoch.sec, journalIblock, journalSize }, g),
+    encodeSuper({ geo, ...groups, uuid, hashSeed, time, journalIblock, journalSize }, g),
   );
-  if (o.preallocate) writeZeros(w, used, geo.blocks, journal.extents);
-  w.flush();
-  out.setSize(geo.blocks * BLOCK);
+  if (m.preallocate) writeZeros(w, used, geo.blocks, journal.extents);
 }
 
-/** Streams every file's data into its blocks; returns the UUID (from the shape and the data's hash). */
-function writeData(w: BlockWriter, inodes: PlannedInode[], placements: Placements, shape: Buffer): Buffer {
-  const contentHash = createHash('sha256');
-  inodes.forEach((i, k) => {
-    if (i.body.kind === 'file') writeFileData(w, i.body.content, placements.at(k).extents, contentHash);
-  });
-  const uuid = createHash('sha256').update(shape).update(contentHash.digest()).digest().subarray(0, 16);
-  uuid[6] = (uuid[6] & 0x0f) | 0x40; // shaped as a version-4 UUID
-  uuid[8] = (uuid[8] & 0x3f) | 0x80;
-  return uuid;
+/**
+ * The sink, telling `final` after each write how far the image is final: file data is
+ * written last (every other block before it) and in ascending block order, which this
+ * checks, so everything below the end of the latest write is final.
+ */
+function ascending(out: ImageSink, final: (bytes: number) => void): ImageSink {
+  let end = 0;
+  return {
+    writeAt(chunk, position) {
+      if (position < end) throw new Error(`ext4: data written at byte ${position}, below byte ${end} written before`);
+      out.writeAt(chunk, position);
+      end = position + chunk.length;
+      final(end);
+    },
+    setSize: (size) => out.setSize(size),
+  };
 }
 
-/** Streams a file's data into its extents, zero-padding each extent's last block. */
-function writeFileData(w: BlockWriter, content: Content, extents: Extent[], hash: Hash): void {
-  for (const e of extents) {
-    const end = Math.min((e.logical + e.length) * BLOCK, content.size);
-    let block = e.physical;
-    let carry = Buffer.alloc(0);
-    for (const chunk of readRange(content, e.logical * BLOCK, end)) {
-      hash.update(chunk);
-      const data = carry.length
-        ? Buffer.concat([carry, chunk])
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-      const whole = data.length - (data.length % BLOCK);
-      if (whole) w.write(block, data.subarray(0, whole));
-      block += whole / BLOCK;
-      carry = Buffer.from(data.subarray(whole));
-    }
-    if (carry.length) {
-      const last = Buffer.alloc(BLOCK);
-      carry.copy(last);
-      w.write(block, last);
-    }
+/** Streams every file's data into its blocks. */
+function writeData(w: BlockWriter, inodes: PlannedInode[], placements: Placements): void {
+  const data = new DataWriter(w);
+  try {
+    inodes.forEach((i, k) => {
+      if (i.body.kind === 'file') data.write(i.body.content, placements.at(k).extents);
+    });
+  } finally {
+    data.close();
   }
 }
 

@@ -145,6 +145,11 @@ function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bou
     if (v < BigInt(bounds[0]) || v > BigInt(bounds[1])) throw outOfRange(where, what, v, bounds);
     return Number(v);
   }
+  const fast = octal(f);
+  if (fast !== undefined) {
+    if (fast < bounds[0] || fast > bounds[1]) throw outOfRange(where, what, fast, bounds);
+    return fast;
+  }
   const s = f
     .toString('latin1')
     .replace(/^[ \0]+/, '')
@@ -154,6 +159,24 @@ function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bou
     throw new TarError(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
   const v = parseInt(s, 8);
   if (v < bounds[0] || v > bounds[1]) throw outOfRange(where, what, v, bounds);
+  return v;
+}
+
+/**
+ * The common form of an octal field, without strings: leading spaces/NULs, octal digits,
+ * then a space/NUL (or the end) and anything. Undefined for any other byte before that
+ * end, which num's text path then refuses with its message.
+ */
+function octal(f: Buffer): number | undefined {
+  let i = 0;
+  while (i < f.length && (f[i] === 0x20 || f[i] === 0)) i++;
+  let v = 0;
+  for (; i < f.length; i++) {
+    const c = f[i]!;
+    if (c === 0x20 || c === 0) break;
+    if (c < 0x30 || c > 0x37) return undefined;
+    v = v * 8 + (c - 0x30);
+  }
   return v;
 }
 
@@ -216,10 +239,21 @@ const MAX_META = 1 << 20;
 // a GNU sparse 1.0 map line is a decimal number: 16 digits hold any safe integer
 const MAX_MAP_LINE = 20;
 
+/**
+ * Bytes read ahead from a header: the headers of small files lie close together, so one
+ * read serves several of them (one system call per 512-byte header was most of the time
+ * of reading a layer of small files); file data past the window is never read.
+ */
+const WINDOW = 32 << 10;
+
 /** The tar file, read by position: every short read is a truncated-archive error. */
 class TarFile {
   readonly size: number;
   private reader: ContentReader;
+  /** the bytes [windowAt, windowAt + windowLength) of the file */
+  private window: Buffer = Buffer.alloc(0);
+  private windowAt = 0;
+  private windowLength = 0;
 
   constructor(
     readonly path: string,
@@ -237,12 +271,22 @@ class TarFile {
     return this.bytes(at, BLOCK, what);
   }
 
+  /** A new buffer of the bytes [at, at + len) (the caller may keep it). */
   bytes(at: number, len: number, what: string): Buffer {
     if (at + len > this.size)
       throw new TarError(
         `${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`,
       );
-    return this.reader.read(at, len) ?? Buffer.alloc(0);
+    if (len > WINDOW) return this.reader.read(at, len) ?? Buffer.alloc(0);
+    if (at < this.windowAt || at + len > this.windowAt + this.windowLength) {
+      const n = Math.min(WINDOW, this.size - at);
+      this.window = this.reader.read(at, n) ?? Buffer.alloc(0);
+      this.windowAt = at;
+      this.windowLength = n;
+    }
+    const out = Buffer.allocUnsafeSlow(len);
+    this.window.copy(out, 0, at - this.windowAt, at - this.windowAt + len);
+    return out;
   }
 }
 
@@ -334,7 +378,7 @@ function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: Tar
   if (pos === tar.size && !meta.isPending) return undefined; // no end-of-archive blocks: accepted
   const h = tar.block(pos, 'header');
   const where = `${tar.label}: entry at byte ${pos}`;
-  if (h.every((b) => b === 0)) {
+  if (allZero(h)) {
     // end of archive: two zero blocks (POSIX); a single one before end of file is accepted
     if (meta.isPending) throw new TarError(`${where}: archive ends after an extended header, before its entry`);
     return undefined;
@@ -389,6 +433,11 @@ function paxPath(pax: Pax, key: string, where: string): Buffer | undefined {
       `${where}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`,
     );
   return v;
+}
+
+function allZero(h: Buffer): boolean {
+  for (let i = 0; i < h.length; i++) if (h[i] !== 0) return false;
+  return true;
 }
 
 /** The entry whose (non-meta) header is h at pos, and where the next header is. */

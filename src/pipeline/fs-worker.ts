@@ -15,6 +15,7 @@ import { writeExt4 } from '../ext4/write.js';
 import type { Time } from '../tree/tree.js';
 import { decodeTree } from '../tree/wire.js';
 import { writeXfs } from '../xfs/write.js';
+import { workerHooks } from './ext4-handoff.js';
 
 export interface FsJob {
   type: 'ext4' | 'xfs' | 'btrfs';
@@ -24,6 +25,8 @@ export interface FsJob {
   /** the artifact's name, for error messages */
   path: string;
   disk: { sizeBufferMb: number; preallocate: boolean; epoch: Time };
+  /** ext4: the main thread's share of the work (src/pipeline/ext4-handoff.ts) */
+  handoff?: SharedArrayBuffer;
 }
 
 /** What the worker posts back: the image's size, or the error it stopped with. */
@@ -59,7 +62,7 @@ function run(job: FsJob): FsResult {
   const sink = fdSink(job.fd, job.path);
   try {
     const write = { ext4: writeExt4, xfs: writeXfs, btrfs: writeBtrfs }[job.type];
-    write(tree, sink, job.disk);
+    write(tree, sink, { ...job.disk, ...(job.handoff && workerHooks(job.handoff)) });
     return { size: sink.size };
   } catch (e) {
     return { error: { name: (e as Error).constructor.name, message: (e as Error).message } };

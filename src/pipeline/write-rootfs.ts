@@ -16,6 +16,7 @@ import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
 import { releaseTree } from '../tree/release.js';
 import { encodeTree } from '../tree/wire.js';
+import { newHandoff, serveWorker } from './ext4-handoff.js';
 
 export interface WrittenRootfs {
   path: string;
@@ -48,12 +49,14 @@ export function rootfsFileName(name: string, fs: FilesystemConfig): string {
   return `${name}.${fs.type === 'ext4' ? 'img' : fs.type}`;
 }
 
+/** `hashOut`: hash `out` (the artifact) while the ext4 writer writes it (src/pipeline/ext4-handoff.ts). */
 async function writeFilesystem(
   tree: Tree,
   out: ArtifactFile,
   fs: FilesystemConfig & { type: 'ext4' | 'xfs' | 'btrfs' | 'squashfs' },
   epoch: Time,
   cache: CompressedCache | undefined,
+  hashOut: boolean,
   consumeTree: boolean,
 ): Promise<number> {
   if (fs.type === 'squashfs')
@@ -67,9 +70,19 @@ async function writeFilesystem(
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk };
-  if (consumeTree) releaseTree(tree); // the worker decodes its own copy
-  out.setSize(await writeOnWorker(job));
+  const handoff = fs.type === 'ext4' ? newHandoff() : undefined;
+  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
+  const written = writeOnWorker(job);
+  try {
+    // serveWorker reads the tree (the content digest) before its first await
+    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
+    if (consumeTree) releaseTree(tree); // the worker writes from its own copy
+    await serving;
+  } catch (e) {
+    await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
+    throw e;
+  }
+  out.setSize(await written);
   return 0;
 }
 
@@ -115,7 +128,7 @@ export async function writeRootfs(
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, consumeTree);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, !raw, consumeTree);
     if (raw?.tmp)
       await writeQcow2(raw.tmp, file, {
         compress: fs.qcow2_compression !== false,
@@ -125,7 +138,7 @@ export async function writeRootfs(
     const size = file.size;
     return {
       path,
-      sha256: file.commit(),
+      sha256: await file.commitImage(),
       size,
       format: qcow2 ? 'qcow2' : fs.type,
       kernelArgs: rootfsKernelArgs(fs),

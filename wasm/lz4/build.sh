@@ -19,23 +19,13 @@ tarball=${2:+$(realpath "$2")}
 VERSION=1.9.4-1
 TARBALL=lz4_1.9.4.orig.tar.gz
 SHA256=0b0e3aa07c8c063ddf40b082bdf7e37a1562bda40a0ff5272957f3e987e0e54b
-CLANG="Debian clang version 14.0.6"
+source "$here/../pinned-source.sh"
 
-if ! clang --version 2>/dev/null | head -1 | grep -qF "$CLANG"; then
-  echo "wasm/lz4/build.sh: needs $CLANG (Debian 12: apt-get install clang lld wasi-libc); found: $(clang --version 2>/dev/null | head -1 || echo none)" >&2
-  exit 1
-fi
+need_clang wasm/lz4/build.sh "clang lld wasi-libc"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-if [ -n "$tarball" ]; then
-  cp "$tarball" "$TARBALL"
-elif ! apt-get source --download-only --only-source "lz4=$VERSION" >apt.log 2>&1; then
-  echo "wasm/lz4/build.sh: apt-get source lz4=$VERSION failed (is there a deb-src line for Debian's archive?):" >&2
-  tail -3 apt.log >&2
-  exit 1
-fi
-echo "$SHA256  $TARBALL" | sha256sum -c --quiet -
+pinned_source wasm/lz4/build.sh "lz4=$VERSION" "$TARBALL" "$SHA256" "$tarball"
 tar xzf "$TARBALL"
 cd lz4-1.9.4
 # reg-t-64.patch: the 64-bit register type of x86-64, so the hash is x86-64's (glue.c)

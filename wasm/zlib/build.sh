@@ -19,23 +19,13 @@ tarball=${2:+$(realpath "$2")}
 VERSION=1:1.2.13.dfsg-1
 TARBALL=zlib_1.2.13.dfsg.orig.tar.bz2
 SHA256=71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1
-CLANG="Debian clang version 14.0.6"
+source "$here/../pinned-source.sh"
 
-if ! clang --version 2>/dev/null | head -1 | grep -qF "$CLANG"; then
-  echo "wasm/zlib/build.sh: needs $CLANG (Debian 12: apt-get install clang lld); found: $(clang --version 2>/dev/null | head -1 || echo none)" >&2
-  exit 1
-fi
+need_clang wasm/zlib/build.sh "clang lld"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-if [ -n "$tarball" ]; then
-  cp "$tarball" "$TARBALL"
-elif ! apt-get source --download-only --only-source "zlib=$VERSION" >apt.log 2>&1; then
-  echo "wasm/zlib/build.sh: apt-get source zlib=$VERSION failed (is there a deb-src line for Debian's archive?):" >&2
-  tail -3 apt.log >&2
-  exit 1
-fi
-echo "$SHA256  $TARBALL" | sha256sum -c --quiet -
+pinned_source wasm/zlib/build.sh "zlib=$VERSION" "$TARBALL" "$SHA256" "$tarball"
 tar xjf "$TARBALL"
 cd zlib-1.2.13.dfsg
 # pako-hash.patch: pako 3's string hash as a run-time choice (glue.c, fp_pako_hash)

@@ -15,14 +15,14 @@ ORIG_NAME=libzstd_1.5.4+dfsg2.orig.tar.xz
 DEBIAN_VERSION=1.5.4+dfsg2-5
 out=$(realpath -m "$1")
 here=$(cd "$(dirname "$0")" && pwd)
+given=${2:+$(realpath "$2")}
+source "$here/../pinned-source.sh"
+
+need_clang wasm/zstd/build.sh "clang lld wasi-libc"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ $# -ge 2 ]; then
-  cp "$2" "$work/$ORIG_NAME"
-else
-  (cd "$work" && apt-get source --download-only -qq "libzstd=$DEBIAN_VERSION" >/dev/null 2>&1) || { echo "apt-get source libzstd failed: add a deb-src line for the Debian mirror (see .ci/run)" >&2; exit 1; }
-fi
-echo "$ORIG_SHA256  $work/$ORIG_NAME" | sha256sum -c --quiet - || { echo "$ORIG_NAME: sha256 is not $ORIG_SHA256" >&2; exit 1; }
+cd "$work"
+pinned_source wasm/zstd/build.sh "libzstd=$DEBIAN_VERSION" "$ORIG_NAME" "$ORIG_SHA256" "$given"
 tar -xJf "$work/$ORIG_NAME" -C "$work"
 cp "$here/glue.c" "$work/zstd-1.5.4/lib/"
 cd "$work/zstd-1.5.4/lib"
