@@ -63,6 +63,8 @@ try {
     out,
     { type, compression_level: 15, overlay_size: '1G', size_buffer_mb: 0, preallocate: false },
     epoch,
+    undefined,
+    true, // as build does: the tree is emptied once encoded for the ext4 writer's thread
   );
   process.stdout.write(`${w.size} ${w.sha256}\n`);
 } catch (e) {

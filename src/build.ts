@@ -342,7 +342,7 @@ async function buildRootfs({
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree, sourceDate));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
-  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch, compressed);
+  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch, compressed, true);
   logCompressed(log, compressed);
   if (w.droppedXattrs)
     log(

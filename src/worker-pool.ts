@@ -8,7 +8,13 @@
 // do the first `inlineFirst` bytes of jobs: a small input never pays for starting a
 // worker (about as much CPU as deflating 2 MiB). Buffers travel transferred: every
 // Uint8Array in a job or a result that is a view into a larger buffer, or a Node Buffer
-// (maybe in Node's pool, which Node 22+ will not transfer), is copied into its own first.
+// (maybe in Node's pool, which Node 22+ will not transfer), is copied into its own first
+// — except, in a pool made with `lend`, a view at the start of its buffer: its whole
+// buffer travels with it, for the receiver to reuse (squashfs sends a block's buffer
+// to the worker and gets the compressed block back in it: no buffer is made per block).
+// With `batch` > 1, jobs travel in batches of that many to one worker and their results
+// come back in one message (a message costs tens of microseconds; an lz4 block little
+// more): a batch leaves when full, or when next() waits for a job still in it.
 // A worker script is `serveJobs(setup)` (below) in a compiled module (src/worker-url.ts).
 import {
   MessageChannel,
@@ -48,6 +54,10 @@ export interface PoolSpec<J, R> {
   jobBytes?(job: J): number;
   /** results cached by content: a job whose key is in the cache is not done again */
   cache?: PoolCache<J, R>;
+  /** views at the start of their buffer (not Node Buffers) travel with the whole buffer, uncopied */
+  lend?: boolean;
+  /** jobs per message to a worker (default 1) */
+  batch?: number;
 }
 
 /** How a pool's results are kept in a CompressedCache. */
@@ -66,11 +76,17 @@ interface Answer<R> {
   error?: string;
 }
 
+/** What a worker receives: a batch of jobs (one message), answered by one message of Answers. */
+interface Jobs<J> {
+  jobs: { id: number; job: J }[];
+}
+
 interface WorkerData {
   data: unknown;
   results: MessagePort;
   /** one Int32 counter, bumped after every answer */
   signal: Int32Array;
+  lend: boolean;
 }
 
 export class OrderedPool<J, R> {
@@ -80,6 +96,9 @@ export class OrderedPool<J, R> {
   private order: number[] = [];
   private done = new Map<number, Answer<R>>();
   private nextId = 0;
+  /** the batch being filled, not yet sent */
+  private outbox: { id: number; job: J }[] = [];
+  private batches = 0;
   private failed?: Error;
   private inlineLeft: number;
   private closed = false;
@@ -113,8 +132,19 @@ export class OrderedPool<J, R> {
     const id = this.nextId++;
     this.order.push(id);
     if (key !== undefined) this.keys.set(id, key);
-    const own = owned(job);
-    this.workers[id % this.workers.length]!.postMessage({ id, job: own }, transferList(own));
+    this.outbox.push({ id, job: owned(job, this.spec.lend ?? false) });
+    if (this.outbox.length >= (this.spec.batch ?? 1)) this.send();
+  }
+
+  /** Sends the batch being filled to the next worker (round robin). */
+  private send(): void {
+    if (!this.outbox.length) return;
+    const message: Jobs<J> = { jobs: this.outbox };
+    this.outbox = [];
+    this.workers[this.batches++ % this.workers.length]!.postMessage(
+      message,
+      transferList(message, this.spec.lend ?? false),
+    );
   }
 
   /** A result known without a worker (e.g. from a cache): it takes its place in the order. */
@@ -127,6 +157,7 @@ export class OrderedPool<J, R> {
   /** The result of the oldest job not yet taken, waiting for it (blocking) if needed. */
   next(): R {
     const id = this.oldest();
+    if (!this.done.has(id)) this.send();
     while (!this.done.has(id)) this.receive(this.waitSync);
     return this.take(id);
   }
@@ -134,6 +165,7 @@ export class OrderedPool<J, R> {
   /** The result of the oldest job not yet taken; the event loop runs while it waits. */
   async nextAsync(): Promise<R> {
     const id = this.oldest();
+    if (!this.done.has(id)) this.send();
     while (!this.done.has(id)) {
       // a pending wait does not keep Node alive: the workers do, while it lasts
       for (const w of this.workers) w.ref();
@@ -177,7 +209,12 @@ export class OrderedPool<J, R> {
     for (let i = 0; i < this.spec.workers; i++) {
       const channel = new MessageChannel();
       this.ports.push(channel.port1);
-      const data = { data: this.spec.data, results: channel.port2, signal: this.signal } satisfies WorkerData;
+      const data = {
+        data: this.spec.data,
+        results: channel.port2,
+        signal: this.signal,
+        lend: this.spec.lend ?? false,
+      } satisfies WorkerData;
       const w = new Worker(url, { workerData: data, transferList: [channel.port2] });
       const name = `${this.spec.name}: compression worker ${i}`;
       w.on('error', (e) => this.fail(new Error(`${name} failed: ${e.message || e.name || String(e)}`)));
@@ -222,8 +259,7 @@ export class OrderedPool<J, R> {
     let n = 0;
     for (const port of this.ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-        const d = m.message as Answer<R>;
-        this.done.set(d.id, d);
+        for (const d of m.message as Answer<R>[]) this.done.set(d.id, d);
         n++;
       }
     }
@@ -231,27 +267,30 @@ export class OrderedPool<J, R> {
   }
 }
 
-/** A Uint8Array that is its buffer, whole (and not a Node Buffer): it can be transferred. */
-function isOwned(b: Uint8Array): boolean {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b);
+/**
+ * A Uint8Array that is its buffer, whole (and not a Node Buffer): it can be transferred.
+ * `lend`: a view at the start of its buffer too (the whole buffer is transferred).
+ */
+function isOwned(b: Uint8Array, lend = false): boolean {
+  return b.byteOffset === 0 && (lend || b.byteLength === b.buffer.byteLength) && !Buffer.isBuffer(b);
 }
 
 /** `value` with every Uint8Array in it (in arrays and plain objects) in a buffer of its own. */
-export function owned<T>(value: T): T {
-  if (value instanceof Uint8Array) return (isOwned(value) ? value : new Uint8Array(value)) as T;
-  if (Array.isArray(value)) return value.map(owned) as T;
+export function owned<T>(value: T, lend = false): T {
+  if (value instanceof Uint8Array) return (isOwned(value, lend) ? value : new Uint8Array(value)) as T;
+  if (Array.isArray(value)) return value.map((v) => owned(v, lend)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v, lend)])) as T;
   }
   return value;
 }
 
 /** The buffers of the owned Uint8Arrays in `value`, each once. */
-function transferList(value: unknown, into = new Set<ArrayBuffer>()): ArrayBuffer[] {
+function transferList(value: unknown, lend: boolean, into = new Set<ArrayBuffer>()): ArrayBuffer[] {
   if (value instanceof Uint8Array) {
-    if (isOwned(value) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
+    if (isOwned(value, lend) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
   } else if (value && typeof value === 'object') {
-    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, into);
+    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, lend, into);
   }
   return [...into];
 }
@@ -261,18 +300,19 @@ function transferList(value: unknown, into = new Set<ArrayBuffer>()): ArrayBuffe
  * function; every job's result (or error message) goes back on the results port.
  */
 export async function serveJobs<D, J, R>(setup: (data: D) => ((job: J) => R) | Promise<(job: J) => R>): Promise<void> {
-  const { data, results, signal } = workerData as WorkerData;
+  const { data, results, signal, lend } = workerData as WorkerData;
   const work = await setup(data as D);
-  const answer = (a: Answer<R>) => {
-    results.postMessage(a, transferList(a.result));
+  const answer = (id: number, job: J): Answer<R> => {
+    try {
+      return { id, result: owned(work(job), lend) };
+    } catch (e) {
+      return { id, error: (e as Error).message };
+    }
+  };
+  parentPort!.on('message', ({ jobs }: Jobs<J>) => {
+    const answers = jobs.map(({ id, job }) => answer(id, job));
+    results.postMessage(answers, transferList(answers, lend));
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);
-  };
-  parentPort!.on('message', ({ id, job }: { id: number; job: J }) => {
-    try {
-      answer({ id, result: owned(work(job)) });
-    } catch (e) {
-      answer({ id, error: (e as Error).message });
-    }
   });
 }

@@ -56,6 +56,9 @@ function fdSink(fd: number, path: string): ImageSink & { size: number } {
 
 function run(job: FsJob): FsResult {
   const tree = decodeTree(job.tree);
+  // the decoded tree keeps no view of the bytes (src/tree/wire.ts): let them go, or
+  // workerData would hold them to the end of the write
+  job.tree = new ArrayBuffer(0);
   const sink = fdSink(job.fd, job.path);
   try {
     const write = { ext4: writeExt4, xfs: writeXfs, btrfs: writeBtrfs }[job.type];

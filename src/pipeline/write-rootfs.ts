@@ -14,6 +14,7 @@ import { writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
+import { releaseTree } from '../tree/release.js';
 import { encodeTree } from '../tree/wire.js';
 import { newHandoff, serveWorker } from './ext4-handoff.js';
 
@@ -56,6 +57,7 @@ async function writeFilesystem(
   epoch: Time,
   cache: CompressedCache | undefined,
   hashOut: boolean,
+  consumeTree: boolean,
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
@@ -72,7 +74,10 @@ async function writeFilesystem(
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
-    if (handoff) await serveWorker(handoff, tree, hashOut ? out : undefined, written);
+    // serveWorker reads the tree (the content digest) before its first await
+    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
+    if (consumeTree) releaseTree(tree); // the worker writes from its own copy
+    await serving;
   } catch (e) {
     await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
     throw e;
@@ -125,13 +130,16 @@ function writeOnWorker(job: FsJob): Promise<number> {
   });
 }
 
-/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters). */
+/** `cache` keeps compressed output by content (squashfs blocks, qcow2 clusters).
+ *  `consumeTree`: the caller is done with the tree, which an ext4, xfs or btrfs write
+ *  empties once it is encoded for the writer's thread (src/tree/release.ts). */
 export async function writeRootfs(
   tree: Tree,
   path: string,
   fs: FilesystemConfig,
   epoch: Time,
   cache?: CompressedCache,
+  consumeTree = false,
 ): Promise<WrittenRootfs> {
   checkRootfsType(fs);
   const qcow2 = fs.disk_format === 'qcow2';
@@ -139,7 +147,7 @@ export async function writeRootfs(
   let raw: ArtifactFile | undefined;
   try {
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
-    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, !raw);
+    const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, !raw, consumeTree);
     if (raw?.tmp)
       await writeQcow2(raw.tmp, file, {
         compress: fs.qcow2_compression !== false,

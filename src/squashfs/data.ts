@@ -17,10 +17,14 @@
 //   first copy's blocks and fragment.
 // Compression runs on the pool; results are written strictly in submission order, so
 // the layout does not depend on which worker finishes first. Content is read block by
-// block from its pieces: holes are never read and a big file is never held whole.
+// block from its pieces: holes are never read and a big file is never held whole. A file
+// of at most one block that dedup has to hash is read once: the same bytes are hashed
+// and written.
 import type { ImageSink } from '../artifact.js';
-import { ContentReader, layoutDigest, readRange, segments, type Content } from '../tree/content.js';
+import { createHash } from 'node:crypto';
+import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
+import { SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
 import type { CompressPool } from './pool.js';
 
@@ -60,6 +64,9 @@ type Item =
   | { kind: 'sparse'; info: FileData; blocks: number; length: number }
   | { kind: 'fragment'; index: number };
 
+/** Bytes compared or hashed at a time when a file is not held whole. */
+const CHUNK = 1 << 20;
+
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
  * compression): the earlier file with the same bytes, if any.
@@ -70,56 +77,68 @@ export class Dedup {
    *  digest match whose bytes differ: one string and one reference per file, not a list */
   private seen = new Map<string, FileNode | FileNode[]>();
 
-  constructor(files: FileNode[]) {
+  constructor(
+    files: FileNode[],
+    private reader: SharedReader,
+  ) {
     for (const f of files) this.sizes.set(f.content.size, (this.sizes.get(f.content.size) ?? 0) + 1);
   }
 
-  find(f: FileNode): FileNode | undefined {
+  /** Whether `find` hashes f (another file has its size). */
+  wants(f: FileNode): boolean {
     const size = f.content.size;
-    if (size === 0 || this.sizes.get(size)! < 2) return undefined;
-    // the hash covers where the data is and its bytes, never the holes' zeros: two
-    // sparse files of 1 TiB compare in the time of their data
-    const key = Buffer.from(layoutDigest(f.content), 'hex').toString('latin1') + size;
+    return size > 0 && this.sizes.get(size)! >= 2;
+  }
+
+  /** `whole`: f's bytes (holes as zeros) when the caller holds them, so they are not read again. */
+  find(f: FileNode, whole?: Uint8Array | null): FileNode | undefined {
+    if (!this.wants(f)) return undefined;
+    const key = this.layoutDigest(f.content, whole) + f.content.size;
     const earlier = this.seen.get(key);
     if (!earlier) {
       this.seen.set(key, f);
       return undefined;
     }
     const list = Array.isArray(earlier) ? earlier : [earlier];
-    const same = list.find((g) => sameContent(g.content, f.content));
+    const same = list.find((g) => this.sameContent(g.content, f.content));
     if (same) return same;
     this.seen.set(key, [...list, f]);
     return undefined;
   }
-}
 
-/** Same holes and same data bytes (streamed; the holes are not read). */
-function sameContent(a: Content, b: Content): boolean {
-  const sa = segments(a);
-  const sb = segments(b);
-  if (sa.length !== sb.length || sa.some((s, i) => s.at !== sb[i]!.at || s.length !== sb[i]!.length)) return false;
-  return sa.every((s) => sameBytes(readRange(a, s.at, s.at + s.length), readRange(b, s.at, s.at + s.length)));
-}
+  /**
+   * sha256 (binary, as a latin1 string) of where the content holds data and of those
+   * bytes: for each data segment "<offset>+<length>;" then its bytes (src/tree/content.ts
+   * layoutDigest's rule). The holes' zeros are never hashed: two sparse files of 1 TiB
+   * compare in the time of their data.
+   */
+  private layoutDigest(c: Content, whole?: Uint8Array | null): string {
+    const h = createHash('sha256');
+    for (const s of segments(c)) {
+      h.update(`${s.at}+${s.length};`);
+      if (whole) h.update(whole.subarray(s.at, s.at + s.length));
+      else for (let o = s.at; o < s.at + s.length; o += CHUNK) h.update(this.range(c, o, s.at + s.length));
+    }
+    return h.digest().toString('latin1');
+  }
 
-/** Byte comparison of two streams of the same length. */
-function sameBytes(ia: Iterator<Uint8Array>, ib: Iterator<Uint8Array>): boolean {
-  let ca: Uint8Array = new Uint8Array(0);
-  let cb: Uint8Array = new Uint8Array(0);
-  for (;;) {
-    if (!ca.length) {
-      const r = ia.next();
-      if (r.done) return ib.next().done === true && !cb.length;
-      ca = r.value;
+  /** Same holes and same data bytes (the holes are not read). */
+  private sameContent(a: Content, b: Content): boolean {
+    const sa = segments(a);
+    const sb = segments(b);
+    if (sa.length !== sb.length || sa.some((s, i) => s.at !== sb[i]!.at || s.length !== sb[i]!.length)) return false;
+    for (const s of sa) {
+      for (let o = s.at; o < s.at + s.length; o += CHUNK) {
+        if (Buffer.compare(this.range(a, o, s.at + s.length), this.range(b, o, s.at + s.length)) !== 0) return false;
+      }
     }
-    if (!cb.length) {
-      const r = ib.next();
-      if (r.done) return false;
-      cb = r.value;
-    }
-    const n = Math.min(ca.length, cb.length);
-    if (Buffer.compare(ca.subarray(0, n), cb.subarray(0, n)) !== 0) return false;
-    ca = ca.subarray(n);
-    cb = cb.subarray(n);
+    return true;
+  }
+
+  /** At most CHUNK bytes of c from `from`, not past `end`. */
+  private range(c: Content, from: number, end: number): Uint8Array {
+    const length = Math.min(CHUNK, end - from);
+    return this.reader.read(c, from, length) ?? new Uint8Array(length);
   }
 }
 
@@ -134,7 +153,9 @@ class DataWriter {
   pos: number;
   private readonly queue: Item[] = [];
   private readonly zero: Buffer;
-  private frag: Buffer;
+  private frag: Uint8Array;
+  /** block-sized buffers back from the pool, to read the next blocks into (no buffer made per block) */
+  private readonly spare: Uint8Array[] = [];
   private fragUsed = 0;
   // the fragment block being filled has index fragIndex
   private fragIndex = 0;
@@ -146,14 +167,21 @@ class DataWriter {
   private readonly pool: CompressPool;
   private readonly inFlight: number;
 
-  constructor(out: ImageSink, start: number, blockSize: number, pool: CompressPool, inFlight: number) {
+  constructor(
+    out: ImageSink,
+    start: number,
+    blockSize: number,
+    pool: CompressPool,
+    inFlight: number,
+    readonly reader: SharedReader,
+  ) {
     this.out = out;
     this.pos = start;
     this.blockSize = blockSize;
     this.pool = pool;
     this.inFlight = inFlight;
     this.zero = Buffer.alloc(blockSize);
-    this.frag = Buffer.allocUnsafeSlow(blockSize);
+    this.frag = this.buffer();
   }
 
   /** Writes (or records) the oldest item of the queue. */
@@ -170,18 +198,41 @@ class DataWriter {
       this.out.writeAt(c.bytes, this.pos);
       this.pos += c.bytes.length;
       addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
+      this.recycle(c.bytes);
     } else {
       const c = await this.pool.nextAsync();
       this.out.writeAt(c.bytes, this.pos);
       this.fragments[item.index] = { start: this.pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
       this.pos += c.bytes.length;
+      this.recycle(c.bytes);
     }
   }
 
-  /** Queues an item, writing the oldest ones while more than inFlight jobs are pending. */
-  async push(item: Item): Promise<void> {
+  /** A block-sized buffer to fill: a spare one, else a new one. */
+  buffer(): Uint8Array {
+    return this.spare.pop() ?? new Uint8Array(this.blockSize);
+  }
+
+  /** Keeps the buffer under `bytes` for later blocks when it is one of ours (a view at its start, block-sized, not a Node Buffer). */
+  recycle(bytes: Uint8Array | null | undefined): void {
+    if (!bytes || bytes.byteOffset !== 0 || Buffer.isBuffer(bytes) || !(bytes.buffer instanceof ArrayBuffer)) return;
+    if (bytes.buffer.byteLength === this.blockSize && this.spare.length <= this.inFlight)
+      this.spare.push(new Uint8Array(bytes.buffer));
+  }
+
+  /** Queues an item; say `drain()` before the next when `full`. */
+  push(item: Item): void {
     this.queue.push(item);
     if (item.kind === 'block' || item.kind === 'fragment') this.jobs++;
+  }
+
+  /** More than inFlight jobs pending. */
+  get full(): boolean {
+    return this.jobs > this.inFlight;
+  }
+
+  /** Writes the oldest items while more than inFlight jobs are pending. */
+  async drain(): Promise<void> {
     while (this.jobs > this.inFlight) await this.drainOne();
   }
 
@@ -190,56 +241,67 @@ class DataWriter {
     if (!this.fragUsed) return;
     const block = this.frag.subarray(0, this.fragUsed);
     const index = this.fragIndex++;
-    this.frag = Buffer.allocUnsafeSlow(this.blockSize);
+    this.frag = this.buffer();
     this.fragUsed = 0;
     this.pool.submit(block);
-    await this.push({ kind: 'fragment', index });
+    this.push({ kind: 'fragment', index });
+    await this.drain();
   }
 
-  /** One file (not a duplicate): its full blocks, then its tail in a fragment. */
-  async writeFile(file: FileNode): Promise<void> {
+  /**
+   * One file (not a duplicate): its full blocks, then its tail in a fragment. `whole`:
+   * its bytes when the caller read them (a file of at most one block), else read here.
+   */
+  async writeFile(file: FileNode, whole?: Uint8Array | null): Promise<void> {
     const c = file.content;
     const info: FileData = { start: 0, sizes: NO_BLOCKS, fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     this.infos.set(file, info);
     const full = Math.floor(c.size / this.blockSize);
     const tail = c.size % this.blockSize;
-    const reader = new ContentReader(c);
-    try {
-      await this.push({ kind: 'start', info });
-      await this.writeBlocks(info, reader, full);
-      if (tail) await this.addTail(info, reader, full * this.blockSize, tail);
-    } finally {
-      reader.close();
+    this.push({ kind: 'start', info });
+    if (whole !== undefined) {
+      if (full) this.addBlock(info, whole);
+      else await this.addTail(info, whole, tail);
+    } else {
+      await this.writeBlocks(info, c, full);
+      if (tail) await this.addTail(info, this.reader.read(c, full * this.blockSize, tail), tail);
     }
+    await this.drain();
   }
 
   /** The first `full` blocks of a file: compressed, or sparse when all zeros. */
-  private async writeBlocks(info: FileData, reader: ContentReader, full: number): Promise<void> {
+  private async writeBlocks(info: FileData, c: Content, full: number): Promise<void> {
     const blockSize = this.blockSize;
     for (let b = 0; b < full;) {
       // whole blocks inside a hole are sparse blocks, never read: a 1 TiB hole costs
       // one queue item, not 8 million reads
-      const holes = Math.min(full, Math.floor(reader.nextData(b * blockSize) / blockSize)) - b;
+      const holes = Math.min(full, Math.floor(this.reader.nextData(c, b * blockSize) / blockSize)) - b;
       if (holes > 0) {
-        await this.push({ kind: 'sparse', info, blocks: holes, length: blockSize });
+        this.push({ kind: 'sparse', info, blocks: holes, length: blockSize });
         b += holes;
         continue;
       }
-      const block = reader.read(b * blockSize, blockSize);
-      if (!block || block.equals(this.zero)) await this.push({ kind: 'sparse', info, blocks: 1, length: blockSize });
-      else {
-        this.pool.submit(block);
-        await this.push({ kind: 'block', info, length: blockSize });
-      }
+      this.addBlock(info, this.reader.read(c, b * blockSize, blockSize, this.buffer()));
+      if (this.full) await this.drain();
       b++;
     }
   }
 
-  /** A file's tail (`tail` bytes from `at`) copied into the fragment block being filled. */
-  private async addTail(info: FileData, reader: ContentReader, at: number, tail: number): Promise<void> {
-    const bytes = reader.read(at, tail);
+  /** One full block (null: all hole): compressed, or sparse when all zeros. */
+  private addBlock(info: FileData, block: Uint8Array | null): void {
+    if (!block || this.zero.equals(block)) {
+      this.push({ kind: 'sparse', info, blocks: 1, length: this.blockSize });
+      this.recycle(block);
+    } else {
+      this.pool.submit(block);
+      this.push({ kind: 'block', info, length: this.blockSize });
+    }
+  }
+
+  /** A file's tail (`tail` bytes; null: all hole) copied into the fragment block being filled. */
+  private async addTail(info: FileData, bytes: Uint8Array | null, tail: number): Promise<void> {
     if (this.fragUsed + tail > this.blockSize) await this.flushFragment();
-    if (bytes) bytes.copy(this.frag, this.fragUsed);
+    if (bytes) this.frag.set(bytes, this.fragUsed);
     else this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
     info.fragment = this.fragIndex;
     info.fragmentOffset = this.fragUsed;
@@ -263,13 +325,23 @@ export async function writeData(
   pool: CompressPool,
   inFlight: number,
 ): Promise<DataResult> {
-  const w = new DataWriter(out, start, blockSize, pool, inFlight);
-  const dedup = new Dedup(files);
-  for (const file of files) {
-    const first = dedup.find(file);
-    // a duplicate gets the first copy's record, filled in as its blocks are written
-    if (first) w.infos.set(file, w.infos.get(first)!);
-    else await w.writeFile(file);
+  const reader = new SharedReader();
+  try {
+    const w = new DataWriter(out, start, blockSize, pool, inFlight, reader);
+    const dedup = new Dedup(files, reader);
+    for (const file of files) {
+      // a file of at most one block that dedup hashes is read once, here
+      const size = file.content.size;
+      const whole = size <= blockSize && dedup.wants(file) ? reader.read(file.content, 0, size, w.buffer()) : undefined;
+      const first = dedup.find(file, whole);
+      // a duplicate gets the first copy's record, filled in as its blocks are written
+      if (first) w.infos.set(file, w.infos.get(first)!);
+      else await w.writeFile(file, whole);
+      // a whole block went to the pool; a tail was copied into the fragment block
+      if (size < blockSize || first) w.recycle(whole);
+    }
+    return await w.finish();
+  } finally {
+    reader.close();
   }
-  return w.finish();
 }

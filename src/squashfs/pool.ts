@@ -20,6 +20,18 @@ export function compressBlock(compress: BlockCompressor, block: Uint8Array): Com
   return out ? { bytes: out, raw: false } : { bytes: block, raw: true };
 }
 
+/**
+ * As compressBlock, but the compressed bytes are copied over the block's own (they are
+ * fewer): the result is a view at the start of the block's buffer, which the pool
+ * (`lend`) sends back whole for the data writer to read the next block into.
+ */
+export function compressInPlace(compress: BlockCompressor, block: Uint8Array): Compressed {
+  const out = compress(block);
+  if (!out) return { bytes: block, raw: true };
+  block.set(out);
+  return { bytes: block.subarray(0, out.length), raw: false };
+}
+
 /** The code that makes a block's bytes: the codecs' modules, zstd's and lz4's WebAssembly, pako. */
 function codecVersion(): string {
   const lib = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
@@ -84,6 +96,15 @@ export interface CompressPoolOptions {
   blockSize: number;
 }
 
+/**
+ * Blocks per message to a worker: lz4 compresses a 128 KiB block in about the time a
+ * message between threads costs, so its blocks travel 4 at a time; zstd and gzip take
+ * tens of milliseconds a block, one at a time keeps the workers evenly busy.
+ */
+export function blocksPerMessage(codec: Codec): number {
+  return codec.name === 'lz4' ? 4 : 1;
+}
+
 /** workers = 0 compresses on the calling thread. */
 export async function startCompressPool(codec: Codec, o: CompressPoolOptions): Promise<CompressPool> {
   const compress = await loadCompressor(codec);
@@ -93,7 +114,9 @@ export async function startCompressPool(codec: Codec, o: CompressPoolOptions): P
     from: import.meta.url,
     data: codec,
     workers: o.workers,
-    inline: (block) => compressBlock(compress, block),
+    inline: (block) => compressInPlace(compress, block),
     cache: o.cache && blockCache(o.cache, codec, o.blockSize),
+    lend: true,
+    batch: blocksPerMessage(codec),
   });
 }

@@ -43,7 +43,7 @@ import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
 import type { CompressedCache } from '../compressed-cache.js';
-import { cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
+import { blocksPerMessage, cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
 import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
@@ -162,7 +162,9 @@ async function writeFileData(
   }
   const pool = await startCompressPool(codec, o);
   try {
-    return await writeData(files, out, start, o.blockSize, pool, Math.max(4, o.workers * 4));
+    // in flight: 4 messages per worker
+    const inFlight = Math.max(4, o.workers * 4) * blocksPerMessage(codec);
+    return await writeData(files, out, start, o.blockSize, pool, inFlight);
   } finally {
     pool.close();
   }

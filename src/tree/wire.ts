@@ -23,44 +23,46 @@ const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 's
 const NEW = 0;
 const LINK = 1;
 
-/** A growing byte buffer with typed appends. */
+/** Typed appends to a buffer of the exact size; without one it only counts the bytes (the
+ *  first of encodeTree's two passes), so no outgrown copies are left for the GC of an
+ *  idle main thread to find (they were twice the tree's bytes). */
 class Writer {
-  buf = Buffer.allocUnsafe(1 << 16);
   at = 0;
+  constructor(readonly buf?: Buffer) {}
 
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-  }
   u8(v: number): void {
-    this.room(1);
-    this.buf[this.at++] = v;
+    if (this.buf) this.buf[this.at] = v;
+    this.at += 1;
   }
   u16(v: number): void {
-    this.room(2);
-    this.at = this.buf.writeUInt16LE(v, this.at);
+    this.buf?.writeUInt16LE(v, this.at);
+    this.at += 2;
   }
   u32(v: number): void {
-    this.room(4);
-    this.at = this.buf.writeUInt32LE(v, this.at);
+    this.buf?.writeUInt32LE(v, this.at);
+    this.at += 4;
   }
   f64(v: number): void {
-    this.room(8);
-    this.at = this.buf.writeDoubleLE(v, this.at);
+    this.buf?.writeDoubleLE(v, this.at);
+    this.at += 8;
   }
   bytes(b: Uint8Array): void {
     this.u32(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.at);
+    this.buf?.set(b, this.at);
     this.at += b.length;
   }
 }
 
-/** The tree's bytes (an ArrayBuffer of its own, to be transferred). */
+/** The tree's bytes (an ArrayBuffer of its own, of their exact size, to be transferred). */
 export function encodeTree(tree: Tree): ArrayBuffer {
-  const w = new Writer();
+  const count = new Writer();
+  encodeInto(count, tree);
+  const bytes = new ArrayBuffer(count.at);
+  encodeInto(new Writer(Buffer.from(bytes)), tree);
+  return bytes;
+}
+
+function encodeInto(w: Writer, tree: Tree): void {
   w.u32(0); // where the path table starts, filled in below
   const ids = new Map<Node, number>();
   const paths = new Map<string, number>();
@@ -90,10 +92,9 @@ export function encodeTree(tree: Tree): ArrayBuffer {
     w.bytes(keyBytes(entry[0]));
     visit(entry[1]);
   }
-  w.buf.writeUInt32LE(w.at, 0);
+  w.buf?.writeUInt32LE(w.at, 0);
   w.u32(paths.size);
   for (const p of paths.keys()) w.bytes(Buffer.from(p, 'utf8'));
-  return w.buf.buffer.slice(w.buf.byteOffset, w.buf.byteOffset + w.at) as ArrayBuffer;
 }
 
 /** Everything of a node but a directory's entries. */
@@ -135,7 +136,8 @@ function encodePiece(w: Writer, p: Piece, paths: Map<string, number>): void {
   w.f64(p.from);
 }
 
-/** Reads what Writer wrote; `bytes` are views of the buffer, not copies. */
+/** Reads what Writer wrote; `bytes` are views of the buffer, `copy` copies (what the
+ *  decoded tree keeps is copied, so the buffer can go once it is decoded). */
 class Reader {
   at = 0;
   constructor(readonly buf: Buffer) {}
@@ -154,10 +156,20 @@ class Reader {
     this.at += 8;
     return this.buf.readDoubleLE(this.at - 8);
   }
+  /** An f64 that is a whole number, as a small integer when it fits one: a double read
+   *  is a heap number (16 bytes, and a field holding one is boxed in every object of
+   *  that shape), while the tree that was encoded holds small integers. */
+  int(): number {
+    const v = this.f64();
+    return (v | 0) === v ? v | 0 : v;
+  }
   bytes(): Buffer {
     const n = this.u32();
     this.at += n;
     return this.buf.subarray(this.at - n, this.at);
+  }
+  copy(): Buffer {
+    return Buffer.from(this.bytes());
   }
 }
 
@@ -203,7 +215,7 @@ function decodeNode(r: Reader, shared: Shared): Node {
   const mode = r.u32();
   const uid = r.u32();
   const gid = r.u32();
-  const sec = r.f64();
+  const sec = r.int();
   const nsec = r.u32();
   if (shared.time.sec !== sec || shared.time.nsec !== nsec) shared.time = { sec, nsec };
   const mtime = shared.time;
@@ -211,14 +223,14 @@ function decodeNode(r: Reader, shared: Shared): Node {
   const xattrs = count ? decodeXattrs(r, count) : NO_XATTRS;
   switch (type) {
     case 'file': {
-      const size = r.f64();
-      const pieces = Array.from({ length: r.u32() }, () => decodePiece(r, shared.paths));
+      const size = r.int();
+      const pieces = decodePieces(r, shared.paths);
       return { type, mode, uid, gid, mtime, xattrs, content: { size, pieces } };
     }
     case 'dir':
       return { type, mode, uid, gid, mtime, xattrs, entries: new Map() };
     case 'symlink':
-      return { type, mode, uid, gid, mtime, xattrs, target: r.bytes() };
+      return { type, mode, uid, gid, mtime, xattrs, target: r.copy() };
     case 'char':
     case 'block':
       return { type, mode, uid, gid, mtime, xattrs, rdev: { major: r.u32(), minor: r.u32() } };
@@ -229,13 +241,22 @@ function decodeNode(r: Reader, shared: Shared): Node {
 
 function decodeXattrs(r: Reader, count: number): Map<string, Uint8Array> {
   const xattrs = new Map<string, Uint8Array>();
-  for (let k = 0; k < count; k++) xattrs.set(r.bytes().toString('latin1'), r.bytes());
+  for (let k = 0; k < count; k++) xattrs.set(r.bytes().toString('latin1'), r.copy());
   return xattrs;
 }
 
+/** A file's pieces in an array of exactly their number (Array.from and push leave
+ *  room for 16 more: 136 bytes a file). */
+function decodePieces(r: Reader, paths: string[]): Piece[] {
+  const count = r.u32();
+  const pieces = new Array<Piece>(count);
+  for (let k = 0; k < count; k++) pieces[k] = decodePiece(r, paths);
+  return pieces;
+}
+
 function decodePiece(r: Reader, paths: string[]): Piece {
-  const at = r.f64();
-  const length = r.f64();
-  if (r.u8() === 0) return { at, length, bytes: r.bytes() };
-  return { at, length, file: paths[r.u32()], from: r.f64() };
+  const at = r.int();
+  const length = r.int();
+  if (r.u8() === 0) return { at, length, bytes: r.copy() };
+  return { at, length, file: paths[r.u32()], from: r.int() };
 }

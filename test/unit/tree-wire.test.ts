@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesContent } from '../../src/tree/content.js';
 import { makeNode, type Node, shapeDigest, Tree, setXattr } from '../../src/tree/tree.js';
+import { releaseTree } from '../../src/tree/release.js';
 import { decodeTree, encodeTree } from '../../src/tree/wire.js';
 
 function sample(): Tree {
@@ -70,5 +71,37 @@ describe('tree wire encoding', () => {
   it('an empty tree', () => {
     const tree = new Tree();
     expect(shapeDigest(decodeTree(encodeTree(tree)))).toEqual(shapeDigest(tree));
+  });
+});
+
+describe('tree wire encoding, memory', () => {
+  it('the decoded tree keeps no view of the bytes (the worker lets them go)', () => {
+    const tree = sample();
+    const bytes = encodeTree(tree);
+    const copy = decodeTree(bytes);
+    new Uint8Array(bytes).fill(0xee);
+    expect(shapeDigest(copy)).toEqual(shapeDigest(tree));
+    expect(pieces(copy.get('big'))).toEqual(pieces(tree.get('big')));
+  });
+
+  it('is exactly as long as its contents: the same bytes from a second encoding', () => {
+    const tree = sample();
+    const a = Buffer.from(encodeTree(tree));
+    expect(a.readUInt32LE(0)).toBeLessThan(a.length);
+    expect(Buffer.from(encodeTree(tree))).toEqual(a);
+    // the path table (u32 count, then u32 length + bytes each) ends where the buffer ends
+    const table = a.readUInt32LE(0);
+    let at = table + 4;
+    for (let k = a.readUInt32LE(table); k > 0; k--) at += 4 + a.readUInt32LE(at);
+    expect(at).toBe(a.length);
+  });
+
+  it('releaseTree empties the tree, keeping its root', () => {
+    const tree = sample();
+    const root = tree.root;
+    releaseTree(tree);
+    expect(tree.root).toBe(root);
+    expect(tree.root.entries.size).toBe(0);
+    expect([...tree.walk()]).toEqual([]);
   });
 });
