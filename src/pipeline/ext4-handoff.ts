@@ -75,8 +75,11 @@ export async function serveWorker(
   done: Promise<unknown>,
 ): Promise<void> {
   const state = new Int32Array(shared, STATE, 1);
+  // the files are listed before the first await: the caller may empty the tree after it
+  // (src/tree/release.ts); the list keeps only their contents
+  const files = [...filesInWalkOrder(tree)];
   try {
-    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(filesInWalkOrder(tree)));
+    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(files));
     Atomics.store(state, 0, READY);
   } finally {
     if (Atomics.load(state, 0) !== READY) Atomics.store(state, 0, FAILED);
