@@ -63,6 +63,17 @@ function* filesInWalkOrder(tree: Tree): Generator<Content> {
   }
 }
 
+/** The files one by one, each let go once taken (the list holds no file the hash is done with). */
+function* draining(files: Content[]): Generator<Content> {
+  for (let k = 0; k < files.length; k++) {
+    const c = files[k];
+    files[k] = NOTHING;
+    yield c;
+  }
+}
+
+const NOTHING: Content = { size: 0, pieces: [] };
+
 /**
  * The main thread's side, while the worker writes: the content digest for it, then the
  * artifact (`out`, when given) hashed as far as it is final, until `done` settles (the
@@ -79,7 +90,7 @@ export async function serveWorker(
   // (src/tree/release.ts); the list keeps only their contents
   const files = [...filesInWalkOrder(tree)];
   try {
-    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(files));
+    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(draining(files)));
     Atomics.store(state, 0, READY);
   } finally {
     if (Atomics.load(state, 0) !== READY) Atomics.store(state, 0, FAILED);
