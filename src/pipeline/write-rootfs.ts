@@ -74,10 +74,12 @@ async function writeFilesystem(
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
-    // serveWorker reads the tree (the content digest) before its first await
-    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
-    if (consumeTree) releaseTree(tree); // the worker writes from its own copy
-    await serving;
+    // the worker writes from its own copy; the main thread's content digest reads the tree first
+    const release = (): void => {
+      if (consumeTree) releaseTree(tree);
+    };
+    if (handoff) await serveWorker(handoff, tree, hashOut ? out : undefined, written, release);
+    else release();
   } catch (e) {
     await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
     throw e;
