@@ -7,10 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
-import type { FilesystemConfig } from '../src/config/types.js';
 import { bufferBytes, mke2fsInodes } from '../src/ext4/sizing.js';
 import { writeExt4 } from '../src/ext4/write.js';
-import { writeRootfs } from '../src/pipeline/write-rootfs.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
 import { bootAsRoot, bootDisk, diffListings, LIST_SCRIPT, parseListing, treeListing } from './helpers/disk-boot.js';
@@ -318,26 +316,6 @@ describe('ext4 writer: e2fsck and debugfs', () => {
       `ext4: /d/${'n'.repeat(256)}: name of 256 bytes, ext4 holds at most 255 bytes; change the image ` +
         `(rename, shorten or drop the entry) or choose another format`,
     );
-  });
-
-  it("through the build's path (writer thread, data and image hashed on the main thread, tree emptied meanwhile): the in-process bytes", async () => {
-    // over 8 MiB of data: the main thread's data hash gives the event loop turns while the
-    // tree is emptied (consumeTree), so it must not read the tree after it started
-    const make = () => {
-      const tree = hardTree(scratch, { bigDir: 100 });
-      for (let k = 0; k < 3; k++) file(tree, `big-${k}`, Buffer.alloc(4 << 20, k + 1));
-      return tree;
-    };
-    const direct = readFileSync(image(make()));
-    const path = join(scratch, `img-${n++}.ext4`);
-    const tree = make();
-    const fs = { type: 'ext4', size_buffer_mb: 0, preallocate: false } as FilesystemConfig;
-    const w = await writeRootfs(tree, path, fs, T, undefined, true);
-    expect(tree.root.entries.size).toBe(0);
-    const built = readFileSync(path);
-    expect(sha(built)).toBe(sha(direct));
-    expect(w.sha256).toBe(sha(built));
-    expectClean(path);
   });
 
   it('the same bytes on every run; the UUID follows the content', () => {
