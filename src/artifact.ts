@@ -32,6 +32,7 @@ import { BuildError, UsageError } from './errors.js';
 /** NAME_MAX of Linux filesystems (ext4, xfs, btrfs, tmpfs): bytes in one path component. */
 const NAME_MAX = 255;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+let zeros: Uint8Array | undefined;
 
 /** One line for a failed open/write of the output, from the errno code. */
 export function outputError(e: unknown, path: string): Error {
@@ -102,6 +103,8 @@ export class ArtifactFile implements ImageSink {
   private positional = false;
   private hashedBytes = 0;
   private readBack: Buffer | undefined;
+  /** the writer at positions says: from this byte on the file holds zeros only (hashed without reading) */
+  zerosFrom = Infinity;
   private syncing: Promise<void> | undefined;
   private syncError: unknown;
   size = 0;
@@ -183,7 +186,14 @@ export class ArtifactFile implements ImageSink {
     this.readBack ??= Buffer.allocUnsafe(4 << 20);
     const buf = this.readBack;
     for (let at = this.hashedBytes; at < end;) {
-      const n = readSync(this.fd, buf, 0, Math.min(buf.length, end - at), at);
+      if (at >= this.zerosFrom) {
+        zeros ??= new Uint8Array(buf.length);
+        const n = Math.min(zeros.length, end - at);
+        this.hash.update(zeros.subarray(0, n));
+        at += n;
+        continue;
+      }
+      const n = readSync(this.fd, buf, 0, Math.min(buf.length, end - at, this.zerosFrom - at), at);
       if (n === 0)
         throw new BuildError(`output ${this.path}: its temp file ${this.tmp} is shorter than written; check the disk`);
       this.hash.update(buf.subarray(0, n));

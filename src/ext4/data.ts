@@ -2,7 +2,7 @@
 // blocks, through one reusable staging buffer (no buffer per chunk) and one descriptor
 // per source file (a cached layer tar holds thousands of files: opened once, not once
 // per file).
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { BlockWriter } from '../block-writer.js';
 import { BuildError } from '../errors.js';
@@ -22,15 +22,16 @@ class Stage {
   private readonly fds = new Map<string, number>();
 
   /**
-   * Calls `take` with the content's bytes [from, end) (holes as zeros), up to STAGE at
-   * a time, each zero-padded to whole blocks in the buffer, and the chunk's offset.
+   * Stages the content's bytes [from, end) (holes as zeros), up to STAGE at a time,
+   * each chunk zero-padded to whole blocks in the buffer; yields each chunk's length
+   * (its offset is from + STAGE × its index).
    */
-  each(content: Content, from: number, end: number, take: (n: number, at: number) => void): void {
+  *chunks(content: Content, from: number, end: number): Generator<number> {
     for (let at = from; at < end; at += STAGE) {
       const n = Math.min(STAGE, end - at);
       this.fill(content, at, n);
       this.buf.fill(0, n, Math.ceil(n / BLOCK) * BLOCK);
-      take(n, at);
+      yield n;
     }
   }
 
@@ -76,17 +77,36 @@ class Stage {
  */
 export function contentDigest(files: Iterable<Content>): Buffer {
   const hash = createHash('sha256');
+  const steps = hashSteps(files, hash);
+  while (!steps.next().done);
+  return hash.digest();
+}
+
+/** contentDigest giving the event loop a turn every 8 MiB (signals are handled meanwhile). */
+export async function contentDigestAsync(files: Iterable<Content>): Promise<Buffer> {
+  const hash = createHash('sha256');
+  const steps = hashSteps(files, hash);
+  for (let n = 1; !steps.next().done; n++) if (n % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
+  return hash.digest();
+}
+
+/** Hashes the files' data into `hash`, yielding after each staged chunk (at most 1 MiB). */
+function* hashSteps(files: Iterable<Content>, hash: Hash): Generator<void> {
   const stage = new Stage();
   try {
     for (const c of files)
-      for (const r of fileRuns(c))
-        stage.each(c, r.start * BLOCK, Math.min((r.start + r.length) * BLOCK, c.size), (n) =>
-          hash.update(stage.buf.subarray(0, n)),
-        );
+      for (const n of dataChunks(stage, c)) {
+        hash.update(stage.buf.subarray(0, n));
+        yield;
+      }
   } finally {
     stage.close();
   }
-  return hash.digest();
+}
+
+/** The content's data block runs (up to its size), staged a chunk at a time. */
+function* dataChunks(stage: Stage, c: Content): Generator<number> {
+  for (const r of fileRuns(c)) yield* stage.chunks(c, r.start * BLOCK, Math.min((r.start + r.length) * BLOCK, c.size));
 }
 
 /** Writes files' data into their extents, each extent's last block zero-padded. */
@@ -98,9 +118,12 @@ export class DataWriter {
   write(content: Content, extents: Extent[]): void {
     for (const e of extents) {
       const end = Math.min((e.logical + e.length) * BLOCK, content.size);
-      this.stage.each(content, e.logical * BLOCK, end, (n, at) =>
-        this.w.write(e.physical + (at / BLOCK - e.logical), this.stage.buf.subarray(0, Math.ceil(n / BLOCK) * BLOCK)),
-      );
+      let block = e.physical;
+      for (const n of this.stage.chunks(content, e.logical * BLOCK, end)) {
+        const blocks = Math.ceil(n / BLOCK);
+        this.w.write(block, this.stage.buf.subarray(0, blocks * BLOCK));
+        block += blocks;
+      }
     }
   }
 

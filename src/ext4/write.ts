@@ -45,6 +45,8 @@ export interface Ext4Options {
   contentDigest?: () => Buffer;
   /** told, as file data is written, how many of the image's first bytes are final */
   final?: (bytes: number) => void;
+  /** told once, before anything is written, from which byte on the image holds only zeros */
+  zerosFrom?: (bytes: number) => void;
 }
 
 /** One bit per block of the filesystem (rounded up to whole groups): set = in use. */
@@ -59,6 +61,7 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const buffer = bufferBytes(o.sizeBufferMb, inodes.reduce((n, i) => n + contentBlocks(i.body), 0) * BLOCK);
   const layout = planLayout(inodes, Math.ceil(buffer / BLOCK), Math.floor(buffer / 16384));
   const { geo, placements } = layout;
+  o.zerosFrom?.(zerosFrom(layout));
   const w = new BlockWriter(out, BLOCK);
   // 3. the data's hash (so the UUID), 4. metadata, 5. the data itself
   const uuid = uuidOf(shape, o.contentDigest?.() ?? contentDigest(filesOf(inodes)));
@@ -72,6 +75,12 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
 
 function* filesOf(inodes: PlannedInode[]): Generator<Content> {
   for (const i of inodes) if (i.body.kind === 'file') yield i.body.content;
+}
+
+/** The first byte after every block in use and every backup superblock: zeros follow (free space). */
+function zerosFrom({ end, geo }: Layout): number {
+  const lastBackup = geo.reserved.at(-1);
+  return Math.max(end, lastBackup ? lastBackup.start + lastBackup.length : 0) * BLOCK;
 }
 
 /** The UUID: from the tree's shape and its data's hash. */

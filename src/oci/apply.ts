@@ -37,15 +37,18 @@ export interface ApplyOptions {
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
+/** An entry's name for an error message, built only when there is one. */
+type What = () => string;
+
 /** The keys of a tar name with "." and empty parts dropped; throws on "..". */
-function cleanKeys(name: Buffer, what: string): string[] {
+function cleanKeys(name: Buffer, what: What): string[] {
   const keys = name
     .toString('latin1')
     .split('/')
     .filter((k) => k !== '' && k !== '.');
   if (keys.includes('..'))
     throw new Error(
-      `${what}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`,
+      `${what()}: the name has a ".." component, so it would land outside the root; the layer is malformed or malicious: rebuild the image without that entry`,
     );
   return keys;
 }
@@ -56,12 +59,13 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
   const parentAttrs: Attrs = { mode: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, ...opts.parentAttrs };
   const ours = new Ours(tree);
   for (const e of entries) {
-    const what = `${opts.layerName ? opts.layerName + ': ' : ''}entry ${JSON.stringify(e.name.toString('utf8'))} (at byte ${e.offset})`;
+    const what = () =>
+      `${opts.layerName ? opts.layerName + ': ' : ''}entry ${JSON.stringify(e.name.toString('utf8'))} (at byte ${e.offset})`;
     const keys = cleanKeys(e.name, what);
 
     if (!keys.length) {
       // the root entry: only its metadata
-      if (e.type !== 'dir') throw new Error(`${what}: the root must be a directory, not a ${e.type}`);
+      if (e.type !== 'dir') throw new Error(`${what()}: the root must be a directory, not a ${e.type}`);
       setMeta(tree.root, e);
       continue;
     }
@@ -91,7 +95,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     try {
       tree.set(at, node, parentAttrs);
     } catch (err) {
-      throw new Error(`${what}: cannot place it at ${show(path)}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${what()}: cannot place it at ${show(path)}: ${(err as Error).message}`, { cause: err });
     }
     ours.mark(path);
   }
@@ -101,7 +105,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
  * A whiteout entry (base starts with .wh.) under the resolved parent: the opaque marker
  * prunes what lower layers put in the directory, any other hides one lower name.
  */
-function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, what: string): void {
+function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, what: What): void {
   const dir = tree.get(keyBytes(parent.join('/')));
   if (base === OPAQUE) {
     if (dir?.type === 'dir') ours.pruneLower(dir);
@@ -110,7 +114,7 @@ function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, w
   if (base.startsWith(WH + WH)) return; // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, ...)
   const hidden = base.slice(WH.length);
   if (hidden === '' || hidden === '.' || hidden === '..')
-    throw new Error(`${what}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
+    throw new Error(`${what()}: invalid whiteout (it names ${hidden === '' ? 'nothing' : `"${hidden}"`})`);
   if (dir?.type !== 'dir') return;
   const node = dir.entries.get(hidden);
   if (!node) return;
@@ -119,18 +123,21 @@ function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, w
 }
 
 /** The existing non-directory node a hard link entry names (lower layer or earlier in this one). */
-function linkTarget(tree: Tree, e: TarEntry, what: string): Node {
-  const tkeys = cleanKeys(e.linkname, `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`);
+function linkTarget(tree: Tree, e: TarEntry, what: What): Node {
+  const tkeys = cleanKeys(
+    e.linkname,
+    () => `${what()}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`,
+  );
   const tbase = tkeys.pop();
   const target =
     tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
   if (!target)
     throw new Error(
-      `${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist ` +
+      `${what()}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist ` +
         'in a lower layer or earlier in this one; rebuild the layer with the target stored before its links',
     );
   if (target.type === 'dir')
-    throw new Error(`${what}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
+    throw new Error(`${what()}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} is a directory`);
   return target;
 }
 
@@ -174,12 +181,12 @@ class Ours {
 }
 
 /** The canonical keys of a parent path; a symlink loop on the way is this entry's error. */
-function resolveParent(tree: Tree, keys: string[], what: string): string[] {
+function resolveParent(tree: Tree, keys: string[], what: What): string[] {
   try {
     return tree.resolve(keyBytes(keys.join('/')), true);
   } catch (e) {
     throw new Error(
-      `${what}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`,
+      `${what()}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`,
       { cause: e },
     );
   }

@@ -244,7 +244,7 @@ const MAX_MAP_LINE = 20;
  * read serves several of them (one system call per 512-byte header was most of the time
  * of reading a layer of small files); file data past the window is never read.
  */
-const WINDOW = 32 << 10;
+const WINDOW = 16 << 10;
 
 /** The tar file, read by position: every short read is a truncated-archive error. */
 class TarFile {
@@ -385,12 +385,10 @@ function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: Tar
   }
   checkChecksum(h, where);
   const typeflag = typeflagOf(h);
-  const size = num(
-    h,
-    F.size,
-    'size',
-    `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`,
-  );
+  // the entry's name for an error is built only when there is one (octal: always in SIZE's range)
+  const size =
+    octal(h.subarray(F.size[0], F.size[0] + F.size[2])) ??
+    num(h, F.size, 'size', `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
   const next = pos + BLOCK + padded(size);
   if (META_TYPES.has(typeflag)) {
     if (size > MAX_META)

@@ -9,15 +9,17 @@
 //   worker does and the artifact's last fsync has little left.
 // The bytes hashed are the same as before; only the thread and the time change.
 // Shared memory: Int32 state (0 pending, 1 digest ready, 2 no digest: the main thread
-// failed), a BigInt64 count of final bytes, the 32-byte digest.
+// failed), a BigInt64 count of final bytes, a BigInt64 offset from which the image is
+// all zeros (its free space: hashed from memory, never read back), the 32-byte digest.
 import type { ArtifactFile } from '../artifact.js';
-import { contentDigest } from '../ext4/data.js';
+import { contentDigestAsync } from '../ext4/data.js';
 import type { Content } from '../tree/content.js';
 import type { Node, Tree } from '../tree/tree.js';
 
 const STATE = 0;
 const FINAL_AT = 8;
-const DIGEST_AT = 16;
+const ZEROS_AT = 16;
+const DIGEST_AT = 24;
 const SIZE = DIGEST_AT + 32;
 const PENDING = 0;
 const READY = 1;
@@ -35,9 +37,11 @@ export function newHandoff(): SharedArrayBuffer {
 export function workerHooks(shared: SharedArrayBuffer): {
   contentDigest: () => Buffer;
   final: (bytes: number) => void;
+  zerosFrom: (bytes: number) => void;
 } {
   const state = new Int32Array(shared, STATE, 1);
   const final = new BigInt64Array(shared, FINAL_AT, 1);
+  const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   return {
     contentDigest() {
       Atomics.wait(state, 0, PENDING);
@@ -45,6 +49,7 @@ export function workerHooks(shared: SharedArrayBuffer): {
       return Buffer.from(new Uint8Array(shared, DIGEST_AT, 32));
     },
     final: (bytes) => void Atomics.store(final, 0, BigInt(bytes)),
+    zerosFrom: (bytes) => void Atomics.store(zeros, 0, BigInt(bytes)),
   };
 }
 
@@ -61,22 +66,25 @@ function* filesInWalkOrder(tree: Tree): Generator<Content> {
 /**
  * The main thread's side, while the worker writes: the content digest for it, then the
  * artifact (`out`, when given) hashed as far as it is final, until `done` settles (the
- * worker's end).
+ * worker's end). `digested` runs once the digest has read the tree (the caller may then
+ * let the tree go: the digest walks it across awaits, so not before).
  */
 export async function serveWorker(
   shared: SharedArrayBuffer,
   tree: Tree,
   out: ArtifactFile | undefined,
   done: Promise<unknown>,
+  digested: () => void = () => {},
 ): Promise<void> {
   const state = new Int32Array(shared, STATE, 1);
   try {
-    new Uint8Array(shared, DIGEST_AT, 32).set(contentDigest(filesInWalkOrder(tree)));
+    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(filesInWalkOrder(tree)));
     Atomics.store(state, 0, READY);
   } finally {
     if (Atomics.load(state, 0) !== READY) Atomics.store(state, 0, FAILED);
     Atomics.notify(state, 0);
   }
+  digested();
   if (!out) return;
   let ended = false;
   const end = done.then(
@@ -84,8 +92,11 @@ export async function serveWorker(
     () => (ended = true),
   );
   const final = new BigInt64Array(shared, FINAL_AT, 1);
+  const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   let syncedAt = 0;
+  const zerosFrom = () => (out.zerosFrom = Number(Atomics.load(zeros, 0)) || Infinity);
   while (!ended) {
+    zerosFrom();
     const upTo = Number(Atomics.load(final, 0));
     if (upTo - syncedAt >= SYNC_STEP) {
       out.syncAhead();
@@ -96,4 +107,5 @@ export async function serveWorker(
       await new Promise((resolve) => setImmediate(resolve)); // the worker's end, a signal
     } else await Promise.race([end, new Promise((resolve) => setTimeout(resolve, 5))]);
   }
+  zerosFrom();
 }

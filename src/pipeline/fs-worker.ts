@@ -8,7 +8,7 @@
 // The image goes to the artifact's open file descriptor (one per process, shared with
 // the worker), at positions, as the writers write it.
 import { ftruncateSync, writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { outputError, type ImageSink } from '../artifact.js';
 import { writeBtrfs } from '../btrfs/write.js';
 import { writeExt4 } from '../ext4/write.js';
@@ -69,4 +69,6 @@ function run(job: FsJob): FsResult {
   }
 }
 
-parentPort?.postMessage(run(workerData as FsJob));
+// the job comes as a message: the thread may be started before the tree exists
+// (src/pipeline/write-rootfs.ts startFsWorker)
+parentPort?.once('message', (job: FsJob) => parentPort?.postMessage(run(job)));

@@ -74,10 +74,12 @@ async function writeFilesystem(
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
-    // serveWorker reads the tree (the content digest) before its first await
-    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
-    if (consumeTree) releaseTree(tree); // the worker writes from its own copy
-    await serving;
+    // the worker writes from its own copy; the main thread's content digest reads the tree first
+    const release = (): void => {
+      if (consumeTree) releaseTree(tree);
+    };
+    if (handoff) await serveWorker(handoff, tree, hashOut ? out : undefined, written, release);
+    else release();
   } catch (e) {
     await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
     throw e;
@@ -89,16 +91,35 @@ async function writeFilesystem(
 /** The error classes a writer throws, rebuilt by name on this side of the thread. */
 const ERRORS: Record<string, new (message: string) => Error> = { BuildError, ImageError, FormatLimitError, UsageError };
 
+/** The writer's thread started ahead, waiting for its job (unref'd: it keeps no process alive). */
+let started: Worker | undefined;
+
+function newFsWorker(): Worker {
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'));
+  worker.unref();
+  worker.on('error', () => {}); // reported by writeOnWorker's own listener, or by its replacement
+  return worker;
+}
+
+/**
+ * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
+ * its modules while this thread flattens the layers (a few hundred ms at start).
+ */
+export function startFsWorker(): void {
+  started ??= newFsWorker();
+}
+
 /**
  * Runs a synchronous writer (ext4, xfs, btrfs) on a worker thread (src/pipeline/fs-worker.ts)
  * so that this thread's event loop, and with it the SIGINT/SIGTERM handlers, keeps running.
  * Resolves to the image's size.
  */
 function writeOnWorker(job: FsJob): Promise<number> {
-  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), {
-    workerData: job,
-    transferList: [job.tree],
-  });
+  // a thread started ahead that has stopped (threadId -1) is replaced: the new one says why
+  const worker = started && started.threadId !== -1 ? started : newFsWorker();
+  started = undefined;
+  worker.ref();
+  worker.postMessage(job, [job.tree]);
   return new Promise((resolve, reject) => {
     let result: FsResult | undefined;
     worker.once('message', (r: FsResult) => (result = r));

@@ -73,6 +73,7 @@ export const TOOLS: Record<string, string[]> = {
   'compressed-cache.test.ts': ['qemu-img', 'unsquashfs'],
   'cpio.test.ts': ['bsdtar', 'cpio', ...SNAPSHOT],
   'daemon.test.ts': ['skopeo', ...HARD_IMAGE],
+  'ext4-worker.test.ts': [],
   'deep-tree.test.ts': ['bsdtar', 'btrfs', 'debugfs', 'e2fsck', 'unsquashfs', 'xfs_repair'],
   'deflate.test.ts': ['cpio'],
   'disk-format.test.ts': ['e2fsck', 'qemu-img', ...QEMU],
