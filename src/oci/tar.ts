@@ -509,7 +509,7 @@ function fileData(
   if (pax.map.has('GNU.sparse.numblocks'))
     return { content: pax00Sparse(tar, pax, dataAt, dataSize, at), dataPos: dataAt };
   return {
-    content: { size: dataSize, pieces: dataSize ? [{ at: 0, length: dataSize, file: tar.path, from: dataAt }] : [] },
+    content: fileContent(tar.path, dataSize, dataAt), // a FileRegion: one region of the tar
     dataPos: dataAt,
   };
 }

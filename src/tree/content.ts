@@ -20,7 +20,25 @@ export function bytesContent(bytes: Uint8Array): Content {
 }
 
 export function fileContent(file: string, size: number, from = 0): Content {
-  return { size, pieces: size ? [{ at: 0, length: size, file, from }] : [] };
+  return size ? new FileRegion(size, file, from) : { size, pieces: [] };
+}
+
+/**
+ * A content that is one region of one file, from the content's first byte to its last
+ * (most files of an image: a run of a layer tar), in one object of 48 bytes instead of
+ * 152 for a content, its piece list and its piece: the list is made when asked (a writer
+ * asks a few times a file).
+ */
+export class FileRegion implements Content {
+  constructor(
+    readonly size: number,
+    readonly file: string,
+    readonly from: number,
+  ) {}
+
+  get pieces(): Piece[] {
+    return [{ at: 0, length: this.size, file: this.file, from: this.from }];
+  }
 }
 
 const CHUNK = 1 << 20;

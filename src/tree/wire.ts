@@ -16,7 +16,7 @@
 //             dir: u32 count { bytes name, node }
 //   bytes  := u32 length, the bytes
 // path table := u32 count { bytes utf8 }. Ids count NEW nodes from 0.
-import type { Piece } from './content.js';
+import { type Content, FileRegion, type Piece } from './content.js';
 import { type DirNode, keyBytes, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
 
 const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
@@ -225,7 +225,7 @@ function decodeNode(r: Reader, shared: Shared): Node {
     case 'file': {
       const size = r.int();
       const pieces = decodePieces(r, shared.paths);
-      return { type, mode, uid, gid, mtime, xattrs, content: { size, pieces } };
+      return { type, mode, uid, gid, mtime, xattrs, content: compactContent(size, pieces) };
     }
     case 'dir':
       return { type, mode, uid, gid, mtime, xattrs, entries: new Map() };
@@ -237,6 +237,14 @@ function decodeNode(r: Reader, shared: Shared): Node {
     default:
       return { type, mode, uid, gid, mtime, xattrs };
   }
+}
+
+/** A file's content, as a FileRegion when it is one region of a file from its first byte. */
+function compactContent(size: number, pieces: Piece[]): Content {
+  const p = pieces[0];
+  if (pieces.length === 1 && 'file' in p && p.at === 0 && p.length === size)
+    return new FileRegion(size, p.file, p.from);
+  return { size, pieces };
 }
 
 function decodeXattrs(r: Reader, count: number): Map<string, Uint8Array> {

@@ -3,7 +3,7 @@
 // time, xattr, device, link target, content piece (bytes, file regions, holes) — and a
 // hard link is still one node under two names.
 import { describe, expect, it } from 'vitest';
-import { bytesContent } from '../../src/tree/content.js';
+import { bytesContent, FileRegion, fileContent } from '../../src/tree/content.js';
 import { makeNode, type Node, shapeDigest, Tree, setXattr } from '../../src/tree/tree.js';
 import { releaseTree } from '../../src/tree/release.js';
 import { decodeTree, encodeTree } from '../../src/tree/wire.js';
@@ -94,6 +94,22 @@ describe('tree wire encoding, memory', () => {
     let at = table + 4;
     for (let k = a.readUInt32LE(table); k > 0; k--) at += 4 + a.readUInt32LE(at);
     expect(at).toBe(a.length);
+  });
+
+  it('a file that is one region of a file from its first byte decodes to a FileRegion with the same piece', () => {
+    const tree = new Tree();
+    tree.set('region', makeNode('file', {}, { content: fileContent('/blobs/layer', 5000, 2 ** 33) }));
+    tree.set(
+      'offset',
+      makeNode('file', {}, { content: { size: 10, pieces: [{ at: 4, length: 6, file: '/b', from: 1 }] } }),
+    );
+    const copy = decodeTree(encodeTree(tree));
+    const region = pieces(copy.get('region'));
+    expect(region).toBeInstanceOf(FileRegion);
+    expect(region?.size).toBe(5000);
+    expect(region?.pieces).toEqual([{ at: 0, length: 5000, file: '/blobs/layer', from: 2 ** 33 }]);
+    expect(pieces(copy.get('offset'))).toEqual(pieces(tree.get('offset')));
+    expect(shapeDigest(copy)).toEqual(shapeDigest(tree));
   });
 
   it('releaseTree empties the tree, keeping its root', () => {
