@@ -63,28 +63,40 @@ function* filesInWalkOrder(tree: Tree): Generator<Content> {
   }
 }
 
+/** The files one by one, each let go once taken (the list holds no file the hash is done with). */
+function* draining(files: Content[]): Generator<Content> {
+  for (let k = 0; k < files.length; k++) {
+    const c = files[k];
+    files[k] = NOTHING;
+    yield c;
+  }
+}
+
+const NOTHING: Content = { size: 0, pieces: [] };
+
 /**
  * The main thread's side, while the worker writes: the content digest for it, then the
  * artifact (`out`, when given) hashed as far as it is final, until `done` settles (the
- * worker's end). `digested` runs once the digest has read the tree (the caller may then
- * let the tree go: the digest walks it across awaits, so not before).
+ * worker's end). It reads the tree only before its first await: the caller may let the
+ * tree go once it has called this.
  */
 export async function serveWorker(
   shared: SharedArrayBuffer,
   tree: Tree,
   out: ArtifactFile | undefined,
   done: Promise<unknown>,
-  digested: () => void = () => {},
 ): Promise<void> {
   const state = new Int32Array(shared, STATE, 1);
+  // the files are listed before the first await: the caller may empty the tree after it
+  // (src/tree/release.ts); the list keeps only their contents
+  const files = [...filesInWalkOrder(tree)];
   try {
-    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(filesInWalkOrder(tree)));
+    new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(draining(files)));
     Atomics.store(state, 0, READY);
   } finally {
     if (Atomics.load(state, 0) !== READY) Atomics.store(state, 0, FAILED);
     Atomics.notify(state, 0);
   }
-  digested();
   if (!out) return;
   let ended = false;
   const end = done.then(

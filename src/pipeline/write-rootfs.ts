@@ -74,12 +74,11 @@ async function writeFilesystem(
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
-    // the worker writes from its own copy; the main thread's content digest reads the tree first
-    const release = (): void => {
-      if (consumeTree) releaseTree(tree);
-    };
-    if (handoff) await serveWorker(handoff, tree, hashOut ? out : undefined, written, release);
-    else release();
+    // serveWorker lists the tree's files before its first await (its content digest goes
+    // on from that list), so the tree can go now: the worker writes from its own copy
+    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
+    if (consumeTree) releaseTree(tree);
+    await serving;
   } catch (e) {
     await written.catch(() => {}); // the worker stops (no digest): nothing written after the abort
     throw e;
