@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeDerivedLayout } from './derived-layout.mjs';
 
 /** The file changed: in the top layer, one data block and a tail (151 344 bytes). */
 export const CHANGED_FILE = './opt/bench/bin/tool';
@@ -54,22 +55,11 @@ export function changedImage(cache, image, layerTars) {
   top.digest = `sha256:${sha(gz)}`;
   top.size = gz.length;
   writeFileSync(join(blobs, sha(gz)), gz);
-  const blob = (obj, mediaType) => {
-    const bytes = Buffer.from(JSON.stringify(obj));
-    writeFileSync(join(blobs, sha(bytes)), bytes);
-    return { mediaType, digest: `sha256:${sha(bytes)}`, size: bytes.length };
-  };
-  const original = JSON.parse(readFileSync(join(image.layout, 'index.json'), 'utf8')).manifests[0];
-  const manifest = JSON.parse(readFileSync(join(image.layout, 'blobs/sha256', original.digest.slice(7)), 'utf8'));
-  const config = JSON.parse(readFileSync(join(image.layout, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8'));
-  config.rootfs.diff_ids = layers.map((l) => l.diffId);
-  manifest.config = blob(config, manifest.config.mediaType);
-  manifest.layers = layers.map((l, i) => ({ ...manifest.layers[i], digest: l.digest, size: l.size }));
-  const m = blob(manifest, original.mediaType);
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(layout, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ ...m, annotations: original.annotations }] }),
+  writeDerivedLayout(
+    layout,
+    image,
+    layers.map((l) => l.diffId),
+    (original) => layers.map((l, i) => ({ ...original[i], digest: l.digest, size: l.size })),
   );
   writeFileSync(join(dir, 'done.tmp'), '');
   renameSync(join(dir, 'done.tmp'), join(dir, 'done'));
