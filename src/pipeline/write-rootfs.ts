@@ -70,7 +70,7 @@ async function writeFilesystem(
       })
     ).droppedXattrs;
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  const handoff = fs.type === 'ext4' ? newHandoff() : undefined;
+  const handoff = fs.type === 'ext4' ? newHandoff(hashOut) : undefined;
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
