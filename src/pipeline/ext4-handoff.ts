@@ -18,6 +18,7 @@
 // memory, length, which buffer), then the buffers.
 import type { ArtifactFile } from '../artifact.js';
 import { contentDigestAsync } from '../ext4/data.js';
+import { walkNodes } from '../ext4/plan.js';
 import type { DataHooks } from '../ext4/write.js';
 import type { Content } from '../tree/content.js';
 import type { Node, Tree } from '../tree/tree.js';
@@ -123,7 +124,7 @@ function sharedBuffers(shared: SharedArrayBuffer): DataHooks {
 /** The tree's files in the ext4 writer's inode order: walk order, a hard-linked node once. */
 function* filesInWalkOrder(tree: Tree): Generator<Content> {
   const seen = new Set<Node>();
-  for (const { node } of tree.walk()) {
+  for (const node of walkNodes(tree)) {
     if (node.type !== 'file' || seen.has(node)) continue;
     seen.add(node);
     yield node.content;
