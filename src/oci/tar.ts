@@ -333,14 +333,21 @@ class TarFile {
  */
 function checkChecksum(h: Buffer, where: Where): void {
   const stored = num(h, F.chksum, 'checksum', where);
+  // one pass over the block; then the chksum field's bytes taken out and counted as spaces
   let unsigned = 0;
-  let signed = 0;
-  const [from, , len] = F.chksum;
+  let high = 0; // bytes > 127, each 256 less in the signed sum
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= from && i < from + len ? 0x20 : h[i]!;
+    const b = h[i]!;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    high += b >> 7;
   }
+  const [from, , len] = F.chksum;
+  for (let i = from; i < from + len; i++) {
+    const b = h[i]!;
+    unsigned += 0x20 - b;
+    high -= b >> 7;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new TarError(
       `${where()}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`,
@@ -454,6 +461,10 @@ interface Pax {
   sparse00: Array<[string, Buffer]>;
 }
 
+/** The link name of an entry that is no link, and the content of one that is no file: shared, never changed. */
+const NO_BYTES = Buffer.alloc(0);
+const NO_CONTENT: Content = Object.freeze({ size: 0, pieces: Object.freeze([]) as unknown as Piece[] });
+
 /** The records of an entry no pax header speaks of (most entries): shared, never changed. */
 const NO_PAX: Pax = { map: new Map(), sparse00: [] };
 
@@ -500,11 +511,12 @@ function readEntry(
   let name = field(h, F.name);
   if (ustar && h[F.prefix[0]] !== 0) name = Buffer.concat([field(h, F.prefix), Buffer.from('/'), name]);
   name = paxPath(pax, 'GNU.sparse.name', where) ?? paxPath(pax, 'path', where) ?? pending.longName ?? name;
-  const linkname = paxPath(pax, 'linkpath', where) ?? pending.longLink ?? field(h, F.linkname);
   const at = () => `${tar.label}: entry ${JSON.stringify(name.toString('utf8'))} at byte ${pos}`;
 
   let type = TYPES[typeflag] ?? 'file'; // POSIX: an unknown typeflag reads as a regular file
   if (type === 'file' && (typeflag === '0' || typeflag === '\0') && name[name.length - 1] === 0x2f) type = 'dir'; // old tar: dir by trailing slash
+  const link = type === 'symlink' || type === 'hardlink';
+  const linkname = link ? (paxPath(pax, 'linkpath', where) ?? pending.longLink ?? field(h, F.linkname)) : NO_BYTES;
 
   const dataSize = pax.map.has('size') ? decimal(pax.map.get('size')!, 'size', at) : num(h, F.size, 'size', at);
   const xattrs = new Map<string, Uint8Array>();
@@ -513,9 +525,7 @@ function readEntry(
       if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
 
   const { content, dataPos } =
-    type === 'file'
-      ? fileData(tar, h, pos + BLOCK, dataSize, pax, at)
-      : { content: { size: 0, pieces: [] }, dataPos: pos + BLOCK };
+    type === 'file' ? fileData(tar, h, pos + BLOCK, dataSize, pax, at) : { content: NO_CONTENT, dataPos: pos + BLOCK };
   if (dataPos + dataSize > tar.size)
     throw new TarError(
       `${at()}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`,
@@ -531,7 +541,7 @@ function readEntry(
     mtime: pax.map.has('mtime')
       ? paxTime(pax.map.get('mtime')!, at)
       : { sec: num(h, F.mtime, 'mtime', at, TIME), nsec: 0 },
-    linkname: type === 'symlink' || type === 'hardlink' ? linkname : Buffer.alloc(0),
+    linkname,
     devmajor: dev ? num(h, F.devmajor, 'devmajor', at, U32) : 0,
     devminor: dev ? num(h, F.devminor, 'devminor', at, U32) : 0,
     size: content.size,

@@ -303,6 +303,19 @@ export class Tree {
 
   /** resolve for a path given as its components (entry keys; "", "." and ".." are taken as in a path). */
   resolveKeys(keys: readonly string[], followLast = false): string[] {
+    // most paths have no "", "." or ".." and no symlink on the way: they are canonical as they are
+    let node: Node | undefined = this.root;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k === '' || k === '.' || k === '..') return this.walkKeys(keys, followLast);
+      node = node?.type === 'dir' ? node.entries.get(k) : undefined;
+      if (node?.type === 'symlink' && (i < keys.length - 1 || followLast)) return this.walkKeys(keys, followLast);
+    }
+    return keys.slice();
+  }
+
+  /** resolveKeys the long way: one component at a time, symlinks followed. */
+  private walkKeys(keys: readonly string[], followLast: boolean): string[] {
     // todo: components still to walk, last first; rest: how many of them are real names
     const todo = keys.slice().reverse();
     const real = (k: string) => k !== '' && k !== '.';
