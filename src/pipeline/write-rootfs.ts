@@ -74,7 +74,7 @@ async function writeFilesystem(
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
   // the ext4 hand-off (and the ext4 code it uses on this thread) is loaded for ext4 only
   const ext4 = fs.type === 'ext4' ? await import('./ext4-handoff.js') : undefined;
-  const handoff = ext4?.newHandoff();
+  const handoff = ext4?.newHandoff(hashOut);
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
