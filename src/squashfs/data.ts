@@ -24,7 +24,7 @@ import type { ImageSink } from '../artifact.js';
 import { createHash } from 'node:crypto';
 import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
-import { SharedReader } from './file-reader.js';
+import { type FileRange, SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
 import type { CompressPool } from './pool.js';
 
@@ -157,6 +157,8 @@ class DataWriter {
   /** block-sized buffers back from the pool, to read the next blocks into (no buffer made per block) */
   private readonly spare: Uint8Array[] = [];
   private fragUsed = 0;
+  /** the file ranges the worker reads into the fragment block being filled (workersRead) */
+  private fragReads: FileRange[] = [];
   // the fragment block being filled has index fragIndex
   private fragIndex = 0;
   // compression jobs submitted and not yet written; the queue also holds markers
@@ -174,6 +176,8 @@ class DataWriter {
     pool: CompressPool,
     inFlight: number,
     readonly reader: SharedReader,
+    /** the compression workers read the file data of blocks and fragments (no cache: one needs the bytes here) */
+    private readonly workersRead: boolean,
   ) {
     this.out = out;
     this.pos = start;
@@ -195,6 +199,11 @@ class DataWriter {
       item.info.sparse += item.blocks * item.length;
     } else if (item.kind === 'block') {
       const c = await this.pool.nextAsync();
+      if (c.sparse) {
+        addSize(item.info, 0);
+        item.info.sparse += item.length;
+        return this.recycle(c.bytes);
+      }
       this.out.writeAt(c.bytes, this.pos);
       this.pos += c.bytes.length;
       addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
@@ -243,7 +252,8 @@ class DataWriter {
     const index = this.fragIndex++;
     this.frag = this.buffer();
     this.fragUsed = 0;
-    this.pool.submit(block);
+    this.pool.submit(this.workersRead ? { block, reads: this.fragReads, zeros: false } : block);
+    this.fragReads = [];
     this.push({ kind: 'fragment', index });
     await this.drain();
   }
@@ -261,10 +271,13 @@ class DataWriter {
     this.push({ kind: 'start', info });
     if (whole !== undefined) {
       if (full) this.addBlock(info, whole);
-      else await this.addTail(info, whole, tail);
+      else await this.addTail(info, tail, () => whole);
     } else {
       await this.writeBlocks(info, c, full);
-      if (tail) await this.addTail(info, this.reader.read(c, full * this.blockSize, tail), tail);
+      const at = full * this.blockSize;
+      if (tail && this.workersRead)
+        await this.addTail(info, tail, (frag) => this.reader.read(c, at, tail, frag, this.fragReads));
+      else if (tail) await this.addTail(info, tail, () => this.reader.read(c, at, tail));
     }
     await this.drain();
   }
@@ -281,7 +294,8 @@ class DataWriter {
         b += holes;
         continue;
       }
-      this.addBlock(info, this.reader.read(c, b * blockSize, blockSize, this.buffer()));
+      if (this.workersRead) this.addBlockRead(info, c, b * blockSize);
+      else this.addBlock(info, this.reader.read(c, b * blockSize, blockSize, this.buffer()));
       if (this.full) await this.drain();
       b++;
     }
@@ -298,11 +312,30 @@ class DataWriter {
     }
   }
 
-  /** A file's tail (`tail` bytes; null: all hole) copied into the fragment block being filled. */
-  private async addTail(info: FileData, bytes: Uint8Array | null, tail: number): Promise<void> {
+  /** One full block from `from` of c, read by the worker, which also finds whether it is all zeros. */
+  private addBlockRead(info: FileData, c: Content, from: number): void {
+    const reads: FileRange[] = [];
+    const buffer = this.buffer();
+    const block = this.reader.read(c, from, this.blockSize, buffer, reads);
+    if (!block) {
+      this.push({ kind: 'sparse', info, blocks: 1, length: this.blockSize });
+      return this.recycle(buffer);
+    }
+    this.pool.submit({ block, reads, zeros: true });
+    this.push({ kind: 'block', info, length: this.blockSize });
+  }
+
+  /**
+   * A file's `tail` bytes into the fragment block being filled: `fill` gets the free part
+   * of the fragment block and gives the bytes to copy there, or that part itself when it
+   * filled it, or null when they are all hole (zeros).
+   */
+  private async addTail(info: FileData, tail: number, fill: (free: Uint8Array) => Uint8Array | null): Promise<void> {
     if (this.fragUsed + tail > this.blockSize) await this.flushFragment();
-    if (bytes) this.frag.set(bytes, this.fragUsed);
-    else this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
+    const free = this.frag.subarray(this.fragUsed);
+    const bytes = fill(free);
+    if (!bytes) this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
+    else if (bytes.buffer !== free.buffer) this.frag.set(bytes, this.fragUsed);
     info.fragment = this.fragIndex;
     info.fragmentOffset = this.fragUsed;
     this.fragUsed += tail;
@@ -324,10 +357,11 @@ export async function writeData(
   blockSize: number,
   pool: CompressPool,
   inFlight: number,
+  workersRead = false,
 ): Promise<DataResult> {
   const reader = new SharedReader();
   try {
-    const w = new DataWriter(out, start, blockSize, pool, inFlight, reader);
+    const w = new DataWriter(out, start, blockSize, pool, inFlight, reader, workersRead);
     const dedup = new Dedup(files, reader);
     for (const file of files) {
       // a file of at most one block that dedup hashes is read once, here

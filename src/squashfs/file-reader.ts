@@ -21,8 +21,11 @@ export class SharedReader {
   /**
    * The bytes of [from, from + length) (past the end as zeros), or null when that range
    * is all hole: in `into` (from its start; a buffer to reuse) when given, else in a new one.
+   * With `reads` (and `into`), file pieces are not read here: their ranges go into `reads`
+   * for a compression worker to read into the same buffer (readRanges); the holes and
+   * the in-memory pieces are filled here.
    */
-  read(c: Content, from: number, length: number, into?: Uint8Array): Uint8Array | null {
+  read(c: Content, from: number, length: number, into?: Uint8Array, reads?: FileRange[]): Uint8Array | null {
     const pieces = c.pieces;
     const end = from + length;
     const first = firstPieceEndingAfter(pieces, from);
@@ -35,6 +38,7 @@ export class SharedReader {
       const b = Math.min(end, p.at + p.length);
       if (into && a > filled) buf.fill(0, filled - from, a - from);
       if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
+      else if (reads && into) reads.push(this.range(p, a - p.at, b - a, buf.byteOffset + a - from));
       else this.readFile(p, buf.subarray(a - from, b - from), a - p.at);
       filled = Math.max(filled, b);
     }
@@ -48,16 +52,48 @@ export class SharedReader {
     this.fds.clear();
   }
 
-  /** Fills buf with the piece's bytes from offset `at` of the piece on. */
-  private readFile(p: Extract<Piece, { file: string }>, buf: Uint8Array, at: number): void {
+  /** The descriptor of the piece's file, opened on first use (shared with the workers: one process). */
+  private fd(p: FilePiece): number {
     let fd = this.fds.get(p.file);
     if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
-    for (let o = 0; o < buf.length;) {
-      const n = readSync(fd, buf, o, buf.length - o, p.from + at + o);
-      if (n === 0)
-        throw new BuildError(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
-      o += n;
-    }
+    return fd;
+  }
+
+  /** `length` bytes of the piece from its offset `at`, to go at byte `to` of a block's buffer. */
+  private range(p: FilePiece, at: number, length: number, to: number): FileRange {
+    return { fd: this.fd(p), file: p.file, position: p.from + at, length, to, end: p.from + p.length };
+  }
+
+  /** Fills buf with the piece's bytes from offset `at` of the piece on. */
+  private readFile(p: FilePiece, buf: Uint8Array, at: number): void {
+    readRange(buf, 0, this.range(p, at, buf.length, 0));
+  }
+}
+
+type FilePiece = Extract<Piece, { file: string }>;
+
+/** A range of a source file (open as `fd` in this process) that goes at byte `to` of a block's buffer. */
+export interface FileRange {
+  fd: number;
+  /** the file's path, for the error message */
+  file: string;
+  position: number;
+  length: number;
+  to: number;
+  /** where the piece ends in the file (for the error message) */
+  end: number;
+}
+
+/** Reads each range into `block` (any thread: the descriptors are the process's). */
+export function readRanges(block: Uint8Array, ranges: FileRange[]): void {
+  for (const r of ranges) readRange(block, r.to, r);
+}
+
+function readRange(buf: Uint8Array, to: number, r: FileRange): void {
+  for (let o = 0; o < r.length;) {
+    const n = readSync(r.fd, buf, to + o, r.length - o, r.position + o);
+    if (n === 0) throw new BuildError(`${r.file}: ends before byte ${r.end} (file changed while building?)`);
+    o += n;
   }
 }
 

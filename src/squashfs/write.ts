@@ -164,7 +164,8 @@ async function writeFileData(
   try {
     // in flight: 4 messages per worker
     const inFlight = Math.max(4, o.workers * 4) * blocksPerMessage(codec);
-    return await writeData(files, out, start, o.blockSize, pool, inFlight);
+    // without a cache the workers read the file data (a cache's keys need the bytes here)
+    return await writeData(files, out, start, o.blockSize, pool, inFlight, !o.cache);
   } finally {
     pool.close();
   }
