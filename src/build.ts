@@ -29,7 +29,7 @@ import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/sources/open.js';
 import { initramfsTree } from './pipeline/initramfs.js';
 import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, rootfsFileName, startFsWorker, writeRootfs } from './pipeline/write-rootfs.js';
+import { checkRootfsType, rootfsFileName, startRootfsThreads, writeRootfs } from './pipeline/write-rootfs.js';
 import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
 
 export interface BuildOptions {
@@ -337,7 +337,7 @@ async function buildRootfs({
   const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
-  if (fs.type !== 'squashfs') startFsWorker();
+  startRootfsThreads(fs);
   log('oci_rootfs: assembling the tree');
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree, sourceDate));

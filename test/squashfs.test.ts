@@ -205,6 +205,17 @@ describe('squashfs writer', () => {
     await expect(squash(tree, { workers: 2 })).rejects.toThrow(/ENOENT.*no-such-file/);
   });
 
+  it('names the source file that ends early when a compression worker reads it', async () => {
+    const short = join(scratch, `short-${n++}`);
+    writeFileSync(short, Buffer.alloc(1000, 1));
+    const tree = smallTree();
+    tree.set('c/short', makeNode('file', { mtime: T }, { content: fileContent(short, 300_000) }));
+    for (const workers of [0, 2])
+      await expect(squash(tree, { workers })).rejects.toThrow(
+        `${short}: ends before byte 300000 (file changed while building?)`,
+      );
+  });
+
   it('writes the flattened hard-case OCI image as unsquashfs reads it back', async () => {
     const dir = join(scratch, `oci-${n++}`);
     writeHardLayout(join(dir, 'layout'), hardLayers(), 'gzip', 'hard');

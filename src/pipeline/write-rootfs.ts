@@ -10,7 +10,7 @@ import type { FilesystemConfig } from '../config/types.js';
 import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
 import type { CompressedCache } from '../compressed-cache.js';
 import { writeQcow2 } from '../qcow2/write.js';
-import { writeSquashfs } from '../squashfs/write.js';
+import { startSquashfsWorkers, writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
@@ -106,6 +106,16 @@ function newFsWorker(): Worker {
  */
 export function startFsWorker(): void {
   started ??= newFsWorker();
+}
+
+/**
+ * Starts the threads the write of `fs` will use ahead of it (they load their modules
+ * while this thread flattens the layers): the ext4, xfs and btrfs writer's thread, or
+ * squashfs's compression workers.
+ */
+export function startRootfsThreads(fs: FilesystemConfig): void {
+  if (fs.type !== 'squashfs') return startFsWorker();
+  startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
 }
 
 /**

@@ -24,7 +24,7 @@ import type { ImageSink } from '../artifact.js';
 import { createHash } from 'node:crypto';
 import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
-import { type FileRange, SharedReader } from './file-reader.js';
+import { type FileRanges, SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
 import type { CompressPool } from './pool.js';
 
@@ -66,6 +66,9 @@ type Item =
 
 /** Bytes compared or hashed at a time when a file is not held whole. */
 const CHUNK = 1 << 20;
+
+/** Data written between two fsyncs started ahead (the commit's fsync then finds little left to write). */
+const SYNC_STEP = 32 << 20;
 
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
@@ -158,12 +161,13 @@ class DataWriter {
   private readonly spare: Uint8Array[] = [];
   private fragUsed = 0;
   /** the file ranges the worker reads into the fragment block being filled (workersRead) */
-  private fragReads: FileRange[] = [];
+  private fragReads: FileRanges = [];
   // the fragment block being filled has index fragIndex
   private fragIndex = 0;
   // compression jobs submitted and not yet written; the queue also holds markers
   // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
   private jobs = 0;
+  private syncedAt = 0;
   private readonly out: ImageSink;
   private readonly blockSize: number;
   private readonly pool: CompressPool;
@@ -181,6 +185,7 @@ class DataWriter {
   ) {
     this.out = out;
     this.pos = start;
+    this.syncedAt = start;
     this.blockSize = blockSize;
     this.pool = pool;
     this.inFlight = inFlight;
@@ -190,6 +195,10 @@ class DataWriter {
 
   /** Writes (or records) the oldest item of the queue. */
   async drainOne(): Promise<void> {
+    if (this.pos - this.syncedAt >= SYNC_STEP) {
+      this.out.syncAhead?.();
+      this.syncedAt = this.pos;
+    }
     const item = this.queue.shift()!;
     if (item.kind === 'block' || item.kind === 'fragment') this.jobs--;
     if (item.kind === 'start') {
@@ -314,7 +323,7 @@ class DataWriter {
 
   /** One full block from `from` of c, read by the worker, which also finds whether it is all zeros. */
   private addBlockRead(info: FileData, c: Content, from: number): void {
-    const reads: FileRange[] = [];
+    const reads: FileRanges = [];
     const buffer = this.buffer();
     const block = this.reader.read(c, from, this.blockSize, buffer, reads);
     if (!block) {

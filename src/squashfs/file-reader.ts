@@ -3,8 +3,11 @@
 // layer tar, a local file) is opened once, not once per tree file — a Debian image has
 // tens of thousands of files in one or a few tars. Every range is read into an
 // ArrayBuffer of its own, so the compression pool (src/worker-pool.ts) transfers a block
-// to its worker without copying it. Holes (gaps between pieces) read as zeros.
-import { closeSync, openSync, readSync } from 'node:fs';
+// to its worker without copying it. Holes (gaps between pieces) read as zeros. Without a
+// compressed cache, the file pieces of a block are not read here: their ranges go with
+// the block to a compression worker, which reads them (readRanges) with the same
+// descriptors (a process's descriptors serve all its threads).
+import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { BuildError } from '../errors.js';
 import type { Content, Piece } from '../tree/content.js';
 
@@ -25,7 +28,7 @@ export class SharedReader {
    * for a compression worker to read into the same buffer (readRanges); the holes and
    * the in-memory pieces are filled here.
    */
-  read(c: Content, from: number, length: number, into?: Uint8Array, reads?: FileRange[]): Uint8Array | null {
+  read(c: Content, from: number, length: number, into?: Uint8Array, reads?: FileRanges): Uint8Array | null {
     const pieces = c.pieces;
     const end = from + length;
     const first = firstPieceEndingAfter(pieces, from);
@@ -38,7 +41,8 @@ export class SharedReader {
       const b = Math.min(end, p.at + p.length);
       if (into && a > filled) buf.fill(0, filled - from, a - from);
       if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
-      else if (reads && into) reads.push(this.range(p, a - p.at, b - a, buf.byteOffset + a - from));
+      else if (reads && into)
+        reads.push(this.fd(p), p.from + a - p.at, b - a, buf.byteOffset + a - from, p.from + p.length);
       else this.readFile(p, buf.subarray(a - from, b - from), a - p.at);
       filled = Math.max(filled, b);
     }
@@ -59,41 +63,41 @@ export class SharedReader {
     return fd;
   }
 
-  /** `length` bytes of the piece from its offset `at`, to go at byte `to` of a block's buffer. */
-  private range(p: FilePiece, at: number, length: number, to: number): FileRange {
-    return { fd: this.fd(p), file: p.file, position: p.from + at, length, to, end: p.from + p.length };
-  }
-
   /** Fills buf with the piece's bytes from offset `at` of the piece on. */
   private readFile(p: FilePiece, buf: Uint8Array, at: number): void {
-    readRange(buf, 0, this.range(p, at, buf.length, 0));
+    readRange(buf, this.fd(p), p.from + at, buf.length, 0, p.from + p.length);
   }
 }
 
 type FilePiece = Extract<Piece, { file: string }>;
 
-/** A range of a source file (open as `fd` in this process) that goes at byte `to` of a block's buffer. */
-export interface FileRange {
-  fd: number;
-  /** the file's path, for the error message */
-  file: string;
-  position: number;
-  length: number;
-  to: number;
-  /** where the piece ends in the file (for the error message) */
-  end: number;
-}
+/**
+ * File ranges to read into a block's buffer, five numbers each (plain numbers: they
+ * travel to a worker cheaply, a fragment block has one per small file): the descriptor
+ * (open in this process), the position in the file, the length, the byte of the
+ * buffer it goes to, and where its piece ends in the file (for the error message).
+ */
+export type FileRanges = number[];
 
 /** Reads each range into `block` (any thread: the descriptors are the process's). */
-export function readRanges(block: Uint8Array, ranges: FileRange[]): void {
-  for (const r of ranges) readRange(block, r.to, r);
+export function readRanges(block: Uint8Array, r: FileRanges): void {
+  for (let i = 0; i < r.length; i += 5) readRange(block, r[i]!, r[i + 1]!, r[i + 2]!, r[i + 3]!, r[i + 4]!);
 }
 
-function readRange(buf: Uint8Array, to: number, r: FileRange): void {
-  for (let o = 0; o < r.length;) {
-    const n = readSync(r.fd, buf, to + o, r.length - o, r.position + o);
-    if (n === 0) throw new BuildError(`${r.file}: ends before byte ${r.end} (file changed while building?)`);
+function readRange(buf: Uint8Array, fd: number, position: number, length: number, to: number, end: number): void {
+  for (let o = 0; o < length;) {
+    const n = readSync(fd, buf, to + o, length - o, position + o);
+    if (n === 0) throw new BuildError(`${pathOf(fd)}: ends before byte ${end} (file changed while building?)`);
     o += n;
+  }
+}
+
+/** The path a descriptor was opened with (Linux's /proc), for an error message on any thread. */
+function pathOf(fd: number): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return `file descriptor ${fd}`;
   }
 }
 

@@ -4,9 +4,9 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { codeVersion, CompressedCache } from '../compressed-cache.js';
-import { OrderedPool, type PoolCache } from '../worker-pool.js';
-import { type BlockCompressor, type Codec, loadCompressor } from './codec.js';
-import { type FileRange, readRanges } from './file-reader.js';
+import { OrderedPool, type PoolCache, startWorkersAhead } from '../worker-pool.js';
+import { type BlockCompressor, checkCodec, type Codec, loadCompressor } from './codec.js';
+import { type FileRanges, readRanges } from './file-reader.js';
 
 /** A block as stored: compressed, or the block itself (raw) when compression does not shrink it. */
 export interface Compressed {
@@ -23,7 +23,7 @@ export interface Compressed {
  */
 export interface BlockRead {
   block: Uint8Array;
-  reads: FileRange[];
+  reads: FileRanges;
   zeros: boolean;
 }
 
@@ -143,13 +143,28 @@ export function blocksPerMessage(codec: Codec): number {
   return codec.name === 'lz4' ? 4 : 1;
 }
 
+const WORKER = { script: 'squashfs/worker.js', from: import.meta.url };
+
+/**
+ * Starts the compression workers for `codec` ahead of the pool (they load their modules
+ * and the codec while the caller flattens the layers); the pool of the same codec takes
+ * them. A codec that fails its check starts none (the write reports it).
+ */
+export function startCompressWorkersAhead(codec: Codec, workers: number): void {
+  try {
+    checkCodec(codec);
+  } catch {
+    return;
+  }
+  if (workers > 0) startWorkersAhead({ ...WORKER, data: codec }, workers);
+}
+
 /** workers = 0 compresses on the calling thread. */
 export async function startCompressPool(codec: Codec, o: CompressPoolOptions): Promise<CompressPool> {
   const compress = await loadCompressor(codec, true);
   return new OrderedPool<BlockJob, Compressed>({
     name: 'squashfs',
-    script: 'squashfs/worker.js',
-    from: import.meta.url,
+    ...WORKER,
     data: codec,
     workers: o.workers,
     inline: (job) => compressJob(compress, job),

@@ -43,7 +43,13 @@ import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
 import type { CompressedCache } from '../compressed-cache.js';
-import { blocksPerMessage, cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
+import {
+  blocksPerMessage,
+  cachingCompressor,
+  type CompressPoolOptions,
+  startCompressPool,
+  startCompressWorkersAhead,
+} from './pool.js';
 import { type Tables, writeTables } from './tables.js';
 
 export interface SquashfsOptions {
@@ -83,6 +89,16 @@ interface Placed {
   end: number;
 }
 
+const codecOf = (o: Pick<SquashfsOptions, 'compressor' | 'level'>): Codec => ({
+  name: o.compressor ?? DEFAULT_COMPRESSOR,
+  level: o.level,
+});
+
+/** Starts the compression workers of a later writeSquashfs with these options (while the tree is made). */
+export function startSquashfsWorkers(o: Pick<SquashfsOptions, 'compressor' | 'level' | 'workers'>): void {
+  startCompressWorkersAhead(codecOf(o), o.workers ?? availableParallelism());
+}
+
 /** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
 export async function writeSquashfs(
   tree: Tree,
@@ -92,7 +108,7 @@ export async function writeSquashfs(
   checkLimits(tree, SQUASHFS_LIMITS);
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  const codec: Codec = { name: o.compressor ?? DEFAULT_COMPRESSOR, level: o.level };
+  const codec = codecOf(o);
   checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
   const compress = cachingCompressor(await loadCompressor(codec), codec, blockSize, o.cache);
