@@ -26,7 +26,7 @@ import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
 import { type FileRanges, SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
-import type { CompressPool } from './pool.js';
+import type { Compressed, CompressPool } from './pool.js';
 
 export interface FileData {
   /** absolute position of the first block */
@@ -59,7 +59,7 @@ export interface DataResult {
 // A block or fragment item takes its result from the pool (nextAsync) when it is written:
 // items are written in the order their blocks were submitted, the pool's order.
 type Item =
-  | { kind: 'start'; info: FileData }
+  | { kind: 'start'; info: FileData; index: number }
   | { kind: 'block'; info: FileData; length: number }
   | { kind: 'sparse'; info: FileData; blocks: number; length: number }
   | { kind: 'fragment'; index: number };
@@ -151,7 +151,7 @@ export class Dedup {
  * is allocated per block.
  */
 class DataWriter {
-  readonly infos = new Map<Node, FileData>();
+  infos = new Map<Node, FileData>();
   readonly fragments: { start: number; size: number }[] = [];
   pos: number;
   private readonly queue: Item[] = [];
@@ -168,6 +168,14 @@ class DataWriter {
   // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
   private jobs = 0;
   private syncedAt = 0;
+  /** files of writeData's order whose data is all written (those before the last file started) */
+  private written = 0;
+  /**
+   * Work for the time this thread would wait for a compressed block (the tables of the
+   * directories whose files are written, src/squashfs/tables.ts): called with the number
+   * of files written while the oldest block is not back; false when it has nothing to do.
+   */
+  idle?: (written: number) => boolean;
   private readonly out: ImageSink;
   private readonly blockSize: number;
   private readonly pool: CompressPool;
@@ -203,11 +211,12 @@ class DataWriter {
     if (item.kind === 'block' || item.kind === 'fragment') this.jobs--;
     if (item.kind === 'start') {
       item.info.start = this.pos;
+      this.written = item.index;
     } else if (item.kind === 'sparse') {
       for (let k = 0; k < item.blocks; k++) addSize(item.info, 0);
       item.info.sparse += item.blocks * item.length;
     } else if (item.kind === 'block') {
-      const c = await this.pool.nextAsync();
+      const c = await this.result();
       if (c.sparse) {
         addSize(item.info, 0);
         item.info.sparse += item.length;
@@ -218,12 +227,18 @@ class DataWriter {
       addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
       this.recycle(c.bytes);
     } else {
-      const c = await this.pool.nextAsync();
+      const c = await this.result();
       this.out.writeAt(c.bytes, this.pos);
       this.fragments[item.index] = { start: this.pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
       this.pos += c.bytes.length;
       this.recycle(c.bytes);
     }
+  }
+
+  /** The oldest block back from the pool, doing the idle work while it is not. */
+  private async result(): Promise<Compressed> {
+    while (this.idle && !this.pool.poll()) if (!this.idle(this.written)) break;
+    return this.pool.nextAsync();
   }
 
   /** A block-sized buffer to fill: a spare one, else a new one. */
@@ -271,13 +286,13 @@ class DataWriter {
    * One file (not a duplicate): its full blocks, then its tail in a fragment. `whole`:
    * its bytes when the caller read them (a file of at most one block), else read here.
    */
-  async writeFile(file: FileNode, whole?: Uint8Array | null): Promise<void> {
+  async writeFile(file: FileNode, index: number, whole?: Uint8Array | null): Promise<void> {
     const c = file.content;
     const info: FileData = { start: 0, sizes: NO_BLOCKS, fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     this.infos.set(file, info);
     const full = Math.floor(c.size / this.blockSize);
     const tail = c.size % this.blockSize;
-    this.push({ kind: 'start', info });
+    this.push({ kind: 'start', info, index });
     if (whole !== undefined) {
       if (full) this.addBlock(info, whole);
       else await this.addTail(info, tail, () => whole);
@@ -358,6 +373,17 @@ class DataWriter {
   }
 }
 
+export interface DataOptions {
+  /** compression jobs in flight */
+  inFlight: number;
+  /** the compression workers read the file data (DataWriter) */
+  workersRead?: boolean;
+  /** DataWriter.idle */
+  idle?: (written: number) => boolean;
+  /** the map the files' records go into (DataResult.files), e.g. one the idle work reads */
+  infos?: Map<Node, FileData>;
+}
+
 /** Writes the data of `files` (each node once, in order) from position `start`. */
 export async function writeData(
   files: FileNode[],
@@ -365,21 +391,22 @@ export async function writeData(
   start: number,
   blockSize: number,
   pool: CompressPool,
-  inFlight: number,
-  workersRead = false,
+  o: DataOptions,
 ): Promise<DataResult> {
   const reader = new SharedReader();
   try {
-    const w = new DataWriter(out, start, blockSize, pool, inFlight, reader, workersRead);
+    const w = new DataWriter(out, start, blockSize, pool, o.inFlight, reader, o.workersRead ?? false);
+    w.idle = o.idle;
+    if (o.infos) w.infos = o.infos;
     const dedup = new Dedup(files, reader);
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       // a file of at most one block that dedup hashes is read once, here
       const size = file.content.size;
       const whole = size <= blockSize && dedup.wants(file) ? reader.read(file.content, 0, size, w.buffer()) : undefined;
       const first = dedup.find(file, whole);
       // a duplicate gets the first copy's record, filled in as its blocks are written
       if (first) w.infos.set(file, w.infos.get(first)!);
-      else await w.writeFile(file, whole);
+      else await w.writeFile(file, index, whole);
       // a whole block went to the pool; a tail was copied into the fragment block
       if (size < blockSize || first) w.recycle(whole);
     }

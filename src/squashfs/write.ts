@@ -24,7 +24,7 @@ import {
   type BlockCompressor,
 } from './codec.js';
 import { checkLimits } from '../tree/limits.js';
-import { type DataResult, writeData } from './data.js';
+import { type DataResult, type FileData, writeData } from './data.js';
 import {
   encodeArray,
   encodeRecords,
@@ -50,7 +50,7 @@ import {
   startCompressPool,
   startCompressWorkersAhead,
 } from './pool.js';
-import { type Tables, writeTables } from './tables.js';
+import { type Tables, TableWriter } from './tables.js';
 
 export interface SquashfsOptions {
   /** zstd (default), gzip or lz4 */
@@ -114,8 +114,11 @@ export async function writeSquashfs(
   const compress = cachingCompressor(await loadCompressor(codec), codec, blockSize, o.cache);
 
   const options = writeCompressorOptions(codec, out);
-  const data = await writeFileData(tree, out, SUPER.size + options, codec, { workers, blockSize, cache: o.cache });
-  const t = writeTables(tree, data.files, compress);
+  const { data, t } = await writeFileData(tree, out, SUPER.size + options, codec, compress, {
+    workers,
+    blockSize,
+    cache: o.cache,
+  });
   const placed = writeTablesAt(t, data, out, compress);
   const flags =
     SUPER_FLAGS.ALWAYS_FRAGMENTS |
@@ -160,28 +163,41 @@ function writeCompressorOptions(codec: Codec, out: ImageSink): number {
   return block.length;
 }
 
-/** Data: every regular file once (hard links are one node), in walk order, from `start`. */
+/**
+ * Data: every regular file once (hard links are one node), in walk order, from `start`;
+ * and the inode and directory tables, written while this thread waits for compressed
+ * blocks as soon as the data of a directory's files is written (TableWriter.step).
+ */
 async function writeFileData(
   tree: Tree,
   out: ImageSink,
   start: number,
   codec: Codec,
+  compress: BlockCompressor,
   o: CompressPoolOptions,
-): Promise<DataResult> {
+): Promise<{ data: DataResult; t: Tables }> {
   const files: FileNode[] = [];
-  const seen = new Set<Node>();
+  const index = new Map<Node, number>();
   for (const { node } of tree.walk()) {
-    if (node.type === 'file' && !seen.has(node)) {
-      seen.add(node);
+    if (node.type === 'file' && !index.has(node)) {
+      index.set(node, files.length);
       files.push(node);
     }
   }
+  const infos = new Map<Node, FileData>();
+  let tables: TableWriter | undefined; // made at the first wait, not before the first blocks leave
   const pool = await startCompressPool(codec, o);
   try {
-    // in flight: 4 messages per worker
-    const inFlight = Math.max(4, o.workers * 4) * blocksPerMessage(codec);
-    // without a cache the workers read the file data (a cache's keys need the bytes here)
-    return await writeData(files, out, start, o.blockSize, pool, inFlight, !o.cache);
+    const data = await writeData(files, out, start, o.blockSize, pool, {
+      // in flight: 4 messages per worker; lz4's (a block in a fraction of a millisecond)
+      // 16, so that the tables written while this thread waits do not leave the workers idle
+      inFlight: Math.max(4, o.workers * (codec.name === 'lz4' ? 16 : 4)) * blocksPerMessage(codec),
+      // without a cache the workers read the file data (a cache's keys need the bytes here)
+      workersRead: !o.cache,
+      infos,
+      idle: (written) => (tables ??= new TableWriter(tree, infos, compress, index)).step(written),
+    });
+    return { data, t: (tables ?? new TableWriter(tree, infos, compress, index)).finish() };
   } finally {
     pool.close();
   }
