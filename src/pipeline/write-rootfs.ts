@@ -108,8 +108,19 @@ function newFsWorker(): Worker {
  * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
  * its modules while this thread flattens the layers (a few hundred ms at start).
  */
-export function startFsWorker(): void {
+function startFsWorker(): void {
   started ??= newFsWorker();
+}
+
+/**
+ * Starts the threads the write of `fs` will use ahead of it (they load their modules
+ * while this thread flattens the layers): the ext4, xfs and btrfs writer's thread, or
+ * squashfs's compression workers.
+ */
+export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
+  if (fs.type !== 'squashfs') return startFsWorker();
+  const { startSquashfsWorkers } = await import('../squashfs/write.js');
+  startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
 }
 
 /**
