@@ -11,6 +11,8 @@ export interface ImageSink {
   writeAt(chunk: Uint8Array, position: number): void;
   /** the image's size in bytes; whatever was never written reads as zeros (a hole) */
   setSize(size: number): void;
+  /** starts writing back what is written so far (ArtifactFile: an fsync on libuv's thread pool) */
+  syncAhead?(): void;
 }
 import { createHash } from 'node:crypto';
 import {

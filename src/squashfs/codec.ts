@@ -8,7 +8,7 @@
 // File Data" and "Packing Metadata"): a block is stored compressed only when that makes
 // it smaller; otherwise raw, and the reader is told so by a flag bit.
 import { deflate } from 'pako';
-import { loadZstd } from '../zstd.js';
+import { zstdBlockCompressor } from '../zstd.js';
 import { GZIP_OPTIONS, LZ4_OPTIONS, LZ4LEGACY, SQFS_COMP, ZSTD_OPTIONS } from './format.js';
 import { COMPRESSOR_LEVELS, type CompressorName } from './limits.js';
 import { lz4CompressBlock } from './lz4.js';
@@ -54,14 +54,18 @@ export function compressorOptions(c: Codec): Buffer | undefined {
 /** zlib's window bits, as gzip_wrapper.c uses and its options record */
 const GZIP_WINDOW = 15;
 
-export async function loadCompressor(c: Codec): Promise<BlockCompressor> {
+/**
+ * `transient`: the compressed bytes may be a view into the compressor's own memory,
+ * valid until its next call (for a caller that copies them at once: compressInPlace).
+ */
+export async function loadCompressor(c: Codec, transient = false): Promise<BlockCompressor> {
   checkCodec(c);
   const smaller = (block: Uint8Array, out: Uint8Array) => (out.length < block.length ? out : null);
   if (c.name === 'gzip') {
     const level = c.level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
     return (block) => smaller(block, deflate(block, { level, windowBits: GZIP_WINDOW, memLevel: 8 }));
   }
-  if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block));
-  const z = await loadZstd();
-  return (block) => smaller(block, z.compress(block, c.level));
+  if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block, transient));
+  const zstd = zstdBlockCompressor(c.level);
+  return (block) => smaller(block, zstd(block));
 }
