@@ -11,6 +11,8 @@ export interface ImageSink {
   writeAt(chunk: Uint8Array, position: number): void;
   /** the image's size in bytes; whatever was never written reads as zeros (a hole) */
   setSize(size: number): void;
+  /** starts writing back what is written so far (ArtifactFile: an fsync on libuv's thread pool) */
+  syncAhead?(): void;
 }
 import { createHash } from 'node:crypto';
 import {
@@ -200,6 +202,18 @@ export class ArtifactFile implements ImageSink {
       at += n;
     }
     this.hashedBytes = Math.max(this.hashedBytes, end);
+  }
+
+  /**
+   * Hashes `chunk`, the bytes just written at `position`, without reading them back
+   * (the bytes before them are read back first, as hashFinal does).
+   */
+  hashWritten(chunk: Uint8Array, position: number): void {
+    this.hashFinal(position);
+    if (position !== this.hashedBytes)
+      throw new Error(`output ${this.path}: bytes at ${position} hashed after byte ${this.hashedBytes}`);
+    this.hash.update(chunk);
+    this.hashedBytes += chunk.length;
   }
 
   private hashBack(): void {

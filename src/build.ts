@@ -341,7 +341,7 @@ async function buildRootfs({
   const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfs.rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
-  if (fs.type !== 'squashfs') rootfs.startFsWorker(fs.type);
+  await rootfs.startRootfsThreads(fs);
   log('oci_rootfs: assembling the tree');
   const { ociRootfsTree } = await import('./pipeline/oci-rootfs.js');
   const tree = await ociRootfsTree({ ...sourceOptions, image });

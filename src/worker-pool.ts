@@ -16,6 +16,9 @@
 // come back in one message (a message costs tens of microseconds; an lz4 block little
 // more): a batch leaves when full, or when next() waits for a job still in it.
 // A worker script is `serveJobs(setup)` (below) in a compiled module (src/worker-url.ts).
+// Workers can be started ahead of their pool (startWorkersAhead: they load their modules
+// and run `setup` while the caller does other work); a pool takes those of its script and
+// data, and sends each its results port and signal as its first message.
 import {
   MessageChannel,
   type MessagePort,
@@ -83,10 +86,52 @@ interface Jobs<J> {
 
 interface WorkerData {
   data: unknown;
+}
+
+/** A worker's first message: where its answers go. */
+interface Attach {
   results: MessagePort;
   /** one Int32 counter, bumped after every answer */
   signal: Int32Array;
   lend: boolean;
+}
+
+/** Workers started ahead, by script URL and data, until a pool takes them. */
+const ahead = new Map<string, Worker[]>();
+
+const aheadKey = (url: URL, data: unknown) => `${url.href} ${JSON.stringify(data ?? null)}`;
+
+function newWorker(url: URL, data: unknown): Worker {
+  return new Worker(url, { workerData: { data } satisfies WorkerData });
+}
+
+/**
+ * Starts `count` workers of a pool's script and data ahead of the pool (unref'd: they keep
+ * no process alive; a pool made later with the same script and data takes them).
+ */
+export function startWorkersAhead(
+  spec: Pick<PoolSpec<unknown, unknown>, 'script' | 'from' | 'data'>,
+  count: number,
+): void {
+  const url = compiledWorker(spec.from, spec.script);
+  const key = aheadKey(url, spec.data);
+  const list = ahead.get(key) ?? [];
+  while (list.length < count) {
+    const w = newWorker(url, spec.data);
+    w.on('error', () => {}); // a worker that failed ahead has stopped: its pool starts another
+    w.unref();
+    list.push(w);
+  }
+  ahead.set(key, list);
+}
+
+/** A worker started ahead for this script and data, if one is still running. */
+function takeAhead(url: URL, data: unknown): Worker | undefined {
+  const list = ahead.get(aheadKey(url, data));
+  for (let w = list?.shift(); w; w = list?.shift()) {
+    if (w.threadId !== -1) return w;
+  }
+  return undefined;
 }
 
 export class OrderedPool<J, R> {
@@ -162,6 +207,18 @@ export class OrderedPool<J, R> {
     return this.take(id);
   }
 
+  /**
+   * Whether the result of the oldest job not yet taken is in (nextAsync would not wait):
+   * sends the batch being filled, as nextAsync does, and takes in the answers waiting.
+   */
+  poll(): boolean {
+    const id = this.order[0];
+    if (id === undefined || this.done.has(id) || this.failed) return true;
+    this.send();
+    this.drainAll();
+    return this.done.has(id);
+  }
+
   /** The result of the oldest job not yet taken; the event loop runs while it waits. */
   async nextAsync(): Promise<R> {
     const id = this.oldest();
@@ -209,13 +266,9 @@ export class OrderedPool<J, R> {
     for (let i = 0; i < this.spec.workers; i++) {
       const channel = new MessageChannel();
       this.ports.push(channel.port1);
-      const data = {
-        data: this.spec.data,
-        results: channel.port2,
-        signal: this.signal,
-        lend: this.spec.lend ?? false,
-      } satisfies WorkerData;
-      const w = new Worker(url, { workerData: data, transferList: [channel.port2] });
+      const w = takeAhead(url, this.spec.data) ?? newWorker(url, this.spec.data);
+      const attach: Attach = { results: channel.port2, signal: this.signal, lend: this.spec.lend ?? false };
+      w.postMessage(attach, [channel.port2]);
       const name = `${this.spec.name}: compression worker ${i}`;
       w.on('error', (e) => this.fail(new Error(`${name} failed: ${e.message || e.name || String(e)}`)));
       w.on('exit', (code) => !this.closed && this.fail(new Error(`${name} exited with code ${code}`)));
@@ -275,14 +328,29 @@ function isOwned(b: Uint8Array, lend = false): boolean {
   return b.byteOffset === 0 && (lend || b.byteLength === b.buffer.byteLength) && !Buffer.isBuffer(b);
 }
 
-/** `value` with every Uint8Array in it (in arrays and plain objects) in a buffer of its own. */
+/**
+ * `value` with every Uint8Array in it (in arrays and plain objects) in a buffer of its own:
+ * `value` itself when they all are (nothing copied), else a copy with those replaced.
+ */
 export function owned<T>(value: T, lend = false): T {
   if (value instanceof Uint8Array) return (isOwned(value, lend) ? value : new Uint8Array(value)) as T;
-  if (Array.isArray(value)) return value.map((v) => owned(v, lend)) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v, lend)])) as T;
+  if (!value || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let list: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v !== 'object' || v === null) continue; // numbers (e.g. file ranges) are the common case
+      const o = owned(v, lend);
+      if (o !== v) (list ??= [...value])[i] = o;
+    }
+    return (list ?? value) as T;
   }
-  return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const o = owned(v, lend);
+    if (o !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = o;
+  }
+  return (copy ?? value) as T;
 }
 
 /** The buffers of the owned Uint8Arrays in `value`, each once. */
@@ -290,7 +358,8 @@ function transferList(value: unknown, lend: boolean, into = new Set<ArrayBuffer>
   if (value instanceof Uint8Array) {
     if (isOwned(value, lend) && value.buffer instanceof ArrayBuffer) into.add(value.buffer);
   } else if (value && typeof value === 'object') {
-    for (const v of Array.isArray(value) ? value : Object.values(value)) transferList(v, lend, into);
+    for (const v of Array.isArray(value) ? value : Object.values(value))
+      if (v && typeof v === 'object') transferList(v, lend, into);
   }
   return [...into];
 }
@@ -300,17 +369,21 @@ function transferList(value: unknown, lend: boolean, into = new Set<ArrayBuffer>
  * function; every job's result (or error message) goes back on the results port.
  */
 export async function serveJobs<D, J, R>(setup: (data: D) => ((job: J) => R) | Promise<(job: J) => R>): Promise<void> {
-  const { data, results, signal, lend } = workerData as WorkerData;
+  const { data } = workerData as WorkerData;
   const work = await setup(data as D);
-  const answer = (id: number, job: J): Answer<R> => {
+  const answer = (id: number, job: J, lend: boolean): Answer<R> => {
     try {
       return { id, result: owned(work(job), lend) };
     } catch (e) {
       return { id, error: (e as Error).message };
     }
   };
-  parentPort!.on('message', ({ jobs }: Jobs<J>) => {
-    const answers = jobs.map(({ id, job }) => answer(id, job));
+  // the pool's messages wait on the port until this listener starts it: first the Attach, then the jobs
+  let to: Attach | undefined;
+  parentPort!.on('message', (m: Attach | Jobs<J>) => {
+    if (!('jobs' in m)) return void (to = m);
+    const { results, signal, lend } = to!;
+    const answers = m.jobs.map(({ id, job }) => answer(id, job, lend));
     results.postMessage(answers, transferList(answers, lend));
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);

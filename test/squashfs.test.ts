@@ -4,11 +4,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactFile } from '../src/artifact.js';
+import { CompressedCache } from '../src/compressed-cache.js';
 import { writeSquashfs, type SquashfsOptions } from '../src/squashfs/write.js';
 import { bytesContent, fileContent } from '../src/tree/content.js';
 import { makeNode, Tree, setXattr } from '../src/tree/tree.js';
@@ -176,6 +177,24 @@ describe('squashfs writer', () => {
     expect(digests.size).toBe(1);
   });
 
+  it('keeps the bytes of a file-backed lz4 and zstd image (holes, zero blocks, duplicates, tails) for 0 and 2 workers and with a cache', async () => {
+    // digests recorded before the compression workers read file data themselves (the
+    // bytes must not depend on which thread reads a block, nor on the cache)
+    const tree = fileBackedTree();
+    const root = join(scratch, `cc-${n++}`);
+    const cases: [Partial<SquashfsOptions>, string][] = [
+      [{ compressor: 'lz4', level: 1 }, KNOWN_LZ4],
+      [{ compressor: 'lz4', level: 1, blockSize: 4096 }, KNOWN_LZ4_4K],
+      [{ compressor: 'zstd', level: 3 }, KNOWN_ZSTD],
+    ];
+    for (const [o, known] of cases) {
+      for (const workers of [0, 2])
+        expect(sha(await squash(tree, { ...o, workers })), `${o.compressor} ${workers}`).toBe(known);
+      for (let i = 0; i < 2; i++)
+        expect(sha(await squash(tree, { ...o, cache: new CompressedCache(root) }))).toBe(known);
+    }
+  });
+
   it('fails with the reading error, blocks still in flight, and nothing left running', async () => {
     const tree = smallTree();
     tree.set('c/first', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(2 << 20)) }));
@@ -184,6 +203,17 @@ describe('squashfs writer', () => {
       makeNode('file', { mtime: T }, { content: fileContent(join(scratch, 'no-such-file'), 1 << 20) }),
     );
     await expect(squash(tree, { workers: 2 })).rejects.toThrow(/ENOENT.*no-such-file/);
+  });
+
+  it('names the source file that ends early when a compression worker reads it', async () => {
+    const short = join(scratch, `short-${n++}`);
+    writeFileSync(short, Buffer.alloc(1000, 1));
+    const tree = smallTree();
+    tree.set('c/short', makeNode('file', { mtime: T }, { content: fileContent(short, 300_000) }));
+    for (const workers of [0, 2])
+      await expect(squash(tree, { workers })).rejects.toThrow(
+        `${short}: ends before byte 300000 (file changed while building?)`,
+      );
   });
 
   it('writes the flattened hard-case OCI image as unsquashfs reads it back', async () => {
@@ -198,6 +228,39 @@ describe('squashfs writer', () => {
 const T = { sec: 1700000000, nsec: 0 };
 
 /** Files of several block counts, a symlink, a device, an xattr, a hard link. */
+const KNOWN_LZ4 = 'aabc92eb16ba583f21ebd8ad82b25000fff6f899438f10bde3ec6fda5ecf34f1';
+const KNOWN_LZ4_4K = '1aa26a87677c2e6b592e182623bef16eaf3dea21f2bc5d442772c3923519ea82';
+const KNOWN_ZSTD = '44a416633a34bd731f610351d2538f0c1bab01573f09cac36ea6ed3845ae7641';
+
+/** A tree whose files are pieces of one data file (as a layer tar's are), with holes, zero blocks, duplicates and tails. */
+function fileBackedTree(): Tree {
+  const data = join(scratch, `data-${n++}`);
+  const bytes = Buffer.alloc(3 << 20);
+  // a fixed pseudo-random mix of runs (compressible) and noise (stored raw)
+  let x = 12345;
+  for (let i = 0; i < bytes.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    bytes[i] = (i >> 12) % 3 === 0 ? x >>> 24 : (i >> 7) & 0xff;
+  }
+  bytes.fill(0, 1 << 20, (1 << 20) + (256 << 10)); // zero blocks
+  writeFileSync(data, bytes);
+  const piece = (at: number, length: number, from: number) => ({ at, length, file: data, from });
+  const tree = new Tree({ mtime: T });
+  const file = (path: string, size: number, pieces: ReturnType<typeof piece>[]) =>
+    tree.set(path, makeNode('file', { mtime: T }, { content: { size, pieces } }));
+  file('big', 1 << 21, [piece(0, 1 << 21, 0)]);
+  file('zeros', 400_000, [piece(0, 400_000, 1 << 20)]);
+  file('holey', 1_000_000, [piece(0, 5000, 77), piece(300_000, 200_000, 9999), piece(900_000, 100_000, 5)]);
+  file('dup1', 200_000, [piece(0, 200_000, 1000)]);
+  file('dup2', 200_000, [piece(0, 100_000, 1000), piece(100_000, 100_000, 101_000)]);
+  file('notdup', 200_000, [piece(0, 200_000, 1001)]);
+  file('empty', 0, []);
+  tree.set('mem', makeNode('file', { mtime: T }, { content: bytesContent(Buffer.from('in memory '.repeat(20000))) }));
+  for (let i = 0; i < 300; i++) file(`small/${i}`, 1 + ((i * 977) % 6000), [piece(0, 1 + ((i * 977) % 6000), i * 313)]);
+  for (let i = 0; i < 20; i++) file(`same/${i}`, 4096, [piece(0, 4096, (i % 3) * 4096)]);
+  return tree;
+}
+
 function smallTree(): Tree {
   const tree = new Tree({ mtime: T });
   const text = Buffer.from('squashfs '.repeat(40000));

@@ -74,7 +74,7 @@ async function writeFilesystem(
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
   // the ext4 hand-off (and the ext4 code it uses on this thread) is loaded for ext4 only
   const ext4 = fs.type === 'ext4' ? await import('./ext4-handoff.js') : undefined;
-  const handoff = ext4?.newHandoff();
+  const handoff = ext4?.newHandoff(hashOut);
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
@@ -109,8 +109,19 @@ function newFsWorker(type: FsJob['type']): Worker {
  * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
  * its modules while this thread flattens the layers (a few hundred ms at start).
  */
-export function startFsWorker(type: FsJob['type']): void {
+function startFsWorker(type: FsJob['type']): void {
   started ??= { worker: newFsWorker(type), type };
+}
+
+/**
+ * Starts the threads the write of `fs` will use ahead of it (they load their modules
+ * while this thread flattens the layers): the ext4, xfs and btrfs writer's thread, or
+ * squashfs's compression workers.
+ */
+export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
+  if (fs.type !== 'squashfs') return startFsWorker(fs.type);
+  const { startSquashfsWorkers } = await import('../squashfs/write.js');
+  startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
 }
 
 /**

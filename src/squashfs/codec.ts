@@ -54,14 +54,18 @@ export function compressorOptions(c: Codec): Buffer | undefined {
 /** zlib's window bits, as gzip_wrapper.c uses and its options record */
 const GZIP_WINDOW = 15;
 
-export async function loadCompressor(c: Codec): Promise<BlockCompressor> {
+/**
+ * `transient`: the compressed bytes may be a view into the compressor's own memory,
+ * valid until its next call (for a caller that copies them at once: compressInPlace).
+ */
+export async function loadCompressor(c: Codec, transient = false): Promise<BlockCompressor> {
   checkCodec(c);
   const smaller = (block: Uint8Array, out: Uint8Array) => (out.length < block.length ? out : null);
   if (c.name === 'gzip') {
     const level = c.level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
     return (block) => smaller(block, deflate(block, { level, windowBits: GZIP_WINDOW, memLevel: 8 }));
   }
-  if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block));
+  if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block, transient));
   const zstd = zstdBlockCompressor(c.level);
   return (block) => smaller(block, zstd(block));
 }

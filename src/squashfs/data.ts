@@ -24,9 +24,9 @@ import type { ImageSink } from '../artifact.js';
 import { createHash } from 'node:crypto';
 import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
-import { SharedReader } from './file-reader.js';
+import { type FileRanges, SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
-import type { CompressPool } from './pool.js';
+import type { Compressed, CompressPool } from './pool.js';
 
 export interface FileData {
   /** absolute position of the first block */
@@ -59,13 +59,16 @@ export interface DataResult {
 // A block or fragment item takes its result from the pool (nextAsync) when it is written:
 // items are written in the order their blocks were submitted, the pool's order.
 type Item =
-  | { kind: 'start'; info: FileData }
+  | { kind: 'start'; info: FileData; index: number }
   | { kind: 'block'; info: FileData; length: number }
   | { kind: 'sparse'; info: FileData; blocks: number; length: number }
   | { kind: 'fragment'; index: number };
 
 /** Bytes compared or hashed at a time when a file is not held whole. */
 const CHUNK = 1 << 20;
+
+/** Data written between two fsyncs started ahead (the commit's fsync then finds little left to write). */
+const SYNC_STEP = 32 << 20;
 
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
@@ -148,7 +151,7 @@ export class Dedup {
  * is allocated per block.
  */
 class DataWriter {
-  readonly infos = new Map<Node, FileData>();
+  infos = new Map<Node, FileData>();
   readonly fragments: { start: number; size: number }[] = [];
   pos: number;
   private readonly queue: Item[] = [];
@@ -157,11 +160,22 @@ class DataWriter {
   /** block-sized buffers back from the pool, to read the next blocks into (no buffer made per block) */
   private readonly spare: Uint8Array[] = [];
   private fragUsed = 0;
+  /** the file ranges the worker reads into the fragment block being filled (workersRead) */
+  private fragReads: FileRanges = [];
   // the fragment block being filled has index fragIndex
   private fragIndex = 0;
   // compression jobs submitted and not yet written; the queue also holds markers
   // (file starts, sparse blocks) that cost nothing, so only jobs count against inFlight
   private jobs = 0;
+  private syncedAt = 0;
+  /** files of writeData's order whose data is all written (those before the last file started) */
+  private written = 0;
+  /**
+   * Work for the time this thread would wait for a compressed block (the tables of the
+   * directories whose files are written, src/squashfs/tables.ts): called with the number
+   * of files written while the oldest block is not back; false when it has nothing to do.
+   */
+  idle?: (written: number) => boolean;
   private readonly out: ImageSink;
   private readonly blockSize: number;
   private readonly pool: CompressPool;
@@ -174,9 +188,12 @@ class DataWriter {
     pool: CompressPool,
     inFlight: number,
     readonly reader: SharedReader,
+    /** the compression workers read the file data of blocks and fragments (no cache: one needs the bytes here) */
+    private readonly workersRead: boolean,
   ) {
     this.out = out;
     this.pos = start;
+    this.syncedAt = start;
     this.blockSize = blockSize;
     this.pool = pool;
     this.inFlight = inFlight;
@@ -186,26 +203,42 @@ class DataWriter {
 
   /** Writes (or records) the oldest item of the queue. */
   async drainOne(): Promise<void> {
+    if (this.pos - this.syncedAt >= SYNC_STEP) {
+      this.out.syncAhead?.();
+      this.syncedAt = this.pos;
+    }
     const item = this.queue.shift()!;
     if (item.kind === 'block' || item.kind === 'fragment') this.jobs--;
     if (item.kind === 'start') {
       item.info.start = this.pos;
+      this.written = item.index;
     } else if (item.kind === 'sparse') {
       for (let k = 0; k < item.blocks; k++) addSize(item.info, 0);
       item.info.sparse += item.blocks * item.length;
     } else if (item.kind === 'block') {
-      const c = await this.pool.nextAsync();
+      const c = await this.result();
+      if (c.sparse) {
+        addSize(item.info, 0);
+        item.info.sparse += item.length;
+        return this.recycle(c.bytes);
+      }
       this.out.writeAt(c.bytes, this.pos);
       this.pos += c.bytes.length;
       addSize(item.info, c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length);
       this.recycle(c.bytes);
     } else {
-      const c = await this.pool.nextAsync();
+      const c = await this.result();
       this.out.writeAt(c.bytes, this.pos);
       this.fragments[item.index] = { start: this.pos, size: c.raw ? c.bytes.length | RAW_BLOCK : c.bytes.length };
       this.pos += c.bytes.length;
       this.recycle(c.bytes);
     }
+  }
+
+  /** The oldest block back from the pool, doing the idle work while it is not. */
+  private async result(): Promise<Compressed> {
+    while (this.idle && !this.pool.poll()) if (!this.idle(this.written)) break;
+    return this.pool.nextAsync();
   }
 
   /** A block-sized buffer to fill: a spare one, else a new one. */
@@ -243,7 +276,8 @@ class DataWriter {
     const index = this.fragIndex++;
     this.frag = this.buffer();
     this.fragUsed = 0;
-    this.pool.submit(block);
+    this.pool.submit(this.workersRead ? { block, reads: this.fragReads, zeros: false } : block);
+    this.fragReads = [];
     this.push({ kind: 'fragment', index });
     await this.drain();
   }
@@ -252,19 +286,22 @@ class DataWriter {
    * One file (not a duplicate): its full blocks, then its tail in a fragment. `whole`:
    * its bytes when the caller read them (a file of at most one block), else read here.
    */
-  async writeFile(file: FileNode, whole?: Uint8Array | null): Promise<void> {
+  async writeFile(file: FileNode, index: number, whole?: Uint8Array | null): Promise<void> {
     const c = file.content;
     const info: FileData = { start: 0, sizes: NO_BLOCKS, fragment: NO_FRAGMENT, fragmentOffset: 0, sparse: 0 };
     this.infos.set(file, info);
     const full = Math.floor(c.size / this.blockSize);
     const tail = c.size % this.blockSize;
-    this.push({ kind: 'start', info });
+    this.push({ kind: 'start', info, index });
     if (whole !== undefined) {
       if (full) this.addBlock(info, whole);
-      else await this.addTail(info, whole, tail);
+      else await this.addTail(info, tail, () => whole);
     } else {
       await this.writeBlocks(info, c, full);
-      if (tail) await this.addTail(info, this.reader.read(c, full * this.blockSize, tail), tail);
+      const at = full * this.blockSize;
+      if (tail && this.workersRead)
+        await this.addTail(info, tail, (frag) => this.reader.read(c, at, tail, frag, this.fragReads));
+      else if (tail) await this.addTail(info, tail, () => this.reader.read(c, at, tail));
     }
     await this.drain();
   }
@@ -281,7 +318,8 @@ class DataWriter {
         b += holes;
         continue;
       }
-      this.addBlock(info, this.reader.read(c, b * blockSize, blockSize, this.buffer()));
+      if (this.workersRead) this.addBlockRead(info, c, b * blockSize);
+      else this.addBlock(info, this.reader.read(c, b * blockSize, blockSize, this.buffer()));
       if (this.full) await this.drain();
       b++;
     }
@@ -298,11 +336,30 @@ class DataWriter {
     }
   }
 
-  /** A file's tail (`tail` bytes; null: all hole) copied into the fragment block being filled. */
-  private async addTail(info: FileData, bytes: Uint8Array | null, tail: number): Promise<void> {
+  /** One full block from `from` of c, read by the worker, which also finds whether it is all zeros. */
+  private addBlockRead(info: FileData, c: Content, from: number): void {
+    const reads: FileRanges = [];
+    const buffer = this.buffer();
+    const block = this.reader.read(c, from, this.blockSize, buffer, reads);
+    if (!block) {
+      this.push({ kind: 'sparse', info, blocks: 1, length: this.blockSize });
+      return this.recycle(buffer);
+    }
+    this.pool.submit({ block, reads, zeros: true });
+    this.push({ kind: 'block', info, length: this.blockSize });
+  }
+
+  /**
+   * A file's `tail` bytes into the fragment block being filled: `fill` gets the free part
+   * of the fragment block and gives the bytes to copy there, or that part itself when it
+   * filled it, or null when they are all hole (zeros).
+   */
+  private async addTail(info: FileData, tail: number, fill: (free: Uint8Array) => Uint8Array | null): Promise<void> {
     if (this.fragUsed + tail > this.blockSize) await this.flushFragment();
-    if (bytes) this.frag.set(bytes, this.fragUsed);
-    else this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
+    const free = this.frag.subarray(this.fragUsed);
+    const bytes = fill(free);
+    if (!bytes) this.frag.fill(0, this.fragUsed, this.fragUsed + tail);
+    else if (bytes.buffer !== free.buffer) this.frag.set(bytes, this.fragUsed);
     info.fragment = this.fragIndex;
     info.fragmentOffset = this.fragUsed;
     this.fragUsed += tail;
@@ -316,6 +373,17 @@ class DataWriter {
   }
 }
 
+export interface DataOptions {
+  /** compression jobs in flight */
+  inFlight: number;
+  /** the compression workers read the file data (DataWriter) */
+  workersRead?: boolean;
+  /** DataWriter.idle */
+  idle?: (written: number) => boolean;
+  /** the map the files' records go into (DataResult.files), e.g. one the idle work reads */
+  infos?: Map<Node, FileData>;
+}
+
 /** Writes the data of `files` (each node once, in order) from position `start`. */
 export async function writeData(
   files: FileNode[],
@@ -323,20 +391,22 @@ export async function writeData(
   start: number,
   blockSize: number,
   pool: CompressPool,
-  inFlight: number,
+  o: DataOptions,
 ): Promise<DataResult> {
   const reader = new SharedReader();
   try {
-    const w = new DataWriter(out, start, blockSize, pool, inFlight, reader);
+    const w = new DataWriter(out, start, blockSize, pool, o.inFlight, reader, o.workersRead ?? false);
+    w.idle = o.idle;
+    if (o.infos) w.infos = o.infos;
     const dedup = new Dedup(files, reader);
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       // a file of at most one block that dedup hashes is read once, here
       const size = file.content.size;
       const whole = size <= blockSize && dedup.wants(file) ? reader.read(file.content, 0, size, w.buffer()) : undefined;
       const first = dedup.find(file, whole);
       // a duplicate gets the first copy's record, filled in as its blocks are written
       if (first) w.infos.set(file, w.infos.get(first)!);
-      else await w.writeFile(file, whole);
+      else await w.writeFile(file, index, whole);
       // a whole block went to the pool; a tail was copied into the fragment block
       if (size < blockSize || first) w.recycle(whole);
     }

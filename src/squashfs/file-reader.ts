@@ -3,8 +3,11 @@
 // layer tar, a local file) is opened once, not once per tree file — a Debian image has
 // tens of thousands of files in one or a few tars. Every range is read into an
 // ArrayBuffer of its own, so the compression pool (src/worker-pool.ts) transfers a block
-// to its worker without copying it. Holes (gaps between pieces) read as zeros.
-import { closeSync, openSync, readSync } from 'node:fs';
+// to its worker without copying it. Holes (gaps between pieces) read as zeros. Without a
+// compressed cache, the file pieces of a block are not read here: their ranges go with
+// the block to a compression worker, which reads them (readRanges) with the same
+// descriptors (a process's descriptors serve all its threads).
+import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { BuildError } from '../errors.js';
 import type { Content, Piece } from '../tree/content.js';
 
@@ -21,8 +24,11 @@ export class SharedReader {
   /**
    * The bytes of [from, from + length) (past the end as zeros), or null when that range
    * is all hole: in `into` (from its start; a buffer to reuse) when given, else in a new one.
+   * With `reads` (and `into`), file pieces are not read here: their ranges go into `reads`
+   * for a compression worker to read into the same buffer (readRanges); the holes and
+   * the in-memory pieces are filled here.
    */
-  read(c: Content, from: number, length: number, into?: Uint8Array): Uint8Array | null {
+  read(c: Content, from: number, length: number, into?: Uint8Array, reads?: FileRanges): Uint8Array | null {
     const pieces = c.pieces;
     const end = from + length;
     const first = firstPieceEndingAfter(pieces, from);
@@ -35,6 +41,8 @@ export class SharedReader {
       const b = Math.min(end, p.at + p.length);
       if (into && a > filled) buf.fill(0, filled - from, a - from);
       if ('bytes' in p) buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
+      else if (reads && into)
+        reads.push(this.fd(p), p.from + a - p.at, b - a, buf.byteOffset + a - from, p.from + p.length);
       else this.readFile(p, buf.subarray(a - from, b - from), a - p.at);
       filled = Math.max(filled, b);
     }
@@ -48,16 +56,48 @@ export class SharedReader {
     this.fds.clear();
   }
 
-  /** Fills buf with the piece's bytes from offset `at` of the piece on. */
-  private readFile(p: Extract<Piece, { file: string }>, buf: Uint8Array, at: number): void {
+  /** The descriptor of the piece's file, opened on first use (shared with the workers: one process). */
+  private fd(p: FilePiece): number {
     let fd = this.fds.get(p.file);
     if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
-    for (let o = 0; o < buf.length;) {
-      const n = readSync(fd, buf, o, buf.length - o, p.from + at + o);
-      if (n === 0)
-        throw new BuildError(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
-      o += n;
-    }
+    return fd;
+  }
+
+  /** Fills buf with the piece's bytes from offset `at` of the piece on. */
+  private readFile(p: FilePiece, buf: Uint8Array, at: number): void {
+    readRange(buf, this.fd(p), p.from + at, buf.length, 0, p.from + p.length);
+  }
+}
+
+type FilePiece = Extract<Piece, { file: string }>;
+
+/**
+ * File ranges to read into a block's buffer, five numbers each (plain numbers: they
+ * travel to a worker cheaply, a fragment block has one per small file): the descriptor
+ * (open in this process), the position in the file, the length, the byte of the
+ * buffer it goes to, and where its piece ends in the file (for the error message).
+ */
+export type FileRanges = number[];
+
+/** Reads each range into `block` (any thread: the descriptors are the process's). */
+export function readRanges(block: Uint8Array, r: FileRanges): void {
+  for (let i = 0; i < r.length; i += 5) readRange(block, r[i]!, r[i + 1]!, r[i + 2]!, r[i + 3]!, r[i + 4]!);
+}
+
+function readRange(buf: Uint8Array, fd: number, position: number, length: number, to: number, end: number): void {
+  for (let o = 0; o < length;) {
+    const n = readSync(fd, buf, to + o, length - o, position + o);
+    if (n === 0) throw new BuildError(`${pathOf(fd)}: ends before byte ${end} (file changed while building?)`);
+    o += n;
+  }
+}
+
+/** The path a descriptor was opened with (Linux's /proc), for an error message on any thread. */
+function pathOf(fd: number): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return `file descriptor ${fd}`;
   }
 }
 

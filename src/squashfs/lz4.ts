@@ -26,8 +26,12 @@ function lz4(): Exports {
   return (instance = new WebAssembly.Instance(module).exports as unknown as Exports);
 }
 
-/** One LZ4 block holding `src` (at most 1 MiB, squashfs's largest block; it may be empty: one zero token). */
-export function lz4CompressBlock(src: Uint8Array): Uint8Array {
+/**
+ * One LZ4 block holding `src` (at most 1 MiB, squashfs's largest block; it may be empty:
+ * one zero token). `view`: the result is a view into the WebAssembly memory, valid until
+ * the next call (no copy made).
+ */
+export function lz4CompressBlock(src: Uint8Array, view = false): Uint8Array {
   const m = lz4();
   if (src.length > m.fp_max_input())
     throw new Error(
@@ -38,5 +42,5 @@ export function lz4CompressBlock(src: Uint8Array): Uint8Array {
   const n = m.fp_compress(src.length);
   if (n <= 0) throw new Error(`lz4: liblz4 failed on a block of ${src.length} bytes`);
   const output = m.fp_output();
-  return new Uint8Array(m.memory.buffer.slice(output, output + n));
+  return view ? new Uint8Array(m.memory.buffer, output, n) : new Uint8Array(m.memory.buffer.slice(output, output + n));
 }

@@ -4,16 +4,33 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { codeVersion, CompressedCache } from '../compressed-cache.js';
-import { OrderedPool, type PoolCache } from '../worker-pool.js';
-import { type BlockCompressor, type Codec, loadCompressor } from './codec.js';
+import { OrderedPool, type PoolCache, startWorkersAhead } from '../worker-pool.js';
+import { type BlockCompressor, checkCodec, type Codec, loadCompressor } from './codec.js';
+import { type FileRanges, readRanges } from './file-reader.js';
 
 /** A block as stored: compressed, or the block itself (raw) when compression does not shrink it. */
 export interface Compressed {
   bytes: Uint8Array;
   raw: boolean;
+  /** a BlockRead with `zeros` that read all zeros: not stored (a sparse block); `bytes` is empty */
+  sparse?: boolean;
 }
 
-export type CompressPool = OrderedPool<Uint8Array, Compressed>;
+/**
+ * A block whose file ranges the worker reads into `block` (a view at the start of its
+ * buffer) before compressing it: the thread that plans the layout does not read the data.
+ * `zeros`: a full block that may be all zeros (then not compressed: `sparse`).
+ */
+export interface BlockRead {
+  block: Uint8Array;
+  reads: FileRanges;
+  zeros: boolean;
+}
+
+/** A block to compress: its bytes, or where to read them. */
+export type BlockJob = Uint8Array | BlockRead;
+
+export type CompressPool = OrderedPool<BlockJob, Compressed>;
 
 export function compressBlock(compress: BlockCompressor, block: Uint8Array): Compressed {
   const out = compress(block);
@@ -30,6 +47,27 @@ export function compressInPlace(compress: BlockCompressor, block: Uint8Array): C
   if (!out) return { bytes: block, raw: true };
   block.set(out);
   return { bytes: block.subarray(0, out.length), raw: false };
+}
+
+let zeros = new Uint8Array(0);
+
+function allZeros(block: Uint8Array): boolean {
+  if (zeros.length < block.length) zeros = new Uint8Array(block.length);
+  return Buffer.from(block.buffer, block.byteOffset, block.length).equals(zeros.subarray(0, block.length));
+}
+
+/** A job's stored form (compressed in place), its file ranges read first. */
+export function compressJob(compress: BlockCompressor, job: BlockJob): Compressed {
+  if (job instanceof Uint8Array) return compressInPlace(compress, job);
+  readRanges(job.block, job.reads);
+  if (job.zeros && allZeros(job.block)) return { bytes: job.block.subarray(0, 0), raw: true, sparse: true };
+  return compressInPlace(compress, job.block);
+}
+
+/** The bytes of a job the main thread read (only those are looked up in a cache). */
+function bytesOf(job: BlockJob): Uint8Array {
+  if (job instanceof Uint8Array) return job;
+  throw new Error('squashfs: a block read on a worker cannot be looked up in the compressed cache');
 }
 
 /** The code that makes a block's bytes: the codecs' modules, zstd's and lz4's WebAssembly, pako. */
@@ -50,14 +88,14 @@ function codecVersion(): string {
  * A stored block: byte 0 says raw (1: the block itself, not stored again) or compressed
  * (0: the bytes follow).
  */
-function blockCache(store: CompressedCache, codec: Codec, blockSize: number): PoolCache<Uint8Array, Compressed> {
+function blockCache(store: CompressedCache, codec: Codec, blockSize: number): PoolCache<BlockJob, Compressed> {
   const tag = `squashfs block ${codec.name} level ${codec.level} block ${blockSize} code ${codecVersion()}`;
   return {
     store,
-    key: (block) => CompressedCache.key([tag, block]),
+    key: (job) => CompressedCache.key([tag, bytesOf(job)]),
     encode: (c) => (c.raw ? Uint8Array.of(1) : Buffer.concat([Uint8Array.of(0), c.bytes])),
-    decode: (payload, block) => {
-      if (payload[0] === 1 && payload.length === 1) return { bytes: block, raw: true };
+    decode: (payload, job) => {
+      if (payload[0] === 1 && payload.length === 1) return { bytes: bytesOf(job), raw: true };
       return payload[0] === 0 && payload.length > 1 ? { bytes: payload.subarray(1), raw: false } : undefined;
     },
   };
@@ -76,7 +114,7 @@ export function cachingCompressor(
 ): BlockCompressor {
   if (!store) return compress;
   const c = blockCache(store, codec, blockSize);
-  return (block) => {
+  return (block: Uint8Array) => {
     const key = c.key(block);
     const payload = store.get(key);
     let done = payload && c.decode(payload, block);
@@ -104,16 +142,31 @@ export function blocksPerMessage(codec: Codec): number {
   return codec.name === 'lz4' ? 4 : 1;
 }
 
+const WORKER = { script: 'squashfs/worker.js', from: import.meta.url };
+
+/**
+ * Starts the compression workers for `codec` ahead of the pool (they load their modules
+ * and the codec while the caller flattens the layers); the pool of the same codec takes
+ * them. A codec that fails its check starts none (the write reports it).
+ */
+export function startCompressWorkersAhead(codec: Codec, workers: number): void {
+  try {
+    checkCodec(codec);
+  } catch {
+    return;
+  }
+  if (workers > 0) startWorkersAhead({ ...WORKER, data: codec }, workers);
+}
+
 /** workers = 0 compresses on the calling thread. */
 export async function startCompressPool(codec: Codec, o: CompressPoolOptions): Promise<CompressPool> {
-  const compress = await loadCompressor(codec);
-  return new OrderedPool({
+  const compress = await loadCompressor(codec, true);
+  return new OrderedPool<BlockJob, Compressed>({
     name: 'squashfs',
-    script: 'squashfs/worker.js',
-    from: import.meta.url,
+    ...WORKER,
     data: codec,
     workers: o.workers,
-    inline: (block) => compressInPlace(compress, block),
+    inline: (job) => compressJob(compress, job),
     cache: o.cache && blockCache(o.cache, codec, o.blockSize),
     lend: true,
     batch: blocksPerMessage(codec),

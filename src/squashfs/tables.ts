@@ -37,18 +37,42 @@ export interface Tables {
   xattrs: XattrTable;
 }
 
-/** Numbers as described above: subdirectories' subtrees first, root last. */
-function numberInodes(tree: Tree): Map<Node, number> {
-  const nums = new Map<Node, number>();
-  let next = 1;
-  dirsPostOrder(tree.root, (_dir, entries) => {
-    for (const [, c] of entries) if (!nums.has(c)) nums.set(c, next++);
-  });
-  nums.set(tree.root, next);
-  return nums;
+/**
+ * A directory in the order the listings are written (post-order), with how many files
+ * of the data's order (`fileIndex`) must be written before its entries' inodes can be:
+ * the data walks the tree in pre-order, so those of its subtree come before that count.
+ */
+interface DirStep {
+  dir: DirNode;
+  entries: Array<[string, Node]>;
+  needs: number;
 }
 
-class TableWriter {
+/** Numbers as described above (subdirectories' subtrees first, root last), and the directories in that order. */
+function numberInodes(tree: Tree, fileIndex?: Map<Node, number>): { nums: Map<Node, number>; steps: DirStep[] } {
+  const nums = new Map<Node, number>();
+  const needs = new Map<Node, number>();
+  const steps: DirStep[] = [];
+  let next = 1;
+  dirsPostOrder(tree.root, (dir, entries) => {
+    let need = 0;
+    for (const [, c] of entries) {
+      if (!nums.has(c)) nums.set(c, next++);
+      need = Math.max(need, c.type === 'dir' ? needs.get(c)! : (fileIndex?.get(c) ?? -1) + 1);
+    }
+    needs.set(dir, need);
+    steps.push({ dir, entries, needs: need });
+  });
+  nums.set(tree.root, next);
+  return { nums, steps };
+}
+
+/**
+ * Writes the tables directory by directory (`step`), so that the directories whose
+ * files' data is written can be done while the rest of the data is compressed; the
+ * bytes are those of writing them all at the end (same order, same data).
+ */
+export class TableWriter {
   readonly inodes: MetaWriter;
   readonly dirs: MetaWriter;
   /** inode refs by number − 1 (−1: not written yet), an array rather than a Map per node */
@@ -58,13 +82,19 @@ class TableWriter {
   readonly xattrs: XattrTable;
   readonly nums: Map<Node, number>;
   private nlinks: Map<Node, number>;
+  private steps: Array<DirStep | undefined>;
+  private next = 0;
 
+  /** `fileIndex`: each file's place in the data's order (writeData's `files`); without it, step waits for all. */
   constructor(
-    tree: Tree,
+    private tree: Tree,
     private data: Map<Node, FileData>,
     compress: BlockCompressor,
+    fileIndex?: Map<Node, number>,
   ) {
-    this.nums = numberInodes(tree);
+    const { nums, steps } = numberInodes(tree, fileIndex);
+    this.nums = nums;
+    this.steps = steps;
     this.refs = new Float64Array(this.nums.size).fill(-1);
     this.nlinks = linkCounts(tree);
     this.inodes = new MetaWriter(compress);
@@ -107,21 +137,33 @@ class TableWriter {
     });
     this.listings.set(dir, writeListing(this.dirs, entries));
   }
-}
 
-export function writeTables(tree: Tree, data: Map<Node, FileData>, compress: BlockCompressor): Tables {
-  const w = new TableWriter(tree, data, compress);
-  dirsPostOrder(tree.root, (dir, children) => w.writeDir(dir, children));
-  const count = w.nums.size;
-  // the root's parent: one past the last inode, as mksquashfs writes it
-  w.writeInode(tree.root, count + 1);
-  return {
-    inodes: w.inodes.finish(),
-    directories: w.dirs.finish(),
-    rootRef: w.refs[count - 1],
-    inodeCount: count,
-    refs: Array.from(w.refs),
-    ids: w.ids,
-    xattrs: w.xattrs,
-  };
+  /**
+   * Writes the next directory if the data of the files it needs is written (`written`:
+   * that many files of the data's order are); false when it is not, or none is left.
+   */
+  step(written: number): boolean {
+    const s = this.steps[this.next];
+    if (!s || s.needs > written) return false;
+    this.steps[this.next++] = undefined;
+    this.writeDir(s.dir, s.entries);
+    return true;
+  }
+
+  /** The directories left, the root's inode, and the tables (every file's data written). */
+  finish(): Tables {
+    while (this.step(Infinity));
+    const count = this.nums.size;
+    // the root's parent: one past the last inode, as mksquashfs writes it
+    this.writeInode(this.tree.root, count + 1);
+    return {
+      inodes: this.inodes.finish(),
+      directories: this.dirs.finish(),
+      rootRef: this.refs[count - 1],
+      inodeCount: count,
+      refs: Array.from(this.refs),
+      ids: this.ids,
+      xattrs: this.xattrs,
+    };
+  }
 }

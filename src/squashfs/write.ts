@@ -24,7 +24,7 @@ import {
   type BlockCompressor,
 } from './codec.js';
 import { checkLimits } from '../tree/limits.js';
-import { type DataResult, writeData } from './data.js';
+import { type DataResult, type FileData, writeData } from './data.js';
 import {
   encodeArray,
   encodeRecords,
@@ -43,8 +43,14 @@ import { clampTime } from './inodes.js';
 import { BLOCK_SIZE_MAX, BLOCK_SIZE_MIN, DEFAULT_BLOCK_SIZE, DEFAULT_COMPRESSOR, SQUASHFS_LIMITS } from './limits.js';
 import { lookupTable } from './metadata.js';
 import type { CompressedCache } from '../compressed-cache.js';
-import { blocksPerMessage, cachingCompressor, type CompressPoolOptions, startCompressPool } from './pool.js';
-import { type Tables, writeTables } from './tables.js';
+import {
+  blocksPerMessage,
+  cachingCompressor,
+  type CompressPoolOptions,
+  startCompressPool,
+  startCompressWorkersAhead,
+} from './pool.js';
+import { type Tables, TableWriter } from './tables.js';
 
 export interface SquashfsOptions {
   /** zstd (default), gzip or lz4 */
@@ -83,6 +89,16 @@ interface Placed {
   end: number;
 }
 
+const codecOf = (o: Pick<SquashfsOptions, 'compressor' | 'level'>): Codec => ({
+  name: o.compressor ?? DEFAULT_COMPRESSOR,
+  level: o.level,
+});
+
+/** Starts the compression workers of a later writeSquashfs with these options (while the tree is made). */
+export function startSquashfsWorkers(o: Pick<SquashfsOptions, 'compressor' | 'level' | 'workers'>): void {
+  startCompressWorkersAhead(codecOf(o), o.workers ?? availableParallelism());
+}
+
 /** Writes the image; says how many inodes had xattrs squashfs cannot hold (left out). */
 export async function writeSquashfs(
   tree: Tree,
@@ -92,14 +108,17 @@ export async function writeSquashfs(
   checkLimits(tree, SQUASHFS_LIMITS);
   const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  const codec: Codec = { name: o.compressor ?? DEFAULT_COMPRESSOR, level: o.level };
+  const codec = codecOf(o);
   checkCodec(codec);
   const workers = o.workers ?? availableParallelism();
   const compress = cachingCompressor(await loadCompressor(codec), codec, blockSize, o.cache);
 
   const options = writeCompressorOptions(codec, out);
-  const data = await writeFileData(tree, out, SUPER.size + options, codec, { workers, blockSize, cache: o.cache });
-  const t = writeTables(tree, data.files, compress);
+  const { data, t } = await writeFileData(tree, out, SUPER.size + options, codec, compress, {
+    workers,
+    blockSize,
+    cache: o.cache,
+  });
   const placed = writeTablesAt(t, data, out, compress);
   const flags =
     SUPER_FLAGS.ALWAYS_FRAGMENTS |
@@ -144,27 +163,41 @@ function writeCompressorOptions(codec: Codec, out: ImageSink): number {
   return block.length;
 }
 
-/** Data: every regular file once (hard links are one node), in walk order, from `start`. */
+/**
+ * Data: every regular file once (hard links are one node), in walk order, from `start`;
+ * and the inode and directory tables, written while this thread waits for compressed
+ * blocks as soon as the data of a directory's files is written (TableWriter.step).
+ */
 async function writeFileData(
   tree: Tree,
   out: ImageSink,
   start: number,
   codec: Codec,
+  compress: BlockCompressor,
   o: CompressPoolOptions,
-): Promise<DataResult> {
+): Promise<{ data: DataResult; t: Tables }> {
   const files: FileNode[] = [];
-  const seen = new Set<Node>();
+  const index = new Map<Node, number>();
   for (const { node } of tree.walk()) {
-    if (node.type === 'file' && !seen.has(node)) {
-      seen.add(node);
+    if (node.type === 'file' && !index.has(node)) {
+      index.set(node, files.length);
       files.push(node);
     }
   }
+  const infos = new Map<Node, FileData>();
+  let tables: TableWriter | undefined; // made at the first wait, not before the first blocks leave
   const pool = await startCompressPool(codec, o);
   try {
-    // in flight: 4 messages per worker
-    const inFlight = Math.max(4, o.workers * 4) * blocksPerMessage(codec);
-    return await writeData(files, out, start, o.blockSize, pool, inFlight);
+    const data = await writeData(files, out, start, o.blockSize, pool, {
+      // in flight: 4 messages per worker; lz4's (a block in a fraction of a millisecond)
+      // 16, so that the tables written while this thread waits do not leave the workers idle
+      inFlight: Math.max(4, o.workers * (codec.name === 'lz4' ? 16 : 4)) * blocksPerMessage(codec),
+      // without a cache the workers read the file data (a cache's keys need the bytes here)
+      workersRead: !o.cache,
+      infos,
+      idle: (written) => (tables ??= new TableWriter(tree, infos, compress, index)).step(written),
+    });
+    return { data, t: (tables ?? new TableWriter(tree, infos, compress, index)).finish() };
   } finally {
     pool.close();
   }
