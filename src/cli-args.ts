@@ -51,7 +51,8 @@ export function fastBuildArgs(argv: readonly string[]): BuildArgs | undefined {
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) {
-      if (arg === '' || !once('dockerfile')) return undefined;
+      // yargs reads a positional "help" as --help (yargs-factory.js, its help command)
+      if (arg === '' || arg === 'help' || !once('dockerfile')) return undefined;
       a.dockerfile = arg;
       continue;
     }

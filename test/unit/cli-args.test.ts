@@ -74,6 +74,8 @@ const LEFT = [
   ['export', 'img', '-o', 'x.tar'],
   ['build', '--help'],
   ['build', '-h'],
+  ['build', 'help'],
+  ['build', '-q', 'help'],
   ['build', '--no-such-flag'],
   ['build', '-qc', 'x.toml'],
   ['build', '-c=x.toml'],
