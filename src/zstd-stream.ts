@@ -1,11 +1,9 @@
 // One zstd frame, compressed as a stream in bounded memory: zstd 1.5.4's
 // ZSTD_compressStream2 (lib/zstd.h, "Streaming compression - HowTo") built to
-// WebAssembly by wasm/zstd/build.sh (the .wasm beside it is that script's output; the
-// flags and the source's sha256 are pinned there). WebAssembly gives the same bytes on
-// every machine and Node version. The input is fed as it comes; zstd keeps its window
+// WebAssembly (./zstd-wasm.ts). The input is fed as it comes; zstd keeps its window
 // (2 MiB at level 3 for a stream of unknown size) and its tables, nothing more.
 // A single frame, because Linux's initramfs unpacker (lib/decompress_unzstd.c) reads one.
-import { readFileSync } from 'node:fs';
+import { checkZstd as check, instantiateZstd as instantiate } from './zstd-wasm.js';
 
 /** ZSTD_cParameter and ZSTD_EndDirective values (lib/zstd.h, v1.5.4). */
 const C_COMPRESSION_LEVEL = 100;
@@ -14,28 +12,6 @@ const E_CONTINUE = 0;
 const E_END = 2;
 /** sizeof(ZSTD_inBuffer) = sizeof(ZSTD_outBuffer) on wasm32: pointer, size, pos. */
 const BUFFER_STRUCT = 12;
-
-interface ZstdExports {
-  memory: WebAssembly.Memory;
-  fp_malloc(size: number): number;
-  fp_free(ptr: number): void;
-  ZSTD_createCCtx(): number;
-  ZSTD_freeCCtx(cctx: number): number;
-  ZSTD_CCtx_setParameter(cctx: number, param: number, value: number): number;
-  ZSTD_compressStream2(cctx: number, out: number, inp: number, end: number): number;
-  ZSTD_CStreamInSize(): number;
-  ZSTD_CStreamOutSize(): number;
-  ZSTD_isError(code: number): number;
-  ZSTD_getErrorName(code: number): number;
-  ZSTD_versionNumber(): number;
-}
-
-let module: WebAssembly.Module | undefined;
-
-function instantiate(): ZstdExports {
-  module ??= new WebAssembly.Module(readFileSync(new URL('../wasm/zstd/zstd-stream.wasm', import.meta.url)));
-  return new WebAssembly.Instance(module, {}).exports as unknown as ZstdExports;
-}
 
 /** The zstd version of the WebAssembly build (10504 for 1.5.4). */
 export function zstdStreamVersion(): number {
@@ -111,13 +87,4 @@ function setBuffer(view: DataView, struct: number, data: number, size: number): 
   view.setUint32(struct, data, true);
   view.setUint32(struct + 4, size, true);
   view.setUint32(struct + 8, 0, true);
-}
-
-/** A size_t result, or a thrown error with zstd's name for it. */
-function check(z: ZstdExports, code: number): number {
-  if (!z.ZSTD_isError(code)) return code >>> 0;
-  const mem = new Uint8Array(z.memory.buffer);
-  const at = z.ZSTD_getErrorName(code);
-  const name = Buffer.from(mem.subarray(at, mem.indexOf(0, at))).toString('latin1');
-  throw new Error(`zstd: ${name}`);
 }

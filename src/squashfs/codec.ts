@@ -8,7 +8,7 @@
 // File Data" and "Packing Metadata"): a block is stored compressed only when that makes
 // it smaller; otherwise raw, and the reader is told so by a flag bit.
 import { deflate } from 'pako';
-import { loadZstd } from '../zstd.js';
+import { zstdBlockCompressor } from '../zstd.js';
 import { GZIP_OPTIONS, LZ4_OPTIONS, LZ4LEGACY, SQFS_COMP, ZSTD_OPTIONS } from './format.js';
 import { COMPRESSOR_LEVELS, type CompressorName } from './limits.js';
 import { lz4CompressBlock } from './lz4.js';
@@ -66,6 +66,6 @@ export async function loadCompressor(c: Codec, transient = false): Promise<Block
     return (block) => smaller(block, deflate(block, { level, windowBits: GZIP_WINDOW, memLevel: 8 }));
   }
   if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block, transient));
-  const z = await loadZstd();
-  return (block) => smaller(block, z.compress(block, c.level));
+  const zstd = zstdBlockCompressor(c.level);
+  return (block) => smaller(block, zstd(block));
 }

@@ -73,14 +73,13 @@ function bytesOf(job: BlockJob): Uint8Array {
 /** The code that makes a block's bytes: the codecs' modules, zstd's and lz4's WebAssembly, pako. */
 function codecVersion(): string {
   const lib = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
-  const zstd = lib('@foxglove/wasm-zstd');
   return codeVersion(import.meta.url, [
     './codec.js',
     './lz4.js',
     '../../wasm/lz4/lz4.wasm',
     '../zstd.js',
-    zstd,
-    new URL('wasm-zstd.wasm', zstd).href,
+    '../zstd-wasm.js',
+    '../../wasm/zstd/zstd.wasm',
     lib('pako'),
   ]);
 }

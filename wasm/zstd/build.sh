@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds zstd-stream.wasm: zstd 1.5.4's compressor (lib/common + lib/compress, no
-# threads, no decompressor) for WebAssembly, exporting the streaming API
-# (ZSTD_compressStream2 on one CCtx) that src/zstd-stream.ts drives. The committed
-# .wasm is this script's output; test/zstd-stream.test.ts rebuilds it and compares bytes.
+# Builds zstd.wasm: zstd 1.5.4's compressor (lib/common + lib/compress, no threads, no
+# decompressor) for WebAssembly, exporting the streaming API (ZSTD_compressStream2 on
+# one CCtx) that src/zstd-stream.ts drives and the one-shot ZSTD_compressCCtx that
+# src/zstd.ts calls for squashfs blocks. The committed .wasm is this script's output;
+# test/zstd-stream.test.ts rebuilds it and compares bytes.
 #
 # Usage: wasm/zstd/build.sh OUT.wasm [ORIG_TARBALL]
 # Without ORIG_TARBALL, Debian's source of libzstd is taken with `apt-get source`
@@ -28,7 +29,7 @@ cp "$here/glue.c" "$work/zstd-1.5.4/lib/"
 cd "$work/zstd-1.5.4/lib"
 # -DZSTD_TRACE=0: no trace hooks; -DNDEBUG: no asserts; relative paths only, no debug
 # info, custom sections stripped: the output depends on the sources and flags alone.
-exports=(ZSTD_createCCtx ZSTD_freeCCtx ZSTD_CCtx_setParameter ZSTD_compressStream2 ZSTD_CStreamInSize ZSTD_CStreamOutSize ZSTD_isError ZSTD_getErrorName ZSTD_versionNumber fp_malloc fp_free)
+exports=(ZSTD_createCCtx ZSTD_freeCCtx ZSTD_CCtx_setParameter ZSTD_compressStream2 ZSTD_compressCCtx ZSTD_compressBound ZSTD_CStreamInSize ZSTD_CStreamOutSize ZSTD_isError ZSTD_getErrorName ZSTD_versionNumber fp_malloc fp_free)
 clang --target=wasm32-wasi -O3 -DNDEBUG -DZSTD_TRACE=0 \
   -nostartfiles -Wl,--no-entry -Wl,--strip-all -Wl,--gc-sections \
   $(printf -- '-Wl,--export=%s ' "${exports[@]}") \
