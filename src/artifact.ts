@@ -204,6 +204,18 @@ export class ArtifactFile implements ImageSink {
     this.hashedBytes = Math.max(this.hashedBytes, end);
   }
 
+  /**
+   * Hashes `chunk`, the bytes just written at `position`, without reading them back
+   * (the bytes before them are read back first, as hashFinal does).
+   */
+  hashWritten(chunk: Uint8Array, position: number): void {
+    this.hashFinal(position);
+    if (position !== this.hashedBytes)
+      throw new Error(`output ${this.path}: bytes at ${position} hashed after byte ${this.hashedBytes}`);
+    this.hash.update(chunk);
+    this.hashedBytes += chunk.length;
+  }
+
   private hashBack(): void {
     this.hashFinal(this.size);
   }

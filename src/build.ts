@@ -1,8 +1,10 @@
 // build(): config files in, artifact and manifest.json out. The library entry the CLI
-// calls; everything it writes goes to temp files renamed into place at the end.
+// calls; everything it writes goes to temp files renamed into place at the end. The
+// code of one kind of build (initramfs or root filesystem, --output-image, a bundle) is
+// loaded when the build asks for it, not at start-up.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isBundlePath, writeBundle } from './bundle.js';
+import { isBundlePath } from './bundle.js';
 import { trackTemp, untrackTemp } from './cleanup.js';
 import { checkFledgeConfig, ConfigError, formatProblem } from './config/fledge.js';
 import { baseUrlFromImage, type ImageDefaults, imageDefaults, templateFromImage } from './config/image-defaults.js';
@@ -24,13 +26,10 @@ import type { Time } from './tree/tree.js';
 import { UsageError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { BuiltImage } from './dockerfile/build.js';
-import { parseOutputImage, writeOutputImage } from './dockerfile/output-image.js';
 import { builtImage, buildConfig } from './dockerfile/source.js';
 import { imageName } from './oci/sources/open.js';
-import { initramfsTree } from './pipeline/initramfs.js';
-import { ociRootfsTree } from './pipeline/oci-rootfs.js';
-import { checkRootfsType, rootfsFileName, startRootfsThreads, writeRootfs } from './pipeline/write-rootfs.js';
-import { INITRAMFS_FORMAT, type InitramfsCompression, writeInitramfs } from './pipeline/write-initramfs.js';
+import type { InitramfsCompression } from './pipeline/write-initramfs.js';
+import type * as RootfsWriter from './pipeline/write-rootfs.js';
 
 export interface BuildOptions {
   /** fledge.toml; default ./fledge.toml */
@@ -201,16 +200,17 @@ interface Written {
   kernelArgs?: string;
 }
 
-function writeBuiltImage(
+async function writeBuiltImage(
   spec: string,
   built: BuiltImage | undefined,
   { cwd, epoch, sourceDate, log }: { cwd: string; epoch: Time; sourceDate?: Time; log: (line: string) => void },
-): void {
+): Promise<void> {
   if (!built)
     throw new UsageError(
       `--output-image ${spec}: only a Dockerfile build makes an image to write; give the Dockerfile (fledge-pure build ./Dockerfile)`,
     );
   clampTimes(built.tree, sourceDate);
+  const { writeOutputImage } = await import('./dockerfile/output-image.js');
   log(`image: written as ${writeOutputImage(built, spec, cwd, epoch)}`);
 }
 
@@ -230,9 +230,10 @@ export async function build(o: BuildOptions = {}): Promise<BuildResult> {
   const image = o.dockerArchive ? `docker-archive:${o.dockerArchive}` : config.source.image;
   // an image path in fledge.toml is relative to it; --docker-archive to the working folder
   const imageCwd = o.dockerArchive ? cwd : config.dir;
-  if (o.outputImage) parseOutputImage(o.outputImage, cwd); // a typo fails before the build
+  // a typo fails before the build
+  if (o.outputImage) (await import('./dockerfile/output-image.js')).parseOutputImage(o.outputImage, cwd);
   const built = await builtImage(o, config, { cwd: imageCwd, epoch, sourceDate, log, cacheDir });
-  if (o.outputImage) writeBuiltImage(o.outputImage, built, { cwd, epoch, sourceDate, log });
+  if (o.outputImage) await writeBuiltImage(o.outputImage, built, { cwd, epoch, sourceDate, log });
   let imageConfig: Buffer | undefined;
   const name = artifactName(template?.name, image, built?.name);
   const run: Run = {
@@ -295,6 +296,8 @@ async function buildInitramfs({
   sourceOptions,
   compressed,
 }: Run): Promise<Written> {
+  const { INITRAMFS_FORMAT, writeInitramfs } = await import('./pipeline/write-initramfs.js');
+  const { initramfsTree } = await import('./pipeline/initramfs.js');
   const compression = o.compression ?? 'gzip';
   const format = INITRAMFS_FORMAT[compression];
   if (!format) throw new UsageError(`--compression ${compression}: use gzip or zstd`);
@@ -324,6 +327,7 @@ async function buildRootfs({
   sourceOptions,
   compressed,
 }: Run): Promise<Written> {
+  const rootfs: typeof RootfsWriter = await import('./pipeline/write-rootfs.js');
   const fs = withDiskFormat(config, out.output);
   if (o.compression)
     throw new UsageError(
@@ -333,16 +337,17 @@ async function buildRootfs({
     throw new UsageError(
       `${config.file}: [source] image is missing; oci_rootfs needs an image (or pass --docker-archive FILE)`,
     );
-  checkRootfsType(fs);
-  const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfsFileName(name, fs));
+  rootfs.checkRootfsType(fs);
+  const artifact = out.place(fs.disk_format === 'qcow2' ? `${name}.qcow2` : rootfs.rootfsFileName(name, fs));
   const misread = misreadWarning(basename(artifact), fs.type);
   if (misread) log(`warning: --output ${basename(artifact)}: ${misread}`);
-  startRootfsThreads(fs);
+  await rootfs.startRootfsThreads(fs);
   log('oci_rootfs: assembling the tree');
+  const { ociRootfsTree } = await import('./pipeline/oci-rootfs.js');
   const tree = await ociRootfsTree({ ...sourceOptions, image });
   logClamped(log, clampTimes(tree, sourceDate));
   log(`oci_rootfs: writing ${fs.type}${fs.disk_format === 'qcow2' ? ' in qcow2' : ''} ${artifact}`);
-  const w = await writeRootfs(tree, artifact, fs, sourceOptions.epoch, compressed, true);
+  const w = await rootfs.writeRootfs(tree, artifact, fs, sourceOptions.epoch, compressed, true);
   logCompressed(log, compressed);
   if (w.droppedXattrs)
     log(
@@ -424,6 +429,7 @@ async function writeBundleOf(
         `warning above); add a manifest.toml, or write a plain artifact`,
     );
   const ref = { ...w.ref, url: basename(w.artifact), checksum: `sha256:${w.sha256}` };
+  const { writeBundle } = await import('./bundle.js');
   const bundle = await writeBundle(
     path,
     manifestJson(renderManifest(t, ref, { kernelArgs: w.kernelArgs, bundled: true })),

@@ -7,9 +7,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ArtifactFile } from './artifact.js';
-import { gzipStream } from './compress.js';
 import { drain } from './chunks.js';
-import { paxTarChunks } from './export/tar.js';
 import { bytesContent, fileContent } from './tree/content.js';
 import { makeNode, type Time, Tree } from './tree/tree.js';
 
@@ -29,6 +27,8 @@ export async function writeBundle(
   const attrs = { mode: 0o644, mtime };
   tree.set('manifest.json', makeNode('file', attrs, { content: bytesContent(Buffer.from(manifestJson)) }));
   tree.set(basename(artifact), makeNode('file', attrs, { content: fileContent(artifact, statSync(artifact).size) }));
+  // the gzip and tar writers are loaded only for a bundle
+  const [{ gzipStream }, { paxTarChunks }] = await Promise.all([import('./compress.js'), import('./export/tar.js')]);
   const file = new ArtifactFile(path);
   try {
     const gz = gzipStream(6, (chunk) => file.write(chunk));

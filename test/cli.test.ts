@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { project, runCli } from './helpers/cli.js';
+import { CACHE, CLI, project, runCli } from './helpers/cli.js';
 import { golden, manifestSha } from './helpers/golden.js';
 import { writeHardLayout } from './helpers/hard-image.js';
 
@@ -216,5 +216,59 @@ describe('fledge-pure CLI', () => {
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(line);
     expect(readdirSync(dir).sort()).toEqual(before);
+  });
+  it("builds from a local layout without loading yargs, network, Dockerfile, VM or other writers' code; yargs still parses the rest", async () => {
+    const src = mkdtempSync(join(tmpdir(), 'fp-lazy-'));
+    mkdirSync(join(src, 'etc'));
+    writeFileSync(join(src, 'etc/ok'), 'ok');
+    const layer = execFileSync('tar', ['--format=pax', '-cf', '-', 'etc'], { cwd: src });
+    const toml =
+      `version = "1"\nstrategy = "oci_rootfs"\n\n[agent]\nsource_strategy = "local"\npath = "./kestrel"\n\n` +
+      `[source]\nimage = "oci:./img:t"\n\n[filesystem]\ntype = "ext4"\n`;
+    const dir = project({ 'fledge.toml': toml, 'kestrel*': BUSYBOX });
+    writeHardLayout(join(dir, 'img'), [layer], 'gzip', 't');
+    // a module hook that lists every module the process loads (Node's module.register)
+    const hook = join(dir, 'hook.mjs');
+    writeFileSync(
+      join(dir, 'loader.mjs'),
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function load(url, context, next) {\n' +
+        "  appendFileSync(process.env.FP_LOADED, url + '\\n');\n" +
+        '  return next(url, context);\n}\n',
+    );
+    writeFileSync(hook, "import { register } from 'node:module';\nregister('./loader.mjs', import.meta.url);\n");
+    const env = { ...process.env, XDG_CACHE_HOME: CACHE, FP_LOADED: join(dir, 'loaded.txt') };
+    execFileSync(process.execPath, ['--import', hook, CLI, 'build', '-q', '-o', 'fast.img'], { cwd: dir, env });
+    const loaded = readFileSync(join(dir, 'loaded.txt'), 'utf8');
+    expect(loaded).toContain('/dist/oci/tar.js'); // the hook saw the build
+    for (const never of [
+      '/node_modules/yargs/',
+      '/node_modules/node-fetch/',
+      '/dist/cli-yargs.js',
+      '/dist/download.js',
+      '/dist/oci/remote/',
+      '/dist/oci/sources/daemon.js',
+      '/dist/dockerfile/build.js',
+      '/dist/vm/',
+      '/dist/squashfs/write.js',
+      '/dist/qcow2/',
+      '/dist/pipeline/initramfs.js',
+      '/dist/export/',
+    ])
+      expect(loaded).not.toContain(never);
+    // the same build through yargs (a flag the fast path leaves to it): the same image
+    const slow = await runCli(['build', '-q', '-o', 'slow.img', '--network-timeout', '30'], { cwd: dir });
+    expect(slow.code).toBe(0);
+    expect(sha(readFileSync(join(dir, 'slow.img')))).toBe(sha(readFileSync(join(dir, 'fast.img'))));
+    const version = await runCli(['--version'], { cwd: dir });
+    expect([version.code, version.stdout]).toEqual([
+      0,
+      `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`,
+    ]);
+    const valid = await runCli(['validate'], { cwd: dir });
+    expect([valid.code, valid.stdout]).toEqual([0, 'ok\n']);
+    const listing = await runCli(['inspect', 'oci:./img:t'], { cwd: dir });
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toMatch(/ \/etc\/ok\n/);
   });
 });

@@ -8,7 +8,7 @@ import { loadFledgeConfig } from '../config/fledge.js';
 import type { FledgeConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { Time } from '../tree/tree.js';
-import { type BuiltImage, buildDockerfile } from './build.js';
+import type { BuiltImage } from './build.js';
 
 export interface DockerfileFlags {
   config?: string;
@@ -97,6 +97,8 @@ export async function builtImage(
       ? dirname(dockerfile)
       : (config.source.context ?? dirname(dockerfile));
   at.log(`dockerfile: ${dockerfile} (context ${context})`);
+  // the Dockerfile builder (and the VM code under it) is loaded only for a Dockerfile build
+  const { buildDockerfile } = await import('./build.js');
   return buildDockerfile({
     dockerfile,
     context,

@@ -1,7 +1,7 @@
 // Step 3 of the ext4 writer: file data, hashed (the UUID's input) and written into its
-// blocks, through one reusable staging buffer (no buffer per chunk) and one descriptor
-// per source file (a cached layer tar holds thousands of files: opened once, not once
-// per file).
+// blocks, read straight into the block writer's buffer (no staging copy) through one
+// descriptor per source file (a cached layer tar holds thousands of files: opened
+// once, not once per file).
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { BlockWriter } from '../block-writer.js';
@@ -13,35 +13,20 @@ import { fileRuns } from './plan.js';
 
 type FilePiece = Extract<Piece, { file: string }>;
 
-/** Bytes staged at a time: whole blocks. */
+/** Bytes read at a time: whole blocks. */
 const STAGE = 1 << 20;
 
-/** Reads contents into one staging buffer, a descriptor per source file kept open until close(). */
-class Stage {
-  readonly buf = Buffer.allocUnsafe(STAGE);
+/** Reads contents into a caller's buffer, a descriptor per source file kept open until close(). */
+class Reader {
   private readonly fds = new Map<string, number>();
-
-  /**
-   * Stages the content's bytes [from, end) (holes as zeros), up to STAGE at a time,
-   * each chunk zero-padded to whole blocks in the buffer; yields each chunk's length
-   * (its offset is from + STAGE × its index).
-   */
-  *chunks(content: Content, from: number, end: number): Generator<number> {
-    for (let at = from; at < end; at += STAGE) {
-      const n = Math.min(STAGE, end - at);
-      this.fill(content, at, n);
-      this.buf.fill(0, n, Math.ceil(n / BLOCK) * BLOCK);
-      yield n;
-    }
-  }
 
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
   }
 
-  /** The content's bytes [from, from + n) into the buffer; holes as zeros. */
-  private fill(content: Content, from: number, n: number): void {
+  /** The content's bytes [from, from + n) into `to` (holes as zeros), the rest of `to` zeroed. */
+  fill(to: Uint8Array, content: Content, from: number, n: number): void {
     const end = from + n;
     let filled = from;
     for (const p of content.pieces) {
@@ -49,20 +34,20 @@ class Stage {
       if (p.at >= end) break;
       const a = Math.max(from, p.at);
       const b = Math.min(end, p.at + p.length);
-      if (a > filled) this.buf.fill(0, filled - from, a - from);
-      if ('bytes' in p) this.buf.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
-      else this.read(p, a - p.at, a - from, b - a);
+      if (a > filled) to.fill(0, filled - from, a - from);
+      if ('bytes' in p) to.set(p.bytes.subarray(a - p.at, b - p.at), a - from);
+      else this.read(to, p, a - p.at, a - from, b - a);
       filled = b;
     }
-    if (filled < end) this.buf.fill(0, filled - from, n);
+    to.fill(0, filled - from);
   }
 
-  /** `length` bytes of file piece p from its offset `offset` into the buffer at `at`. */
-  private read(p: FilePiece, offset: number, at: number, length: number): void {
+  /** `length` bytes of file piece p from its offset `offset` into `to` at `at`. */
+  private read(to: Uint8Array, p: FilePiece, offset: number, at: number, length: number): void {
     let fd = this.fds.get(p.file);
     if (fd === undefined) this.fds.set(p.file, (fd = openSync(p.file, 'r')));
     for (let o = 0; o < length;) {
-      const got = readSync(fd, this.buf, at + o, length - o, p.from + offset + o);
+      const got = readSync(fd, to, at + o, length - o, p.from + offset + o);
       if (got === 0)
         throw new BuildError(`${p.file}: ends before byte ${p.from + p.length} (file changed while building?)`);
       o += got;
@@ -90,28 +75,33 @@ export async function contentDigestAsync(files: Iterable<Content>): Promise<Buff
   return hash.digest();
 }
 
-/** Hashes the files' data into `hash`, yielding after each staged chunk (at most 1 MiB). */
+/** Hashes the files' data into `hash`, yielding after each chunk read (at most 1 MiB). */
 function* hashSteps(files: Iterable<Content>, hash: Hash): Generator<void> {
-  const stage = new Stage();
+  const reader = new Reader();
+  const buf = Buffer.allocUnsafe(STAGE);
   try {
     for (const c of files)
-      for (const n of dataChunks(stage, c)) {
-        hash.update(stage.buf.subarray(0, n));
+      for (const [from, n] of dataChunks(c)) {
+        reader.fill(buf.subarray(0, n), c, from, n);
+        hash.update(buf.subarray(0, n));
         yield;
       }
   } finally {
-    stage.close();
+    reader.close();
   }
 }
 
-/** The content's data block runs (up to its size), staged a chunk at a time. */
-function* dataChunks(stage: Stage, c: Content): Generator<number> {
-  for (const r of fileRuns(c)) yield* stage.chunks(c, r.start * BLOCK, Math.min((r.start + r.length) * BLOCK, c.size));
+/** The content's data block runs (up to its size), in chunks of at most STAGE bytes: [from, bytes]. */
+function* dataChunks(c: Content): Generator<[number, number]> {
+  for (const r of fileRuns(c)) {
+    const end = Math.min((r.start + r.length) * BLOCK, c.size);
+    for (let at = r.start * BLOCK; at < end; at += STAGE) yield [at, Math.min(STAGE, end - at)];
+  }
 }
 
 /** Writes files' data into their extents, each extent's last block zero-padded. */
 export class DataWriter {
-  private readonly stage = new Stage();
+  private readonly reader = new Reader();
 
   constructor(private readonly w: BlockWriter) {}
 
@@ -119,15 +109,16 @@ export class DataWriter {
     for (const e of extents) {
       const end = Math.min((e.logical + e.length) * BLOCK, content.size);
       let block = e.physical;
-      for (const n of this.stage.chunks(content, e.logical * BLOCK, end)) {
+      for (let at = e.logical * BLOCK; at < end; at += STAGE) {
+        const n = Math.min(STAGE, end - at);
         const blocks = Math.ceil(n / BLOCK);
-        this.w.write(block, this.stage.buf.subarray(0, blocks * BLOCK));
+        this.reader.fill(this.w.reserve(block, blocks * BLOCK), content, at, n);
         block += blocks;
       }
     }
   }
 
   close(): void {
-    this.stage.close();
+    this.reader.close();
   }
 }

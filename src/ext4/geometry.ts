@@ -111,14 +111,25 @@ export class Allocator {
   /** n blocks, split only where a reserved range is in the way. */
   runs(n: number): Run[] {
     const out: Run[] = [];
+    this.take(n, (start, length) => out.push({ start, length }));
+    return out;
+  }
+
+  /** n blocks as runs(n) hands them out; returns how many extents of at most `maxExtent` blocks they make. */
+  extentCount(n: number, maxExtent: number): number {
+    let count = 0;
+    this.take(n, (_, length) => (count += Math.ceil(length / maxExtent)));
+    return count;
+  }
+
+  private take(n: number, run: (start: number, length: number) => void): void {
     while (n > 0) {
       this.skip();
       const res = this.reserved[this.r];
       const length = res ? Math.min(n, res.start - this.next) : n;
-      out.push({ start: this.next, length });
+      run(this.next, length);
       this.next += length;
       n -= length;
     }
-    return out;
   }
 }

@@ -4,7 +4,7 @@
 // then each planned inode in plan order (the journal first): its blocks, its extent
 // tree blocks, its xattr block (identical xattr blocks are one, shared).
 import { extentsOf, type Extent, extentTreeBlocks } from './extents.js';
-import { BLOCK, BLOCKS_PER_GROUP } from './format.js';
+import { BLOCK, BLOCKS_PER_GROUP, MAX_EXTENT_LEN } from './format.js';
 import { Allocator, Geometry, journalBlocks, type Run } from './geometry.js';
 import { type Body, fileRuns, type PlannedInode } from './plan.js';
 import { mke2fsInodes } from './sizing.js';
@@ -127,13 +127,19 @@ function place(alloc: Allocator, i: PlannedInode, fsBlocks: number, shared: Map<
   return { extents, treeBlocks, xattrBlock: x.block };
 }
 
-/** Places everything in a filesystem of `blocks` blocks; `end` says how much was used. */
-function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): Layout {
+/** A fresh allocator for a filesystem of `blocks`, after the metadata that comes first. */
+function startAllocation(blocks: number, inodeCount: number) {
   const geo = new Geometry(blocks, inodeCount);
   const alloc = new Allocator(1 + geo.gdtBlocks, geo.reserved);
   const blockBitmaps = alloc.contiguous(geo.groups);
   const inodeBitmaps = alloc.contiguous(geo.groups);
   const inodeTables = Array.from({ length: geo.groups }, () => alloc.contiguous(geo.itableBlocks));
+  return { geo, alloc, blockBitmaps, inodeBitmaps, inodeTables };
+}
+
+/** Places everything in a filesystem of `blocks` blocks; `end` says how much was used. */
+function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): Layout {
+  const { geo, alloc, blockBitmaps, inodeBitmaps, inodeTables } = startAllocation(blocks, inodeCount);
   const shared = new Map<string, XattrBlock>();
   const placements = new Placements();
   for (const i of inodes) placements.add(place(alloc, i, blocks, shared));
@@ -148,22 +154,81 @@ function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): L
   };
 }
 
+/** A journal's run in Demands: its length depends on the filesystem's size. */
+const JOURNAL_RUN = -1;
+
+/**
+ * What each planned inode asks of the allocator, gathered once for every sizing round
+ * (a round then costs a few array reads an inode, not a placement): the lengths of its
+ * logical runs, and which distinct xattr block it refers to.
+ */
+class Demands {
+  readonly runs = new Numbers();
+  /** inode k's runs end at runEnd[k] */
+  readonly runEnd = new Numbers();
+  /** inode k's xattr block: an index of a distinct list, or -1 */
+  readonly xattr = new Numbers();
+  readonly xattrLists: number;
+
+  constructor(inodes: PlannedInode[]) {
+    const keys = new Map<string, number>();
+    for (const i of inodes) {
+      if (i.body.kind === 'journal') this.runs.push(JOURNAL_RUN);
+      else for (const r of logicalRuns(i.body, 0)) this.runs.push(r.length);
+      this.runEnd.push(this.runs.length);
+      const key = i.blockXattrs?.key;
+      if (key !== undefined && !keys.has(key)) keys.set(key, keys.size);
+      this.xattr.push(key === undefined ? -1 : keys.get(key)!);
+    }
+    this.xattrLists = keys.size;
+  }
+}
+
+/**
+ * allocate's geometry and `end` for a filesystem of `blocks`, without the placements:
+ * the same allocator calls in the same order, with extents counted instead of listed.
+ */
+function measure(d: Demands, blocks: number, inodeCount: number): { geo: Geometry; end: number } {
+  const { geo, alloc } = startAllocation(blocks, inodeCount);
+  const journal = journalBlocks(blocks);
+  const placed = new Uint8Array(d.xattrLists);
+  for (let k = 0, r = 0; k < d.runEnd.length; k++) {
+    let extents = 0;
+    for (const end = d.runEnd.at(k); r < end; r++) {
+      const length = d.runs.at(r);
+      extents += alloc.extentCount(length === JOURNAL_RUN ? journal : length, MAX_EXTENT_LEN);
+    }
+    const treeCount = extentTreeBlocks(extents);
+    if (treeCount) alloc.contiguous(treeCount);
+    const x = d.xattr.at(k);
+    if (x >= 0 && !placed[x]) {
+      placed[x] = 1;
+      alloc.contiguous(1);
+    }
+  }
+  return { geo, end: alloc.next };
+}
+
 /**
  * The smallest layout holding everything plus `spareBlocks` free blocks, with room for
  * `spareInodes` more inodes and at least the inodes mke2fs would give a filesystem of
- * that size (sizing.ts).
+ * that size (sizing.ts). The size is found by rounds of measuring; only the last size is
+ * placed.
  */
 export function planLayout(inodes: PlannedInode[], spareBlocks: number, spareInodes: number): Layout {
   const used = inodes.reduce((m, i) => Math.max(m, i.ino), 0);
   const ownCount = used + Math.ceil(used / 10) + 64 + spareInodes;
+  const demands = new Demands(inodes);
   let blocks = 2048;
   for (let round = 0; round < 20; round++) {
-    const layout = allocate(inodes, blocks, Math.max(ownCount, mke2fsInodes(blocks * BLOCK)));
-    let want = Math.max(layout.end + spareBlocks, (layout.geo.groups - 1) * BLOCKS_PER_GROUP + 1);
+    const inodeCount = Math.max(ownCount, mke2fsInodes(blocks * BLOCK));
+    const { geo, end } = measure(demands, blocks, inodeCount);
+    let want = Math.max(end + spareBlocks, (geo.groups - 1) * BLOCKS_PER_GROUP + 1);
     // a last group shorter than its own metadata copy plus some room is not worth having
-    const last = want - (layout.geo.groups - 1) * BLOCKS_PER_GROUP;
-    if (layout.geo.groups > 1 && last < 64 + layout.geo.gdtBlocks) want += 64 + layout.geo.gdtBlocks - last;
-    if (want === blocks || (want < blocks && round > 0 && layout.end + spareBlocks <= blocks)) return layout;
+    const last = want - (geo.groups - 1) * BLOCKS_PER_GROUP;
+    if (geo.groups > 1 && last < 64 + geo.gdtBlocks) want += 64 + geo.gdtBlocks - last;
+    if (want === blocks || (want < blocks && round > 0 && end + spareBlocks <= blocks))
+      return allocate(inodes, blocks, inodeCount);
     blocks = want;
   }
   throw new Error('ext4: the filesystem size did not settle');

@@ -11,7 +11,7 @@
 //    checksummed with crc32c (format.ts holds every structure).
 // 5. Data: stream file data into its blocks (from the cached blobs, a piece at a time),
 //    in ascending block order, so the image is final from its start up to the data
-//    written so far (`final`: the artifact is hashed behind it, in parallel).
+//    written so far (`data.written`: the artifact is hashed behind it, in parallel).
 import { createHash } from 'node:crypto';
 import type { ImageSink } from '../artifact.js';
 import type { Content } from '../tree/content.js';
@@ -43,10 +43,19 @@ export interface Ext4Options {
    * main thread, while this one plans: src/pipeline/ext4-handoff.ts); else computed here
    */
   contentDigest?: () => Buffer;
-  /** told, as file data is written, how many of the image's first bytes are final */
-  final?: (bytes: number) => void;
+  /**
+   * file data's path (src/pipeline/ext4-handoff.ts): the buffers it is read into
+   * (`buffer`, one per write), and each write once made (`written`: its bytes, where
+   * they went; everything before them in the image is final)
+   */
+  data?: DataHooks;
   /** told once, before anything is written, from which byte on the image holds only zeros */
   zerosFrom?: (bytes: number) => void;
+}
+
+export interface DataHooks {
+  buffer: () => Buffer;
+  written: (chunk: Uint8Array, position: number) => void;
 }
 
 /** One bit per block of the filesystem (rounded up to whole groups): set = in use. */
@@ -67,7 +76,9 @@ export function writeExt4(tree: Tree, out: ImageSink, o: Ext4Options): void {
   const uuid = uuidOf(shape, o.contentDigest?.() ?? contentDigest(filesOf(inodes)));
   writeMetadata(w, inodes, layout, { uuid, hashSeed, epoch: o.epoch, preallocate: o.preallocate });
   w.flush();
-  const data = new BlockWriter(o.final ? ascending(out, o.final) : out, BLOCK);
+  const data = o.data
+    ? new BlockWriter(ascending(out, o.data.written), BLOCK, o.data.buffer)
+    : new BlockWriter(out, BLOCK);
   writeData(data, inodes, placements);
   data.flush();
   out.setSize(geo.blocks * BLOCK);
@@ -129,18 +140,18 @@ function writeMetadata(w: BlockWriter, inodes: PlannedInode[], layout: Layout, m
 }
 
 /**
- * The sink, telling `final` after each write how far the image is final: file data is
- * written last (every other block before it) and in ascending block order, which this
- * checks, so everything below the end of the latest write is final.
+ * The sink, telling `written` of each write once made: file data is written last (every
+ * other block before it) and in ascending block order, which this checks, so everything
+ * below the end of the latest write is final.
  */
-function ascending(out: ImageSink, final: (bytes: number) => void): ImageSink {
+function ascending(out: ImageSink, written: DataHooks['written']): ImageSink {
   let end = 0;
   return {
     writeAt(chunk, position) {
       if (position < end) throw new Error(`ext4: data written at byte ${position}, below byte ${end} written before`);
       out.writeAt(chunk, position);
       end = position + chunk.length;
-      final(end);
+      written(chunk, position);
     },
     setSize: (size) => out.setSize(size),
   };

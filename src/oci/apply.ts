@@ -72,7 +72,6 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     const base = keys.pop()!;
     const parent = resolveParent(tree, keys, what);
     const path = [...parent, base];
-    const at = keyBytes(path.join('/'));
 
     if (base.startsWith(WH)) {
       applyWhiteout(tree, ours, parent, base, what);
@@ -83,7 +82,8 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
     if (e.type === 'hardlink') {
       node = linkTarget(tree, e, what);
     } else {
-      const old = tree.get(at);
+      const dir = tree.getKeys(parent);
+      const old = dir?.type === 'dir' ? dir.entries.get(base) : undefined;
       if (e.type === 'dir' && old?.type === 'dir') {
         setMeta(old, e);
         ours.mark(path);
@@ -93,7 +93,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       setMeta(node, e);
     }
     try {
-      tree.set(at, node, parentAttrs);
+      tree.replace(tree.mkdirpKeys(parent, parentAttrs), base, node);
     } catch (err) {
       throw new Error(`${what()}: cannot place it at ${show(path)}: ${(err as Error).message}`, { cause: err });
     }
@@ -106,7 +106,7 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
  * prunes what lower layers put in the directory, any other hides one lower name.
  */
 function applyWhiteout(tree: Tree, ours: Ours, parent: string[], base: string, what: What): void {
-  const dir = tree.get(keyBytes(parent.join('/')));
+  const dir = tree.getKeys(parent);
   if (base === OPAQUE) {
     if (dir?.type === 'dir') ours.pruneLower(dir);
     return;
@@ -129,8 +129,7 @@ function linkTarget(tree: Tree, e: TarEntry, what: What): Node {
     () => `${what()}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))}`,
   );
   const tbase = tkeys.pop();
-  const target =
-    tbase === undefined ? undefined : tree.get(keyBytes([...resolveParent(tree, tkeys, what), tbase].join('/')));
+  const target = tbase === undefined ? undefined : tree.getKeys([...resolveParent(tree, tkeys, what), tbase]);
   if (!target)
     throw new Error(
       `${what()}: hard link target ${JSON.stringify(e.linkname.toString('utf8'))} does not exist ` +
@@ -183,7 +182,7 @@ class Ours {
 /** The canonical keys of a parent path; a symlink loop on the way is this entry's error. */
 function resolveParent(tree: Tree, keys: string[], what: What): string[] {
   try {
-    return tree.resolve(keyBytes(keys.join('/')), true);
+    return tree.resolveKeys(keys, true);
   } catch (e) {
     throw new Error(
       `${what()}: its parent ${(e as Error).message}; the layers make a symlink loop: rebuild the image without it`,

@@ -4,8 +4,8 @@
 // holes stay holes. Formats: POSIX ustar and pax (IEEE Std 1003.1, "pax" utility,
 // "ustar Interchange Format" and "pax Extended Header"), GNU tar's extensions (GNU tar
 // manual, "Basic Tar Format", "GNU Extensions to the Archive Format", "Sparse Formats").
-import { statSync } from 'node:fs';
-import { type Content, ContentReader, fileContent, type Piece } from '../tree/content.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { type Content, fileContent, type Piece } from '../tree/content.js';
 import type { Time } from '../tree/tree.js';
 import { ImageError } from '../errors.js';
 import { defineStruct } from '../struct.js';
@@ -85,6 +85,16 @@ const GNU_SPARSE = 'S';
 
 type TextField = readonly [number, 'bytes', number];
 
+/** Where an error is, for its message: built only when there is an error (most entries have none). */
+type Where = () => string;
+
+/** Whether the header's magic is the POSIX ustar one (compared as bytes, no string made). */
+function isUstar(h: Buffer): boolean {
+  const at = F.magic[0];
+  for (let i = 0; i < USTAR_MAGIC.length; i++) if (h[at + i] !== USTAR_MAGIC.charCodeAt(i)) return false;
+  return true;
+}
+
 function typeflagOf(h: Buffer): string {
   return String.fromCharCode(h[F.typeflag[0]]!);
 }
@@ -135,19 +145,19 @@ function outOfRange(where: string, what: string, v: bigint | number, [min, max]:
  * complement number (GNU tar manual "Basic Tar Format", numeric fields). Values outside
  * `bounds` are refused: a negative size would step the reader backwards forever.
  */
-function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bounds: Bounds = SIZE): number {
+function num(h: Buffer, [at, , len]: TextField, what: string, where: Where, bounds: Bounds = SIZE): number {
   const f = h.subarray(at, at + len);
   if (f[0]! & 0x80) {
     const negative = (f[0]! & 0x40) !== 0;
     let v = 0n;
     for (let i = 0; i < f.length; i++) v = (v << 8n) | BigInt(i === 0 ? f[i]! & 0x7f : f[i]!);
     if (negative) v -= 1n << BigInt(f.length * 8 - 1);
-    if (v < BigInt(bounds[0]) || v > BigInt(bounds[1])) throw outOfRange(where, what, v, bounds);
+    if (v < BigInt(bounds[0]) || v > BigInt(bounds[1])) throw outOfRange(where(), what, v, bounds);
     return Number(v);
   }
   const fast = octal(f);
   if (fast !== undefined) {
-    if (fast < bounds[0] || fast > bounds[1]) throw outOfRange(where, what, fast, bounds);
+    if (fast < bounds[0] || fast > bounds[1]) throw outOfRange(where(), what, fast, bounds);
     return fast;
   }
   const s = f
@@ -156,9 +166,9 @@ function num(h: Buffer, [at, , len]: TextField, what: string, where: string, bou
     .replace(/[ \0].*$/s, '');
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s))
-    throw new TarError(`${where}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
+    throw new TarError(`${where()}: ${what} field is not octal: ${JSON.stringify(f.toString('latin1'))}`);
   const v = parseInt(s, 8);
-  if (v < bounds[0] || v > bounds[1]) throw outOfRange(where, what, v, bounds);
+  if (v < bounds[0] || v > bounds[1]) throw outOfRange(where(), what, v, bounds);
   return v;
 }
 
@@ -181,20 +191,20 @@ function octal(f: Buffer): number | undefined {
 }
 
 /** A pax decimal value (size, uid, gid, sparse map numbers): a non-negative integer within bounds. */
-function decimal(v: Buffer, key: string, where: string, bounds: Bounds = SIZE): number {
+function decimal(v: Buffer, key: string, where: Where, bounds: Bounds = SIZE): number {
   const s = v.toString('latin1');
   if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s)))
-    throw new TarError(`${where}: pax ${key}=${JSON.stringify(s.slice(0, 40))} is not a valid number`);
-  if (Number(s) > bounds[1]) throw outOfRange(where, `pax ${key}`, Number(s), bounds);
+    throw new TarError(`${where()}: pax ${key}=${JSON.stringify(s.slice(0, 40))} is not a valid number`);
+  if (Number(s) > bounds[1]) throw outOfRange(where(), `pax ${key}`, Number(s), bounds);
   return Number(s);
 }
 
 /** A pax time "[-]sec[.frac]" (POSIX pax, "pax Extended Header": mtime), normalised to 0 <= nsec < 1e9. */
-function paxTime(v: Buffer, where: string): Time {
+function paxTime(v: Buffer, where: Where): Time {
   const m = /^(-?)([0-9]+)(?:\.([0-9]*))?$/.exec(v.toString('latin1'));
-  if (!m) throw new TarError(`${where}: pax mtime=${JSON.stringify(v.toString('latin1'))} is not a valid time`);
+  if (!m) throw new TarError(`${where()}: pax mtime=${JSON.stringify(v.toString('latin1'))} is not a valid time`);
   let sec = Number(m[2]);
-  if (!Number.isSafeInteger(sec)) throw outOfRange(where, 'pax mtime', sec, TIME);
+  if (!Number.isSafeInteger(sec)) throw outOfRange(where(), 'pax mtime', sec, TIME);
   let nsec = Number((m[3] ?? '').slice(0, 9).padEnd(9, '0'));
   if (m[1] === '-') {
     sec = -sec;
@@ -249,9 +259,9 @@ const WINDOW = 16 << 10;
 /** The tar file, read by position: every short read is a truncated-archive error. */
 class TarFile {
   readonly size: number;
-  private reader: ContentReader;
-  /** the bytes [windowAt, windowAt + windowLength) of the file */
-  private window: Buffer = Buffer.alloc(0);
+  private fd: number;
+  /** the bytes [windowAt, windowAt + windowLength) of the file, in one buffer reused for every read */
+  private window = Buffer.allocUnsafeSlow(WINDOW);
   private windowAt = 0;
   private windowLength = 0;
 
@@ -259,34 +269,61 @@ class TarFile {
     readonly path: string,
     readonly label: string,
   ) {
-    this.size = statSync(path).size;
-    this.reader = new ContentReader(fileContent(path, this.size), TarError);
+    this.fd = openSync(path, 'r');
+    try {
+      this.size = fstatSync(this.fd).size;
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
   }
 
   close(): void {
-    this.reader.close();
+    closeSync(this.fd);
   }
 
+  /** The 512-byte block at `at`, as a view of the window: valid until the next read of this file. */
   block(at: number, what: string): Buffer {
-    return this.bytes(at, BLOCK, what);
+    this.need(at, BLOCK, what);
+    if (at < this.windowAt || at + BLOCK > this.windowAt + this.windowLength) this.fill(at);
+    return this.window.subarray(at - this.windowAt, at - this.windowAt + BLOCK);
   }
 
   /** A new buffer of the bytes [at, at + len) (the caller may keep it). */
   bytes(at: number, len: number, what: string): Buffer {
+    this.need(at, len, what);
+    const out = Buffer.allocUnsafeSlow(len);
+    if (len > WINDOW) {
+      this.readAt(out, at);
+      return out;
+    }
+    if (at < this.windowAt || at + len > this.windowAt + this.windowLength) this.fill(at);
+    this.window.copy(out, 0, at - this.windowAt, at - this.windowAt + len);
+    return out;
+  }
+
+  private need(at: number, len: number, what: string): void {
     if (at + len > this.size)
       throw new TarError(
         `${this.label}: truncated archive: ${what} at byte ${at} needs ${len} bytes, the layer ends at byte ${this.size}`,
       );
-    if (len > WINDOW) return this.reader.read(at, len) ?? Buffer.alloc(0);
-    if (at < this.windowAt || at + len > this.windowAt + this.windowLength) {
-      const n = Math.min(WINDOW, this.size - at);
-      this.window = this.reader.read(at, n) ?? Buffer.alloc(0);
-      this.windowAt = at;
-      this.windowLength = n;
+  }
+
+  /** Moves the window to start at `at`. */
+  private fill(at: number): void {
+    this.windowLength = 0; // a failed read leaves no stale window behind
+    const n = Math.min(WINDOW, this.size - at);
+    this.readAt(this.window.subarray(0, n), at);
+    this.windowAt = at;
+    this.windowLength = n;
+  }
+
+  private readAt(buf: Buffer, at: number): void {
+    for (let o = 0; o < buf.length;) {
+      const n = readSync(this.fd, buf, o, buf.length - o, at + o);
+      if (n === 0) throw new TarError(`${this.path}: ends before byte ${this.size} (file changed while building?)`);
+      o += n;
     }
-    const out = Buffer.allocUnsafeSlow(len);
-    this.window.copy(out, 0, at - this.windowAt, at - this.windowAt + len);
-    return out;
   }
 }
 
@@ -294,19 +331,26 @@ class TarFile {
  * The header checksum: the sum of its bytes with the chksum field as spaces (POSIX
  * ustar); some old tars summed signed bytes, accepted too.
  */
-function checkChecksum(h: Buffer, where: string): void {
+function checkChecksum(h: Buffer, where: Where): void {
   const stored = num(h, F.chksum, 'checksum', where);
+  // one pass over the block; then the chksum field's bytes taken out and counted as spaces
   let unsigned = 0;
-  let signed = 0;
-  const [from, , len] = F.chksum;
+  let high = 0; // bytes > 127, each 256 less in the signed sum
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= from && i < from + len ? 0x20 : h[i]!;
+    const b = h[i]!;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    high += b >> 7;
   }
+  const [from, , len] = F.chksum;
+  for (let i = from; i < from + len; i++) {
+    const b = h[i]!;
+    unsigned += 0x20 - b;
+    high -= b >> 7;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new TarError(
-      `${where}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`,
+      `${where()}: bad header checksum (stored ${stored.toString(8)}, computed ${unsigned.toString(8)}): not a tar archive, or corrupt`,
     );
   }
 }
@@ -376,31 +420,36 @@ export function* readTar(path: string, label = path): Generator<TarEntry> {
  */
 function readHeader(tar: TarFile, pos: number, meta: MetaHeaders): { entry?: TarEntry; next: number } | undefined {
   if (pos === tar.size && !meta.isPending) return undefined; // no end-of-archive blocks: accepted
-  const h = tar.block(pos, 'header');
-  const where = `${tar.label}: entry at byte ${pos}`;
+  const h = tar.block(pos, 'header'); // a view: read what is needed before the next read of tar
+  const where = () => `${tar.label}: entry at byte ${pos}`;
   if (allZero(h)) {
     // end of archive: two zero blocks (POSIX); a single one before end of file is accepted
-    if (meta.isPending) throw new TarError(`${where}: archive ends after an extended header, before its entry`);
+    if (meta.isPending) throw new TarError(`${where()}: archive ends after an extended header, before its entry`);
     return undefined;
   }
   checkChecksum(h, where);
   const typeflag = typeflagOf(h);
-  // the entry's name for an error is built only when there is one (octal: always in SIZE's range)
+  // octal: always in SIZE's range
   const size =
     octal(h.subarray(F.size[0], F.size[0] + F.size[2])) ??
-    num(h, F.size, 'size', `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`);
+    num(
+      h,
+      F.size,
+      'size',
+      () => `${tar.label}: entry ${JSON.stringify(field(h, F.name).toString('utf8'))} at byte ${pos}`,
+    );
   const next = pos + BLOCK + padded(size);
   if (META_TYPES.has(typeflag)) {
     if (size > MAX_META)
       throw new TarError(
-        `${where}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`,
+        `${where()}: a ${typeflag} header of ${size} bytes (at most ${MAX_META} are read); the layer is corrupt or hostile`,
       );
-    meta.take(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where);
+    meta.take(typeflag, tar.bytes(pos + BLOCK, size, `${typeflag} header data`), where());
     return { next };
   }
   if (typeflag === 'V') return { next }; // GNU volume label: not a file
   if (typeflag === 'M' || typeflag === 'N')
-    throw new TarError(`${where}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
+    throw new TarError(`${where()}: GNU multi-volume / old long-name entries (type ${typeflag}) are not supported`);
   const { pax, pending } = meta.forEntry();
   return readEntry(tar, h, pos, pax, pending);
 }
@@ -412,7 +461,15 @@ interface Pax {
   sparse00: Array<[string, Buffer]>;
 }
 
+/** The link name of an entry that is no link, and the content of one that is no file: shared, never changed. */
+const NO_BYTES = Buffer.alloc(0);
+const NO_CONTENT: Content = Object.freeze({ size: 0, pieces: Object.freeze([]) as unknown as Piece[] });
+
+/** The records of an entry no pax header speaks of (most entries): shared, never changed. */
+const NO_PAX: Pax = { map: new Map(), sparse00: [] };
+
 function paxRecords(global: Map<string, Buffer>, local: Array<[string, Buffer]>): Pax {
+  if (!global.size && !local.length) return NO_PAX;
   const map = new Map<string, Buffer>(global);
   const sparse00: Array<[string, Buffer]> = [];
   for (const [k, v] of local) {
@@ -424,11 +481,11 @@ function paxRecords(global: Map<string, Buffer>, local: Array<[string, Buffer]>)
 }
 
 /** A pax path-like record (path, linkpath, GNU.sparse.name): a NUL in it is refused, as no filesystem holds one. */
-function paxPath(pax: Pax, key: string, where: string): Buffer | undefined {
+function paxPath(pax: Pax, key: string, where: Where): Buffer | undefined {
   const v = pax.map.get(key);
   if (v && v.includes(0))
     throw new TarError(
-      `${where}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`,
+      `${where()}: pax ${key} contains a NUL byte, which no file name can hold; the layer is corrupt or hostile`,
     );
   return v;
 }
@@ -441,35 +498,37 @@ function allZero(h: Buffer): boolean {
 /** The entry whose (non-meta) header is h at pos, and where the next header is. */
 function readEntry(
   tar: TarFile,
-  h: Buffer,
+  view: Buffer,
   pos: number,
   pax: Pax,
   pending: Pending,
 ): { entry: TarEntry; next: number } {
-  const where = `${tar.label}: entry at byte ${pos}`;
-  const typeflag = typeflagOf(h);
-  const ustar = h.subarray(F.magic[0], F.magic[0] + F.magic[2]).toString('latin1') === USTAR_MAGIC;
+  const where = () => `${tar.label}: entry at byte ${pos}`;
+  const typeflag = typeflagOf(view);
+  // the sparse formats that read blocks after the header move the window the header is a view of
+  const h = typeflag === GNU_SPARSE || pax.map.has('GNU.sparse.major') ? Buffer.from(view) : view;
+  const ustar = isUstar(h);
   let name = field(h, F.name);
   if (ustar && h[F.prefix[0]] !== 0) name = Buffer.concat([field(h, F.prefix), Buffer.from('/'), name]);
   name = paxPath(pax, 'GNU.sparse.name', where) ?? paxPath(pax, 'path', where) ?? pending.longName ?? name;
-  const linkname = paxPath(pax, 'linkpath', where) ?? pending.longLink ?? field(h, F.linkname);
-  const at = `${tar.label}: entry ${JSON.stringify(name.toString('utf8'))} at byte ${pos}`;
+  const at = () => `${tar.label}: entry ${JSON.stringify(name.toString('utf8'))} at byte ${pos}`;
 
   let type = TYPES[typeflag] ?? 'file'; // POSIX: an unknown typeflag reads as a regular file
   if (type === 'file' && (typeflag === '0' || typeflag === '\0') && name[name.length - 1] === 0x2f) type = 'dir'; // old tar: dir by trailing slash
+  const link = type === 'symlink' || type === 'hardlink';
+  const linkname = link ? (paxPath(pax, 'linkpath', where) ?? pending.longLink ?? field(h, F.linkname)) : NO_BYTES;
 
   const dataSize = pax.map.has('size') ? decimal(pax.map.get('size')!, 'size', at) : num(h, F.size, 'size', at);
   const xattrs = new Map<string, Uint8Array>();
-  for (const [k, v] of pax.map)
-    if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
+  if (pax !== NO_PAX)
+    for (const [k, v] of pax.map)
+      if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), new Uint8Array(v));
 
   const { content, dataPos } =
-    type === 'file'
-      ? fileData(tar, h, pos + BLOCK, dataSize, pax, at)
-      : { content: { size: 0, pieces: [] }, dataPos: pos + BLOCK };
+    type === 'file' ? fileData(tar, h, pos + BLOCK, dataSize, pax, at) : { content: NO_CONTENT, dataPos: pos + BLOCK };
   if (dataPos + dataSize > tar.size)
     throw new TarError(
-      `${at}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`,
+      `${at()}: truncated archive: data needs bytes up to ${dataPos + dataSize}, the layer ends at byte ${tar.size}`,
     );
 
   const dev = type === 'char' || type === 'block';
@@ -482,7 +541,7 @@ function readEntry(
     mtime: pax.map.has('mtime')
       ? paxTime(pax.map.get('mtime')!, at)
       : { sec: num(h, F.mtime, 'mtime', at, TIME), nsec: 0 },
-    linkname: type === 'symlink' || type === 'hardlink' ? linkname : Buffer.alloc(0),
+    linkname,
     devmajor: dev ? num(h, F.devmajor, 'devmajor', at, U32) : 0,
     devminor: dev ? num(h, F.devminor, 'devminor', at, U32) : 0,
     size: content.size,
@@ -500,7 +559,7 @@ function fileData(
   dataAt: number,
   dataSize: number,
   pax: Pax,
-  at: string,
+  at: Where,
 ): { content: Content; dataPos: number } {
   if (typeflagOf(h) === GNU_SPARSE) return oldGnuSparse(tar, h, dataAt, dataSize, at);
   if (pax.map.get('GNU.sparse.major')?.toString() === '1')
@@ -515,7 +574,7 @@ function fileData(
 }
 
 /** pax sparse 0.x: the expanded size. */
-function pax0RealSize(pax: Pax, at: string): number {
+function pax0RealSize(pax: Pax, at: Where): number {
   return decimal(
     pax.map.get('GNU.sparse.size') ?? pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'),
     'GNU.sparse.size',
@@ -524,7 +583,7 @@ function pax0RealSize(pax: Pax, at: string): number {
 }
 
 /** pax sparse 0.1: the map in one record, "GNU.sparse.map=offset,size,..."; the data holds the segments. */
-function pax01Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+function pax01Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: Where): Content {
   const real = pax0RealSize(pax, at);
   const text = pax.map.get('GNU.sparse.map')!.toString('latin1');
   const map = text
@@ -535,14 +594,14 @@ function pax01Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, a
 }
 
 /** pax sparse 0.0: the map as repeated GNU.sparse.offset / GNU.sparse.numbytes records. */
-function pax00Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+function pax00Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: Where): Content {
   const real = pax0RealSize(pax, at);
   const map = pax.sparse00.map(([k, v]) => decimal(v, k, at));
   return mapPieces(tar.path, map, dataAt, dataAt + dataSize, real, at);
 }
 
 /** Content from a sparse map (offset, length pairs): the stored data is the segments back to back in [from, limit). */
-function mapPieces(file: string, map: number[], from: number, limit: number, real: number, at: string): Content {
+function mapPieces(file: string, map: number[], from: number, limit: number, real: number, at: Where): Content {
   const pieces: Piece[] = [];
   let src = from;
   let end = 0;
@@ -550,13 +609,13 @@ function mapPieces(file: string, map: number[], from: number, limit: number, rea
     const off = map[i]!;
     const len = map[i + 1]!;
     if (off < end || off + len > real)
-      throw new TarError(`${at}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
+      throw new TarError(`${at()}: sparse map segment ${off}+${len} is out of order or past the size ${real}`);
     if (len) pieces.push({ at: off, length: len, file, from: src });
     src += len;
     end = off + len;
   }
   if (src > limit)
-    throw new TarError(`${at}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
+    throw new TarError(`${at()}: sparse map describes ${src - from} bytes of data, ${limit - from} are stored`);
   return { size: real, pieces };
 }
 
@@ -571,7 +630,7 @@ function oldGnuSparse(
   h: Buffer,
   dataAt: number,
   dataSize: number,
-  at: string,
+  at: Where,
 ): { content: Content; dataPos: number } {
   const map: number[] = [];
   const read = (b: Buffer, [base, , len]: TextField) => {
@@ -587,7 +646,7 @@ function oldGnuSparse(
   read(h, OLDGNU.fields.sparse);
   let dataPos = dataAt;
   for (let more = h[OLDGNU.fields.isextended[0]] !== 0; more; dataPos += BLOCK) {
-    const ext = tar.block(dataPos, `sparse extension header of ${at}`);
+    const ext = tar.block(dataPos, `sparse extension header of ${at()}`);
     read(ext, SPARSE_EXT.fields.sparse);
     more = ext[SPARSE_EXT.fields.isextended[0]] !== 0;
   }
@@ -599,17 +658,17 @@ function oldGnuSparse(
  * pax sparse 1.0: a decimal map "count\n(offset\nsize\n)*" at the start of the data,
  * padded to a block; then the segments.
  */
-function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: string): Content {
+function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, at: Where): Content {
   if (pax.map.get('GNU.sparse.minor')?.toString() !== '0')
-    throw new TarError(`${at}: GNU sparse format 1.${pax.map.get('GNU.sparse.minor')} is not supported`);
+    throw new TarError(`${at()}: GNU sparse format 1.${pax.map.get('GNU.sparse.minor')} is not supported`);
   const real = decimal(pax.map.get('GNU.sparse.realsize') ?? Buffer.from('x'), 'GNU.sparse.realsize', at);
   const nums: number[] = [];
   let text = '';
   let mapEnd = dataAt;
   let count = -1;
   while (count < 0 || nums.length < 1 + 2 * count) {
-    if (mapEnd >= dataAt + dataSize) throw new TarError(`${at}: GNU sparse 1.0 map runs past the entry's data`);
-    text += tar.block(mapEnd, `sparse map of ${at}`).toString('latin1');
+    if (mapEnd >= dataAt + dataSize) throw new TarError(`${at()}: GNU sparse 1.0 map runs past the entry's data`);
+    text += tar.block(mapEnd, `sparse map of ${at()}`).toString('latin1');
     mapEnd += BLOCK;
     const lines = text.split('\n');
     text = lines.pop()!;
@@ -617,7 +676,7 @@ function pax10Sparse(tar: TarFile, pax: Pax, dataAt: number, dataSize: number, a
     if (nums.length) count = nums[0]!;
     const done = count >= 0 && nums.length >= 1 + 2 * count;
     if (!done && text.length > MAX_MAP_LINE)
-      throw new TarError(`${at}: GNU sparse 1.0 map has a line longer than a number`);
+      throw new TarError(`${at()}: GNU sparse 1.0 map has a line longer than a number`);
   }
   return mapPieces(tar.path, nums.slice(1, 1 + 2 * count), mapEnd, dataAt + dataSize, real, at);
 }

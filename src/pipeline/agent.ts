@@ -2,7 +2,7 @@
 // "kestrel" (latest or a tag), a local file, or an http(s) URL with a sha256.
 import { existsSync, statSync } from 'node:fs';
 import type { AgentConfig } from '../config/types.js';
-import { download, fetchJson } from '../download.js';
+import type * as Download from '../download.js';
 import { BuildError } from '../errors.js';
 import type { Limits } from '../limits.js';
 
@@ -25,12 +25,15 @@ interface Release {
 /** The path of the agent binary to install at /bin/kestrel. */
 export async function fetchAgent(agent: AgentConfig, o: AgentOptions = {}): Promise<string> {
   const { limits = {}, cacheDir } = o;
+  if (agent.source_strategy === 'local') {
+    if (!existsSync(agent.path) || !statSync(agent.path).isFile()) {
+      throw new BuildError(`agent: ${agent.path} is not a file; fix [agent] path in fledge.toml`);
+    }
+    return agent.path;
+  }
+  // the network code is loaded only for an agent that is downloaded
+  const { download, fetchJson }: typeof Download = await import('../download.js');
   switch (agent.source_strategy) {
-    case 'local':
-      if (!existsSync(agent.path) || !statSync(agent.path).isFile()) {
-        throw new BuildError(`agent: ${agent.path} is not a file; fix [agent] path in fledge.toml`);
-      }
-      return agent.path;
     case 'http':
       return download(
         agent.url,

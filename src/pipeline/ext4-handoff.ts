@@ -2,54 +2,97 @@
 // onto the main thread, which would otherwise wait idle for it:
 // - the data's hash (the UUID's input, src/ext4/data.ts contentDigest), computed here
 //   over the same tree while the worker plans, and handed to the worker when it asks;
-// - the artifact's sha256: the worker writes file data last and in ascending order
-//   and publishes how far the image is final; this thread reads that part back and
-//   hashes it as it grows, instead of reading the whole image after the worker ends;
-//   every 64 MiB it also starts an fsync on libuv's pool, so the disk writes while the
-//   worker does and the artifact's last fsync has little left.
+// - the artifact's sha256: the worker writes file data last and in ascending order,
+//   from buffers in shared memory (a ring of SLOTS), and says where each went; this
+//   thread hashes each one in place — never reading the data back from the file, only
+//   the metadata between two writes — and hands its buffer back. Every 64 MiB it also
+//   starts an fsync on libuv's pool, so the disk writes while the worker does and the
+//   artifact's last fsync has little left.
 // The bytes hashed are the same as before; only the thread and the time change.
-// Shared memory: Int32 state (0 pending, 1 digest ready, 2 no digest: the main thread
-// failed), a BigInt64 count of final bytes, a BigInt64 offset from which the image is
-// all zeros (its free space: hashed from memory, never read back), the 32-byte digest.
+// Shared memory: Int32 control words (state: 0 pending, 1 digest ready, 2 failed: the
+// main thread gave no digest or stopped hashing; how many buffers the worker has
+// written, how many this thread has hashed; whether this thread hashes the image), a
+// BigInt64 offset from which the image is all zeros (its free space: hashed from
+// memory, never read back), the 32-byte digest, each buffer's position and length,
+// then the buffers.
 import type { ArtifactFile } from '../artifact.js';
 import { contentDigestAsync } from '../ext4/data.js';
+import type { DataHooks } from '../ext4/write.js';
 import type { Content } from '../tree/content.js';
 import type { Node, Tree } from '../tree/tree.js';
 
 const STATE = 0;
-const FINAL_AT = 8;
+const WRITTEN = 1;
+const HASHED = 2;
+const HASHING = 3;
 const ZEROS_AT = 16;
 const DIGEST_AT = 24;
-const SIZE = DIGEST_AT + 32;
+const SLOTS = 4;
+const POSITIONS_AT = 56;
+const LENGTHS_AT = POSITIONS_AT + 8 * SLOTS;
+/** a buffer: 2 MiB, whole blocks (the data is read into it 1 MiB at most at a time) */
+const SLOT = 2 << 20;
+const SLOTS_AT = 4096;
 const PENDING = 0;
 const READY = 1;
 const FAILED = 2;
-/** bytes hashed between two looks at the worker */
+/** bytes hashed between two turns of the event loop (signals are handled meanwhile) */
 const STEP = 8 << 20;
 /** written bytes between two fsyncs started while the worker writes (the disk works meanwhile) */
 const SYNC_STEP = 64 << 20;
 
-export function newHandoff(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SIZE);
+const slotAt = (k: number) => SLOTS_AT + k * SLOT;
+
+/** `hashing`: this thread hashes the image as the worker writes it (serveWorker gets `out`). */
+export function newHandoff(hashing: boolean): SharedArrayBuffer {
+  const shared = new SharedArrayBuffer(hashing ? slotAt(SLOTS) : SLOTS_AT);
+  new Int32Array(shared)[HASHING] = hashing ? 1 : 0;
+  return shared;
 }
 
 /** The worker's side: the hooks of the ext4 writer's options. */
 export function workerHooks(shared: SharedArrayBuffer): {
   contentDigest: () => Buffer;
-  final: (bytes: number) => void;
+  data?: DataHooks;
   zerosFrom: (bytes: number) => void;
 } {
-  const state = new Int32Array(shared, STATE, 1);
-  const final = new BigInt64Array(shared, FINAL_AT, 1);
+  const ctl = new Int32Array(shared, 0, 4);
   const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   return {
     contentDigest() {
-      Atomics.wait(state, 0, PENDING);
-      if (Atomics.load(state, 0) !== READY) throw new Error('ext4: the main thread gave no content digest');
+      Atomics.wait(ctl, STATE, PENDING);
+      if (Atomics.load(ctl, STATE) !== READY) throw new Error('ext4: the main thread gave no content digest');
       return Buffer.from(new Uint8Array(shared, DIGEST_AT, 32));
     },
-    final: (bytes) => void Atomics.store(final, 0, BigInt(bytes)),
+    data: ctl[HASHING] ? sharedBuffers(shared) : undefined,
     zerosFrom: (bytes) => void Atomics.store(zeros, 0, BigInt(bytes)),
+  };
+}
+
+/** The worker's data buffers: the ring's, each taken once the main thread has hashed what it held. */
+function sharedBuffers(shared: SharedArrayBuffer): DataHooks {
+  const ctl = new Int32Array(shared, 0, 4);
+  const positions = new Float64Array(shared, POSITIONS_AT, SLOTS);
+  const lengths = new Int32Array(shared, LENGTHS_AT, SLOTS);
+  let taken = 0;
+  let written = 0;
+  return {
+    buffer() {
+      for (let hashed = Atomics.load(ctl, HASHED); taken - hashed >= SLOTS; hashed = Atomics.load(ctl, HASHED)) {
+        if (Atomics.load(ctl, STATE) === FAILED) throw new Error('ext4: the main thread stopped hashing the image');
+        Atomics.wait(ctl, HASHED, hashed, 1000);
+      }
+      return Buffer.from(shared, slotAt(taken++ % SLOTS), SLOT);
+    },
+    written(chunk, position) {
+      const k = written % SLOTS;
+      if (chunk.buffer !== shared || chunk.byteOffset !== slotAt(k))
+        throw new Error(`ext4: data at byte ${position} written from outside the shared buffers`);
+      positions[k] = position;
+      lengths[k] = chunk.length;
+      Atomics.store(ctl, WRITTEN, ++written);
+      Atomics.notify(ctl, WRITTEN);
+    },
   };
 }
 
@@ -76,9 +119,9 @@ const NOTHING: Content = { size: 0, pieces: [] };
 
 /**
  * The main thread's side, while the worker writes: the content digest for it, then the
- * artifact (`out`, when given) hashed as far as it is final, until `done` settles (the
- * worker's end). It reads the tree only before its first await: the caller may let the
- * tree go once it has called this.
+ * artifact (`out`, when newHandoff was told so) hashed as the worker writes it, until
+ * `done` settles (the worker's end). It reads the tree only before its first await: the
+ * caller may let the tree go once it has called this.
  */
 export async function serveWorker(
   shared: SharedArrayBuffer,
@@ -86,38 +129,68 @@ export async function serveWorker(
   out: ArtifactFile | undefined,
   done: Promise<unknown>,
 ): Promise<void> {
-  const state = new Int32Array(shared, STATE, 1);
+  const ctl = new Int32Array(shared, 0, 4);
+  if (!out !== !ctl[HASHING]) throw new Error('ext4: the handoff was made for another output');
   // the files are listed before the first await: the caller may empty the tree after it
   // (src/tree/release.ts); the list keeps only their contents
   const files = [...filesInWalkOrder(tree)];
+  let served = false;
   try {
     new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(draining(files)));
-    Atomics.store(state, 0, READY);
+    Atomics.store(ctl, STATE, READY);
+    Atomics.notify(ctl, STATE);
+    if (out) await hashBehind(shared, out, done);
+    served = true;
   } finally {
-    if (Atomics.load(state, 0) !== READY) Atomics.store(state, 0, FAILED);
-    Atomics.notify(state, 0);
+    if (!served) {
+      Atomics.store(ctl, STATE, FAILED);
+      Atomics.notify(ctl, STATE);
+      Atomics.notify(ctl, HASHED);
+    }
   }
-  if (!out) return;
+}
+
+/** Hashes the image as the worker writes it, each buffer in place, until `done` settles. */
+async function hashBehind(shared: SharedArrayBuffer, out: ArtifactFile, done: Promise<unknown>): Promise<void> {
+  const ctl = new Int32Array(shared, 0, 4);
+  const positions = new Float64Array(shared, POSITIONS_AT, SLOTS);
+  const lengths = new Int32Array(shared, LENGTHS_AT, SLOTS);
+  const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   let ended = false;
   const end = done.then(
     () => (ended = true),
     () => (ended = true),
   );
-  const final = new BigInt64Array(shared, FINAL_AT, 1);
-  const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   let syncedAt = 0;
-  const zerosFrom = () => (out.zerosFrom = Number(Atomics.load(zeros, 0)) || Infinity);
-  while (!ended) {
-    zerosFrom();
-    const upTo = Number(Atomics.load(final, 0));
-    if (upTo - syncedAt >= SYNC_STEP) {
-      out.syncAhead();
-      syncedAt = upTo;
+  let turnAt = 0;
+  for (let hashed = 0; ;) {
+    const written = Atomics.load(ctl, WRITTEN);
+    if (hashed === written) {
+      if (ended) break;
+      await Promise.race([end, changed(ctl, WRITTEN, written)]);
+      continue;
     }
-    if (upTo > out.hashed) {
-      out.hashFinal(Math.min(upTo, out.hashed + STEP));
-      await new Promise((resolve) => setImmediate(resolve)); // the worker's end, a signal
-    } else await Promise.race([end, new Promise((resolve) => setTimeout(resolve, 5))]);
+    out.zerosFrom = Number(Atomics.load(zeros, 0)) || Infinity;
+    const k = hashed % SLOTS;
+    out.hashWritten(new Uint8Array(shared, slotAt(k), lengths[k]), positions[k]);
+    Atomics.store(ctl, HASHED, ++hashed);
+    Atomics.notify(ctl, HASHED);
+    if (out.hashed - syncedAt >= SYNC_STEP) {
+      out.syncAhead();
+      syncedAt = out.hashed;
+    }
+    if (out.hashed - turnAt >= STEP) {
+      turnAt = out.hashed;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
-  zerosFrom();
+  out.zerosFrom = Number(Atomics.load(zeros, 0)) || Infinity;
+}
+
+type WaitAsync = (a: Int32Array, index: number, value: number, ms: number) => { value: Promise<string> | string };
+
+/** Settles once a[index] is no longer `value` (or after 50 ms): Atomics.waitAsync (ES2024, in Node since 16). */
+function changed(a: Int32Array, index: number, value: number): Promise<unknown> {
+  const { value: result } = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(a, index, value, 50);
+  return typeof result === 'string' ? Promise.resolve() : result;
 }

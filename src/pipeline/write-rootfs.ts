@@ -9,14 +9,11 @@ import { ArtifactFile } from '../artifact.js';
 import type { FilesystemConfig } from '../config/types.js';
 import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.js';
 import type { CompressedCache } from '../compressed-cache.js';
-import { writeQcow2 } from '../qcow2/write.js';
-import { startSquashfsWorkers, writeSquashfs } from '../squashfs/write.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
 import type { Time, Tree } from '../tree/tree.js';
 import { releaseTree } from '../tree/release.js';
 import { encodeTree } from '../tree/wire.js';
-import { newHandoff, serveWorker } from './ext4-handoff.js';
 
 export interface WrittenRootfs {
   path: string;
@@ -61,22 +58,29 @@ async function writeFilesystem(
 ): Promise<number> {
   if (fs.type === 'squashfs')
     return (
-      await writeSquashfs(tree, out, {
-        compressor: fs.compression,
-        level: fs.compression_level,
-        blockSize: fs.block_size,
-        epoch,
-        cache,
-      })
-    ).droppedXattrs;
+      // loaded when asked for, as the qcow2 converter below: a build needs one writer
+      (
+        await (
+          await import('../squashfs/write.js')
+        ).writeSquashfs(tree, out, {
+          compressor: fs.compression,
+          level: fs.compression_level,
+          blockSize: fs.block_size,
+          epoch,
+          cache,
+        })
+      ).droppedXattrs
+    );
   const disk = { sizeBufferMb: fs.size_buffer_mb, preallocate: fs.preallocate, epoch };
-  const handoff = fs.type === 'ext4' ? newHandoff() : undefined;
+  // the ext4 hand-off (and the ext4 code it uses on this thread) is loaded for ext4 only
+  const ext4 = fs.type === 'ext4' ? await import('./ext4-handoff.js') : undefined;
+  const handoff = ext4?.newHandoff(hashOut);
   const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
   const written = writeOnWorker(job);
   try {
     // serveWorker lists the tree's files before its first await (its content digest goes
     // on from that list), so the tree can go now: the worker writes from its own copy
-    const serving = handoff ? serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
+    const serving = ext4 && handoff ? ext4.serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
     if (consumeTree) releaseTree(tree);
     await serving;
   } catch (e) {
@@ -104,7 +108,7 @@ function newFsWorker(): Worker {
  * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
  * its modules while this thread flattens the layers (a few hundred ms at start).
  */
-export function startFsWorker(): void {
+function startFsWorker(): void {
   started ??= newFsWorker();
 }
 
@@ -113,8 +117,9 @@ export function startFsWorker(): void {
  * while this thread flattens the layers): the ext4, xfs and btrfs writer's thread, or
  * squashfs's compression workers.
  */
-export function startRootfsThreads(fs: FilesystemConfig): void {
+export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
   if (fs.type !== 'squashfs') return startFsWorker();
+  const { startSquashfsWorkers } = await import('../squashfs/write.js');
   startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
 }
 
@@ -160,7 +165,9 @@ export async function writeRootfs(
     raw = qcow2 ? new ArtifactFile(`${path}.raw`, { positional: true }) : undefined;
     const droppedXattrs = await writeFilesystem(tree, raw ?? file, fs, epoch, cache, !raw, consumeTree);
     if (raw?.tmp)
-      await writeQcow2(raw.tmp, file, {
+      await (
+        await import('../qcow2/write.js')
+      ).writeQcow2(raw.tmp, file, {
         compress: fs.qcow2_compression !== false,
         workers: availableParallelism(),
         cache,

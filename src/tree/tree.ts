@@ -192,8 +192,13 @@ export class Tree {
 
   /** The node at path, not following symlinks; undefined when absent. */
   get(path: PathLike): Node | undefined {
+    return this.getKeys(pathKeys(path));
+  }
+
+  /** The node at the path of these entry keys (no "." or empty ones), not following symlinks; undefined when absent. */
+  getKeys(keys: readonly string[]): Node | undefined {
     let node: Node | undefined = this.root;
-    for (const k of pathKeys(path)) {
+    for (const k of keys) {
       node = node.type === 'dir' ? node.entries.get(k) : undefined;
       if (!node) return undefined;
     }
@@ -205,13 +210,19 @@ export class Tree {
    * Throws when a non-directory is in the way.
    */
   mkdirp(path: PathLike, attrs: Attrs = {}): DirNode {
+    return this.mkdirpKeys(pathKeys(path), attrs);
+  }
+
+  /** mkdirp for the path of these entry keys (no "." or empty ones). */
+  mkdirpKeys(keys: readonly string[], attrs: Attrs = {}): DirNode {
     let node = this.root;
-    const seen: string[] = [];
-    for (const k of pathKeys(path)) {
-      seen.push(k);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const next = node.entries.get(k) ?? this.add(node, k, makeNode('dir', attrs));
       if (next.type !== 'dir')
-        throw new Error(`/${keyBytes(seen.join('/')).toString('utf8')} is a ${next.type}, not a directory`);
+        throw new Error(
+          `/${keyBytes(keys.slice(0, i + 1).join('/')).toString('utf8')} is a ${next.type}, not a directory`,
+        );
       node = next;
     }
     return node;
@@ -287,8 +298,26 @@ export class Tree {
    * with `followLast`. Missing components are kept as they are.
    */
   resolve(path: PathLike, followLast = false): string[] {
+    return this.resolveKeys(nameKey(path).split('/'), followLast);
+  }
+
+  /** resolve for a path given as its components (entry keys; "", "." and ".." are taken as in a path). */
+  resolveKeys(keys: readonly string[], followLast = false): string[] {
+    // most paths have no "", "." or ".." and no symlink on the way: they are canonical as they are
+    let node: Node | undefined = this.root;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k === '' || k === '.' || k === '..') return this.walkKeys(keys, followLast);
+      node = node?.type === 'dir' ? node.entries.get(k) : undefined;
+      if (node?.type === 'symlink' && (i < keys.length - 1 || followLast)) return this.walkKeys(keys, followLast);
+    }
+    return keys.slice();
+  }
+
+  /** resolveKeys the long way: one component at a time, symlinks followed. */
+  private walkKeys(keys: readonly string[], followLast: boolean): string[] {
     // todo: components still to walk, last first; rest: how many of them are real names
-    const todo = nameKey(path).split('/').reverse();
+    const todo = keys.slice().reverse();
     const real = (k: string) => k !== '' && k !== '.';
     let rest = todo.filter(real).length;
     const done: string[] = [];

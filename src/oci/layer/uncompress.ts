@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { CacheTemp, cachePaths, defaultCacheDir } from '../../cache.js';
 import { BuildError, ImageError } from '../../errors.js';
 import { formatBytes } from '../../limits.js';
@@ -39,6 +38,7 @@ export function sniffCompression(head: Uint8Array): Compression {
  */
 export async function* zstdDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
+  const { Decompress } = await import('fzstd'); // loaded for zstd layers only
   const z = new Decompress((chunk) => {
     pending.push(Buffer.from(chunk));
   });

@@ -9,7 +9,6 @@ import { ImageError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { type Bundle, type Region, readFromBundle, readJson } from './bundle.js';
 import { splitDigest, verifyDigest } from '../digest.js';
-import { foreignBlob } from '../remote/urls.js';
 import { diffIds, type LocalImage } from '../image.js';
 import { blobLayer } from '../layer/layer.js';
 import {
@@ -69,6 +68,7 @@ async function layerRegion(b: Bundle, l: Descriptor, o: LayoutOptions): Promise<
   const inLayout = b.region(blobPath(l, b.where));
   if (inLayout) return inLayout;
   if (!l.urls?.length) throw new ImageError(`${b.where}: layer blob ${l.digest} is missing`);
+  const { foreignBlob } = await import('../remote/urls.js'); // network code, for foreign layers only
   const file = await foreignBlob(l, b.where, 'is not in the layout', {
     ...o,
     fix: `put it into the layout as ${blobPath(l, b.where)}`,

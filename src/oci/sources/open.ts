@@ -1,20 +1,19 @@
 // From an image source as the user writes it (skopeo's transports, or a plain
 // reference) to a LocalImage: registry pulls go through the verified blob cache;
-// archives and layouts are read in place.
+// archives and layouts are read in place. The code of each transport but the local
+// layout's is loaded when a source asks for it (a build from a cached layout loads no
+// network code).
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { defaultCacheDir } from '../../cache.js';
 import { ImageError, NetworkError, UsageError } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import { dirBundle, tarBundle } from './bundle.js';
-import { daemonEndpoint, saveFromDaemon } from './daemon.js';
-import { dockerArchiveImage } from './docker-archive.js';
 import { diffIds, type LocalImage } from '../image.js';
 import { blobLayer } from '../layer/layer.js';
 import { layoutImage } from './layout.js';
 import { parsePlatform, type Platform } from '../manifest.js';
-import { formatReference, parseSource } from '../reference.js';
-import { pullImage } from '../remote/registry.js';
+import { formatReference, type ImageRef, parseSource } from '../reference.js';
 
 export interface SourceOptions {
   /** os/arch[/variant]; default linux/amd64 */
@@ -49,37 +48,51 @@ export function imageName(text: string): string {
   return 'plugin';
 }
 
+/** A registry image (a plain reference asks the local daemon first, as Fledge does: seed 000). */
+async function registryImage(
+  ref: ImageRef,
+  text: string,
+  plain: boolean,
+  platform: Platform,
+  o: SourceOptions & { cacheDir: string },
+): Promise<LocalImage> {
+  const { daemonEndpoint, saveFromDaemon } = await import('./daemon.js');
+  const endpoint = plain ? daemonEndpoint() : undefined;
+  if (endpoint) {
+    const saved = await saveFromDaemon(endpoint, formatReference(ref), o.cacheDir);
+    if (saved)
+      return (await import('./docker-archive.js')).dockerArchiveImage(tarBundle(saved), undefined, text, o.cacheDir);
+    o.log?.(`image: the docker daemon does not have ${formatReference(ref)}; trying its registry`);
+  }
+  const { pullImage } = await import('../remote/registry.js');
+  const pulled = await pullImage(ref, {
+    platform,
+    insecure: o.insecure,
+    log: o.log,
+    limits: o.limits,
+    cacheDir: o.cacheDir,
+  });
+  const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
+  return {
+    name: pulled.reference,
+    config: pulled.config,
+    layers: pulled.layers.map((l, i) =>
+      blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i], undefined, o.cacheDir),
+    ),
+  };
+}
+
 export async function openImage(text: string, o: SourceOptions = {}): Promise<LocalImage> {
   const source = parseSource(text);
   const plain = !text.startsWith('docker://');
   const platform = platformOf(o.platform);
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   switch (source.transport) {
-    case 'docker': {
-      // a plain reference asks the local daemon first, as Fledge does (seed 000)
-      const endpoint = plain ? daemonEndpoint() : undefined;
-      if (endpoint) {
-        const saved = await saveFromDaemon(endpoint, formatReference(source.ref), cacheDir);
-        if (saved) return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
-        o.log?.(`image: the docker daemon does not have ${formatReference(source.ref)}; trying its registry`);
-      }
-      const pulled = await pullImage(source.ref, {
-        platform,
-        insecure: o.insecure,
-        log: o.log,
-        limits: o.limits,
-        cacheDir,
-      });
-      const ids = diffIds(pulled.config, pulled.layers.length, pulled.reference);
-      return {
-        name: pulled.reference,
-        config: pulled.config,
-        layers: pulled.layers.map((l, i) =>
-          blobLayer({ file: l.path, from: 0, length: statSync(l.path).size }, ids[i], undefined, cacheDir),
-        ),
-      };
-    }
+    case 'docker':
+      return registryImage(source.ref, text, plain, platform, { ...o, cacheDir });
     case 'docker-daemon': {
+      const { daemonEndpoint, saveFromDaemon } = await import('./daemon.js');
+      const { dockerArchiveImage } = await import('./docker-archive.js');
       const endpoint = daemonEndpoint();
       const name = 'ref' in source ? formatReference(source.ref) : source.imageId;
       if (!endpoint)
@@ -91,7 +104,12 @@ export async function openImage(text: string, o: SourceOptions = {}): Promise<Lo
       return dockerArchiveImage(tarBundle(saved), undefined, text, cacheDir);
     }
     case 'docker-archive':
-      return dockerArchiveImage(tarBundle(resolve(o.cwd ?? '.', source.path)), source.ref, text, cacheDir);
+      return (await import('./docker-archive.js')).dockerArchiveImage(
+        tarBundle(resolve(o.cwd ?? '.', source.path)),
+        source.ref,
+        text,
+        cacheDir,
+      );
     case 'oci':
       return layoutImage(dirBundle(resolve(o.cwd ?? '.', source.path)), source.ref, platform, text, { ...o, cacheDir });
     case 'oci-archive':
