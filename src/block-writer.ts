@@ -9,9 +9,10 @@ export class BlockWriter {
   private at = 0;
 
   /**
-   * `buffers`: where each gathering buffer comes from — by default one buffer of 8 MiB,
-   * reused; when given, a buffer taken from it for each write (the sink may keep the
-   * bytes it was handed: the ext4 data's hash reads them on another thread).
+   * `buffers`: where the gathering buffers come from — by default one buffer of 8 MiB,
+   * reused; when given, a buffer taken from it and used once: each write is a view of
+   * it the sink may keep (the ext4 data's hash reads them on another thread), the next
+   * writes fill the rest of it, then the next buffer is taken.
    */
   constructor(
     private readonly out: ImageSink,
@@ -25,7 +26,7 @@ export class BlockWriter {
     if (!this.used) this.at = pos;
     let o = 0;
     while (o < data.length) {
-      const buf = this.buffer();
+      const buf = this.buffer(1);
       const n = Math.min(data.length - o, buf.length - this.used);
       buf.set(data.subarray(o, o + n), this.used);
       this.used += n;
@@ -45,10 +46,9 @@ export class BlockWriter {
    */
   reserve(block: number, length: number): Buffer {
     const pos = block * this.blockSize;
-    if (this.used && (pos !== this.at + this.used || this.used + length > this.buffer().length)) this.flush();
+    if (this.used && (pos !== this.at + this.used || this.used + length > this.buffer(0).length)) this.flush();
     if (!this.used) this.at = pos;
-    const buf = this.buffer();
-    if (length > buf.length) throw new Error(`BlockWriter: ${length} bytes reserved, more than a buffer holds`);
+    const buf = this.buffer(length);
     this.used += length;
     return buf.subarray(this.used - length, this.used);
   }
@@ -56,13 +56,17 @@ export class BlockWriter {
   flush(): void {
     if (this.buf && this.used) {
       this.out.writeAt(this.buf.subarray(0, this.used), this.at);
-      if (this.buffers) this.buf = undefined;
+      if (this.buffers) this.buf = this.buf.subarray(this.used);
     }
     this.used = 0;
   }
 
-  private buffer(): Buffer {
-    this.buf ??= this.buffers ? this.buffers() : Buffer.allocUnsafe(8 << 20);
+  /** The gathering buffer, with room for `need` more bytes (a taken buffer too short for them is left). */
+  private buffer(need: number): Buffer {
+    if (this.buf && this.buf.length - this.used >= need) return this.buf;
+    if (this.used) throw new Error('BlockWriter: a buffer is full before its write');
+    this.buf = this.buffers ? this.buffers() : Buffer.allocUnsafe(8 << 20);
+    if (need > this.buf.length) throw new Error(`BlockWriter: ${need} bytes asked for, more than a buffer holds`);
     return this.buf;
   }
 }

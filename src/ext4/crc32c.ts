@@ -38,7 +38,8 @@ export function crc32c(seed: number, data: Uint8Array, start = 0, end = data.len
 
 /** crc32c over a little-endian 32-bit number (inode numbers, group numbers). */
 export function crc32cU32(seed: number, n: number): number {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
-  return crc32c(seed, b);
+  const t0 = TABLES[0];
+  let c = seed >>> 0;
+  for (let k = 0; k < 32; k += 8) c = t0[(c ^ (n >>> k)) & 0xff] ^ (c >>> 8);
+  return c >>> 0;
 }

@@ -67,16 +67,21 @@ export function contentDigest(files: Iterable<Content>): Buffer {
   return hash.digest();
 }
 
-/** contentDigest giving the event loop a turn every 8 MiB (signals are handled meanwhile). */
+/** contentDigest giving the event loop a turn every 8 MiB hashed (signals are handled meanwhile). */
 export async function contentDigestAsync(files: Iterable<Content>): Promise<Buffer> {
   const hash = createHash('sha256');
-  const steps = hashSteps(files, hash);
-  for (let n = 1; !steps.next().done; n++) if (n % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
+  let bytes = 0;
+  for (const n of hashSteps(files, hash)) {
+    bytes += n;
+    if (bytes < 8 << 20) continue;
+    bytes = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return hash.digest();
 }
 
-/** Hashes the files' data into `hash`, yielding after each chunk read (at most 1 MiB). */
-function* hashSteps(files: Iterable<Content>, hash: Hash): Generator<void> {
+/** Hashes the files' data into `hash`, yielding each chunk's size after it (at most 1 MiB). */
+function* hashSteps(files: Iterable<Content>, hash: Hash): Generator<number> {
   const reader = new Reader();
   const buf = Buffer.allocUnsafe(STAGE);
   try {
@@ -84,7 +89,7 @@ function* hashSteps(files: Iterable<Content>, hash: Hash): Generator<void> {
       for (const [from, n] of dataChunks(c)) {
         reader.fill(buf.subarray(0, n), c, from, n);
         hash.update(buf.subarray(0, n));
-        yield;
+        yield n;
       }
   } finally {
     reader.close();

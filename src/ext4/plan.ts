@@ -7,7 +7,16 @@
 // depends on the filesystem's size, so its blocks are counted when the layout is.
 import { S_IF, S_IFDIR, S_IFREG, newEncodeDev } from '../posix.js';
 import { type Content, dataBlockRuns } from '../tree/content.js';
-import { type DirNode, keyBytes, linkCounts, type Node, sortedEntries, type Time, type Tree } from '../tree/tree.js';
+import {
+  type DirNode,
+  keyBytes,
+  linkCounts,
+  type Node,
+  sortedEntries,
+  sortedKeys,
+  type Time,
+  type Tree,
+} from '../tree/tree.js';
 import { type DirBlock, dirBlocks, type DirEntry, emptyDirBlocks } from './dir.js';
 import { BLOCK, DEVICE_IBLOCK, FT, IBLOCK_SIZE, INODE_XATTR_ROOM } from './format.js';
 import type { Run } from './geometry.js';
@@ -101,8 +110,27 @@ function numberInodes(tree: Tree, found: Node | undefined): Map<Node, number> {
   const inoOf = new Map<Node, number>([[tree.root, ROOT_INO]]);
   if (found) inoOf.set(found, LOST_FOUND_INO);
   let next = FIRST_INO;
-  for (const { node } of tree.walk()) if (!inoOf.has(node)) inoOf.set(node, next++);
+  for (const node of walkNodes(tree)) if (!inoOf.has(node)) inoOf.set(node, next++);
   return inoOf;
+}
+
+/**
+ * The tree's nodes in Tree.walk's order (parents before children, children in byte order
+ * of their names), without building each one's path as the walk does: inode numbers
+ * follow this order, and the main thread hashes the files in it (ext4-handoff.ts).
+ */
+export function* walkNodes(tree: Tree): Generator<Node> {
+  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
+    }
+    const node = top.dir.entries.get(top.keys[top.next++]);
+    if (!node) continue;
+    yield node;
+    if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0 });
+  }
 }
 
 /** Each directory's parent (the root is its own), with an explicit stack. */

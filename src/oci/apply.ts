@@ -78,26 +78,29 @@ export function applyLayer(tree: Tree, entries: Iterable<TarEntry>, opts: ApplyO
       continue;
     }
 
+    const dir = tree.getKeys(parent);
     let node: Node;
     if (e.type === 'hardlink') {
       node = linkTarget(tree, e, what);
     } else {
-      const dir = tree.getKeys(parent);
       const old = dir?.type === 'dir' ? dir.entries.get(base) : undefined;
       if (e.type === 'dir' && old?.type === 'dir') {
         setMeta(old, e);
-        ours.mark(path);
+        ours.mark(path, dir as DirNode);
         continue;
       }
       node = makeNode(e.type, {}, dataOf(e));
       setMeta(node, e);
     }
+    let into: DirNode;
     try {
-      tree.replace(tree.mkdirpKeys(parent, parentAttrs), base, node);
+      // the parent as it is, or made (missing directories), or an error (a non-directory in the way)
+      into = dir?.type === 'dir' ? dir : tree.mkdirpKeys(parent, parentAttrs);
     } catch (err) {
       throw new Error(`${what()}: cannot place it at ${show(path)}: ${(err as Error).message}`, { cause: err });
     }
-    ours.mark(path);
+    tree.replace(into, base, node);
+    ours.mark(path, into);
   }
 }
 
@@ -148,18 +151,30 @@ function linkTarget(tree: Tree, e: TarEntry, what: What): Node {
  */
 class Ours {
   private names = new Map<Node, Set<string>>();
+  /** the parent directory of the last path marked whole: its ancestors are marked already */
+  private lastParent: DirNode | undefined;
 
   constructor(private tree: Tree) {}
 
-  /** Marks the path (resolved keys) and every directory above it. */
-  mark(keys: string[]): void {
+  /**
+   * Marks the path (resolved keys) and every directory above it; `parent` is the
+   * directory the path's last key is in. Marks are never taken back, so the next entry
+   * in the same directory (a tar lists a directory's entries together) marks its own
+   * name only.
+   */
+  mark(keys: string[], parent: DirNode): void {
+    if (parent === this.lastParent) {
+      this.names.get(parent)!.add(keys[keys.length - 1]!);
+      return;
+    }
     let dir: Node | undefined = this.tree.root;
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
       if (dir?.type !== 'dir') return;
       let set = this.names.get(dir);
       if (!set) this.names.set(dir, (set = new Set()));
-      set.add(k);
-      dir = dir.entries.get(k);
+      set.add(keys[i]!);
+      if (i === keys.length - 1 && dir === parent) this.lastParent = parent;
+      dir = dir.entries.get(keys[i]!);
     }
   }
 

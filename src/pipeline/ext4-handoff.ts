@@ -3,20 +3,22 @@
 // - the data's hash (the UUID's input, src/ext4/data.ts contentDigest), computed here
 //   over the same tree while the worker plans, and handed to the worker when it asks;
 // - the artifact's sha256: the worker writes file data last and in ascending order,
-//   from buffers in shared memory (a ring of SLOTS), and says where each went; this
-//   thread hashes each one in place — never reading the data back from the file, only
-//   the metadata between two writes — and hands its buffer back. Every 64 MiB it also
-//   starts an fsync on libuv's pool, so the disk writes while the worker does and the
-//   artifact's last fsync has little left.
+//   from buffers in shared memory (SLOTS of them, each filled by several writes when
+//   metadata blocks break the data's runs), and records where each write went; this
+//   thread hashes each write in place — never reading the data back from the file,
+//   only the metadata between two writes — and hands the buffers back. Every 64 MiB it
+//   also starts an fsync on libuv's pool, so the disk writes while the worker does and
+//   the artifact's last fsync has little left.
 // The bytes hashed are the same as before; only the thread and the time change.
 // Shared memory: Int32 control words (state: 0 pending, 1 digest ready, 2 failed: the
-// main thread gave no digest or stopped hashing; how many buffers the worker has
-// written, how many this thread has hashed; whether this thread hashes the image), a
-// BigInt64 offset from which the image is all zeros (its free space: hashed from
-// memory, never read back), the 32-byte digest, each buffer's position and length,
-// then the buffers.
+// main thread gave no digest or stopped hashing; the writes recorded, the writes hashed,
+// whether this thread hashes the image, the buffers handed back), a BigInt64 offset from
+// which the image is all zeros (its free space: hashed from memory, never read back),
+// the 32-byte digest, a ring of RECORDS write records (position, offset in the shared
+// memory, length, which buffer), then the buffers.
 import type { ArtifactFile } from '../artifact.js';
 import { contentDigestAsync } from '../ext4/data.js';
+import { walkNodes } from '../ext4/plan.js';
 import type { DataHooks } from '../ext4/write.js';
 import type { Content } from '../tree/content.js';
 import type { Node, Tree } from '../tree/tree.js';
@@ -25,14 +27,19 @@ const STATE = 0;
 const WRITTEN = 1;
 const HASHED = 2;
 const HASHING = 3;
-const ZEROS_AT = 16;
-const DIGEST_AT = 24;
+const FREED = 4;
+const ZEROS_AT = 24;
+const DIGEST_AT = 32;
+/** write records: as many as the worker may be ahead of this thread */
+const RECORDS = 256;
+const POSITIONS_AT = 64;
+const OFFSETS_AT = POSITIONS_AT + 8 * RECORDS;
+const LENGTHS_AT = OFFSETS_AT + 4 * RECORDS;
+const BUFFERS_AT = LENGTHS_AT + 4 * RECORDS;
 const SLOTS = 4;
-const POSITIONS_AT = 56;
-const LENGTHS_AT = POSITIONS_AT + 8 * SLOTS;
 /** a buffer: 2 MiB, whole blocks (the data is read into it 1 MiB at most at a time) */
 const SLOT = 2 << 20;
-const SLOTS_AT = 4096;
+const SLOTS_AT = 8192;
 const PENDING = 0;
 const READY = 1;
 const FAILED = 2;
@@ -42,6 +49,16 @@ const STEP = 8 << 20;
 const SYNC_STEP = 64 << 20;
 
 const slotAt = (k: number) => SLOTS_AT + k * SLOT;
+
+/** The record ring's arrays. */
+function records(shared: SharedArrayBuffer) {
+  return {
+    positions: new Float64Array(shared, POSITIONS_AT, RECORDS),
+    offsets: new Int32Array(shared, OFFSETS_AT, RECORDS),
+    lengths: new Int32Array(shared, LENGTHS_AT, RECORDS),
+    buffers: new Int32Array(shared, BUFFERS_AT, RECORDS),
+  };
+}
 
 /** `hashing`: this thread hashes the image as the worker writes it (serveWorker gets `out`). */
 export function newHandoff(hashing: boolean): SharedArrayBuffer {
@@ -56,7 +73,7 @@ export function workerHooks(shared: SharedArrayBuffer): {
   data?: DataHooks;
   zerosFrom: (bytes: number) => void;
 } {
-  const ctl = new Int32Array(shared, 0, 4);
+  const ctl = new Int32Array(shared, 0, 5);
   const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   return {
     contentDigest() {
@@ -69,27 +86,35 @@ export function workerHooks(shared: SharedArrayBuffer): {
   };
 }
 
-/** The worker's data buffers: the ring's, each taken once the main thread has hashed what it held. */
+/** The worker's data buffers: the shared ones in turn, each taken once this thread has hashed what it held. */
 function sharedBuffers(shared: SharedArrayBuffer): DataHooks {
-  const ctl = new Int32Array(shared, 0, 4);
-  const positions = new Float64Array(shared, POSITIONS_AT, SLOTS);
-  const lengths = new Int32Array(shared, LENGTHS_AT, SLOTS);
+  const ctl = new Int32Array(shared, 0, 5);
+  const r = records(shared);
   let taken = 0;
   let written = 0;
+  /** waits until the main thread has moved ctl[word] past `least` */
+  const awaitPast = (word: number, least: number) => {
+    for (let v = Atomics.load(ctl, word); v < least; v = Atomics.load(ctl, word)) {
+      if (Atomics.load(ctl, STATE) === FAILED) throw new Error('ext4: the main thread stopped hashing the image');
+      Atomics.wait(ctl, word, v, 1000);
+    }
+  };
   return {
     buffer() {
-      for (let hashed = Atomics.load(ctl, HASHED); taken - hashed >= SLOTS; hashed = Atomics.load(ctl, HASHED)) {
-        if (Atomics.load(ctl, STATE) === FAILED) throw new Error('ext4: the main thread stopped hashing the image');
-        Atomics.wait(ctl, HASHED, hashed, 1000);
-      }
+      awaitPast(FREED, taken - SLOTS + 1);
       return Buffer.from(shared, slotAt(taken++ % SLOTS), SLOT);
     },
     written(chunk, position) {
-      const k = written % SLOTS;
-      if (chunk.buffer !== shared || chunk.byteOffset !== slotAt(k))
+      const slot = taken - 1;
+      const at = chunk.byteOffset - slotAt(slot % SLOTS);
+      if (chunk.buffer !== shared || at < 0 || at + chunk.length > SLOT)
         throw new Error(`ext4: data at byte ${position} written from outside the shared buffers`);
-      positions[k] = position;
-      lengths[k] = chunk.length;
+      awaitPast(HASHED, written - RECORDS + 1);
+      const k = written % RECORDS;
+      r.positions[k] = position;
+      r.offsets[k] = chunk.byteOffset;
+      r.lengths[k] = chunk.length;
+      r.buffers[k] = slot;
       Atomics.store(ctl, WRITTEN, ++written);
       Atomics.notify(ctl, WRITTEN);
     },
@@ -99,7 +124,7 @@ function sharedBuffers(shared: SharedArrayBuffer): DataHooks {
 /** The tree's files in the ext4 writer's inode order: walk order, a hard-linked node once. */
 function* filesInWalkOrder(tree: Tree): Generator<Content> {
   const seen = new Set<Node>();
-  for (const { node } of tree.walk()) {
+  for (const node of walkNodes(tree)) {
     if (node.type !== 'file' || seen.has(node)) continue;
     seen.add(node);
     yield node.content;
@@ -129,7 +154,7 @@ export async function serveWorker(
   out: ArtifactFile | undefined,
   done: Promise<unknown>,
 ): Promise<void> {
-  const ctl = new Int32Array(shared, 0, 4);
+  const ctl = new Int32Array(shared, 0, 5);
   if (!out !== !ctl[HASHING]) throw new Error('ext4: the handoff was made for another output');
   // the files are listed before the first await: the caller may empty the tree after it
   // (src/tree/release.ts); the list keeps only their contents
@@ -146,15 +171,15 @@ export async function serveWorker(
       Atomics.store(ctl, STATE, FAILED);
       Atomics.notify(ctl, STATE);
       Atomics.notify(ctl, HASHED);
+      Atomics.notify(ctl, FREED);
     }
   }
 }
 
-/** Hashes the image as the worker writes it, each buffer in place, until `done` settles. */
+/** Hashes the image as the worker writes it, each write in place, until `done` settles. */
 async function hashBehind(shared: SharedArrayBuffer, out: ArtifactFile, done: Promise<unknown>): Promise<void> {
-  const ctl = new Int32Array(shared, 0, 4);
-  const positions = new Float64Array(shared, POSITIONS_AT, SLOTS);
-  const lengths = new Int32Array(shared, LENGTHS_AT, SLOTS);
+  const ctl = new Int32Array(shared, 0, 5);
+  const r = records(shared);
   const zeros = new BigInt64Array(shared, ZEROS_AT, 1);
   let ended = false;
   const end = done.then(
@@ -171,8 +196,13 @@ async function hashBehind(shared: SharedArrayBuffer, out: ArtifactFile, done: Pr
       continue;
     }
     out.zerosFrom = Number(Atomics.load(zeros, 0)) || Infinity;
-    const k = hashed % SLOTS;
-    out.hashWritten(new Uint8Array(shared, slotAt(k), lengths[k]), positions[k]);
+    const k = hashed % RECORDS;
+    // the buffers before this write's are done with: the worker may fill them again
+    if (r.buffers[k] > Atomics.load(ctl, FREED)) {
+      Atomics.store(ctl, FREED, r.buffers[k]);
+      Atomics.notify(ctl, FREED);
+    }
+    out.hashWritten(new Uint8Array(shared, r.offsets[k], r.lengths[k]), r.positions[k]);
     Atomics.store(ctl, HASHED, ++hashed);
     Atomics.notify(ctl, HASHED);
     if (out.hashed - syncedAt >= SYNC_STEP) {

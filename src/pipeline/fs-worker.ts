@@ -8,13 +8,10 @@
 // The image goes to the artifact's open file descriptor (one per process, shared with
 // the worker), at positions, as the writers write it.
 import { ftruncateSync, writeSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { outputError, type ImageSink } from '../artifact.js';
-import { writeBtrfs } from '../btrfs/write.js';
-import { writeExt4 } from '../ext4/write.js';
-import type { Time } from '../tree/tree.js';
+import type { Time, Tree } from '../tree/tree.js';
 import { decodeTree } from '../tree/wire.js';
-import { writeXfs } from '../xfs/write.js';
 import { workerHooks } from './ext4-handoff.js';
 
 export interface FsJob {
@@ -54,14 +51,22 @@ function fdSink(fd: number, path: string): ImageSink & { size: number } {
   };
 }
 
-function run(job: FsJob): FsResult {
+type Writer = (tree: Tree, sink: ImageSink, o: FsJob['disk'] & Partial<ReturnType<typeof workerHooks>>) => void;
+
+/** The writer of each type, loaded when the thread starts for it (workerData.type). */
+const WRITERS: Record<FsJob['type'], () => Promise<Writer>> = {
+  ext4: async () => (await import('../ext4/write.js')).writeExt4,
+  xfs: async () => (await import('../xfs/write.js')).writeXfs,
+  btrfs: async () => (await import('../btrfs/write.js')).writeBtrfs,
+};
+
+function run(job: FsJob, write: Writer): FsResult {
   const tree = decodeTree(job.tree);
   // the decoded tree keeps no view of the bytes (src/tree/wire.ts): let them go, or
   // workerData would hold them to the end of the write
   job.tree = new ArrayBuffer(0);
   const sink = fdSink(job.fd, job.path);
   try {
-    const write = { ext4: writeExt4, xfs: writeXfs, btrfs: writeBtrfs }[job.type];
     write(tree, sink, { ...job.disk, ...(job.handoff && workerHooks(job.handoff)) });
     return { size: sink.size };
   } catch (e) {
@@ -71,4 +76,5 @@ function run(job: FsJob): FsResult {
 
 // the job comes as a message: the thread may be started before the tree exists
 // (src/pipeline/write-rootfs.ts startFsWorker)
-parentPort?.once('message', (job: FsJob) => parentPort?.postMessage(run(job)));
+const writer = WRITERS[(workerData as { type: FsJob['type'] }).type]();
+parentPort?.once('message', async (job: FsJob) => parentPort?.postMessage(run(job, await writer)));

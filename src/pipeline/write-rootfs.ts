@@ -95,10 +95,11 @@ async function writeFilesystem(
 const ERRORS: Record<string, new (message: string) => Error> = { BuildError, ImageError, FormatLimitError, UsageError };
 
 /** The writer's thread started ahead, waiting for its job (unref'd: it keeps no process alive). */
-let started: Worker | undefined;
+let started: { worker: Worker; type: FsJob['type'] } | undefined;
 
-function newFsWorker(): Worker {
-  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'));
+function newFsWorker(type: FsJob['type']): Worker {
+  // the thread loads the one writer it is started for (workerData), not all three
+  const worker = new Worker(compiledWorker(import.meta.url, 'pipeline/fs-worker.js'), { workerData: { type } });
   worker.unref();
   worker.on('error', () => {}); // reported by writeOnWorker's own listener, or by its replacement
   return worker;
@@ -108,8 +109,8 @@ function newFsWorker(): Worker {
  * Starts the thread of the ext4, xfs and btrfs writers ahead of its job, so that it loads
  * its modules while this thread flattens the layers (a few hundred ms at start).
  */
-function startFsWorker(): void {
-  started ??= newFsWorker();
+function startFsWorker(type: FsJob['type']): void {
+  started ??= { worker: newFsWorker(type), type };
 }
 
 /**
@@ -118,7 +119,7 @@ function startFsWorker(): void {
  * squashfs's compression workers.
  */
 export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
-  if (fs.type !== 'squashfs') return startFsWorker();
+  if (fs.type !== 'squashfs') return startFsWorker(fs.type);
   const { startSquashfsWorkers } = await import('../squashfs/write.js');
   startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
 }
@@ -130,7 +131,9 @@ export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
  */
 function writeOnWorker(job: FsJob): Promise<number> {
   // a thread started ahead that has stopped (threadId -1) is replaced: the new one says why
-  const worker = started && started.threadId !== -1 ? started : newFsWorker();
+  const ready = started && started.worker.threadId !== -1 && started.type === job.type;
+  if (started && !ready) void started.worker.terminate(); // started for another writer, or stopped
+  const worker = ready ? started!.worker : newFsWorker(job.type);
   started = undefined;
   worker.ref();
   worker.postMessage(job, [job.tree]);

@@ -1,7 +1,7 @@
 // Known answers for ext4's small pieces, every one from a published vector or from
 // e2fsprogs 1.47.0 (Debian 12), never from our own code. How each was made is beside it.
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../src/ext4/crc32c.js';
+import { crc32c, crc32cU32 } from '../../src/ext4/crc32c.js';
 import { dirHash } from '../../src/ext4/dirhash.js';
 import { extentTree, extentTreeBlocks, type Extent } from '../../src/ext4/extents.js';
 import { Geometry, hasSuperBackup } from '../../src/ext4/geometry.js';
@@ -19,6 +19,15 @@ describe('crc32c', () => {
     expect(standard(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
     // the check value of CRC-32C (Castagnoli) over "123456789" (the CRC catalogue, CRC-32/ISCSI)
     expect(standard(Buffer.from('123456789'))).toBe(0xe3069283);
+  });
+
+  it('over a 32-bit number is over its four little-endian bytes (inode and group numbers)', () => {
+    for (const n of [0, 1, 11, 0x12345678, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]) {
+      const le = Buffer.alloc(4);
+      le.writeUInt32LE(n);
+      for (const seed of [0, 0xffffffff, 0x1edc6f41])
+        expect([n, seed, crc32cU32(seed, n)]).toEqual([n, seed, crc32c(seed, le)]);
+    }
   });
 
   it('continues from a seed: two calls over the halves equal one over the whole', () => {
