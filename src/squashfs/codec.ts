@@ -7,7 +7,6 @@
 // Rule shared by data and metadata blocks (squashfs-tools-ng doc/format.adoc, "Packing
 // File Data" and "Packing Metadata"): a block is stored compressed only when that makes
 // it smaller; otherwise raw, and the reader is told so by a flag bit.
-import { deflate } from 'pako';
 import { zstdBlockCompressor } from '../zstd.js';
 import { GZIP_OPTIONS, LZ4_OPTIONS, LZ4LEGACY, SQFS_COMP, ZSTD_OPTIONS } from './format.js';
 import { COMPRESSOR_LEVELS, type CompressorName } from './limits.js';
@@ -63,6 +62,7 @@ export async function loadCompressor(c: Codec, transient = false): Promise<Block
   const smaller = (block: Uint8Array, out: Uint8Array) => (out.length < block.length ? out : null);
   if (c.name === 'gzip') {
     const level = c.level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+    const { deflate } = await import('pako'); // loaded only for gzip (not by an lz4 or zstd worker)
     return (block) => smaller(block, deflate(block, { level, windowBits: GZIP_WINDOW, memLevel: 8 }));
   }
   if (c.name === 'lz4') return (block) => smaller(block, lz4CompressBlock(block, transient));

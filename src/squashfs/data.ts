@@ -26,7 +26,8 @@ import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
 import { type FileRanges, SharedReader } from './file-reader.js';
 import { BLOCK_UNCOMPRESSED as RAW_BLOCK, NO_FRAGMENT } from './format.js';
-import type { Compressed, CompressPool } from './pool.js';
+import type { Compressed } from './block-job.js';
+import type { CompressPool } from './pool.js';
 
 export interface FileData {
   /** absolute position of the first block */

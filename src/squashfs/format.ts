@@ -271,6 +271,14 @@ export function encodeArray<L extends Fields>(
   values: ArrayLike<number>,
 ): Buffer {
   const buf = Buffer.alloc(s.size * values.length);
-  for (let i = 0; i < values.length; i++) s.encode({ [field]: values[i] } as Record_<L>, buf, s.size * i);
+  const [at, type] = s.fields[field]!;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // a le64 that is a safe whole number: its two le32 halves (no BigInt per entry; the export table has one per inode)
+    if (type === 'le64' && Number.isSafeInteger(v) && v >= 0) {
+      buf.writeUInt32LE(v % 2 ** 32, s.size * i + at);
+      buf.writeUInt32LE(Math.floor(v / 2 ** 32), s.size * i + at + 4);
+    } else s.encode({ [field]: v } as Record_<L>, buf, s.size * i);
+  }
   return buf;
 }

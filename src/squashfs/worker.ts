@@ -4,7 +4,7 @@
 // flagged sparse when a full block read all zeros).
 import { serveJobs } from '../worker-pool.js';
 import { type Codec, loadCompressor } from './codec.js';
-import { type BlockJob, compressJob } from './pool.js';
+import { type BlockJob, compressJob } from './block-job.js';
 
 await serveJobs(async (codec: Codec) => {
   const compress = await loadCompressor(codec, true);

@@ -13,7 +13,7 @@
 // at the next table's start), as mksquashfs writes it.
 import { availableParallelism } from 'node:os';
 import type { ImageSink } from '../artifact.js';
-import type { FileNode, Node, Time, Tree } from '../tree/tree.js';
+import { type FileNode, type Node, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import {
   checkCodec,
   type Codec,
@@ -176,14 +176,7 @@ async function writeFileData(
   compress: BlockCompressor,
   o: CompressPoolOptions,
 ): Promise<{ data: DataResult; t: Tables }> {
-  const files: FileNode[] = [];
-  const index = new Map<Node, number>();
-  for (const { node } of tree.walk()) {
-    if (node.type === 'file' && !index.has(node)) {
-      index.set(node, files.length);
-      files.push(node);
-    }
-  }
+  const { files, index } = dataOrder(tree);
   const infos = new Map<Node, FileData>();
   let tables: TableWriter | undefined; // made at the first wait, not before the first blocks leave
   const pool = await startCompressPool(codec, o);
@@ -201,6 +194,27 @@ async function writeFileData(
   } finally {
     pool.close();
   }
+}
+
+/**
+ * Every regular file once (a hard link's node where it is first met), in Tree.walk's
+ * order (pre-order, names in byte order), without making the paths walk yields; and
+ * each file's place in that order.
+ */
+function dataOrder(tree: Tree): { files: FileNode[]; index: Map<Node, number> } {
+  const files: FileNode[] = [];
+  const index = new Map<Node, number>();
+  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
+    }
+    const node = top.dir.entries.get(top.keys[top.next++]!);
+    if (node?.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0 });
+    else if (node?.type === 'file' && !index.has(node)) index.set(node, files.push(node) - 1);
+  }
+  return { files, index };
 }
 
 /** The tables after the data, in the order the kernel checks (see the top of this file). */
