@@ -195,6 +195,76 @@ describe('squashfs writer', () => {
     }
   });
 
+  it('dedups a size two files share by comparing them, and three or more by hash and compare (holes and memory too)', async () => {
+    const data = join(scratch, `pairs-${n++}`);
+    const bytes = randomBytes(1 << 20);
+    writeFileSync(data, bytes);
+    const tree = new Tree({ mtime: T });
+    const file = (path: string, size: number, pieces: { at: number; length: number; from: number }[]) =>
+      tree.set(
+        path,
+        makeNode('file', { mtime: T }, { content: { size, pieces: pieces.map((p) => ({ ...p, file: data })) } }),
+      );
+    const memory = (path: string, size: number, at: number, length: number) =>
+      tree.set(
+        path,
+        makeNode(
+          'file',
+          { mtime: T },
+          { content: { size, pieces: [{ at: 0, length, bytes: bytes.subarray(at, at + length) }] } },
+        ),
+      );
+    // pairs (a size two files share): equal, different, different in the last byte only
+    // (past the first MiB compared), same bytes but one with a hole
+    file('a/big', 300_000, [{ at: 0, length: 300_000, from: 0 }]);
+    file('a/big-copy', 300_000, [{ at: 0, length: 300_000, from: 0 }]);
+    file('b/small', 5000, [{ at: 0, length: 5000, from: 400_000 }]);
+    file('b/small-other', 5000, [{ at: 0, length: 5000, from: 400_001 }]);
+    const other = bytes.findIndex((v) => v !== bytes[1_000_009]);
+    file('c/long', 1_100_000, [
+      { at: 0, length: 1_000_000, from: 0 },
+      { at: 1_000_000, length: 100_000, from: 10_000 },
+    ]);
+    file('c/long-last-byte', 1_100_000, [
+      { at: 0, length: 1_000_000, from: 0 },
+      { at: 1_000_000, length: 99_999, from: 10_000 },
+      { at: 1_099_999, length: 1, from: other },
+    ]);
+    file('d/holey', 7000, [{ at: 3000, length: 4000, from: 600_000 }]);
+    tree.set(
+      'd/zeros',
+      makeNode(
+        'file',
+        { mtime: T },
+        { content: bytesContent(Buffer.concat([Buffer.alloc(3000), bytes.subarray(600_000, 604_000)])) },
+      ),
+    );
+    // five files of one size (hashed): from the data file and from memory, with and without a hole
+    file('e/one', 6000, [{ at: 0, length: 6000, from: 700_000 }]);
+    file('e/two', 6000, [{ at: 0, length: 6000, from: 700_000 }]);
+    file('e/three', 6000, [{ at: 0, length: 3000, from: 700_000 }]);
+    memory('e/four', 6000, 700_000, 6000);
+    memory('e/five', 6000, 700_000, 3000);
+    const img = await squash(tree, { compressor: 'lz4', level: 1 });
+    expect(diffListings(treeListing(tree), unsquashListing(img))).toEqual([]);
+    const where = (path: string) => {
+      const stat = execFileSync('rdsquashfs', ['-s', path, img], { encoding: 'utf8' });
+      return ['Fragment index', 'Fragment offset', 'Blocks start'].map(
+        (k) => new RegExp(`${k}: (\\S+)`).exec(stat)?.[1],
+      );
+    };
+    const same = (a: string, b: string, yes: boolean) =>
+      yes ? expect(where(b), `${a} ${b}`).toEqual(where(a)) : expect(where(b), `${a} ${b}`).not.toEqual(where(a));
+    same('/a/big', '/a/big-copy', true);
+    same('/b/small', '/b/small-other', false);
+    same('/c/long', '/c/long-last-byte', false);
+    same('/d/holey', '/d/zeros', false);
+    same('/e/one', '/e/two', true);
+    same('/e/one', '/e/four', true);
+    same('/e/one', '/e/three', false);
+    same('/e/three', '/e/five', true);
+  });
+
   it('fails with the reading error, blocks still in flight, and nothing left running', async () => {
     const tree = smallTree();
     tree.set('c/first', makeNode('file', { mtime: T }, { content: bytesContent(randomBytes(2 << 20)) }));

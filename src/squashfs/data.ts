@@ -12,16 +12,18 @@
 //   as one; the inode names the fragment index and the offset inside it. A file without
 //   a tail (or empty) has fragment index 0xFFFFFFFF (a dangling fragment is an error).
 // - Fragment table entries: u64 start, u32 stored size (bit 24 = raw), u32 0.
-// - Dedup (as mksquashfs): a file whose size another file shares is hashed (sha256);
-//   on an equal hash the bytes are compared, and a duplicate's inode points at the
-//   first copy's blocks and fragment.
+// - Dedup (as mksquashfs): a file whose size another file shares is compared with the
+//   earlier files of that size, and a duplicate's inode points at the first copy's
+//   blocks and fragment. A size that two files share: the second is compared byte for
+//   byte with the first (no hash; the first is not read when written). A size of three
+//   files or more: each is hashed (sha256), and on an equal hash the bytes are compared.
 // Compression runs on the pool; results are written strictly in submission order, so
 // the layout does not depend on which worker finishes first. Content is read block by
 // block from its pieces: holes are never read and a big file is never held whole. A file
-// of at most one block that dedup has to hash is read once: the same bytes are hashed
-// and written.
+// of at most one block that dedup has to hash or compare is read once: the same bytes
+// are hashed (or compared) and written.
 import type { ImageSink } from '../artifact.js';
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { segments, type Content } from '../tree/content.js';
 import type { FileNode, Node } from '../tree/tree.js';
 import { type FileRanges, SharedReader } from './file-reader.js';
@@ -71,13 +73,23 @@ const CHUNK = 1 << 20;
 /** Data written between two fsyncs started ahead (the commit's fsync then finds little left to write). */
 const SYNC_STEP = 32 << 20;
 
+/** sha256 in base64: one call (crypto.hash, Node 20.12+) where there is one (a namespace import: older Nodes have none). */
+const sha256 =
+  typeof crypto.hash === 'function'
+    ? (b: Uint8Array) => crypto.hash('sha256', b, 'base64')
+    : (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('base64');
+
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
  * compression): the earlier file with the same bytes, if any.
  */
 export class Dedup {
   private sizes = new Map<number, number>();
-  /** the first file of each size and layout digest (binary, as a latin1 string), more on a
+  /** the first file of each size that exactly two files have, until the second comes */
+  private pairs = new Map<number, FileNode>();
+  /** buffers for the chunks of a file that is not held whole (hashed, compared) */
+  private chunks = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+  /** the first file of each size and layout digest (base64), more on a
    *  digest match whose bytes differ: one string and one reference per file, not a list */
   private seen = new Map<string, FileNode | FileNode[]>();
 
@@ -88,16 +100,20 @@ export class Dedup {
     for (const f of files) this.sizes.set(f.content.size, (this.sizes.get(f.content.size) ?? 0) + 1);
   }
 
-  /** Whether `find` hashes f (another file has its size). */
-  wants(f: FileNode): boolean {
+  /** Whether `find` reads f's bytes (to hash them, or to compare them with the other file of its size). */
+  wantsBytes(f: FileNode): boolean {
     const size = f.content.size;
-    return size > 0 && this.sizes.get(size)! >= 2;
+    const files = size > 0 ? this.sizes.get(size)! : 0;
+    return files > 2 || (files === 2 && this.pairs.has(size));
   }
 
   /** `whole`: f's bytes (holes as zeros) when the caller holds them, so they are not read again. */
   find(f: FileNode, whole?: Uint8Array | null): FileNode | undefined {
-    if (!this.wants(f)) return undefined;
-    const key = this.layoutDigest(f.content, whole) + f.content.size;
+    const size = f.content.size;
+    const files = size > 0 ? this.sizes.get(size)! : 0;
+    if (files === 2) return this.pair(f, whole);
+    if (files < 2) return undefined;
+    const key = this.layoutDigest(f.content, whole) + size;
     const earlier = this.seen.get(key);
     if (!earlier) {
       this.seen.set(key, f);
@@ -110,39 +126,53 @@ export class Dedup {
     return undefined;
   }
 
+  /** f of a size that exactly two files have: the first is kept, the second compared with it. */
+  private pair(f: FileNode, whole?: Uint8Array | null): FileNode | undefined {
+    const first = this.pairs.get(f.content.size);
+    if (!first) return void this.pairs.set(f.content.size, f);
+    this.pairs.delete(f.content.size);
+    return this.sameContent(first.content, f.content, whole) ? first : undefined;
+  }
+
   /**
-   * sha256 (binary, as a latin1 string) of where the content holds data and of those
-   * bytes: for each data segment "<offset>+<length>;" then its bytes (src/tree/content.ts
-   * layoutDigest's rule). The holes' zeros are never hashed: two sparse files of 1 TiB
-   * compare in the time of their data.
+   * sha256 (base64) of a content without holes: of its bytes; else of where it holds
+   * data and of those bytes: for each data segment "<offset>+<length>;" then its bytes
+   * (src/tree/content.ts layoutDigest's rule). The holes' zeros are never hashed: two
+   * sparse files of 1 TiB compare in the time of their data.
    */
   private layoutDigest(c: Content, whole?: Uint8Array | null): string {
-    const h = createHash('sha256');
-    for (const s of segments(c)) {
-      h.update(`${s.at}+${s.length};`);
+    const list = segments(c);
+    const full = list.length === 1 && list[0]!.length === c.size;
+    if (full && whole) return sha256(whole);
+    const h = crypto.createHash('sha256');
+    for (const s of list) {
+      if (!full) h.update(`${s.at}+${s.length};`);
       if (whole) h.update(whole.subarray(s.at, s.at + s.length));
       else for (let o = s.at; o < s.at + s.length; o += CHUNK) h.update(this.range(c, o, s.at + s.length));
     }
-    return h.digest().toString('latin1');
+    return h.digest('base64');
   }
 
-  /** Same holes and same data bytes (the holes are not read). */
-  private sameContent(a: Content, b: Content): boolean {
+  /** Same holes and same data bytes (the holes are not read); `bWhole`: b's bytes when held. */
+  private sameContent(a: Content, b: Content, bWhole?: Uint8Array | null): boolean {
     const sa = segments(a);
     const sb = segments(b);
     if (sa.length !== sb.length || sa.some((s, i) => s.at !== sb[i]!.at || s.length !== sb[i]!.length)) return false;
     for (const s of sa) {
       for (let o = s.at; o < s.at + s.length; o += CHUNK) {
-        if (Buffer.compare(this.range(a, o, s.at + s.length), this.range(b, o, s.at + s.length)) !== 0) return false;
+        const end = s.at + s.length;
+        const bBytes = bWhole ? bWhole.subarray(o, Math.min(o + CHUNK, end)) : this.range(b, o, end, 1);
+        if (Buffer.compare(this.range(a, o, end), bBytes) !== 0) return false;
       }
     }
     return true;
   }
 
-  /** At most CHUNK bytes of c from `from`, not past `end`. */
-  private range(c: Content, from: number, end: number): Uint8Array {
+  /** At most CHUNK bytes of c from `from`, not past `end`, in chunk buffer `k` (valid until its next use). */
+  private range(c: Content, from: number, end: number, k = 0): Uint8Array {
     const length = Math.min(CHUNK, end - from);
-    return this.reader.read(c, from, length) ?? new Uint8Array(length);
+    const into = this.chunks[k]!;
+    return this.reader.read(c, from, length, into) ?? into.fill(0, 0, length).subarray(0, length);
   }
 }
 
@@ -401,9 +431,10 @@ export async function writeData(
     if (o.infos) w.infos = o.infos;
     const dedup = new Dedup(files, reader);
     for (const [index, file] of files.entries()) {
-      // a file of at most one block that dedup hashes is read once, here
+      // a file of at most one block that dedup hashes or compares is read once, here
       const size = file.content.size;
-      const whole = size <= blockSize && dedup.wants(file) ? reader.read(file.content, 0, size, w.buffer()) : undefined;
+      const whole =
+        size <= blockSize && dedup.wantsBytes(file) ? reader.read(file.content, 0, size, w.buffer()) : undefined;
       const first = dedup.find(file, whole);
       // a duplicate gets the first copy's record, filled in as its blocks are written
       if (first) w.infos.set(file, w.infos.get(first)!);
