@@ -182,9 +182,9 @@ async function writeFileData(
   const pool = await startCompressPool(codec, o);
   try {
     const data = await writeData(files, out, start, o.blockSize, pool, {
-      // in flight: 4 messages per worker; lz4's (a block in a fraction of a millisecond)
-      // 16, so that the tables written while this thread waits do not leave the workers idle
-      inFlight: Math.max(4, o.workers * (codec.name === 'lz4' ? 16 : 4)) * blocksPerMessage(codec),
+      // in flight: 4 messages per worker (lz4: 64 blocks each, 8 MiB), so that the tables
+      // written while this thread waits do not leave the workers idle
+      inFlight: Math.max(4, o.workers * 4) * blocksPerMessage(codec),
       // without a cache the workers read the file data (a cache's keys need the bytes here)
       workersRead: !o.cache,
       infos,
