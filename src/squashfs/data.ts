@@ -73,11 +73,14 @@ const CHUNK = 1 << 20;
 /** Data written between two fsyncs started ahead (the commit's fsync then finds little left to write). */
 const SYNC_STEP = 32 << 20;
 
-/** sha256 in base64: one call (crypto.hash, Node 20.12+) where there is one (a namespace import: older Nodes have none). */
+/**
+ * sha256, binary as a latin1 string ('binary': 32 characters): one call (crypto.hash,
+ * Node 20.12+) where there is one (a namespace import: older Nodes have none).
+ */
 const sha256 =
   typeof crypto.hash === 'function'
-    ? (b: Uint8Array) => crypto.hash('sha256', b, 'base64')
-    : (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('base64');
+    ? (b: Uint8Array) => crypto.hash('sha256', b, 'binary')
+    : (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('binary');
 
 /**
  * Whole-file dedup, asked file by file in writing order (so the hashing overlaps the
@@ -87,9 +90,9 @@ export class Dedup {
   private sizes = new Map<number, number>();
   /** the first file of each size that exactly two files have, until the second comes */
   private pairs = new Map<number, FileNode>();
-  /** buffers for the chunks of a file that is not held whole (hashed, compared) */
-  private chunks = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
-  /** the first file of each size and layout digest (base64), more on a
+  /** buffers for the chunks of a file that is not held whole (hashed, compared), made when first needed */
+  private chunks: Uint8Array[] = [];
+  /** the first file of each size and layout digest (binary, as a latin1 string), more on a
    *  digest match whose bytes differ: one string and one reference per file, not a list */
   private seen = new Map<string, FileNode | FileNode[]>();
 
@@ -135,10 +138,10 @@ export class Dedup {
   }
 
   /**
-   * sha256 (base64) of a content without holes: of its bytes; else of where it holds
-   * data and of those bytes: for each data segment "<offset>+<length>;" then its bytes
-   * (src/tree/content.ts layoutDigest's rule). The holes' zeros are never hashed: two
-   * sparse files of 1 TiB compare in the time of their data.
+   * sha256 (binary, as a latin1 string) of a content without holes: of its bytes; else
+   * of where it holds data and of those bytes: for each data segment "<offset>+<length>;"
+   * then its bytes (src/tree/content.ts layoutDigest's rule). The holes' zeros are never
+   * hashed: two sparse files of 1 TiB compare in the time of their data.
    */
   private layoutDigest(c: Content, whole?: Uint8Array | null): string {
     const list = segments(c);
@@ -150,7 +153,7 @@ export class Dedup {
       if (whole) h.update(whole.subarray(s.at, s.at + s.length));
       else for (let o = s.at; o < s.at + s.length; o += CHUNK) h.update(this.range(c, o, s.at + s.length));
     }
-    return h.digest('base64');
+    return h.digest('binary');
   }
 
   /** Same holes and same data bytes (the holes are not read); `bWhole`: b's bytes when held. */
@@ -171,7 +174,7 @@ export class Dedup {
   /** At most CHUNK bytes of c from `from`, not past `end`, in chunk buffer `k` (valid until its next use). */
   private range(c: Content, from: number, end: number, k = 0): Uint8Array {
     const length = Math.min(CHUNK, end - from);
-    const into = this.chunks[k]!;
+    const into = (this.chunks[k] ??= new Uint8Array(CHUNK));
     return this.reader.read(c, from, length, into) ?? into.fill(0, 0, length).subarray(0, length);
   }
 }
