@@ -23,47 +23,87 @@ const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 's
 const NEW = 0;
 const LINK = 1;
 
-/** Typed appends to a buffer of the exact size; without one it only counts the bytes (the
- *  first of encodeTree's two passes), so no outgrown copies are left for the GC of an
- *  idle main thread to find (they were twice the tree's bytes). */
+/** Bytes of a Writer chunk: a new one is started when the next field does not fit. */
+const CHUNK = 1 << 20;
+
+/** Typed appends to a list of chunks, copied once into one buffer of the exact size at the
+ *  end: one pass over the tree (a counting pass first cost as much as the writing one),
+ *  and no outgrown copies for the GC of an idle main thread to find (a doubling buffer
+ *  leaves twice the tree's bytes), only the chunks, once. */
 class Writer {
-  at = 0;
-  constructor(readonly buf?: Buffer) {}
+  private readonly done: Buffer[] = [];
+  /** bytes in `done` */
+  private before = 0;
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private at = 0;
+
+  /** bytes written so far */
+  get length(): number {
+    return this.before + this.at;
+  }
 
   u8(v: number): void {
-    if (this.buf) this.buf[this.at] = v;
-    this.at += 1;
+    this.room(1);
+    this.buf[this.at++] = v;
   }
   u16(v: number): void {
-    this.buf?.writeUInt16LE(v, this.at);
-    this.at += 2;
+    this.room(2);
+    this.at = this.buf.writeUInt16LE(v, this.at);
   }
   u32(v: number): void {
-    this.buf?.writeUInt32LE(v, this.at);
-    this.at += 4;
+    this.room(4);
+    this.at = this.buf.writeUInt32LE(v, this.at);
   }
   f64(v: number): void {
-    this.buf?.writeDoubleLE(v, this.at);
-    this.at += 8;
+    this.room(8);
+    this.at = this.buf.writeDoubleLE(v, this.at);
   }
   bytes(b: Uint8Array): void {
-    this.u32(b.length);
-    this.buf?.set(b, this.at);
+    this.room(4 + b.length);
+    this.at = this.buf.writeUInt32LE(b.length, this.at);
+    this.buf.set(b, this.at);
     this.at += b.length;
+  }
+
+  /** Everything written, in an ArrayBuffer of its own of the exact size. */
+  finish(): ArrayBuffer {
+    const bytes = new ArrayBuffer(this.length);
+    const view = Buffer.from(bytes);
+    let at = 0;
+    for (const chunk of [...this.done, this.buf.subarray(0, this.at)]) {
+      view.set(chunk, at);
+      at += chunk.length;
+    }
+    return bytes;
+  }
+
+  /** Starts a new chunk unless n more bytes fit the current one. */
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    this.done.push(this.buf.subarray(0, this.at));
+    this.before += this.at;
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    this.at = 0;
   }
 }
 
-/** The tree's bytes (an ArrayBuffer of its own, of their exact size, to be transferred). */
-export function encodeTree(tree: Tree): ArrayBuffer {
-  const count = new Writer();
-  encodeInto(count, tree);
-  const bytes = new ArrayBuffer(count.at);
-  encodeInto(new Writer(Buffer.from(bytes)), tree);
+/**
+ * The tree's bytes (an ArrayBuffer of its own, of their exact size, to be transferred).
+ * `files`, when given, gets every file's content in the order of the encoding — walk
+ * order, a hard-linked file at its first name only — which is the ext4 writer's inode
+ * order (src/ext4/plan.ts), the order the main thread hashes them in (src/pipeline/ext4-handoff.ts).
+ */
+export function encodeTree(tree: Tree, files?: Content[]): ArrayBuffer {
+  const w = new Writer();
+  const table = encodeInto(w, tree, files);
+  const bytes = w.finish();
+  new DataView(bytes).setUint32(0, table, true);
   return bytes;
 }
 
-function encodeInto(w: Writer, tree: Tree): void {
-  w.u32(0); // where the path table starts, filled in below
+/** Writes the tree; returns where the path table starts (the first u32, left 0 here). */
+function encodeInto(w: Writer, tree: Tree, files: Content[] | undefined): number {
+  w.u32(0);
   const ids = new Map<Node, number>();
   const paths = new Map<string, number>();
   // one frame per directory level: its sorted entries and the next one to write
@@ -78,6 +118,7 @@ function encodeInto(w: Writer, tree: Tree): void {
     ids.set(node, ids.size);
     w.u8(NEW);
     encodeAttrs(w, node, paths);
+    if (node.type === 'file') files?.push(node.content);
     if (node.type !== 'dir') return;
     w.u32(node.entries.size);
     stack.push({ entries: sortedEntries(node), next: 0 });
@@ -92,9 +133,10 @@ function encodeInto(w: Writer, tree: Tree): void {
     w.bytes(keyBytes(entry[0]));
     visit(entry[1]);
   }
-  w.buf?.writeUInt32LE(w.at, 0);
+  const table = w.length;
   w.u32(paths.size);
   for (const p of paths.keys()) w.bytes(Buffer.from(p, 'utf8'));
+  return table;
 }
 
 /** Everything of a node but a directory's entries. */
