@@ -129,6 +129,9 @@ function startFsWorker(type: FsJob['type']): void {
  * squashfs's compression workers.
  */
 export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
+  // ext4's hand-off (this thread's share of the write) loads meanwhile too: writeFilesystem
+  // imports it right after the flattening, before the content digest can start
+  if (fs.type === 'ext4') void import('./ext4-handoff.js').catch(() => {}); // a failure shows at that import
   if (fs.type !== 'squashfs') return startFsWorker(fs.type);
   const { startSquashfsWorkers } = await import('../squashfs/write.js');
   startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });
