@@ -17,7 +17,7 @@
 //   bytes  := u32 length, the bytes
 // path table := u32 count { bytes utf8 }. Ids count NEW nodes from 0.
 import { type Content, FileRegion, type Piece } from './content.js';
-import { type DirNode, keyBytes, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
+import { type DirNode, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
 
 const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
 const NEW = 0;
@@ -57,6 +57,12 @@ class Writer {
   f64(v: number): void {
     this.room(8);
     this.at = this.buf.writeDoubleLE(v, this.at);
+  }
+  /** An entry key's bytes (latin1: one byte a char), as `bytes` writes them, without a Buffer of their own. */
+  key(k: string): void {
+    this.room(4 + k.length);
+    this.at = this.buf.writeUInt32LE(k.length, this.at);
+    this.at += this.buf.write(k, this.at, 'latin1');
   }
   bytes(b: Uint8Array): void {
     this.room(4 + b.length);
@@ -130,7 +136,7 @@ function encodeInto(w: Writer, tree: Tree, files: Content[] | undefined): number
       stack.pop();
       continue;
     }
-    w.bytes(keyBytes(entry[0]));
+    w.key(entry[0]);
     visit(entry[1]);
   }
   const table = w.length;
@@ -153,9 +159,16 @@ function encodeAttrs(w: Writer, node: Node, paths: Map<string, number>): void {
     w.bytes(v);
   }
   if (node.type === 'file') {
-    w.f64(node.content.size);
-    w.u32(node.content.pieces.length);
-    for (const p of node.content.pieces) encodePiece(w, p, paths);
+    const c = node.content;
+    w.f64(c.size);
+    if (c instanceof FileRegion) {
+      // its one piece, written without making it (FileRegion makes its pieces when asked)
+      w.u32(1);
+      encodeFilePiece(w, 0, c.size, c.file, c.from, paths);
+      return;
+    }
+    w.u32(c.pieces.length);
+    for (const p of c.pieces) encodePiece(w, p, paths);
   } else if (node.type === 'symlink') w.bytes(node.target);
   else if (node.type === 'char' || node.type === 'block') {
     w.u32(node.rdev.major);
@@ -164,18 +177,31 @@ function encodeAttrs(w: Writer, node: Node, paths: Map<string, number>): void {
 }
 
 function encodePiece(w: Writer, p: Piece, paths: Map<string, number>): void {
-  w.f64(p.at);
-  w.f64(p.length);
   if ('bytes' in p) {
+    w.f64(p.at);
+    w.f64(p.length);
     w.u8(0);
     w.bytes(p.bytes);
     return;
   }
-  let index = paths.get(p.file);
-  if (index === undefined) paths.set(p.file, (index = paths.size));
+  encodeFilePiece(w, p.at, p.length, p.file, p.from, paths);
+}
+
+function encodeFilePiece(
+  w: Writer,
+  at: number,
+  length: number,
+  file: string,
+  from: number,
+  paths: Map<string, number>,
+): void {
+  let index = paths.get(file);
+  if (index === undefined) paths.set(file, (index = paths.size));
+  w.f64(at);
+  w.f64(length);
   w.u8(1);
   w.u32(index);
-  w.f64(p.from);
+  w.f64(from);
 }
 
 /** Reads what Writer wrote; `bytes` are views of the buffer, `copy` copies (what the
