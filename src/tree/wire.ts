@@ -23,73 +23,39 @@ const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 's
 const NEW = 0;
 const LINK = 1;
 
-/** Bytes of a Writer chunk: a new one is started when the next field does not fit. */
-const CHUNK = 1 << 20;
-
-/** Typed appends to a list of chunks, copied once into one buffer of the exact size at the
- *  end: one pass over the tree (a counting pass first cost as much as the writing one),
- *  and no outgrown copies for the GC of an idle main thread to find (a doubling buffer
- *  leaves twice the tree's bytes), only the chunks, once. */
+/** Typed appends to a buffer of the exact size; without one it only counts the bytes (the
+ *  first of encodeTree's two passes), so no outgrown copies are left for the GC of an
+ *  idle main thread to find (they were twice the tree's bytes). */
 class Writer {
-  private readonly done: Buffer[] = [];
-  /** bytes in `done` */
-  private before = 0;
-  private buf = Buffer.allocUnsafe(CHUNK);
-  private at = 0;
-
-  /** bytes written so far */
-  get length(): number {
-    return this.before + this.at;
-  }
+  at = 0;
+  constructor(readonly buf?: Buffer) {}
 
   u8(v: number): void {
-    this.room(1);
-    this.buf[this.at++] = v;
+    if (this.buf) this.buf[this.at] = v;
+    this.at += 1;
   }
   u16(v: number): void {
-    this.room(2);
-    this.at = this.buf.writeUInt16LE(v, this.at);
+    this.buf?.writeUInt16LE(v, this.at);
+    this.at += 2;
   }
   u32(v: number): void {
-    this.room(4);
-    this.at = this.buf.writeUInt32LE(v, this.at);
+    this.buf?.writeUInt32LE(v, this.at);
+    this.at += 4;
   }
   f64(v: number): void {
-    this.room(8);
-    this.at = this.buf.writeDoubleLE(v, this.at);
+    this.buf?.writeDoubleLE(v, this.at);
+    this.at += 8;
   }
   /** An entry key's bytes (latin1: one byte a char), as `bytes` writes them, without a Buffer of their own. */
   key(k: string): void {
-    this.room(4 + k.length);
-    this.at = this.buf.writeUInt32LE(k.length, this.at);
-    this.at += this.buf.write(k, this.at, 'latin1');
+    this.buf?.writeUInt32LE(k.length, this.at);
+    this.buf?.write(k, this.at + 4, 'latin1');
+    this.at += 4 + k.length;
   }
   bytes(b: Uint8Array): void {
-    this.room(4 + b.length);
-    this.at = this.buf.writeUInt32LE(b.length, this.at);
-    this.buf.set(b, this.at);
+    this.u32(b.length);
+    this.buf?.set(b, this.at);
     this.at += b.length;
-  }
-
-  /** Everything written, in an ArrayBuffer of its own of the exact size. */
-  finish(): ArrayBuffer {
-    const bytes = new ArrayBuffer(this.length);
-    const view = Buffer.from(bytes);
-    let at = 0;
-    for (const chunk of [...this.done, this.buf.subarray(0, this.at)]) {
-      view.set(chunk, at);
-      at += chunk.length;
-    }
-    return bytes;
-  }
-
-  /** Starts a new chunk unless n more bytes fit the current one. */
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    this.done.push(this.buf.subarray(0, this.at));
-    this.before += this.at;
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n));
-    this.at = 0;
   }
 }
 
@@ -100,9 +66,10 @@ class Writer {
  * order (src/ext4/plan.ts), the order the main thread hashes them in (src/pipeline/ext4-handoff.ts).
  */
 export function encodeTree(tree: Tree, files?: Content[]): ArrayBuffer {
-  const w = new Writer();
-  const table = encodeInto(w, tree, files);
-  const bytes = w.finish();
+  const count = new Writer();
+  encodeInto(count, tree, undefined);
+  const bytes = new ArrayBuffer(count.at);
+  const table = encodeInto(new Writer(Buffer.from(bytes)), tree, files);
   new DataView(bytes).setUint32(0, table, true);
   return bytes;
 }
@@ -139,7 +106,7 @@ function encodeInto(w: Writer, tree: Tree, files: Content[] | undefined): number
     w.key(entry[0]);
     visit(entry[1]);
   }
-  const table = w.length;
+  const table = w.at;
   w.u32(paths.size);
   for (const p of paths.keys()) w.bytes(Buffer.from(p, 'utf8'));
   return table;

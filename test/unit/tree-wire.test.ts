@@ -136,7 +136,7 @@ describe('tree wire encoding, what the ext4 hand-off takes from it', () => {
     expect(files.every((c, k) => c === once[k])).toBe(true);
   });
 
-  it('a tree of more than one 1 MiB chunk (a field larger than a chunk too) decodes to itself', () => {
+  it('a tree of several MiB (a field over 1 MiB) decodes to itself', () => {
     const tree = new Tree();
     for (let k = 0; k < 5; k++) {
       const bytes = Buffer.alloc(k === 2 ? 1_500_000 : 700_000, k + 1);
