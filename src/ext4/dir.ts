@@ -160,8 +160,12 @@ function dxNode(items: { hash: number; block: number }[]): Buffer {
 
 /** The blocks of a directory: linear when everything fits one block, else an htree. */
 export function dirBlocks(self: number, parent: number, entries: DirEntry[], hashSeed: Uint32Array): DirBlocks {
-  const linear = linearBlocks([...dots(self, parent), ...entries]);
-  if (linear.length === 1) return { blocks: [{ kind: 'leaf', data: linear[0] }], indexed: false };
+  // linearBlocks fills a block up to TAIL_AT: the entries fit one exactly when their
+  // records do (no linear blocks built only to be dropped for an htree)
+  let size = recLen(1) + recLen(2);
+  for (const e of entries) size += recLen(e.name.length);
+  if (size <= TAIL_AT)
+    return { blocks: [{ kind: 'leaf', data: linearBlocks([...dots(self, parent), ...entries])[0] }], indexed: false };
   const leaves = hashLeaves(self, entries, hashSeed);
   const leafBlocks: DirBlock[] = leaves.map((l) => ({ kind: 'leaf', data: linearBlocks(l.entries)[0] }));
   if (leaves.length <= LIMIT.root) {

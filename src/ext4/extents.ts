@@ -15,7 +15,6 @@ import {
   hi32,
   IBLOCK_SIZE,
   lo32,
-  MAX_EXTENT_LEN,
 } from './format.js';
 
 const ENTRY = EXTENT.size;
@@ -39,17 +38,6 @@ export function extentTreeBlocks(count: number): number {
     total += level;
   }
   return total;
-}
-
-/** Extents covering `runs` of physical blocks from logical block `logical` on, none longer than MAX_EXTENT_LEN. */
-export function extentsOf(logical: number, runs: { start: number; length: number }[]): Extent[] {
-  const out: Extent[] = [];
-  for (const r of runs) {
-    for (let o = 0; o < r.length; o += MAX_EXTENT_LEN)
-      out.push({ logical: logical + o, physical: r.start + o, length: Math.min(MAX_EXTENT_LEN, r.length - o) });
-    logical += r.length;
-  }
-  return out;
 }
 
 /** A node's entries and who writes them. */

@@ -122,7 +122,8 @@ export class Allocator {
     return count;
   }
 
-  private take(n: number, run: (start: number, length: number) => void): void {
+  /** n blocks, each run as it is handed out: `run(start, length)` (what runs(n) lists). */
+  take(n: number, run: (start: number, length: number) => void): void {
     while (n > 0) {
       this.skip();
       const res = this.reserved[this.r];

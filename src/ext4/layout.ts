@@ -3,7 +3,7 @@
 // Order (geometry.ts): all block bitmaps, all inode bitmaps, every group's inode table,
 // then each planned inode in plan order (the journal first): its blocks, its extent
 // tree blocks, its xattr block (identical xattr blocks are one, shared).
-import { extentsOf, type Extent, extentTreeBlocks } from './extents.js';
+import { type Extent, extentTreeBlocks } from './extents.js';
 import { BLOCK, BLOCKS_PER_GROUP, MAX_EXTENT_LEN } from './format.js';
 import { Allocator, Geometry, journalBlocks, type Run } from './geometry.js';
 import { type Body, fileRuns, type PlannedInode } from './plan.js';
@@ -91,16 +91,24 @@ export class Placements {
     this.extentAt.push(0);
   }
 
-  add(p: Placement): void {
-    for (const e of p.extents) {
-      this.extents.push(e.logical);
-      this.extents.push(e.physical);
-      this.extents.push(e.length);
-    }
+  /** Adds an extent to the inode being placed (the next one). */
+  extent(logical: number, physical: number, length: number): void {
+    this.extents.push(logical);
+    this.extents.push(physical);
+    this.extents.push(length);
+  }
+
+  /** Extents added to the inode being placed so far. */
+  openExtents(): number {
+    return (this.extents.length - this.extentAt.at(this.extentAt.length - 1)) / 3;
+  }
+
+  /** Ends the inode being placed: its tree blocks (`treeCount` from `treeStart`) and its xattr block (or 0). */
+  close(treeStart: number, treeCount: number, xattrBlock: number): void {
     this.extentAt.push(this.extents.length);
-    this.treeStart.push(p.treeBlocks[0] ?? 0);
-    this.treeCount.push(p.treeBlocks.length);
-    this.xattr.push(p.xattrBlock);
+    this.treeStart.push(treeCount ? treeStart : 0);
+    this.treeCount.push(treeCount);
+    this.xattr.push(xattrBlock);
   }
 
   /** Inode k's placement, built when asked. */
@@ -114,17 +122,36 @@ export class Placements {
   }
 }
 
-/** Places one inode's blocks (tree blocks in one run); `shared` gathers the xattr blocks by content. */
-function place(alloc: Allocator, i: PlannedInode, fsBlocks: number, shared: Map<string, XattrBlock>): Placement {
-  const extents = logicalRuns(i.body, fsBlocks).flatMap((r) => extentsOf(r.start, alloc.runs(r.length)));
-  const treeCount = extentTreeBlocks(extents.length);
+/**
+ * Places one inode's blocks (tree blocks in one run) straight into `out`, extents of at
+ * most MAX_EXTENT_LEN blocks; `shared` gathers the xattr blocks by content.
+ */
+function place(
+  alloc: Allocator,
+  i: PlannedInode,
+  fsBlocks: number,
+  shared: Map<string, XattrBlock>,
+  out: Placements,
+): void {
+  for (const r of logicalRuns(i.body, fsBlocks)) {
+    let logical = r.start;
+    alloc.take(r.length, (start, length) => {
+      for (let o = 0; o < length; o += MAX_EXTENT_LEN)
+        out.extent(logical + o, start + o, Math.min(MAX_EXTENT_LEN, length - o));
+      logical += length;
+    });
+  }
+  const treeCount = extentTreeBlocks(out.openExtents());
   const treeStart = treeCount ? alloc.contiguous(treeCount) : 0;
-  const treeBlocks = Array.from({ length: treeCount }, (_, k) => treeStart + k);
-  if (!i.blockXattrs) return { extents, treeBlocks, xattrBlock: 0 };
-  let x = shared.get(i.blockXattrs.key);
-  if (!x) shared.set(i.blockXattrs.key, (x = { block: alloc.contiguous(1), entries: i.blockXattrs.entries, refs: 0 }));
-  x.refs++;
-  return { extents, treeBlocks, xattrBlock: x.block };
+  let xattrBlock = 0;
+  if (i.blockXattrs) {
+    let x = shared.get(i.blockXattrs.key);
+    if (!x)
+      shared.set(i.blockXattrs.key, (x = { block: alloc.contiguous(1), entries: i.blockXattrs.entries, refs: 0 }));
+    x.refs++;
+    xattrBlock = x.block;
+  }
+  out.close(treeStart, treeCount, xattrBlock);
 }
 
 /** A fresh allocator for a filesystem of `blocks`, after the metadata that comes first. */
@@ -142,7 +169,7 @@ function allocate(inodes: PlannedInode[], blocks: number, inodeCount: number): L
   const { geo, alloc, blockBitmaps, inodeBitmaps, inodeTables } = startAllocation(blocks, inodeCount);
   const shared = new Map<string, XattrBlock>();
   const placements = new Placements();
-  for (const i of inodes) placements.add(place(alloc, i, blocks, shared));
+  for (const i of inodes) place(alloc, i, blocks, shared, placements);
   return {
     geo,
     blockBitmaps,

@@ -7,16 +7,7 @@
 // depends on the filesystem's size, so its blocks are counted when the layout is.
 import { S_IF, S_IFDIR, S_IFREG, newEncodeDev } from '../posix.js';
 import { type Content, dataBlockRuns } from '../tree/content.js';
-import {
-  type DirNode,
-  keyBytes,
-  linkCounts,
-  type Node,
-  sortedEntries,
-  sortedKeys,
-  type Time,
-  type Tree,
-} from '../tree/tree.js';
+import { type DirNode, keyBytes, type Node, sortedEntries, sortedKeys, type Time, type Tree } from '../tree/tree.js';
 import { type DirBlock, dirBlocks, type DirEntry, emptyDirBlocks } from './dir.js';
 import { BLOCK, DEVICE_IBLOCK, FT, IBLOCK_SIZE, INODE_XATTR_ROOM } from './format.js';
 import type { Run } from './geometry.js';
@@ -80,10 +71,9 @@ export function contentBlocks(body: Body): number {
 
 /** The inodes of the image: the journal, root, lost+found, then the tree in walk order. */
 export function planInodes(tree: Tree, epoch: Time, hashSeed: Uint32Array): PlannedInode[] {
-  const counts = linkCounts(tree);
   const found = tree.root.entries.get('lost+found');
   if (found && found.type !== 'dir') throw new Error('/lost+found is not a directory; ext4 needs it to be one');
-  const inoOf = numberInodes(tree, found);
+  const { inoOf, counts } = numberInodes(tree, found);
   const parents = parentDirs(tree.root);
   const bodyOf = (node: Node, ino: number): Body => {
     if (node.type !== 'dir') return leafBody(node);
@@ -105,13 +95,34 @@ export function planInodes(tree: Tree, epoch: Time, hashSeed: Uint32Array): Plan
   return out;
 }
 
-/** Inode numbers in plan order: root, lost+found (when the tree has one), the rest in walk order. */
-function numberInodes(tree: Tree, found: Node | undefined): Map<Node, number> {
+/**
+ * Inode numbers in plan order (root, lost+found when the tree has one, the rest in walk
+ * order) and link counts as linkCounts (src/tree/tree.ts) gives them — a directory 2 + its
+ * subdirectories, anything else its names — both from one walk.
+ */
+function numberInodes(tree: Tree, found: Node | undefined): { inoOf: Map<Node, number>; counts: Map<Node, number> } {
   const inoOf = new Map<Node, number>([[tree.root, ROOT_INO]]);
   if (found) inoOf.set(found, LOST_FOUND_INO);
+  const counts = new Map<Node, number>([[tree.root, 2]]);
   let next = FIRST_INO;
-  for (const node of walkNodes(tree)) if (!inoOf.has(node)) inoOf.set(node, next++);
-  return inoOf;
+  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
+    }
+    const node = top.dir.entries.get(top.keys[top.next++]);
+    if (!node) continue;
+    if (!inoOf.has(node)) inoOf.set(node, next++);
+    if (node.type !== 'dir') {
+      counts.set(node, (counts.get(node) ?? 0) + 1);
+      continue;
+    }
+    counts.set(top.dir, counts.get(top.dir)! + 1);
+    counts.set(node, 2);
+    stack.push({ dir: node, keys: sortedKeys(node), next: 0 });
+  }
+  return { inoOf, counts };
 }
 
 /**

@@ -18,10 +18,8 @@
 // memory, length, which buffer), then the buffers.
 import type { ArtifactFile } from '../artifact.js';
 import { contentDigestAsync } from '../ext4/data.js';
-import { walkNodes } from '../ext4/plan.js';
 import type { DataHooks } from '../ext4/write.js';
 import type { Content } from '../tree/content.js';
-import type { Node, Tree } from '../tree/tree.js';
 
 const STATE = 0;
 const WRITTEN = 1;
@@ -121,16 +119,6 @@ function sharedBuffers(shared: SharedArrayBuffer): DataHooks {
   };
 }
 
-/** The tree's files in the ext4 writer's inode order: walk order, a hard-linked node once. */
-function* filesInWalkOrder(tree: Tree): Generator<Content> {
-  const seen = new Set<Node>();
-  for (const node of walkNodes(tree)) {
-    if (node.type !== 'file' || seen.has(node)) continue;
-    seen.add(node);
-    yield node.content;
-  }
-}
-
 /** The files one by one, each let go once taken (the list holds no file the hash is done with). */
 function* draining(files: Content[]): Generator<Content> {
   for (let k = 0; k < files.length; k++) {
@@ -145,20 +133,19 @@ const NOTHING: Content = { size: 0, pieces: [] };
 /**
  * The main thread's side, while the worker writes: the content digest for it, then the
  * artifact (`out`, when newHandoff was told so) hashed as the worker writes it, until
- * `done` settles (the worker's end). It reads the tree only before its first await: the
- * caller may let the tree go once it has called this.
+ * `done` settles (the worker's end). `files`: the tree's files in the ext4 writer's inode
+ * order (walk order, a hard-linked file once), as encodeTree lists them while it encodes
+ * the tree for the worker (src/tree/wire.ts); the list keeps only their contents, so the
+ * caller may empty the tree (src/tree/release.ts), and each is let go once hashed.
  */
 export async function serveWorker(
   shared: SharedArrayBuffer,
-  tree: Tree,
+  files: Content[],
   out: ArtifactFile | undefined,
   done: Promise<unknown>,
 ): Promise<void> {
   const ctl = new Int32Array(shared, 0, 5);
   if (!out !== !ctl[HASHING]) throw new Error('ext4: the handoff was made for another output');
-  // the files are listed before the first await: the caller may empty the tree after it
-  // (src/tree/release.ts); the list keeps only their contents
-  const files = [...filesInWalkOrder(tree)];
   let served = false;
   try {
     new Uint8Array(shared, DIGEST_AT, 32).set(await contentDigestAsync(draining(files)));

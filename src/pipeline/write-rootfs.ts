@@ -11,6 +11,7 @@ import { BuildError, FormatLimitError, ImageError, UsageError } from '../errors.
 import type { CompressedCache } from '../compressed-cache.js';
 import { compiledWorker } from '../worker-url.js';
 import type { FsJob, FsResult } from './fs-worker.js';
+import type { Content } from '../tree/content.js';
 import type { Time, Tree } from '../tree/tree.js';
 import { releaseTree } from '../tree/release.js';
 import { encodeTree } from '../tree/wire.js';
@@ -75,12 +76,21 @@ async function writeFilesystem(
   // the ext4 hand-off (and the ext4 code it uses on this thread) is loaded for ext4 only
   const ext4 = fs.type === 'ext4' ? await import('./ext4-handoff.js') : undefined;
   const handoff = ext4?.newHandoff(hashOut);
-  const job = { type: fs.type, tree: encodeTree(tree), fd: out.descriptor, path: out.path, disk, handoff };
+  // ext4: the files in the writer's inode order, listed as the tree is encoded, for the content digest
+  const files: Content[] = [];
+  const job = {
+    type: fs.type,
+    tree: encodeTree(tree, ext4 ? files : undefined),
+    fd: out.descriptor,
+    path: out.path,
+    disk,
+    handoff,
+  };
   const written = writeOnWorker(job);
   try {
-    // serveWorker lists the tree's files before its first await (its content digest goes
-    // on from that list), so the tree can go now: the worker writes from its own copy
-    const serving = ext4 && handoff ? ext4.serveWorker(handoff, tree, hashOut ? out : undefined, written) : undefined;
+    // the content digest goes on from the list of files, so the tree can go now: the
+    // worker writes from its own copy
+    const serving = ext4 && handoff ? ext4.serveWorker(handoff, files, hashOut ? out : undefined, written) : undefined;
     if (consumeTree) releaseTree(tree);
     await serving;
   } catch (e) {
@@ -119,6 +129,9 @@ function startFsWorker(type: FsJob['type']): void {
  * squashfs's compression workers.
  */
 export async function startRootfsThreads(fs: FilesystemConfig): Promise<void> {
+  // ext4's hand-off (this thread's share of the write) loads meanwhile too: writeFilesystem
+  // imports it right after the flattening, before the content digest can start
+  if (fs.type === 'ext4') void import('./ext4-handoff.js').catch(() => {}); // a failure shows at that import
   if (fs.type !== 'squashfs') return startFsWorker(fs.type);
   const { startSquashfsWorkers } = await import('../squashfs/write.js');
   startSquashfsWorkers({ compressor: fs.compression, level: fs.compression_level });

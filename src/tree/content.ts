@@ -195,6 +195,8 @@ export function* readRange(c: Content, start: number, end: number): Generator<Ui
 /** The blocks of `block` bytes that hold data (pieces rounded out to blocks, merged), as
  *  runs of block numbers; the other blocks of the file are holes. */
 export function dataBlockRuns(c: Content, block: number): { start: number; length: number }[] {
+  // a FileRegion is one piece from byte 0 (its pieces are made when asked)
+  if (c instanceof FileRegion) return c.size ? [{ start: 0, length: Math.ceil(c.size / block) }] : [];
   const runs: { start: number; length: number }[] = [];
   for (const p of c.pieces) {
     if (!p.length) continue;

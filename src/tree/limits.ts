@@ -5,7 +5,7 @@
 // src/cpio/limits.ts, src/export/limits.ts), with the source of each number.
 import { FormatLimitError } from '../errors.js';
 import { quoteName } from './quote.js';
-import type { Node, Tree } from './tree.js';
+import { keyBytes, type Node, sortedKeys, type Tree } from './tree.js';
 
 export interface FormatLimits {
   /** the format as named in messages, e.g. "ext4" */
@@ -30,20 +30,37 @@ export interface FormatLimits {
 /** An entry the format cannot hold. */
 export class LimitError extends FormatLimitError {}
 
-/** Throws a LimitError for the first entry (in walk order) that exceeds a limit. */
+/**
+ * Throws a LimitError for the first entry (in walk order) that exceeds a limit. The walk
+ * keeps lengths, not paths: an entry's path is built only for the message of a failure
+ * (the check runs on the writer's thread ahead of its first byte, over every entry).
+ */
 export function checkLimits(tree: Tree, l: FormatLimits): void {
   const names = new Map<Node, number>();
-  for (const { path, node } of tree.walk()) {
-    const fail = (what: string, have: number | string, max: number | string) =>
-      new LimitError(
-        `${l.format}: /${quoteName(path)}: ${what} ${have}, ${l.format} holds at most ${max}; change the ` +
-          `image (rename, shorten or drop the entry) or choose another format`,
-      );
-    const name = path.length - path.lastIndexOf(0x2f) - 1;
-    if (name > l.name) throw fail('name of', `${name} bytes`, `${l.name} bytes`);
-    if (l.path !== undefined && path.length > l.path) throw fail('path of', `${path.length} bytes`, `${l.path} bytes`);
+  // one frame per directory level: its keys, the next one, the length of its path
+  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0, length: -1 }];
+  const fail: Fail = (what, have, max) =>
+    new LimitError(
+      `${l.format}: /${quoteName(pathOf(stack))}: ${what} ${have}, ${l.format} holds at most ${max}; change the ` +
+        `image (rename, shorten or drop the entry) or choose another format`,
+    );
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys[top.next++];
+    const node = top.dir.entries.get(key);
+    if (!node) continue;
+    // a key is the name's bytes as latin1: one char a byte
+    const length = top.length + 1 + key.length;
+    if (key.length > l.name) throw fail('name of', `${key.length} bytes`, `${l.name} bytes`);
+    if (l.path !== undefined && length > l.path) throw fail('path of', `${length} bytes`, `${l.path} bytes`);
     checkNode(node, l, fail);
-    if (node.type === 'dir') continue;
+    if (node.type === 'dir') {
+      stack.push({ dir: node, keys: sortedKeys(node), next: 0, length });
+      continue;
+    }
     const count = (names.get(node) ?? 0) + 1;
     names.set(node, count);
     if (count > l.links) throw fail('hard link count', count, l.links);
@@ -58,14 +75,16 @@ export function checkLimits(tree: Tree, l: FormatLimits): void {
   );
 }
 
+/** The path of the entry the walk is at: each level's current key. */
+function pathOf(stack: Array<{ keys: string[]; next: number }>): Buffer {
+  return keyBytes(stack.map((f) => f.keys[f.next - 1]).join('/'));
+}
+
 type Fail = (what: string, have: number | string, max: number | string) => LimitError;
 
 function checkNode(node: Node, l: FormatLimits, fail: Fail): void {
-  for (const [what, id] of [
-    ['uid', node.uid],
-    ['gid', node.gid],
-  ] as const)
-    if (!Number.isInteger(id) || id < 0 || id > l.id) throw fail(what, id, l.id);
+  if (!Number.isInteger(node.uid) || node.uid < 0 || node.uid > l.id) throw fail('uid', node.uid, l.id);
+  if (!Number.isInteger(node.gid) || node.gid < 0 || node.gid > l.id) throw fail('gid', node.gid, l.id);
   if (node.type === 'symlink' && node.target.length > l.symlink)
     throw fail('symlink target of', `${node.target.length} bytes`, `${l.symlink} bytes`);
   if (node.type === 'file' && node.content.size > l.fileSize)

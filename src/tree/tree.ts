@@ -3,7 +3,7 @@
 // link is simply the same Node under two names. Names are bytes: a directory keys its
 // entries by the name's bytes as a latin1 string (one char per byte), which keeps
 // non-UTF-8 names exact and makes plain string order equal to byte order (strcmp).
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { BuildError } from '../errors.js';
 import type { Content } from './content.js';
 
@@ -438,26 +438,85 @@ export function linkCounts(tree: Tree): Map<Node, number> {
 
 /** A digest of everything in the tree but file content (paths, types, modes, owners, times,
  *  sizes, devices, link targets, xattrs), after `salt`: writers derive UUIDs and hash seeds
- *  from it, so the same tree gives the same bytes. */
+ *  from it, so the same tree gives the same bytes. Per entry, in walk order: the path, a
+ *  NUL, JSON of [type, mode, uid, gid, mtime sec, nsec, size, rdev or 0], a symlink's
+ *  target, then each xattr's name (UTF-8) and value in name order. */
 export function shapeDigest(tree: Tree, salt = ''): Buffer {
-  const h = createHash('sha256').update(salt);
-  for (const { path, node } of tree.walk()) {
-    h.update(path).update('\0');
-    const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : 0;
-    h.update(
-      JSON.stringify([
-        node.type,
-        node.mode,
-        node.uid,
-        node.gid,
-        node.mtime.sec,
-        node.mtime.nsec,
-        node.type === 'file' ? node.content.size : 0,
-        rdev,
-      ]),
-    );
+  const h = new BatchedHash(createHash('sha256').update(salt));
+  // the path of the current entry, built in place: each level writes its key after its
+  // parent's path (no buffer per entry, as walk() makes)
+  let path = Buffer.alloc(4096);
+  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0, length: 0 }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    if (top.next === top.keys.length) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys[top.next++];
+    const node = top.dir.entries.get(key);
+    if (!node) continue;
+    const at = top.length ? top.length + 1 : 0;
+    if (at + key.length > path.length) path = Buffer.concat([path, Buffer.alloc(at + key.length)]);
+    if (at) path[at - 1] = 0x2f;
+    const length = at + path.write(key, at, 'latin1');
+    h.update(path.subarray(0, length));
+    h.text(`\0${shapeJson(node)}`);
     if (node.type === 'symlink') h.update(node.target);
-    for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(v);
+    if (node.xattrs.size)
+      for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        h.text(k);
+        h.update(v);
+      }
+    if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0, length });
   }
   return h.digest();
+}
+
+/** JSON.stringify of a node's [type, mode, uid, gid, sec, nsec, size, rdev or 0], written
+ *  out for the usual node (every field a finite number: JSON writes it as String does). */
+function shapeJson(node: Node): string {
+  const size = node.type === 'file' ? node.content.size : 0;
+  const { mode, uid, gid, mtime } = node;
+  const plain = finite(mode) && finite(uid) && finite(gid) && finite(mtime.sec) && finite(mtime.nsec) && finite(size);
+  if (plain && node.type !== 'char' && node.type !== 'block')
+    return `["${node.type}",${mode},${uid},${gid},${mtime.sec},${mtime.nsec},${size},0]`;
+  const rdev = node.type === 'char' || node.type === 'block' ? node.rdev : 0;
+  return JSON.stringify([node.type, mode, uid, gid, mtime.sec, mtime.nsec, size, rdev]);
+}
+
+const finite = (v: number) => typeof v === 'number' && isFinite(v);
+
+/** A hash fed through a 64 KiB buffer: one native update per 64 KiB, not per small piece (same bytes hashed). */
+class BatchedHash {
+  private readonly buf = Buffer.allocUnsafe(64 << 10);
+  private at = 0;
+
+  constructor(private readonly hash: Hash) {}
+
+  update(bytes: Uint8Array): void {
+    if (this.at + bytes.length > this.buf.length) this.flush();
+    if (bytes.length > this.buf.length) this.hash.update(bytes);
+    else {
+      this.buf.set(bytes, this.at);
+      this.at += bytes.length;
+    }
+  }
+
+  /** A string's UTF-8 bytes, as Hash.update(string) takes them. */
+  text(s: string): void {
+    // at most 3 bytes a UTF-16 unit
+    if (this.at + 3 * s.length > this.buf.length) this.flush();
+    if (3 * s.length > this.buf.length) this.hash.update(s);
+    else this.at += this.buf.write(s, this.at, 'utf8');
+  }
+
+  digest(): Buffer {
+    this.flush();
+    return this.hash.digest();
+  }
+
+  private flush(): void {
+    this.hash.update(this.buf.subarray(0, this.at));
+    this.at = 0;
+  }
 }

@@ -17,7 +17,7 @@
 //   bytes  := u32 length, the bytes
 // path table := u32 count { bytes utf8 }. Ids count NEW nodes from 0.
 import { type Content, FileRegion, type Piece } from './content.js';
-import { type DirNode, keyBytes, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
+import { type DirNode, NO_XATTRS, type Node, type NodeType, sortedEntries, type Time, Tree } from './tree.js';
 
 const TYPES: NodeType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
 const NEW = 0;
@@ -46,6 +46,12 @@ class Writer {
     this.buf?.writeDoubleLE(v, this.at);
     this.at += 8;
   }
+  /** An entry key's bytes (latin1: one byte a char), as `bytes` writes them, without a Buffer of their own. */
+  key(k: string): void {
+    this.buf?.writeUInt32LE(k.length, this.at);
+    this.buf?.write(k, this.at + 4, 'latin1');
+    this.at += 4 + k.length;
+  }
   bytes(b: Uint8Array): void {
     this.u32(b.length);
     this.buf?.set(b, this.at);
@@ -53,17 +59,24 @@ class Writer {
   }
 }
 
-/** The tree's bytes (an ArrayBuffer of its own, of their exact size, to be transferred). */
-export function encodeTree(tree: Tree): ArrayBuffer {
+/**
+ * The tree's bytes (an ArrayBuffer of its own, of their exact size, to be transferred).
+ * `files`, when given, gets every file's content in the order of the encoding — walk
+ * order, a hard-linked file at its first name only — which is the ext4 writer's inode
+ * order (src/ext4/plan.ts), the order the main thread hashes them in (src/pipeline/ext4-handoff.ts).
+ */
+export function encodeTree(tree: Tree, files?: Content[]): ArrayBuffer {
   const count = new Writer();
-  encodeInto(count, tree);
+  encodeInto(count, tree, undefined);
   const bytes = new ArrayBuffer(count.at);
-  encodeInto(new Writer(Buffer.from(bytes)), tree);
+  const table = encodeInto(new Writer(Buffer.from(bytes)), tree, files);
+  new DataView(bytes).setUint32(0, table, true);
   return bytes;
 }
 
-function encodeInto(w: Writer, tree: Tree): void {
-  w.u32(0); // where the path table starts, filled in below
+/** Writes the tree; returns where the path table starts (the first u32, left 0 here). */
+function encodeInto(w: Writer, tree: Tree, files: Content[] | undefined): number {
+  w.u32(0);
   const ids = new Map<Node, number>();
   const paths = new Map<string, number>();
   // one frame per directory level: its sorted entries and the next one to write
@@ -78,6 +91,7 @@ function encodeInto(w: Writer, tree: Tree): void {
     ids.set(node, ids.size);
     w.u8(NEW);
     encodeAttrs(w, node, paths);
+    if (node.type === 'file') files?.push(node.content);
     if (node.type !== 'dir') return;
     w.u32(node.entries.size);
     stack.push({ entries: sortedEntries(node), next: 0 });
@@ -89,12 +103,13 @@ function encodeInto(w: Writer, tree: Tree): void {
       stack.pop();
       continue;
     }
-    w.bytes(keyBytes(entry[0]));
+    w.key(entry[0]);
     visit(entry[1]);
   }
-  w.buf?.writeUInt32LE(w.at, 0);
+  const table = w.at;
   w.u32(paths.size);
   for (const p of paths.keys()) w.bytes(Buffer.from(p, 'utf8'));
+  return table;
 }
 
 /** Everything of a node but a directory's entries. */
@@ -111,9 +126,16 @@ function encodeAttrs(w: Writer, node: Node, paths: Map<string, number>): void {
     w.bytes(v);
   }
   if (node.type === 'file') {
-    w.f64(node.content.size);
-    w.u32(node.content.pieces.length);
-    for (const p of node.content.pieces) encodePiece(w, p, paths);
+    const c = node.content;
+    w.f64(c.size);
+    if (c instanceof FileRegion) {
+      // its one piece, written without making it (FileRegion makes its pieces when asked)
+      w.u32(1);
+      encodeFilePiece(w, 0, c.size, c.file, c.from, paths);
+      return;
+    }
+    w.u32(c.pieces.length);
+    for (const p of c.pieces) encodePiece(w, p, paths);
   } else if (node.type === 'symlink') w.bytes(node.target);
   else if (node.type === 'char' || node.type === 'block') {
     w.u32(node.rdev.major);
@@ -122,18 +144,31 @@ function encodeAttrs(w: Writer, node: Node, paths: Map<string, number>): void {
 }
 
 function encodePiece(w: Writer, p: Piece, paths: Map<string, number>): void {
-  w.f64(p.at);
-  w.f64(p.length);
   if ('bytes' in p) {
+    w.f64(p.at);
+    w.f64(p.length);
     w.u8(0);
     w.bytes(p.bytes);
     return;
   }
-  let index = paths.get(p.file);
-  if (index === undefined) paths.set(p.file, (index = paths.size));
+  encodeFilePiece(w, p.at, p.length, p.file, p.from, paths);
+}
+
+function encodeFilePiece(
+  w: Writer,
+  at: number,
+  length: number,
+  file: string,
+  from: number,
+  paths: Map<string, number>,
+): void {
+  let index = paths.get(file);
+  if (index === undefined) paths.set(file, (index = paths.size));
+  w.f64(at);
+  w.f64(length);
   w.u8(1);
   w.u32(index);
-  w.f64(p.from);
+  w.f64(from);
 }
 
 /** Reads what Writer wrote; `bytes` are views of the buffer, `copy` copies (what the

@@ -3,7 +3,8 @@
 // time, xattr, device, link target, content piece (bytes, file regions, holes) — and a
 // hard link is still one node under two names.
 import { describe, expect, it } from 'vitest';
-import { bytesContent, FileRegion, fileContent } from '../../src/tree/content.js';
+import { bytesContent, type Content, FileRegion, fileContent } from '../../src/tree/content.js';
+import { walkNodes } from '../../src/ext4/plan.js';
 import { makeNode, type Node, shapeDigest, Tree, setXattr } from '../../src/tree/tree.js';
 import { releaseTree } from '../../src/tree/release.js';
 import { decodeTree, encodeTree } from '../../src/tree/wire.js';
@@ -119,5 +120,39 @@ describe('tree wire encoding, memory', () => {
     expect(tree.root).toBe(root);
     expect(tree.root.entries.size).toBe(0);
     expect([...tree.walk()]).toEqual([]);
+  });
+});
+
+describe('tree wire encoding, what the ext4 hand-off takes from it', () => {
+  it("lists the files in the ext4 writer's inode order: walk order, a hard-linked file at its first name only", () => {
+    const tree = sample();
+    tree.set('a/second-name', tree.get('etc/hello')!);
+    const files: Content[] = [];
+    encodeTree(tree, files);
+    const walked = [...walkNodes(tree)].filter((n) => n.type === 'file').map((n) => n.content);
+    const once = walked.filter((c, k) => walked.indexOf(c) === k);
+    expect(once.length).toBeLessThan(walked.length);
+    expect(files.length).toBe(once.length);
+    expect(files.every((c, k) => c === once[k])).toBe(true);
+  });
+
+  it('a tree of several MiB (a field over 1 MiB) decodes to itself', () => {
+    const tree = new Tree();
+    for (let k = 0; k < 5; k++) {
+      const bytes = Buffer.alloc(k === 2 ? 1_500_000 : 700_000, k + 1);
+      tree.set(
+        `f${k}`,
+        makeNode('file', {}, { content: { size: bytes.length, pieces: [{ at: 0, length: bytes.length, bytes }] } }),
+      );
+    }
+    const encoded = encodeTree(tree);
+    expect(encoded.byteLength).toBeGreaterThan(4_000_000);
+    const copy = decodeTree(encoded);
+    const bytesOf = (t: Tree, k: number) => {
+      const piece = pieces(t.get(`f${k}`))?.pieces[0];
+      return piece && 'bytes' in piece ? Buffer.from(piece.bytes) : Buffer.alloc(0);
+    };
+    for (let k = 0; k < 5; k++) expect(bytesOf(copy, k).equals(bytesOf(tree, k))).toBe(true);
+    expect(shapeDigest(copy)).toEqual(shapeDigest(tree));
   });
 });
