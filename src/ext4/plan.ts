@@ -7,7 +7,7 @@
 // depends on the filesystem's size, so its blocks are counted when the layout is.
 import { S_IF, S_IFDIR, S_IFREG, newEncodeDev } from '../posix.js';
 import { type Content, dataBlockRuns } from '../tree/content.js';
-import { type DirNode, keyBytes, type Node, sortedEntries, sortedKeys, type Time, type Tree } from '../tree/tree.js';
+import { type DirNode, keyBytes, type Node, sortedEntries, type Time, type Tree, walkEntries } from '../tree/tree.js';
 import { type DirBlock, dirBlocks, type DirEntry, emptyDirBlocks } from './dir.js';
 import { BLOCK, DEVICE_IBLOCK, FT, IBLOCK_SIZE, INODE_XATTR_ROOM } from './format.js';
 import type { Run } from './geometry.js';
@@ -105,43 +105,17 @@ function numberInodes(tree: Tree, found: Node | undefined): { inoOf: Map<Node, n
   if (found) inoOf.set(found, LOST_FOUND_INO);
   const counts = new Map<Node, number>([[tree.root, 2]]);
   let next = FIRST_INO;
-  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
-  for (let top = stack.at(-1); top; top = stack.at(-1)) {
-    if (top.next === top.keys.length) {
-      stack.pop();
-      continue;
-    }
-    const node = top.dir.entries.get(top.keys[top.next++]);
-    if (!node) continue;
+  walkEntries(tree, (node, _key, frames) => {
     if (!inoOf.has(node)) inoOf.set(node, next++);
     if (node.type !== 'dir') {
       counts.set(node, (counts.get(node) ?? 0) + 1);
-      continue;
+      return;
     }
-    counts.set(top.dir, counts.get(top.dir)! + 1);
+    const parent = frames[frames.length - 1].dir;
+    counts.set(parent, counts.get(parent)! + 1);
     counts.set(node, 2);
-    stack.push({ dir: node, keys: sortedKeys(node), next: 0 });
-  }
+  });
   return { inoOf, counts };
-}
-
-/**
- * The tree's nodes in Tree.walk's order (parents before children, children in byte order
- * of their names), without building each one's path as the walk does: inode numbers
- * follow this order, and the main thread hashes the files in it (ext4-handoff.ts).
- */
-export function* walkNodes(tree: Tree): Generator<Node> {
-  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
-  for (let top = stack.at(-1); top; top = stack.at(-1)) {
-    if (top.next === top.keys.length) {
-      stack.pop();
-      continue;
-    }
-    const node = top.dir.entries.get(top.keys[top.next++]);
-    if (!node) continue;
-    yield node;
-    if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0 });
-  }
 }
 
 /** Each directory's parent (the root is its own), with an explicit stack. */

@@ -5,7 +5,7 @@
 // src/cpio/limits.ts, src/export/limits.ts), with the source of each number.
 import { FormatLimitError } from '../errors.js';
 import { quoteName } from './quote.js';
-import { keyBytes, type Node, sortedKeys, type Tree } from './tree.js';
+import { keyBytes, type Node, type Tree, walkEntries, type WalkFrame } from './tree.js';
 
 export interface FormatLimits {
   /** the format as named in messages, e.g. "ext4" */
@@ -37,34 +37,29 @@ export class LimitError extends FormatLimitError {}
  */
 export function checkLimits(tree: Tree, l: FormatLimits): void {
   const names = new Map<Node, number>();
-  // one frame per directory level: its keys, the next one, the length of its path
-  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0, length: -1 }];
+  // each directory level's path length (the root's -1: a name below it starts at 0)
+  const lengths = [-1];
+  let levels: readonly WalkFrame[] = [];
   const fail: Fail = (what, have, max) =>
     new LimitError(
-      `${l.format}: /${quoteName(pathOf(stack))}: ${what} ${have}, ${l.format} holds at most ${max}; change the ` +
+      `${l.format}: /${quoteName(pathOf(levels))}: ${what} ${have}, ${l.format} holds at most ${max}; change the ` +
         `image (rename, shorten or drop the entry) or choose another format`,
     );
-  for (let top = stack.at(-1); top; top = stack.at(-1)) {
-    if (top.next === top.keys.length) {
-      stack.pop();
-      continue;
-    }
-    const key = top.keys[top.next++];
-    const node = top.dir.entries.get(key);
-    if (!node) continue;
+  walkEntries(tree, (node, key, frames) => {
+    levels = frames;
     // a key is the name's bytes as latin1: one char a byte
-    const length = top.length + 1 + key.length;
+    const length = lengths[frames.length - 1] + 1 + key.length;
     if (key.length > l.name) throw fail('name of', `${key.length} bytes`, `${l.name} bytes`);
     if (l.path !== undefined && length > l.path) throw fail('path of', `${length} bytes`, `${l.path} bytes`);
     checkNode(node, l, fail);
     if (node.type === 'dir') {
-      stack.push({ dir: node, keys: sortedKeys(node), next: 0, length });
-      continue;
+      lengths[frames.length] = length;
+      return;
     }
     const count = (names.get(node) ?? 0) + 1;
     names.set(node, count);
     if (count > l.links) throw fail('hard link count', count, l.links);
-  }
+  });
   checkNode(
     tree.root,
     l,
@@ -76,8 +71,8 @@ export function checkLimits(tree: Tree, l: FormatLimits): void {
 }
 
 /** The path of the entry the walk is at: each level's current key. */
-function pathOf(stack: Array<{ keys: string[]; next: number }>): Buffer {
-  return keyBytes(stack.map((f) => f.keys[f.next - 1]).join('/'));
+function pathOf(frames: readonly WalkFrame[]): Buffer {
+  return keyBytes(frames.map((f) => f.keys[f.next - 1]).join('/'));
 }
 
 type Fail = (what: string, have: number | string, max: number | string) => LimitError;

@@ -413,6 +413,34 @@ export function sortedKeys(dir: DirNode): string[] {
   return [...dir.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** One directory level of walkEntries: the directory, its keys in byte order, how many are taken. */
+export interface WalkFrame {
+  dir: DirNode;
+  keys: string[];
+  next: number;
+}
+
+/**
+ * Every entry in Tree.walk's order without building its path: `visit(node, key, frames)`,
+ * where `frames` are the levels from the root down to the entry's parent (the last), and
+ * `frames[k].keys[frames[k].next - 1]` is the path's name at level k. Its own stack, as
+ * Tree.walk: depth costs no JS stack.
+ */
+export function walkEntries(tree: Tree, visit: (node: Node, key: string, frames: readonly WalkFrame[]) => void): void {
+  const frames: WalkFrame[] = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0 }];
+  for (let top = frames.at(-1); top; top = frames.at(-1)) {
+    if (top.next === top.keys.length) {
+      frames.pop();
+      continue;
+    }
+    const key = top.keys[top.next++];
+    const node = top.dir.entries.get(key);
+    if (!node) continue;
+    visit(node, key, frames);
+    if (node.type === 'dir') frames.push({ dir: node, keys: sortedKeys(node), next: 0 });
+  }
+}
+
 /**
  * Link counts as a filesystem reports them: for a directory 2 + its subdirectories,
  * for anything else the number of names it has in the tree.
@@ -446,16 +474,11 @@ export function shapeDigest(tree: Tree, salt = ''): Buffer {
   // the path of the current entry, built in place: each level writes its key after its
   // parent's path (no buffer per entry, as walk() makes)
   let path = Buffer.alloc(4096);
-  const stack = [{ dir: tree.root, keys: sortedKeys(tree.root), next: 0, length: 0 }];
-  for (let top = stack.at(-1); top; top = stack.at(-1)) {
-    if (top.next === top.keys.length) {
-      stack.pop();
-      continue;
-    }
-    const key = top.keys[top.next++];
-    const node = top.dir.entries.get(key);
-    if (!node) continue;
-    const at = top.length ? top.length + 1 : 0;
+  // each directory level's path length: a child's path starts after its parent's and a '/'
+  const lengths = [0];
+  walkEntries(tree, (node, key, frames) => {
+    const parent = lengths[frames.length - 1];
+    const at = parent ? parent + 1 : 0;
     if (at + key.length > path.length) path = Buffer.concat([path, Buffer.alloc(at + key.length)]);
     if (at) path[at - 1] = 0x2f;
     const length = at + path.write(key, at, 'latin1');
@@ -467,8 +490,8 @@ export function shapeDigest(tree: Tree, salt = ''): Buffer {
         h.text(k);
         h.update(v);
       }
-    if (node.type === 'dir') stack.push({ dir: node, keys: sortedKeys(node), next: 0, length });
-  }
+    if (node.type === 'dir') lengths[frames.length] = length;
+  });
   return h.digest();
 }
 

@@ -4,7 +4,6 @@
 // hard link is still one node under two names.
 import { describe, expect, it } from 'vitest';
 import { bytesContent, type Content, FileRegion, fileContent } from '../../src/tree/content.js';
-import { walkNodes } from '../../src/ext4/plan.js';
 import { makeNode, type Node, shapeDigest, Tree, setXattr } from '../../src/tree/tree.js';
 import { releaseTree } from '../../src/tree/release.js';
 import { decodeTree, encodeTree } from '../../src/tree/wire.js';
@@ -129,7 +128,10 @@ describe('tree wire encoding, what the ext4 hand-off takes from it', () => {
     tree.set('a/second-name', tree.get('etc/hello')!);
     const files: Content[] = [];
     encodeTree(tree, files);
-    const walked = [...walkNodes(tree)].filter((n) => n.type === 'file').map((n) => n.content);
+    const walked = [...tree.walk()]
+      .map((e) => e.node)
+      .filter((n) => n.type === 'file')
+      .map((n) => n.content);
     const once = walked.filter((c, k) => walked.indexOf(c) === k);
     expect(once.length).toBeLessThan(walked.length);
     expect(files.length).toBe(once.length);
